@@ -1,0 +1,146 @@
+//! Effective role bindings of a principal: the union over every source, and the
+//! permission checks answered from them.
+
+use std::fmt;
+
+use super::pattern::{Pattern, Segment};
+use super::roles::{Permission, Role};
+
+/// Where a binding comes from, so "why can I see this?" has an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// Configured for every signed-in user (`PORTCULLIS_DEFAULT_ROLE_BINDINGS`).
+    Default,
+    /// `<primary namespace>/*: admin` of a user.
+    PrimaryNamespace,
+    /// Stored for this principal.
+    Explicit,
+}
+
+impl Source {
+    /// Human label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::PrimaryNamespace => "primary namespace",
+            Self::Explicit => "explicit",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One grant: a pattern, a role, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Binding {
+    /// What it applies to.
+    pub pattern: Pattern,
+    /// What it grants.
+    pub role: Role,
+    /// Why the principal has it.
+    pub source: Source,
+}
+
+/// The union of a principal's bindings from every source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    bindings: Vec<Binding>,
+}
+
+impl Grants {
+    /// Collects bindings (duplicates are harmless: the union is what counts).
+    pub fn new(bindings: Vec<Binding>) -> Self {
+        Self { bindings }
+    }
+
+    /// Every binding, in source order.
+    pub fn bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+
+    /// Whether `permission` is granted on environment `namespace/environment`.
+    pub fn can_environment(&self, permission: Permission, namespace: &str, environment: &str) -> bool {
+        self.bindings
+            .iter()
+            .any(|b| b.role.grants(permission) && b.pattern.matches(namespace, environment))
+    }
+
+    /// Whether a namespace-level `permission` is granted on `namespace` (only from
+    /// bindings whose environment part is `*`).
+    pub fn can_namespace(&self, permission: Permission, namespace: &str) -> bool {
+        self.bindings
+            .iter()
+            .any(|b| b.role.grants(permission) && b.pattern.covers_namespace(namespace))
+    }
+
+    /// Global administration (users, audit log, "view as") needs `admin` on `*/*`.
+    pub fn is_global_admin(&self) -> bool {
+        self.bindings.iter().any(|b| {
+            b.role == Role::Admin
+                && b.pattern.namespace == Segment::Any
+                && b.pattern.environment == Segment::Any
+        })
+    }
+
+    /// The bindings that grant at least `role`.
+    pub fn with_role_at_least(&self, role: Role) -> impl Iterator<Item = &Binding> {
+        self.bindings.iter().filter(move |b| b.role >= role)
+    }
+}
+
+/// Parses `pattern=role[,pattern=role…]` (the configuration syntax).
+pub fn parse_binding_list(text: &str, source: Source) -> Result<Vec<Binding>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            let (pattern, role) = item
+                .split_once('=')
+                .ok_or_else(|| format!("{item:?} must look like <pattern>=<role>"))?;
+            Ok(Binding {
+                pattern: Pattern::parse(pattern.trim())?,
+                role: Role::parse(role.trim())?,
+                source,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants(list: &str) -> Grants {
+        Grants::new(parse_binding_list(list, Source::Explicit).unwrap_or_default())
+    }
+
+    #[test]
+    fn permissions_are_the_union_of_all_bindings() {
+        let g = grants("default/*=viewer,team-*/*=developer,alice/*=admin");
+        assert!(g.can_environment(Permission::EnvironmentRead, "default", "x"));
+        assert!(!g.can_environment(Permission::EnvironmentUpdate, "default", "x"));
+        assert!(g.can_environment(Permission::EnvironmentUpdate, "team-a", "x"));
+        assert!(g.can_namespace(Permission::NamespaceDelete, "alice"));
+        assert!(!g.can_namespace(Permission::NamespaceDelete, "team-a"));
+        assert!(!g.is_global_admin());
+        assert!(grants("*/*=admin").is_global_admin());
+    }
+
+    #[test]
+    fn environment_scoped_bindings_give_no_namespace_permissions() {
+        let g = grants("team-a/env=admin");
+        assert!(g.can_environment(Permission::EnvironmentDelete, "team-a", "env"));
+        assert!(!g.can_namespace(Permission::NamespaceRead, "team-a"));
+    }
+
+    #[test]
+    fn binding_lists_report_bad_items() {
+        assert!(parse_binding_list("default/*", Source::Default).is_err());
+        assert!(parse_binding_list("default/*=owner", Source::Default).is_err());
+        assert_eq!(parse_binding_list(" ", Source::Default).map(|v| v.len()), Ok(0));
+    }
+}

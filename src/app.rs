@@ -1,0 +1,151 @@
+//! Application assembly: shared state, middleware stack and routes. Production and
+//! tests build the app through [`build_app`], so tests exercise the real routing.
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpRequest, web};
+
+use crate::auth::ratelimit::LoginLimiter;
+use crate::auth::session_store::DbSessionStore;
+use crate::config::Config;
+use crate::db::Db;
+use crate::errors::AppError;
+use crate::ops::Metrics;
+use crate::secrets::ServerSecret;
+use crate::web::{assets, csrf, errors, headers};
+use crate::{auth, dashboard, ops};
+
+/// Keys derived from the server secret.
+pub struct Keys {
+    /// HMAC key for credential secrets at rest.
+    pub credential_pepper: [u8; 32],
+    /// Session cookie key (signing + encryption).
+    pub cookie: Key,
+}
+
+/// State shared by every request.
+pub struct AppState {
+    /// Validated configuration.
+    pub config: Config,
+    /// Database pool.
+    pub db: Db,
+    /// Derived keys.
+    pub keys: Keys,
+    /// Sign-in throttling.
+    pub login_limiter: LoginLimiter,
+    /// Request metrics.
+    pub metrics: Metrics,
+    /// `scheme://host[:port]` of the public URL, compared with `Origin`.
+    pub public_origin: String,
+    /// Session cookie name (`__Host-` prefixed over https).
+    pub session_cookie_name: String,
+}
+
+impl AppState {
+    /// Builds the state from configuration, a pool and the server secret.
+    pub fn new(config: Config, db: Db, secret: &ServerSecret) -> Self {
+        let mut cookie_key = [0u8; 64];
+        cookie_key[..32].copy_from_slice(&secret.derive("session-cookie-signing"));
+        cookie_key[32..].copy_from_slice(&secret.derive("session-cookie-encryption"));
+        let session_cookie_name = if config.secure_cookies() {
+            "__Host-portcullis".to_owned()
+        } else {
+            "portcullis".to_owned()
+        };
+        Self {
+            keys: Keys {
+                credential_pepper: secret.derive("credential-pepper"),
+                cookie: Key::from(&cookie_key),
+            },
+            login_limiter: LoginLimiter::new(config.login_limits, secret.derive("device-cookie")),
+            metrics: Metrics::default(),
+            public_origin: config.public_origin(),
+            session_cookie_name,
+            config,
+            db,
+        }
+    }
+}
+
+/// Registers every area's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/static/{path:.*}", web::get().to(assets::serve_asset));
+    ops::configure(cfg);
+    auth::configure(cfg);
+    dashboard::configure(cfg);
+}
+
+async fn not_found() -> Result<(), AppError> {
+    Err(AppError::NotFound)
+}
+
+/// Error messages of extractors that never echo the input back (a mistyped password
+/// field must not come back in the error text).
+fn payload_error(err: impl std::fmt::Display, _req: &HttpRequest) -> actix_web::Error {
+    let text = err.to_string();
+    let message = match text.split_once(", expected") {
+        Some((head, expected)) if head.contains("invalid") => {
+            format!("invalid value: expected{expected}")
+        }
+        _ => text,
+    };
+    AppError::bad_request(message).into()
+}
+
+/// The whole application: middleware stack, extractor limits and routes.
+pub fn build_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let limit = state.config.max_body_bytes;
+    let session = SessionMiddleware::builder(
+        DbSessionStore::new(state.db.clone()),
+        state.keys.cookie.clone(),
+    )
+    .cookie_name(state.session_cookie_name.clone())
+    .cookie_secure(state.config.secure_cookies())
+    .cookie_http_only(true)
+    .cookie_same_site(SameSite::Lax)
+    .cookie_path("/".into())
+    .cookie_content_security(CookieContentSecurity::Private)
+    .session_lifecycle(BrowserSession::default().state_ttl(
+        actix_web::cookie::time::Duration::seconds(state.config.session.absolute.as_secs() as i64),
+    ))
+    .build();
+    App::new()
+        .app_data(state)
+        .app_data(web::PayloadConfig::new(limit))
+        .app_data(web::JsonConfig::default().limit(limit).error_handler(|e, r| {
+            if matches!(e, actix_web::error::JsonPayloadError::OverflowKnownLength { .. } | actix_web::error::JsonPayloadError::Overflow { .. }) {
+                return AppError::PayloadTooLarge.into();
+            }
+            payload_error(e, r)
+        }))
+        .app_data(web::FormConfig::default().limit(limit).error_handler(|e, r| {
+            if matches!(e, actix_web::error::UrlencodedError::Overflow { .. }) {
+                return AppError::PayloadTooLarge.into();
+            }
+            payload_error(e, r)
+        }))
+        .app_data(web::QueryConfig::default().error_handler(payload_error))
+        .app_data(web::PathConfig::default().error_handler(payload_error))
+        .configure(configure)
+        .default_service(web::to(not_found))
+        .wrap(from_fn(csrf::csrf_guard))
+        .wrap(session)
+        .wrap(from_fn(errors::render_errors))
+        .wrap(from_fn(headers::security_headers))
+        .wrap(Compress::default())
+        .wrap(from_fn(ops::record_metrics))
+}

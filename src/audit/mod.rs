@@ -1,0 +1,89 @@
+//! The audit log: every security-relevant action with actor, action, target, outcome,
+//! time and client address — never a secret.
+
+use diesel::prelude::*;
+
+use crate::db::schema::audit_events;
+use crate::db::{DbConnection, now_ms};
+
+/// Whether the action succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It happened.
+    Success,
+    /// It was refused or failed.
+    Failure,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+/// One event to record.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    /// Who acted (`user:alice`, or the attempted name for failed sign-ins).
+    pub actor: &'a str,
+    /// What they did (`login`, `logout`, `user.create` …).
+    pub action: &'a str,
+    /// What it was done to.
+    pub target: &'a str,
+    /// Result.
+    pub outcome: Outcome,
+    /// Client address, if from a request.
+    pub client_addr: Option<&'a str>,
+    /// Extra non-secret context.
+    pub detail: Option<&'a str>,
+}
+
+/// Appends an event.
+pub fn record(conn: &mut DbConnection, event: &Event<'_>) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::at.eq(now_ms()),
+            audit_events::actor.eq(event.actor),
+            audit_events::action.eq(event.action),
+            audit_events::target.eq(event.target),
+            audit_events::outcome.eq(event.outcome.as_str()),
+            audit_events::client_addr.eq(event.client_addr),
+            audit_events::detail.eq(event.detail),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A stored event.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = audit_events)]
+pub struct StoredEvent {
+    /// Row id.
+    pub id: i64,
+    /// Time (ms).
+    pub at: i64,
+    /// Actor.
+    pub actor: String,
+    /// Action.
+    pub action: String,
+    /// Target.
+    pub target: String,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Client address.
+    pub client_addr: Option<String>,
+    /// Extra context.
+    pub detail: Option<String>,
+}
+
+/// The most recent events, newest first.
+pub fn list_recent(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<StoredEvent>> {
+    audit_events::table
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select(StoredEvent::as_select())
+        .load(conn)
+}

@@ -1,0 +1,362 @@
+//! HTTP handlers of the auth area: sign-in/out pages, token login, whoami.
+
+use actix_session::Session;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::credential::{self, CredentialKind};
+use super::models::{AccessTokenRow, KIND_USER};
+use super::principal::keys;
+use super::ratelimit::{DEVICE_COOKIE, DEVICE_LIFETIME};
+use super::views::LoginPage;
+use super::{MaybePrincipal, Principal, password, repo};
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::db::{now_ms, rfc3339};
+use crate::errors::{AppError, AppResult};
+use crate::web::layout::Layout;
+use crate::web::{client_addr, csrf};
+
+/// The one message for unknown users, wrong passwords and inactive accounts.
+const INVALID_CREDENTIALS: &str = "Invalid user name or password.";
+
+/// Query of `GET /login`.
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    return_to: Option<String>,
+}
+
+/// Only same-origin relative paths are accepted as redirect targets; anything else
+/// (`//evil.example`, `https://…`, `/\evil`, control characters) becomes `/`.
+pub fn safe_return_to(target: Option<&str>) -> String {
+    match target {
+        Some(t)
+            if t.starts_with('/')
+                && !t.starts_with("//")
+                && !t.contains('\\')
+                && !t.chars().any(|c| c.is_control())
+                && t.len() <= 2048 =>
+        {
+            t.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+/// `GET /login`
+pub async fn login_page(
+    session: Session,
+    who: MaybePrincipal,
+    query: web::Query<LoginQuery>,
+) -> AppResult<HttpResponse> {
+    let return_to = safe_return_to(query.return_to.as_deref());
+    if who.0.is_some() {
+        return Ok(see_other(&return_to));
+    }
+    render_login(&session, return_to, String::new(), None, actix_web::http::StatusCode::OK)
+}
+
+fn render_login(
+    session: &Session,
+    return_to: String,
+    username: String,
+    error: Option<String>,
+    status: actix_web::http::StatusCode,
+) -> AppResult<HttpResponse> {
+    let page = LoginPage {
+        layout: Layout::anonymous(session)?,
+        return_to,
+        username,
+        error,
+    };
+    let html = askama::Template::render(&page).map_err(AppError::internal)?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// Form of `POST /login`.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    return_to: Option<String>,
+}
+
+/// What a credential check concluded.
+enum Checked {
+    Ok { user_id: i64, name: String },
+    Refused,
+}
+
+/// Throttles, verifies on the blocking pool, audits. Shared by the form and the API.
+async fn check_password(
+    state: &AppState,
+    req: &HttpRequest,
+    username: &str,
+    password_text: &str,
+) -> AppResult<Checked> {
+    let client = client_addr(req);
+    let known = state.login_limiter.is_known_device(
+        req.cookie(DEVICE_COOKIE).as_ref().map(|c| c.value()),
+        username,
+        now_ms() / 1000,
+    );
+    if let Err(wait) = state.login_limiter.check(&client, username, known) {
+        tracing::info!(%client, "sign-in throttled");
+        return Err(AppError::RateLimited(wait));
+    }
+    let name = username.to_owned();
+    let pw = password_text.to_owned();
+    let checked = state
+        .db
+        .run(move |conn| -> AppResult<Checked> {
+            let user = if name.len() <= crate::names::MAX_NAME_LEN && pw.len() <= 1024 {
+                repo::find_user_by_name(conn, &name)?
+            } else {
+                None
+            };
+            let usable = user.filter(|u| u.active);
+            // Always run argon2 (against a dummy hash if need be): no timing oracle.
+            let ok = password::verify(&pw, usable.as_ref().and_then(|u| u.password_hash.as_deref()));
+            let outcome = if ok { Outcome::Success } else { Outcome::Failure };
+            let actor = format!("user:{}", truncate(&name));
+            audit::record(
+                conn,
+                &audit::Event {
+                    actor: &actor,
+                    action: "login",
+                    target: &actor,
+                    outcome,
+                    client_addr: Some(&client),
+                    detail: Some("password"),
+                },
+            )?;
+            match usable {
+                Some(u) if ok => {
+                    repo::update_last_login(conn, u.id, now_ms())?;
+                    Ok(Checked::Ok {
+                        user_id: u.id,
+                        name: u.name,
+                    })
+                }
+                _ => Ok(Checked::Refused),
+            }
+        })
+        .await?;
+    Ok(checked)
+}
+
+fn truncate(name: &str) -> &str {
+    match name.char_indices().nth(crate::names::MAX_NAME_LEN) {
+        Some((i, _)) => &name[..i],
+        None => name,
+    }
+}
+
+/// `POST /login`
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> AppResult<HttpResponse> {
+    let form = form.into_inner();
+    let return_to = safe_return_to(form.return_to.as_deref());
+    let checked = match check_password(&state, &req, &form.username, &form.password).await {
+        Err(AppError::RateLimited(wait)) => {
+            let mut res = render_login(
+                &session,
+                return_to,
+                form.username,
+                Some(format!("Too many attempts. Try again in {wait} seconds.")),
+                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            )?;
+            res.headers_mut().insert(header::RETRY_AFTER, wait.into());
+            return Ok(res);
+        }
+        other => other?,
+    };
+    match checked {
+        Checked::Refused => render_login(
+            &session,
+            return_to,
+            form.username,
+            Some(INVALID_CREDENTIALS.into()),
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        ),
+        Checked::Ok { user_id, name } => {
+            // A new session id at sign-in (no fixation), a new CSRF token too.
+            session.renew();
+            let now = now_ms();
+            let write = |k: &str, v: i64| {
+                session
+                    .insert(k, v)
+                    .map_err(|e| AppError::internal(anyhow::anyhow!("session write failed: {e}")))
+            };
+            write(keys::USER_ID, user_id)?;
+            write(keys::AUTH_AT, now)?;
+            write(keys::SEEN_AT, now)?;
+            csrf::rotate(&session)?;
+            let lifetime = DEVICE_LIFETIME.as_secs() as i64;
+            let device = Cookie::build(
+                DEVICE_COOKIE,
+                state.login_limiter.device_token(&name, now / 1000 + lifetime),
+            )
+            .path("/login")
+            .http_only(true)
+            .secure(state.config.secure_cookies())
+            .same_site(SameSite::Strict)
+            .max_age(actix_web::cookie::time::Duration::seconds(lifetime))
+            .finish();
+            let mut res = see_other(&return_to);
+            res.add_cookie(&device).map_err(AppError::internal)?;
+            Ok(res)
+        }
+    }
+}
+
+/// `POST /logout`: destroys the server-side session.
+pub async fn logout(session: Session, who: MaybePrincipal, state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+    if let Some(p) = who.0 {
+        let actor = format!("user:{}", p.name);
+        let client = client_addr(&req);
+        state
+            .db
+            .run(move |conn| {
+                audit::record(
+                    conn,
+                    &audit::Event {
+                        actor: &actor,
+                        action: "logout",
+                        target: &actor,
+                        outcome: Outcome::Success,
+                        client_addr: Some(&client),
+                        detail: None,
+                    },
+                )
+                .map_err(AppError::from)
+            })
+            .await?;
+    }
+    session.purge();
+    Ok(see_other("/login"))
+}
+
+/// Body of `POST /api/v1/login`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiLogin {
+    username: Option<String>,
+    password: Option<String>,
+    api_key: Option<String>,
+}
+
+/// Answer of `POST /api/v1/login`.
+#[derive(Serialize)]
+pub struct AccessTokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_at: String,
+}
+
+/// `POST /api/v1/login`: exchanges a password for a bearer access token.
+pub async fn api_login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<ApiLogin>,
+) -> AppResult<HttpResponse> {
+    let body = body.into_inner();
+    let (username, password_text) = match (body.username, body.password, body.api_key) {
+        (Some(u), Some(p), None) => (u, p),
+        (None, None, Some(_key)) => {
+            // API keys belong to service accounts; none can authenticate until the
+            // service-account area issues keys, so every key is refused like a bad one.
+            return Err(AppError::Unauthenticated);
+        }
+        _ => {
+            return Err(AppError::Validation {
+                message: "send either username and password, or api_key".into(),
+                fields: Default::default(),
+            });
+        }
+    };
+    let Checked::Ok { user_id, .. } = check_password(&state, &req, &username, &password_text).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    let issued = credential::generate(CredentialKind::AccessToken, &state.keys.credential_pepper);
+    let now = now_ms();
+    let expires_at = now + state.config.access_token_ttl.as_millis() as i64;
+    let row = AccessTokenRow {
+        id: issued.id.clone(),
+        principal_kind: KIND_USER.into(),
+        principal_id: user_id,
+        secret_hash: issued.secret_hash.clone(),
+        role_bindings: None,
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+    };
+    state
+        .db
+        .run(move |conn| repo::insert_access_token(conn, &row).map_err(AppError::from))
+        .await?;
+    Ok(HttpResponse::Ok().json(AccessTokenResponse {
+        access_token: issued.plaintext,
+        token_type: "bearer",
+        expires_at: rfc3339(expires_at),
+    }))
+}
+
+/// Answer of `GET /api/v1/whoami`.
+#[derive(Serialize)]
+pub struct WhoAmI {
+    id: i64,
+    kind: &'static str,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
+}
+
+/// `GET /api/v1/whoami`
+pub async fn whoami(principal: Principal) -> HttpResponse {
+    HttpResponse::Ok().json(WhoAmI {
+        id: principal.id,
+        kind: principal.kind.as_str(),
+        name: principal.name,
+        namespace: principal.primary_namespace,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_to;
+
+    #[test]
+    fn only_local_paths_are_redirect_targets() {
+        for ok in ["/", "/service-accounts?x=1", "/a/b#c"] {
+            assert_eq!(safe_return_to(Some(ok)), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "\\\\evil",
+            "evil",
+            "/\nx",
+            "",
+            "%2F%2Fevil.example",
+        ] {
+            assert_eq!(safe_return_to(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_return_to(None), "/");
+    }
+}

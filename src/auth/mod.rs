@@ -1,0 +1,125 @@
+//! Authentication: local accounts (argon2id), server-side sessions, bearer access
+//! tokens, sign-in throttling, and the [`Principal`] every handler receives.
+
+pub mod credential;
+mod handlers;
+pub mod models;
+pub mod password;
+mod principal;
+pub mod ratelimit;
+mod repo;
+pub mod session_store;
+mod views;
+
+use actix_web::web;
+use diesel::Connection;
+use rand::RngCore;
+
+use crate::access::{self, Pattern, Role};
+use crate::config::validate_password;
+use crate::db::{DbConnection, now_ms};
+use crate::names::validate_name;
+use crate::{audit, environments};
+
+pub use models::User;
+pub use principal::{AuthMethod, MaybePrincipal, Principal, PrincipalKind};
+
+/// Routes of the area.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login", web::get().to(handlers::login_page))
+        .route("/login", web::post().to(handlers::login))
+        .route("/logout", web::post().to(handlers::logout))
+        .route("/api/v1/login", web::post().to(handlers::api_login))
+        .route("/api/v1/whoami", web::get().to(handlers::whoami));
+}
+
+/// Why a user could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// Bad name or password.
+    #[error("{0}")]
+    Invalid(String),
+    /// The name is taken.
+    #[error("user {0:?} already exists")]
+    Exists(String),
+    /// Database failure.
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Creates a local user with an already computed password hash, its primary namespace
+/// (the user's name) if missing, and `*/*: admin` when `admin`; all in one transaction.
+pub fn create_local_user(
+    conn: &mut DbConnection,
+    name: &str,
+    password_hash: Option<&str>,
+    admin: bool,
+    actor: &str,
+) -> Result<i64, CreateUserError> {
+    validate_name(name).map_err(|e| CreateUserError::Invalid(format!("user name {e}")))?;
+    conn.transaction(|conn| {
+        if repo::find_user_by_name(conn, name)?.is_some() {
+            return Err(CreateUserError::Exists(name.to_owned()));
+        }
+        environments::ensure_namespace(conn, name, "")?;
+        let id = repo::insert_user(
+            conn,
+            &models::NewUser {
+                name,
+                password_hash,
+                primary_namespace: name,
+                active: true,
+                created_at: now_ms(),
+            },
+        )?;
+        if admin {
+            let all = Pattern::parse("*/*").map_err(CreateUserError::Invalid)?;
+            access::bind_user(conn, id, &all, Role::Admin)?;
+        }
+        audit::record(
+            conn,
+            &audit::Event {
+                actor,
+                action: "user.create",
+                target: &format!("user:{name}"),
+                outcome: audit::Outcome::Success,
+                client_addr: None,
+                detail: admin.then_some("global admin"),
+            },
+        )?;
+        Ok(id)
+    })
+}
+
+/// Hashes `password` after checking its length.
+pub fn hash_new_password(password: &str) -> Result<String, CreateUserError> {
+    validate_password(password).map_err(|e| CreateUserError::Invalid(format!("password {e}")))?;
+    password::hash(password).map_err(|e| CreateUserError::Invalid(e.to_string()))
+}
+
+/// A random password of 24 URL-safe characters (144 bits).
+pub fn random_password() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 18];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Number of users (start-up decides whether to create `admin`).
+pub fn count_users(conn: &mut DbConnection) -> diesel::QueryResult<i64> {
+    repo::count_users(conn)
+}
+
+/// The user called `name`.
+pub fn find_user_by_name(conn: &mut DbConnection, name: &str) -> diesel::QueryResult<Option<User>> {
+    repo::find_user_by_name(conn, name)
+}
+
+/// Deletes expired sessions and access tokens (periodic housekeeping).
+pub fn purge_expired(conn: &mut DbConnection) -> diesel::QueryResult<(usize, usize)> {
+    let now = now_ms();
+    let sessions = repo::delete_expired_sessions(conn, now)?;
+    // Keep expired tokens a day so their ids stay listable for a while.
+    let tokens = repo::delete_expired_access_tokens(conn, now - 24 * 3600 * 1000)?;
+    Ok((sessions, tokens))
+}

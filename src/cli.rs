@@ -1,0 +1,119 @@
+//! Command-line interface: every flag is also a `PORTCULLIS_*` environment variable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Portcullis: a control plane for machine access (service accounts, API keys,
+/// connectors, role bindings).
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Server options, used when no command is given (same as `serve`).
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the dashboard and API.
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Manage local users.
+    User {
+        /// The user action.
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+/// `portcullis user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a local user.
+    Create {
+        /// User name (1–64 characters from `A-Z a-z 0-9 - _ . + @`).
+        name: String,
+        /// Give the user `*/*: admin` (global administrator).
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from standard input (one line). Without it a random
+        /// password is generated and printed once.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Options every command understands.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Directory for the SQLite database and the generated secret key.
+    #[arg(long, global = true, env = "PORTCULLIS_DATA_DIR", default_value = "./portcullis-data")]
+    pub data_dir: PathBuf,
+    /// `sqlite://path` or `postgres://user@host:port/db`. Default: `<data dir>/portcullis.db`.
+    #[arg(long, global = true, env = "PORTCULLIS_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Server secret (≥ 32 characters) from which cookie, token and encryption keys are
+    /// derived. Default: generated once into `<data dir>/secret.key` (mode 0600).
+    #[arg(long, global = true, env = "PORTCULLIS_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Log filter in `tracing` syntax, e.g. `info` or `portcullis=debug,actix_web=info`.
+    #[arg(long, global = true, env = "PORTCULLIS_LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// Options of the server.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PORTCULLIS_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// The URL users reach Portcullis at (sets `Secure` cookies when https, checks
+    /// `Origin`, builds the OIDC redirect URI). Default: `http://<bind>`.
+    #[arg(long, env = "PORTCULLIS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Password for the `admin` user created on first start. Default: a random one,
+    /// printed once to stderr.
+    #[arg(long, env = "PORTCULLIS_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Seed demo namespaces, environments and users when the database is empty.
+    #[arg(long, env = "PORTCULLIS_DEMO")]
+    pub demo: bool,
+    /// Role bindings every signed-in user has, comma separated `pattern=role`.
+    #[arg(long, env = "PORTCULLIS_DEFAULT_ROLE_BINDINGS", default_value = "default/*=viewer")]
+    pub default_role_bindings: String,
+    /// Sign a session out after this many minutes without a request.
+    #[arg(long, env = "PORTCULLIS_SESSION_IDLE_MINUTES", default_value_t = 60)]
+    pub session_idle_minutes: u64,
+    /// Sign a session out this many hours after sign-in, active or not.
+    #[arg(long, env = "PORTCULLIS_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: u64,
+    /// Lifetime of access tokens from `POST /api/v1/login`, in minutes.
+    #[arg(long, env = "PORTCULLIS_ACCESS_TOKEN_MINUTES", default_value_t = 60)]
+    pub access_token_minutes: u64,
+    /// Failed sign-ins allowed in a burst, per account and per client address, before
+    /// answering 429. The allowance refills (see `--login-refill-seconds`), so nobody is
+    /// locked out for good.
+    #[arg(long, env = "PORTCULLIS_LOGIN_BURST", default_value_t = 10)]
+    pub login_burst: u32,
+    /// Seconds for one failed-sign-in allowance to come back.
+    #[arg(long, env = "PORTCULLIS_LOGIN_REFILL_SECONDS", default_value_t = 30)]
+    pub login_refill_seconds: u64,
+    /// Largest accepted request body, in KiB.
+    #[arg(long, env = "PORTCULLIS_MAX_BODY_KIB", default_value_t = 256)]
+    pub max_body_kib: usize,
+    /// Database connections per instance.
+    #[arg(long, env = "PORTCULLIS_DB_POOL_SIZE", default_value_t = 8)]
+    pub db_pool_size: u32,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "PORTCULLIS_WORKERS")]
+    pub workers: Option<usize>,
+}

@@ -1,0 +1,273 @@
+//! Validated configuration, built from the command line and `PORTCULLIS_*` variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::access::{Binding, Source, bindings::parse_binding_list};
+use crate::cli::{CommonArgs, ServeArgs};
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://…`).
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses `sqlite://path`, `sqlite:path` or `postgres(ql)://…`.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                "PORTCULLIS_DATABASE_URL must start with sqlite:// or postgres://".to_owned()
+            })?;
+        if path.is_empty() {
+            return Err("PORTCULLIS_DATABASE_URL: sqlite:// needs a file path".into());
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    /// A description without credentials, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(url) => match url::Url::parse(url) {
+                Ok(u) => format!(
+                    "postgres://{}:{}{}",
+                    u.host_str().unwrap_or(""),
+                    u.port().unwrap_or(5432),
+                    u.path()
+                ),
+                Err(_) => "postgres://…".into(),
+            },
+        }
+    }
+}
+
+/// Session lifetimes.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionConfig {
+    /// Sign out after this long without a request.
+    pub idle: Duration,
+    /// Sign out this long after sign-in regardless of activity.
+    pub absolute: Duration,
+}
+
+/// Failed sign-in throttling (a refilling token bucket per account and per client).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    /// Failures allowed in a burst.
+    pub burst: u32,
+    /// Time for one allowance to come back.
+    pub refill: Duration,
+}
+
+/// Everything the server needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Data directory (SQLite file, generated secret).
+    pub data_dir: PathBuf,
+    /// Database to use.
+    pub database: DatabaseUrl,
+    /// Explicit server secret, if configured.
+    pub secret_key: Option<String>,
+    /// Public origin, e.g. `https://portcullis.example.com` (no trailing slash).
+    pub public_url: url::Url,
+    /// Password for the initial `admin`, if configured.
+    pub admin_password: Option<String>,
+    /// Seed demo data on an empty database.
+    pub demo: bool,
+    /// Bindings every signed-in user has.
+    pub default_bindings: Vec<Binding>,
+    /// Session lifetimes.
+    pub session: SessionConfig,
+    /// Access-token lifetime.
+    pub access_token_ttl: Duration,
+    /// Login throttling.
+    pub login_limits: LoginLimits,
+    /// Request body limit in bytes.
+    pub max_body_bytes: usize,
+    /// Pool size.
+    pub db_pool_size: u32,
+    /// HTTP workers.
+    pub workers: Option<usize>,
+}
+
+impl Config {
+    /// Builds the database URL alone (for `migrate` and `user create`).
+    pub fn database_from(common: &CommonArgs) -> Result<DatabaseUrl, String> {
+        match &common.database_url {
+            Some(url) => DatabaseUrl::parse(url),
+            None => Ok(DatabaseUrl::Sqlite(common.data_dir.join("portcullis.db"))),
+        }
+    }
+
+    /// Validates the serve options; the error is one line.
+    pub fn from_args(common: &CommonArgs, serve: &ServeArgs) -> Result<Self, String> {
+        let bind: SocketAddr = serve.bind.parse().map_err(|_| {
+            format!(
+                "PORTCULLIS_BIND {:?} is not an address like 127.0.0.1:8080",
+                serve.bind
+            )
+        })?;
+        let public_url = match &serve.public_url {
+            Some(u) => parse_public_url(u)?,
+            None => parse_public_url(&format!("http://{bind}"))?,
+        };
+        if let Some(secret) = &common.secret_key {
+            validate_secret(secret)?;
+        }
+        if serve.session_idle_minutes == 0 || serve.session_max_hours == 0 {
+            return Err("session timeouts must be positive".into());
+        }
+        if serve.access_token_minutes == 0 {
+            return Err("PORTCULLIS_ACCESS_TOKEN_MINUTES must be positive".into());
+        }
+        if serve.login_burst == 0 || serve.login_refill_seconds == 0 {
+            return Err("PORTCULLIS_LOGIN_BURST and PORTCULLIS_LOGIN_REFILL_SECONDS must be positive".into());
+        }
+        if serve.max_body_kib == 0 {
+            return Err("PORTCULLIS_MAX_BODY_KIB must be positive".into());
+        }
+        if serve.db_pool_size == 0 {
+            return Err("PORTCULLIS_DB_POOL_SIZE must be positive".into());
+        }
+        if let Some(pw) = &serve.admin_password {
+            validate_password(pw).map_err(|e| format!("PORTCULLIS_ADMIN_PASSWORD {e}"))?;
+        }
+        let default_bindings = parse_binding_list(&serve.default_role_bindings, Source::Default)
+            .map_err(|e| format!("PORTCULLIS_DEFAULT_ROLE_BINDINGS: {e}"))?;
+        Ok(Self {
+            bind,
+            data_dir: common.data_dir.clone(),
+            database: Self::database_from(common)?,
+            secret_key: common.secret_key.clone(),
+            public_url,
+            admin_password: serve.admin_password.clone(),
+            demo: serve.demo,
+            default_bindings,
+            session: SessionConfig {
+                idle: Duration::from_secs(serve.session_idle_minutes * 60),
+                absolute: Duration::from_secs(serve.session_max_hours * 3600),
+            },
+            access_token_ttl: Duration::from_secs(serve.access_token_minutes * 60),
+            login_limits: LoginLimits {
+                burst: serve.login_burst,
+                refill: Duration::from_secs(serve.login_refill_seconds),
+            },
+            max_body_bytes: serve.max_body_kib * 1024,
+            db_pool_size: serve.db_pool_size,
+            workers: serve.workers,
+        })
+    }
+
+    /// A configuration for tests: SQLite in `data_dir`, fixed secret, defaults elsewhere.
+    pub fn for_tests(data_dir: &Path, database: DatabaseUrl) -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_path_buf(),
+            database,
+            secret_key: Some("test-secret-key-with-at-least-32-characters".into()),
+            public_url: url::Url::parse("http://localhost").unwrap_or_else(|_| unreachable!()),
+            admin_password: Some("admin-password-for-tests".into()),
+            demo: false,
+            default_bindings: parse_binding_list("default/*=viewer", Source::Default)
+                .unwrap_or_default(),
+            session: SessionConfig {
+                idle: Duration::from_secs(3600),
+                absolute: Duration::from_secs(12 * 3600),
+            },
+            access_token_ttl: Duration::from_secs(3600),
+            login_limits: LoginLimits {
+                burst: 10,
+                refill: Duration::from_secs(30),
+            },
+            max_body_bytes: 256 * 1024,
+            db_pool_size: 4,
+            workers: Some(1),
+        }
+    }
+
+    /// Whether cookies must carry `Secure` (public URL is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// The public origin (`scheme://host[:port]`), compared with `Origin` headers.
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+}
+
+fn parse_public_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text)
+        .map_err(|e| format!("PORTCULLIS_PUBLIC_URL {text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!(
+            "PORTCULLIS_PUBLIC_URL {text:?} must be an http(s) URL with a host"
+        ));
+    }
+    Ok(url)
+}
+
+/// Minimum length of a configured server secret.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Checks a configured server secret.
+pub fn validate_secret(secret: &str) -> Result<(), String> {
+    if secret.trim().len() < MIN_SECRET_LEN {
+        return Err(format!(
+            "PORTCULLIS_SECRET_KEY must be at least {MIN_SECRET_LEN} characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Minimum password length for local users.
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+/// Checks a new local password (length only, per NIST SP 800-63B).
+pub fn validate_password(password: &str) -> Result<(), String> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_LEN {
+        return Err(format!("must be at least {MIN_PASSWORD_LEN} characters"));
+    }
+    if n > 1024 {
+        return Err("must be at most 1024 characters".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_are_recognised_by_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/p.db"),
+            Ok(DatabaseUrl::Sqlite("data/p.db".into()))
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn redacted_urls_hide_credentials() {
+        let url = DatabaseUrl::Postgres("postgres://me:hunter2@db:5433/p".into());
+        assert_eq!(url.redacted(), "postgres://db:5433/p");
+    }
+}

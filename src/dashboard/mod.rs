@@ -1,0 +1,60 @@
+//! The overview page: counts of what the viewer can see, a card per area.
+
+use actix_session::Session;
+use actix_web::web;
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::access::Binding;
+use crate::app::AppState;
+use crate::auth::{self, Principal};
+use crate::environments::{self, VisibleCounts};
+use crate::errors::AppResult;
+use crate::web::layout::{Layout, Section};
+
+/// Routes of the area.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(show_overview));
+}
+
+/// The overview page.
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard/overview.html")]
+pub struct OverviewPage {
+    layout: Layout,
+    name: String,
+    primary_namespace: String,
+    counts: VisibleCounts,
+    bindings: Vec<Binding>,
+    user_count: Option<i64>,
+}
+
+/// `GET /`
+async fn show_overview(
+    principal: Principal,
+    session: Session,
+    state: web::Data<AppState>,
+) -> AppResult<OverviewPage> {
+    let grants = principal.grants.clone();
+    let is_admin = grants.is_global_admin();
+    let (counts, user_count) = state
+        .db
+        .run(move |conn| -> AppResult<_> {
+            let counts = environments::visible_counts(conn, &grants)?;
+            let users = if is_admin {
+                Some(auth::count_users(conn)?)
+            } else {
+                None
+            };
+            Ok((counts, users))
+        })
+        .await?;
+    Ok(OverviewPage {
+        layout: Layout::new(&principal, &session, Section::Overview)?,
+        name: principal.name.clone(),
+        primary_namespace: principal.primary_namespace.clone().unwrap_or_default(),
+        counts,
+        bindings: principal.grants.bindings().to_vec(),
+        user_count,
+    })
+}

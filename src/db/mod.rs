@@ -1,0 +1,213 @@
+//! Database access: one `MultiConnection` over SQLite and PostgreSQL, an r2d2 pool, the
+//! embedded migrations, and [`Db::run`] to call synchronous diesel code off the async
+//! workers.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, MultiConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::access::Dialect;
+use crate::config::DatabaseUrl;
+
+/// Migrations for each backend; the folder names are identical in both.
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Serialises concurrent migrations of several instances sharing one PostgreSQL.
+const MIGRATION_LOCK_ID: i64 = 0x706f_7274_6375_6c6c;
+
+/// A connection to either backend.
+#[derive(MultiConnection)]
+pub enum DbConnection {
+    /// SQLite (the embedded default).
+    Sqlite(SqliteConnection),
+    /// PostgreSQL (several instances may share it).
+    Postgresql(PgConnection),
+}
+
+impl DbConnection {
+    /// The SQL dialect of this connection.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Self::Sqlite(_) => Dialect::Sqlite,
+            Self::Postgresql(_) => Dialect::Postgres,
+        }
+    }
+}
+
+/// What can go wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had in time.
+    #[error("database unavailable: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    /// A query failed.
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    /// The blocking task could not run or panicked.
+    #[error("database task failed: {0}")]
+    Blocking(anyhow::Error),
+}
+
+/// Opens connections of the backend chosen by URL scheme (diesel's own
+/// `establish` would try each backend in turn and hide the real error).
+#[derive(Debug, Clone)]
+pub struct Manager {
+    target: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.target {
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_string_lossy();
+                let mut conn =
+                    SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the writer; NORMAL sync in WAL mode keeps
+                // every committed transaction across a process crash.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The pool plus what callers need to know about the backend.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+    dialect: Dialect,
+}
+
+impl Db {
+    /// Builds a pool and checks that one connection can be opened.
+    pub fn connect(url: &DatabaseUrl, size: u32) -> Result<Self, DbError> {
+        let db = Self::connect_lazily(url, size);
+        db.pool.get()?;
+        Ok(db)
+    }
+
+    /// Builds a pool without connecting (connections are opened on first use).
+    pub fn connect_lazily(url: &DatabaseUrl, size: u32) -> Self {
+        let dialect = match url {
+            DatabaseUrl::Sqlite(_) => Dialect::Sqlite,
+            DatabaseUrl::Postgres(_) => Dialect::Postgres,
+        };
+        let pool = Pool::builder()
+            .max_size(size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(5))
+            .test_on_check_out(false)
+            .build_unchecked(Manager {
+                target: url.clone(),
+            });
+        Self { pool, dialect }
+    }
+
+    /// The backend's SQL dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// A connection for synchronous code (CLI, start-up, tests).
+    pub fn get(&self) -> Result<PooledConnection<Manager>, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(DbError::Blocking(anyhow::anyhow!("{e}"))))?
+    }
+
+    /// Whether the database answers a trivial query within a second.
+    pub async fn ping(&self) -> bool {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get_timeout(Duration::from_secs(1))?;
+            conn.batch_execute("SELECT 1").map_err(DbError::from)
+        })
+        .await
+        .is_ok_and(|r| r.is_ok())
+    }
+}
+
+/// Applies every pending migration.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        }
+        DbConnection::Postgresql(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))?;
+            result?;
+        }
+    }
+    Ok(())
+}
+
+/// Reverts every applied migration (used by the migration round-trip test).
+pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    match conn {
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
+        DbConnection::Postgresql(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map(|_| ())
+    .map_err(|e| anyhow::anyhow!("revert failed: {e}"))
+}
+
+/// Milliseconds since the Unix epoch, the unit of every time column.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Formats a stored time as RFC 3339 UTC (`2026-11-23T10:00:00Z`).
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// The backend type of [`DbConnection`] (diesel's generated multi-backend).
+pub type DbBackend = <DbConnection as Connection>::Backend;

@@ -1,0 +1,24 @@
+//! Portcullis: a self-hosted control plane for machine access — service accounts and
+//! API keys, service connectors, namespaces/environments with role bindings — served as
+//! a server-rendered dashboard and a JSON API from one binary over SQLite or PostgreSQL.
+
+pub mod access;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod dashboard;
+pub mod db;
+pub mod demo;
+pub mod environments;
+pub mod errors;
+pub mod names;
+pub mod ops;
+pub mod secrets;
+pub mod server;
+pub mod web;
+
+/// The crate version, shown in the page footer.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

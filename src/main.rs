@@ -1,0 +1,42 @@
+//! The `portcullis` binary: parse the command line, set up logging, run the command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use portcullis::cli::{Cli, Command, UserCommand};
+use portcullis::config::Config;
+use portcullis::{commands, server};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = match tracing_subscriber::EnvFilter::try_new(&cli.common.log) {
+        Ok(f) => f,
+        Err(e) => return fail(format!("PORTCULLIS_LOG {:?} is not a valid filter: {e}", cli.common.log)),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match &cli.command {
+        None => run_serve(&cli, &cli.serve),
+        Some(Command::Serve(args)) => run_serve(&cli, args),
+        Some(Command::Migrate) => commands::migrate(&cli.common),
+        Some(Command::User {
+            action: UserCommand::Create { name, admin, password_stdin },
+        }) => commands::create_user(&cli.common, name, *admin, *password_stdin),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("{e:#}")),
+    }
+}
+
+fn run_serve(cli: &Cli, args: &portcullis::cli::ServeArgs) -> anyhow::Result<()> {
+    let config = Config::from_args(&cli.common, args).map_err(anyhow::Error::msg)?;
+    actix_web::rt::System::new().block_on(server::serve(config))
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("portcullis: {}", message.replace('\n', " "));
+    ExitCode::from(2)
+}

@@ -1,0 +1,106 @@
+//! Start-up: secret, database, migrations, first admin, demo data, then the HTTP server
+//! and its housekeeping.
+
+use std::time::Duration;
+
+use actix_web::{HttpServer, web};
+
+use crate::app::{AppState, build_app};
+use crate::auth::{self, CreateUserError};
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::demo;
+use crate::secrets::ServerSecret;
+
+/// Opens the database and applies pending migrations.
+pub fn open_database(url: &crate::config::DatabaseUrl, pool_size: u32) -> anyhow::Result<Db> {
+    if let crate::config::DatabaseUrl::Sqlite(path) = url {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        }
+    }
+    let db = Db::connect(url, pool_size)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", url.redacted()))?;
+    let mut conn = db.get()?;
+    db::run_migrations(&mut conn)?;
+    Ok(db)
+}
+
+/// Creates `admin` (global administrator) when there are no users yet; returns the
+/// generated password when one was generated.
+pub fn ensure_admin(db: &Db, configured: Option<&str>) -> anyhow::Result<Option<String>> {
+    let mut conn = db.get()?;
+    if auth::count_users(&mut conn)? > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match configured {
+        Some(p) => (p.to_owned(), false),
+        None => (auth::random_password(), true),
+    };
+    let hash = auth::hash_new_password(&password)?;
+    match auth::create_local_user(&mut conn, "admin", Some(&hash), true, "system") {
+        Ok(_) => Ok(generated.then_some(password)),
+        // Another instance created it first.
+        Err(CreateUserError::Exists(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Everything `serve` does before listening; returns the state to serve.
+pub fn prepare(config: Config) -> anyhow::Result<AppState> {
+    let secret = ServerSecret::load_or_create(config.secret_key.as_deref(), &config.data_dir)?;
+    let db = open_database(&config.database, config.db_pool_size)?;
+    if let Some(password) = ensure_admin(&db, config.admin_password.as_deref())? {
+        // Printed once, to stderr, never logged.
+        eprintln!("Created user 'admin' (global administrator) with one-time password: {password}");
+        eprintln!("Sign in and keep it safe; it will not be shown again.");
+    }
+    if config.demo {
+        for (name, password) in demo::seed(&db)? {
+            eprintln!("Demo user '{name}' password: {password}");
+        }
+    }
+    auth::password::warm_up();
+    Ok(AppState::new(config, db, &secret))
+}
+
+/// Serves until Ctrl-C / SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let bind = config.bind;
+    let workers = config.workers;
+    let public_url = config.public_url.clone();
+    let database = config.database.redacted();
+    let state = web::Data::new(prepare(config)?);
+    let housekeeping = state.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            housekeeping.login_limiter.shrink();
+            let purged = housekeeping
+                .db
+                .run(|conn| auth::purge_expired(conn).map_err(db::DbError::from))
+                .await;
+            if let Err(e) = purged {
+                tracing::warn!(error = %e, "housekeeping failed");
+            }
+        }
+    });
+    let mut server = HttpServer::new(move || build_app(state.clone()))
+        .bind(bind)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    let addrs = server.addrs();
+    let listening = addrs
+        .first()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| bind.to_string());
+    tracing::info!(%listening, %database, "Portcullis started");
+    let login = public_url.join("/login").map(|u| u.to_string()).unwrap_or_default();
+    eprintln!("Portcullis is listening on http://{listening} — sign in at {login}");
+    server.run().await?;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Cross-site request forgery defence, applied to every unsafe method in one middleware
+//! so no handler can forget it:
+//! 1. `Sec-Fetch-Site: cross-site|same-site` and a foreign `Origin` are refused.
+//! 2. Requests riding on a cookie session (everything except bearer-authenticated calls
+//!    and cookie-less API calls) must present the session's synchronizer token, as the
+//!    `csrf_token` form field or the `X-CSRF-Token` header (htmx sends it).
+
+use actix_session::{Session, SessionExt};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::web::{self, Bytes};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+
+use crate::app::AppState;
+use crate::errors::AppError;
+
+/// Session key of the token.
+const SESSION_KEY: &str = "csrf";
+/// Form field carrying the token.
+pub const FORM_FIELD: &str = "csrf_token";
+/// Header carrying the token.
+pub const HEADER: &str = "X-CSRF-Token";
+
+/// The session's token, created on first use.
+pub fn token(session: &Session) -> Result<String, AppError> {
+    if let Ok(Some(t)) = session.get::<String>(SESSION_KEY) {
+        return Ok(t);
+    }
+    rotate(session)
+}
+
+/// Replaces the token (at sign-in), returning the new one.
+pub fn rotate(session: &Session) -> Result<String, AppError> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let t = URL_SAFE_NO_PAD.encode(bytes);
+    session
+        .insert(SESSION_KEY, &t)
+        .map_err(|e| AppError::internal(anyhow::anyhow!("session write failed: {e}")))?;
+    Ok(t)
+}
+
+/// The middleware: refusals are answered as error responses so the error renderer
+/// can shape them for the caller.
+pub async fn csrf_guard<B: MessageBody>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    }
+    match check(&mut req).await {
+        Ok(()) => next.call(req).await.map(ServiceResponse::map_into_left_body),
+        Err(err) => Ok(req.error_response(err).map_into_right_body()),
+    }
+}
+
+fn forbidden(reason: &str) -> AppError {
+    AppError::Forbidden(reason.to_owned())
+}
+
+/// Whether an unsafe request may proceed.
+async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?;
+    let headers = req.headers();
+    if let Some(site) = headers.get("Sec-Fetch-Site") {
+        if matches!(site.as_bytes(), b"cross-site" | b"same-site") {
+            return Err(forbidden("cross-site request refused"));
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        if origin.as_bytes() != state.public_origin.as_bytes() {
+            return Err(forbidden("request from a foreign origin refused"));
+        }
+    }
+    let bearer = headers.contains_key(header::AUTHORIZATION);
+    let has_session_cookie = req.cookie(&state.session_cookie_name).is_some();
+    let is_api = req.path().starts_with("/api/");
+    if bearer || (is_api && !has_session_cookie) {
+        // No ambient credential rides on this request.
+        return Ok(());
+    }
+    let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
+    let presented = match headers.get(HEADER).and_then(|v| v.to_str().ok()) {
+        Some(t) => Some(t.to_owned()),
+        None if is_form(req) => {
+            let body = req
+                .extract::<Bytes>()
+                .await
+                .map_err(|_| AppError::PayloadTooLarge)?;
+            let token = form_token(&body);
+            req.set_payload(Payload::from(body));
+            token
+        }
+        None => None,
+    };
+    let valid = match (expected, presented) {
+        (Some(e), Some(p)) => subtle::ConstantTimeEq::ct_eq(e.as_bytes(), p.as_bytes()).into(),
+        _ => false,
+    };
+    if !valid {
+        return Err(forbidden(
+            "the form expired or its security token is missing; reload the page and try again",
+        ));
+    }
+    Ok(())
+}
+
+fn is_form(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
+}
+
+fn form_token(body: &[u8]) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == FORM_FIELD)
+        .map(|(_, v)| v.into_owned())
+}

@@ -1,0 +1,67 @@
+//! What every page's layout needs: the signed-in user for the navigation, the CSRF
+//! token for forms and htmx, and which section is active.
+
+use actix_session::Session;
+
+use crate::auth::Principal;
+use crate::errors::AppError;
+use crate::web::csrf;
+
+/// Navigation sections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// The overview.
+    Overview,
+    /// Sign-in and errors (no section highlighted).
+    None,
+}
+
+/// Layout data passed to `base.html`.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Signed-in user's name.
+    pub user: Option<String>,
+    /// Whether the user is a global admin.
+    pub is_admin: bool,
+    /// CSRF token for forms and the `hx-headers` of `<body>`.
+    pub csrf: String,
+    /// Active section.
+    pub section: Section,
+}
+
+impl Layout {
+    /// Layout for a signed-in page.
+    pub fn new(principal: &Principal, session: &Session, section: Section) -> Result<Self, AppError> {
+        Ok(Self {
+            user: Some(principal.name.clone()),
+            is_admin: principal.grants.is_global_admin(),
+            csrf: csrf::token(session)?,
+            section,
+        })
+    }
+
+    /// Layout for an anonymous page that has forms (sign-in).
+    pub fn anonymous(session: &Session) -> Result<Self, AppError> {
+        Ok(Self {
+            user: None,
+            is_admin: false,
+            csrf: csrf::token(session)?,
+            section: Section::None,
+        })
+    }
+
+    /// Layout without a session (error pages rendered by middleware).
+    pub fn bare() -> Self {
+        Self {
+            user: None,
+            is_admin: false,
+            csrf: String::new(),
+            section: Section::None,
+        }
+    }
+
+    /// Whether `s` is the active section (for `aria-current`).
+    pub fn is(&self, s: Section) -> bool {
+        self.section == s
+    }
+}
