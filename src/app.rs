@@ -120,7 +120,9 @@ pub fn build_app(
     .cookie_path("/".into())
     .cookie_content_security(CookieContentSecurity::Private)
     .session_lifecycle(BrowserSession::default().state_ttl(
-        actix_web::cookie::time::Duration::seconds(state.config.session.absolute.as_secs() as i64),
+        actix_web::cookie::time::Duration::milliseconds(
+            state.config.session.absolute.as_millis().min(i64::MAX as u128) as i64,
+        ),
     ))
     .build();
     App::new()

@@ -1,0 +1,234 @@
+//! Sign-in, sign-out, access tokens and throttling.
+
+use std::time::Duration;
+
+use actix_web::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp};
+
+#[actix_web::test]
+async fn an_anonymous_dashboard_get_redirects_to_login_with_return_to() {
+    let mut app = TestApp::new().await;
+    let res = app.get("/?tab=x").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.header("location"), Some("/login?return_to=%2F%3Ftab%3Dx"));
+}
+
+#[actix_web::test]
+async fn the_login_page_is_a_form_with_a_csrf_field() {
+    let mut app = TestApp::new().await;
+    let res = app.get("/login?return_to=/somewhere").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.attr("form#login-form", "method").as_deref(), Some("post"));
+    assert_eq!(res.attr("form#login-form", "action").as_deref(), Some("/login"));
+    assert!(res.attr("input[name=username]", "name").is_some());
+    assert_eq!(res.attr("input[name=password]", "type").as_deref(), Some("password"));
+    let csrf = res.attr("input[type=hidden][name^=csrf]", "value").unwrap();
+    assert!(csrf.len() >= 32);
+    assert_eq!(res.attr("input[name=return_to]", "value").as_deref(), Some("/somewhere"));
+}
+
+#[actix_web::test]
+async fn signing_in_redirects_to_return_to_and_shows_the_overview() {
+    let mut app = TestApp::new().await.with_user("alice", &[]);
+    let res = app
+        .post_form(
+            "/login",
+            &[("username", "alice"), ("password", PASSWORD), ("return_to", "/?x=1")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.header("location"), Some("/?x=1"));
+    let page = app.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.text("#whoami"), "alice");
+}
+
+#[actix_web::test]
+async fn unknown_users_and_wrong_passwords_get_the_same_answer() {
+    let mut app = TestApp::new().await.with_user("alice", &[]);
+    let wrong = app
+        .post_form("/login", &[("username", "alice"), ("password", "not the password")])
+        .await;
+    let unknown = app
+        .post_form("/login", &[("username", "mallory"), ("password", "not the password")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status, wrong.status);
+    assert_eq!(wrong.text("#login-error"), "Invalid user name or password.");
+    assert_eq!(unknown.text("#login-error"), wrong.text("#login-error"));
+    // The form comes back with the name, never the password.
+    assert_eq!(wrong.attr("input[name=username]", "value").as_deref(), Some("alice"));
+    assert!(!wrong.body.contains("not the password"));
+}
+
+#[actix_web::test]
+async fn off_site_return_to_targets_are_ignored() {
+    for target in ["//evil.example", "https://evil.example/", "/\\evil.example", "/%5Cevil"] {
+        let mut app = TestApp::new().await.with_user("alice", &[]);
+        let res = app
+            .post_form(
+                "/login",
+                &[("username", "alice"), ("password", PASSWORD), ("return_to", target)],
+            )
+            .await;
+        let location = res.header("location").unwrap().to_owned();
+        assert!(
+            location == "/" || location == "/%5Cevil",
+            "{target} → {location}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn api_login_returns_a_bearer_token_that_whoami_accepts() {
+    let mut app = TestApp::new().await.with_user("alice", &[]);
+    let res = app
+        .json(Method::POST, "/api/v1/login", json!({"username": "alice", "password": PASSWORD}), None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let body = res.json();
+    assert_eq!(body["token_type"], "bearer");
+    let token = body["access_token"].as_str().unwrap();
+    assert!(token.starts_with("pct_"));
+    assert!(body["expires_at"].as_str().unwrap().ends_with('Z'));
+    let me = app.get_bearer("/api/v1/whoami", token).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json()["name"], "alice");
+    assert_eq!(me.json()["kind"], "user");
+    assert_eq!(me.json()["namespace"], "alice");
+    // Stored hashed: the token's secret is not in the database.
+    let stored: Vec<String> = app.conn(|c| {
+        use diesel::prelude::*;
+        portcullis::db::schema::access_tokens::table
+            .select(portcullis::db::schema::access_tokens::secret_hash)
+            .load(c)
+            .unwrap()
+    });
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].contains(&token[16..48]));
+}
+
+#[actix_web::test]
+async fn bad_credentials_are_401_with_www_authenticate() {
+    let mut app = TestApp::new().await.with_user("alice", &[]);
+    let wrong = app
+        .json(Method::POST, "/api/v1/login", json!({"username": "alice", "password": "nope"}), None)
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.header("www-authenticate"), Some("Bearer"));
+    assert_eq!(wrong.json()["error"]["code"], "unauthenticated");
+    let neither = app
+        .json(Method::POST, "/api/v1/login", json!({"username": "alice"}), None)
+        .await;
+    assert_eq!(neither.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[actix_web::test]
+async fn invalid_bearer_credentials_are_401_never_anonymous() {
+    let mut app = TestApp::new().await.with_user("alice", &[]);
+    let token = app.access_token("alice", PASSWORD).await;
+    let mut tampered = token.clone().into_bytes();
+    tampered[20] = if tampered[20] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    for bad in ["", "garbage", tampered.as_str(), &token[..token.len() - 1]] {
+        let res = app.get_bearer("/api/v1/whoami", bad).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{bad}");
+        assert_eq!(res.header("www-authenticate"), Some("Bearer"));
+    }
+    let basic = app
+        .send(
+            actix_web::test::TestRequest::get()
+                .uri("/api/v1/whoami")
+                .insert_header(("Authorization", "Basic YWxpY2U6eA==")),
+        )
+        .await;
+    assert_eq!(basic.status, StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn tokens_are_never_accepted_from_a_query_string() {
+    let mut app = TestApp::new().await.with_user("alice", &[]);
+    let token = app.access_token("alice", PASSWORD).await;
+    for q in ["access_token", "token", "api_key"] {
+        let res = app.get(&format!("/api/v1/whoami?{q}={token}")).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[actix_web::test]
+async fn expired_access_tokens_are_refused() {
+    let mut app = TestApp::with_config(|c| c.access_token_ttl = Duration::from_millis(300)).await;
+    app.create_user("alice", &[]);
+    let token = app.access_token("alice", PASSWORD).await;
+    assert_eq!(app.get_bearer("/api/v1/whoami", &token).await.status, StatusCode::OK);
+    actix_web::rt::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(app.get_bearer("/api/v1/whoami", &token).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn failed_sign_ins_are_throttled_with_retry_after() {
+    let mut app = TestApp::with_config(|c| {
+        c.login_limits.burst = 3;
+        c.login_limits.refill = Duration::from_secs(60);
+    })
+    .await;
+    app.create_user("alice", &[]);
+    for _ in 0..3 {
+        let res = app
+            .post_form("/login", &[("username", "alice"), ("password", "wrong password")])
+            .await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+    let res = app
+        .post_form("/login", &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    app.cookies.clear();
+    let api = app
+        .json(Method::POST, "/api/v1/login", json!({"username": "alice", "password": PASSWORD}), None)
+        .await;
+    assert_eq!(api.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(api.header("retry-after").is_some());
+}
+
+#[actix_web::test]
+async fn throttling_refills_so_nobody_is_locked_out_for_good() {
+    let mut app = TestApp::with_config(|c| {
+        c.login_limits.burst = 1;
+        c.login_limits.refill = Duration::from_millis(500);
+    })
+    .await;
+    app.create_user("alice", &[]);
+    app.post_form("/login", &[("username", "alice"), ("password", "wrong password")]).await;
+    let blocked = app.post_form("/login", &[("username", "alice"), ("password", PASSWORD)]).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    actix_web::rt::time::sleep(Duration::from_millis(600)).await;
+    app.login("alice", PASSWORD).await;
+}
+
+#[actix_web::test]
+async fn an_attacker_cannot_lock_the_owner_out_of_a_known_device() {
+    let mut owner = TestApp::with_config(|c| {
+        c.login_limits.burst = 2;
+        c.login_limits.refill = Duration::from_secs(3600);
+    })
+    .await;
+    owner.create_user("alice", &[]);
+    owner.login("alice", PASSWORD).await;
+    assert!(owner.cookies.contains_key("portcullis_device"));
+    owner.post_form("/logout", &[]).await;
+    // The attacker (no device cookie) exhausts alice's bucket.
+    let device = owner.cookies.remove("portcullis_device").unwrap();
+    for _ in 0..2 {
+        owner.post_form("/login", &[("username", "alice"), ("password", "guess")]).await;
+    }
+    let attacker = owner.post_form("/login", &[("username", "alice"), ("password", PASSWORD)]).await;
+    assert_eq!(attacker.status, StatusCode::TOO_MANY_REQUESTS);
+    // The owner's browser still signs in.
+    owner.cookies.insert("portcullis_device".into(), device);
+    owner.login("alice", PASSWORD).await;
+}

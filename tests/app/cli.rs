@@ -1,0 +1,143 @@
+//! The `portcullis` binary: configuration errors, `migrate`, `user create`, `serve`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::TestDb;
+
+fn portcullis(db: &TestDb) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.env_clear()
+        .env("PORTCULLIS_DATA_DIR", db.dir.path())
+        .env("PORTCULLIS_DATABASE_URL", db.cli_url())
+        .env("PORTCULLIS_LOG", "warn");
+    cmd
+}
+
+#[test]
+fn invalid_configuration_exits_non_zero_with_one_line() {
+    let db = TestDb::new();
+    for (var, value) in [
+        ("PORTCULLIS_BIND", "not-an-address"),
+        ("PORTCULLIS_DATABASE_URL", "mysql://nope"),
+        ("PORTCULLIS_SECRET_KEY", "short"),
+        ("PORTCULLIS_PUBLIC_URL", "ftp://x"),
+        ("PORTCULLIS_DEFAULT_ROLE_BINDINGS", "default/*=owner"),
+        ("PORTCULLIS_LOG", "=="),
+    ] {
+        let out = portcullis(&db).env(var, value).arg("serve").output().unwrap();
+        assert!(!out.status.success(), "{var}={value} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{var}: {stderr}");
+        assert!(lines[0].starts_with("portcullis: "), "{stderr}");
+    }
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let db = TestDb::new();
+    let out = portcullis(&db).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["serve", "migrate", "user", "PORTCULLIS_BIND", "PORTCULLIS_DATABASE_URL"] {
+        assert!(text.contains(word), "{word} missing from --help:\n{text}");
+    }
+}
+
+#[test]
+fn user_create_reads_the_password_from_stdin_only() {
+    let db = TestDb::new();
+    let mut child = portcullis(&db)
+        .args(["user", "create", "ci-admin", "--admin", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("a long enough password"));
+    // A second create of the same name fails cleanly.
+    let again = portcullis(&db)
+        .args(["user", "create", "ci-admin", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    // Too short a password is refused.
+    let mut short = portcullis(&db)
+        .args(["user", "create", "bob", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    short.stdin.take().unwrap().write_all(b"short\n").unwrap();
+    assert!(!short.wait_with_output().unwrap().status.success());
+}
+
+#[test]
+fn migrate_applies_migrations_and_exits() {
+    let db = TestDb::new();
+    let out = portcullis(&db).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn serve_creates_the_admin_once_and_prints_where_to_sign_in() {
+    let db = TestDb::new();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let start = |db: &TestDb| {
+        portcullis(db)
+            .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let read_until_listening = |child: &mut std::process::Child| {
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            let done = line.contains("sign in at");
+            lines.push(line);
+            if done || Instant::now() > deadline {
+                break;
+            }
+        }
+        lines
+    };
+    let mut first = start(&db);
+    let lines = read_until_listening(&mut first);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let password_lines: Vec<_> = lines.iter().filter(|l| l.contains("one-time password")).collect();
+    assert_eq!(password_lines.len(), 1, "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains(&format!("http://127.0.0.1:{port}/login"))),
+        "{lines:?}"
+    );
+    // Second start: the admin exists, no password is printed again.
+    let mut second = start(&db);
+    let lines = read_until_listening(&mut second);
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert!(!lines.iter().any(|l| l.contains("password")), "{lines:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(db.dir.path().join("secret.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

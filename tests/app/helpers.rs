@@ -1,0 +1,302 @@
+//! `TestApp`: the production app over a fresh database per test (an SQLite file in a
+//! temp dir, or a fresh PostgreSQL schema when `TEST_DATABASE_URL` is set), a cookie
+//! jar that behaves like a browser, fixture builders and HTML/JSON helpers.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::header::HeaderMap;
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::{self, TestRequest};
+use actix_web::web;
+use diesel::connection::SimpleConnection;
+use portcullis::access::{self, Pattern, Role};
+use portcullis::app::{AppState, build_app};
+use portcullis::auth;
+use portcullis::config::{Config, DatabaseUrl};
+use portcullis::db::{self, Db};
+use portcullis::secrets::ServerSecret;
+use rand::RngCore;
+use scraper::{Html, Selector};
+use tempfile::TempDir;
+
+/// Password of users made by fixtures.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+type Call = dyn Fn(actix_http::Request) -> Pin<Box<dyn Future<Output = ServiceResponse<BoxBody>>>>;
+
+/// A database for one test.
+pub struct TestDb {
+    /// URL to hand to the app or the CLI.
+    pub url: DatabaseUrl,
+    /// Keeps the SQLite directory alive.
+    pub dir: TempDir,
+}
+
+impl TestDb {
+    /// A fresh, empty database (not migrated).
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = match std::env::var("TEST_DATABASE_URL") {
+            Ok(base) if !base.is_empty() => {
+                let mut bytes = [0u8; 6];
+                rand::rng().fill_bytes(&mut bytes);
+                let schema = format!("t_{}", hex::encode(bytes));
+                let admin = Db::connect(&DatabaseUrl::Postgres(base.clone()), 1).unwrap();
+                admin
+                    .get()
+                    .unwrap()
+                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .unwrap();
+                let sep = if base.contains('?') { '&' } else { '?' };
+                DatabaseUrl::Postgres(format!("{base}{sep}options=-csearch_path%3D{schema}"))
+            }
+            _ => DatabaseUrl::Sqlite(dir.path().join("portcullis.db")),
+        };
+        Self { url, dir }
+    }
+
+    /// The URL as the CLI takes it.
+    pub fn cli_url(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => u.clone(),
+        }
+    }
+}
+
+/// A response with its body read.
+pub struct TestResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body as text.
+    pub body: String,
+}
+
+impl TestResponse {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body parsed as HTML.
+    pub fn html(&self) -> Html {
+        Html::parse_document(&self.body)
+    }
+
+    /// Texts of the elements matching `selector`.
+    pub fn texts(&self, selector: &str) -> Vec<String> {
+        let sel = Selector::parse(selector).unwrap();
+        self.html()
+            .select(&sel)
+            .map(|e| e.text().collect::<String>().trim().to_owned())
+            .collect()
+    }
+
+    /// Text of the one element matching `selector`.
+    pub fn text(&self, selector: &str) -> String {
+        let all = self.texts(selector);
+        assert_eq!(all.len(), 1, "expected one {selector:?} in:\n{}", self.body);
+        all.into_iter().next().unwrap()
+    }
+
+    /// An attribute of the first element matching `selector`.
+    pub fn attr(&self, selector: &str, attr: &str) -> Option<String> {
+        let sel = Selector::parse(selector).unwrap();
+        self.html()
+            .select(&sel)
+            .next()
+            .and_then(|e| e.value().attr(attr).map(str::to_owned))
+    }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// The production app over a fresh database, with a browser-like cookie jar.
+pub struct TestApp {
+    /// Shared state (database, config).
+    pub state: web::Data<AppState>,
+    /// The database.
+    pub db: TestDb,
+    call: Rc<Call>,
+    /// Cookies set by the server (name → value).
+    pub cookies: BTreeMap<String, String>,
+}
+
+impl TestApp {
+    /// An app with the test configuration.
+    pub async fn new() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    /// An app whose configuration `adjust` may change.
+    pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDb::new();
+        let mut config = Config::for_tests(db.dir.path(), db.url.clone());
+        config.admin_password = None;
+        adjust(&mut config);
+        let secret = ServerSecret::load_or_create(config.secret_key.as_deref(), db.dir.path()).unwrap();
+        let pool = portcullis::server::open_database(&config.database, config.db_pool_size).unwrap();
+        Self::mount(AppState::new(config, pool, &secret), db).await
+    }
+
+    /// A second instance over the same database and secret (multi-instance tests).
+    pub async fn sibling(&self) -> Self {
+        let config = self.state.config.clone();
+        let secret = ServerSecret::load_or_create(config.secret_key.as_deref(), self.db.dir.path()).unwrap();
+        let pool = Db::connect(&config.database, 2).unwrap();
+        let db = TestDb {
+            url: self.db.url.clone(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        Self::mount(AppState::new(config, pool, &secret), db).await
+    }
+
+    /// Mounts an app over an existing state.
+    pub async fn mount(state: AppState, db: TestDb) -> Self {
+        let state = web::Data::new(state);
+        let service = Rc::new(test::init_service(build_app(state.clone())).await);
+        let call: Rc<Call> = Rc::new(move |req| {
+            let service = service.clone();
+            Box::pin(async move {
+                match service.call(req).await {
+                    Ok(res) => res.map_into_boxed_body(),
+                    Err(e) => panic!("service error escaped the app: {e}"),
+                }
+            })
+        });
+        Self {
+            state,
+            db,
+            call,
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    /// Runs synchronous code with a database connection.
+    pub fn conn<T>(&self, f: impl FnOnce(&mut db::DbConnection) -> T) -> T {
+        let mut conn = self.state.db.get().unwrap();
+        f(&mut conn)
+    }
+
+    /// Creates a user with [`PASSWORD`] and explicit bindings `(pattern, role)`.
+    pub fn with_user(self, name: &str, bindings: &[(&str, &str)]) -> Self {
+        self.create_user(name, bindings);
+        self
+    }
+
+    /// Creates a user with [`PASSWORD`] and explicit bindings; returns its id.
+    pub fn create_user(&self, name: &str, bindings: &[(&str, &str)]) -> i64 {
+        let hash = auth::hash_new_password(PASSWORD).unwrap();
+        self.conn(|c| {
+            let id = auth::create_local_user(c, name, Some(&hash), false, "test").unwrap();
+            for (pattern, role) in bindings {
+                let pattern = Pattern::parse(pattern).unwrap();
+                access::bind_user(c, id, &pattern, Role::parse(role).unwrap()).unwrap();
+            }
+            id
+        })
+    }
+
+    /// Sends a request with the jar's cookies; stores cookies the server sets.
+    pub async fn send(&mut self, req: TestRequest) -> TestResponse {
+        let mut req = req;
+        for (name, value) in &self.cookies {
+            req = req.cookie(actix_web::cookie::Cookie::new(name.clone(), value.clone()));
+        }
+        let res = (self.call)(req.to_request()).await;
+        for cookie in res.response().cookies() {
+            let removed = cookie.value().is_empty()
+                || cookie.max_age().is_some_and(|a| a.is_zero() || a.is_negative());
+            if removed {
+                self.cookies.remove(cookie.name());
+            } else {
+                self.cookies.insert(cookie.name().to_owned(), cookie.value().to_owned());
+            }
+        }
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = test::read_body(res).await;
+        TestResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// `GET path`.
+    pub async fn get(&mut self, path: &str) -> TestResponse {
+        self.send(TestRequest::get().uri(path)).await
+    }
+
+    /// `GET path` with a bearer credential.
+    pub async fn get_bearer(&mut self, path: &str, token: &str) -> TestResponse {
+        self.send(
+            TestRequest::get()
+                .uri(path)
+                .insert_header(("Authorization", format!("Bearer {token}"))),
+        )
+        .await
+    }
+
+    /// A JSON request, optionally with a bearer credential.
+    pub async fn json(&mut self, method: Method, path: &str, body: serde_json::Value, bearer: Option<&str>) -> TestResponse {
+        let mut req = TestRequest::default().method(method).uri(path).set_json(body);
+        if let Some(t) = bearer {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        self.send(req).await
+    }
+
+    /// The CSRF token of the current session (creating a session if needed).
+    pub async fn csrf_token(&mut self) -> String {
+        let page = self.get("/login").await;
+        if let Some(t) = page.attr("input[name=csrf_token]", "value") {
+            return t;
+        }
+        // Signed in: /login redirects; take the token from the overview's body.
+        let page = self.get("/").await;
+        let headers = page.attr("body", "hx-headers").expect("hx-headers on <body>");
+        let v: serde_json::Value = serde_json::from_str(&headers).unwrap();
+        v["X-CSRF-Token"].as_str().unwrap().to_owned()
+    }
+
+    /// A form POST with the session's CSRF token added.
+    pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let token = self.csrf_token().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.send(TestRequest::post().uri(path).set_form(all)).await
+    }
+
+    /// Signs in through the HTML form; asserts success.
+    pub async fn login(&mut self, name: &str, password: &str) {
+        let res = self
+            .post_form("/login", &[("username", name), ("password", password), ("return_to", "/")])
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "login failed: {}", res.body);
+    }
+
+    /// Exchanges a password for an access token through the API.
+    pub async fn access_token(&mut self, name: &str, password: &str) -> String {
+        let res = self
+            .json(
+                Method::POST,
+                "/api/v1/login",
+                serde_json::json!({"username": name, "password": password}),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        res.json()["access_token"].as_str().unwrap().to_owned()
+    }
+}

@@ -1,0 +1,66 @@
+//! The overview page counts only what the viewer may read.
+
+use actix_web::http::StatusCode;
+use portcullis::environments;
+
+use crate::helpers::{PASSWORD, TestApp};
+
+fn seed(app: &TestApp) {
+    app.conn(|c| {
+        for (ns, envs) in [
+            ("default", &["a", "b"][..]),
+            ("team-a", &["x", "y", "z"][..]),
+            ("team_b", &["q"][..]),
+            ("teamXb", &["r"][..]),
+            ("other", &["s"][..]),
+        ] {
+            let id = environments::ensure_namespace(c, ns, "").unwrap();
+            for env in envs {
+                environments::create_environment(c, id, env, "", "").unwrap();
+            }
+        }
+    });
+}
+
+fn card(page: &crate::helpers::TestResponse, id: &str) -> i64 {
+    page.text(&format!("#{id} .count")).parse().unwrap()
+}
+
+#[actix_web::test]
+async fn the_overview_counts_what_each_viewer_can_read() {
+    let mut app = TestApp::new().await;
+    seed(&app);
+    app.create_user("viewer", &[]);
+    app.create_user("teams", &[("team*/*", "viewer")]);
+    app.create_user("literal", &[("team_b/*", "developer"), ("other/s", "viewer")]);
+    app.create_user("root", &[("*/*", "admin")]);
+
+    // Defaults: default/* viewer, plus their own (empty) primary namespace.
+    app.login("viewer", PASSWORD).await;
+    let page = app.get("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(card(&page, "card-environments"), 2);
+    assert_eq!(card(&page, "card-namespaces"), 2);
+    assert!(page.texts("#card-users").is_empty(), "users card is for admins only");
+
+    app.post_form("/logout", &[]).await;
+    app.login("teams", PASSWORD).await;
+    let page = app.get("/").await;
+    assert_eq!(card(&page, "card-environments"), 2 + 3 + 1 + 1);
+
+    // `_` is literal: team_b matches, teamXb does not; env-scoped binding adds an
+    // environment but no namespace.
+    app.post_form("/logout", &[]).await;
+    app.login("literal", PASSWORD).await;
+    let page = app.get("/").await;
+    assert_eq!(card(&page, "card-environments"), 2 + 1 + 1);
+    assert_eq!(card(&page, "card-namespaces"), 3);
+    let sources = page.texts("#bindings tbody td:nth-child(3)");
+    assert_eq!(sources, ["default", "primary namespace", "explicit", "explicit"]);
+
+    app.post_form("/logout", &[]).await;
+    app.login("root", PASSWORD).await;
+    let page = app.get("/").await;
+    assert_eq!(card(&page, "card-environments"), 8);
+    assert_eq!(card(&page, "card-users"), 4);
+}

@@ -1,0 +1,128 @@
+//! Security headers, bad input and error pages.
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::test::TestRequest;
+
+use crate::helpers::{PASSWORD, TestApp};
+
+#[actix_web::test]
+async fn html_responses_carry_the_security_headers() {
+    let mut app = TestApp::new().await.with_user("alice", &[]);
+    app.login("alice", PASSWORD).await;
+    for path in ["/", "/login", "/no-such-page"] {
+        let res = app.get(path).await;
+        let csp = res.header("content-security-policy").unwrap();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(res.header("x-frame-options"), Some("DENY"));
+        assert_eq!(res.header("referrer-policy"), Some("same-origin"));
+        assert_eq!(res.header("cache-control"), Some("no-store"), "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn pages_have_no_inline_script() {
+    let mut app = TestApp::new().await.with_user("alice", &[]);
+    app.login("alice", PASSWORD).await;
+    let page = app.get("/").await;
+    let html = page.html();
+    let scripts = scraper::Selector::parse("script").unwrap();
+    for s in html.select(&scripts) {
+        assert!(s.value().attr("src").is_some(), "inline script: {}", s.html());
+        assert!(s.text().collect::<String>().trim().is_empty());
+    }
+    assert!(!page.body.contains(" onclick="));
+}
+
+#[actix_web::test]
+async fn unknown_routes_are_full_404_pages_or_json() {
+    let mut app = TestApp::new().await.with_user("alice", &[]);
+    app.login("alice", PASSWORD).await;
+    let page = app.get("/nope").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert_eq!(page.attr("#error", "data-status").as_deref(), Some("404"));
+    assert!(page.body.contains("<html"));
+    let fragment = app.send(TestRequest::get().uri("/nope").insert_header(("HX-Request", "true"))).await;
+    assert_eq!(fragment.status, StatusCode::NOT_FOUND);
+    assert!(!fragment.body.contains("<html"), "{}", fragment.body);
+    assert_eq!(fragment.texts("#error").len(), 1);
+    let api = app.get("/api/v1/nope").await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.json()["error"]["code"], "not_found");
+}
+
+#[actix_web::test]
+async fn htmx_requests_of_expired_sessions_are_redirected_by_header() {
+    let mut app = TestApp::new().await;
+    let res = app.send(TestRequest::get().uri("/").insert_header(("HX-Request", "true"))).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("hx-redirect"), Some("/login?return_to=%2F"));
+}
+
+#[actix_web::test]
+async fn malformed_json_is_a_400_json_error_that_echoes_nothing() {
+    let mut app = TestApp::new().await;
+    let res = app
+        .send(
+            TestRequest::post()
+                .uri("/api/v1/login")
+                .insert_header(("content-type", "application/json"))
+                .set_payload("{\"username\": \"a\", \"password\": "),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_eq!(res.json()["error"]["code"], "bad_request");
+    let typed = app
+        .json(
+            Method::POST,
+            "/api/v1/login",
+            serde_json::json!({"username": "a", "password": ["hunter2-secret"]}),
+            None,
+        )
+        .await;
+    assert_eq!(typed.status, StatusCode::BAD_REQUEST);
+    assert!(!typed.body.contains("hunter2-secret"), "{}", typed.body);
+    let unknown = app
+        .json(Method::POST, "/api/v1/login", serde_json::json!({"user": "a"}), None)
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+}
+
+#[actix_web::test]
+async fn huge_bodies_are_413_not_500() {
+    let mut app = TestApp::with_config(|c| c.max_body_bytes = 1024).await;
+    let big = "x".repeat(4096);
+    let json = app
+        .send(
+            TestRequest::post()
+                .uri("/api/v1/login")
+                .insert_header(("content-type", "application/json"))
+                .set_payload(format!("{{\"username\":\"{big}\",\"password\":\"x\"}}")),
+        )
+        .await;
+    assert_eq!(json.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", json.body);
+    app.get("/login").await;
+    let form = app
+        .send(
+            TestRequest::post()
+                .uri("/login")
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload(format!("username={big}&password=x")),
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", form.body);
+}
+
+#[actix_web::test]
+async fn absurd_login_input_is_refused_cleanly() {
+    let mut app = TestApp::new().await.with_user("alice", &[]);
+    let long = "a".repeat(5000);
+    for (user, pass) in [(long.as_str(), "x"), ("alice", long.as_str()), ("", ""), ("ä\u{0}", "x")] {
+        let res = app.post_form("/login", &[("username", user), ("password", pass)]).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{user:?}");
+    }
+    let missing = app.post_form("/login", &[("username", "alice")]).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+}
