@@ -119,27 +119,44 @@ pub fn build_app(
     .cookie_same_site(SameSite::Lax)
     .cookie_path("/".into())
     .cookie_content_security(CookieContentSecurity::Private)
-    .session_lifecycle(BrowserSession::default().state_ttl(
-        actix_web::cookie::time::Duration::milliseconds(
-            state.config.session.absolute.as_millis().min(i64::MAX as u128) as i64,
-        ),
-    ))
+    .session_lifecycle(
+        BrowserSession::default().state_ttl(actix_web::cookie::time::Duration::milliseconds(
+            state
+                .config
+                .session
+                .absolute
+                .as_millis()
+                .min(i64::MAX as u128) as i64,
+        )),
+    )
     .build();
     App::new()
         .app_data(state)
         .app_data(web::PayloadConfig::new(limit))
-        .app_data(web::JsonConfig::default().limit(limit).error_handler(|e, r| {
-            if matches!(e, actix_web::error::JsonPayloadError::OverflowKnownLength { .. } | actix_web::error::JsonPayloadError::Overflow { .. }) {
-                return AppError::PayloadTooLarge.into();
-            }
-            payload_error(e, r)
-        }))
-        .app_data(web::FormConfig::default().limit(limit).error_handler(|e, r| {
-            if matches!(e, actix_web::error::UrlencodedError::Overflow { .. }) {
-                return AppError::PayloadTooLarge.into();
-            }
-            payload_error(e, r)
-        }))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(limit)
+                .error_handler(|e, r| {
+                    if matches!(
+                        e,
+                        actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
+                            | actix_web::error::JsonPayloadError::Overflow { .. }
+                    ) {
+                        return AppError::PayloadTooLarge.into();
+                    }
+                    payload_error(e, r)
+                }),
+        )
+        .app_data(
+            web::FormConfig::default()
+                .limit(limit)
+                .error_handler(|e, r| {
+                    if matches!(e, actix_web::error::UrlencodedError::Overflow { .. }) {
+                        return AppError::PayloadTooLarge.into();
+                    }
+                    payload_error(e, r)
+                }),
+        )
         .app_data(web::QueryConfig::default().error_handler(payload_error))
         .app_data(web::PathConfig::default().error_handler(payload_error))
         .configure(configure)

@@ -7,7 +7,12 @@ use clap::{Args, Parser, Subcommand};
 /// Portcullis: a control plane for machine access (service accounts, API keys,
 /// connectors, role bindings).
 #[derive(Debug, Parser)]
-#[command(name = "portcullis", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "portcullis",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// Options shared by every command.
     #[command(flatten)]
@@ -56,14 +61,24 @@ pub enum UserCommand {
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
     /// Directory for the SQLite database and the generated secret key.
-    #[arg(long, global = true, env = "PORTCULLIS_DATA_DIR", default_value = "./portcullis-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "PORTCULLIS_DATA_DIR",
+        default_value = "./portcullis-data"
+    )]
     pub data_dir: PathBuf,
     /// `sqlite://path` or `postgres://user@host:port/db`. Default: `<data dir>/portcullis.db`.
     #[arg(long, global = true, env = "PORTCULLIS_DATABASE_URL")]
     pub database_url: Option<String>,
     /// Server secret (≥ 32 characters) from which cookie, token and encryption keys are
     /// derived. Default: generated once into `<data dir>/secret.key` (mode 0600).
-    #[arg(long, global = true, env = "PORTCULLIS_SECRET_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "PORTCULLIS_SECRET_KEY",
+        hide_env_values = true
+    )]
     pub secret_key: Option<String>,
     /// Log filter in `tracing` syntax, e.g. `info` or `portcullis=debug,actix_web=info`.
     #[arg(long, global = true, env = "PORTCULLIS_LOG", default_value = "info")]
@@ -88,7 +103,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_DEMO")]
     pub demo: bool,
     /// Role bindings every signed-in user has, comma separated `pattern=role`.
-    #[arg(long, env = "PORTCULLIS_DEFAULT_ROLE_BINDINGS", default_value = "default/*=viewer")]
+    #[arg(
+        long,
+        env = "PORTCULLIS_DEFAULT_ROLE_BINDINGS",
+        default_value = "default/*=viewer"
+    )]
     pub default_role_bindings: String,
     /// Sign a session out after this many minutes without a request.
     #[arg(long, env = "PORTCULLIS_SESSION_IDLE_MINUTES", default_value_t = 60)]

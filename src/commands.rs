@@ -16,7 +16,12 @@ pub fn migrate(common: &CommonArgs) -> anyhow::Result<()> {
 }
 
 /// `portcullis user create NAME [--admin] [--password-stdin]`
-pub fn create_user(common: &CommonArgs, name: &str, admin: bool, password_stdin: bool) -> anyhow::Result<()> {
+pub fn create_user(
+    common: &CommonArgs,
+    name: &str,
+    admin: bool,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
     let url = Config::database_from(common).map_err(anyhow::Error::msg)?;
     let (password, generated) = if password_stdin {
         let mut line = String::new();

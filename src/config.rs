@@ -133,7 +133,10 @@ impl Config {
             return Err("PORTCULLIS_ACCESS_TOKEN_MINUTES must be positive".into());
         }
         if serve.login_burst == 0 || serve.login_refill_seconds == 0 {
-            return Err("PORTCULLIS_LOGIN_BURST and PORTCULLIS_LOGIN_REFILL_SECONDS must be positive".into());
+            return Err(
+                "PORTCULLIS_LOGIN_BURST and PORTCULLIS_LOGIN_REFILL_SECONDS must be positive"
+                    .into(),
+            );
         }
         if serve.max_body_kib == 0 {
             return Err("PORTCULLIS_MAX_BODY_KIB must be positive".into());

@@ -9,17 +9,45 @@ use crate::environments;
 
 /// Demo users: name and their explicit bindings.
 const USERS: &[(&str, &[(&str, Role)])] = &[
-    ("alice", &[("team-*/*", Role::Viewer), ("data-science/*", Role::Developer)]),
+    (
+        "alice",
+        &[
+            ("team-*/*", Role::Viewer),
+            ("data-science/*", Role::Developer),
+        ],
+    ),
     ("bob", &[("data-science/*", Role::Viewer)]),
-    ("carol", &[("ml-platform/*", Role::Admin), ("team-a/training", Role::Developer)]),
+    (
+        "carol",
+        &[
+            ("ml-platform/*", Role::Admin),
+            ("team-a/training", Role::Developer),
+        ],
+    ),
 ];
 
 /// Namespaces and their environments.
 const NAMESPACES: &[(&str, &str, &[&str])] = &[
-    ("default", "Shared namespace every user can read by default.", &["base-python", "r-tidyverse"]),
-    ("data-science", "Notebooks and analysis.", &["pandas-2", "spark-3.5", "jupyter-lab"]),
-    ("ml-platform", "Training and serving infrastructure.", &["pytorch-cuda", "triton-serving", "ray-2"]),
-    ("team-a", "Team A's projects.", &["training", "feature-store"]),
+    (
+        "default",
+        "Shared namespace every user can read by default.",
+        &["base-python", "r-tidyverse"],
+    ),
+    (
+        "data-science",
+        "Notebooks and analysis.",
+        &["pandas-2", "spark-3.5", "jupyter-lab"],
+    ),
+    (
+        "ml-platform",
+        "Training and serving infrastructure.",
+        &["pytorch-cuda", "triton-serving", "ray-2"],
+    ),
+    (
+        "team-a",
+        "Team A's projects.",
+        &["training", "feature-store"],
+    ),
     ("team-b", "Team B's projects.", &["etl", "dbt-core"]),
 ];
 
@@ -33,7 +61,8 @@ pub fn seed(db: &Db) -> anyhow::Result<Vec<(String, String)>> {
     for (ns, description, envs) in NAMESPACES {
         let ns_id = environments::ensure_namespace(&mut conn, ns, description)?;
         for env in *envs {
-            let spec = format!("channels: [conda-forge]\ndependencies:\n  - python=3.12\n  - {env}\n");
+            let spec =
+                format!("channels: [conda-forge]\ndependencies:\n  - python=3.12\n  - {env}\n");
             environments::create_environment(&mut conn, ns_id, env, "Demo environment.", &spec)?;
         }
     }

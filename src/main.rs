@@ -11,7 +11,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = match tracing_subscriber::EnvFilter::try_new(&cli.common.log) {
         Ok(f) => f,
-        Err(e) => return fail(format!("PORTCULLIS_LOG {:?} is not a valid filter: {e}", cli.common.log)),
+        Err(e) => {
+            return fail(format!(
+                "PORTCULLIS_LOG {:?} is not a valid filter: {e}",
+                cli.common.log
+            ));
+        }
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -22,7 +27,12 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => run_serve(&cli, args),
         Some(Command::Migrate) => commands::migrate(&cli.common),
         Some(Command::User {
-            action: UserCommand::Create { name, admin, password_stdin },
+            action:
+                UserCommand::Create {
+                    name,
+                    admin,
+                    password_stdin,
+                },
         }) => commands::create_user(&cli.common, name, *admin, *password_stdin),
     };
     match result {

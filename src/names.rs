@@ -42,7 +42,17 @@ mod tests {
 
     #[test]
     fn names_reject_everything_else() {
-        for bad in ["", "-a", "_a", "a b", "a/b", "a*", "é", "a%", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "-a",
+            "_a",
+            "a b",
+            "a/b",
+            "a*",
+            "é",
+            "a%",
+            &"a".repeat(65),
+        ] {
             assert!(validate_name(bad).is_err(), "{bad}");
         }
     }

@@ -46,9 +46,9 @@ impl ServerSecret {
                 options.write(true).create_new(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(&path).map_err(|e| {
-                    anyhow::anyhow!("cannot create {}: {e}", path.display())
-                })?;
+                let mut file = options
+                    .open(&path)
+                    .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
                 file.write_all(text.as_bytes())?;
                 file.sync_all()?;
                 Ok(Self(text.into_bytes()))
@@ -81,7 +81,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join("secret.key")).unwrap().permissions().mode();
+            let mode = fs::metadata(dir.path().join("secret.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

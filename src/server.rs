@@ -14,11 +14,11 @@ use crate::secrets::ServerSecret;
 
 /// Opens the database and applies pending migrations.
 pub fn open_database(url: &crate::config::DatabaseUrl, pool_size: u32) -> anyhow::Result<Db> {
-    if let crate::config::DatabaseUrl::Sqlite(path) = url {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-        }
+    if let crate::config::DatabaseUrl::Sqlite(path) = url
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     }
     let db = Db::connect(url, pool_size)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", url.redacted()))?;
@@ -99,7 +99,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .map(|a| a.to_string())
         .unwrap_or_else(|| bind.to_string());
     tracing::info!(%listening, %database, "Portcullis started");
-    let login = public_url.join("/login").map(|u| u.to_string()).unwrap_or_default();
+    let login = public_url
+        .join("/login")
+        .map(|u| u.to_string())
+        .unwrap_or_default();
     eprintln!("Portcullis is listening on http://{listening} — sign in at {login}");
     server.run().await?;
     Ok(())

@@ -63,7 +63,12 @@ impl Grants {
     }
 
     /// Whether `permission` is granted on environment `namespace/environment`.
-    pub fn can_environment(&self, permission: Permission, namespace: &str, environment: &str) -> bool {
+    pub fn can_environment(
+        &self,
+        permission: Permission,
+        namespace: &str,
+        environment: &str,
+    ) -> bool {
         self.bindings
             .iter()
             .any(|b| b.role.grants(permission) && b.pattern.matches(namespace, environment))
@@ -141,6 +146,9 @@ mod tests {
     fn binding_lists_report_bad_items() {
         assert!(parse_binding_list("default/*", Source::Default).is_err());
         assert!(parse_binding_list("default/*=owner", Source::Default).is_err());
-        assert_eq!(parse_binding_list(" ", Source::Default).map(|v| v.len()), Ok(0));
+        assert_eq!(
+            parse_binding_list(" ", Source::Default).map(|v| v.len()),
+            Ok(0)
+        );
     }
 }

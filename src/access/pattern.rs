@@ -290,15 +290,23 @@ mod tests {
     fn postgres_sql_escapes_like_metacharacters() {
         assert_eq!(
             Segment::parse("a_b%*").map(|s| s.sql(Dialect::Postgres)),
-            Err("contains '%'; only letters, digits, - _ . + @ and the wildcard * are allowed"
-                .into())
+            Err(
+                "contains '%'; only letters, digits, - _ . + @ and the wildcard * are allowed"
+                    .into()
+            )
         );
         assert_eq!(
             p("a_b*/x").namespace.sql(Dialect::Postgres),
             SqlMatch::Like("a\\_b%".into())
         );
-        assert_eq!(p("a_b*/x").namespace.sql(Dialect::Sqlite), SqlMatch::Glob("a_b*".into()));
-        assert_eq!(p("ab/x").namespace.sql(Dialect::Sqlite), SqlMatch::Eq("ab".into()));
+        assert_eq!(
+            p("a_b*/x").namespace.sql(Dialect::Sqlite),
+            SqlMatch::Glob("a_b*".into())
+        );
+        assert_eq!(
+            p("ab/x").namespace.sql(Dialect::Sqlite),
+            SqlMatch::Eq("ab".into())
+        );
         assert_eq!(p("**/x").namespace.sql(Dialect::Sqlite), SqlMatch::All);
     }
 

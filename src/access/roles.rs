@@ -40,7 +40,10 @@ impl Role {
 
     /// The permissions this role grants.
     pub fn permissions(self) -> impl Iterator<Item = Permission> {
-        Permission::ALL.iter().copied().filter(move |p| p.min_role() <= self)
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(move |p| p.min_role() <= self)
     }
 
     /// Whether this role grants `permission`.

@@ -1,9 +1,9 @@
 //! Compiles a principal's grants into one SQL condition, so every list is filtered in
 //! the database by exactly the rules [`super::Grants`] applies in Rust.
 
+use diesel::BoolExpressionMethods;
 use diesel::BoxableExpression;
 use diesel::dsl::sql;
-use diesel::BoolExpressionMethods;
 use diesel::sql_types::{Bool, Text};
 
 use super::pattern::{Dialect, Segment, SqlMatch};
@@ -28,7 +28,11 @@ fn literal<QS: 'static>(text: &'static str) -> Condition<QS> {
     Box::new(sql::<Bool>(text))
 }
 
-fn segment<QS: 'static>(column: &'static str, seg: &Segment, dialect: Dialect) -> Option<Condition<QS>> {
+fn segment<QS: 'static>(
+    column: &'static str,
+    seg: &Segment,
+    dialect: Dialect,
+) -> Option<Condition<QS>> {
     let (op, value) = match seg.sql(dialect) {
         SqlMatch::All => return None,
         SqlMatch::Eq(v) => (" = ", v),

@@ -52,7 +52,9 @@ pub struct NewCredential {
 
 impl std::fmt::Debug for NewCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewCredential").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("NewCredential")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 

@@ -55,7 +55,13 @@ pub async fn login_page(
     if who.0.is_some() {
         return Ok(see_other(&return_to));
     }
-    render_login(&session, return_to, String::new(), None, actix_web::http::StatusCode::OK)
+    render_login(
+        &session,
+        return_to,
+        String::new(),
+        None,
+        actix_web::http::StatusCode::OK,
+    )
 }
 
 fn render_login(
@@ -126,8 +132,15 @@ async fn check_password(
             };
             let usable = user.filter(|u| u.active);
             // Always run argon2 (against a dummy hash if need be): no timing oracle.
-            let ok = password::verify(&pw, usable.as_ref().and_then(|u| u.password_hash.as_deref()));
-            let outcome = if ok { Outcome::Success } else { Outcome::Failure };
+            let ok = password::verify(
+                &pw,
+                usable.as_ref().and_then(|u| u.password_hash.as_deref()),
+            );
+            let outcome = if ok {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            };
             let actor = format!("user:{}", truncate(&name));
             audit::record(
                 conn,
@@ -209,7 +222,9 @@ pub async fn login(
             let lifetime = DEVICE_LIFETIME.as_secs() as i64;
             let device = Cookie::build(
                 DEVICE_COOKIE,
-                state.login_limiter.device_token(&name, now / 1000 + lifetime),
+                state
+                    .login_limiter
+                    .device_token(&name, now / 1000 + lifetime),
             )
             .path("/login")
             .http_only(true)
@@ -225,7 +240,12 @@ pub async fn login(
 }
 
 /// `POST /logout`: destroys the server-side session.
-pub async fn logout(session: Session, who: MaybePrincipal, state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+pub async fn logout(
+    session: Session,
+    who: MaybePrincipal,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
     if let Some(p) = who.0 {
         let actor = format!("user:{}", p.name);
         let client = client_addr(&req);
@@ -289,7 +309,9 @@ pub async fn api_login(
             });
         }
     };
-    let Checked::Ok { user_id, .. } = check_password(&state, &req, &username, &password_text).await? else {
+    let Checked::Ok { user_id, .. } =
+        check_password(&state, &req, &username, &password_text).await?
+    else {
         return Err(AppError::Unauthenticated);
     };
     let issued = credential::generate(CredentialKind::AccessToken, &state.keys.credential_pepper);

@@ -7,7 +7,8 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
 /// A hash of a random password, verified against when the user does not exist so
 /// that unknown users take as long as wrong passwords.
-static DUMMY_HASH: LazyLock<Option<String>> = LazyLock::new(|| hash("dummy password for timing").ok());
+static DUMMY_HASH: LazyLock<Option<String>> =
+    LazyLock::new(|| hash("dummy password for timing").ok());
 
 /// Hashes a password into a PHC string.
 pub fn hash(password: &str) -> anyhow::Result<String> {

@@ -142,7 +142,8 @@ async fn from_bearer(state: &AppState, token: String) -> Result<Principal, AppEr
             let now = now_ms();
             let row = repo::find_access_token(conn, &id)?.ok_or(AppError::Unauthenticated)?;
             let valid_secret: bool =
-                subtle::ConstantTimeEq::ct_eq(row.secret_hash.as_bytes(), secret_hash.as_bytes()).into();
+                subtle::ConstantTimeEq::ct_eq(row.secret_hash.as_bytes(), secret_hash.as_bytes())
+                    .into();
             if !valid_secret
                 || row.revoked_at.is_some()
                 || row.expires_at <= now
@@ -156,7 +157,8 @@ async fn from_bearer(state: &AppState, token: String) -> Result<Principal, AppEr
             let user = repo::find_user(conn, row.principal_id)?
                 .filter(|u| u.active)
                 .ok_or(AppError::Unauthenticated)?;
-            let grants = access::load_user_grants(conn, user.id, &user.primary_namespace, &defaults)?;
+            let grants =
+                access::load_user_grants(conn, user.id, &user.primary_namespace, &defaults)?;
             Ok(Principal {
                 id: user.id,
                 kind: PrincipalKind::User,
@@ -196,7 +198,8 @@ async fn from_session(state: &AppState, session: &Session) -> Result<Option<Prin
             let Some(user) = repo::find_user(conn, user_id)?.filter(|u| u.active) else {
                 return Ok(None);
             };
-            let grants = access::load_user_grants(conn, user.id, &user.primary_namespace, &defaults)?;
+            let grants =
+                access::load_user_grants(conn, user.id, &user.primary_namespace, &defaults)?;
             Ok(Some((user, grants)))
         })
         .await?;

@@ -51,9 +51,13 @@ impl LoginLimiter {
         let wait = |outcome: governor::NotUntil<_>| {
             outcome.wait_time_from(self.clock.now()).as_secs().max(1)
         };
-        self.per_client.check_key(&client.to_owned()).map_err(wait)?;
+        self.per_client
+            .check_key(&client.to_owned())
+            .map_err(wait)?;
         if !known_device {
-            self.per_account.check_key(&account.to_owned()).map_err(wait)?;
+            self.per_account
+                .check_key(&account.to_owned())
+                .map_err(wait)?;
         }
         Ok(())
     }
@@ -75,12 +79,15 @@ impl LoginLimiter {
         let Some((body, sig)) = cookie.and_then(|c| c.rsplit_once('.')) else {
             return false;
         };
-        let signed: bool = subtle::ConstantTimeEq::ct_eq(self.sign(body).as_bytes(), sig.as_bytes()).into();
+        let signed: bool =
+            subtle::ConstantTimeEq::ct_eq(self.sign(body).as_bytes(), sig.as_bytes()).into();
         let Some((name, expires)) = body.split_once('.') else {
             return false;
         };
         signed
-            && URL_SAFE_NO_PAD.decode(name).is_ok_and(|n| n == account.as_bytes())
+            && URL_SAFE_NO_PAD
+                .decode(name)
+                .is_ok_and(|n| n == account.as_bytes())
             && expires.parse::<i64>().is_ok_and(|e| e > now)
     }
 

@@ -56,7 +56,12 @@ pub fn find_session(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<
 }
 
 /// Stores a new session.
-pub fn insert_session(conn: &mut DbConnection, id: &str, state: &str, expires_at: i64) -> QueryResult<()> {
+pub fn insert_session(
+    conn: &mut DbConnection,
+    id: &str,
+    state: &str,
+    expires_at: i64,
+) -> QueryResult<()> {
     diesel::insert_into(sessions::table)
         .values((
             sessions::id.eq(id),
@@ -80,7 +85,10 @@ pub fn update_session(
             .filter(sessions::id.eq(id))
             .filter(sessions::expires_at.gt(now)),
     )
-    .set((sessions::state.eq(state), sessions::expires_at.eq(expires_at)))
+    .set((
+        sessions::state.eq(state),
+        sessions::expires_at.eq(expires_at),
+    ))
     .execute(conn)
     .map(|n| n > 0)
 }

@@ -65,7 +65,9 @@ impl SessionStore for DbSessionStore {
         let id = storage_id(&key);
         let expires_at = expiry(ttl);
         self.db
-            .run(move |conn| repo::insert_session(conn, &id, &text, expires_at).map_err(DbError::from))
+            .run(move |conn| {
+                repo::insert_session(conn, &id, &text, expires_at).map_err(DbError::from)
+            })
             .await
             .map_err(|e| SaveError::Other(e.into()))?;
         Ok(key)
@@ -100,7 +102,11 @@ impl SessionStore for DbSessionStore {
         }
     }
 
-    async fn update_ttl(&self, session_key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+    async fn update_ttl(
+        &self,
+        session_key: &SessionKey,
+        ttl: &Duration,
+    ) -> Result<(), anyhow::Error> {
         let id = storage_id(session_key);
         let expires_at = expiry(ttl);
         self.db

@@ -8,10 +8,16 @@ use crate::access::Grants;
 use crate::db::{DbConnection, now_ms};
 
 pub use models::{Namespace, NewEnvironment};
-pub use repo::{any_environment, count_readable_environments, count_readable_namespaces, find_namespace};
+pub use repo::{
+    any_environment, count_readable_environments, count_readable_namespaces, find_namespace,
+};
 
 /// Returns the id of namespace `name`, creating it if missing.
-pub fn ensure_namespace(conn: &mut DbConnection, name: &str, description: &str) -> diesel::QueryResult<i64> {
+pub fn ensure_namespace(
+    conn: &mut DbConnection,
+    name: &str,
+    description: &str,
+) -> diesel::QueryResult<i64> {
     match repo::find_namespace(conn, name)? {
         Some(ns) => Ok(ns.id),
         None => repo::insert_namespace(conn, name, description, now_ms()),
@@ -50,7 +56,10 @@ pub struct VisibleCounts {
 }
 
 /// Counts what `grants` may read.
-pub fn visible_counts(conn: &mut DbConnection, grants: &Grants) -> diesel::QueryResult<VisibleCounts> {
+pub fn visible_counts(
+    conn: &mut DbConnection,
+    grants: &Grants,
+) -> diesel::QueryResult<VisibleCounts> {
     Ok(VisibleCounts {
         namespaces: repo::count_readable_namespaces(conn, grants)?,
         environments: repo::count_readable_environments(conn, grants)?,

@@ -18,7 +18,12 @@ pub fn find_namespace(conn: &mut DbConnection, name: &str) -> QueryResult<Option
 }
 
 /// Inserts a namespace and returns its id.
-pub fn insert_namespace(conn: &mut DbConnection, name: &str, description: &str, now: i64) -> QueryResult<i64> {
+pub fn insert_namespace(
+    conn: &mut DbConnection,
+    name: &str,
+    description: &str,
+    now: i64,
+) -> QueryResult<i64> {
     diesel::insert_into(namespaces::table)
         .values((
             namespaces::name.eq(name),
@@ -71,5 +76,8 @@ pub fn count_readable_namespaces(conn: &mut DbConnection, grants: &Grants) -> Qu
 
 /// Whether any environment exists (the demo seeds only an empty database).
 pub fn any_environment(conn: &mut DbConnection) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(environments::table.select(environments::id))).get_result(conn)
+    diesel::select(diesel::dsl::exists(
+        environments::table.select(environments::id),
+    ))
+    .get_result(conn)
 }

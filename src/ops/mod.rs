@@ -49,7 +49,11 @@ impl Default for Metrics {
         let latency = Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram,
         );
-        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
         registry.register(
             "http_request_duration_seconds",
             "HTTP request latency by route and status",
@@ -94,7 +98,11 @@ pub async fn record_metrics(
         };
         let elapsed = start.elapsed().as_secs_f64();
         state.metrics.requests.get_or_create(&labels).inc();
-        state.metrics.latency.get_or_create(&labels).observe(elapsed);
+        state
+            .metrics
+            .latency
+            .get_or_create(&labels)
+            .observe(elapsed);
         tracing::debug!(method = %labels.method, route = %labels.route, status = labels.status, elapsed, "request");
     }
     Ok(res)

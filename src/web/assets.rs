@@ -13,7 +13,10 @@ use crate::errors::AppError;
 struct Assets;
 
 /// `GET /static/{path}`
-pub async fn serve_asset(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn serve_asset(
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let file = Assets::get(&path).ok_or(AppError::NotFound)?;
     let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..12]));
     let cache = ("Cache-Control", "public, max-age=31536000, immutable");

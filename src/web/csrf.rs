@@ -51,10 +51,16 @@ pub async fn csrf_guard<B: MessageBody>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     }
     match check(&mut req).await {
-        Ok(()) => next.call(req).await.map(ServiceResponse::map_into_left_body),
+        Ok(()) => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
         Err(err) => Ok(req.error_response(err).map_into_right_body()),
     }
 }
@@ -70,15 +76,15 @@ async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
         .cloned()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?;
     let headers = req.headers();
-    if let Some(site) = headers.get("Sec-Fetch-Site") {
-        if matches!(site.as_bytes(), b"cross-site" | b"same-site") {
-            return Err(forbidden("cross-site request refused"));
-        }
+    if let Some(site) = headers.get("Sec-Fetch-Site")
+        && matches!(site.as_bytes(), b"cross-site" | b"same-site")
+    {
+        return Err(forbidden("cross-site request refused"));
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        if origin.as_bytes() != state.public_origin.as_bytes() {
-            return Err(forbidden("request from a foreign origin refused"));
-        }
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && origin.as_bytes() != state.public_origin.as_bytes()
+    {
+        return Err(forbidden("request from a foreign origin refused"));
     }
     let bearer = headers.contains_key(header::AUTHORIZATION);
     let has_session_cookie = req.cookie(&state.session_cookie_name).is_some();

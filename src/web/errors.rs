@@ -92,7 +92,9 @@ fn rerender(res: ServiceResponse<BoxBody>, htmx: bool) -> ServiceResponse<BoxBod
     } else if status == StatusCode::UNAUTHORIZED {
         let target = login_redirect(&req);
         if htmx {
-            HttpResponse::Ok().insert_header(("HX-Redirect", target)).finish()
+            HttpResponse::Ok()
+                .insert_header(("HX-Redirect", target))
+                .finish()
         } else {
             HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, target))
@@ -121,7 +123,9 @@ fn rerender(res: ServiceResponse<BoxBody>, htmx: bool) -> ServiceResponse<BoxBod
             Ok(html) => builder.content_type("text/html; charset=utf-8").body(html),
             Err(e) => {
                 tracing::error!(error = %e, "error template failed");
-                builder.content_type("text/plain; charset=utf-8").body("error")
+                builder
+                    .content_type("text/plain; charset=utf-8")
+                    .body("error")
             }
         }
     };
@@ -140,13 +144,13 @@ fn describe(
         StatusCode::NOT_FOUND => ("not_found", "not found".into()),
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed".into()),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body too large".into()),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
-            "unsupported content type".into(),
-        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "unsupported content type".into())
+        }
         s if s.is_client_error() => (
             "bad_request",
-            err.map(|e| e.to_string()).unwrap_or_else(|| "bad request".into()),
+            err.map(|e| e.to_string())
+                .unwrap_or_else(|| "bad request".into()),
         ),
         _ => ("internal_error", "internal error".into()),
     }

@@ -26,8 +26,16 @@ pub async fn security_headers(
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::REFERRER_POLICY, "same-origin");
-    set(h, header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(h, header::HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
+    set(
+        h,
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        h,
+        header::HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, header::CACHE_CONTROL, "no-store");
     }

@@ -31,7 +31,11 @@ pub struct Layout {
 
 impl Layout {
     /// Layout for a signed-in page.
-    pub fn new(principal: &Principal, session: &Session, section: Section) -> Result<Self, AppError> {
+    pub fn new(
+        principal: &Principal,
+        session: &Session,
+        section: Section,
+    ) -> Result<Self, AppError> {
         Ok(Self {
             user: Some(principal.name.clone()),
             is_admin: principal.grants.is_global_admin(),

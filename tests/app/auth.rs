@@ -12,7 +12,10 @@ async fn an_anonymous_dashboard_get_redirects_to_login_with_return_to() {
     let mut app = TestApp::new().await;
     let res = app.get("/?tab=x").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert_eq!(res.header("location"), Some("/login?return_to=%2F%3Ftab%3Dx"));
+    assert_eq!(
+        res.header("location"),
+        Some("/login?return_to=%2F%3Ftab%3Dx")
+    );
 }
 
 #[actix_web::test]
@@ -20,13 +23,25 @@ async fn the_login_page_is_a_form_with_a_csrf_field() {
     let mut app = TestApp::new().await;
     let res = app.get("/login?return_to=/somewhere").await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.attr("form#login-form", "method").as_deref(), Some("post"));
-    assert_eq!(res.attr("form#login-form", "action").as_deref(), Some("/login"));
+    assert_eq!(
+        res.attr("form#login-form", "method").as_deref(),
+        Some("post")
+    );
+    assert_eq!(
+        res.attr("form#login-form", "action").as_deref(),
+        Some("/login")
+    );
     assert!(res.attr("input[name=username]", "name").is_some());
-    assert_eq!(res.attr("input[name=password]", "type").as_deref(), Some("password"));
+    assert_eq!(
+        res.attr("input[name=password]", "type").as_deref(),
+        Some("password")
+    );
     let csrf = res.attr("input[type=hidden][name^=csrf]", "value").unwrap();
     assert!(csrf.len() >= 32);
-    assert_eq!(res.attr("input[name=return_to]", "value").as_deref(), Some("/somewhere"));
+    assert_eq!(
+        res.attr("input[name=return_to]", "value").as_deref(),
+        Some("/somewhere")
+    );
 }
 
 #[actix_web::test]
@@ -35,7 +50,11 @@ async fn signing_in_redirects_to_return_to_and_shows_the_overview() {
     let res = app
         .post_form(
             "/login",
-            &[("username", "alice"), ("password", PASSWORD), ("return_to", "/?x=1")],
+            &[
+                ("username", "alice"),
+                ("password", PASSWORD),
+                ("return_to", "/?x=1"),
+            ],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
@@ -49,28 +68,46 @@ async fn signing_in_redirects_to_return_to_and_shows_the_overview() {
 async fn unknown_users_and_wrong_passwords_get_the_same_answer() {
     let mut app = TestApp::new().await.with_user("alice", &[]);
     let wrong = app
-        .post_form("/login", &[("username", "alice"), ("password", "not the password")])
+        .post_form(
+            "/login",
+            &[("username", "alice"), ("password", "not the password")],
+        )
         .await;
     let unknown = app
-        .post_form("/login", &[("username", "mallory"), ("password", "not the password")])
+        .post_form(
+            "/login",
+            &[("username", "mallory"), ("password", "not the password")],
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status, wrong.status);
     assert_eq!(wrong.text("#login-error"), "Invalid user name or password.");
     assert_eq!(unknown.text("#login-error"), wrong.text("#login-error"));
     // The form comes back with the name, never the password.
-    assert_eq!(wrong.attr("input[name=username]", "value").as_deref(), Some("alice"));
+    assert_eq!(
+        wrong.attr("input[name=username]", "value").as_deref(),
+        Some("alice")
+    );
     assert!(!wrong.body.contains("not the password"));
 }
 
 #[actix_web::test]
 async fn off_site_return_to_targets_are_ignored() {
-    for target in ["//evil.example", "https://evil.example/", "/\\evil.example", "/%5Cevil"] {
+    for target in [
+        "//evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/%5Cevil",
+    ] {
         let mut app = TestApp::new().await.with_user("alice", &[]);
         let res = app
             .post_form(
                 "/login",
-                &[("username", "alice"), ("password", PASSWORD), ("return_to", target)],
+                &[
+                    ("username", "alice"),
+                    ("password", PASSWORD),
+                    ("return_to", target),
+                ],
             )
             .await;
         let location = res.header("location").unwrap().to_owned();
@@ -85,7 +122,12 @@ async fn off_site_return_to_targets_are_ignored() {
 async fn api_login_returns_a_bearer_token_that_whoami_accepts() {
     let mut app = TestApp::new().await.with_user("alice", &[]);
     let res = app
-        .json(Method::POST, "/api/v1/login", json!({"username": "alice", "password": PASSWORD}), None)
+        .json(
+            Method::POST,
+            "/api/v1/login",
+            json!({"username": "alice", "password": PASSWORD}),
+            None,
+        )
         .await;
     assert_eq!(res.status, StatusCode::OK);
     let body = res.json();
@@ -114,13 +156,23 @@ async fn api_login_returns_a_bearer_token_that_whoami_accepts() {
 async fn bad_credentials_are_401_with_www_authenticate() {
     let mut app = TestApp::new().await.with_user("alice", &[]);
     let wrong = app
-        .json(Method::POST, "/api/v1/login", json!({"username": "alice", "password": "nope"}), None)
+        .json(
+            Method::POST,
+            "/api/v1/login",
+            json!({"username": "alice", "password": "nope"}),
+            None,
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.header("www-authenticate"), Some("Bearer"));
     assert_eq!(wrong.json()["error"]["code"], "unauthenticated");
     let neither = app
-        .json(Method::POST, "/api/v1/login", json!({"username": "alice"}), None)
+        .json(
+            Method::POST,
+            "/api/v1/login",
+            json!({"username": "alice"}),
+            None,
+        )
         .await;
     assert_eq!(neither.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
@@ -162,9 +214,15 @@ async fn expired_access_tokens_are_refused() {
     let mut app = TestApp::with_config(|c| c.access_token_ttl = Duration::from_millis(300)).await;
     app.create_user("alice", &[]);
     let token = app.access_token("alice", PASSWORD).await;
-    assert_eq!(app.get_bearer("/api/v1/whoami", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get_bearer("/api/v1/whoami", &token).await.status,
+        StatusCode::OK
+    );
     actix_web::rt::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(app.get_bearer("/api/v1/whoami", &token).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get_bearer("/api/v1/whoami", &token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[actix_web::test]
@@ -177,7 +235,10 @@ async fn failed_sign_ins_are_throttled_with_retry_after() {
     app.create_user("alice", &[]);
     for _ in 0..3 {
         let res = app
-            .post_form("/login", &[("username", "alice"), ("password", "wrong password")])
+            .post_form(
+                "/login",
+                &[("username", "alice"), ("password", "wrong password")],
+            )
             .await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     }
@@ -189,7 +250,12 @@ async fn failed_sign_ins_are_throttled_with_retry_after() {
     assert!((1..=60).contains(&retry));
     app.cookies.clear();
     let api = app
-        .json(Method::POST, "/api/v1/login", json!({"username": "alice", "password": PASSWORD}), None)
+        .json(
+            Method::POST,
+            "/api/v1/login",
+            json!({"username": "alice", "password": PASSWORD}),
+            None,
+        )
         .await;
     assert_eq!(api.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(api.header("retry-after").is_some());
@@ -203,8 +269,14 @@ async fn throttling_refills_so_nobody_is_locked_out_for_good() {
     })
     .await;
     app.create_user("alice", &[]);
-    app.post_form("/login", &[("username", "alice"), ("password", "wrong password")]).await;
-    let blocked = app.post_form("/login", &[("username", "alice"), ("password", PASSWORD)]).await;
+    app.post_form(
+        "/login",
+        &[("username", "alice"), ("password", "wrong password")],
+    )
+    .await;
+    let blocked = app
+        .post_form("/login", &[("username", "alice"), ("password", PASSWORD)])
+        .await;
     assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
     actix_web::rt::time::sleep(Duration::from_millis(600)).await;
     app.login("alice", PASSWORD).await;
@@ -224,9 +296,13 @@ async fn an_attacker_cannot_lock_the_owner_out_of_a_known_device() {
     // The attacker (no device cookie) exhausts alice's bucket.
     let device = owner.cookies.remove("portcullis_device").unwrap();
     for _ in 0..2 {
-        owner.post_form("/login", &[("username", "alice"), ("password", "guess")]).await;
+        owner
+            .post_form("/login", &[("username", "alice"), ("password", "guess")])
+            .await;
     }
-    let attacker = owner.post_form("/login", &[("username", "alice"), ("password", PASSWORD)]).await;
+    let attacker = owner
+        .post_form("/login", &[("username", "alice"), ("password", PASSWORD)])
+        .await;
     assert_eq!(attacker.status, StatusCode::TOO_MANY_REQUESTS);
     // The owner's browser still signs in.
     owner.cookies.insert("portcullis_device".into(), device);

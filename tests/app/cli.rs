@@ -26,7 +26,11 @@ fn invalid_configuration_exits_non_zero_with_one_line() {
         ("PORTCULLIS_DEFAULT_ROLE_BINDINGS", "default/*=owner"),
         ("PORTCULLIS_LOG", "=="),
     ] {
-        let out = portcullis(&db).env(var, value).arg("serve").output().unwrap();
+        let out = portcullis(&db)
+            .env(var, value)
+            .arg("serve")
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{var}={value} was accepted");
         let stderr = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -41,7 +45,13 @@ fn help_lists_the_commands() {
     let out = portcullis(&db).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["serve", "migrate", "user", "PORTCULLIS_BIND", "PORTCULLIS_DATABASE_URL"] {
+    for word in [
+        "serve",
+        "migrate",
+        "user",
+        "PORTCULLIS_BIND",
+        "PORTCULLIS_DATABASE_URL",
+    ] {
         assert!(text.contains(word), "{word} missing from --help:\n{text}");
     }
 }
@@ -62,7 +72,11 @@ fn user_create_reads_the_password_from_stdin_only() {
         .write_all(b"a long enough password\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("a long enough password"));
     // A second create of the same name fails cleanly.
@@ -87,7 +101,11 @@ fn user_create_reads_the_password_from_stdin_only() {
 fn migrate_applies_migrations_and_exits() {
     let db = TestDb::new();
     let out = portcullis(&db).arg("migrate").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -122,10 +140,15 @@ fn serve_creates_the_admin_once_and_prints_where_to_sign_in() {
     let lines = read_until_listening(&mut first);
     first.kill().unwrap();
     first.wait().unwrap();
-    let password_lines: Vec<_> = lines.iter().filter(|l| l.contains("one-time password")).collect();
+    let password_lines: Vec<_> = lines
+        .iter()
+        .filter(|l| l.contains("one-time password"))
+        .collect();
     assert_eq!(password_lines.len(), 1, "{lines:?}");
     assert!(
-        lines.iter().any(|l| l.contains(&format!("http://127.0.0.1:{port}/login"))),
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("http://127.0.0.1:{port}/login"))),
         "{lines:?}"
     );
     // Second start: the admin exists, no password is printed again.
@@ -137,7 +160,10 @@ fn serve_creates_the_admin_once_and_prints_where_to_sign_in() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(db.dir.path().join("secret.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(db.dir.path().join("secret.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

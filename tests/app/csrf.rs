@@ -10,10 +10,16 @@ use crate::helpers::{PASSWORD, TestApp};
 async fn a_post_without_the_csrf_token_is_refused() {
     let mut app = TestApp::new().await.with_user("alice", &[]);
     app.login("alice", PASSWORD).await;
-    let res = app.send(TestRequest::post().uri("/logout").set_form([("x", "y")])).await;
+    let res = app
+        .send(TestRequest::post().uri("/logout").set_form([("x", "y")]))
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     let wrong = app
-        .send(TestRequest::post().uri("/logout").set_form([("csrf_token", "wrong")]))
+        .send(
+            TestRequest::post()
+                .uri("/logout")
+                .set_form([("csrf_token", "wrong")]),
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     // Still signed in: nothing happened.
@@ -100,13 +106,23 @@ async fn api_calls_with_a_session_cookie_need_the_token_but_bearer_calls_do_not(
     let mut app = TestApp::new().await.with_user("alice", &[]);
     app.login("alice", PASSWORD).await;
     let with_cookie = app
-        .json(Method::POST, "/api/v1/login", json!({"username": "alice", "password": PASSWORD}), None)
+        .json(
+            Method::POST,
+            "/api/v1/login",
+            json!({"username": "alice", "password": PASSWORD}),
+            None,
+        )
         .await;
     assert_eq!(with_cookie.status, StatusCode::FORBIDDEN);
     assert_eq!(with_cookie.json()["error"]["code"], "forbidden");
     app.cookies.clear();
     let bare = app
-        .json(Method::POST, "/api/v1/login", json!({"username": "alice", "password": PASSWORD}), None)
+        .json(
+            Method::POST,
+            "/api/v1/login",
+            json!({"username": "alice", "password": PASSWORD}),
+            None,
+        )
         .await;
     assert_eq!(bare.status, StatusCode::OK);
 }

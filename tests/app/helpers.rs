@@ -144,15 +144,18 @@ impl TestApp {
         let mut config = Config::for_tests(db.dir.path(), db.url.clone());
         config.admin_password = None;
         adjust(&mut config);
-        let secret = ServerSecret::load_or_create(config.secret_key.as_deref(), db.dir.path()).unwrap();
-        let pool = portcullis::server::open_database(&config.database, config.db_pool_size).unwrap();
+        let secret =
+            ServerSecret::load_or_create(config.secret_key.as_deref(), db.dir.path()).unwrap();
+        let pool =
+            portcullis::server::open_database(&config.database, config.db_pool_size).unwrap();
         Self::mount(AppState::new(config, pool, &secret), db).await
     }
 
     /// A second instance over the same database and secret (multi-instance tests).
     pub async fn sibling(&self) -> Self {
         let config = self.state.config.clone();
-        let secret = ServerSecret::load_or_create(config.secret_key.as_deref(), self.db.dir.path()).unwrap();
+        let secret =
+            ServerSecret::load_or_create(config.secret_key.as_deref(), self.db.dir.path()).unwrap();
         let pool = Db::connect(&config.database, 2).unwrap();
         let db = TestDb {
             url: self.db.url.clone(),
@@ -216,11 +219,14 @@ impl TestApp {
         let res = (self.call)(req.to_request()).await;
         for cookie in res.response().cookies() {
             let removed = cookie.value().is_empty()
-                || cookie.max_age().is_some_and(|a| a.is_zero() || a.is_negative());
+                || cookie
+                    .max_age()
+                    .is_some_and(|a| a.is_zero() || a.is_negative());
             if removed {
                 self.cookies.remove(cookie.name());
             } else {
-                self.cookies.insert(cookie.name().to_owned(), cookie.value().to_owned());
+                self.cookies
+                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
             }
         }
         let status = res.status();
@@ -249,8 +255,17 @@ impl TestApp {
     }
 
     /// A JSON request, optionally with a bearer credential.
-    pub async fn json(&mut self, method: Method, path: &str, body: serde_json::Value, bearer: Option<&str>) -> TestResponse {
-        let mut req = TestRequest::default().method(method).uri(path).set_json(body);
+    pub async fn json(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: serde_json::Value,
+        bearer: Option<&str>,
+    ) -> TestResponse {
+        let mut req = TestRequest::default()
+            .method(method)
+            .uri(path)
+            .set_json(body);
         if let Some(t) = bearer {
             req = req.insert_header(("Authorization", format!("Bearer {t}")));
         }
@@ -265,7 +280,9 @@ impl TestApp {
         }
         // Signed in: /login redirects; take the token from the overview's body.
         let page = self.get("/").await;
-        let headers = page.attr("body", "hx-headers").expect("hx-headers on <body>");
+        let headers = page
+            .attr("body", "hx-headers")
+            .expect("hx-headers on <body>");
         let v: serde_json::Value = serde_json::from_str(&headers).unwrap();
         v["X-CSRF-Token"].as_str().unwrap().to_owned()
     }
@@ -281,9 +298,21 @@ impl TestApp {
     /// Signs in through the HTML form; asserts success.
     pub async fn login(&mut self, name: &str, password: &str) {
         let res = self
-            .post_form("/login", &[("username", name), ("password", password), ("return_to", "/")])
+            .post_form(
+                "/login",
+                &[
+                    ("username", name),
+                    ("password", password),
+                    ("return_to", "/"),
+                ],
+            )
             .await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER, "login failed: {}", res.body);
+        assert_eq!(
+            res.status,
+            StatusCode::SEE_OTHER,
+            "login failed: {}",
+            res.body
+        );
     }
 
     /// Exchanges a password for an access token through the API.

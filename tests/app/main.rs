@@ -2,6 +2,12 @@
 //! SQLite by default and on PostgreSQL when `TEST_DATABASE_URL` is set (tests/run.sh
 //! runs both).
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on the first surprise"
+)]
+
 mod auth;
 mod cli;
 mod csrf;

@@ -13,7 +13,10 @@ fn migrations_run_up_down_up() {
     db::run_migrations(&mut conn).unwrap();
     conn.batch_execute("SELECT count(*) FROM users").unwrap();
     db::revert_all_migrations(&mut conn).unwrap();
-    assert!(conn.batch_execute("SELECT count(*) FROM users").is_err(), "users table dropped");
+    assert!(
+        conn.batch_execute("SELECT count(*) FROM users").is_err(),
+        "users table dropped"
+    );
     db::run_migrations(&mut conn).unwrap();
     conn.batch_execute("SELECT count(*) FROM users").unwrap();
     // The default namespace always exists after migrating.

@@ -32,7 +32,10 @@ async fn the_overview_counts_what_each_viewer_can_read() {
     seed(&app);
     app.create_user("viewer", &[]);
     app.create_user("teams", &[("team*/*", "viewer")]);
-    app.create_user("literal", &[("team_b/*", "developer"), ("other/s", "viewer")]);
+    app.create_user(
+        "literal",
+        &[("team_b/*", "developer"), ("other/s", "viewer")],
+    );
     app.create_user("root", &[("*/*", "admin")]);
 
     // Defaults: default/* viewer, plus their own (empty) primary namespace.
@@ -41,7 +44,10 @@ async fn the_overview_counts_what_each_viewer_can_read() {
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(card(&page, "card-environments"), 2);
     assert_eq!(card(&page, "card-namespaces"), 2);
-    assert!(page.texts("#card-users").is_empty(), "users card is for admins only");
+    assert!(
+        page.texts("#card-users").is_empty(),
+        "users card is for admins only"
+    );
 
     app.post_form("/logout", &[]).await;
     app.login("teams", PASSWORD).await;
@@ -56,7 +62,10 @@ async fn the_overview_counts_what_each_viewer_can_read() {
     assert_eq!(card(&page, "card-environments"), 2 + 1 + 1);
     assert_eq!(card(&page, "card-namespaces"), 3);
     let sources = page.texts("#bindings tbody td:nth-child(3)");
-    assert_eq!(sources, ["default", "primary namespace", "explicit", "explicit"]);
+    assert_eq!(
+        sources,
+        ["default", "primary namespace", "explicit", "explicit"]
+    );
 
     app.post_form("/logout", &[]).await;
     app.login("root", PASSWORD).await;

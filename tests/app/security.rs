@@ -13,7 +13,10 @@ async fn html_responses_carry_the_security_headers() {
         let res = app.get(path).await;
         let csp = res.header("content-security-policy").unwrap();
         assert!(csp.contains("script-src 'self'"), "{csp}");
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"));
         assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(res.header("x-frame-options"), Some("DENY"));
@@ -30,7 +33,11 @@ async fn pages_have_no_inline_script() {
     let html = page.html();
     let scripts = scraper::Selector::parse("script").unwrap();
     for s in html.select(&scripts) {
-        assert!(s.value().attr("src").is_some(), "inline script: {}", s.html());
+        assert!(
+            s.value().attr("src").is_some(),
+            "inline script: {}",
+            s.html()
+        );
         assert!(s.text().collect::<String>().trim().is_empty());
     }
     assert!(!page.body.contains(" onclick="));
@@ -44,7 +51,13 @@ async fn unknown_routes_are_full_404_pages_or_json() {
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert_eq!(page.attr("#error", "data-status").as_deref(), Some("404"));
     assert!(page.body.contains("<html"));
-    let fragment = app.send(TestRequest::get().uri("/nope").insert_header(("HX-Request", "true"))).await;
+    let fragment = app
+        .send(
+            TestRequest::get()
+                .uri("/nope")
+                .insert_header(("HX-Request", "true")),
+        )
+        .await;
     assert_eq!(fragment.status, StatusCode::NOT_FOUND);
     assert!(!fragment.body.contains("<html"), "{}", fragment.body);
     assert_eq!(fragment.texts("#error").len(), 1);
@@ -56,7 +69,13 @@ async fn unknown_routes_are_full_404_pages_or_json() {
 #[actix_web::test]
 async fn htmx_requests_of_expired_sessions_are_redirected_by_header() {
     let mut app = TestApp::new().await;
-    let res = app.send(TestRequest::get().uri("/").insert_header(("HX-Request", "true"))).await;
+    let res = app
+        .send(
+            TestRequest::get()
+                .uri("/")
+                .insert_header(("HX-Request", "true")),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.header("hx-redirect"), Some("/login?return_to=%2F"));
 }
@@ -85,7 +104,12 @@ async fn malformed_json_is_a_400_json_error_that_echoes_nothing() {
     assert_eq!(typed.status, StatusCode::BAD_REQUEST);
     assert!(!typed.body.contains("hunter2-secret"), "{}", typed.body);
     let unknown = app
-        .json(Method::POST, "/api/v1/login", serde_json::json!({"user": "a"}), None)
+        .json(
+            Method::POST,
+            "/api/v1/login",
+            serde_json::json!({"user": "a"}),
+            None,
+        )
         .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
 }
@@ -119,8 +143,15 @@ async fn huge_bodies_are_413_not_500() {
 async fn absurd_login_input_is_refused_cleanly() {
     let mut app = TestApp::new().await.with_user("alice", &[]);
     let long = "a".repeat(5000);
-    for (user, pass) in [(long.as_str(), "x"), ("alice", long.as_str()), ("", ""), ("ä\u{0}", "x")] {
-        let res = app.post_form("/login", &[("username", user), ("password", pass)]).await;
+    for (user, pass) in [
+        (long.as_str(), "x"),
+        ("alice", long.as_str()),
+        ("", ""),
+        ("ä\u{0}", "x"),
+    ] {
+        let res = app
+            .post_form("/login", &[("username", user), ("password", pass)])
+            .await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{user:?}");
     }
     let missing = app.post_form("/login", &[("username", "alice")]).await;

@@ -36,7 +36,11 @@ async fn logout_destroys_the_server_side_session() {
     let res = app.post_form("/logout", &[]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(res.header("location"), Some("/login"));
-    assert_eq!(session_rows(&app), 0, "the row is gone, not just the cookie");
+    assert_eq!(
+        session_rows(&app),
+        0,
+        "the row is gone, not just the cookie"
+    );
     // A copy of the old cookie no longer works.
     app.cookies.insert("portcullis".into(), cookie);
     assert_eq!(app.get("/").await.status, StatusCode::SEE_OTHER);
@@ -73,7 +77,10 @@ async fn the_session_cookie_is_httponly_and_samesite_lax() {
     assert!(cookie.starts_with("portcullis="), "{cookie}");
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
-    assert!(!cookie.contains("Secure"), "plain http public URL: no Secure");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http public URL: no Secure"
+    );
 }
 
 #[actix_web::test]
@@ -106,7 +113,11 @@ async fn any_instance_sharing_the_database_serves_a_session() {
 async fn a_forged_session_cookie_is_anonymous() {
     let mut app = TestApp::new().await;
     let res = app
-        .send(TestRequest::get().uri("/").insert_header(("Cookie", "portcullis=forged-value")))
+        .send(
+            TestRequest::get()
+                .uri("/")
+                .insert_header(("Cookie", "portcullis=forged-value")),
+        )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
 }

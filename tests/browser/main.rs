@@ -1,1 +1,300 @@
-fn main() {}
+//! Real-browser tests: the release-style binary served on 127.0.0.1, driven through
+//! Debian's headless Chromium and chromedriver with fantoccini.
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (or `CHROMIUM` and
+//! `CHROMEDRIVER`). tests/run.sh installs them; with `CI=true` a missing browser fails
+//! the run instead of skipping it.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests fail loudly on the first surprise"
+)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+const ADMIN_PASSWORD: &str = "browser-test-admin-password";
+
+/// Kills a child process when dropped, so failing tests leave nothing running.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A minimal HTTP GET returning the status code (no client crate needed).
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    buf.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Browser binaries, or `None` to skip (never in CI).
+fn browser_paths() -> Option<(PathBuf, PathBuf)> {
+    let chromium =
+        PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    let driver = PathBuf::from(
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into()),
+    );
+    if chromium.exists() && driver.exists() {
+        return Some((chromium, driver));
+    }
+    let required = std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var("PORTCULLIS_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "chromium/chromedriver missing: run tests/run.sh, which installs them"
+    );
+    eprintln!("SKIPPED: chromium or chromedriver not found; tests/run.sh installs them");
+    None
+}
+
+/// A running Portcullis (the real binary, demo data) and a Chromium session.
+struct Browser {
+    client: Client,
+    base: String,
+    _server: Guard,
+    _driver: Guard,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Browser {
+    async fn start() -> Option<Self> {
+        let (chromium, driver) = browser_paths()?;
+        let data = tempfile::tempdir().unwrap();
+        let profile = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut server = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        server
+            .args(["serve", "--demo"])
+            .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
+            .env("PORTCULLIS_DATA_DIR", data.path())
+            .env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("PORTCULLIS_LOG", "warn")
+            .env_remove("PORTCULLIS_DATABASE_URL")
+            .stderr(Stdio::null());
+        if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+            // Same binary over PostgreSQL when the suite runs on it.
+            server.env("PORTCULLIS_DATABASE_URL", fresh_pg_schema(&url));
+        }
+        let server = Guard(server.spawn().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while http_status(port, "/readyz") != Some(200) {
+            assert!(Instant::now() < deadline, "portcullis did not become ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let driver_port = free_port();
+        let driver = Guard(
+            Command::new(driver)
+                .arg(format!("--port={driver_port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        wait_for_port(driver_port);
+        let caps = json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--disable-quic",
+                    "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{driver_port}"))
+            .await
+            .unwrap();
+        Some(Self {
+            client,
+            base: format!("http://127.0.0.1:{port}"),
+            _server: server,
+            _driver: driver,
+            _dirs: vec![data, profile],
+        })
+    }
+
+    async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    async fn sign_in(&self, user: &str, password: &str) {
+        self.goto("/").await;
+        let form = self
+            .client
+            .wait()
+            .for_element(Locator::Css("#login-form"))
+            .await
+            .unwrap();
+        form.find(Locator::Css("input[name=username]"))
+            .await
+            .unwrap()
+            .send_keys(user)
+            .await
+            .unwrap();
+        form.find(Locator::Css("input[name=password]"))
+            .await
+            .unwrap()
+            .send_keys(password)
+            .await
+            .unwrap();
+        form.find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+}
+
+fn fresh_pg_schema(base: &str) -> String {
+    use diesel::connection::SimpleConnection;
+    let schema = format!("browser_{}", free_port());
+    let admin =
+        portcullis::db::Db::connect(&portcullis::config::DatabaseUrl::Postgres(base.into()), 1)
+            .unwrap();
+    admin
+        .get()
+        .unwrap()
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-csearch_path%3D{schema}")
+}
+
+fn save_screenshot(png: &[u8], name: &str) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::write(dir.join(name), png).unwrap();
+    if std::env::var("PORTCULLIS_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+        std::fs::create_dir_all(&docs).unwrap();
+        std::fs::write(docs.join(name), png).unwrap();
+    }
+}
+
+#[actix_web::test]
+async fn an_admin_signs_in_and_sees_the_overview() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    b.sign_in("admin", ADMIN_PASSWORD).await;
+    let who = b
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#whoami"))
+        .await
+        .unwrap();
+    assert_eq!(who.text().await.unwrap(), "admin");
+    assert_eq!(b.client.current_url().await.unwrap().path(), "/");
+    // The demo data shows; the admin sees every environment.
+    let envs = b
+        .client
+        .find(Locator::Css("#card-environments .count"))
+        .await
+        .unwrap();
+    assert_eq!(envs.text().await.unwrap(), "12");
+    // htmx and the stylesheet load under the strict CSP.
+    let htmx = b
+        .client
+        .execute("return typeof window.htmx", vec![])
+        .await
+        .unwrap();
+    assert_eq!(htmx, json!("object"));
+    let styled = b
+        .client
+        .execute("return getComputedStyle(document.body).fontFamily", vec![])
+        .await
+        .unwrap();
+    assert_ne!(styled, json!("\"Times New Roman\""));
+    save_screenshot(&b.client.screenshot().await.unwrap(), "overview.png");
+    // Sign out from the user menu.
+    b.client
+        .find(Locator::Css("details.dropdown summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("#sign-out"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .wait()
+        .for_element(Locator::Css("#login-form"))
+        .await
+        .unwrap();
+    b.goto("/").await;
+    let url = b.client.current_url().await.unwrap();
+    assert_eq!(url.path(), "/login");
+    b.client.close().await.unwrap();
+}
+
+#[actix_web::test]
+async fn a_wrong_password_shows_the_form_again_with_one_message() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    b.sign_in("admin", "not the password").await;
+    let err = b
+        .client
+        .wait()
+        .for_element(Locator::Css("#login-error"))
+        .await
+        .unwrap();
+    assert_eq!(err.text().await.unwrap(), "Invalid user name or password.");
+    let name = b
+        .client
+        .find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap();
+    assert_eq!(name.prop("value").await.unwrap().as_deref(), Some("admin"));
+    b.client.close().await.unwrap();
+}
