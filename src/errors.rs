@@ -111,6 +111,10 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Self::Conflict("a record with this name already exists".into())
             }
+            // PostgreSQL refuses NUL in text; that is bad input, not a server fault.
+            Error::DatabaseError(_, info) if info.message().contains("0x00") => {
+                Self::bad_request("text must not contain NUL characters")
+            }
             other => Self::Internal(other.into()),
         }
     }

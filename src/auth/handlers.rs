@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::db::{now_ms, rfc3339};
 use crate::errors::{AppError, AppResult};
+use crate::names::validate_name;
 use crate::web::layout::Layout;
 use crate::web::{client_addr, csrf};
 
@@ -116,7 +117,10 @@ async fn check_password(
         username,
         now_ms() / 1000,
     );
-    if let Err(wait) = state.login_limiter.check(&client, username, known) {
+    if let Err(wait) = state
+        .login_limiter
+        .check(&client, truncate(username), known)
+    {
         tracing::info!(%client, "sign-in throttled");
         return Err(AppError::RateLimited(wait));
     }
@@ -125,7 +129,9 @@ async fn check_password(
     let checked = state
         .db
         .run(move |conn| -> AppResult<Checked> {
-            let user = if name.len() <= crate::names::MAX_NAME_LEN && pw.len() <= 1024 {
+            // Names outside the name alphabet cannot exist: no lookup (and no NUL
+            // byte ever reaches PostgreSQL).
+            let user = if validate_name(&name).is_ok() && pw.len() <= 1024 {
                 repo::find_user_by_name(conn, &name)?
             } else {
                 None
@@ -141,7 +147,11 @@ async fn check_password(
             } else {
                 Outcome::Failure
             };
-            let actor = format!("user:{}", truncate(&name));
+            let actor = if validate_name(&name).is_ok() {
+                format!("user:{name}")
+            } else {
+                format!("user:{:?}", truncate(&name))
+            };
             audit::record(
                 conn,
                 &audit::Event {
