@@ -61,7 +61,6 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
             eprintln!("Demo user '{name}' password: {password}");
         }
     }
-    auth::password::warm_up();
     Ok(AppState::new(config, db, &secret))
 }
 

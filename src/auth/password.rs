@@ -1,14 +1,13 @@
 //! Password hashing with argon2id (m = 19 MiB, t = 2, p = 1, the OWASP minimum).
 //! Hashing takes tens of milliseconds of CPU, so callers run it on the blocking pool.
 
-use std::sync::LazyLock;
-
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
-/// A hash of a random password, verified against when the user does not exist so
-/// that unknown users take as long as wrong passwords.
-static DUMMY_HASH: LazyLock<Option<String>> =
-    LazyLock::new(|| hash("dummy password for timing").ok());
+/// The hash of a discarded random password with the parameters [`hash`] uses. Unknown
+/// users are verified against it so that they take as long as wrong passwords. A
+/// constant rather than a start-up computation: hashing costs 19 MiB that the
+/// allocator would then keep (see BENCHMARKS.md).
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$eC6owE0fsdzs4k9x8B+jqw$Crqc8oNe+g1t9Mazv52bwyVlXglK3gk7FRkkXFXjPXc";
 
 /// Hashes a password into a PHC string.
 pub fn hash(password: &str) -> anyhow::Result<String> {
@@ -26,17 +25,10 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
             .verify_password(password.as_bytes(), hash)
             .is_ok(),
         None => {
-            if let Some(dummy) = DUMMY_HASH.as_deref() {
-                let _ = Argon2::default().verify_password(password.as_bytes(), dummy);
-            }
+            let _ = Argon2::default().verify_password(password.as_bytes(), DUMMY_HASH);
             false
         }
     }
-}
-
-/// Computes the dummy hash ahead of the first login.
-pub fn warm_up() {
-    LazyLock::force(&DUMMY_HASH);
 }
 
 #[cfg(test)]
@@ -51,5 +43,13 @@ mod tests {
         assert!(!verify("wrong", Some(&h)));
         assert!(!verify("anything", None));
         assert!(!verify("x", Some("not a phc string")));
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_hash_costs() {
+        let real = hash("anything").unwrap();
+        let params = |h: &str| h.split('$').nth(3).map(str::to_owned);
+        assert_eq!(params(DUMMY_HASH), params(&real));
+        assert!(DUMMY_HASH.starts_with("$argon2id$v=19$"));
     }
 }
