@@ -125,32 +125,40 @@ async fn check_password(
         return Err(AppError::RateLimited(wait));
     }
     let name = username.to_owned();
+    let valid_name = validate_name(&name).is_ok();
+    // Names outside the name alphabet cannot exist: no lookup (and no NUL byte ever
+    // reaches PostgreSQL).
+    let user = if valid_name && password_text.len() <= 1024 {
+        let lookup = name.clone();
+        state
+            .db
+            .run(move |conn| repo::find_user_by_name(conn, &lookup).map_err(AppError::from))
+            .await?
+    } else {
+        None
+    };
+    let usable = user.filter(|u| u.active);
+    // Always run argon2 (against a dummy hash if need be): no timing oracle. On the
+    // blocking pool, without holding a database connection.
+    let stored = usable.as_ref().and_then(|u| u.password_hash.clone());
     let pw = password_text.to_owned();
-    let checked = state
+    let ok = web::block(move || password::verify(&pw, stored.as_deref()))
+        .await
+        .map_err(AppError::internal)?;
+    let actor = if valid_name {
+        format!("user:{name}")
+    } else {
+        format!("user:{:?}", truncate(&name))
+    };
+    let verified = usable.filter(|_| ok);
+    let user_id = verified.as_ref().map(|u| u.id);
+    state
         .db
-        .run(move |conn| -> AppResult<Checked> {
-            // Names outside the name alphabet cannot exist: no lookup (and no NUL
-            // byte ever reaches PostgreSQL).
-            let user = if validate_name(&name).is_ok() && pw.len() <= 1024 {
-                repo::find_user_by_name(conn, &name)?
-            } else {
-                None
-            };
-            let usable = user.filter(|u| u.active);
-            // Always run argon2 (against a dummy hash if need be): no timing oracle.
-            let ok = password::verify(
-                &pw,
-                usable.as_ref().and_then(|u| u.password_hash.as_deref()),
-            );
-            let outcome = if ok {
+        .run(move |conn| -> AppResult<()> {
+            let outcome = if user_id.is_some() {
                 Outcome::Success
             } else {
                 Outcome::Failure
-            };
-            let actor = if validate_name(&name).is_ok() {
-                format!("user:{name}")
-            } else {
-                format!("user:{:?}", truncate(&name))
             };
             audit::record(
                 conn,
@@ -163,19 +171,19 @@ async fn check_password(
                     detail: Some("password"),
                 },
             )?;
-            match usable {
-                Some(u) if ok => {
-                    repo::update_last_login(conn, u.id, now_ms())?;
-                    Ok(Checked::Ok {
-                        user_id: u.id,
-                        name: u.name,
-                    })
-                }
-                _ => Ok(Checked::Refused),
+            if let Some(id) = user_id {
+                repo::update_last_login(conn, id, now_ms())?;
             }
+            Ok(())
         })
         .await?;
-    Ok(checked)
+    Ok(match verified {
+        Some(u) => Checked::Ok {
+            user_id: u.id,
+            name: u.name,
+        },
+        None => Checked::Refused,
+    })
 }
 
 fn truncate(name: &str) -> &str {
