@@ -12,12 +12,15 @@ use actix_web::{App, HttpRequest, web};
 use crate::auth::ratelimit::LoginLimiter;
 use crate::auth::session_store::DbSessionStore;
 use crate::config::Config;
+use crate::crypto::Sealer;
 use crate::db::Db;
 use crate::errors::AppError;
 use crate::ops::Metrics;
 use crate::secrets::ServerSecret;
+use crate::service_accounts::cache::KeyCache;
+use crate::service_accounts::usage::UsageTracker;
 use crate::web::{assets, csrf, errors, headers};
-use crate::{auth, dashboard, ops};
+use crate::{audit, auth, dashboard, ops, service_accounts};
 
 /// Keys derived from the server secret.
 pub struct Keys {
@@ -43,6 +46,12 @@ pub struct AppState {
     pub public_origin: String,
     /// Session cookie name (`__Host-` prefixed over https).
     pub session_cookie_name: String,
+    /// Encrypts one-time key reveals.
+    pub reveal_sealer: Sealer,
+    /// Recent API-key lookups.
+    pub key_cache: KeyCache,
+    /// Coalesced `last_used_at` writes.
+    pub key_usage: UsageTracker,
 }
 
 impl AppState {
@@ -63,6 +72,9 @@ impl AppState {
             },
             login_limiter: LoginLimiter::new(config.login_limits, secret.derive("device-cookie")),
             metrics: Metrics::default(),
+            reveal_sealer: Sealer::new(&secret.derive("key-reveal-encryption")),
+            key_cache: KeyCache::new(config.key_cache_ttl),
+            key_usage: UsageTracker::default(),
             public_origin: config.public_origin(),
             session_cookie_name,
             config,
@@ -77,6 +89,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ops::configure(cfg);
     auth::configure(cfg);
     dashboard::configure(cfg);
+    service_accounts::configure(cfg);
+    audit::configure(cfg);
 }
 
 async fn not_found() -> Result<(), AppError> {

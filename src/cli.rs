@@ -118,6 +118,10 @@ pub struct ServeArgs {
     /// Lifetime of access tokens from `POST /api/v1/login`, in minutes.
     #[arg(long, env = "PORTCULLIS_ACCESS_TOKEN_MINUTES", default_value_t = 60)]
     pub access_token_minutes: u64,
+    /// Seconds an instance reuses an API-key lookup. Changes made through an instance
+    /// apply there at once; other instances see them within this time. 0 disables.
+    #[arg(long, env = "PORTCULLIS_KEY_CACHE_SECONDS", default_value_t = 2)]
+    pub key_cache_seconds: u64,
     /// Failed sign-ins allowed in a burst, per account and per client address, before
     /// answering 429. The allowance refills (see `--login-refill-seconds`), so nobody is
     /// locked out for good.

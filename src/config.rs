@@ -92,6 +92,8 @@ pub struct Config {
     pub session: SessionConfig,
     /// Access-token lifetime.
     pub access_token_ttl: Duration,
+    /// How long an API-key lookup is reused by this instance.
+    pub key_cache_ttl: Duration,
     /// Login throttling.
     pub login_limits: LoginLimits,
     /// Request body limit in bytes.
@@ -163,6 +165,7 @@ impl Config {
                 absolute: Duration::from_secs(serve.session_max_hours * 3600),
             },
             access_token_ttl: Duration::from_secs(serve.access_token_minutes * 60),
+            key_cache_ttl: Duration::from_secs(serve.key_cache_seconds),
             login_limits: LoginLimits {
                 burst: serve.login_burst,
                 refill: Duration::from_secs(serve.login_refill_seconds),
@@ -190,6 +193,7 @@ impl Config {
                 absolute: Duration::from_secs(12 * 3600),
             },
             access_token_ttl: Duration::from_secs(3600),
+            key_cache_ttl: Duration::from_secs(2),
             login_limits: LoginLimits {
                 burst: 10,
                 refill: Duration::from_secs(30),

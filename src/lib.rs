@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod crypto;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
@@ -18,6 +19,7 @@ pub mod names;
 pub mod ops;
 pub mod secrets;
 pub mod server;
+pub mod service_accounts;
 pub mod web;
 
 /// The crate version, shown in the page footer.

@@ -9,8 +9,8 @@ use crate::app::{AppState, build_app};
 use crate::auth::{self, CreateUserError};
 use crate::config::Config;
 use crate::db::{self, Db};
-use crate::demo;
 use crate::secrets::ServerSecret;
+use crate::{demo, service_accounts};
 
 /// Opens the database and applies pending migrations.
 pub fn open_database(url: &crate::config::DatabaseUrl, pool_size: u32) -> anyhow::Result<Db> {
@@ -64,6 +64,21 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
     Ok(AppState::new(config, db, &secret))
 }
 
+/// Writes the coalesced API-key `last_used_at` updates.
+pub async fn flush_key_usage(state: &AppState) {
+    let uses = state.key_usage.drain();
+    if uses.is_empty() {
+        return;
+    }
+    let written = state
+        .db
+        .run(move |conn| service_accounts::flush_key_usage(conn, &uses).map_err(db::DbError::from))
+        .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "recording API-key use failed");
+    }
+}
+
 /// Serves until Ctrl-C / SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind;
@@ -71,6 +86,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let public_url = config.public_url.clone();
     let database = config.database.redacted();
     let state = web::Data::new(prepare(config)?);
+    let flusher = state.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            flush_key_usage(&flusher).await;
+        }
+    });
     let housekeeping = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
@@ -79,7 +102,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             housekeeping.login_limiter.shrink();
             let purged = housekeeping
                 .db
-                .run(|conn| auth::purge_expired(conn).map_err(db::DbError::from))
+                .run(|conn| {
+                    auth::purge_expired(conn)?;
+                    service_accounts::purge_expired_reveals(conn).map_err(db::DbError::from)
+                })
                 .await;
             if let Err(e) = purged {
                 tracing::warn!(error = %e, "housekeeping failed");

@@ -71,3 +71,117 @@ pub fn bind_user(
         crate::db::now_ms(),
     )
 }
+
+/// Requires a namespace-level `permission` on `namespace`; 403 otherwise. Every
+/// handler authorizes through this (or [`require_global_admin`]).
+pub fn require_namespace(
+    principal: &Principal,
+    permission: Permission,
+    namespace: &str,
+) -> Result<(), AppError> {
+    if principal.grants.can_namespace(permission, namespace) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "you need {} on namespace {namespace:?}",
+            permission.as_str()
+        )))
+    }
+}
+
+/// A service account's grants: its stored bindings only (no defaults).
+pub fn load_service_account_grants(
+    conn: &mut crate::db::DbConnection,
+    account_id: i64,
+) -> diesel::QueryResult<Grants> {
+    let mut bindings = Vec::new();
+    for (pattern, role) in
+        repo::list_bindings(conn, crate::auth::models::KIND_SERVICE_ACCOUNT, account_id)?
+    {
+        if let (Ok(pattern), Ok(role)) = (Pattern::parse(&pattern), Role::parse(&role)) {
+            bindings.push(Binding {
+                pattern,
+                role,
+                source: Source::Explicit,
+            });
+        }
+    }
+    Ok(Grants::new(bindings))
+}
+
+/// Whether `grants` may hand out `role` on `pattern`: some binding of the granter must
+/// cover the whole pattern with at least that role. Nobody grants more than they hold.
+pub fn can_grant(grants: &Grants, pattern: &Pattern, role: Role) -> bool {
+    grants
+        .bindings()
+        .iter()
+        .any(|b| b.role >= role && pattern.is_subset_of(&b.pattern))
+}
+
+/// A principal's stored bindings as `pattern → [roles]`.
+pub fn stored_bindings(
+    conn: &mut crate::db::DbConnection,
+    principal_kind: &str,
+    principal_id: i64,
+) -> diesel::QueryResult<std::collections::BTreeMap<String, Vec<String>>> {
+    let mut map: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (pattern, role) in repo::list_bindings(conn, principal_kind, principal_id)? {
+        map.entry(pattern).or_default().push(role);
+    }
+    Ok(map)
+}
+
+/// Replaces a principal's stored bindings.
+pub fn replace_bindings(
+    conn: &mut crate::db::DbConnection,
+    principal_kind: &str,
+    principal_id: i64,
+    bindings: &[(Pattern, Role)],
+) -> diesel::QueryResult<()> {
+    repo::delete_bindings(conn, principal_kind, principal_id)?;
+    let now = crate::db::now_ms();
+    for (pattern, role) in bindings {
+        repo::insert_binding(
+            conn,
+            principal_kind,
+            principal_id,
+            &pattern.to_string(),
+            role.as_str(),
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Parses a `{"pattern": ["role", …]}` body; errors name the offending pattern.
+pub fn parse_binding_map(
+    body: &std::collections::BTreeMap<String, Vec<String>>,
+) -> Result<Vec<(Pattern, Role)>, AppError> {
+    let mut fields = crate::errors::FieldErrors::new();
+    let mut out = Vec::new();
+    for (pattern_text, roles) in body {
+        match Pattern::parse(pattern_text) {
+            Err(e) => {
+                fields.insert(pattern_text.clone(), e);
+            }
+            Ok(pattern) => {
+                for role in roles {
+                    match Role::parse(role) {
+                        Ok(role) => out.push((pattern.clone(), role)),
+                        Err(e) => {
+                            fields.insert(pattern_text.clone(), e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if fields.is_empty() {
+        Ok(out)
+    } else {
+        Err(AppError::Validation {
+            message: "invalid role bindings".into(),
+            fields,
+        })
+    }
+}

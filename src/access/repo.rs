@@ -49,3 +49,18 @@ pub fn insert_binding(
     }
     Ok(())
 }
+
+/// Removes every stored binding of a principal.
+pub fn delete_bindings(
+    conn: &mut DbConnection,
+    principal_kind: &str,
+    principal_id: i64,
+) -> QueryResult<()> {
+    diesel::delete(
+        role_bindings::table
+            .filter(role_bindings::principal_kind.eq(principal_kind))
+            .filter(role_bindings::principal_id.eq(principal_id)),
+    )
+    .execute(conn)
+    .map(|_| ())
+}

@@ -1,6 +1,8 @@
 //! The audit log: every security-relevant action with actor, action, target, outcome,
 //! time and client address — never a secret.
 
+mod handlers;
+
 use diesel::prelude::*;
 
 use crate::db::schema::audit_events;
@@ -77,6 +79,48 @@ pub struct StoredEvent {
     pub client_addr: Option<String>,
     /// Extra context.
     pub detail: Option<String>,
+}
+
+/// Routes of the area.
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    handlers::configure(cfg);
+}
+
+/// Filters of the audit list (exact matches), keyset-paginated by id, newest first.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    /// Actor (`user:alice`).
+    pub actor: Option<String>,
+    /// Action (`api_key.create`).
+    pub action: Option<String>,
+    /// Target (`service_account:ci`).
+    pub target: Option<String>,
+    /// Events older than this id.
+    pub before: Option<i64>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// A page of events (one more than `limit` when there is a next page).
+pub fn list(conn: &mut DbConnection, filter: &Filter) -> QueryResult<Vec<StoredEvent>> {
+    let mut q = audit_events::table
+        .order(audit_events::id.desc())
+        .limit(filter.limit + 1)
+        .select(StoredEvent::as_select())
+        .into_boxed();
+    if let Some(a) = &filter.actor {
+        q = q.filter(audit_events::actor.eq(a.clone()));
+    }
+    if let Some(a) = &filter.action {
+        q = q.filter(audit_events::action.eq(a.clone()));
+    }
+    if let Some(t) = &filter.target {
+        q = q.filter(audit_events::target.eq(t.clone()));
+    }
+    if let Some(b) = filter.before {
+        q = q.filter(audit_events::id.lt(b));
+    }
+    q.load(conn)
 }
 
 /// The most recent events, newest first.

@@ -7,11 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::credential::{self, CredentialKind};
-use super::models::{AccessTokenRow, KIND_USER};
+use super::models::{AccessTokenRow, KIND_SERVICE_ACCOUNT, KIND_USER};
 use super::principal::keys;
 use super::ratelimit::{DEVICE_COOKIE, DEVICE_LIFETIME};
 use super::views::LoginPage;
-use super::{MaybePrincipal, Principal, password, repo};
+use super::{AuthMethod, MaybePrincipal, Principal, password, repo};
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::db::{now_ms, rfc3339};
@@ -306,48 +306,97 @@ pub struct AccessTokenResponse {
     expires_at: String,
 }
 
-/// `POST /api/v1/login`: exchanges a password for a bearer access token.
+/// `POST /api/v1/login`: exchanges a password (users) or an API key (service
+/// accounts) for a bearer access token. A token minted from a key remembers the key's
+/// secret generation and dies with that secret.
 pub async fn api_login(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<ApiLogin>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
-    let (username, password_text) = match (body.username, body.password, body.api_key) {
-        (Some(u), Some(p), None) => (u, p),
-        (None, None, Some(_key)) => {
-            // API keys belong to service accounts; none can authenticate until the
-            // service-account area issues keys, so every key is refused like a bad one.
-            return Err(AppError::Unauthenticated);
-        }
-        _ => {
-            return Err(AppError::Validation {
-                message: "send either username and password, or api_key".into(),
-                fields: Default::default(),
-            });
-        }
-    };
-    let Checked::Ok { user_id, .. } =
-        check_password(&state, &req, &username, &password_text).await?
-    else {
-        return Err(AppError::Unauthenticated);
-    };
+    let client = client_addr(&req);
+    let (kind, principal_id, api_key, audit_actor) =
+        match (body.username, body.password, body.api_key) {
+            (Some(username), Some(password_text), None) => {
+                let Checked::Ok { user_id, .. } =
+                    check_password(&state, &req, &username, &password_text).await?
+                else {
+                    return Err(AppError::Unauthenticated);
+                };
+                (KIND_USER, user_id, None, None)
+            }
+            (None, None, Some(key)) => {
+                let principal = match credential::parse(&key) {
+                    Some(p) if p.kind == CredentialKind::ApiKey => {
+                        crate::service_accounts::principal_for_key(&state, &p).await
+                    }
+                    _ => Err(AppError::Unauthenticated),
+                };
+                let principal = match principal {
+                    Ok(p) => p,
+                    Err(AppError::Unauthenticated) => {
+                        if let Err(wait) = state.login_limiter.bearer_failure(&client) {
+                            return Err(AppError::RateLimited(wait));
+                        }
+                        return Err(AppError::Unauthenticated);
+                    }
+                    Err(e) => return Err(e),
+                };
+                let AuthMethod::ApiKey { key, generation } = principal.method else {
+                    return Err(AppError::Unauthenticated);
+                };
+                let actor = format!("service_account:{}", principal.name);
+                (
+                    KIND_SERVICE_ACCOUNT,
+                    principal.id,
+                    Some((key, generation)),
+                    Some(actor),
+                )
+            }
+            _ => {
+                return Err(AppError::Validation {
+                    message: "send either username and password, or api_key".into(),
+                    fields: Default::default(),
+                });
+            }
+        };
     let issued = credential::generate(CredentialKind::AccessToken, &state.keys.credential_pepper);
     let now = now_ms();
     let expires_at = now + state.config.access_token_ttl.as_millis() as i64;
     let row = AccessTokenRow {
         id: issued.id.clone(),
-        principal_kind: KIND_USER.into(),
-        principal_id: user_id,
+        principal_kind: kind.into(),
+        principal_id,
         secret_hash: issued.secret_hash.clone(),
         role_bindings: None,
         created_at: now,
         expires_at,
         revoked_at: None,
+        api_key_id: api_key.map(|(k, _)| k),
+        key_generation: api_key.map(|(_, g)| g),
     };
     state
         .db
-        .run(move |conn| repo::insert_access_token(conn, &row).map_err(AppError::from))
+        .run(move |conn| -> AppResult<()> {
+            diesel::Connection::transaction(conn, |conn| {
+                repo::insert_access_token(conn, &row)?;
+                if let Some(actor) = &audit_actor {
+                    audit::record(
+                        conn,
+                        &audit::Event {
+                            actor,
+                            action: "login",
+                            target: actor,
+                            outcome: Outcome::Success,
+                            client_addr: Some(&client),
+                            detail: Some(&format!("api key, token {}", row.id)),
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+        })
         .await?;
     Ok(HttpResponse::Ok().json(AccessTokenResponse {
         access_token: issued.plaintext,

@@ -6,6 +6,8 @@ use crate::db::schema::{access_tokens, users};
 
 /// `principal_kind` value for users.
 pub const KIND_USER: &str = "user";
+/// `principal_kind` value for service accounts.
+pub const KIND_SERVICE_ACCOUNT: &str = "service_account";
 
 /// A user row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -63,4 +65,8 @@ pub struct AccessTokenRow {
     pub expires_at: i64,
     /// Revocation time (ms).
     pub revoked_at: Option<i64>,
+    /// The API key whose secret minted this token, if any.
+    pub api_key_id: Option<i64>,
+    /// That key's secret generation at minting: the token dies with the secret.
+    pub key_generation: Option<i64>,
 }

@@ -7,7 +7,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
 use super::credential::{self, CredentialKind};
-use super::models::KIND_USER;
+use super::models::{KIND_SERVICE_ACCOUNT, KIND_USER};
 use super::repo;
 use crate::access::{self, Grants};
 use crate::app::AppState;
@@ -32,13 +32,16 @@ const SEEN_GRANULARITY_MS: i64 = 60_000;
 pub enum PrincipalKind {
     /// A human.
     User,
+    /// A non-human principal of one namespace (API keys only).
+    ServiceAccount,
 }
 
 impl PrincipalKind {
-    /// Wire name (`user`).
+    /// Wire name (`user`, `service_account`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
+            Self::ServiceAccount => "service_account",
         }
     }
 }
@@ -50,6 +53,13 @@ pub enum AuthMethod {
     Session,
     /// Bearer access token with this id.
     AccessToken(String),
+    /// Bearer API key (row id), and the secret generation that matched.
+    ApiKey {
+        /// Key row id.
+        key: i64,
+        /// Generation of the secret presented (current, or previous in its grace window).
+        generation: i64,
+    },
 }
 
 /// An authenticated caller and its effective grants.
@@ -106,7 +116,7 @@ async fn resolve(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?
         .clone();
     let principal = match bearer_credential(req)? {
-        Some(token) => Some(from_bearer(&state, token).await?),
+        Some(token) => Some(from_bearer_throttled(&state, req, token).await?),
         None => from_session(&state, &req.get_session()).await?,
     };
     req.extensions_mut().insert(Resolved(principal.clone()));
@@ -127,11 +137,55 @@ fn bearer_credential(req: &HttpRequest) -> Result<Option<String>, AppError> {
     Ok(Some(token.trim().to_owned()))
 }
 
-async fn from_bearer(state: &AppState, token: String) -> Result<Principal, AppError> {
+/// [`from_bearer`], plus throttling and auditing of failures: a client's failed bearer
+/// attempts come from a refilling bucket (429 when empty; successes never count), and
+/// a failure with a well-formed credential is audited with its public id.
+async fn from_bearer_throttled(
+    state: &AppState,
+    req: &HttpRequest,
+    token: String,
+) -> Result<Principal, AppError> {
+    let result = from_bearer(state, &token).await;
+    if !matches!(result, Err(AppError::Unauthenticated)) {
+        return result;
+    }
+    let client = crate::web::client_addr(req);
+    if let Err(wait) = state.login_limiter.bearer_failure(&client) {
+        return Err(AppError::RateLimited(wait));
+    }
+    if let Some(presented) = credential::parse(&token) {
+        let (action, target) = match presented.kind {
+            CredentialKind::ApiKey => ("api_key.authenticate", format!("key_id:{}", presented.id)),
+            CredentialKind::AccessToken => {
+                ("token.authenticate", format!("token:{}", presented.id))
+            }
+        };
+        state
+            .db
+            .run(move |conn| {
+                crate::audit::record(
+                    conn,
+                    &crate::audit::Event {
+                        actor: "anonymous",
+                        action,
+                        target: &target,
+                        outcome: crate::audit::Outcome::Failure,
+                        client_addr: Some(&client),
+                        detail: None,
+                    },
+                )
+                .map_err(AppError::from)
+            })
+            .await?;
+    }
+    result
+}
+
+async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppError> {
     // Malformed or mistyped credentials are refused here, without a database query.
-    let presented = credential::parse(&token).ok_or(AppError::Unauthenticated)?;
-    if presented.kind != CredentialKind::AccessToken {
-        return Err(AppError::Unauthenticated);
+    let presented = credential::parse(token).ok_or(AppError::Unauthenticated)?;
+    if presented.kind == CredentialKind::ApiKey {
+        return crate::service_accounts::principal_for_key(state, &presented).await;
     }
     let id = presented.id.to_owned();
     let secret_hash = presented.secret_hash(&state.keys.credential_pepper);
@@ -147,11 +201,22 @@ async fn from_bearer(state: &AppState, token: String) -> Result<Principal, AppEr
             if !valid_secret
                 || row.revoked_at.is_some()
                 || row.expires_at <= now
-                || row.principal_kind != KIND_USER
                 // Down-scoped tokens arrive with role bindings; until they are
                 // evaluated, such a token is refused rather than over-granted.
                 || row.role_bindings.is_some()
             {
+                return Err(AppError::Unauthenticated);
+            }
+            if row.principal_kind == KIND_SERVICE_ACCOUNT {
+                let (Some(key), Some(generation)) = (row.api_key_id, row.key_generation) else {
+                    return Err(AppError::Unauthenticated);
+                };
+                return crate::service_accounts::principal_for_key_token(
+                    conn, key, generation, &row.id,
+                )?
+                .ok_or(AppError::Unauthenticated);
+            }
+            if row.principal_kind != KIND_USER {
                 return Err(AppError::Unauthenticated);
             }
             let user = repo::find_user(conn, row.principal_id)?

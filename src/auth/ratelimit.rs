@@ -24,6 +24,7 @@ pub const DEVICE_LIFETIME: Duration = Duration::from_secs(180 * 24 * 3600);
 /// The sign-in limiter of one instance.
 pub struct LoginLimiter {
     per_client: DefaultKeyedRateLimiter<String>,
+    bearer_failures: DefaultKeyedRateLimiter<String>,
     per_account: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
     device_key: [u8; 32],
@@ -39,6 +40,9 @@ impl LoginLimiter {
         let fallback = Quota::per_second(NonZeroU32::MIN);
         Self {
             per_client: DefaultKeyedRateLimiter::keyed(quota(client_burst).unwrap_or(fallback)),
+            bearer_failures: DefaultKeyedRateLimiter::keyed(
+                quota(client_burst).unwrap_or(fallback),
+            ),
             per_account: DefaultKeyedRateLimiter::keyed(quota(burst).unwrap_or(fallback)),
             clock: DefaultClock::default(),
             device_key,
@@ -62,9 +66,18 @@ impl LoginLimiter {
         Ok(())
     }
 
+    /// Takes one failed bearer attempt (bad API key or token) from the client's bucket;
+    /// `Err(seconds)` when it is empty. Successful requests never count.
+    pub fn bearer_failure(&self, client: &str) -> Result<(), u64> {
+        self.bearer_failures
+            .check_key(&client.to_owned())
+            .map_err(|o| o.wait_time_from(self.clock.now()).as_secs().max(1))
+    }
+
     /// Drops idle buckets (called periodically).
     pub fn shrink(&self) {
         self.per_client.retain_recent();
+        self.bearer_failures.retain_recent();
         self.per_account.retain_recent();
     }
 

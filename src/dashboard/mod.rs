@@ -9,6 +9,7 @@ use crate::access::Binding;
 use crate::app::AppState;
 use crate::auth::{self, Principal};
 use crate::environments::{self, VisibleCounts};
+use crate::service_accounts;
 use crate::errors::AppResult;
 use crate::web::layout::{Layout, Section};
 
@@ -27,6 +28,7 @@ pub struct OverviewPage {
     counts: VisibleCounts,
     bindings: Vec<Binding>,
     user_count: Option<i64>,
+    service_accounts: i64,
 }
 
 /// `GET /`
@@ -37,16 +39,18 @@ async fn show_overview(
 ) -> AppResult<OverviewPage> {
     let grants = principal.grants.clone();
     let is_admin = grants.is_global_admin();
-    let (counts, user_count) = state
+    let viewer = principal.clone();
+    let (counts, user_count, service_accounts) = state
         .db
         .run(move |conn| -> AppResult<_> {
             let counts = environments::visible_counts(conn, &grants)?;
+            let accounts = service_accounts::count_readable(conn, &viewer)?;
             let users = if is_admin {
                 Some(auth::count_users(conn)?)
             } else {
                 None
             };
-            Ok((counts, users))
+            Ok((counts, users, accounts))
         })
         .await?;
     Ok(OverviewPage {
@@ -56,5 +60,6 @@ async fn show_overview(
         counts,
         bindings: principal.grants.bindings().to_vec(),
         user_count,
+        service_accounts,
     })
 }

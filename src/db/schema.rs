@@ -68,6 +68,8 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        api_key_id -> Nullable<BigInt>,
+        key_generation -> Nullable<BigInt>,
     }
 }
 
@@ -85,5 +87,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Non-human principals, one namespace each.
+    service_accounts (id) {
+        id -> BigInt,
+        name -> Text,
+        namespace_id -> BigInt,
+        description -> Text,
+        active -> Bool,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// API keys of service accounts (hashes only).
+    api_keys (id) {
+        id -> BigInt,
+        service_account_id -> BigInt,
+        name -> Text,
+        description -> Text,
+        key_id -> Text,
+        secret_hash -> Text,
+        previous_secret_hash -> Nullable<Text>,
+        retain_until -> Nullable<BigInt>,
+        generation -> BigInt,
+        display -> Text,
+        active -> Bool,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+        last_rotated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// One-time reveals of new keys (encrypted, session-bound).
+    key_reveals (id) {
+        id -> Text,
+        session_binding -> Text,
+        ciphertext -> Text,
+        label -> Text,
+        service_account -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(environments -> namespaces (namespace_id));
-diesel::allow_tables_to_appear_in_same_query!(namespaces, environments, users, role_bindings);
+diesel::joinable!(service_accounts -> namespaces (namespace_id));
+diesel::joinable!(api_keys -> service_accounts (service_account_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    namespaces,
+    environments,
+    users,
+    role_bindings,
+    service_accounts,
+    api_keys,
+    access_tokens,
+);

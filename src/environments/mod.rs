@@ -10,6 +10,7 @@ use crate::db::{DbConnection, now_ms};
 pub use models::{Namespace, NewEnvironment};
 pub use repo::{
     any_environment, count_readable_environments, count_readable_namespaces, find_namespace,
+    list_readable_namespace_names,
 };
 
 /// Returns the id of namespace `name`, creating it if missing.

@@ -81,3 +81,25 @@ pub fn any_environment(conn: &mut DbConnection) -> QueryResult<bool> {
     ))
     .get_result(conn)
 }
+
+/// Names of the namespaces the grants allow reading, sorted.
+pub fn list_readable_namespace_names(
+    conn: &mut DbConnection,
+    grants: &Grants,
+) -> QueryResult<Vec<String>> {
+    let filter = permission_filter(
+        grants,
+        Permission::NamespaceRead,
+        Columns {
+            namespace: "namespaces.name",
+            environment: None,
+        },
+        conn.dialect(),
+    );
+    namespaces::table
+        .filter(filter)
+        .order(namespaces::name.asc())
+        .select(namespaces::name)
+        .limit(1000)
+        .load(conn)
+}

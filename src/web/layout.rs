@@ -12,6 +12,10 @@ use crate::web::csrf;
 pub enum Section {
     /// The overview.
     Overview,
+    /// Service accounts and keys.
+    ServiceAccounts,
+    /// The audit log.
+    Audit,
     /// Sign-in and errors (no section highlighted).
     None,
 }

@@ -7,6 +7,7 @@ pub mod errors;
 pub mod headers;
 pub mod htmx;
 pub mod layout;
+pub mod pagination;
 
 use actix_web::HttpRequest;
 

@@ -1,0 +1,152 @@
+//! The audit log page (`/audit`) and API (`/api/v1/audit-events`), for global admins.
+
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Filter, StoredEvent};
+use crate::access::require_global_admin;
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::db::rfc3339;
+use crate::errors::{AppError, AppResult};
+use crate::web::layout::{Layout, Section};
+use crate::web::pagination;
+
+/// Routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/audit", web::get().to(show_audit))
+        .route("/api/v1/audit-events", web::get().to(list_events));
+}
+
+/// Query of both routes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    target: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+fn filter(q: &AuditQuery) -> AppResult<Filter> {
+    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let before = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| AppError::bad_request("invalid cursor"))?,
+        ),
+    };
+    Ok(Filter {
+        actor: nonempty(&q.actor),
+        action: nonempty(&q.action),
+        target: nonempty(&q.target),
+        before,
+        limit: pagination::limit(q.limit)?,
+    })
+}
+
+async fn load(state: &AppState, f: Filter) -> AppResult<(Vec<StoredEvent>, Option<String>)> {
+    let limit = f.limit;
+    let mut events = state
+        .db
+        .run(move |conn| super::list(conn, &f).map_err(AppError::from))
+        .await?;
+    let next = if events.len() as i64 > limit {
+        events.truncate(limit as usize);
+        events.last().map(|e| e.id.to_string())
+    } else {
+        None
+    };
+    Ok((events, next))
+}
+
+/// `GET /api/v1/audit-events`
+async fn list_events(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: web::Query<AuditQuery>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let (events, next) = load(&state, filter(&query)?).await?;
+    let items: Vec<_> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id, "time": rfc3339(e.at), "actor": e.actor, "action": e.action,
+                "target": e.target, "outcome": e.outcome, "client_addr": e.client_addr, "detail": e.detail,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
+}
+
+/// One row of the page.
+pub struct EventRow {
+    time: String,
+    actor: String,
+    action: String,
+    target: String,
+    outcome: String,
+    client: String,
+    detail: String,
+}
+
+/// `GET /audit`
+#[derive(Template, WebTemplate)]
+#[template(path = "audit/index.html")]
+pub struct AuditPage {
+    layout: Layout,
+    rows: Vec<EventRow>,
+    actor: String,
+    action: String,
+    target: String,
+    next_url: Option<String>,
+}
+
+async fn show_audit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    session: Session,
+    query: web::Query<AuditQuery>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let q = query.into_inner();
+    let (events, next) = load(&state, filter(&q)?).await?;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let next_url = next.map(|c| {
+        let qs = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("actor", &text(&q.actor))
+            .append_pair("action", &text(&q.action))
+            .append_pair("target", &text(&q.target))
+            .append_pair("cursor", &c)
+            .finish();
+        format!("/audit?{qs}")
+    });
+    let page = AuditPage {
+        layout: Layout::new(&principal, &session, Section::Audit)?,
+        rows: events
+            .into_iter()
+            .map(|e| EventRow {
+                time: rfc3339(e.at),
+                actor: e.actor,
+                action: e.action,
+                target: e.target,
+                outcome: e.outcome,
+                client: e.client_addr.unwrap_or_default(),
+                detail: e.detail.unwrap_or_default(),
+            })
+            .collect(),
+        actor: text(&q.actor),
+        action: text(&q.action),
+        target: text(&q.target),
+        next_url,
+    };
+    Ok(page.respond_to(&req).map_into_boxed_body())
+}

@@ -1,0 +1,49 @@
+//! Service accounts and their API keys: non-human principals of one namespace whose
+//! prefixed, checksummed keys are shown once, stored as HMACs, rotated with a grace
+//! window, expired, deactivated and revoked — from the dashboard and the JSON API.
+
+pub mod accounts;
+mod api;
+pub mod api_keys;
+pub mod cache;
+mod handlers;
+pub mod keys;
+pub mod models;
+mod repo;
+pub mod reveal;
+pub mod usage;
+mod verify;
+mod views;
+
+use actix_web::web;
+
+pub use verify::{principal_for_key, principal_for_key_token};
+
+use crate::db::DbConnection;
+
+/// Routes of the area.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    api::configure(cfg);
+    handlers::configure(cfg);
+}
+
+/// Writes the queued `last_used_at` updates (called by the background flush).
+pub fn flush_key_usage(conn: &mut DbConnection, uses: &[(i64, i64)]) -> diesel::QueryResult<()> {
+    if uses.is_empty() {
+        return Ok(());
+    }
+    repo::record_key_use(conn, uses)
+}
+
+/// Deletes reveals nobody viewed in time (housekeeping).
+pub fn purge_expired_reveals(conn: &mut DbConnection) -> diesel::QueryResult<usize> {
+    repo::delete_expired_reveals(conn, crate::db::now_ms())
+}
+
+/// How many service accounts the caller may read (overview card).
+pub fn count_readable(
+    conn: &mut DbConnection,
+    principal: &crate::auth::Principal,
+) -> diesel::QueryResult<i64> {
+    repo::count_readable(conn, principal)
+}

@@ -1,0 +1,114 @@
+//! Authenticating service accounts: by API key (cached lookup, constant-time compare,
+//! no database write) and by access tokens minted from a key (which die with the
+//! secret that minted them). Every failure is the same 401.
+
+use super::cache::CachedKey;
+use super::keys::{self, Matched};
+use super::repo;
+use crate::access;
+use crate::app::AppState;
+use crate::auth::credential::Presented;
+use crate::auth::{AuthMethod, Principal, PrincipalKind};
+use crate::db::{DbConnection, now_ms};
+use crate::errors::{AppError, AppResult};
+
+fn principal(entry: &CachedKey, method: AuthMethod) -> Principal {
+    Principal {
+        id: entry.account.id,
+        kind: PrincipalKind::ServiceAccount,
+        name: entry.account.name.clone(),
+        primary_namespace: Some(entry.namespace.clone()),
+        grants: entry.grants.clone(),
+        method,
+    }
+}
+
+fn load(
+    conn: &mut DbConnection,
+    lookup: Result<
+        Option<(super::models::ApiKey, super::models::ServiceAccount, String)>,
+        diesel::result::Error,
+    >,
+) -> AppResult<Option<CachedKey>> {
+    let Some((key, account, namespace)) = lookup? else {
+        return Ok(None);
+    };
+    let grants = access::load_service_account_grants(conn, account.id)?;
+    Ok(Some(CachedKey {
+        key,
+        account,
+        namespace,
+        grants,
+    }))
+}
+
+/// The service account behind a presented API key.
+pub async fn principal_for_key(
+    state: &AppState,
+    presented: &Presented<'_>,
+) -> AppResult<Principal> {
+    let now = now_ms();
+    let presented_hash = presented.secret_hash(&state.keys.credential_pepper);
+    let entry = match state.key_cache.get(presented.id) {
+        Some(entry) => entry,
+        None => {
+            let key_id = presented.id.to_owned();
+            let entry = state
+                .db
+                .run(move |conn| {
+                    let found = repo::find_key_for_auth(conn, &key_id);
+                    load(conn, found)
+                })
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            state.key_cache.put(entry.clone());
+            entry
+        }
+    };
+    let key = &entry.key;
+    if !key.active || !entry.account.active || key.expires_at.is_some_and(|e| e <= now) {
+        return Err(AppError::Unauthenticated);
+    }
+    let matched = keys::match_secret(
+        &presented_hash,
+        &key.secret_hash,
+        key.previous_secret_hash.as_deref(),
+        key.retain_until,
+        now,
+    )
+    .ok_or(AppError::Unauthenticated)?;
+    let generation = match matched {
+        Matched::Current => key.generation,
+        Matched::Previous => key.generation - 1,
+    };
+    state.key_usage.touch(key.id, now);
+    Ok(principal(
+        &entry,
+        AuthMethod::ApiKey {
+            key: key.id,
+            generation,
+        },
+    ))
+}
+
+/// The service account behind an access token minted from key row `key_row_id` at
+/// secret generation `generation`; `None` when the key, its secret or its account is
+/// no longer valid.
+pub fn principal_for_key_token(
+    conn: &mut DbConnection,
+    key_row_id: i64,
+    generation: i64,
+    token_id: &str,
+) -> AppResult<Option<Principal>> {
+    let now = now_ms();
+    let found = repo::find_key_by_row_for_auth(conn, key_row_id);
+    let Some(entry) = load(conn, found)? else {
+        return Ok(None);
+    };
+    let key = &entry.key;
+    let valid = key.active
+        && entry.account.active
+        && key.expires_at.is_none_or(|e| e > now)
+        && keys::token_alive(generation, key.generation, key.retain_until, now);
+    Ok(valid.then(|| principal(&entry, AuthMethod::AccessToken(token_id.to_owned()))))
+}

@@ -1,0 +1,260 @@
+//! Templates of the service-account pages and the view models they show.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::keys::{self, EXPIRY_WARNING_MS, ROTATION_WARNING_MS};
+use super::models::{AccountSummary, ApiKey};
+use crate::errors::FieldErrors;
+use crate::web::layout::Layout;
+
+/// `2026-11-23 10:04 UTC`, or `never`.
+pub fn when(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "never".into())
+}
+
+/// One row of the accounts table.
+pub struct AccountRow {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Description.
+    pub description: String,
+    /// Active flag.
+    pub active: bool,
+    /// Number of keys.
+    pub keys: i64,
+    /// Most recent key use.
+    pub last_used: String,
+}
+
+impl From<&AccountSummary> for AccountRow {
+    fn from(s: &AccountSummary) -> Self {
+        Self {
+            name: s.account.name.clone(),
+            namespace: s.namespace.clone(),
+            description: s.account.description.clone(),
+            active: s.account.active,
+            keys: s.key_count,
+            last_used: when(s.last_used_at),
+        }
+    }
+}
+
+/// The form of a new account, re-shown with errors.
+#[derive(Default)]
+pub struct AccountForm {
+    /// Name typed.
+    pub name: String,
+    /// Namespace chosen.
+    pub namespace: String,
+    /// Description typed.
+    pub description: String,
+    /// "Create a default API key".
+    pub create_key: bool,
+    /// Field errors.
+    pub errors: FieldErrors,
+    /// Summary error.
+    pub error: Option<String>,
+}
+
+impl AccountForm {
+    /// The error of `field`, if any.
+    pub fn err(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+/// `GET /service-accounts`
+#[derive(Template, WebTemplate)]
+#[template(path = "service_accounts/index.html")]
+pub struct AccountsPage {
+    /// Layout.
+    pub layout: Layout,
+    /// The table.
+    pub table: AccountsTable,
+    /// Filter: search text.
+    pub search: String,
+    /// Filter: namespace.
+    pub namespace: String,
+    /// Namespaces the viewer can read (filter and form choices).
+    pub namespaces: Vec<String>,
+    /// The creation form.
+    pub form: AccountForm,
+    /// Whether the form starts open (after an error).
+    pub form_open: bool,
+}
+
+/// The rows and the "load more" link (`_table.html`, also the htmx answer).
+#[derive(Template, WebTemplate)]
+#[template(path = "service_accounts/_rows.html")]
+pub struct AccountsTable {
+    /// Rows.
+    pub rows: Vec<AccountRow>,
+    /// URL of the next page, if any.
+    pub next_url: Option<String>,
+}
+
+/// One row of a keys table.
+pub struct KeyRow {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Non-secret fragment.
+    pub display: String,
+    /// Created.
+    pub created: String,
+    /// Last used or `never`.
+    pub last_used: String,
+    /// Last rotated or `never`.
+    pub last_rotated: String,
+    /// Rotated (or created) more than 90 days ago.
+    pub rotation_overdue: bool,
+    /// "in 12 days", "expired", "never".
+    pub expires: String,
+    /// Expires within 7 days (or has).
+    pub expiry_warning: bool,
+    /// Has expired.
+    pub expired: bool,
+    /// "both keys valid until … (N minutes left)".
+    pub grace: Option<String>,
+    /// Active flag.
+    pub active: bool,
+}
+
+impl KeyRow {
+    /// The row of `key` at `now`.
+    pub fn new(key: &ApiKey, now: i64) -> Self {
+        let expired = key.expires_at.is_some_and(|e| e <= now);
+        let expires = match key.expires_at {
+            None => "never".to_owned(),
+            Some(_) if expired => "expired".to_owned(),
+            Some(e) => format!("in {} ({})", keys::humanize(e - now), when(Some(e))),
+        };
+        let rotated_or_created = key.last_rotated_at.unwrap_or(key.created_at);
+        Self {
+            name: key.name.clone(),
+            description: key.description.clone(),
+            display: key.display.clone(),
+            created: when(Some(key.created_at)),
+            last_used: when(key.last_used_at),
+            last_rotated: when(key.last_rotated_at),
+            rotation_overdue: now - rotated_or_created > ROTATION_WARNING_MS,
+            expires,
+            expiry_warning: key.expires_at.is_some_and(|e| e - now < EXPIRY_WARNING_MS),
+            expired,
+            grace: key.retain_until.filter(|u| *u > now).map(|u| {
+                format!(
+                    "both keys valid until {} ({} left)",
+                    when(Some(u)),
+                    keys::humanize(u - now)
+                )
+            }),
+            active: key.active,
+        }
+    }
+}
+
+/// `GET /service-accounts/{sa}`
+#[derive(Template, WebTemplate)]
+#[template(path = "service_accounts/show.html")]
+pub struct AccountPage {
+    /// Layout.
+    pub layout: Layout,
+    /// The account.
+    pub account: AccountRow,
+    /// Created by / at.
+    pub created: String,
+    /// Creator.
+    pub created_by: String,
+    /// Its keys.
+    pub keys: Vec<KeyRow>,
+    /// Caller may edit / (de)activate.
+    pub can_update: bool,
+    /// Caller may delete.
+    pub can_delete: bool,
+    /// Caller may manage keys.
+    pub can_manage_keys: bool,
+}
+
+/// Fields of the key forms, re-shown with errors.
+#[derive(Default)]
+pub struct KeyForm {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// `none`, `30`, `90`, `365` or `date`.
+    pub expires: String,
+    /// Date for `date`.
+    pub expires_on: String,
+    /// Rotation: retain minutes.
+    pub retain: String,
+    /// Field errors.
+    pub errors: FieldErrors,
+    /// Summary error.
+    pub error: Option<String>,
+}
+
+impl KeyForm {
+    /// The error of `field`, if any.
+    pub fn err(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+/// `GET /service-accounts/{sa}/api-keys/new`
+#[derive(Template, WebTemplate)]
+#[template(path = "service_accounts/new_key.html")]
+pub struct NewKeyPage {
+    /// Layout.
+    pub layout: Layout,
+    /// Account name.
+    pub account: String,
+    /// Form state.
+    pub form: KeyForm,
+}
+
+/// `GET /service-accounts/{sa}/api-keys/{key}/rotate`
+#[derive(Template, WebTemplate)]
+#[template(path = "service_accounts/rotate_key.html")]
+pub struct RotateKeyPage {
+    /// Layout.
+    pub layout: Layout,
+    /// Account name.
+    pub account: String,
+    /// The key.
+    pub key: KeyRow,
+    /// Upper bound of the grace period, minutes.
+    pub max_retain: i64,
+    /// Form state.
+    pub form: KeyForm,
+}
+
+/// `GET /reveal/{id}` (first view)
+#[derive(Template, WebTemplate)]
+#[template(path = "service_accounts/reveal.html")]
+pub struct RevealPage {
+    /// Layout.
+    pub layout: Layout,
+    /// The plaintext key.
+    pub key: String,
+    /// Key name.
+    pub label: String,
+    /// Account name.
+    pub account: String,
+    /// Public URL, for the usage examples.
+    pub base_url: String,
+}
+
+/// `GET /reveal/{id}` (any later view): 410.
+#[derive(Template, WebTemplate)]
+#[template(path = "service_accounts/revealed.html")]
+pub struct RevealedPage {
+    /// Layout.
+    pub layout: Layout,
+}

@@ -1,0 +1,31 @@
+// Portcullis: the little behaviour htmx does not cover. Loaded as a file, so the
+// Content-Security-Policy needs no 'unsafe-inline'.
+"use strict";
+
+// Forms with data-confirm ask before submitting (deactivate, delete).
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset && event.target.dataset.confirm;
+  if (message && !window.confirm(message)) {
+    event.preventDefault();
+  }
+});
+
+// Buttons with data-copy copy the text of the element they name.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const source = document.querySelector(button.dataset.copy);
+  if (!source) return;
+  try {
+    await navigator.clipboard.writeText(source.textContent.trim());
+    button.textContent = "Copied";
+  } catch (_) {
+    // No clipboard permission: select the text so the user can copy it by hand.
+    const range = document.createRange();
+    range.selectNodeContents(source);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    button.textContent = "Press Ctrl+C";
+  }
+});
