@@ -9,8 +9,8 @@ use crate::access::Binding;
 use crate::app::AppState;
 use crate::auth::{self, Principal};
 use crate::environments::{self, VisibleCounts};
-use crate::service_accounts;
 use crate::errors::AppResult;
+use crate::service_accounts;
 use crate::web::layout::{Layout, Section};
 
 /// Routes of the area.

@@ -80,16 +80,18 @@ pub fn display_fragment(plaintext: &str) -> String {
     format!("{head}…{tail}")
 }
 
-/// "3 days", "5 hours", "12 minutes", "less than a minute".
+/// "3 days", "5 hours", "12 minutes", "less than a minute" (rounded to the nearest unit).
 pub fn humanize(ms: i64) -> String {
     let ms = ms.max(0);
     let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
-    if ms >= 2 * DAY_MS {
-        plural(ms / DAY_MS, "day")
-    } else if ms >= 2 * 60 * MINUTE_MS {
-        plural(ms / (60 * MINUTE_MS), "hour")
+    let rounded = |unit: i64| (ms + unit / 2) / unit;
+    let hour = 60 * MINUTE_MS;
+    if rounded(DAY_MS) >= 2 {
+        plural(rounded(DAY_MS), "day")
+    } else if rounded(hour) >= 2 {
+        plural(rounded(hour), "hour")
     } else if ms >= MINUTE_MS {
-        plural(ms / MINUTE_MS, "minute")
+        plural(rounded(MINUTE_MS), "minute")
     } else {
         "less than a minute".into()
     }
@@ -140,6 +142,7 @@ mod tests {
         );
         assert_eq!(humanize(3 * DAY_MS + 5), "3 days");
         assert_eq!(humanize(DAY_MS), "24 hours");
+        assert_eq!(humanize(2 * DAY_MS - 5), "2 days");
         assert_eq!(humanize(MINUTE_MS), "1 minute");
         assert_eq!(humanize(-5), "less than a minute");
     }

@@ -355,27 +355,30 @@ pub fn record_key_use(conn: &mut DbConnection, uses: &[(i64, i64)]) -> QueryResu
     })
 }
 
+/// A one-time reveal to store.
+#[derive(Insertable)]
+#[diesel(table_name = key_reveals)]
+pub struct NewReveal<'a> {
+    /// Random id (in the URL).
+    pub id: &'a str,
+    /// Hash binding it to the creating session.
+    pub session_binding: &'a str,
+    /// Sealed plaintext.
+    pub ciphertext: &'a str,
+    /// Key name.
+    pub label: &'a str,
+    /// Account name.
+    pub service_account: &'a str,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Expiry (ms).
+    pub expires_at: i64,
+}
+
 /// Stores a one-time reveal.
-pub fn insert_reveal(
-    conn: &mut DbConnection,
-    id: &str,
-    binding: &str,
-    ciphertext: &str,
-    label: &str,
-    account: &str,
-    now: i64,
-    expires_at: i64,
-) -> QueryResult<()> {
+pub fn insert_reveal(conn: &mut DbConnection, reveal: &NewReveal<'_>) -> QueryResult<()> {
     diesel::insert_into(key_reveals::table)
-        .values((
-            key_reveals::id.eq(id),
-            key_reveals::session_binding.eq(binding),
-            key_reveals::ciphertext.eq(ciphertext),
-            key_reveals::label.eq(label),
-            key_reveals::service_account.eq(account),
-            key_reveals::created_at.eq(now),
-            key_reveals::expires_at.eq(expires_at),
-        ))
+        .values(reveal)
         .execute(conn)
         .map(|_| ())
 }

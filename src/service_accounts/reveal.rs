@@ -63,13 +63,15 @@ pub fn store(
     let sealed = sealer.seal(plaintext.as_bytes(), id.as_bytes());
     repo::insert_reveal(
         conn,
-        &id,
-        binding,
-        &sealed,
-        label,
-        account,
-        now,
-        now + REVEAL_TTL_MS,
+        &repo::NewReveal {
+            id: &id,
+            session_binding: binding,
+            ciphertext: &sealed,
+            label,
+            service_account: account,
+            created_at: now,
+            expires_at: now + REVEAL_TTL_MS,
+        },
     )?;
     Ok(id)
 }

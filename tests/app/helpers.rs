@@ -329,3 +329,80 @@ impl TestApp {
         res.json()["access_token"].as_str().unwrap().to_owned()
     }
 }
+
+/// A created key.
+pub struct Key {
+    /// The plaintext.
+    pub plaintext: String,
+}
+
+impl TestApp {
+    /// Signs in `root` (`*/*: admin`, created if missing) and returns an access token.
+    pub async fn admin_token(&mut self) -> String {
+        let exists = self.conn(|c| auth::find_user_by_name(c, "root").unwrap().is_some());
+        if !exists {
+            self.create_user("root", &[("*/*", "admin")]);
+        }
+        self.access_token("root", PASSWORD).await
+    }
+
+    /// Creates account `account` in `namespace` and a key `key` through the API as
+    /// `token`; returns the key.
+    pub async fn create_key(
+        &mut self,
+        token: &str,
+        namespace: &str,
+        account: &str,
+        key: &str,
+    ) -> Key {
+        let res = self
+            .json(
+                Method::POST,
+                "/api/v1/service-accounts",
+                serde_json::json!({"name": account, "namespace": namespace}),
+                Some(token),
+            )
+            .await;
+        assert!(
+            res.status == StatusCode::CREATED || res.status == StatusCode::CONFLICT,
+            "{}",
+            res.body
+        );
+        let res = self
+            .json(
+                Method::POST,
+                &format!("/api/v1/service-accounts/{account}/api-keys"),
+                serde_json::json!({"name": key}),
+                Some(token),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        Key {
+            plaintext: res.json()["key"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Writes the coalesced key-usage updates now (the server does it every 5 s).
+    pub async fn flush_usage(&self) {
+        portcullis::server::flush_key_usage(&self.state).await;
+    }
+}
+
+impl TestApp {
+    /// Sends a request without the cookie jar, as a future that does not borrow the
+    /// app (for concurrent requests).
+    pub fn send_detached(&self, req: TestRequest) -> impl Future<Output = TestResponse> + use<> {
+        let call = self.call.clone();
+        async move {
+            let res = call(req.to_request()).await;
+            let status = res.status();
+            let headers = res.headers().clone();
+            let bytes = test::read_body(res).await;
+            TestResponse {
+                status,
+                headers,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+            }
+        }
+    }
+}

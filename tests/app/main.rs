@@ -8,6 +8,8 @@
     reason = "tests fail loudly on the first surprise"
 )]
 
+mod api_keys;
+mod audit;
 mod auth;
 mod cli;
 mod csrf;
@@ -15,5 +17,8 @@ mod health;
 mod helpers;
 mod migrations;
 mod overview;
+mod reveal;
+mod secrets_at_rest;
 mod security;
+mod service_accounts;
 mod sessions;

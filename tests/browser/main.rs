@@ -50,15 +50,28 @@ fn wait_for_port(port: u16) {
 
 /// A minimal HTTP GET returning the status code (no client crate needed).
 fn http_status(port: u16, path: &str) -> Option<u16> {
+    http_get(port, path, None).map(|(status, _)| status)
+}
+
+/// A minimal HTTP GET returning status and body, optionally with a bearer credential.
+fn http_get(port: u16, path: &str, bearer: Option<&str>) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let auth = bearer
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut buf = String::new();
     s.read_to_string(&mut buf).ok()?;
-    buf.split_whitespace().nth(1)?.parse().ok()
+    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
 }
 
 /// Browser binaries, or `None` to skip (never in CI).
@@ -85,6 +98,7 @@ fn browser_paths() -> Option<(PathBuf, PathBuf)> {
 struct Browser {
     client: Client,
     base: String,
+    port: u16,
     _server: Guard,
     _driver: Guard,
     _dirs: Vec<tempfile::TempDir>,
@@ -148,6 +162,7 @@ impl Browser {
         Some(Self {
             client,
             base: format!("http://127.0.0.1:{port}"),
+            port,
             _server: server,
             _driver: driver,
             _dirs: vec![data, profile],
@@ -296,5 +311,90 @@ async fn a_wrong_password_shows_the_form_again_with_one_message() {
         .await
         .unwrap();
     assert_eq!(name.prop("value").await.unwrap().as_deref(), Some("admin"));
+    b.client.close().await.unwrap();
+}
+
+#[actix_web::test]
+async fn a_new_key_is_copied_from_the_reveal_page_used_and_never_shown_again() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    b.sign_in("admin", ADMIN_PASSWORD).await;
+    b.client
+        .wait()
+        .for_element(Locator::Css("#whoami"))
+        .await
+        .unwrap();
+    b.goto("/service-accounts").await;
+    b.client
+        .find(Locator::Css("#new-account summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let form = b
+        .client
+        .find(Locator::Css("#new-account-form"))
+        .await
+        .unwrap();
+    form.find(Locator::Css("input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("browser-ci")
+        .await
+        .unwrap();
+    form.find(Locator::Css("input[name=description]"))
+        .await
+        .unwrap()
+        .send_keys("made in Chromium")
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let shown = b
+        .client
+        .wait()
+        .for_element(Locator::Css("#api-key"))
+        .await
+        .unwrap();
+    let key = shown.text().await.unwrap();
+    assert!(key.starts_with("pck_"), "{key}");
+    let reveal_url = b.client.current_url().await.unwrap();
+    assert!(reveal_url.path().starts_with("/reveal/"));
+    save_screenshot(&b.client.screenshot().await.unwrap(), "reveal.png");
+    let copy = b.client.find(Locator::Css("#copy-key")).await.unwrap();
+    copy.click().await.unwrap();
+    let label = copy.text().await.unwrap();
+    assert!(label == "Copied" || label == "Press Ctrl+C", "{label}");
+    // The copied key works against the API.
+    let (status, body) = http_get(b.port, "/api/v1/whoami", Some(&key)).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("browser-ci"));
+    // A reload shows "already revealed", never the key.
+    b.client.refresh().await.unwrap();
+    b.client
+        .wait()
+        .for_element(Locator::Css("#revealed"))
+        .await
+        .unwrap();
+    let source = b.client.source().await.unwrap();
+    assert!(!source.contains(&key));
+    assert!(b.client.find(Locator::Css("#api-key")).await.is_err());
+    // The account page lists the key by its fragment.
+    b.goto("/service-accounts/browser-ci").await;
+    let fragment = b
+        .client
+        .find(Locator::Css(".key-row code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(fragment.starts_with(&key[..8]), "{fragment}");
     b.client.close().await.unwrap();
 }
