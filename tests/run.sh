@@ -10,7 +10,7 @@ log() { printf '\n==> %s\n' "$*" >&2; }
 CI=${CI:-false}
 
 # --- dependencies -------------------------------------------------------------------
-pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+. tests/pg.sh
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
@@ -25,22 +25,9 @@ fi
 export CHROMIUM=/usr/bin/chromium CHROMEDRIVER=/usr/bin/chromedriver PORTCULLIS_REQUIRE_BROWSER=1
 
 # --- a throwaway PostgreSQL cluster on a free local port ------------------------------
-PGBIN=$(pg_bin)
-PGDIR=$(mktemp -d /tmp/portcullis-pg.XXXXXX)
-PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-as_pg() {
-  if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi
-}
-cleanup() {
-  as_pg "$PGBIN/pg_ctl -D $PGDIR/data -m immediate -w stop" >/dev/null 2>&1 || true
-  rm -rf "$PGDIR"
-}
-trap cleanup EXIT
-[ "$(id -u)" -ne 0 ] || chown postgres:postgres "$PGDIR"
-log "starting PostgreSQL ($("$PGBIN/postgres" --version)) on 127.0.0.1:$PGPORT"
-as_pg "$PGBIN/initdb -D $PGDIR/data -A trust -U postgres --no-sync -E UTF8 --locale=C.UTF-8" >/dev/null
-as_pg "$PGBIN/pg_ctl -D $PGDIR/data -l $PGDIR/pg.log -w -o '-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200' start" >/dev/null
-PG_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+trap pg_stop EXIT
+pg_start
+log "started PostgreSQL ($("$PGBIN/postgres" --version)) on 127.0.0.1:$PGPORT"
 
 # --- suites --------------------------------------------------------------------------
 log "unit tests"

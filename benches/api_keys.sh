@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# API-key figures (BENCHMARKS.md), on SQLite and on PostgreSQL, one run:
+#  1. GET /api/v1/whoami with an API key vs GET /healthz, 32 connections
+#     (throughput ratio, p99) — and how many rows the key checks wrote;
+#  2. key → token exchange, POST /api/v1/login {"api_key"}, 4 connections;
+#  3. GET /api/v1/service-accounts?limit=20 with an API key, 51 accounts, 4 connections.
+#
+#   benches/api_keys.sh [--duration 10s]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=10s
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) DURATION=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+cargo build --release --locked >&2
+BIN="$CARGO_TARGET_DIR/release/portcullis"
+PASSWORD="benchmark-admin-password"
+WORK=$(mktemp -d /tmp/portcullis-bench.XXXXXX)
+PID=""
+. tests/pg.sh
+cleanup() { [ -z "$PID" ] || kill "$PID" 2>/dev/null || true; pg_stop; rm -rf "$WORK"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
+
+api() { # method path token [body]
+  curl -fsS -X "$1" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' \
+    ${4:+--data "$4"} "http://127.0.0.1:$PORT$2"
+}
+
+wrk_row() { # label, then wrk arguments
+  local label=$1; shift
+  local out; out=$(wrk -t2 -d"$DURATION" --latency "$@")
+  local rps p50 p99 errors
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+  printf '| %s | %s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "${errors:-0}" >&3
+  echo "$rps"
+}
+
+run_backend() { # name, database URL
+  local name=$1 url=$2
+  PORT=$(free_port)
+  PORTCULLIS_DATA_DIR="$WORK/$name" PORTCULLIS_DATABASE_URL="$url" PORTCULLIS_BIND="127.0.0.1:$PORT" \
+    PORTCULLIS_ADMIN_PASSWORD="$PASSWORD" PORTCULLIS_LOG=warn "$BIN" serve >"$WORK/$name.log" 2>&1 &
+  PID=$!
+  until curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null; do sleep 0.02; done
+  local admin key
+  admin=$(curl -fsS -H 'Content-Type: application/json' \
+    --data "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" "http://127.0.0.1:$PORT/api/v1/login" | json_field access_token)
+  for i in $(seq -w 1 50); do api POST /api/v1/service-accounts "$admin" "{\"name\":\"bench-$i\"}" >/dev/null; done
+  api POST /api/v1/service-accounts "$admin" '{"name":"bench-ci"}' >/dev/null
+  api PUT /api/v1/service-accounts/bench-ci/role-bindings "$admin" '{"default/*":["viewer"]}' >/dev/null
+  key=$(api POST /api/v1/service-accounts/bench-ci/api-keys "$admin" '{"name":"main"}' | json_field key)
+  printf 'wrk.method = "POST"\nwrk.body = [[{"api_key":"%s"}]]\nwrk.headers["Content-Type"] = "application/json"\n' "$key" >"$WORK/login.lua"
+
+  echo >&3
+  echo "### $name" >&3
+  echo >&3
+  echo "| request | req/s | p50 | p99 | non-2xx |" >&3
+  echo "|---|---|---|---|---|" >&3
+  local base who
+  base=$(wrk_row "GET /healthz (c=32)" -c32 "http://127.0.0.1:$PORT/healthz")
+  local writes_before writes_after=""
+  [ "$name" = PostgreSQL ] && writes_before=$(psql -qtA "$url" -c "SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables")
+  who=$(wrk_row "GET /api/v1/whoami with an API key (c=32)" -c32 -H "Authorization: Bearer $key" "http://127.0.0.1:$PORT/api/v1/whoami")
+  [ "$name" = PostgreSQL ] && { sleep 6; writes_after=$(psql -qtA "$url" -c "SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables"); }
+  wrk_row "POST /api/v1/login {api_key} (c=4)" -c4 -s "$WORK/login.lua" "http://127.0.0.1:$PORT/api/v1/login" >/dev/null
+  wrk_row "GET /api/v1/service-accounts?limit=20 with an API key, 51 accounts (c=4)" -c4 \
+    -H "Authorization: Bearer $key" "http://127.0.0.1:$PORT/api/v1/service-accounts?limit=20" >/dev/null
+  echo >&3
+  echo "whoami / healthz throughput ratio: $(python3 -c "print(round($who / $base, 2))")" >&3
+  if [ -n "$writes_after" ]; then
+    echo "Rows written while wrk sent every whoami request (pg_stat_user_tables, incl. the 5 s usage flush): $((writes_after - writes_before))" >&3
+  fi
+  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+}
+
+exec 3>&1
+echo "## API keys ($(date -u +%Y-%m-%d), $(nproc) cores, wrk -t2 -d$DURATION, release build)"
+run_backend SQLite "sqlite://$WORK/sqlite.db"
+pg_start
+run_backend PostgreSQL "$PG_URL"
