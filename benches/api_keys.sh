@@ -5,14 +5,16 @@
 #  2. key → token exchange, POST /api/v1/login {"api_key"}, 4 connections;
 #  3. GET /api/v1/service-accounts?limit=20 with an API key, 51 accounts, 4 connections.
 #
-#   benches/api_keys.sh [--duration 10s]
+#   benches/api_keys.sh [--duration 10s] [--backend sqlite|postgres|both]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=10s
+BACKENDS=both
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION=$2; shift 2 ;;
+    --backend) BACKENDS=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -87,6 +89,5 @@ run_backend() { # name, database URL
 
 exec 3>&1
 echo "## API keys ($(date -u +%Y-%m-%d), $(nproc) cores, wrk -t2 -d$DURATION, release build)"
-run_backend SQLite "sqlite://$WORK/sqlite.db"
-pg_start
-run_backend PostgreSQL "$PG_URL"
+if [ "$BACKENDS" != postgres ]; then run_backend SQLite "sqlite://$WORK/sqlite.db"; fi
+if [ "$BACKENDS" != sqlite ]; then pg_start; run_backend PostgreSQL "$PG_URL"; fi

@@ -1,17 +1,19 @@
 //! Compiles a principal's grants into one SQL condition, so every list is filtered in
 //! the database by exactly the rules [`super::Grants`] applies in Rust.
+//!
+//! The condition is its own query fragment (not a raw SQL literal): values are bind
+//! parameters and the SQL text depends only on the shape of the grants, so diesel can
+//! reuse the prepared statement across requests of the same viewer shape.
 
-use diesel::BoolExpressionMethods;
-use diesel::BoxableExpression;
-use diesel::dsl::sql;
-use diesel::sql_types::{Bool, Text};
+use diesel::backend::Backend;
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Bool, HasSqlType, Text};
+use diesel::QueryResult;
 
 use super::pattern::{Dialect, Segment, SqlMatch};
 use super::{Grants, Permission};
-use crate::db::DbBackend;
-
-/// A boxed boolean SQL expression usable on query source `QS`.
-pub type Condition<QS> = Box<dyn BoxableExpression<QS, DbBackend, SqlType = Bool>>;
 
 /// Which columns hold the names a pattern is matched against. The names are
 /// compile-time constants (never user input).
@@ -24,60 +26,120 @@ pub struct Columns {
     pub environment: Option<&'static str>,
 }
 
-fn literal<QS: 'static>(text: &'static str) -> Condition<QS> {
-    Box::new(sql::<Bool>(text))
+/// A boolean SQL condition over name columns.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// `1 = 1` / `1 = 0`.
+    Const(bool),
+    /// `column <op> $value [ESCAPE '\']`.
+    Match {
+        /// Column (a constant).
+        column: &'static str,
+        /// ` = `, ` GLOB ` or ` LIKE `.
+        op: &'static str,
+        /// Bound value.
+        value: String,
+        /// Whether to add `ESCAPE '\'`.
+        escape: bool,
+    },
+    /// All of these.
+    And(Vec<Condition>),
+    /// Any of these.
+    Or(Vec<Condition>),
 }
 
-fn segment<QS: 'static>(
-    column: &'static str,
-    seg: &Segment,
-    dialect: Dialect,
-) -> Option<Condition<QS>> {
-    let (op, value) = match seg.sql(dialect) {
+fn segment(column: &'static str, seg: &Segment, dialect: Dialect) -> Option<Condition> {
+    let (op, value, escape) = match seg.sql(dialect) {
         SqlMatch::All => return None,
-        SqlMatch::Eq(v) => (" = ", v),
-        SqlMatch::Glob(v) => (" GLOB ", v),
-        SqlMatch::Like(v) => (" LIKE ", v),
+        SqlMatch::Eq(v) => (" = ", v, false),
+        SqlMatch::Glob(v) => (" GLOB ", v, false),
+        SqlMatch::Like(v) => (" LIKE ", v, true),
     };
-    let escape = if matches!(seg.sql(dialect), SqlMatch::Like(_)) {
-        " ESCAPE '\\')"
-    } else {
-        ")"
-    };
-    Some(Box::new(
-        sql::<Bool>("(")
-            .sql(column)
-            .sql(op)
-            .bind::<Text, _>(value)
-            .sql(escape),
-    ))
+    Some(Condition::Match {
+        column,
+        op,
+        value,
+        escape,
+    })
 }
 
 /// The condition "the caller holds `permission` on this row".
-pub fn permission_filter<QS: 'static>(
-    grants: &Grants,
-    permission: Permission,
-    columns: Columns,
-    dialect: Dialect,
-) -> Condition<QS> {
-    let mut any: Option<Condition<QS>> = None;
+pub fn permission_filter(grants: &Grants, permission: Permission, columns: Columns, dialect: Dialect) -> Condition {
+    let mut any = Vec::new();
     for binding in grants.with_role_at_least(permission.min_role()) {
         let env_cond = match columns.environment {
-            Some(col) => segment::<QS>(col, &binding.pattern.environment, dialect),
+            Some(col) => segment(col, &binding.pattern.environment, dialect),
             None if binding.pattern.environment == Segment::Any => None,
             // Namespace-level permissions come only from `ns/*` bindings.
             None => continue,
         };
-        let ns_cond = segment::<QS>(columns.namespace, &binding.pattern.namespace, dialect);
-        let this: Condition<QS> = match (ns_cond, env_cond) {
-            (None, None) => return literal("1 = 1"),
-            (Some(c), None) | (None, Some(c)) => c,
-            (Some(a), Some(b)) => Box::new(a.and(b)),
-        };
-        any = Some(match any {
-            None => this,
-            Some(prev) => Box::new(prev.or(this)),
-        });
+        let ns_cond = segment(columns.namespace, &binding.pattern.namespace, dialect);
+        match (ns_cond, env_cond) {
+            (None, None) => return Condition::Const(true),
+            (Some(c), None) | (None, Some(c)) => any.push(c),
+            (Some(a), Some(b)) => any.push(Condition::And(vec![a, b])),
+        }
     }
-    any.unwrap_or_else(|| literal("1 = 0"))
+    match any.len() {
+        0 => Condition::Const(false),
+        1 => any.pop().unwrap_or(Condition::Const(false)),
+        _ => Condition::Or(any),
+    }
+}
+
+impl Expression for Condition {
+    type SqlType = Bool;
+}
+
+impl<QS> AppearsOnTable<QS> for Condition {}
+
+impl<QS> SelectableExpression<QS> for Condition {}
+
+impl ValidGrouping<()> for Condition {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl QueryId for Condition {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB> QueryFragment<DB> for Condition
+where
+    DB: Backend + HasSqlType<Text>,
+    String: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        match self {
+            Self::Const(true) => out.push_sql("1 = 1"),
+            Self::Const(false) => out.push_sql("1 = 0"),
+            Self::Match {
+                column,
+                op,
+                value,
+                escape,
+            } => {
+                out.push_sql("(");
+                out.push_sql(column);
+                out.push_sql(op);
+                out.push_bind_param::<Text, String>(value)?;
+                if *escape {
+                    out.push_sql(" ESCAPE '\\'");
+                }
+                out.push_sql(")");
+            }
+            Self::And(parts) | Self::Or(parts) => {
+                let joiner = if matches!(self, Self::And(_)) { " AND " } else { " OR " };
+                out.push_sql("(");
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        out.push_sql(joiner);
+                    }
+                    part.walk_ast(out.reborrow())?;
+                }
+                out.push_sql(")");
+            }
+        }
+        Ok(())
+    }
 }
