@@ -5,7 +5,7 @@
 use crate::access::{self, Pattern, Role};
 use crate::auth;
 use crate::db::Db;
-use crate::environments;
+use crate::{environments, service_accounts};
 
 /// Demo users: name and their explicit bindings.
 const USERS: &[(&str, &[(&str, Role)])] = &[
@@ -51,6 +51,26 @@ const NAMESPACES: &[(&str, &str, &[&str])] = &[
     ("team-b", "Team B's projects.", &["etl", "dbt-core"]),
 ];
 
+/// Service accounts: name, namespace, description (no keys: a key's plaintext would
+/// have to be printed; create them in the dashboard).
+const SERVICE_ACCOUNTS: &[(&str, &str, &str)] = &[
+    (
+        "ci-pipeline",
+        "data-science",
+        "Builds and tests notebooks on every merge.",
+    ),
+    (
+        "nightly-etl",
+        "team-a",
+        "Loads the feature store every night.",
+    ),
+    (
+        "model-deployer",
+        "ml-platform",
+        "Promotes models to Triton.",
+    ),
+];
+
 /// Seeds the demo; returns the generated passwords of the demo users (empty when the
 /// database already had environments).
 pub fn seed(db: &Db) -> anyhow::Result<Vec<(String, String)>> {
@@ -65,6 +85,9 @@ pub fn seed(db: &Db) -> anyhow::Result<Vec<(String, String)>> {
                 format!("channels: [conda-forge]\ndependencies:\n  - python=3.12\n  - {env}\n");
             environments::create_environment(&mut conn, ns_id, env, "Demo environment.", &spec)?;
         }
+    }
+    for (name, ns, description) in SERVICE_ACCOUNTS {
+        service_accounts::create_unchecked(&mut conn, name, ns, description, "demo")?;
     }
     let mut passwords = Vec::new();
     for (name, bindings) in USERS {

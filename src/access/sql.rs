@@ -5,12 +5,14 @@
 //! parameters and the SQL text depends only on the shape of the grants, so diesel can
 //! reuse the prepared statement across requests of the same viewer shape.
 
+use diesel::QueryResult;
 use diesel::backend::Backend;
-use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate};
+use diesel::expression::{
+    AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate,
+};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{Bool, HasSqlType, Text};
-use diesel::QueryResult;
 
 use super::pattern::{Dialect, Segment, SqlMatch};
 use super::{Grants, Permission};
@@ -64,7 +66,12 @@ fn segment(column: &'static str, seg: &Segment, dialect: Dialect) -> Option<Cond
 }
 
 /// The condition "the caller holds `permission` on this row".
-pub fn permission_filter(grants: &Grants, permission: Permission, columns: Columns, dialect: Dialect) -> Condition {
+pub fn permission_filter(
+    grants: &Grants,
+    permission: Permission,
+    columns: Columns,
+    dialect: Dialect,
+) -> Condition {
     let mut any = Vec::new();
     for binding in grants.with_role_at_least(permission.min_role()) {
         let env_cond = match columns.environment {
@@ -129,7 +136,11 @@ where
                 out.push_sql(")");
             }
             Self::And(parts) | Self::Or(parts) => {
-                let joiner = if matches!(self, Self::And(_)) { " AND " } else { " OR " };
+                let joiner = if matches!(self, Self::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
                 out.push_sql("(");
                 for (i, part) in parts.iter().enumerate() {
                     if i > 0 {

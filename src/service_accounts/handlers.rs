@@ -127,6 +127,7 @@ async fn load_table(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     principal: &Principal,
+    session: &Session,
     q: &ListQuery,
 ) -> AppResult<(AccountsTable, Vec<String>)> {
     let namespace = Some(q.namespace.clone()).filter(|n| !n.is_empty());
@@ -147,7 +148,12 @@ async fn load_table(
     .await?;
     Ok((
         AccountsTable {
-            rows: page.items.iter().map(AccountRow::from).collect(),
+            csrf: crate::web::csrf::token(session)?,
+            rows: page
+                .items
+                .iter()
+                .map(|s| AccountRow::for_viewer(s, &principal.grants))
+                .collect(),
             next_url: page.next_cursor.map(|c| list_url(q, &c)),
         },
         namespaces,
@@ -163,7 +169,7 @@ async fn list_accounts(
     query: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
-    let (table, namespaces) = load_table(&state, &req, &principal, &q).await?;
+    let (table, namespaces) = load_table(&state, &req, &principal, &session, &q).await?;
     if is_htmx(&req) {
         return Ok(table.respond_to(&req).map_into_boxed_body());
     }
@@ -246,7 +252,7 @@ async fn create_account(
             err @ (AppError::Validation { .. } | AppError::Conflict(_) | AppError::Forbidden(_)),
         ) => {
             let q = ListQuery::default();
-            let (table, namespaces) = load_table(&state, &req, &principal, &q).await?;
+            let (table, namespaces) = load_table(&state, &req, &principal, &session, &q).await?;
             let (errors, error) = match &err {
                 AppError::Validation { fields, .. } => (fields.clone(), None),
                 other => (Default::default(), Some(other.to_string())),
@@ -360,6 +366,7 @@ async fn update_account(
 #[derive(Debug, Deserialize)]
 pub struct ActiveForm {
     active: String,
+    back: Option<String>,
 }
 
 fn parse_active(text: &str) -> AppResult<bool> {
@@ -380,11 +387,16 @@ async fn set_account_active(
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
     let active = parse_active(&form.active)?;
+    let back_to_list = form.back.as_deref() == Some("list");
     let n = name.clone();
     run(&state, &req, &principal, move |conn, ctx, _| {
         accounts::update_account(conn, ctx, &n, None, Some(active))
     })
     .await?;
+    // The list's row toggles send `back=list`.
+    if back_to_list {
+        return Ok(see_other("/service-accounts"));
+    }
     Ok(see_other(&format!(
         "/service-accounts/{}",
         path_segment(&name)

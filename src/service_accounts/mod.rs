@@ -47,3 +47,26 @@ pub fn count_readable(
 ) -> diesel::QueryResult<i64> {
     repo::count_readable(conn, principal)
 }
+
+/// Creates an account outside a request (demo seeding); no authorization check.
+pub fn create_unchecked(
+    conn: &mut DbConnection,
+    name: &str,
+    namespace: &str,
+    description: &str,
+    created_by: &str,
+) -> anyhow::Result<()> {
+    crate::names::validate_name(name).map_err(anyhow::Error::msg)?;
+    let ns = crate::environments::find_namespace(conn, namespace)?
+        .ok_or_else(|| anyhow::anyhow!("namespace {namespace:?} does not exist"))?;
+    repo::insert_account(
+        conn,
+        name,
+        ns.id,
+        description,
+        true,
+        created_by,
+        crate::db::now_ms(),
+    )?;
+    Ok(())
+}

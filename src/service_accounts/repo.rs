@@ -71,7 +71,11 @@ pub fn list_accounts(
     let stats: Vec<(i64, i64, Option<i64>)> = api_keys::table
         .filter(api_keys::service_account_id.eq_any(&ids))
         .group_by(api_keys::service_account_id)
-        .select((api_keys::service_account_id, count(api_keys::id), max(api_keys::last_used_at)))
+        .select((
+            api_keys::service_account_id,
+            count(api_keys::id),
+            max(api_keys::last_used_at),
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()

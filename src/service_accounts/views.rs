@@ -29,11 +29,27 @@ pub struct AccountRow {
     pub keys: i64,
     /// Most recent key use.
     pub last_used: String,
+    /// Whether the viewer may (de)activate it.
+    pub can_update: bool,
+}
+
+impl AccountRow {
+    /// The row as `grants` may act on it.
+    pub fn for_viewer(s: &AccountSummary, grants: &crate::access::Grants) -> Self {
+        Self {
+            can_update: grants.can_namespace(
+                crate::access::Permission::ServiceAccountUpdate,
+                &s.namespace,
+            ),
+            ..Self::from(s)
+        }
+    }
 }
 
 impl From<&AccountSummary> for AccountRow {
     fn from(s: &AccountSummary) -> Self {
         Self {
+            can_update: false,
             name: s.account.name.clone(),
             namespace: s.namespace.clone(),
             description: s.account.description.clone(),
@@ -88,10 +104,12 @@ pub struct AccountsPage {
     pub form_open: bool,
 }
 
-/// The rows and the "load more" link (`_table.html`, also the htmx answer).
+/// The rows and the "load more" link (`_rows.html`, also the htmx answer).
 #[derive(Template, WebTemplate)]
 #[template(path = "service_accounts/_rows.html")]
 pub struct AccountsTable {
+    /// CSRF token for the row toggles.
+    pub csrf: String,
     /// Rows.
     pub rows: Vec<AccountRow>,
     /// URL of the next page, if any.

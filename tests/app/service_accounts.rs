@@ -365,3 +365,36 @@ async fn deleting_an_account_revokes_its_keys_and_tokens() {
     });
     assert_eq!((keys, tokens), (0, 0));
 }
+
+#[actix_web::test]
+async fn the_list_toggles_an_account_and_stays_on_the_list() {
+    let mut app = TestApp::new().await.with_user("root", &[("*/*", "admin")]);
+    app.login("root", PASSWORD).await;
+    app.post_form(
+        "/service-accounts",
+        &[("name", "etl"), ("namespace", "default")],
+    )
+    .await;
+    let page = app.get("/service-accounts").await;
+    assert_eq!(page.text(".account-row button.toggle"), "active");
+    let res = app
+        .post_form(
+            "/service-accounts/etl/active",
+            &[("active", "false"), ("back", "list")],
+        )
+        .await;
+    assert_eq!(res.header("location"), Some("/service-accounts"));
+    let page = app.get("/service-accounts").await;
+    assert_eq!(page.text(".account-row button.toggle"), "inactive");
+    let bad = app
+        .post_form("/service-accounts/etl/active", &[("active", "maybe")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A viewer sees a badge, not a toggle.
+    app.create_user("watcher", &[]);
+    app.post_form("/logout", &[]).await;
+    app.login("watcher", PASSWORD).await;
+    let page = app.get("/service-accounts").await;
+    assert!(page.texts(".account-row button.toggle").is_empty());
+    assert_eq!(page.texts(".account-row .badge"), ["inactive"]);
+}
