@@ -15,6 +15,10 @@ pub enum Source {
     PrimaryNamespace,
     /// Stored for this principal.
     Explicit,
+    /// A namespace shared with this principal (`<namespace>/*: role`).
+    Share,
+    /// Named by a down-scoped token (capped by its issuer's current grants).
+    Token,
 }
 
 impl Source {
@@ -24,6 +28,8 @@ impl Source {
             Self::Default => "default",
             Self::PrimaryNamespace => "primary namespace",
             Self::Explicit => "explicit",
+            Self::Share => "share",
+            Self::Token => "token",
         }
     }
 }
@@ -45,16 +51,35 @@ pub struct Binding {
     pub source: Source,
 }
 
-/// The union of a principal's bindings from every source.
+/// The union of a principal's bindings from every source, optionally capped by a
+/// ceiling (a down-scoped token is the intersection of its bindings with its issuer's
+/// current grants).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     bindings: Vec<Binding>,
+    ceiling: Option<Box<Grants>>,
 }
 
 impl Grants {
     /// Collects bindings (duplicates are harmless: the union is what counts).
     pub fn new(bindings: Vec<Binding>) -> Self {
-        Self { bindings }
+        Self {
+            bindings,
+            ceiling: None,
+        }
+    }
+
+    /// Grants that are also capped by `ceiling` (the token's issuer).
+    pub fn capped_by(bindings: Vec<Binding>, ceiling: Grants) -> Self {
+        Self {
+            bindings,
+            ceiling: Some(Box::new(ceiling)),
+        }
+    }
+
+    /// The cap, for down-scoped tokens.
+    pub fn ceiling(&self) -> Option<&Grants> {
+        self.ceiling.as_deref()
     }
 
     /// Every binding, in source order.
@@ -72,6 +97,10 @@ impl Grants {
         self.bindings
             .iter()
             .any(|b| b.role.grants(permission) && b.pattern.matches(namespace, environment))
+            && self
+                .ceiling
+                .as_ref()
+                .is_none_or(|c| c.can_environment(permission, namespace, environment))
     }
 
     /// Whether a namespace-level `permission` is granted on `namespace` (only from
@@ -80,6 +109,10 @@ impl Grants {
         self.bindings
             .iter()
             .any(|b| b.role.grants(permission) && b.pattern.covers_namespace(namespace))
+            && self
+                .ceiling
+                .as_ref()
+                .is_none_or(|c| c.can_namespace(permission, namespace))
     }
 
     /// Global administration (users, audit log, "view as") needs `admin` on `*/*`.
@@ -88,7 +121,19 @@ impl Grants {
             b.role == Role::Admin
                 && b.pattern.namespace == Segment::Any
                 && b.pattern.environment == Segment::Any
-        })
+        }) && self.ceiling.as_ref().is_none_or(|c| c.is_global_admin())
+    }
+
+    /// Whether these grants hold `role` on everything `pattern` matches (used to refuse
+    /// grants wider than the granter's).
+    pub fn covers(&self, pattern: &super::Pattern, role: Role) -> bool {
+        self.bindings
+            .iter()
+            .any(|b| b.role >= role && pattern.is_subset_of(&b.pattern))
+            && self
+                .ceiling
+                .as_ref()
+                .is_none_or(|c| c.covers(pattern, role))
     }
 
     /// The bindings that grant at least `role`.
@@ -133,6 +178,33 @@ mod tests {
         assert!(!g.can_namespace(Permission::NamespaceDelete, "team-a"));
         assert!(!g.is_global_admin());
         assert!(grants("*/*=admin").is_global_admin());
+    }
+
+    #[test]
+    fn a_down_scoped_token_is_the_intersection_with_its_issuer() {
+        let issuer = grants("team-*/*=developer,alice/*=admin");
+        let token = Grants::capped_by(
+            parse_binding_list("team-a/*=admin,alice/*=viewer,other/*=admin", Source::Token)
+                .unwrap(),
+            issuer,
+        );
+        assert!(token.can_environment(Permission::EnvironmentUpdate, "team-a", "x"));
+        assert!(
+            !token.can_environment(Permission::EnvironmentDelete, "team-a", "x"),
+            "issuer is only developer"
+        );
+        assert!(
+            !token.can_namespace(Permission::NamespaceDelete, "alice"),
+            "token says viewer"
+        );
+        assert!(
+            !token.can_environment(Permission::EnvironmentRead, "other", "x"),
+            "issuer holds nothing there"
+        );
+        assert!(
+            !token.can_environment(Permission::EnvironmentRead, "team-b", "x"),
+            "token does not name it"
+        );
     }
 
     #[test]

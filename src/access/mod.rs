@@ -42,17 +42,40 @@ pub fn load_user_grants(
             source: Source::PrimaryNamespace,
         });
     }
-    for (pattern, role) in repo::list_bindings(conn, crate::auth::models::KIND_USER, user_id)? {
+    stored_grants(conn, crate::auth::models::KIND_USER, user_id, &mut bindings)?;
+    Ok(Grants::new(bindings))
+}
+
+/// Appends a principal's explicit bindings and namespace shares.
+fn stored_grants(
+    conn: &mut crate::db::DbConnection,
+    kind: &str,
+    id: i64,
+    bindings: &mut Vec<Binding>,
+) -> diesel::QueryResult<()> {
+    for (pattern, role) in repo::list_bindings(conn, kind, id)? {
         match (Pattern::parse(&pattern), Role::parse(&role)) {
             (Ok(pattern), Ok(role)) => bindings.push(Binding {
                 pattern,
                 role,
                 source: Source::Explicit,
             }),
-            _ => tracing::warn!(user_id, %pattern, %role, "skipping unparsable role binding"),
+            _ => tracing::warn!(kind, id, %pattern, %role, "skipping unparsable role binding"),
         }
     }
-    Ok(Grants::new(bindings))
+    for (namespace, role) in repo::list_shares_of(conn, kind, id)? {
+        if let (Ok(pattern), Ok(role)) = (
+            Pattern::parse(&format!("{namespace}/*")),
+            Role::parse(&role),
+        ) {
+            bindings.push(Binding {
+                pattern,
+                role,
+                source: Source::Share,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Stores an explicit binding for a user.
@@ -95,27 +118,37 @@ pub fn load_service_account_grants(
     account_id: i64,
 ) -> diesel::QueryResult<Grants> {
     let mut bindings = Vec::new();
-    for (pattern, role) in
-        repo::list_bindings(conn, crate::auth::models::KIND_SERVICE_ACCOUNT, account_id)?
-    {
-        if let (Ok(pattern), Ok(role)) = (Pattern::parse(&pattern), Role::parse(&role)) {
-            bindings.push(Binding {
-                pattern,
-                role,
-                source: Source::Explicit,
-            });
-        }
-    }
+    stored_grants(
+        conn,
+        crate::auth::models::KIND_SERVICE_ACCOUNT,
+        account_id,
+        &mut bindings,
+    )?;
     Ok(Grants::new(bindings))
+}
+
+/// Grants of a down-scoped token: the bindings it names (`{"pattern": ["role"]}` JSON),
+/// capped by its issuer's current grants.
+pub fn token_grants(bindings_json: &str, issuer: Grants) -> Result<Grants, AppError> {
+    let map: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(bindings_json)
+        .map_err(|e| {
+            AppError::internal(anyhow::anyhow!("stored token bindings unreadable: {e}"))
+        })?;
+    let bindings = parse_binding_map(&map)?
+        .into_iter()
+        .map(|(pattern, role)| Binding {
+            pattern,
+            role,
+            source: Source::Token,
+        })
+        .collect();
+    Ok(Grants::capped_by(bindings, issuer))
 }
 
 /// Whether `grants` may hand out `role` on `pattern`: some binding of the granter must
 /// cover the whole pattern with at least that role. Nobody grants more than they hold.
 pub fn can_grant(grants: &Grants, pattern: &Pattern, role: Role) -> bool {
-    grants
-        .bindings()
-        .iter()
-        .any(|b| b.role >= role && pattern.is_subset_of(&b.pattern))
+    grants.covers(pattern, role)
 }
 
 /// A principal's stored bindings as `pattern → [roles]`.

@@ -23,7 +23,9 @@ pub enum Segment {
 pub enum Piece {
     /// Literal characters, compared case-sensitively.
     Lit(String),
-    /// `*`: any run of name characters, possibly empty.
+    /// `*`: any run of characters, possibly empty (stored names only ever hold name
+    /// characters; matching any character keeps Rust and SQL in agreement even for
+    /// rows written around the validation).
     Star,
 }
 
@@ -160,17 +162,17 @@ fn wild_match(pieces: &[Piece], name: &str) -> bool {
             .strip_prefix(lit.as_str())
             .is_some_and(|tail| wild_match(rest, tail)),
         Some((Piece::Star, rest)) => {
-            // A star matches name characters only; try every split point.
+            // Try every split point.
             let mut tail = name;
             loop {
                 if wild_match(rest, tail) {
                     return true;
                 }
                 let mut chars = tail.chars();
-                match chars.next() {
-                    Some(c) if is_name_char(c) => tail = chars.as_str(),
-                    _ => return false,
+                if chars.next().is_none() {
+                    return false;
                 }
+                tail = chars.as_str();
             }
         }
     }

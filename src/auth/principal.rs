@@ -198,13 +198,7 @@ async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppErro
             let valid_secret: bool =
                 subtle::ConstantTimeEq::ct_eq(row.secret_hash.as_bytes(), secret_hash.as_bytes())
                     .into();
-            if !valid_secret
-                || row.revoked_at.is_some()
-                || row.expires_at <= now
-                // Down-scoped tokens arrive with role bindings; until they are
-                // evaluated, such a token is refused rather than over-granted.
-                || row.role_bindings.is_some()
-            {
+            if !valid_secret || row.revoked_at.is_some() || row.expires_at <= now {
                 return Err(AppError::Unauthenticated);
             }
             if row.principal_kind == KIND_SERVICE_ACCOUNT {
@@ -212,7 +206,11 @@ async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppErro
                     return Err(AppError::Unauthenticated);
                 };
                 return crate::service_accounts::principal_for_key_token(
-                    conn, key, generation, &row.id,
+                    conn,
+                    key,
+                    generation,
+                    &row.id,
+                    row.role_bindings.as_deref(),
                 )?
                 .ok_or(AppError::Unauthenticated);
             }

@@ -7,6 +7,7 @@ diesel::table! {
         name -> Text,
         description -> Text,
         created_at -> BigInt,
+        metadata -> Text,
     }
 }
 
@@ -20,6 +21,23 @@ diesel::table! {
         specification -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        build_status -> Nullable<Text>,
+        build_scheduled_at -> Nullable<BigInt>,
+        build_started_at -> Nullable<BigInt>,
+        build_ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// A namespace's grants to principals (`<namespace>/*: role`).
+    namespace_shares (id) {
+        id -> BigInt,
+        namespace_id -> BigInt,
+        principal_kind -> Text,
+        principal_id -> BigInt,
+        role -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
     }
 }
 
@@ -138,6 +156,7 @@ diesel::table! {
 diesel::joinable!(environments -> namespaces (namespace_id));
 diesel::joinable!(service_accounts -> namespaces (namespace_id));
 diesel::joinable!(api_keys -> service_accounts (service_account_id));
+diesel::joinable!(namespace_shares -> namespaces (namespace_id));
 diesel::allow_tables_to_appear_in_same_query!(
     namespaces,
     environments,
@@ -146,4 +165,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_accounts,
     api_keys,
     access_tokens,
+    namespace_shares,
 );

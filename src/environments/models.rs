@@ -16,6 +16,8 @@ pub struct Namespace {
     pub description: String,
     /// Creation time (ms).
     pub created_at: i64,
+    /// Free-form JSON object.
+    pub metadata: String,
 }
 
 /// An environment to insert.

@@ -99,6 +99,7 @@ pub fn principal_for_key_token(
     key_row_id: i64,
     generation: i64,
     token_id: &str,
+    role_bindings: Option<&str>,
 ) -> AppResult<Option<Principal>> {
     let now = now_ms();
     let found = repo::find_key_by_row_for_auth(conn, key_row_id);
@@ -110,5 +111,12 @@ pub fn principal_for_key_token(
         && entry.account.active
         && key.expires_at.is_none_or(|e| e > now)
         && keys::token_alive(generation, key.generation, key.retain_until, now);
-    Ok(valid.then(|| principal(&entry, AuthMethod::AccessToken(token_id.to_owned()))))
+    if !valid {
+        return Ok(None);
+    }
+    let mut principal = principal(&entry, AuthMethod::AccessToken(token_id.to_owned()));
+    if let Some(json) = role_bindings {
+        principal.grants = access::token_grants(json, principal.grants)?;
+    }
+    Ok(Some(principal))
 }

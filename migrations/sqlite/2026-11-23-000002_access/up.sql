@@ -1,0 +1,23 @@
+-- Namespaces get metadata; environments get their current build; namespaces can be
+-- shared with principals (a share is a `<namespace>/*: role` binding owned by the
+-- namespace).
+
+ALTER TABLE namespaces ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+
+-- Current build: QUEUED | BUILDING | COMPLETED | FAILED | CANCELED, with its times.
+ALTER TABLE environments ADD COLUMN build_status TEXT;
+ALTER TABLE environments ADD COLUMN build_scheduled_at BIGINT;
+ALTER TABLE environments ADD COLUMN build_started_at BIGINT;
+ALTER TABLE environments ADD COLUMN build_ended_at BIGINT;
+
+CREATE TABLE namespace_shares (
+    id INTEGER PRIMARY KEY,
+    namespace_id BIGINT NOT NULL REFERENCES namespaces (id) ON DELETE CASCADE,
+    principal_kind TEXT NOT NULL,
+    principal_id BIGINT NOT NULL,
+    role TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (namespace_id, principal_kind, principal_id)
+);
+CREATE INDEX namespace_shares_principal ON namespace_shares (principal_kind, principal_id);
