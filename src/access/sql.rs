@@ -65,8 +65,25 @@ fn segment(column: &'static str, seg: &Segment, dialect: Dialect) -> Option<Cond
     })
 }
 
-/// The condition "the caller holds `permission` on this row".
+/// The condition "the caller holds `permission` on this row" (for a down-scoped token:
+/// and its issuer does too).
 pub fn permission_filter(
+    grants: &Grants,
+    permission: Permission,
+    columns: Columns,
+    dialect: Dialect,
+) -> Condition {
+    let own = own_filter(grants, permission, columns, dialect);
+    match grants.ceiling() {
+        None => own,
+        Some(ceiling) => Condition::And(vec![
+            own,
+            permission_filter(ceiling, permission, columns, dialect),
+        ]),
+    }
+}
+
+fn own_filter(
     grants: &Grants,
     permission: Permission,
     columns: Columns,
