@@ -123,3 +123,8 @@ pub fn purge_expired(conn: &mut DbConnection) -> diesel::QueryResult<(usize, usi
     let tokens = repo::delete_expired_access_tokens(conn, now - 24 * 3600 * 1000)?;
     Ok((sessions, tokens))
 }
+
+/// The name of user `id`.
+pub fn user_name_of(conn: &mut DbConnection, id: i64) -> diesel::QueryResult<Option<String>> {
+    Ok(repo::find_user(conn, id)?.map(|u| u.name))
+}

@@ -1,17 +1,27 @@
-//! Namespaces and environments. This foundation holds the tables, the filtered counts
-//! the overview shows, and what seeding needs; pages and API follow with role bindings.
+//! Namespaces and environments: readable-only lists filtered in SQL, creation and
+//! changes authorized by role bindings, and namespace sharing.
 
+mod api;
+pub mod envs;
 pub mod models;
+pub mod namespaces;
 mod repo;
+
+use actix_web::web;
 
 use crate::access::Grants;
 use crate::db::{DbConnection, now_ms};
 
-pub use models::{Namespace, NewEnvironment};
+pub use models::{Environment, Namespace, NewEnvironment};
 pub use repo::{
-    any_environment, count_readable_environments, count_readable_namespaces, find_namespace,
-    list_readable_namespace_names,
+    EnvFilter, any_environment, count_readable_environments, count_readable_namespaces,
+    find_namespace, list_readable_namespace_names,
 };
+
+/// Routes of the area.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    api::configure(cfg);
+}
 
 /// Returns the id of namespace `name`, creating it if missing.
 pub fn ensure_namespace(
@@ -25,7 +35,7 @@ pub fn ensure_namespace(
     }
 }
 
-/// Creates environment `name` in namespace `namespace_id`.
+/// Creates environment `name` in namespace `namespace_id` (seeding, fixtures).
 pub fn create_environment(
     conn: &mut DbConnection,
     namespace_id: i64,
@@ -43,8 +53,19 @@ pub fn create_environment(
             specification,
             created_at: now,
             updated_at: now,
+            build_status: None,
+            build_scheduled_at: None,
         },
     )
+}
+
+/// Readable environments of `grants` under `filter`, with the exact total.
+pub fn list_environments(
+    conn: &mut DbConnection,
+    grants: &Grants,
+    filter: &EnvFilter,
+) -> crate::errors::AppResult<(Vec<(Environment, String)>, i64)> {
+    envs::list(conn, grants, filter)
 }
 
 /// What the overview shows: counts of what the viewer may read.

@@ -1,12 +1,30 @@
-//! Queries of namespaces and environments.
+//! Queries of namespaces and environments. Every list compiles the caller's grants into
+//! its SQL filter (`access::sql::permission_filter`).
 
 use diesel::prelude::*;
 
-use super::models::{Namespace, NewEnvironment};
+use super::models::{Environment, Namespace, NewEnvironment};
 use crate::access::sql::{Columns, permission_filter};
 use crate::access::{Grants, Permission};
 use crate::db::DbConnection;
 use crate::db::schema::{environments, namespaces};
+
+diesel::define_sql_function! {
+    /// SQL `LOWER(text)`.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Columns of environment lists.
+pub const ENV_COLUMNS: Columns = Columns {
+    namespace: "namespaces.name",
+    environment: Some("environments.name"),
+};
+
+/// Columns of namespace-level checks.
+pub const NS_COLUMNS: Columns = Columns {
+    namespace: "namespaces.name",
+    environment: None,
+};
 
 /// The namespace called `name`.
 pub fn find_namespace(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Namespace>> {
@@ -24,14 +42,33 @@ pub fn insert_namespace(
     description: &str,
     now: i64,
 ) -> QueryResult<i64> {
+    insert_namespace_with(conn, name, description, "{}", now)
+}
+
+/// Inserts a namespace with metadata and returns its id.
+pub fn insert_namespace_with(
+    conn: &mut DbConnection,
+    name: &str,
+    description: &str,
+    metadata: &str,
+    now: i64,
+) -> QueryResult<i64> {
     diesel::insert_into(namespaces::table)
         .values((
             namespaces::name.eq(name),
             namespaces::description.eq(description),
+            namespaces::metadata.eq(metadata),
             namespaces::created_at.eq(now),
         ))
         .returning(namespaces::id)
         .get_result(conn)
+}
+
+/// Deletes a namespace (environments and shares cascade).
+pub fn delete_namespace(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    diesel::delete(namespaces::table.find(id))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Inserts an environment and returns its id.
@@ -42,15 +79,138 @@ pub fn insert_environment(conn: &mut DbConnection, env: &NewEnvironment<'_>) -> 
         .get_result(conn)
 }
 
+/// Environment `name` of namespace `namespace_id`.
+pub fn find_environment(
+    conn: &mut DbConnection,
+    namespace_id: i64,
+    name: &str,
+) -> QueryResult<Option<Environment>> {
+    environments::table
+        .filter(environments::namespace_id.eq(namespace_id))
+        .filter(environments::name.eq(name))
+        .select(Environment::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Changes to an environment.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = environments)]
+pub struct EnvironmentChanges {
+    /// New description.
+    pub description: Option<String>,
+    /// New specification.
+    pub specification: Option<String>,
+    /// New build status.
+    pub build_status: Option<String>,
+    /// Build queue time.
+    pub build_scheduled_at: Option<Option<i64>>,
+    /// Build start time.
+    pub build_started_at: Option<Option<i64>>,
+    /// Build end time.
+    pub build_ended_at: Option<Option<i64>>,
+    /// Change time (always set).
+    pub updated_at: i64,
+}
+
+/// Applies changes.
+pub fn update_environment(
+    conn: &mut DbConnection,
+    id: i64,
+    changes: &EnvironmentChanges,
+) -> QueryResult<()> {
+    diesel::update(environments::table.find(id))
+        .set(changes)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Deletes an environment.
+pub fn delete_environment(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    diesel::delete(environments::table.find(id))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Filters of an environment list.
+#[derive(Debug, Clone, Default)]
+pub struct EnvFilter {
+    /// Only this namespace.
+    pub namespace: Option<String>,
+    /// Case-insensitive substring of the environment name.
+    pub search: Option<String>,
+    /// Only this build status.
+    pub status: Option<String>,
+    /// Keyset cursor: `(namespace, environment)` to continue after.
+    pub after: Option<(String, String)>,
+    /// Page size.
+    pub limit: i64,
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A page of readable environments, sorted by namespace then name, plus the exact
+/// number of readable environments under these filters.
+pub fn list_environments(
+    conn: &mut DbConnection,
+    grants: &Grants,
+    f: &EnvFilter,
+) -> QueryResult<(Vec<(Environment, String)>, i64)> {
+    let dialect = conn.dialect();
+    let readable = || permission_filter(grants, Permission::EnvironmentRead, ENV_COLUMNS, dialect);
+    macro_rules! filtered {
+        () => {{
+            let mut q = environments::table
+                .inner_join(namespaces::table)
+                .filter(readable())
+                .into_boxed();
+            if let Some(ns) = &f.namespace {
+                q = q.filter(namespaces::name.eq(ns.clone()));
+            }
+            if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
+                q = q.filter(
+                    lower(environments::name)
+                        .like(format!("%{}%", escape_like(&s.to_lowercase())))
+                        .escape('\\'),
+                );
+            }
+            if let Some(status) = &f.status {
+                q = q.filter(environments::build_status.eq(status.clone()));
+            }
+            q
+        }};
+    }
+    let total: i64 = filtered!().count().get_result(conn)?;
+    let mut page = filtered!()
+        .select((Environment::as_select(), namespaces::name))
+        .order((namespaces::name.asc(), environments::name.asc()))
+        .limit(f.limit + 1);
+    if let Some((ns, env)) = &f.after {
+        page = page.filter(
+            namespaces::name.gt(ns.clone()).or(namespaces::name
+                .eq(ns.clone())
+                .and(environments::name.gt(env.clone()))),
+        );
+    }
+    let rows = page.load(conn)?;
+    Ok((rows, total))
+}
+
 /// How many environments the grants allow reading.
 pub fn count_readable_environments(conn: &mut DbConnection, grants: &Grants) -> QueryResult<i64> {
     let filter = permission_filter(
         grants,
         Permission::EnvironmentRead,
-        Columns {
-            namespace: "namespaces.name",
-            environment: Some("environments.name"),
-        },
+        ENV_COLUMNS,
         conn.dialect(),
     );
     environments::table
@@ -65,21 +225,43 @@ pub fn count_readable_namespaces(conn: &mut DbConnection, grants: &Grants) -> Qu
     let filter = permission_filter(
         grants,
         Permission::NamespaceRead,
-        Columns {
-            namespace: "namespaces.name",
-            environment: None,
-        },
+        NS_COLUMNS,
         conn.dialect(),
     );
     namespaces::table.filter(filter).count().get_result(conn)
 }
 
-/// Whether any environment exists (the demo seeds only an empty database).
-pub fn any_environment(conn: &mut DbConnection) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        environments::table.select(environments::id),
-    ))
-    .get_result(conn)
+/// A page of readable namespaces by name (one more than `limit` when there is more).
+pub fn list_namespaces(
+    conn: &mut DbConnection,
+    grants: &Grants,
+    search: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Namespace>> {
+    let filter = permission_filter(
+        grants,
+        Permission::NamespaceRead,
+        NS_COLUMNS,
+        conn.dialect(),
+    );
+    let mut q = namespaces::table
+        .filter(filter)
+        .select(Namespace::as_select())
+        .order(namespaces::name.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(s) = search.filter(|s| !s.is_empty()) {
+        q = q.filter(
+            lower(namespaces::name)
+                .like(format!("%{}%", escape_like(&s.to_lowercase())))
+                .escape('\\'),
+        );
+    }
+    if let Some(a) = after {
+        q = q.filter(namespaces::name.gt(a.to_owned()));
+    }
+    q.load(conn)
 }
 
 /// Names of the namespaces the grants allow reading, sorted.
@@ -90,10 +272,7 @@ pub fn list_readable_namespace_names(
     let filter = permission_filter(
         grants,
         Permission::NamespaceRead,
-        Columns {
-            namespace: "namespaces.name",
-            environment: None,
-        },
+        NS_COLUMNS,
         conn.dialect(),
     );
     namespaces::table
@@ -102,4 +281,20 @@ pub fn list_readable_namespace_names(
         .select(namespaces::name)
         .limit(1000)
         .load(conn)
+}
+
+/// Environments in a namespace.
+pub fn count_environments_in(conn: &mut DbConnection, namespace_id: i64) -> QueryResult<i64> {
+    environments::table
+        .filter(environments::namespace_id.eq(namespace_id))
+        .count()
+        .get_result(conn)
+}
+
+/// Whether any environment exists (the demo seeds only an empty database).
+pub fn any_environment(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        environments::table.select(environments::id),
+    ))
+    .get_result(conn)
 }

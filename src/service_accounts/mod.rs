@@ -70,3 +70,25 @@ pub fn create_unchecked(
     )?;
     Ok(())
 }
+
+/// `(id, name)` of the account called `name` (to resolve share targets).
+pub fn find_id_by_name(conn: &mut DbConnection, name: &str) -> diesel::QueryResult<Option<i64>> {
+    Ok(repo::find_account(conn, name)?.map(|(a, _)| a.id))
+}
+
+/// The name of account `id`.
+pub fn name_of(conn: &mut DbConnection, id: i64) -> diesel::QueryResult<Option<String>> {
+    repo::account_name(conn, id)
+}
+
+/// Deletes every account of a namespace, revoking their keys and tokens (before the
+/// namespace itself is deleted). The caller clears the key cache.
+pub fn delete_all_in_namespace(
+    conn: &mut DbConnection,
+    namespace_id: i64,
+) -> diesel::QueryResult<()> {
+    for id in repo::account_ids_in(conn, namespace_id)? {
+        repo::delete_account(conn, id)?;
+    }
+    Ok(())
+}

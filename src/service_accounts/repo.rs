@@ -428,3 +428,20 @@ pub fn count_readable(
         .count()
         .get_result(conn)
 }
+
+/// Name of account `id`.
+pub fn account_name(conn: &mut DbConnection, id: i64) -> QueryResult<Option<String>> {
+    service_accounts::table
+        .find(id)
+        .select(service_accounts::name)
+        .first(conn)
+        .optional()
+}
+
+/// Ids of the accounts of a namespace.
+pub fn account_ids_in(conn: &mut DbConnection, namespace_id: i64) -> QueryResult<Vec<i64>> {
+    service_accounts::table
+        .filter(service_accounts::namespace_id.eq(namespace_id))
+        .select(service_accounts::id)
+        .load(conn)
+}
