@@ -118,6 +118,9 @@ pub struct ServeArgs {
     /// Lifetime of access tokens from `POST /api/v1/login`, in minutes.
     #[arg(long, env = "PORTCULLIS_ACCESS_TOKEN_MINUTES", default_value_t = 60)]
     pub access_token_minutes: u64,
+    /// Longest lifetime of a token minted with `POST /api/v1/tokens`, in days.
+    #[arg(long, env = "PORTCULLIS_TOKEN_MAX_DAYS", default_value_t = 30)]
+    pub token_max_days: u64,
     /// Seconds an instance reuses an API-key lookup. Changes made through an instance
     /// apply there at once; other instances see them within this time. 0 disables.
     #[arg(long, env = "PORTCULLIS_KEY_CACHE_SECONDS", default_value_t = 2)]

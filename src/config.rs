@@ -94,6 +94,8 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// How long an API-key lookup is reused by this instance.
     pub key_cache_ttl: Duration,
+    /// Longest lifetime of a minted token.
+    pub token_max_ttl: Duration,
     /// Login throttling.
     pub login_limits: LoginLimits,
     /// Request body limit in bytes.
@@ -131,6 +133,9 @@ impl Config {
         if serve.session_idle_minutes == 0 || serve.session_max_hours == 0 {
             return Err("session timeouts must be positive".into());
         }
+        if serve.token_max_days == 0 {
+            return Err("PORTCULLIS_TOKEN_MAX_DAYS must be positive".into());
+        }
         if serve.access_token_minutes == 0 {
             return Err("PORTCULLIS_ACCESS_TOKEN_MINUTES must be positive".into());
         }
@@ -166,6 +171,7 @@ impl Config {
             },
             access_token_ttl: Duration::from_secs(serve.access_token_minutes * 60),
             key_cache_ttl: Duration::from_secs(serve.key_cache_seconds),
+            token_max_ttl: Duration::from_secs(serve.token_max_days * 24 * 3600),
             login_limits: LoginLimits {
                 burst: serve.login_burst,
                 refill: Duration::from_secs(serve.login_refill_seconds),
@@ -194,6 +200,7 @@ impl Config {
             },
             access_token_ttl: Duration::from_secs(3600),
             key_cache_ttl: Duration::from_secs(2),
+            token_max_ttl: Duration::from_secs(30 * 24 * 3600),
             login_limits: LoginLimits {
                 burst: 10,
                 refill: Duration::from_secs(30),

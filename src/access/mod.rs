@@ -218,3 +218,41 @@ pub fn parse_binding_map(
         })
     }
 }
+
+/// The conda-store-compatible permission map of `grants`, plus each binding with its
+/// source (`"why"`).
+pub fn permissions_json(
+    grants: &Grants,
+    primary_namespace: Option<&str>,
+    expiration: Option<String>,
+) -> serde_json::Value {
+    let mut roles: std::collections::BTreeMap<String, std::collections::BTreeSet<&str>> =
+        Default::default();
+    let mut perms: std::collections::BTreeMap<String, std::collections::BTreeSet<&str>> =
+        Default::default();
+    for b in grants.bindings() {
+        let key = b.pattern.to_string();
+        roles
+            .entry(key.clone())
+            .or_default()
+            .insert(b.role.as_str());
+        perms
+            .entry(key)
+            .or_default()
+            .extend(b.role.permissions().map(Permission::as_str));
+    }
+    let bindings: Vec<serde_json::Value> = grants
+        .bindings()
+        .iter()
+        .map(|b| serde_json::json!({"pattern": b.pattern.to_string(), "role": b.role.as_str(), "source": b.source.as_str()}))
+        .collect();
+    serde_json::json!({
+        "authenticated": true,
+        "primary_namespace": primary_namespace,
+        "entity_permissions": perms,
+        "entity_roles": roles,
+        "expiration": expiration,
+        "bindings": bindings,
+        "capped_by_issuer": grants.ceiling().is_some(),
+    })
+}

@@ -9,6 +9,8 @@ mod principal;
 pub mod ratelimit;
 mod repo;
 pub mod session_store;
+mod tokens;
+mod users;
 mod views;
 
 use actix_web::web;
@@ -31,6 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(handlers::logout))
         .route("/api/v1/login", web::post().to(handlers::api_login))
         .route("/api/v1/whoami", web::get().to(handlers::whoami));
+    users::configure(cfg);
+    tokens::configure(cfg);
 }
 
 /// Why a user could not be created.
@@ -56,19 +60,34 @@ pub fn create_local_user(
     admin: bool,
     actor: &str,
 ) -> Result<i64, CreateUserError> {
+    create_user(conn, name, password_hash, name, true, admin, actor)
+}
+
+/// Creates a user with a chosen primary namespace (created if missing) and active flag.
+pub fn create_user(
+    conn: &mut DbConnection,
+    name: &str,
+    password_hash: Option<&str>,
+    primary_namespace: &str,
+    active: bool,
+    admin: bool,
+    actor: &str,
+) -> Result<i64, CreateUserError> {
     validate_name(name).map_err(|e| CreateUserError::Invalid(format!("user name {e}")))?;
+    validate_name(primary_namespace)
+        .map_err(|e| CreateUserError::Invalid(format!("primary namespace {e}")))?;
     conn.transaction(|conn| {
         if repo::find_user_by_name(conn, name)?.is_some() {
             return Err(CreateUserError::Exists(name.to_owned()));
         }
-        environments::ensure_namespace(conn, name, "")?;
+        environments::ensure_namespace(conn, primary_namespace, "")?;
         let id = repo::insert_user(
             conn,
             &models::NewUser {
                 name,
                 password_hash,
-                primary_namespace: name,
-                active: true,
+                primary_namespace,
+                active,
                 created_at: now_ms(),
             },
         )?;

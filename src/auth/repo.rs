@@ -134,3 +134,82 @@ pub fn find_access_token(conn: &mut DbConnection, id: &str) -> QueryResult<Optio
 pub fn delete_expired_access_tokens(conn: &mut DbConnection, before: i64) -> QueryResult<usize> {
     diesel::delete(access_tokens::table.filter(access_tokens::expires_at.le(before))).execute(conn)
 }
+
+/// A page of users by name (one more than `limit` when there is more).
+pub fn list_users(
+    conn: &mut DbConnection,
+    search: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<User>> {
+    let mut q = users::table
+        .select(User::as_select())
+        .order(users::name.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(s) = search.filter(|s| !s.is_empty()) {
+        let escaped: String = s
+            .chars()
+            .flat_map(|c| {
+                if matches!(c, '%' | '_' | '\\') {
+                    vec!['\\', c]
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
+        q = q.filter(users::name.like(format!("%{escaped}%")).escape('\\'));
+    }
+    if let Some(a) = after {
+        q = q.filter(users::name.gt(a.to_owned()));
+    }
+    q.load(conn)
+}
+
+/// Changes a user's active flag and/or password hash.
+pub fn update_user(
+    conn: &mut DbConnection,
+    id: i64,
+    active: Option<bool>,
+    password_hash: Option<&str>,
+) -> QueryResult<()> {
+    if let Some(a) = active {
+        diesel::update(users::table.find(id))
+            .set(users::active.eq(a))
+            .execute(conn)?;
+    }
+    if let Some(h) = password_hash {
+        diesel::update(users::table.find(id))
+            .set(users::password_hash.eq(Some(h)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Tokens issued to a principal, newest first.
+pub fn list_tokens(
+    conn: &mut DbConnection,
+    kind: &str,
+    id: i64,
+    limit: i64,
+) -> QueryResult<Vec<AccessTokenRow>> {
+    access_tokens::table
+        .filter(access_tokens::principal_kind.eq(kind))
+        .filter(access_tokens::principal_id.eq(id))
+        .order(access_tokens::created_at.desc())
+        .limit(limit)
+        .select(AccessTokenRow::as_select())
+        .load(conn)
+}
+
+/// Marks a token revoked; false when it was not found (or already revoked).
+pub fn revoke_token(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<bool> {
+    diesel::update(
+        access_tokens::table
+            .filter(access_tokens::id.eq(id))
+            .filter(access_tokens::revoked_at.is_null()),
+    )
+    .set(access_tokens::revoked_at.eq(now))
+    .execute(conn)
+    .map(|n| n > 0)
+}

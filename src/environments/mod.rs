@@ -1,7 +1,7 @@
 //! Namespaces and environments: readable-only lists filtered in SQL, creation and
 //! changes authorized by role bindings, and namespace sharing.
 
-mod api;
+pub mod api;
 pub mod envs;
 pub mod models;
 pub mod namespaces;

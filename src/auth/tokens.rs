@@ -1,0 +1,214 @@
+//! Access tokens minted by a principal for itself, optionally down-scoped to a subset of
+//! its bindings (never more than it holds), listable and revocable. Stored like every
+//! credential here: public id + HMAC of the secret.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::Connection;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::credential::{self, CredentialKind};
+use super::models::{AccessTokenRow, KIND_SERVICE_ACCOUNT, KIND_USER};
+use super::{AuthMethod, Principal, PrincipalKind, repo};
+use crate::access;
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::db::{now_ms, rfc3339};
+use crate::errors::{AppError, AppResult};
+use crate::web::client_addr;
+
+/// Routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/tokens", web::post().to(mint_token))
+        .route("/api/v1/tokens", web::get().to(list_tokens))
+        .route("/api/v1/tokens/{id}", web::delete().to(revoke_token));
+}
+
+fn kind_of(p: &Principal) -> &'static str {
+    match p.kind {
+        PrincipalKind::User => KIND_USER,
+        PrincipalKind::ServiceAccount => KIND_SERVICE_ACCOUNT,
+    }
+}
+
+/// Body of token minting.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MintBody {
+    role_bindings: Option<BTreeMap<String, Vec<String>>>,
+    expires_in_seconds: Option<i64>,
+}
+
+/// `POST /api/v1/tokens`
+async fn mint_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    body: web::Json<MintBody>,
+) -> AppResult<HttpResponse> {
+    let b = body.into_inner();
+    let max = state.config.token_max_ttl.as_secs() as i64;
+    let requested = b
+        .expires_in_seconds
+        .unwrap_or(state.config.access_token_ttl.as_secs() as i64);
+    if !(1..=max).contains(&requested) {
+        return Err(AppError::invalid(
+            "expires_in_seconds",
+            format!("must be between 1 and {max}"),
+        ));
+    }
+    let bindings = match &b.role_bindings {
+        None => None,
+        Some(map) => {
+            let parsed = access::parse_binding_map(map)?;
+            if let Some((p, r)) = parsed
+                .iter()
+                .find(|(p, r)| !access::can_grant(&principal.grants, p, *r))
+            {
+                return Err(AppError::Forbidden(format!(
+                    "a token cannot carry {r} on {p}: you do not hold it"
+                )));
+            }
+            let mut normal: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (p, r) in parsed {
+                normal
+                    .entry(p.to_string())
+                    .or_default()
+                    .push(r.as_str().to_owned());
+            }
+            Some(serde_json::to_string(&normal).map_err(AppError::internal)?)
+        }
+    };
+    let issued = credential::generate(CredentialKind::AccessToken, &state.keys.credential_pepper);
+    let client = client_addr(&req);
+    let now = now_ms();
+    let token_id = issued.id.clone();
+    let row = state
+        .db
+        .run(move |conn| -> AppResult<AccessTokenRow> {
+            let mut expires_at = now + requested * 1000;
+            // A service account's token dies with the key secret behind the caller.
+            let mut key_link = match principal.method {
+                AuthMethod::ApiKey { key, generation } => Some((key, generation)),
+                _ => None,
+            };
+            if let AuthMethod::AccessToken(parent) = &principal.method {
+                // Never outlive the token that minted it.
+                if let Some(parent) = repo::find_access_token(conn, parent)? {
+                    expires_at = expires_at.min(parent.expires_at);
+                    if let (Some(k), Some(g)) = (parent.api_key_id, parent.key_generation) {
+                        key_link = Some((k, g));
+                    }
+                }
+            }
+            if principal.kind == PrincipalKind::ServiceAccount && key_link.is_none() {
+                return Err(AppError::Forbidden(
+                    "service accounts mint tokens with an API key".into(),
+                ));
+            }
+            let row = AccessTokenRow {
+                id: token_id,
+                principal_kind: kind_of(&principal).into(),
+                principal_id: principal.id,
+                secret_hash: issued.secret_hash.clone(),
+                role_bindings: bindings,
+                created_at: now,
+                expires_at,
+                revoked_at: None,
+                api_key_id: key_link.map(|(k, _)| k),
+                key_generation: key_link.map(|(_, g)| g),
+            };
+            conn.transaction(|conn| -> AppResult<()> {
+                repo::insert_access_token(conn, &row)?;
+                let actor = format!("{}:{}", principal.kind.as_str(), principal.name);
+                audit::record(
+                    conn,
+                    &audit::Event {
+                        actor: &actor,
+                        action: "token.mint",
+                        target: &format!("token:{}", row.id),
+                        outcome: Outcome::Success,
+                        client_addr: Some(&client),
+                        detail: row.role_bindings.as_deref(),
+                    },
+                )?;
+                Ok(())
+            })?;
+            Ok(row)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(json!({
+        "id": row.id,
+        "token": issued.plaintext,
+        "expires_at": rfc3339(row.expires_at),
+    })))
+}
+
+fn token_json(t: &AccessTokenRow) -> serde_json::Value {
+    let bindings: Option<serde_json::Value> = t
+        .role_bindings
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok());
+    json!({
+        "id": t.id,
+        "created_at": rfc3339(t.created_at),
+        "expires_at": rfc3339(t.expires_at),
+        "revoked_at": t.revoked_at.map(rfc3339),
+        "role_bindings": bindings,
+    })
+}
+
+/// `GET /api/v1/tokens`: the caller's tokens (never their secrets).
+async fn list_tokens(state: web::Data<AppState>, principal: Principal) -> AppResult<HttpResponse> {
+    let kind = kind_of(&principal);
+    let id = principal.id;
+    let tokens = state
+        .db
+        .run(move |conn| repo::list_tokens(conn, kind, id, 500).map_err(AppError::from))
+        .await?;
+    let items: Vec<_> = tokens.iter().map(token_json).collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
+}
+
+/// `DELETE /api/v1/tokens/{id}`: revokes one of the caller's tokens (global admins:
+/// anyone's). Others' tokens are 404.
+async fn revoke_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let client = client_addr(&req);
+    state
+        .db
+        .run(move |conn| -> AppResult<()> {
+            let token = repo::find_access_token(conn, &id)?.ok_or(AppError::NotFound)?;
+            let own =
+                token.principal_kind == kind_of(&principal) && token.principal_id == principal.id;
+            if !own && !principal.grants.is_global_admin() {
+                return Err(AppError::NotFound);
+            }
+            conn.transaction(|conn| -> AppResult<()> {
+                if !repo::revoke_token(conn, &id, now_ms())? {
+                    return Err(AppError::NotFound);
+                }
+                audit::record(
+                    conn,
+                    &audit::Event {
+                        actor: &format!("{}:{}", principal.kind.as_str(), principal.name),
+                        action: "token.revoke",
+                        target: &format!("token:{id}"),
+                        outcome: Outcome::Success,
+                        client_addr: Some(&client),
+                        detail: None,
+                    },
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,395 @@
+//! Users (global admins): list, create, change, their explicit role bindings, and
+//! "view as" — what a user can read and why. Plus `GET /api/v1/permissions` for anyone.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::Connection;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::models::{KIND_USER, User};
+use super::{CreateUserError, Principal, hash_new_password, repo};
+use crate::access::{self, require_global_admin};
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::db::{DbConnection, rfc3339};
+use crate::environments::{self, EnvFilter};
+use crate::errors::{AppError, AppResult};
+use crate::web::client_addr;
+use crate::web::pagination::{self, decode_cursor, encode_cursor};
+
+/// Routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/permissions", web::get().to(my_permissions))
+        .route("/api/v1/users", web::get().to(list_users))
+        .route("/api/v1/users", web::post().to(create_user))
+        .route("/api/v1/users/{name}", web::get().to(get_user))
+        .route("/api/v1/users/{name}", web::patch().to(update_user))
+        .route(
+            "/api/v1/users/{name}/role-bindings",
+            web::get().to(get_bindings),
+        )
+        .route(
+            "/api/v1/users/{name}/role-bindings",
+            web::put().to(put_bindings),
+        )
+        .route(
+            "/api/v1/users/{name}/environments",
+            web::get().to(user_environments),
+        )
+        .route(
+            "/api/v1/users/{name}/permissions",
+            web::get().to(user_permissions),
+        );
+}
+
+fn user_json(u: &User) -> serde_json::Value {
+    json!({
+        "name": u.name,
+        "primary_namespace": u.primary_namespace,
+        "active": u.active,
+        "local_password": u.password_hash.is_some(),
+        "created_at": rfc3339(u.created_at),
+        "last_login_at": u.last_login_at.map(rfc3339),
+    })
+}
+
+fn find(conn: &mut DbConnection, name: &str) -> AppResult<User> {
+    if crate::names::validate_name(name).is_err() {
+        return Err(AppError::NotFound);
+    }
+    repo::find_user_by_name(conn, name)?.ok_or(AppError::NotFound)
+}
+
+fn audit(
+    conn: &mut DbConnection,
+    p: &Principal,
+    client: &str,
+    action: &str,
+    target: &str,
+    detail: Option<&str>,
+) -> AppResult<()> {
+    audit::record(
+        conn,
+        &audit::Event {
+            actor: &format!("{}:{}", p.kind.as_str(), p.name),
+            action,
+            target,
+            outcome: Outcome::Success,
+            client_addr: Some(client),
+            detail,
+        },
+    )?;
+    Ok(())
+}
+
+/// `GET /api/v1/permissions`: the caller's permission map.
+async fn my_permissions(
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let expiration = match &principal.method {
+        super::AuthMethod::AccessToken(id) => {
+            let id = id.clone();
+            state
+                .db
+                .run(move |conn| repo::find_access_token(conn, &id).map_err(AppError::from))
+                .await?
+                .map(|t| rfc3339(t.expires_at))
+        }
+        _ => None,
+    };
+    Ok(HttpResponse::Ok().json(access::permissions_json(
+        &principal.grants,
+        principal.primary_namespace.as_deref(),
+        expiration,
+    )))
+}
+
+/// Query of the user list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserQuery {
+    search: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+async fn list_users(
+    state: web::Data<AppState>,
+    principal: Principal,
+    q: web::Query<UserQuery>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let q = q.into_inner();
+    let limit = pagination::limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let mut users = state
+        .db
+        .run(move |conn| {
+            repo::list_users(conn, q.search.as_deref(), after.as_deref(), limit)
+                .map_err(AppError::from)
+        })
+        .await?;
+    let next = if users.len() as i64 > limit {
+        users.truncate(limit as usize);
+        users.last().map(|u| encode_cursor(&u.name))
+    } else {
+        None
+    };
+    let items: Vec<_> = users.iter().map(user_json).collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
+}
+
+/// Body of user creation.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    name: String,
+    password: Option<String>,
+    primary_namespace: Option<String>,
+    active: Option<bool>,
+}
+
+async fn create_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: web::Json<CreateUser>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let b = body.into_inner();
+    let hash = match &b.password {
+        Some(pw) => {
+            let pw = pw.clone();
+            Some(
+                web::block(move || hash_new_password(&pw))
+                    .await
+                    .map_err(AppError::internal)?
+                    .map_err(|e| AppError::invalid("password", e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    let user = state
+        .db
+        .run(move |conn| -> AppResult<User> {
+            let primary = b
+                .primary_namespace
+                .clone()
+                .unwrap_or_else(|| b.name.clone());
+            let actor = format!("{}:{}", principal.kind.as_str(), principal.name);
+            match super::create_user(
+                conn,
+                &b.name,
+                hash.as_deref(),
+                &primary,
+                b.active.unwrap_or(true),
+                false,
+                &actor,
+            ) {
+                Ok(_) => {}
+                Err(CreateUserError::Invalid(e)) => {
+                    let field = if e.starts_with("primary") {
+                        "primary_namespace"
+                    } else {
+                        "name"
+                    };
+                    return Err(AppError::invalid(field, e));
+                }
+                Err(CreateUserError::Exists(n)) => {
+                    return Err(AppError::Conflict(format!("user {n:?} already exists")));
+                }
+                Err(CreateUserError::Db(e)) => return Err(e.into()),
+            }
+            find(conn, &b.name)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(user_json(&user)))
+}
+
+async fn get_user(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let name = path.into_inner();
+    let user = state.db.run(move |conn| find(conn, &name)).await?;
+    Ok(HttpResponse::Ok().json(user_json(&user)))
+}
+
+/// Body of a user change.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchUser {
+    active: Option<bool>,
+    password: Option<String>,
+}
+
+async fn update_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: web::Path<String>,
+    body: web::Json<PatchUser>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let name = path.into_inner();
+    let b = body.into_inner();
+    let hash = match b.password {
+        Some(pw) => Some(
+            web::block(move || hash_new_password(&pw))
+                .await
+                .map_err(AppError::internal)?
+                .map_err(|e| AppError::invalid("password", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let client = client_addr(&req);
+    let user = state
+        .db
+        .run(move |conn| -> AppResult<User> {
+            let user = find(conn, &name)?;
+            conn.transaction(|conn| -> AppResult<()> {
+                repo::update_user(conn, user.id, b.active, hash.as_deref())?;
+                let target = format!("user:{name}");
+                match b.active {
+                    Some(true) if !user.active => {
+                        audit(conn, &principal, &client, "user.activate", &target, None)?
+                    }
+                    Some(false) if user.active => {
+                        audit(conn, &principal, &client, "user.deactivate", &target, None)?
+                    }
+                    _ => {}
+                }
+                if hash.is_some() {
+                    audit(conn, &principal, &client, "user.password", &target, None)?;
+                }
+                Ok(())
+            })?;
+            find(conn, &name)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(user_json(&user)))
+}
+
+async fn get_bindings(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let name = path.into_inner();
+    let map = state
+        .db
+        .run(move |conn| -> AppResult<_> {
+            let user = find(conn, &name)?;
+            Ok(access::stored_bindings(conn, KIND_USER, user.id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(map))
+}
+
+async fn put_bindings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: web::Path<String>,
+    body: web::Json<BTreeMap<String, Vec<String>>>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let name = path.into_inner();
+    let bindings = access::parse_binding_map(&body)?;
+    if let Some((p, r)) = bindings
+        .iter()
+        .find(|(p, r)| !access::can_grant(&principal.grants, p, *r))
+    {
+        return Err(AppError::Forbidden(format!(
+            "you cannot grant {r} on {p}: you do not hold it"
+        )));
+    }
+    let client = client_addr(&req);
+    let st = state.clone();
+    let map = state
+        .db
+        .run(move |conn| -> AppResult<_> {
+            let user = find(conn, &name)?;
+            conn.transaction(|conn| -> AppResult<()> {
+                access::replace_bindings(conn, KIND_USER, user.id, &bindings)?;
+                let detail: Vec<String> =
+                    bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
+                audit(
+                    conn,
+                    &principal,
+                    &client,
+                    "role_binding.update",
+                    &format!("user:{name}"),
+                    Some(&detail.join(",")),
+                )
+            })?;
+            st.key_cache.clear();
+            Ok(access::stored_bindings(conn, KIND_USER, user.id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(map))
+}
+
+/// The effective grants of user `name` (defaults, primary namespace, explicit, shares).
+fn grants_of(
+    conn: &mut DbConnection,
+    state: &AppState,
+    name: &str,
+) -> AppResult<(User, access::Grants)> {
+    let user = find(conn, name)?;
+    let grants = access::load_user_grants(
+        conn,
+        user.id,
+        &user.primary_namespace,
+        &state.config.default_bindings,
+    )?;
+    Ok((user, grants))
+}
+
+/// `GET /api/v1/users/{name}/environments`: what that user can read (the notebook
+/// spawner's one call), same filters and paging as `/api/v1/environments`.
+async fn user_environments(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+    q: web::Query<environments::api::EnvQuery>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let name = path.into_inner();
+    let filter: EnvFilter = q.filter()?;
+    let limit = filter.limit;
+    let st = state.clone();
+    let (rows, total) = state
+        .db
+        .run(move |conn| -> AppResult<_> {
+            let (_, grants) = grants_of(conn, &st, &name)?;
+            environments::list_environments(conn, &grants, &filter)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(environments::api::env_page(rows, total, limit)))
+}
+
+/// `GET /api/v1/users/{name}/permissions`: that user's bindings with their sources.
+async fn user_permissions(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let name = path.into_inner();
+    let st = state.clone();
+    let (user, grants) = state
+        .db
+        .run(move |conn| grants_of(conn, &st, &name))
+        .await?;
+    Ok(HttpResponse::Ok().json(access::permissions_json(
+        &grants,
+        Some(&user.primary_namespace),
+        None,
+    )))
+}
