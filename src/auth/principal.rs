@@ -220,8 +220,12 @@ async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppErro
             let user = repo::find_user(conn, row.principal_id)?
                 .filter(|u| u.active)
                 .ok_or(AppError::Unauthenticated)?;
-            let grants =
+            let mut grants =
                 access::load_user_grants(conn, user.id, &user.primary_namespace, &defaults)?;
+            if let Some(json) = &row.role_bindings {
+                // A down-scoped token: only its bindings, within the issuer's grants.
+                grants = access::token_grants(json, grants)?;
+            }
             Ok(Principal {
                 id: user.id,
                 kind: PrincipalKind::User,
