@@ -16,6 +16,7 @@ mod csrf;
 mod environments;
 mod health;
 mod helpers;
+mod matcher;
 mod migrations;
 mod overview;
 mod reveal;
