@@ -17,6 +17,7 @@ mod environments;
 mod health;
 mod helpers;
 mod matcher;
+mod matrix;
 mod migrations;
 mod overview;
 mod reveal;
