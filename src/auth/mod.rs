@@ -9,7 +9,7 @@ mod principal;
 pub mod ratelimit;
 mod repo;
 pub mod session_store;
-mod tokens;
+pub mod tokens;
 mod users;
 mod views;
 

@@ -41,28 +41,35 @@ pub struct MintBody {
     expires_in_seconds: Option<i64>,
 }
 
-/// `POST /api/v1/tokens`
-async fn mint_token(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
-    body: web::Json<MintBody>,
-) -> AppResult<HttpResponse> {
-    let b = body.into_inner();
+/// A minted token: its stored row and the plaintext (shown once).
+pub struct Minted {
+    /// The row.
+    pub row: AccessTokenRow,
+    /// The token.
+    pub plaintext: String,
+}
+
+/// Mints a token for `principal`: optionally down-scoped to `bindings` (each must be
+/// within what the principal holds), living `expires_in` seconds (≤ the configured
+/// maximum, and never beyond the token the caller used).
+pub fn mint(
+    conn: &mut crate::db::DbConnection,
+    state: &AppState,
+    principal: &Principal,
+    client: &str,
+    bindings: Option<Vec<(access::Pattern, access::Role)>>,
+    expires_in: i64,
+) -> AppResult<Minted> {
     let max = state.config.token_max_ttl.as_secs() as i64;
-    let requested = b
-        .expires_in_seconds
-        .unwrap_or(state.config.access_token_ttl.as_secs() as i64);
-    if !(1..=max).contains(&requested) {
+    if !(1..=max).contains(&expires_in) {
         return Err(AppError::invalid(
             "expires_in_seconds",
             format!("must be between 1 and {max}"),
         ));
     }
-    let bindings = match &b.role_bindings {
+    let bindings = match bindings {
         None => None,
-        Some(map) => {
-            let parsed = access::parse_binding_map(map)?;
+        Some(parsed) => {
             if let Some((p, r)) = parsed
                 .iter()
                 .find(|(p, r)| !access::can_grant(&principal.grants, p, *r))
@@ -82,68 +89,100 @@ async fn mint_token(
         }
     };
     let issued = credential::generate(CredentialKind::AccessToken, &state.keys.credential_pepper);
-    let client = client_addr(&req);
     let now = now_ms();
-    let token_id = issued.id.clone();
-    let row = state
+    let mut expires_at = now + expires_in * 1000;
+    // A service account's token dies with the key secret behind the caller.
+    let mut key_link = match principal.method {
+        AuthMethod::ApiKey { key, generation } => Some((key, generation)),
+        _ => None,
+    };
+    if let AuthMethod::AccessToken(parent) = &principal.method {
+        // Never outlive the token that minted it.
+        if let Some(parent) = repo::find_access_token(conn, parent)? {
+            expires_at = expires_at.min(parent.expires_at);
+            if let (Some(k), Some(g)) = (parent.api_key_id, parent.key_generation) {
+                key_link = Some((k, g));
+            }
+        }
+    }
+    if principal.kind == PrincipalKind::ServiceAccount && key_link.is_none() {
+        return Err(AppError::Forbidden(
+            "service accounts mint tokens with an API key".into(),
+        ));
+    }
+    let row = AccessTokenRow {
+        id: issued.id.clone(),
+        principal_kind: kind_of(principal).into(),
+        principal_id: principal.id,
+        secret_hash: issued.secret_hash.clone(),
+        role_bindings: bindings,
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+        api_key_id: key_link.map(|(k, _)| k),
+        key_generation: key_link.map(|(_, g)| g),
+    };
+    conn.transaction(|conn| -> AppResult<()> {
+        repo::insert_access_token(conn, &row)?;
+        audit::record(
+            conn,
+            &audit::Event {
+                actor: &format!("{}:{}", principal.kind.as_str(), principal.name),
+                action: "token.mint",
+                target: &format!("token:{}", row.id),
+                outcome: Outcome::Success,
+                client_addr: Some(client),
+                detail: row.role_bindings.as_deref(),
+            },
+        )?;
+        Ok(())
+    })?;
+    Ok(Minted {
+        row,
+        plaintext: issued.plaintext,
+    })
+}
+
+/// `POST /api/v1/tokens`
+async fn mint_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    body: web::Json<MintBody>,
+) -> AppResult<HttpResponse> {
+    let b = body.into_inner();
+    let expires_in = b
+        .expires_in_seconds
+        .unwrap_or(state.config.access_token_ttl.as_secs() as i64);
+    let bindings = b
+        .role_bindings
+        .as_ref()
+        .map(access::parse_binding_map)
+        .transpose()?;
+    let client = client_addr(&req);
+    let st = state.clone();
+    let minted = state
         .db
-        .run(move |conn| -> AppResult<AccessTokenRow> {
-            let mut expires_at = now + requested * 1000;
-            // A service account's token dies with the key secret behind the caller.
-            let mut key_link = match principal.method {
-                AuthMethod::ApiKey { key, generation } => Some((key, generation)),
-                _ => None,
-            };
-            if let AuthMethod::AccessToken(parent) = &principal.method {
-                // Never outlive the token that minted it.
-                if let Some(parent) = repo::find_access_token(conn, parent)? {
-                    expires_at = expires_at.min(parent.expires_at);
-                    if let (Some(k), Some(g)) = (parent.api_key_id, parent.key_generation) {
-                        key_link = Some((k, g));
-                    }
-                }
-            }
-            if principal.kind == PrincipalKind::ServiceAccount && key_link.is_none() {
-                return Err(AppError::Forbidden(
-                    "service accounts mint tokens with an API key".into(),
-                ));
-            }
-            let row = AccessTokenRow {
-                id: token_id,
-                principal_kind: kind_of(&principal).into(),
-                principal_id: principal.id,
-                secret_hash: issued.secret_hash.clone(),
-                role_bindings: bindings,
-                created_at: now,
-                expires_at,
-                revoked_at: None,
-                api_key_id: key_link.map(|(k, _)| k),
-                key_generation: key_link.map(|(_, g)| g),
-            };
-            conn.transaction(|conn| -> AppResult<()> {
-                repo::insert_access_token(conn, &row)?;
-                let actor = format!("{}:{}", principal.kind.as_str(), principal.name);
-                audit::record(
-                    conn,
-                    &audit::Event {
-                        actor: &actor,
-                        action: "token.mint",
-                        target: &format!("token:{}", row.id),
-                        outcome: Outcome::Success,
-                        client_addr: Some(&client),
-                        detail: row.role_bindings.as_deref(),
-                    },
-                )?;
-                Ok(())
-            })?;
-            Ok(row)
-        })
+        .run(move |conn| mint(conn, &st, &principal, &client, bindings, expires_in))
         .await?;
     Ok(HttpResponse::Created().json(json!({
-        "id": row.id,
-        "token": issued.plaintext,
-        "expires_at": rfc3339(row.expires_at),
+        "id": minted.row.id,
+        "token": minted.plaintext,
+        "expires_at": rfc3339(minted.row.expires_at),
     })))
+}
+
+/// The principal's tokens, newest first.
+pub fn list_for(
+    conn: &mut crate::db::DbConnection,
+    principal: &Principal,
+) -> AppResult<Vec<AccessTokenRow>> {
+    Ok(repo::list_tokens(
+        conn,
+        kind_of(principal),
+        principal.id,
+        500,
+    )?)
 }
 
 fn token_json(t: &AccessTokenRow) -> serde_json::Value {
@@ -162,18 +201,43 @@ fn token_json(t: &AccessTokenRow) -> serde_json::Value {
 
 /// `GET /api/v1/tokens`: the caller's tokens (never their secrets).
 async fn list_tokens(state: web::Data<AppState>, principal: Principal) -> AppResult<HttpResponse> {
-    let kind = kind_of(&principal);
-    let id = principal.id;
-    let tokens = state
-        .db
-        .run(move |conn| repo::list_tokens(conn, kind, id, 500).map_err(AppError::from))
-        .await?;
+    let tokens = state.db.run(move |conn| list_for(conn, &principal)).await?;
     let items: Vec<_> = tokens.iter().map(token_json).collect();
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
 }
 
-/// `DELETE /api/v1/tokens/{id}`: revokes one of the caller's tokens (global admins:
-/// anyone's). Others' tokens are 404.
+/// Revokes one of `principal`'s tokens (global admins: anyone's). Others' are 404.
+pub fn revoke(
+    conn: &mut crate::db::DbConnection,
+    principal: &Principal,
+    client: &str,
+    id: &str,
+) -> AppResult<()> {
+    let token = repo::find_access_token(conn, id)?.ok_or(AppError::NotFound)?;
+    let own = token.principal_kind == kind_of(principal) && token.principal_id == principal.id;
+    if !own && !principal.grants.is_global_admin() {
+        return Err(AppError::NotFound);
+    }
+    conn.transaction(|conn| -> AppResult<()> {
+        if !repo::revoke_token(conn, id, now_ms())? {
+            return Err(AppError::NotFound);
+        }
+        audit::record(
+            conn,
+            &audit::Event {
+                actor: &format!("{}:{}", principal.kind.as_str(), principal.name),
+                action: "token.revoke",
+                target: &format!("token:{id}"),
+                outcome: Outcome::Success,
+                client_addr: Some(client),
+                detail: None,
+            },
+        )?;
+        Ok(())
+    })
+}
+
+/// `DELETE /api/v1/tokens/{id}`
 async fn revoke_token(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -184,31 +248,7 @@ async fn revoke_token(
     let client = client_addr(&req);
     state
         .db
-        .run(move |conn| -> AppResult<()> {
-            let token = repo::find_access_token(conn, &id)?.ok_or(AppError::NotFound)?;
-            let own =
-                token.principal_kind == kind_of(&principal) && token.principal_id == principal.id;
-            if !own && !principal.grants.is_global_admin() {
-                return Err(AppError::NotFound);
-            }
-            conn.transaction(|conn| -> AppResult<()> {
-                if !repo::revoke_token(conn, &id, now_ms())? {
-                    return Err(AppError::NotFound);
-                }
-                audit::record(
-                    conn,
-                    &audit::Event {
-                        actor: &format!("{}:{}", principal.kind.as_str(), principal.name),
-                        action: "token.revoke",
-                        target: &format!("token:{id}"),
-                        outcome: Outcome::Success,
-                        client_addr: Some(&client),
-                        detail: None,
-                    },
-                )?;
-                Ok(())
-            })
-        })
+        .run(move |conn| revoke(conn, &principal, &client, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,9 +3,11 @@
 
 pub mod api;
 pub mod envs;
+mod handlers;
 pub mod models;
 pub mod namespaces;
 mod repo;
+mod views;
 
 use actix_web::web;
 
@@ -21,6 +23,7 @@ pub use repo::{
 /// Routes of the area.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     api::configure(cfg);
+    handlers::configure(cfg);
 }
 
 /// Returns the id of namespace `name`, creating it if missing.

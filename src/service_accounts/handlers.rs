@@ -298,7 +298,7 @@ fn store_reveal(
         &st.reveal_sealer,
         binding,
         &issued.plaintext,
-        &issued.key.name,
+        &format!("API key {}", issued.key.name),
         account,
         now_ms(),
     )?)
@@ -681,10 +681,16 @@ async fn show_reveal(
     let layout = Layout::new(&principal, &session, Section::ServiceAccounts)?;
     match revealed {
         Some(r) => {
+            let done_url = if r.label.starts_with("API key") {
+                format!("/service-accounts/{}", path_segment(&r.account))
+            } else {
+                "/access".to_owned()
+            };
             let page = RevealPage {
                 layout,
                 key: r.key,
                 label: r.label,
+                done_url,
                 account: r.account,
                 base_url: state
                     .config

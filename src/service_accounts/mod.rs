@@ -92,3 +92,11 @@ pub fn delete_all_in_namespace(
     }
     Ok(())
 }
+
+/// `(name, active)` of the accounts of a namespace, by name (namespace page).
+pub fn accounts_in(
+    conn: &mut DbConnection,
+    namespace_id: i64,
+) -> diesel::QueryResult<Vec<(String, bool)>> {
+    repo::accounts_in(conn, namespace_id)
+}

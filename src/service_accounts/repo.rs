@@ -445,3 +445,13 @@ pub fn account_ids_in(conn: &mut DbConnection, namespace_id: i64) -> QueryResult
         .select(service_accounts::id)
         .load(conn)
 }
+
+/// `(name, active)` of the accounts of a namespace.
+pub fn accounts_in(conn: &mut DbConnection, namespace_id: i64) -> QueryResult<Vec<(String, bool)>> {
+    service_accounts::table
+        .filter(service_accounts::namespace_id.eq(namespace_id))
+        .order(service_accounts::name.asc())
+        .select((service_accounts::name, service_accounts::active))
+        .limit(200)
+        .load(conn)
+}

@@ -8,12 +8,7 @@ use super::models::{AccountSummary, ApiKey};
 use crate::errors::FieldErrors;
 use crate::web::layout::Layout;
 
-/// `2026-11-23 10:04 UTC`, or `never`.
-pub fn when(ms: Option<i64>) -> String {
-    ms.and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| "never".into())
-}
+pub use crate::web::format::when;
 
 /// One row of the accounts table.
 pub struct AccountRow {
@@ -267,6 +262,8 @@ pub struct RevealPage {
     pub account: String,
     /// Public URL, for the usage examples.
     pub base_url: String,
+    /// Where "Done" leads.
+    pub done_url: String,
 }
 
 /// `GET /reveal/{id}` (any later view): 410.

@@ -12,8 +12,16 @@ use crate::web::csrf;
 pub enum Section {
     /// The overview.
     Overview,
+    /// Environments.
+    Environments,
+    /// Namespaces and sharing.
+    Namespaces,
     /// Service accounts and keys.
     ServiceAccounts,
+    /// The viewer's own access and tokens.
+    Access,
+    /// User administration.
+    Users,
     /// The audit log.
     Audit,
     /// Sign-in and errors (no section highlighted).

@@ -1,0 +1,172 @@
+//! Templates of the environment and namespace pages.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::models::Environment;
+use crate::errors::FieldErrors;
+use crate::web::format::when;
+use crate::web::layout::Layout;
+
+/// One environment row.
+pub struct EnvRow {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Build status or "".
+    pub status: String,
+    /// Last change.
+    pub updated: String,
+}
+
+impl EnvRow {
+    /// The row of `env` in `namespace`.
+    pub fn new(env: &Environment, namespace: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            name: env.name.clone(),
+            description: env.description.clone(),
+            status: env.build_status.clone().unwrap_or_default(),
+            updated: when(Some(env.updated_at)),
+        }
+    }
+}
+
+/// The rows and "load more" (also the htmx answer).
+#[derive(Template, WebTemplate)]
+#[template(path = "environments/_rows.html")]
+pub struct EnvRows {
+    /// Rows.
+    pub rows: Vec<EnvRow>,
+    /// Next page URL.
+    pub next_url: Option<String>,
+    /// Exact number of readable environments under the filters.
+    pub total: i64,
+    /// Whether to render the total (first page only).
+    pub with_total: bool,
+}
+
+/// Form state of a new environment.
+#[derive(Default)]
+pub struct EnvForm {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Specification.
+    pub specification: String,
+    /// Field errors.
+    pub errors: FieldErrors,
+    /// Summary error.
+    pub error: Option<String>,
+}
+
+impl EnvForm {
+    /// The error of `field`.
+    pub fn err(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+/// `GET /environments`
+#[derive(Template, WebTemplate)]
+#[template(path = "environments/index.html")]
+pub struct EnvironmentsPage {
+    /// Layout.
+    pub layout: Layout,
+    /// The rows.
+    pub rows: EnvRows,
+    /// Filter: search.
+    pub search: String,
+    /// Filter: namespace.
+    pub namespace: String,
+    /// Filter: status.
+    pub status: String,
+    /// Readable namespaces.
+    pub namespaces: Vec<String>,
+    /// Namespaces the viewer may create environments in.
+    pub creatable: Vec<String>,
+    /// Build statuses.
+    pub statuses: Vec<&'static str>,
+    /// Creation form.
+    pub form: EnvForm,
+    /// Form starts open.
+    pub form_open: bool,
+}
+
+/// `GET /environments/{ns}/{name}`
+#[derive(Template, WebTemplate)]
+#[template(path = "environments/show.html")]
+pub struct EnvironmentPage {
+    /// Layout.
+    pub layout: Layout,
+    /// The environment.
+    pub env: EnvRow,
+    /// Specification text.
+    pub specification: String,
+    /// Build times.
+    pub scheduled: String,
+    /// Build start.
+    pub started: String,
+    /// Build end.
+    pub ended: String,
+    /// May edit.
+    pub can_update: bool,
+    /// May delete.
+    pub can_delete: bool,
+    /// Edit errors.
+    pub errors: FieldErrors,
+}
+
+/// One share row.
+pub struct ShareRow {
+    /// `user` or `service_account`.
+    pub kind: String,
+    /// Principal name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Who shared, when.
+    pub by: String,
+}
+
+/// `GET /namespaces`
+#[derive(Template, WebTemplate)]
+#[template(path = "environments/namespaces.html")]
+pub struct NamespacesPage {
+    /// Layout.
+    pub layout: Layout,
+    /// `(name, description)` rows.
+    pub rows: Vec<(String, String)>,
+}
+
+/// `GET /namespaces/{ns}`
+#[derive(Template, WebTemplate)]
+#[template(path = "environments/namespace.html")]
+pub struct NamespacePage {
+    /// Layout.
+    pub layout: Layout,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Its environments (first page).
+    pub envs: Vec<EnvRow>,
+    /// Total environments readable in it.
+    pub env_total: i64,
+    /// Its service accounts `(name, active)`.
+    pub accounts: Vec<(String, bool)>,
+    /// Shares, when the viewer may read them.
+    pub shares: Option<Vec<ShareRow>>,
+    /// May add/change/remove shares.
+    pub can_share: bool,
+    /// Roles the viewer may share.
+    pub shareable_roles: Vec<&'static str>,
+    /// Share form error.
+    pub share_error: Option<String>,
+}
