@@ -20,7 +20,7 @@ use crate::secrets::ServerSecret;
 use crate::service_accounts::cache::KeyCache;
 use crate::service_accounts::usage::UsageTracker;
 use crate::web::{assets, csrf, errors, headers};
-use crate::{audit, auth, dashboard, environments, ops, service_accounts};
+use crate::{access, audit, auth, dashboard, environments, ops, service_accounts};
 
 /// Keys derived from the server secret.
 pub struct Keys {
@@ -91,6 +91,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     dashboard::configure(cfg);
     service_accounts::configure(cfg);
     environments::configure(cfg);
+    access::configure(cfg);
     audit::configure(cfg);
 }
 

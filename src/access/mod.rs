@@ -2,10 +2,12 @@
 //! every handler calls to authorize.
 
 pub mod bindings;
+mod handlers;
 pub mod pattern;
 pub mod repo;
 pub mod roles;
 pub mod sql;
+mod views;
 
 pub use bindings::{Binding, Grants, Source};
 pub use pattern::{Dialect, Pattern, Segment, SqlMatch};
@@ -13,6 +15,11 @@ pub use roles::{Permission, Role};
 
 use crate::auth::Principal;
 use crate::errors::AppError;
+
+/// Routes of the area (pages; the JSON API lives with users and tokens in `auth`).
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    handlers::configure(cfg);
+}
 
 /// Requires global administration (`*/*: admin`); 403 otherwise.
 pub fn require_global_admin(principal: &Principal) -> Result<(), AppError> {

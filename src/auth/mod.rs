@@ -147,3 +147,12 @@ pub fn purge_expired(conn: &mut DbConnection) -> diesel::QueryResult<(usize, usi
 pub fn user_name_of(conn: &mut DbConnection, id: i64) -> diesel::QueryResult<Option<String>> {
     Ok(repo::find_user(conn, id)?.map(|u| u.name))
 }
+
+/// Users by name, first `limit` (admin pages).
+pub fn list_users(
+    conn: &mut DbConnection,
+    search: Option<&str>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<User>> {
+    repo::list_users(conn, search, None, limit)
+}

@@ -20,6 +20,7 @@ mod matcher;
 mod matrix;
 mod migrations;
 mod overview;
+mod pages;
 mod reveal;
 mod secrets_at_rest;
 mod security;

@@ -1,0 +1,387 @@
+//! Pages: "My access" (bindings with sources, permission map, tokens) and user
+//! administration with "view as" — what a user can read, and which binding allows it.
+
+use actix_session::Session;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use diesel::Connection;
+use serde::Deserialize;
+
+use super::views::{AccessPage, BindingRow, TokenRow, UserPage, UsersPage, WhyRow};
+use super::{Grants, Pattern, Permission, Role, require_global_admin};
+use crate::app::AppState;
+use crate::auth::{self, Principal, tokens};
+use crate::db::{DbConnection, now_ms};
+use crate::environments::{self, EnvFilter};
+use crate::errors::{AppError, AppResult};
+use crate::service_accounts::reveal;
+use crate::web::client_addr;
+use crate::web::format::when;
+use crate::web::layout::{Layout, Section};
+
+/// Routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/access", web::get().to(show_access))
+        .route("/tokens", web::post().to(mint_token))
+        .route("/tokens/{id}/revoke", web::post().to(revoke_token))
+        .route("/users", web::get().to(list_users))
+        .route("/users/{name}", web::get().to(show_user))
+        .route("/users/{name}/role-bindings", web::post().to(save_bindings));
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+fn rows(grants: &Grants) -> Vec<BindingRow> {
+    grants
+        .bindings()
+        .iter()
+        .map(|b| BindingRow {
+            pattern: b.pattern.to_string(),
+            role: b.role.as_str().into(),
+            source: b.source.as_str().into(),
+        })
+        .collect()
+}
+
+async fn access_page(
+    state: &AppState,
+    principal: &Principal,
+    session: &Session,
+    error: Option<String>,
+) -> AppResult<AccessPage> {
+    let p = principal.clone();
+    let tokens = state.db.run(move |conn| tokens::list_for(conn, &p)).await?;
+    let now = now_ms();
+    let map = super::permissions_json(&principal.grants, None, None);
+    let permissions = map["entity_permissions"]
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    let perms: Vec<&str> = v
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
+                        .unwrap_or_default();
+                    (k.clone(), perms.join(", "))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(AccessPage {
+        layout: Layout::new(principal, session, Section::Access)?,
+        bindings: rows(&principal.grants),
+        permissions,
+        tokens: tokens
+            .iter()
+            .map(|t| TokenRow {
+                id: t.id.clone(),
+                created: when(Some(t.created_at)),
+                expires: when(Some(t.expires_at)),
+                revoked: t.revoked_at.map(|r| when(Some(r))),
+                expired: t.expires_at <= now,
+                scope: t
+                    .role_bindings
+                    .as_deref()
+                    .and_then(|b| {
+                        serde_json::from_str::<std::collections::BTreeMap<String, Vec<String>>>(b)
+                            .ok()
+                    })
+                    .map(|m| {
+                        m.iter()
+                            .map(|(p, r)| format!("{p}={}", r.join("|")))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_else(|| "all of your access".into()),
+            })
+            .collect(),
+        max_days: state.config.token_max_ttl.as_secs() / 86_400,
+        error,
+    })
+}
+
+async fn show_access(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    session: Session,
+) -> AppResult<HttpResponse> {
+    let page = access_page(&state, &principal, &session, None).await?;
+    Ok(page.respond_to(&req).map_into_boxed_body())
+}
+
+/// `POST /tokens` (form: repeated `binding=pattern=role`, `expires_days`) → reveal.
+async fn mint_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    session: Session,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let mut bindings = Vec::new();
+    let mut days = 7i64;
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "binding" => {
+                let parsed = v
+                    .split_once('=')
+                    .ok_or_else(|| AppError::invalid("binding", "must be pattern=role"))
+                    .and_then(|(p, r)| {
+                        Ok((
+                            Pattern::parse(p).map_err(|e| AppError::invalid("binding", e))?,
+                            Role::parse(r).map_err(|e| AppError::invalid("binding", e))?,
+                        ))
+                    })?;
+                bindings.push(parsed);
+            }
+            "expires_days" => {
+                days = v.trim().parse().map_err(|_| {
+                    AppError::invalid("expires_days", "must be a whole number of days")
+                })?;
+            }
+            _ => {}
+        }
+    }
+    let binding = reveal::session_binding(&session)?;
+    let client = client_addr(&req);
+    let (p, st) = (principal.clone(), state.clone());
+    let scoped = (!bindings.is_empty()).then_some(bindings);
+    let result = state
+        .db
+        .run(move |conn: &mut DbConnection| -> AppResult<String> {
+            let minted = tokens::mint(conn, &st, &p, &client, scoped, days.saturating_mul(86_400))?;
+            Ok(reveal::store(
+                conn,
+                &st.reveal_sealer,
+                &binding,
+                &minted.plaintext,
+                &format!("access token {}", minted.row.id),
+                &p.name,
+                now_ms(),
+            )?)
+        })
+        .await;
+    match result {
+        Ok(id) => Ok(see_other(&format!("/reveal/{id}"))),
+        Err(err @ (AppError::Validation { .. } | AppError::Forbidden(_))) => {
+            let message = match &err {
+                AppError::Validation { fields, message } => fields
+                    .values()
+                    .next()
+                    .cloned()
+                    .unwrap_or_else(|| message.clone()),
+                other => other.to_string(),
+            };
+            let page = access_page(&state, &principal, &session, Some(message)).await?;
+            let mut res = page.respond_to(&req).map_into_boxed_body();
+            *res.status_mut() = if matches!(err, AppError::Forbidden(_)) {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            Ok(res)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+async fn revoke_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let client = client_addr(&req);
+    state
+        .db
+        .run(move |conn| tokens::revoke(conn, &principal, &client, &id))
+        .await?;
+    Ok(see_other("/access"))
+}
+
+/// Query of the users page.
+#[derive(Debug, Deserialize)]
+pub struct UsersQuery {
+    #[serde(default)]
+    search: String,
+}
+
+async fn list_users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    session: Session,
+    query: web::Query<UsersQuery>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let search = query.into_inner().search;
+    let s = search.clone();
+    let users = state
+        .db
+        .run(move |conn| auth::list_users(conn, Some(&s), 500).map_err(AppError::from))
+        .await?;
+    let page = UsersPage {
+        layout: Layout::new(&principal, &session, Section::Users)?,
+        rows: users
+            .into_iter()
+            .map(|u| (u.name, u.primary_namespace, u.active, when(u.last_login_at)))
+            .collect(),
+        search,
+    };
+    Ok(page.respond_to(&req).map_into_boxed_body())
+}
+
+async fn user_page(
+    state: &AppState,
+    principal: &Principal,
+    session: &Session,
+    name: String,
+    error: Option<String>,
+) -> AppResult<UserPage> {
+    let defaults = state.config.default_bindings.clone();
+    let n = name.clone();
+    let (user, grants, explicit, envs, total) = state
+        .db
+        .run(move |conn| -> AppResult<_> {
+            let user = auth::find_user_by_name(conn, &n)?.ok_or(AppError::NotFound)?;
+            let grants =
+                super::load_user_grants(conn, user.id, &user.primary_namespace, &defaults)?;
+            let explicit = super::stored_bindings(conn, crate::auth::models::KIND_USER, user.id)?;
+            let filter = EnvFilter {
+                limit: 100,
+                ..Default::default()
+            };
+            let (envs, total) = environments::list_environments(conn, &grants, &filter)?;
+            Ok((user, grants, explicit, envs, total))
+        })
+        .await?;
+    let environments = envs
+        .iter()
+        .take(100)
+        .map(|(e, ns)| WhyRow {
+            environment: format!("{ns}/{}", e.name),
+            because: grants
+                .bindings()
+                .iter()
+                .filter(|b| {
+                    b.role.grants(Permission::EnvironmentRead) && b.pattern.matches(ns, &e.name)
+                })
+                .map(|b| BindingRow {
+                    pattern: b.pattern.to_string(),
+                    role: b.role.as_str().into(),
+                    source: b.source.as_str().into(),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(UserPage {
+        layout: Layout::new(principal, session, Section::Users)?,
+        name: user.name,
+        primary_namespace: user.primary_namespace,
+        active: user.active,
+        bindings: rows(&grants),
+        explicit: explicit
+            .iter()
+            .flat_map(|(p, roles)| roles.iter().map(move |r| format!("{p}={r}")))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        environments,
+        total,
+        error,
+    })
+}
+
+async fn show_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    session: Session,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let page = user_page(&state, &principal, &session, path.into_inner(), None).await?;
+    Ok(page.respond_to(&req).map_into_boxed_body())
+}
+
+/// Form of the bindings editor.
+#[derive(Debug, Deserialize)]
+pub struct BindingsForm {
+    #[serde(default)]
+    bindings: String,
+}
+
+async fn save_bindings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    session: Session,
+    path: web::Path<String>,
+    form: web::Form<BindingsForm>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let name = path.into_inner();
+    let text = form.into_inner().bindings.replace(',', "\n");
+    let parsed: Result<Vec<(Pattern, Role)>, String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let (p, r) = line
+                .split_once('=')
+                .or_else(|| line.split_once(':'))
+                .ok_or_else(|| format!("{line:?} must look like pattern=role"))?;
+            Ok((Pattern::parse(p.trim())?, Role::parse(r.trim())?))
+        })
+        .collect();
+    let bindings = match parsed {
+        Ok(b) => b,
+        Err(e) => {
+            let page = user_page(&state, &principal, &session, name, Some(e)).await?;
+            let mut res = page.respond_to(&req).map_into_boxed_body();
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(res);
+        }
+    };
+    if let Some((p, r)) = bindings
+        .iter()
+        .find(|(p, r)| !super::can_grant(&principal.grants, p, *r))
+    {
+        return Err(AppError::Forbidden(format!(
+            "you cannot grant {r} on {p}: you do not hold it"
+        )));
+    }
+    let client = client_addr(&req);
+    let (n, p, st) = (name.clone(), principal.clone(), state.clone());
+    state
+        .db
+        .run(move |conn| -> AppResult<()> {
+            let user = auth::find_user_by_name(conn, &n)?.ok_or(AppError::NotFound)?;
+            conn.transaction(|conn| -> AppResult<()> {
+                super::replace_bindings(conn, crate::auth::models::KIND_USER, user.id, &bindings)?;
+                let detail: Vec<String> =
+                    bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
+                crate::audit::record(
+                    conn,
+                    &crate::audit::Event {
+                        actor: &format!("{}:{}", p.kind.as_str(), p.name),
+                        action: "role_binding.update",
+                        target: &format!("user:{n}"),
+                        outcome: crate::audit::Outcome::Success,
+                        client_addr: Some(&client),
+                        detail: Some(&detail.join(",")),
+                    },
+                )?;
+                Ok(())
+            })?;
+            st.key_cache.clear();
+            Ok(())
+        })
+        .await?;
+    let seg: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    Ok(see_other(&format!("/users/{seg}")))
+}

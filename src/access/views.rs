@@ -1,0 +1,94 @@
+//! Templates of "My access", tokens, and user administration ("view as").
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::web::layout::Layout;
+
+/// A binding as shown: pattern, role, source.
+pub struct BindingRow {
+    /// Pattern.
+    pub pattern: String,
+    /// Role.
+    pub role: String,
+    /// Source.
+    pub source: String,
+}
+
+/// A token as shown (never its secret).
+pub struct TokenRow {
+    /// Public id.
+    pub id: String,
+    /// Created.
+    pub created: String,
+    /// Expires.
+    pub expires: String,
+    /// Revoked, if so.
+    pub revoked: Option<String>,
+    /// Expired already.
+    pub expired: bool,
+    /// Down-scoping (`pattern=role, …`) or "all of your access".
+    pub scope: String,
+}
+
+/// `GET /access`
+#[derive(Template, WebTemplate)]
+#[template(path = "access/index.html")]
+pub struct AccessPage {
+    /// Layout.
+    pub layout: Layout,
+    /// Effective bindings.
+    pub bindings: Vec<BindingRow>,
+    /// Pattern → permissions.
+    pub permissions: Vec<(String, String)>,
+    /// The viewer's tokens.
+    pub tokens: Vec<TokenRow>,
+    /// Longest token lifetime, days.
+    pub max_days: u64,
+    /// Error of the mint form.
+    pub error: Option<String>,
+}
+
+/// `GET /users`
+#[derive(Template, WebTemplate)]
+#[template(path = "access/users.html")]
+pub struct UsersPage {
+    /// Layout.
+    pub layout: Layout,
+    /// `(name, primary namespace, active, last login)`.
+    pub rows: Vec<(String, String, bool, String)>,
+    /// Search text.
+    pub search: String,
+}
+
+/// An environment the viewed user can read, and why.
+pub struct WhyRow {
+    /// `ns/env`.
+    pub environment: String,
+    /// The bindings that allow reading it.
+    pub because: Vec<BindingRow>,
+}
+
+/// `GET /users/{name}`
+#[derive(Template, WebTemplate)]
+#[template(path = "access/user.html")]
+pub struct UserPage {
+    /// Layout.
+    pub layout: Layout,
+    /// User name.
+    pub name: String,
+    /// Primary namespace.
+    pub primary_namespace: String,
+    /// Active flag.
+    pub active: bool,
+    /// Effective bindings with sources.
+    pub bindings: Vec<BindingRow>,
+    /// Explicit bindings as editable lines (`pattern=role`).
+    pub explicit: String,
+    /// What the user can read (first page) and why.
+    pub environments: Vec<WhyRow>,
+    /// Exact number the user can read.
+    pub total: i64,
+    /// Error of the bindings editor.
+    pub error: Option<String>,
+}

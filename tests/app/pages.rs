@@ -1,0 +1,238 @@
+//! Dashboard pages of environments, namespaces, "My access", tokens and users.
+
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+
+use crate::helpers::{PASSWORD, TestApp};
+
+fn seed(app: &TestApp) {
+    app.conn(|c| {
+        for (ns, envs) in [
+            ("team-a", &["train", "serve"][..]),
+            ("team-b", &["etl"][..]),
+        ] {
+            let id = portcullis::environments::ensure_namespace(c, ns, "").unwrap();
+            for env in envs {
+                portcullis::environments::create_environment(c, id, env, "", "deps: [x]").unwrap();
+            }
+        }
+    });
+}
+
+#[actix_web::test]
+async fn the_environments_page_lists_readable_environments_and_offers_only_allowed_actions() {
+    let mut app = TestApp::new().await;
+    seed(&app);
+    app.create_user("viewer", &[("team-a/*", "viewer")]);
+    app.create_user("dev", &[("team-a/*", "developer")]);
+    app.login("viewer", PASSWORD).await;
+    let page = app.get("/environments").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.texts(".env-name"), ["serve", "train"]);
+    assert_eq!(page.text("#total"), "2");
+    assert_eq!(
+        page.texts("#new-env-form select[name=namespace] option"),
+        ["viewer"],
+        "a viewer of team-a can create only in their own namespace"
+    );
+    let env = app.get("/environments/team-a/train").await;
+    assert!(env.texts("#edit-env-form").is_empty() && env.texts("#delete-env").is_empty());
+    assert_eq!(
+        app.get("/environments/team-b/etl").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let search = app
+        .send(
+            TestRequest::get()
+                .uri("/environments?search=tra")
+                .insert_header(("HX-Request", "true")),
+        )
+        .await;
+    assert!(!search.body.contains("<html"));
+    assert!(search.body.contains(">train<") && !search.body.contains(">serve<"));
+
+    app.post_form("/logout", &[]).await;
+    app.login("dev", PASSWORD).await;
+    let page = app.get("/environments").await;
+    assert_eq!(
+        page.texts("#new-env-form select[name=namespace] option"),
+        ["dev", "team-a"]
+    );
+    let res = app
+        .post_form(
+            "/environments",
+            &[
+                ("namespace", "team-a"),
+                ("name", "fresh"),
+                ("specification", "deps: [y]"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(res.header("location"), Some("/environments/team-a/fresh"));
+    let shown = app.get("/environments/team-a/fresh").await;
+    assert_eq!(shown.text("#build-status"), "QUEUED");
+    assert_eq!(shown.texts("#edit-env-form").len(), 1);
+    assert!(
+        shown.texts("#delete-env").is_empty(),
+        "developers cannot delete"
+    );
+    let bad = app
+        .post_form(
+            "/environments",
+            &[("namespace", "team-a"), ("name", "bad name")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!bad.text("#name-error").is_empty());
+    let edit = app
+        .post_form(
+            "/environments/team-a/fresh",
+            &[("description", "edited"), ("specification", "deps: [z]")],
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::SEE_OTHER);
+    let forced = app
+        .post_form("/environments/team-a/fresh/delete", &[])
+        .await;
+    assert_eq!(
+        forced.status,
+        StatusCode::FORBIDDEN,
+        "enforced on the server regardless of buttons"
+    );
+}
+
+#[actix_web::test]
+async fn namespace_admins_share_from_the_namespace_page() {
+    let mut app = TestApp::new().await;
+    seed(&app);
+    app.create_user("lead", &[("team-a/*", "admin")]);
+    app.create_user("guest", &[]);
+    app.login("lead", PASSWORD).await;
+    let page = app.get("/namespaces/team-a").await;
+    assert_eq!(page.text("#ns-name"), "team-a");
+    assert_eq!(page.texts("#ns-envs .env-row").len(), 2);
+    assert_eq!(page.texts("#share-form").len(), 1);
+    let res = app
+        .post_form(
+            "/namespaces/team-a/shares",
+            &[("principal", "guest"), ("role", "developer")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app.get("/namespaces/team-a").await;
+    assert_eq!(page.texts(".share-row").len(), 1);
+    let unknown = app
+        .post_form(
+            "/namespaces/team-a/shares",
+            &[("principal", "ghost"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.text("#share-error").contains("ghost"));
+    assert_eq!(
+        app.get("/namespaces/team-b").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let list = app.get("/namespaces").await;
+    assert!(list.texts(".ns-name").contains(&"team-a".to_owned()));
+    app.post_form("/logout", &[]).await;
+    app.login("guest", PASSWORD).await;
+    assert_eq!(
+        app.get("/environments/team-a/train").await.status,
+        StatusCode::OK
+    );
+    let access = app.get("/access").await;
+    assert!(
+        access
+            .texts("#my-bindings .source")
+            .contains(&"share".to_owned())
+    );
+    let ns = app.get("/namespaces/team-a").await;
+    assert!(
+        ns.texts("#share-form").is_empty(),
+        "a developer share cannot re-share"
+    );
+    app.post_form("/logout", &[]).await;
+    app.login("lead", PASSWORD).await;
+    let removed = app
+        .post_form(
+            "/namespaces/team-a/shares/delete",
+            &[("principal", "user:guest")],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn tokens_are_minted_down_scoped_revealed_once_and_revoked_from_my_access() {
+    let mut app = TestApp::new().await;
+    seed(&app);
+    app.create_user("alice", &[("team-*/*", "developer")]);
+    app.login("alice", PASSWORD).await;
+    let page = app.get("/access").await;
+    let sources = page.texts("#my-bindings .source");
+    assert_eq!(sources, ["default", "primary namespace", "explicit"]);
+    let res = app
+        .post_form(
+            "/tokens",
+            &[("binding", "team-*/*=developer"), ("expires_days", "3")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let reveal = app.get(res.header("location").unwrap()).await;
+    let token = reveal.text("#api-key");
+    assert!(token.starts_with("pct_"));
+    let envs = app.get_bearer("/api/v1/environments", &token).await.json();
+    assert_eq!(envs["total"], 3, "only the team-* environments");
+    let page = app.get("/access").await;
+    let id = page.attr(".token-row", "data-id").unwrap();
+    assert!(
+        page.text(".token-row td:nth-child(2)")
+            .contains("team-*/*=developer")
+    );
+    let too_much = app.post_form("/tokens", &[("binding", "*/*=admin")]).await;
+    assert_eq!(too_much.status, StatusCode::FORBIDDEN);
+    assert!(!too_much.text("#token-error").is_empty());
+    let revoked = app.post_form(&format!("/tokens/{id}/revoke"), &[]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get_bearer("/api/v1/whoami", &token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[actix_web::test]
+async fn admins_view_as_a_user_and_edit_their_bindings() {
+    let mut app = TestApp::new().await;
+    seed(&app);
+    app.create_user("alice", &[("team-a/train", "viewer")]);
+    app.create_user("root", &[("*/*", "admin")]);
+    app.login("root", PASSWORD).await;
+    let users = app.get("/users").await;
+    assert!(users.texts(".user-name").contains(&"alice".to_owned()));
+    let page = app.get("/users/alice").await;
+    assert_eq!(page.text("#view-as-total"), "1");
+    assert_eq!(
+        page.text(".why-row .because"),
+        "team-a/train viewer (explicit)"
+    );
+    let res = app
+        .post_form(
+            "/users/alice/role-bindings",
+            &[("bindings", "team-*/*=viewer\nteam-a/*=developer")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app.get("/users/alice").await;
+    assert_eq!(page.text("#view-as-total"), "3");
+    let bad = app
+        .post_form("/users/alice/role-bindings", &[("bindings", "nonsense")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!bad.text("#bindings-error").is_empty());
+    app.post_form("/logout", &[]).await;
+    app.login("alice", PASSWORD).await;
+    assert_eq!(app.get("/users").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/users/root").await.status, StatusCode::FORBIDDEN);
+}
