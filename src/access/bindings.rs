@@ -136,6 +136,20 @@ impl Grants {
                 .is_none_or(|c| c.covers(pattern, role))
     }
 
+    /// Whether every binding that grants `permission` covers whole namespaces (its
+    /// environment part is `*`), here and in the ceiling: then what can be read is a set
+    /// of namespaces, and totals can be summed per namespace instead of counted per row.
+    pub fn grants_whole_namespaces(&self, permission: Permission) -> bool {
+        self.bindings
+            .iter()
+            .filter(|b| b.role.grants(permission))
+            .all(|b| b.pattern.environment == Segment::Any)
+            && self
+                .ceiling
+                .as_ref()
+                .is_none_or(|c| c.grants_whole_namespaces(permission))
+    }
+
     /// The bindings that grant at least `role`.
     pub fn with_role_at_least(&self, role: Role) -> impl Iterator<Item = &Binding> {
         self.bindings.iter().filter(move |b| b.role >= role)

@@ -212,3 +212,59 @@ pub fn rfc3339(ms: i64) -> String {
 
 /// The backend type of [`DbConnection`] (diesel's generated multi-backend).
 pub type DbBackend = <DbConnection as Connection>::Backend;
+
+/// A constant SQL aggregate expression of type `ST` (e.g. a portable `SUM` cast), as a
+/// query fragment that keeps statements cacheable — unlike `diesel::dsl::sql`, which
+/// marks every statement it appears in as not preparable.
+#[derive(Debug, Clone, Copy)]
+pub struct ConstAggregate<ST> {
+    sql: &'static str,
+    _type: std::marker::PhantomData<ST>,
+}
+
+impl<ST> ConstAggregate<ST> {
+    /// `sql` must be a constant expression over known columns (never user input).
+    pub const fn new(sql: &'static str) -> Self {
+        Self {
+            sql,
+            _type: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType> diesel::Expression
+    for ConstAggregate<ST>
+{
+    type SqlType = ST;
+}
+
+impl<ST, QS> diesel::expression::AppearsOnTable<QS> for ConstAggregate<ST> where
+    Self: diesel::Expression
+{
+}
+
+impl<ST, QS> diesel::expression::SelectableExpression<QS> for ConstAggregate<ST> where
+    Self: diesel::Expression
+{
+}
+
+impl<ST> diesel::expression::ValidGrouping<()> for ConstAggregate<ST> {
+    type IsAggregate = diesel::expression::is_aggregate::Yes;
+}
+
+impl<ST> diesel::query_builder::QueryId for ConstAggregate<ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST, DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB>
+    for ConstAggregate<ST>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql(self.sql);
+        Ok(())
+    }
+}

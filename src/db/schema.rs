@@ -6,8 +6,9 @@ diesel::table! {
         id -> BigInt,
         name -> Text,
         description -> Text,
-        created_at -> BigInt,
+                created_at -> BigInt,
         metadata -> Text,
+        env_count -> BigInt,
     }
 }
 

@@ -20,6 +20,28 @@ pub const ENV_COLUMNS: Columns = Columns {
     environment: Some("environments.name"),
 };
 
+/// `SUM(env_count)` as a BIGINT on both backends (PostgreSQL sums to NUMERIC).
+const ENV_COUNT_SUM: crate::db::ConstAggregate<diesel::sql_types::BigInt> =
+    crate::db::ConstAggregate::new("CAST(COALESCE(SUM(namespaces.env_count), 0) AS BIGINT)");
+
+/// Case-insensitive substring match on a name column: SQLite's `LIKE` is already
+/// case-insensitive for ASCII, PostgreSQL needs `ILIKE`; no per-row function call.
+fn search_condition(
+    column: &'static str,
+    text: &str,
+    dialect: crate::access::Dialect,
+) -> crate::access::sql::Condition {
+    crate::access::sql::Condition::Match {
+        column,
+        op: match dialect {
+            crate::access::Dialect::Sqlite => " LIKE ",
+            crate::access::Dialect::Postgres => " ILIKE ",
+        },
+        value: format!("%{}%", escape_like(text)),
+        escape: true,
+    }
+}
+
 /// Columns of namespace-level checks.
 pub const NS_COLUMNS: Columns = Columns {
     namespace: "namespaces.name",
@@ -177,11 +199,7 @@ pub fn list_environments(
                 q = q.filter(namespaces::name.eq(ns.clone()));
             }
             if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
-                q = q.filter(
-                    lower(environments::name)
-                        .like(format!("%{}%", escape_like(&s.to_lowercase())))
-                        .escape('\\'),
-                );
+                q = q.filter(search_condition("environments.name", s, dialect));
             }
             if let Some(status) = &f.status {
                 q = q.filter(environments::build_status.eq(status.clone()));
@@ -189,7 +207,27 @@ pub fn list_environments(
             q
         }};
     }
-    let total: i64 = filtered!().count().get_result(conn)?;
+    let total: i64 = if f.search.is_none()
+        && f.status.is_none()
+        && grants.grants_whole_namespaces(Permission::EnvironmentRead)
+    {
+        // Readable = whole namespaces: sum their trigger-maintained counts (a few
+        // thousand index entries) instead of counting every readable row.
+        let mut q = namespaces::table
+            .filter(permission_filter(
+                grants,
+                Permission::EnvironmentRead,
+                NS_COLUMNS,
+                dialect,
+            ))
+            .into_boxed();
+        if let Some(ns) = &f.namespace {
+            q = q.filter(namespaces::name.eq(ns.clone()));
+        }
+        q.select(ENV_COUNT_SUM).first(conn)?
+    } else {
+        filtered!().count().get_result(conn)?
+    };
     let mut page = filtered!()
         .select((Environment::as_select(), namespaces::name))
         .order((namespaces::name.asc(), environments::name.asc()))

@@ -46,6 +46,8 @@ async fn sql_lists_equal_the_rust_evaluator_for_random_names_and_bindings() {
         proptest::collection::vec(binding(), 1..5),
     );
     let round = std::cell::Cell::new(0u32);
+    // Every environment inserted so far (all rounds share the database).
+    let everything = std::cell::RefCell::new(Vec::<(String, String)>::new());
     runner
         .run(&data, |(envs, bindings)| {
             round.set(round.get() + 1);
@@ -70,6 +72,9 @@ async fn sql_lists_equal_the_rust_evaluator_for_random_names_and_bindings() {
                     let id =
                         environments::ensure_namespace(c, &format!("{prefix}{ns}"), "").unwrap();
                     environments::create_environment(c, id, env, "", "").unwrap();
+                    everything
+                        .borrow_mut()
+                        .push((format!("{prefix}{ns}"), env.clone()));
                 }
                 let filter = EnvFilter {
                     limit: 500,
@@ -91,7 +96,17 @@ async fn sql_lists_equal_the_rust_evaluator_for_random_names_and_bindings() {
                 (listed, total, rust)
             });
             prop_assert_eq!(&listed, &rust, "bindings {:?}", bindings);
-            prop_assert!(total as usize >= rust.len());
+            let expected_total = everything
+                .borrow()
+                .iter()
+                .filter(|(ns, env)| grants.can_environment(Permission::EnvironmentRead, ns, env))
+                .count();
+            prop_assert_eq!(
+                total as usize,
+                expected_total,
+                "exact total for {:?}",
+                bindings
+            );
             Ok(())
         })
         .unwrap();

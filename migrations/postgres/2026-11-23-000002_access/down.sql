@@ -1,3 +1,6 @@
+DROP TRIGGER environments_count ON environments;
+DROP FUNCTION portcullis_environments_count();
+ALTER TABLE namespaces DROP COLUMN env_count;
 DROP TABLE namespace_shares;
 ALTER TABLE environments DROP COLUMN build_ended_at;
 ALTER TABLE environments DROP COLUMN build_started_at;

@@ -21,3 +21,20 @@ CREATE TABLE namespace_shares (
     UNIQUE (namespace_id, principal_kind, principal_id)
 );
 CREATE INDEX namespace_shares_principal ON namespace_shares (principal_kind, principal_id);
+
+-- Exact environment totals without counting rows: each namespace keeps its number of
+-- environments, maintained by a trigger whatever writes the rows.
+ALTER TABLE namespaces ADD COLUMN env_count BIGINT NOT NULL DEFAULT 0;
+UPDATE namespaces SET env_count = (SELECT COUNT(*) FROM environments e WHERE e.namespace_id = namespaces.id);
+CREATE FUNCTION portcullis_environments_count() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE namespaces SET env_count = env_count + 1 WHERE id = NEW.namespace_id;
+    ELSE
+        UPDATE namespaces SET env_count = env_count - 1 WHERE id = OLD.namespace_id;
+    END IF;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER environments_count AFTER INSERT OR DELETE ON environments
+    FOR EACH ROW EXECUTE FUNCTION portcullis_environments_count();

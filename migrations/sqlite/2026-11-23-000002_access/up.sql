@@ -21,3 +21,16 @@ CREATE TABLE namespace_shares (
     UNIQUE (namespace_id, principal_kind, principal_id)
 );
 CREATE INDEX namespace_shares_principal ON namespace_shares (principal_kind, principal_id);
+
+-- Exact environment totals without counting rows: each namespace keeps its number of
+-- environments, maintained by triggers whatever writes the rows.
+ALTER TABLE namespaces ADD COLUMN env_count BIGINT NOT NULL DEFAULT 0;
+UPDATE namespaces SET env_count = (SELECT COUNT(*) FROM environments e WHERE e.namespace_id = namespaces.id);
+CREATE TRIGGER environments_count_insert AFTER INSERT ON environments
+BEGIN
+    UPDATE namespaces SET env_count = env_count + 1 WHERE id = NEW.namespace_id;
+END;
+CREATE TRIGGER environments_count_delete AFTER DELETE ON environments
+BEGIN
+    UPDATE namespaces SET env_count = env_count - 1 WHERE id = OLD.namespace_id;
+END;
