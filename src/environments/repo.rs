@@ -189,6 +189,16 @@ pub fn list_environments(
 ) -> QueryResult<(Vec<(Environment, String)>, i64)> {
     let dialect = conn.dialect();
     let readable = || permission_filter(grants, Permission::EnvironmentRead, ENV_COLUMNS, dialect);
+    // For the page, SQLite should walk namespaces in name order (the ORDER BY) and stop
+    // after `limit` rows; an indexable OR over names makes it collect and sort every
+    // readable row instead. A unary `+` keeps the name index out of the filter.
+    let page_columns = match dialect {
+        crate::access::Dialect::Sqlite => Columns {
+            namespace: "+namespaces.name",
+            environment: Some("environments.name"),
+        },
+        crate::access::Dialect::Postgres => ENV_COLUMNS,
+    };
     macro_rules! filtered {
         () => {{
             let mut q = environments::table
@@ -228,7 +238,25 @@ pub fn list_environments(
     } else {
         filtered!().count().get_result(conn)?
     };
-    let mut page = filtered!()
+    let mut page = environments::table
+        .inner_join(namespaces::table)
+        .filter(permission_filter(
+            grants,
+            Permission::EnvironmentRead,
+            page_columns,
+            dialect,
+        ))
+        .into_boxed();
+    if let Some(ns) = &f.namespace {
+        page = page.filter(namespaces::name.eq(ns.clone()));
+    }
+    if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
+        page = page.filter(search_condition("environments.name", s, dialect));
+    }
+    if let Some(status) = &f.status {
+        page = page.filter(environments::build_status.eq(status.clone()));
+    }
+    let mut page = page
         .select((Environment::as_select(), namespaces::name))
         .order((namespaces::name.asc(), environments::name.asc()))
         .limit(f.limit + 1);
