@@ -38,3 +38,7 @@ END
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER environments_count AFTER INSERT OR DELETE ON environments
     FOR EACH ROW EXECUTE FUNCTION portcullis_environments_count();
+-- Index-only walks of namespaces in name order (environment pages) and sums of their
+-- counts; the pattern index serves prefix LIKEs whatever the database's collation.
+CREATE INDEX namespaces_name_order ON namespaces (name) INCLUDE (id, env_count);
+CREATE INDEX namespaces_name_pattern ON namespaces (name text_pattern_ops) INCLUDE (id, env_count);

@@ -1,3 +1,4 @@
+DROP INDEX namespaces_name_count;
 DROP TRIGGER environments_count_delete;
 DROP TRIGGER environments_count_insert;
 ALTER TABLE namespaces DROP COLUMN env_count;
