@@ -131,3 +131,26 @@ pub fn list_recent(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Store
         .select(StoredEvent::as_select())
         .load(conn)
 }
+
+/// Records a successful action of `principal` from `client`.
+pub fn record_success(
+    conn: &mut DbConnection,
+    principal: &crate::auth::Principal,
+    client: &str,
+    action: &str,
+    target: &str,
+    detail: Option<&str>,
+) -> crate::errors::AppResult<()> {
+    record(
+        conn,
+        &Event {
+            actor: &format!("{}:{}", principal.kind.as_str(), principal.name),
+            action,
+            target,
+            outcome: Outcome::Success,
+            client_addr: Some(client),
+            detail,
+        },
+    )?;
+    Ok(())
+}

@@ -148,16 +148,7 @@ pub fn list_users(
         .limit(limit + 1)
         .into_boxed();
     if let Some(s) = search.filter(|s| !s.is_empty()) {
-        let escaped: String = s
-            .chars()
-            .flat_map(|c| {
-                if matches!(c, '%' | '_' | '\\') {
-                    vec!['\\', c]
-                } else {
-                    vec![c]
-                }
-            })
-            .collect();
+        let escaped = crate::db::escape_like(s);
         q = q.filter(users::name.like(format!("%{escaped}%")).escape('\\'));
     }
     if let Some(a) = after {

@@ -12,7 +12,7 @@ use super::models::{KIND_USER, User};
 use super::{CreateUserError, Principal, hash_new_password, repo};
 use crate::access::{self, require_global_admin};
 use crate::app::AppState;
-use crate::audit::{self, Outcome};
+use crate::audit::record_success as audit;
 use crate::db::{DbConnection, rfc3339};
 use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
@@ -60,28 +60,6 @@ fn find(conn: &mut DbConnection, name: &str) -> AppResult<User> {
         return Err(AppError::NotFound);
     }
     repo::find_user_by_name(conn, name)?.ok_or(AppError::NotFound)
-}
-
-fn audit(
-    conn: &mut DbConnection,
-    p: &Principal,
-    client: &str,
-    action: &str,
-    target: &str,
-    detail: Option<&str>,
-) -> AppResult<()> {
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: &format!("{}:{}", p.kind.as_str(), p.name),
-            action,
-            target,
-            outcome: Outcome::Success,
-            client_addr: Some(client),
-            detail,
-        },
-    )?;
-    Ok(())
 }
 
 /// `GET /api/v1/permissions`: the caller's permission map.

@@ -6,7 +6,7 @@ use diesel::Connection;
 use super::models::{BUILD_STATUSES, Environment, NewEnvironment};
 use super::repo::{self, EnvFilter, EnvironmentChanges};
 use crate::access::{Grants, Permission};
-use crate::audit::{self, Outcome};
+use crate::audit;
 use crate::auth::Principal;
 use crate::db::{DbConnection, now_ms};
 use crate::errors::{AppError, AppResult, FieldErrors};
@@ -22,18 +22,7 @@ fn audit(
     action: &str,
     target: &str,
 ) -> AppResult<()> {
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: &format!("{}:{}", principal.kind.as_str(), principal.name),
-            action,
-            target,
-            outcome: Outcome::Success,
-            client_addr: Some(client),
-            detail: None,
-        },
-    )?;
-    Ok(())
+    audit::record_success(conn, principal, client, action, target, None)
 }
 
 /// Environment `ns/name` if `grants` may read it; 404 otherwise.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::models::Namespace;
 use super::repo;
 use crate::access::{self, Grants, Pattern, Permission, Role};
-use crate::audit::{self, Outcome};
+use crate::audit::record_success as record;
 use crate::auth::Principal;
 use crate::auth::models::{KIND_SERVICE_ACCOUNT, KIND_USER};
 use crate::db::{DbConnection, now_ms, rfc3339};
@@ -16,28 +16,6 @@ use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::names::validate_name;
 use crate::service_accounts::cache::KeyCache;
 use crate::{auth, service_accounts};
-
-fn record(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    client: &str,
-    action: &str,
-    target: &str,
-    detail: Option<&str>,
-) -> AppResult<()> {
-    audit::record(
-        conn,
-        &audit::Event {
-            actor: &format!("{}:{}", principal.kind.as_str(), principal.name),
-            action,
-            target,
-            outcome: Outcome::Success,
-            client_addr: Some(client),
-            detail,
-        },
-    )?;
-    Ok(())
-}
 
 /// Namespace `name` if `grants` may read it; 404 otherwise.
 pub fn readable(conn: &mut DbConnection, grants: &Grants, name: &str) -> AppResult<Namespace> {

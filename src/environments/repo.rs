@@ -37,7 +37,7 @@ fn search_condition(
             crate::access::Dialect::Sqlite => " LIKE ",
             crate::access::Dialect::Postgres => " ILIKE ",
         },
-        value: format!("%{}%", escape_like(text)),
+        value: format!("%{}%", crate::db::escape_like(text)),
         escape: true,
     }
 }
@@ -167,17 +167,6 @@ pub struct EnvFilter {
     pub after: Option<(String, String)>,
     /// Page size.
     pub limit: i64,
-}
-
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A page of readable environments, sorted by namespace then name, plus the exact
@@ -320,7 +309,7 @@ pub fn list_namespaces(
     if let Some(s) = search.filter(|s| !s.is_empty()) {
         q = q.filter(
             lower(namespaces::name)
-                .like(format!("%{}%", escape_like(&s.to_lowercase())))
+                .like(format!("%{}%", crate::db::escape_like(&s.to_lowercase())))
                 .escape('\\'),
         );
     }

@@ -38,7 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Runs a service-account operation on the blocking pool with the caller's context.
-async fn with_ctx<T, F>(
+pub(super) async fn with_ctx<T, F>(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     principal: Principal,

@@ -19,7 +19,6 @@ use crate::auth::Principal;
 use crate::db::{DbConnection, now_ms};
 use crate::environments;
 use crate::errors::{AppError, AppResult};
-use crate::web::client_addr;
 use crate::web::htmx::is_htmx;
 use crate::web::layout::{Layout, Section};
 
@@ -88,20 +87,7 @@ where
     F: FnOnce(&mut DbConnection, &Ctx<'_>, &AppState) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let client = client_addr(req);
-    let principal = principal.clone();
-    let st = state.clone();
-    state
-        .db
-        .run(move |conn| {
-            let ctx = Ctx {
-                principal: &principal,
-                client: &client,
-                cache: &st.key_cache,
-            };
-            f(conn, &ctx, &st)
-        })
-        .await
+    super::api::with_ctx(state, req, principal.clone(), f).await
 }
 
 /// Query of the list page.

@@ -59,7 +59,7 @@ pub fn list_accounts(
         query = query.filter(namespaces::name.eq(ns.to_owned()));
     }
     if let Some(q) = filter.search.filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+        let pattern = format!("%{}%", crate::db::escape_like(&q.to_lowercase()));
         query = query.filter(lower(service_accounts::name).like(pattern).escape('\\'));
     }
     if let Some(after) = filter.after {
@@ -92,18 +92,6 @@ pub fn list_accounts(
             }
         })
         .collect())
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Key statistics of one account.
