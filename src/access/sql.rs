@@ -73,22 +73,41 @@ pub fn permission_filter(
     columns: Columns,
     dialect: Dialect,
 ) -> Condition {
-    let own = own_filter(grants, permission, columns, dialect);
-    match grants.ceiling() {
-        None => own,
-        Some(ceiling) => Condition::And(vec![
-            own,
-            permission_filter(ceiling, permission, columns, dialect),
-        ]),
+    let mut branches = permission_branches(grants, permission, columns, dialect);
+    match branches.len() {
+        0 => Condition::Const(false),
+        1 => branches.pop().unwrap_or(Condition::Const(false)),
+        _ => Condition::Or(branches),
     }
 }
 
-fn own_filter(
+/// The same condition as a list of alternatives, one per granting binding (each capped
+/// by the ceiling): a row is allowed when any branch holds. Lists use one ordered
+/// index-range query per branch instead of one query with an OR.
+pub fn permission_branches(
     grants: &Grants,
     permission: Permission,
     columns: Columns,
     dialect: Dialect,
-) -> Condition {
+) -> Vec<Condition> {
+    let own = own_branches(grants, permission, columns, dialect);
+    match grants.ceiling() {
+        None => own,
+        Some(ceiling) => {
+            let cap = permission_filter(ceiling, permission, columns, dialect);
+            own.into_iter()
+                .map(|b| Condition::And(vec![b, cap.clone()]))
+                .collect()
+        }
+    }
+}
+
+fn own_branches(
+    grants: &Grants,
+    permission: Permission,
+    columns: Columns,
+    dialect: Dialect,
+) -> Vec<Condition> {
     let mut any = Vec::new();
     for binding in grants.with_role_at_least(permission.min_role()) {
         let env_cond = match columns.environment {
@@ -99,16 +118,12 @@ fn own_filter(
         };
         let ns_cond = segment(columns.namespace, &binding.pattern.namespace, dialect);
         match (ns_cond, env_cond) {
-            (None, None) => return Condition::Const(true),
+            (None, None) => return vec![Condition::Const(true)],
             (Some(c), None) | (None, Some(c)) => any.push(c),
             (Some(a), Some(b)) => any.push(Condition::And(vec![a, b])),
         }
     }
-    match any.len() {
-        0 => Condition::Const(false),
-        1 => any.pop().unwrap_or(Condition::Const(false)),
-        _ => Condition::Or(any),
-    }
+    any
 }
 
 impl Expression for Condition {

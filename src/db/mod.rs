@@ -280,3 +280,53 @@ pub fn escape_like(text: &str) -> String {
     }
     out
 }
+
+/// A constant SQL expression of type `ST` over known columns (e.g. a column with a
+/// `COLLATE` clause for ordering), as a cacheable query fragment.
+#[derive(Debug, Clone, Copy)]
+pub struct ConstExpr<ST> {
+    sql: &'static str,
+    _type: std::marker::PhantomData<ST>,
+}
+
+impl<ST> ConstExpr<ST> {
+    /// `sql` must be a constant expression over known columns (never user input).
+    pub const fn new(sql: &'static str) -> Self {
+        Self {
+            sql,
+            _type: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType> diesel::Expression
+    for ConstExpr<ST>
+{
+    type SqlType = ST;
+}
+
+impl<ST, QS> diesel::expression::AppearsOnTable<QS> for ConstExpr<ST> where Self: diesel::Expression {}
+
+impl<ST, QS> diesel::expression::SelectableExpression<QS> for ConstExpr<ST> where
+    Self: diesel::Expression
+{
+}
+
+impl<ST> diesel::expression::ValidGrouping<()> for ConstExpr<ST> {
+    type IsAggregate = diesel::expression::is_aggregate::No;
+}
+
+impl<ST> diesel::query_builder::QueryId for ConstExpr<ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST, DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for ConstExpr<ST> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql(self.sql);
+        Ok(())
+    }
+}

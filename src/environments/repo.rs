@@ -178,16 +178,6 @@ pub fn list_environments(
 ) -> QueryResult<(Vec<(Environment, String)>, i64)> {
     let dialect = conn.dialect();
     let readable = || permission_filter(grants, Permission::EnvironmentRead, ENV_COLUMNS, dialect);
-    // For the page, SQLite should walk namespaces in name order (the ORDER BY) and stop
-    // after `limit` rows; an indexable OR over names makes it collect and sort every
-    // readable row instead. A unary `+` keeps the name index out of the filter.
-    let page_columns = match dialect {
-        crate::access::Dialect::Sqlite => Columns {
-            namespace: "+namespaces.name",
-            environment: Some("environments.name"),
-        },
-        crate::access::Dialect::Postgres => ENV_COLUMNS,
-    };
     macro_rules! filtered {
         () => {{
             let mut q = environments::table
@@ -212,11 +202,15 @@ pub fn list_environments(
     {
         // Readable = whole namespaces: sum their trigger-maintained counts (a few
         // thousand index entries) instead of counting every readable row.
+        let byte_wise = Columns {
+            namespace: page_columns(dialect).namespace,
+            environment: None,
+        };
         let mut q = namespaces::table
             .filter(permission_filter(
                 grants,
                 Permission::EnvironmentRead,
-                NS_COLUMNS,
+                byte_wise,
                 dialect,
             ))
             .into_boxed();
@@ -227,37 +221,78 @@ pub fn list_environments(
     } else {
         filtered!().count().get_result(conn)?
     };
-    let mut page = environments::table
-        .inner_join(namespaces::table)
-        .filter(permission_filter(
-            grants,
-            Permission::EnvironmentRead,
-            page_columns,
-            dialect,
-        ))
-        .into_boxed();
-    if let Some(ns) = &f.namespace {
-        page = page.filter(namespaces::name.eq(ns.clone()));
-    }
-    if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
-        page = page.filter(search_condition("environments.name", s, dialect));
-    }
-    if let Some(status) = &f.status {
-        page = page.filter(environments::build_status.eq(status.clone()));
-    }
-    let mut page = page
-        .select((Environment::as_select(), namespaces::name))
-        .order((namespaces::name.asc(), environments::name.asc()))
-        .limit(f.limit + 1);
-    if let Some((ns, env)) = &f.after {
-        page = page.filter(
-            namespaces::name.gt(ns.clone()).or(namespaces::name
-                .eq(ns.clone())
-                .and(environments::name.gt(env.clone()))),
-        );
-    }
-    let rows = page.load(conn)?;
+    let rows = page(conn, grants, f, dialect)?;
     Ok((rows, total))
+}
+
+/// Name columns compared and sorted byte-wise on both backends (SQLite's BINARY;
+/// `COLLATE "C"` on PostgreSQL), so pages merged in Rust keep the SQL order and cursors.
+fn page_columns(dialect: crate::access::Dialect) -> Columns {
+    match dialect {
+        crate::access::Dialect::Sqlite => ENV_COLUMNS,
+        crate::access::Dialect::Postgres => Columns {
+            namespace: "namespaces.name COLLATE \"C\"",
+            environment: Some("environments.name COLLATE \"C\""),
+        },
+    }
+}
+
+/// One page of readable environments in (namespace, name) order after the cursor: one
+/// ordered index-range query per granting binding (each stops after `limit + 1` rows),
+/// merged. A single query with an OR of bindings would collect and sort every readable
+/// row before applying the limit.
+fn page(
+    conn: &mut DbConnection,
+    grants: &Grants,
+    f: &EnvFilter,
+    dialect: crate::access::Dialect,
+) -> QueryResult<Vec<(Environment, String)>> {
+    use crate::access::sql::{Condition, permission_branches};
+    let columns = page_columns(dialect);
+    let env_column = columns.environment.unwrap_or("environments.name");
+    let ns_order = crate::db::ConstExpr::<diesel::sql_types::Text>::new(columns.namespace);
+    let env_order = crate::db::ConstExpr::<diesel::sql_types::Text>::new(env_column);
+    let mut rows: Vec<(Environment, String)> = Vec::new();
+    for branch in permission_branches(grants, Permission::EnvironmentRead, columns, dialect) {
+        let mut q = environments::table
+            .inner_join(namespaces::table)
+            .filter(branch)
+            .select((Environment::as_select(), namespaces::name))
+            .order((ns_order.asc(), env_order.asc()))
+            .limit(f.limit + 1)
+            .into_boxed();
+        if let Some(ns) = &f.namespace {
+            q = q.filter(namespaces::name.eq(ns.clone()));
+        }
+        if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
+            q = q.filter(search_condition("environments.name", s, dialect));
+        }
+        if let Some(status) = &f.status {
+            q = q.filter(environments::build_status.eq(status.clone()));
+        }
+        if let Some((ns, env)) = &f.after {
+            let cmp = |column: &'static str, op: &'static str, value: &str| Condition::Match {
+                column,
+                op,
+                value: value.to_owned(),
+                escape: false,
+            };
+            q = q.filter(Condition::Or(vec![
+                cmp(columns.namespace, " > ", ns),
+                Condition::And(vec![
+                    cmp(columns.namespace, " = ", ns),
+                    cmp(env_column, " > ", env),
+                ]),
+            ]));
+        }
+        rows.extend(q.load(conn)?);
+    }
+    rows.sort_by(|(a, a_ns), (b, b_ns)| {
+        (a_ns.as_bytes(), a.name.as_bytes()).cmp(&(b_ns.as_bytes(), b.name.as_bytes()))
+    });
+    rows.dedup_by_key(|(e, _)| e.id);
+    rows.truncate(usize::try_from(f.limit + 1).unwrap_or(usize::MAX));
+    Ok(rows)
 }
 
 /// How many environments the grants allow reading.

@@ -1,5 +1,5 @@
-DROP INDEX namespaces_name_pattern;
-DROP INDEX namespaces_name_order;
+DROP INDEX environments_namespace_name_c;
+DROP INDEX namespaces_name_c;
 DROP TRIGGER environments_count ON environments;
 DROP FUNCTION portcullis_environments_count();
 ALTER TABLE namespaces DROP COLUMN env_count;

@@ -38,7 +38,8 @@ END
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER environments_count AFTER INSERT OR DELETE ON environments
     FOR EACH ROW EXECUTE FUNCTION portcullis_environments_count();
--- Index-only walks of namespaces in name order (environment pages) and sums of their
--- counts; the pattern index serves prefix LIKEs whatever the database's collation.
-CREATE INDEX namespaces_name_order ON namespaces (name) INCLUDE (id, env_count);
-CREATE INDEX namespaces_name_pattern ON namespaces (name text_pattern_ops) INCLUDE (id, env_count);
+-- Lists sort and compare names byte-wise (COLLATE "C", like SQLite), whatever the
+-- database's collation: these indexes serve the ordered, index-only walks of environment
+-- pages, prefix LIKEs of wildcard bindings, and sums of per-namespace counts.
+CREATE INDEX namespaces_name_c ON namespaces (name COLLATE "C") INCLUDE (id, env_count);
+CREATE INDEX environments_namespace_name_c ON environments (namespace_id, name COLLATE "C");
