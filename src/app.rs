@@ -52,6 +52,8 @@ pub struct AppState {
     pub key_cache: KeyCache,
     /// Coalesced `last_used_at` writes.
     pub key_usage: UsageTracker,
+    /// Cached exact totals of environment lists.
+    pub env_totals: crate::environments::totals::TotalsCache,
 }
 
 impl AppState {
@@ -75,6 +77,7 @@ impl AppState {
             reveal_sealer: Sealer::new(&secret.derive("key-reveal-encryption")),
             key_cache: KeyCache::new(config.key_cache_ttl),
             key_usage: UsageTracker::default(),
+            env_totals: Default::default(),
             public_origin: config.public_origin(),
             session_cookie_name,
             config,

@@ -237,13 +237,14 @@ async fn list_users(
 }
 
 async fn user_page(
-    state: &AppState,
+    state: &web::Data<AppState>,
     principal: &Principal,
     session: &Session,
     name: String,
     error: Option<String>,
 ) -> AppResult<UserPage> {
     let defaults = state.config.default_bindings.clone();
+    let st = state.clone();
     let n = name.clone();
     let (user, grants, explicit, envs, total) = state
         .db
@@ -256,7 +257,8 @@ async fn user_page(
                 limit: 100,
                 ..Default::default()
             };
-            let (envs, total) = environments::list_environments(conn, &grants, &filter)?;
+            let (envs, total) =
+                environments::list_environments(conn, &grants, &filter, &st.env_totals)?;
             Ok((user, grants, explicit, envs, total))
         })
         .await?;

@@ -346,7 +346,7 @@ async fn user_environments(
         .db
         .run(move |conn| -> AppResult<_> {
             let (_, grants) = grants_of(conn, &st, &name)?;
-            environments::list_environments(conn, &grants, &filter)
+            environments::list_environments(conn, &grants, &filter, &st.env_totals)
         })
         .await?;
     Ok(HttpResponse::Ok().json(environments::api::env_page(rows, total, limit)))

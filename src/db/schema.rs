@@ -154,6 +154,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Version counters bumped by triggers (cache invalidation across instances).
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
 diesel::joinable!(environments -> namespaces (namespace_id));
 diesel::joinable!(service_accounts -> namespaces (namespace_id));
 diesel::joinable!(api_keys -> service_accounts (service_account_id));

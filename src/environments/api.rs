@@ -283,9 +283,10 @@ async fn list_environments(
     let filter = q.filter()?;
     let limit = filter.limit;
     let grants = principal.grants;
+    let st = state.clone();
     let (rows, total) = state
         .db
-        .run(move |conn| envs::list(conn, &grants, &filter))
+        .run(move |conn| envs::list(conn, &grants, &filter, &st.env_totals))
         .await?;
     Ok(HttpResponse::Ok().json(env_page(rows, total, limit)))
 }

@@ -48,6 +48,7 @@ pub fn list(
     conn: &mut DbConnection,
     grants: &Grants,
     filter: &EnvFilter,
+    totals: &super::totals::TotalsCache,
 ) -> AppResult<(Vec<(Environment, String)>, i64)> {
     if let Some(status) = &filter.status
         && !BUILD_STATUSES.contains(&status.as_str())
@@ -57,7 +58,7 @@ pub fn list(
             format!("must be one of {}", BUILD_STATUSES.join(", ")),
         ));
     }
-    Ok(repo::list_environments(conn, grants, filter)?)
+    Ok(repo::list_environments(conn, grants, filter, totals)?)
 }
 
 /// Input of creation.

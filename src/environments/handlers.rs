@@ -82,7 +82,7 @@ fn next_url(q: &ListQuery, cursor: &str) -> String {
 }
 
 async fn rows(
-    state: &AppState,
+    state: &web::Data<AppState>,
     principal: &Principal,
     q: &ListQuery,
 ) -> AppResult<(EnvRows, Vec<String>, Vec<String>)> {
@@ -102,10 +102,11 @@ async fn rows(
         limit: PAGE,
     };
     let grants = principal.grants.clone();
+    let st = state.clone();
     let (mut list, total, names) = state
         .db
         .run(move |conn| -> AppResult<_> {
-            let (list, total) = envs::list(conn, &grants, &filter)?;
+            let (list, total) = envs::list(conn, &grants, &filter, &st.env_totals)?;
             let names = repo::list_readable_namespace_names(conn, &grants)?;
             Ok((list, total, names))
         })
@@ -367,7 +368,7 @@ async fn list_namespaces(
 }
 
 async fn namespace_page(
-    state: &AppState,
+    state: &web::Data<AppState>,
     principal: &Principal,
     session: &Session,
     name: String,
@@ -375,6 +376,7 @@ async fn namespace_page(
 ) -> AppResult<NamespacePage> {
     let grants = principal.grants.clone();
     let n = name.clone();
+    let st = state.clone();
     let (ns, envs_page, total, accounts, shares) = state
         .db
         .run(move |conn: &mut DbConnection| -> AppResult<_> {
@@ -384,7 +386,7 @@ async fn namespace_page(
                 limit: 25,
                 ..Default::default()
             };
-            let (list, total) = envs::list(conn, &grants, &filter)?;
+            let (list, total) = envs::list(conn, &grants, &filter, &st.env_totals)?;
             let accounts = crate::service_accounts::accounts_in(conn, ns.id)?;
             let shares = if grants.can_namespace(Permission::NamespaceRoleMappingRead, &n) {
                 Some(namespaces::shares(conn, &grants, &n)?)

@@ -7,6 +7,7 @@ mod handlers;
 pub mod models;
 pub mod namespaces;
 mod repo;
+pub mod totals;
 mod views;
 
 use actix_web::web;
@@ -67,8 +68,9 @@ pub fn list_environments(
     conn: &mut DbConnection,
     grants: &Grants,
     filter: &EnvFilter,
+    totals: &totals::TotalsCache,
 ) -> crate::errors::AppResult<(Vec<(Environment, String)>, i64)> {
-    envs::list(conn, grants, filter)
+    envs::list(conn, grants, filter, totals)
 }
 
 /// What the overview shows: counts of what the viewer may read.

@@ -175,8 +175,21 @@ pub fn list_environments(
     conn: &mut DbConnection,
     grants: &Grants,
     f: &EnvFilter,
+    totals: &super::totals::TotalsCache,
 ) -> QueryResult<(Vec<(Environment, String)>, i64)> {
     let dialect = conn.dialect();
+    let version: i64 = crate::db::schema::counters::table
+        .find("environments")
+        .select(crate::db::schema::counters::value)
+        .first(conn)?;
+    let key = format!(
+        "{:?}|{:?}|{:?}|{:?}",
+        permission_filter(grants, Permission::EnvironmentRead, ENV_COLUMNS, dialect),
+        f.namespace,
+        f.search,
+        f.status
+    );
+    let cached = totals.get(&key, version);
     let readable = || permission_filter(grants, Permission::EnvironmentRead, ENV_COLUMNS, dialect);
     macro_rules! filtered {
         () => {{
@@ -196,7 +209,9 @@ pub fn list_environments(
             q
         }};
     }
-    let total: i64 = if f.search.is_none()
+    let total: i64 = if let Some(total) = cached {
+        total
+    } else if f.search.is_none()
         && f.status.is_none()
         && grants.grants_whole_namespaces(Permission::EnvironmentRead)
     {
@@ -221,6 +236,9 @@ pub fn list_environments(
     } else {
         filtered!().count().get_result(conn)?
     };
+    if cached.is_none() {
+        totals.put(key, version, total);
+    }
     let rows = page(conn, grants, f, dialect)?;
     Ok((rows, total))
 }

@@ -418,3 +418,74 @@ async fn sharing_grants_within_what_the_sharer_holds() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[actix_web::test]
+async fn cached_totals_follow_every_write_from_any_instance() {
+    let mut a = TestApp::new().await;
+    seed(&a);
+    a.create_user("lead", &[("team-*/*", "admin")]);
+    let lead = a.access_token("lead", PASSWORD).await;
+    let total = |body: serde_json::Value| body["total"].as_i64().unwrap();
+    let before = total(a.get_bearer("/api/v1/environments", &lead).await.json());
+    assert_eq!(before, 6);
+    // Another instance writes; this one's cached total must not survive it.
+    let mut b = a.sibling().await;
+    let created = b
+        .json(
+            Method::POST,
+            "/api/v1/environments",
+            json!({"namespace": "team-b", "name": "new"}),
+            Some(&lead),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    assert_eq!(
+        total(a.get_bearer("/api/v1/environments", &lead).await.json()),
+        7
+    );
+    b.json(
+        Method::PATCH,
+        "/api/v1/environments/team-b/new",
+        json!({"current_build": {"status": "FAILED"}}),
+        Some(&lead),
+    )
+    .await;
+    assert_eq!(
+        total(
+            a.get_bearer("/api/v1/environments?status=FAILED", &lead)
+                .await
+                .json()
+        ),
+        1
+    );
+    b.json(
+        Method::DELETE,
+        "/api/v1/environments/team-b/new",
+        json!({}),
+        Some(&lead),
+    )
+    .await;
+    assert_eq!(
+        total(a.get_bearer("/api/v1/environments", &lead).await.json()),
+        6
+    );
+    assert_eq!(
+        total(
+            a.get_bearer("/api/v1/environments?status=FAILED", &lead)
+                .await
+                .json()
+        ),
+        0
+    );
+    b.json(
+        Method::DELETE,
+        "/api/v1/namespaces/team-a",
+        json!({}),
+        Some(&lead),
+    )
+    .await;
+    assert_eq!(
+        total(a.get_bearer("/api/v1/environments", &lead).await.json()),
+        3
+    );
+}

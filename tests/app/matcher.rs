@@ -80,7 +80,9 @@ async fn sql_lists_equal_the_rust_evaluator_for_random_names_and_bindings() {
                     limit: 500,
                     ..Default::default()
                 };
-                let (rows, total) = environments::list_environments(c, &grants, &filter).unwrap();
+                let (rows, total) =
+                    environments::list_environments(c, &grants, &filter, &app.state.env_totals)
+                        .unwrap();
                 let listed: BTreeSet<(String, String)> = rows
                     .into_iter()
                     .map(|(e, ns)| (ns, e.name))

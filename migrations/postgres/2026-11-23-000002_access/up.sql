@@ -38,6 +38,22 @@ END
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER environments_count AFTER INSERT OR DELETE ON environments
     FOR EACH ROW EXECUTE FUNCTION portcullis_environments_count();
+
+-- `counters.environments` changes with every write to environments (once per
+-- statement), so list totals can be cached until it moves (by any instance).
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY NOT NULL,
+    value BIGINT NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('environments', 0);
+CREATE FUNCTION portcullis_environments_version() RETURNS trigger AS $$
+BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'environments';
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER environments_version AFTER INSERT OR UPDATE OR DELETE ON environments
+    FOR EACH STATEMENT EXECUTE FUNCTION portcullis_environments_version();
 -- Lists sort and compare names byte-wise (COLLATE "C", like SQLite), whatever the
 -- database's collation: these indexes serve the ordered, index-only walks of environment
 -- pages, prefix LIKEs of wildcard bindings, and sums of per-namespace counts.

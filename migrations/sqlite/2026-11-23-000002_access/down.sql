@@ -1,7 +1,9 @@
+DROP TRIGGER environments_version_update;
 DROP INDEX namespaces_name_count;
 DROP TRIGGER environments_count_delete;
 DROP TRIGGER environments_count_insert;
 ALTER TABLE namespaces DROP COLUMN env_count;
+DROP TABLE counters;
 DROP TABLE namespace_shares;
 ALTER TABLE environments DROP COLUMN build_ended_at;
 ALTER TABLE environments DROP COLUMN build_started_at;

@@ -26,13 +26,26 @@ CREATE INDEX namespace_shares_principal ON namespace_shares (principal_kind, pri
 -- environments, maintained by triggers whatever writes the rows.
 ALTER TABLE namespaces ADD COLUMN env_count BIGINT NOT NULL DEFAULT 0;
 UPDATE namespaces SET env_count = (SELECT COUNT(*) FROM environments e WHERE e.namespace_id = namespaces.id);
+-- `counters.environments` changes with every write to environments, so list totals
+-- can be cached until it moves (by any instance).
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY NOT NULL,
+    value BIGINT NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('environments', 0);
 CREATE TRIGGER environments_count_insert AFTER INSERT ON environments
 BEGIN
     UPDATE namespaces SET env_count = env_count + 1 WHERE id = NEW.namespace_id;
+    UPDATE counters SET value = value + 1 WHERE name = 'environments';
 END;
 CREATE TRIGGER environments_count_delete AFTER DELETE ON environments
 BEGIN
     UPDATE namespaces SET env_count = env_count - 1 WHERE id = OLD.namespace_id;
+    UPDATE counters SET value = value + 1 WHERE name = 'environments';
+END;
+CREATE TRIGGER environments_version_update AFTER UPDATE ON environments
+BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'environments';
 END;
 -- Summing readable namespaces' counts reads only this index.
 CREATE INDEX namespaces_name_count ON namespaces (name, env_count);
