@@ -15,6 +15,8 @@ pub enum Source {
     PrimaryNamespace,
     /// Stored for this principal.
     Explicit,
+    /// A group the user belongs to (e.g. from the OpenID provider).
+    Group,
     /// A namespace shared with this principal (`<namespace>/*: role`).
     Share,
     /// Named by a down-scoped token (capped by its issuer's current grants).
@@ -28,6 +30,7 @@ impl Source {
             Self::Default => "default",
             Self::PrimaryNamespace => "primary namespace",
             Self::Explicit => "explicit",
+            Self::Group => "group",
             Self::Share => "share",
             Self::Token => "token",
         }

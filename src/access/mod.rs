@@ -50,6 +50,15 @@ pub fn load_user_grants(
         });
     }
     stored_grants(conn, crate::auth::models::KIND_USER, user_id, &mut bindings)?;
+    for (pattern, role) in repo::list_group_bindings_of(conn, user_id)? {
+        if let (Ok(pattern), Ok(role)) = (Pattern::parse(&pattern), Role::parse(&role)) {
+            bindings.push(Binding {
+                pattern,
+                role,
+                source: Source::Group,
+            });
+        }
+    }
     Ok(Grants::new(bindings))
 }
 

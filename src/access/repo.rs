@@ -183,3 +183,97 @@ pub fn delete_shares_of(
     .execute(conn)
     .map(|_| ())
 }
+
+/// `(pattern, role)` granted to a user through their groups.
+pub fn list_group_bindings_of(
+    conn: &mut DbConnection,
+    user_id: i64,
+) -> QueryResult<Vec<(String, String)>> {
+    use crate::db::schema::{group_bindings, user_groups};
+    group_bindings::table
+        .inner_join(user_groups::table.on(user_groups::group_name.eq(group_bindings::group_name)))
+        .filter(user_groups::user_id.eq(user_id))
+        .order(group_bindings::id)
+        .select((group_bindings::pattern, group_bindings::role))
+        .load(conn)
+}
+
+/// A group's bindings as `(pattern, role)`.
+pub fn list_group_bindings(
+    conn: &mut DbConnection,
+    group: &str,
+) -> QueryResult<Vec<(String, String)>> {
+    use crate::db::schema::group_bindings;
+    group_bindings::table
+        .filter(group_bindings::group_name.eq(group))
+        .order(group_bindings::id)
+        .select((group_bindings::pattern, group_bindings::role))
+        .load(conn)
+}
+
+/// Every group that has bindings, with them.
+pub fn list_all_group_bindings(
+    conn: &mut DbConnection,
+) -> QueryResult<Vec<(String, String, String)>> {
+    use crate::db::schema::group_bindings;
+    group_bindings::table
+        .order((group_bindings::group_name, group_bindings::id))
+        .select((
+            group_bindings::group_name,
+            group_bindings::pattern,
+            group_bindings::role,
+        ))
+        .load(conn)
+}
+
+/// Replaces a group's bindings.
+pub fn replace_group_bindings(
+    conn: &mut DbConnection,
+    group: &str,
+    bindings: &[(String, String)],
+    now: i64,
+) -> QueryResult<()> {
+    use crate::db::schema::group_bindings;
+    diesel::delete(group_bindings::table.filter(group_bindings::group_name.eq(group)))
+        .execute(conn)?;
+    for (pattern, role) in bindings {
+        diesel::insert_into(group_bindings::table)
+            .values((
+                group_bindings::group_name.eq(group),
+                group_bindings::pattern.eq(pattern),
+                group_bindings::role.eq(role),
+                group_bindings::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A user's groups, sorted.
+pub fn list_user_groups(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<String>> {
+    use crate::db::schema::user_groups;
+    user_groups::table
+        .filter(user_groups::user_id.eq(user_id))
+        .order(user_groups::group_name)
+        .select(user_groups::group_name)
+        .load(conn)
+}
+
+/// Replaces a user's groups.
+pub fn replace_user_groups(
+    conn: &mut DbConnection,
+    user_id: i64,
+    groups: &[String],
+) -> QueryResult<()> {
+    use crate::db::schema::user_groups;
+    diesel::delete(user_groups::table.filter(user_groups::user_id.eq(user_id))).execute(conn)?;
+    for g in groups {
+        diesel::insert_into(user_groups::table)
+            .values((
+                user_groups::user_id.eq(user_id),
+                user_groups::group_name.eq(g),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

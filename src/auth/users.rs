@@ -41,12 +41,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/users/{name}/permissions",
             web::get().to(user_permissions),
+        )
+        .route("/api/v1/groups", web::get().to(list_groups))
+        .route(
+            "/api/v1/groups/{group}/role-bindings",
+            web::get().to(get_group_bindings),
+        )
+        .route(
+            "/api/v1/groups/{group}/role-bindings",
+            web::put().to(put_group_bindings),
         );
 }
 
-fn user_json(u: &User) -> serde_json::Value {
+fn user_json(u: &User, groups: &[String]) -> serde_json::Value {
     json!({
         "name": u.name,
+        "groups": groups,
         "primary_namespace": u.primary_namespace,
         "active": u.active,
         "local_password": u.password_hash.is_some(),
@@ -105,18 +115,24 @@ async fn list_users(
     let after = decode_cursor(q.cursor.as_deref())?;
     let mut users = state
         .db
-        .run(move |conn| {
-            repo::list_users(conn, q.search.as_deref(), after.as_deref(), limit)
-                .map_err(AppError::from)
+        .run(move |conn| -> AppResult<Vec<(User, Vec<String>)>> {
+            let users = repo::list_users(conn, q.search.as_deref(), after.as_deref(), limit)?;
+            users
+                .into_iter()
+                .map(|u| {
+                    let groups = access::repo::list_user_groups(conn, u.id)?;
+                    Ok((u, groups))
+                })
+                .collect()
         })
         .await?;
     let next = if users.len() as i64 > limit {
         users.truncate(limit as usize);
-        users.last().map(|u| encode_cursor(&u.name))
+        users.last().map(|(u, _)| encode_cursor(&u.name))
     } else {
         None
     };
-    let items: Vec<_> = users.iter().map(user_json).collect();
+    let items: Vec<_> = users.iter().map(|(u, g)| user_json(u, g)).collect();
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
 }
 
@@ -183,7 +199,7 @@ async fn create_user(
             find(conn, &b.name)
         })
         .await?;
-    Ok(HttpResponse::Created().json(user_json(&user)))
+    Ok(HttpResponse::Created().json(user_json(&user, &[])))
 }
 
 async fn get_user(
@@ -193,8 +209,15 @@ async fn get_user(
 ) -> AppResult<HttpResponse> {
     require_global_admin(&principal)?;
     let name = path.into_inner();
-    let user = state.db.run(move |conn| find(conn, &name)).await?;
-    Ok(HttpResponse::Ok().json(user_json(&user)))
+    let (user, groups) = state
+        .db
+        .run(move |conn| -> AppResult<_> {
+            let user = find(conn, &name)?;
+            let groups = access::repo::list_user_groups(conn, user.id)?;
+            Ok((user, groups))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(user_json(&user, &groups)))
 }
 
 /// Body of a user change.
@@ -203,6 +226,8 @@ async fn get_user(
 pub struct PatchUser {
     active: Option<bool>,
     password: Option<String>,
+    /// Replaces the user's group memberships (OpenID Connect sign-in refreshes them).
+    groups: Option<Vec<String>>,
 }
 
 async fn update_user(
@@ -224,13 +249,36 @@ async fn update_user(
         ),
         None => None,
     };
+    if let Some(bad) = b
+        .groups
+        .iter()
+        .flatten()
+        .find(|g| crate::names::validate_name(g).is_err())
+    {
+        return Err(AppError::invalid(
+            "groups",
+            format!("{bad:?} is not a valid group name"),
+        ));
+    }
     let client = client_addr(&req);
-    let user = state
+    let st = state.clone();
+    let (user, groups) = state
         .db
-        .run(move |conn| -> AppResult<User> {
+        .run(move |conn| -> AppResult<(User, Vec<String>)> {
             let user = find(conn, &name)?;
             conn.transaction(|conn| -> AppResult<()> {
                 repo::update_user(conn, user.id, b.active, hash.as_deref())?;
+                if let Some(groups) = &b.groups {
+                    access::repo::replace_user_groups(conn, user.id, groups)?;
+                    audit(
+                        conn,
+                        &principal,
+                        &client,
+                        "user.groups",
+                        &format!("user:{name}"),
+                        Some(&groups.join(",")),
+                    )?;
+                }
                 let target = format!("user:{name}");
                 match b.active {
                     Some(true) if !user.active => {
@@ -246,10 +294,13 @@ async fn update_user(
                 }
                 Ok(())
             })?;
-            find(conn, &name)
+            st.key_cache.clear();
+            let user = find(conn, &name)?;
+            let groups = access::repo::list_user_groups(conn, user.id)?;
+            Ok((user, groups))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(user_json(&user)))
+    Ok(HttpResponse::Ok().json(user_json(&user, &groups)))
 }
 
 async fn get_bindings(
@@ -370,4 +421,102 @@ async fn user_permissions(
         Some(&user.primary_namespace),
         None,
     )))
+}
+
+/// `GET /api/v1/groups`: every group with bindings (global admins).
+async fn list_groups(state: web::Data<AppState>, principal: Principal) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let rows = state
+        .db
+        .run(move |conn| access::repo::list_all_group_bindings(conn).map_err(AppError::from))
+        .await?;
+    let mut groups: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    for (group, pattern, role) in rows {
+        groups
+            .entry(group)
+            .or_default()
+            .entry(pattern)
+            .or_default()
+            .push(role);
+    }
+    let items: Vec<_> = groups
+        .into_iter()
+        .map(|(name, bindings)| json!({"name": name, "role_bindings": bindings}))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
+}
+
+fn group_map(rows: Vec<(String, String)>) -> BTreeMap<String, Vec<String>> {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (pattern, role) in rows {
+        map.entry(pattern).or_default().push(role);
+    }
+    map
+}
+
+/// `GET /api/v1/groups/{group}/role-bindings`
+async fn get_group_bindings(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let group = path.into_inner();
+    if crate::names::validate_name(&group).is_err() {
+        return Err(AppError::NotFound);
+    }
+    let rows = state
+        .db
+        .run(move |conn| access::repo::list_group_bindings(conn, &group).map_err(AppError::from))
+        .await?;
+    Ok(HttpResponse::Ok().json(group_map(rows)))
+}
+
+/// `PUT /api/v1/groups/{group}/role-bindings`: what every member of the group gets.
+async fn put_group_bindings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    path: web::Path<String>,
+    body: web::Json<BTreeMap<String, Vec<String>>>,
+) -> AppResult<HttpResponse> {
+    require_global_admin(&principal)?;
+    let group = path.into_inner();
+    crate::names::validate_name(&group)
+        .map_err(|e| AppError::invalid("group", format!("group name {e}")))?;
+    let bindings = access::parse_binding_map(&body)?;
+    if let Some((p, r)) = bindings
+        .iter()
+        .find(|(p, r)| !access::can_grant(&principal.grants, p, *r))
+    {
+        return Err(AppError::Forbidden(format!(
+            "you cannot grant {r} on {p}: you do not hold it"
+        )));
+    }
+    let client = client_addr(&req);
+    let st = state.clone();
+    let rows = state
+        .db
+        .run(move |conn| -> AppResult<_> {
+            let pairs: Vec<(String, String)> = bindings
+                .iter()
+                .map(|(p, r)| (p.to_string(), r.as_str().to_owned()))
+                .collect();
+            conn.transaction(|conn| -> AppResult<()> {
+                access::repo::replace_group_bindings(conn, &group, &pairs, crate::db::now_ms())?;
+                let detail: Vec<String> = pairs.iter().map(|(p, r)| format!("{p}={r}")).collect();
+                audit(
+                    conn,
+                    &principal,
+                    &client,
+                    "role_binding.update",
+                    &format!("group:{group}"),
+                    Some(&detail.join(",")),
+                )
+            })?;
+            st.key_cache.clear();
+            Ok(access::repo::list_group_bindings(conn, &group)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(group_map(rows)))
 }

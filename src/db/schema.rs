@@ -162,6 +162,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Group memberships of users.
+    user_groups (user_id, group_name) {
+        user_id -> BigInt,
+        group_name -> Text,
+    }
+}
+
+diesel::table! {
+    /// Bindings granted to every member of a group.
+    group_bindings (id) {
+        id -> BigInt,
+        group_name -> Text,
+        pattern -> Text,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(environments -> namespaces (namespace_id));
 diesel::joinable!(service_accounts -> namespaces (namespace_id));
 diesel::joinable!(api_keys -> service_accounts (service_account_id));
@@ -175,4 +194,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     access_tokens,
     namespace_shares,
+    user_groups,
+    group_bindings,
 );

@@ -202,6 +202,18 @@ fn cases() -> Vec<Case> {
         ),
         c(
             Method::GET,
+            "/api/v1/groups",
+            json!(null),
+            [401, 403, 403, 403, 403, 200],
+        ),
+        c(
+            Method::PUT,
+            "/api/v1/groups/g/role-bindings",
+            json!({"team-a/*": ["viewer"]}),
+            [401, 403, 403, 403, 403, 200],
+        ),
+        c(
+            Method::GET,
             "/api/v1/audit-events",
             json!(null),
             [401, 403, 403, 403, 403, 200],

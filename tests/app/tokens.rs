@@ -284,3 +284,85 @@ async fn admins_create_and_deactivate_users() {
         .json();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
+
+#[actix_web::test]
+async fn group_members_get_the_group_bindings_shown_as_their_source() {
+    let mut app = TestApp::new().await;
+    seed(&app);
+    app.create_user("gina", &[]);
+    let root = app.admin_token().await;
+    let gina = app.access_token("gina", PASSWORD).await;
+    assert_eq!(
+        app.get_bearer("/api/v1/environments?namespace=team-b", &gina)
+            .await
+            .json()["total"],
+        0
+    );
+    let put = app
+        .json(
+            Method::PUT,
+            "/api/v1/groups/data-eng/role-bindings",
+            json!({"team-b/*": ["developer"]}),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    let member = app
+        .json(
+            Method::PATCH,
+            "/api/v1/users/gina",
+            json!({"groups": ["data-eng"]}),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(member.json()["groups"], json!(["data-eng"]));
+    assert_eq!(
+        app.get_bearer("/api/v1/environments?namespace=team-b", &gina)
+            .await
+            .json()["total"],
+        1
+    );
+    let perms = app.get_bearer("/api/v1/permissions", &gina).await.json();
+    let group = perms["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["pattern"] == "team-b/*")
+        .unwrap()
+        .clone();
+    assert_eq!(group["source"], "group");
+    let groups = app.get_bearer("/api/v1/groups", &root).await.json();
+    assert_eq!(groups["items"][0]["name"], "data-eng");
+    // Leaving the group takes the binding away; only admins manage groups.
+    app.json(
+        Method::PATCH,
+        "/api/v1/users/gina",
+        json!({"groups": []}),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(
+        app.get_bearer("/api/v1/environments?namespace=team-b", &gina)
+            .await
+            .json()["total"],
+        0
+    );
+    let denied = app
+        .json(
+            Method::PUT,
+            "/api/v1/groups/data-eng/role-bindings",
+            json!({"gina/*": ["viewer"]}),
+            Some(&gina),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    let bad = app
+        .json(
+            Method::PATCH,
+            "/api/v1/users/gina",
+            json!({"groups": ["bad name"]}),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -1,3 +1,5 @@
+DROP TABLE group_bindings;
+DROP TABLE user_groups;
 DROP TRIGGER environments_version ON environments;
 DROP FUNCTION portcullis_environments_version();
 DROP TABLE counters;

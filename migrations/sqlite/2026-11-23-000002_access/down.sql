@@ -1,3 +1,5 @@
+DROP TABLE group_bindings;
+DROP TABLE user_groups;
 DROP TRIGGER environments_version_update;
 DROP INDEX namespaces_name_count;
 DROP TRIGGER environments_count_delete;

@@ -49,3 +49,19 @@ BEGIN
 END;
 -- Summing readable namespaces' counts reads only this index.
 CREATE INDEX namespaces_name_count ON namespaces (name, env_count);
+
+-- Group bindings: a group (e.g. from the OpenID provider) grants bindings to its
+-- members; memberships are stored per user and refreshed by whoever knows them.
+CREATE TABLE user_groups (
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    group_name TEXT NOT NULL,
+    PRIMARY KEY (user_id, group_name)
+);
+CREATE TABLE group_bindings (
+    id INTEGER PRIMARY KEY,
+    group_name TEXT NOT NULL,
+    pattern TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (group_name, pattern, role)
+);
