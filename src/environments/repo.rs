@@ -190,25 +190,6 @@ pub fn list_environments(
         f.status
     );
     let cached = totals.get(&key, version);
-    let readable = || permission_filter(grants, Permission::EnvironmentRead, ENV_COLUMNS, dialect);
-    macro_rules! filtered {
-        () => {{
-            let mut q = environments::table
-                .inner_join(namespaces::table)
-                .filter(readable())
-                .into_boxed();
-            if let Some(ns) = &f.namespace {
-                q = q.filter(namespaces::name.eq(ns.clone()));
-            }
-            if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
-                q = q.filter(search_condition("environments.name", s, dialect));
-            }
-            if let Some(status) = &f.status {
-                q = q.filter(environments::build_status.eq(status.clone()));
-            }
-            q
-        }};
-    }
     let total: i64 = if let Some(total) = cached {
         total
     } else if f.search.is_none()
@@ -234,7 +215,25 @@ pub fn list_environments(
         }
         q.select(ENV_COUNT_SUM).first(conn)?
     } else {
-        filtered!().count().get_result(conn)?
+        let mut q = environments::table
+            .inner_join(namespaces::table)
+            .filter(permission_filter(
+                grants,
+                Permission::EnvironmentRead,
+                ENV_COLUMNS,
+                dialect,
+            ))
+            .into_boxed();
+        if let Some(ns) = &f.namespace {
+            q = q.filter(namespaces::name.eq(ns.clone()));
+        }
+        if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
+            q = q.filter(search_condition("environments.name", s, dialect));
+        }
+        if let Some(status) = &f.status {
+            q = q.filter(environments::build_status.eq(status.clone()));
+        }
+        q.count().get_result(conn)?
     };
     if cached.is_none() {
         totals.put(key, version, total);
