@@ -667,7 +667,8 @@ async fn show_reveal(
     let layout = Layout::new(&principal, &session, Section::ServiceAccounts)?;
     match revealed {
         Some(r) => {
-            let done_url = if r.label.starts_with("API key") {
+            let is_key = r.label.starts_with("API key");
+            let done_url = if is_key {
                 format!("/service-accounts/{}", path_segment(&r.account))
             } else {
                 "/access".to_owned()
@@ -677,6 +678,7 @@ async fn show_reveal(
                 key: r.key,
                 label: r.label,
                 done_url,
+                is_key,
                 account: r.account,
                 base_url: state
                     .config

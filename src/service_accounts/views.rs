@@ -264,6 +264,8 @@ pub struct RevealPage {
     pub base_url: String,
     /// Where "Done" leads.
     pub done_url: String,
+    /// An API key (can be exchanged for tokens), not an access token.
+    pub is_key: bool,
 }
 
 /// `GET /reveal/{id}` (any later view): 410.
