@@ -375,6 +375,7 @@ pub async fn api_login(
         revoked_at: None,
         api_key_id: api_key.map(|(k, _)| k),
         key_generation: api_key.map(|(_, g)| g),
+        parent_id: None,
     };
     state
         .db

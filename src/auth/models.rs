@@ -69,4 +69,6 @@ pub struct AccessTokenRow {
     pub api_key_id: Option<i64>,
     /// That key's secret generation at minting: the token dies with the secret.
     pub key_generation: Option<i64>,
+    /// The token this one was minted with (revoking it revokes this one).
+    pub parent_id: Option<String>,
 }

@@ -204,3 +204,11 @@ pub fn revoke_token(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<
     .execute(conn)
     .map(|n| n > 0)
 }
+
+/// Ids of the tokens minted with token `parent`.
+pub fn child_tokens(conn: &mut DbConnection, parent: &str) -> QueryResult<Vec<String>> {
+    access_tokens::table
+        .filter(access_tokens::parent_id.eq(parent))
+        .select(access_tokens::id)
+        .load(conn)
+}

@@ -96,14 +96,20 @@ pub fn mint(
         AuthMethod::ApiKey { key, generation } => Some((key, generation)),
         _ => None,
     };
-    if let AuthMethod::AccessToken(parent) = &principal.method {
-        // Never outlive the token that minted it.
-        if let Some(parent) = repo::find_access_token(conn, parent)? {
-            expires_at = expires_at.min(parent.expires_at);
-            if let (Some(k), Some(g)) = (parent.api_key_id, parent.key_generation) {
-                key_link = Some((k, g));
-            }
+    let mut bindings = bindings;
+    let mut parent_id = None;
+    if let AuthMethod::AccessToken(parent) = &principal.method
+        && let Some(parent) = repo::find_access_token(conn, parent)?
+    {
+        // Never outlive, never outscope the token that minted it, and die with it.
+        expires_at = expires_at.min(parent.expires_at);
+        if let (Some(k), Some(g)) = (parent.api_key_id, parent.key_generation) {
+            key_link = Some((k, g));
         }
+        if bindings.is_none() {
+            bindings = parent.role_bindings.clone();
+        }
+        parent_id = Some(parent.id);
     }
     if principal.kind == PrincipalKind::ServiceAccount && key_link.is_none() {
         return Err(AppError::Forbidden(
@@ -121,6 +127,7 @@ pub fn mint(
         revoked_at: None,
         api_key_id: key_link.map(|(k, _)| k),
         key_generation: key_link.map(|(_, g)| g),
+        parent_id,
     };
     conn.transaction(|conn| -> AppResult<()> {
         repo::insert_access_token(conn, &row)?;
@@ -219,8 +226,17 @@ pub fn revoke(
         return Err(AppError::NotFound);
     }
     conn.transaction(|conn| -> AppResult<()> {
-        if !repo::revoke_token(conn, id, now_ms())? {
+        let now = now_ms();
+        if !repo::revoke_token(conn, id, now)? {
             return Err(AppError::NotFound);
+        }
+        // Tokens minted with this one (and with those, …) are revoked with it.
+        let mut frontier = vec![id.to_owned()];
+        while let Some(parent) = frontier.pop() {
+            for child in repo::child_tokens(conn, &parent)? {
+                repo::revoke_token(conn, &child, now)?;
+                frontier.push(child);
+            }
         }
         audit::record(
             conn,

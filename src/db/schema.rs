@@ -89,6 +89,7 @@ diesel::table! {
         revoked_at -> Nullable<BigInt>,
         api_key_id -> Nullable<BigInt>,
         key_generation -> Nullable<BigInt>,
+        parent_id -> Nullable<Text>,
     }
 }
 

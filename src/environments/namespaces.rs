@@ -166,7 +166,11 @@ pub fn shares(conn: &mut DbConnection, grants: &Grants, name: &str) -> AppResult
 
 /// Resolves `user:NAME`, `service_account:NAME` or a bare name (a user first, then a
 /// service account) to `(kind, id)`.
-fn resolve_principal(conn: &mut DbConnection, text: &str) -> AppResult<(&'static str, i64)> {
+fn resolve_principal(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    text: &str,
+) -> AppResult<(&'static str, i64)> {
     let (kind, name) = match text.split_once(':') {
         Some(("user", n)) => (Some(KIND_USER), n),
         Some(("service_account", n)) => (Some(KIND_SERVICE_ACCOUNT), n),
@@ -183,8 +187,11 @@ fn resolve_principal(conn: &mut DbConnection, text: &str) -> AppResult<(&'static
     {
         return Ok((KIND_USER, user.id));
     }
+    // A service account counts only if the caller may read it (else it reads as
+    // missing: no existence oracle across namespaces).
     if kind != Some(KIND_USER)
         && let Some(id) = service_accounts::find_id_by_name(conn, name)?
+        && service_accounts::accounts::readable_account(conn, principal, name).is_ok()
     {
         return Ok((KIND_SERVICE_ACCOUNT, id));
     }
@@ -222,7 +229,7 @@ pub fn share(
             "you cannot share {role} on {name}: you do not hold it"
         )));
     }
-    let (kind, id) = resolve_principal(conn, target)?;
+    let (kind, id) = resolve_principal(conn, principal, target)?;
     conn.transaction(|conn| -> AppResult<()> {
         access::repo::upsert_share(
             conn,
@@ -264,7 +271,7 @@ pub fn unshare(
             "you need namespace-role-mapping::delete on {name:?}"
         )));
     }
-    let (kind, id) = resolve_principal(conn, target)?;
+    let (kind, id) = resolve_principal(conn, principal, target)?;
     let removed = conn.transaction(|conn| -> AppResult<bool> {
         let removed = access::repo::delete_share(conn, ns.id, kind, id)?;
         if removed {

@@ -181,6 +181,9 @@ pub fn update_account(
 ) -> AppResult<AccountSummary> {
     let (account, namespace) = readable_account(conn, ctx.principal, name)?;
     access::require_namespace(ctx.principal, Permission::ServiceAccountUpdate, &namespace)?;
+    if active == Some(true) && !account.active {
+        require_covers(conn, ctx.principal, account.id)?;
+    }
     let mut fields = FieldErrors::new();
     check_description(&mut fields, description);
     if !fields.is_empty() {
@@ -320,4 +323,26 @@ pub fn set_bindings(
         KIND_SERVICE_ACCOUNT,
         account.id,
     )?)
+}
+
+/// Refuses when the account holds a binding or share the caller does not: handing out a
+/// credential for it (a new or rotated key, re-activation) would grant the caller more
+/// than they hold.
+pub fn require_covers(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    account_id: i64,
+) -> AppResult<()> {
+    let held = access::load_service_account_grants(conn, account_id)?;
+    if let Some(b) = held
+        .bindings()
+        .iter()
+        .find(|b| !access::can_grant(&principal.grants, &b.pattern, b.role))
+    {
+        return Err(AppError::Forbidden(format!(
+            "this service account holds {} on {} ({}), which you do not; ask someone who does",
+            b.role, b.pattern, b.source
+        )));
+    }
+    Ok(())
 }

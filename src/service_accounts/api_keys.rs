@@ -62,6 +62,7 @@ pub fn create_key(
 ) -> AppResult<IssuedKey> {
     let (acc, namespace) = readable_account(conn, ctx.principal, account)?;
     access::require_namespace(ctx.principal, Permission::ApiKeyManage, &namespace)?;
+    super::accounts::require_covers(conn, ctx.principal, acc.id)?;
     let now = now_ms();
     let mut fields = FieldErrors::new();
     if let Err(e) = validate_name(&input.name) {
@@ -135,6 +136,7 @@ pub fn rotate_key(
     let key = get_key(conn, ctx, account, name)?;
     let (_, namespace) = readable_account(conn, ctx.principal, account)?;
     access::require_namespace(ctx.principal, Permission::ApiKeyManage, &namespace)?;
+    super::accounts::require_covers(conn, ctx.principal, key.service_account_id)?;
     if !(0..=MAX_RETAIN_MINUTES).contains(&retain_minutes) {
         return Err(AppError::invalid(
             "retain_period_minutes",
@@ -178,6 +180,9 @@ pub fn update_key(
     let key = get_key(conn, ctx, account, name)?;
     let (_, namespace) = readable_account(conn, ctx.principal, account)?;
     access::require_namespace(ctx.principal, Permission::ApiKeyManage, &namespace)?;
+    if active == Some(true) && !key.active {
+        super::accounts::require_covers(conn, ctx.principal, key.service_account_id)?;
+    }
     if description.is_some_and(|d| d.chars().count() > MAX_DESCRIPTION || d.contains('\0')) {
         return Err(AppError::invalid(
             "description",

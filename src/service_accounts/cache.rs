@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::models::{ApiKey, ServiceAccount};
@@ -31,6 +32,9 @@ pub struct CachedKey {
 pub struct KeyCache {
     ttl: Duration,
     entries: Mutex<HashMap<String, (Instant, CachedKey)>>,
+    /// Bumped by every `clear`: a lookup that started before a change must not store
+    /// what it read (it may be the state the change just revoked).
+    generation: AtomicU64,
 }
 
 impl KeyCache {
@@ -39,6 +43,7 @@ impl KeyCache {
         Self {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -54,12 +59,22 @@ impl KeyCache {
             .map(|(_, entry)| entry.clone())
     }
 
-    /// Stores an entry.
-    pub fn put(&self, entry: CachedKey) {
+    /// The current generation; read it before the database lookup whose result is
+    /// then [`put`](Self::put).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Stores an entry read at `generation`, unless the cache was cleared since.
+    pub fn put(&self, entry: CachedKey, generation: u64) {
         if self.ttl.is_zero() {
             return;
         }
         if let Ok(mut entries) = self.entries.lock() {
+            // Checked under the lock: `clear` bumps the generation under it too.
+            if self.generation.load(Ordering::SeqCst) != generation {
+                return;
+            }
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
@@ -70,7 +85,21 @@ impl KeyCache {
     /// Forgets everything (after any change to accounts, keys or bindings).
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.lock() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
             entries.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clearing_the_cache_moves_its_generation() {
+        let cache = KeyCache::new(Duration::from_secs(60));
+        let before = cache.generation();
+        cache.clear();
+        assert_ne!(before, cache.generation());
     }
 }

@@ -152,6 +152,7 @@ pub fn update_account(
 
 /// Deletes an account and everything it owns: keys (cascade), tokens, bindings.
 pub fn delete_account(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    crate::access::repo::delete_shares_of(conn, KIND_SERVICE_ACCOUNT, id)?;
     let key_ids = api_keys::table
         .filter(api_keys::service_account_id.eq(id))
         .select(api_keys::id.nullable());

@@ -52,6 +52,7 @@ pub async fn principal_for_key(
     let entry = match state.key_cache.get(presented.id) {
         Some(entry) => entry,
         None => {
+            let generation = state.key_cache.generation();
             let key_id = presented.id.to_owned();
             let entry = state
                 .db
@@ -61,7 +62,7 @@ pub async fn principal_for_key(
                 })
                 .await?
                 .ok_or(AppError::Unauthenticated)?;
-            state.key_cache.put(entry.clone());
+            state.key_cache.put(entry.clone(), generation);
             entry
         }
     };

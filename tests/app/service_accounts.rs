@@ -398,3 +398,95 @@ async fn the_list_toggles_an_account_and_stays_on_the_list() {
     assert!(page.texts(".account-row button.toggle").is_empty());
     assert_eq!(page.texts(".account-row .badge"), ["inactive"]);
 }
+
+#[actix_web::test]
+async fn a_namespace_admin_cannot_mint_keys_for_an_account_that_holds_more_than_they_do() {
+    let mut app = TestApp::new().await;
+    app.conn(|c| {
+        portcullis::environments::ensure_namespace(c, "team-a", "").unwrap();
+        portcullis::environments::ensure_namespace(c, "team-b", "").unwrap();
+    });
+    app.create_user("lead", &[("team-a/*", "admin")]);
+    let root = app.admin_token().await;
+    let lead = app.access_token("lead", PASSWORD).await;
+    app.create_key(&root, "team-a", "deployer", "k1").await;
+    app.json(
+        Method::PUT,
+        "/api/v1/service-accounts/deployer/role-bindings",
+        json!({"team-b/*": ["admin"]}),
+        Some(&root),
+    )
+    .await;
+    let mint = app
+        .json(
+            Method::POST,
+            "/api/v1/service-accounts/deployer/api-keys",
+            json!({"name": "mine"}),
+            Some(&lead),
+        )
+        .await;
+    assert_eq!(mint.status, StatusCode::FORBIDDEN, "{}", mint.body);
+    let rotate = app
+        .json(
+            Method::POST,
+            "/api/v1/service-accounts/deployer/api-keys/k1/rotate",
+            json!({}),
+            Some(&lead),
+        )
+        .await;
+    assert_eq!(rotate.status, StatusCode::FORBIDDEN);
+    // Within the lead's own scope it works.
+    app.json(
+        Method::PUT,
+        "/api/v1/service-accounts/deployer/role-bindings",
+        json!({"team-a/*": ["admin"]}),
+        Some(&root),
+    )
+    .await;
+    let ok = app
+        .json(
+            Method::POST,
+            "/api/v1/service-accounts/deployer/api-keys",
+            json!({"name": "mine"}),
+            Some(&lead),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::CREATED);
+}
+
+#[actix_web::test]
+async fn a_deleted_account_takes_its_shares_along() {
+    let mut app = TestApp::new().await;
+    app.conn(|c| {
+        let id = portcullis::environments::ensure_namespace(c, "team-b", "").unwrap();
+        portcullis::environments::create_environment(c, id, "prod", "", "").unwrap();
+    });
+    let root = app.admin_token().await;
+    app.create_key(&root, "default", "ci", "k").await;
+    app.json(
+        Method::PUT,
+        "/api/v1/namespaces/team-b/shares/ci",
+        json!({"role": "admin"}),
+        Some(&root),
+    )
+    .await;
+    app.json(
+        Method::DELETE,
+        "/api/v1/service-accounts/ci",
+        json!({}),
+        Some(&root),
+    )
+    .await;
+    // A new account (which may reuse the row id) inherits nothing.
+    let fresh = app.create_key(&root, "default", "newcomer", "k").await;
+    let envs = app
+        .get_bearer("/api/v1/environments", &fresh.plaintext)
+        .await
+        .json();
+    assert_eq!(envs["total"], 0);
+    let shares = app
+        .get_bearer("/api/v1/namespaces/team-b/shares", &root)
+        .await
+        .json();
+    assert_eq!(shares["items"].as_array().unwrap().len(), 0);
+}

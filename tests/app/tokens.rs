@@ -366,3 +366,55 @@ async fn group_members_get_the_group_bindings_shown_as_their_source() {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[actix_web::test]
+async fn a_token_minted_with_a_down_scoped_token_keeps_its_scope_and_dies_with_it() {
+    let mut app = TestApp::new().await;
+    seed(&app);
+    app.create_user("alice", &[("team-*/*", "developer")]);
+    let alice = app.access_token("alice", PASSWORD).await;
+    let scoped = app
+        .json(
+            Method::POST,
+            "/api/v1/tokens",
+            json!({"role_bindings": {"team-a/*": ["viewer"]}}),
+            Some(&alice),
+        )
+        .await
+        .json();
+    let scoped_id = scoped["id"].as_str().unwrap().to_owned();
+    let scoped = scoped["token"].as_str().unwrap().to_owned();
+    // Asking for "everything" with the scoped token gets the scoped token's scope.
+    let child = app
+        .json(Method::POST, "/api/v1/tokens", json!({}), Some(&scoped))
+        .await
+        .json();
+    let child = child["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.get_bearer("/api/v1/environments", &child).await.json()["total"],
+        1
+    );
+    let wider = app
+        .json(
+            Method::POST,
+            "/api/v1/tokens",
+            json!({"role_bindings": {"team-b/*": ["viewer"]}}),
+            Some(&scoped),
+        )
+        .await;
+    assert_eq!(wider.status, StatusCode::FORBIDDEN);
+    // Revoking the parent revokes the child.
+    let del = app
+        .json(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{scoped_id}"),
+            json!({}),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get_bearer("/api/v1/whoami", &child).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -75,3 +75,7 @@ CREATE TABLE group_bindings (
     created_at BIGINT NOT NULL,
     UNIQUE (group_name, pattern, role)
 );
+
+-- A token minted with another token remembers it: revoking the parent revokes it too.
+ALTER TABLE access_tokens ADD COLUMN parent_id TEXT;
+CREATE INDEX access_tokens_parent ON access_tokens (parent_id);

@@ -1,3 +1,5 @@
+DROP INDEX access_tokens_parent;
+ALTER TABLE access_tokens DROP COLUMN parent_id;
 DROP TABLE group_bindings;
 DROP TABLE user_groups;
 DROP TRIGGER environments_version_update;
