@@ -2,7 +2,7 @@
 //! administration with "view as" — what a user can read, and which binding allows it.
 
 use actix_session::Session;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Responder, web};
 use diesel::Connection;
 use serde::Deserialize;
@@ -15,9 +15,9 @@ use crate::db::{DbConnection, now_ms};
 use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
 use crate::service_accounts::reveal;
-use crate::web::client_addr;
 use crate::web::format::when;
 use crate::web::layout::{Layout, Section};
+use crate::web::{client_addr, see_other};
 
 /// Routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -27,12 +27,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/users", web::get().to(list_users))
         .route("/users/{name}", web::get().to(show_user))
         .route("/users/{name}/role-bindings", web::post().to(save_bindings));
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
 }
 
 fn rows(grants: &Grants) -> Vec<BindingRow> {
@@ -384,6 +378,8 @@ async fn save_bindings(
             Ok(())
         })
         .await?;
-    let seg: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
-    Ok(see_other(&format!("/users/{seg}")))
+    Ok(see_other(&format!(
+        "/users/{}",
+        crate::web::path_segment(&name)
+    )))
 }

@@ -18,7 +18,7 @@ use crate::db::{now_ms, rfc3339};
 use crate::errors::{AppError, AppResult};
 use crate::names::validate_name;
 use crate::web::layout::Layout;
-use crate::web::{client_addr, csrf};
+use crate::web::{client_addr, csrf, see_other};
 
 /// The one message for unknown users, wrong passwords and inactive accounts.
 const INVALID_CREDENTIALS: &str = "Invalid user name or password.";
@@ -82,12 +82,6 @@ fn render_login(
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(html))
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
 }
 
 /// Form of `POST /login`.

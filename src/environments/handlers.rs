@@ -2,7 +2,7 @@
 //! when allowed; every action is checked again on the server.
 
 use actix_session::Session;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Responder, web};
 use serde::Deserialize;
 
@@ -24,6 +24,7 @@ use crate::web::format::when;
 use crate::web::htmx::is_htmx;
 use crate::web::layout::{Layout, Section};
 use crate::web::pagination::{decode_cursor, encode_cursor};
+use crate::web::{path_segment, see_other};
 
 const PAGE: i64 = 50;
 
@@ -47,16 +48,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/namespaces/{ns}/shares/delete",
             web::post().to(remove_share),
         );
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
-}
-
-fn seg(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// Query of the list page.
@@ -200,8 +191,8 @@ async fn create_environment(
     {
         Ok(env) => Ok(see_other(&format!(
             "/environments/{}/{}",
-            seg(&f.namespace),
-            seg(&env.name)
+            path_segment(&f.namespace),
+            path_segment(&env.name)
         ))),
         Err(
             err @ (AppError::Validation { .. } | AppError::Conflict(_) | AppError::Forbidden(_)),
@@ -319,8 +310,8 @@ async fn update_environment(
     {
         Ok(_) => Ok(see_other(&format!(
             "/environments/{}/{}",
-            seg(&ns),
-            seg(&name)
+            path_segment(&ns),
+            path_segment(&name)
         ))),
         Err(AppError::Validation { fields, .. }) => {
             let page = environment_page(&state, &principal, &session, ns, name, fields).await?;
@@ -469,7 +460,7 @@ async fn add_share(
         .run(move |conn| namespaces::share(conn, &p, &client, &st.key_cache, &n, &target, &role))
         .await
     {
-        Ok(()) => Ok(see_other(&format!("/namespaces/{}", seg(&name)))),
+        Ok(()) => Ok(see_other(&format!("/namespaces/{}", path_segment(&name)))),
         Err(err @ (AppError::Validation { .. } | AppError::Forbidden(_))) => {
             let message = match &err {
                 AppError::Validation { fields, message } => fields
@@ -508,5 +499,5 @@ async fn remove_share(
         .db
         .run(move |conn| namespaces::unshare(conn, &principal, &client, &st.key_cache, &n, &target))
         .await?;
-    Ok(see_other(&format!("/namespaces/{}", seg(&name))))
+    Ok(see_other(&format!("/namespaces/{}", path_segment(&name))))
 }

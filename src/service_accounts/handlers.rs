@@ -21,6 +21,7 @@ use crate::environments;
 use crate::errors::{AppError, AppResult};
 use crate::web::htmx::is_htmx;
 use crate::web::layout::{Layout, Section};
+use crate::web::{path_segment, see_other};
 
 /// Page size of the accounts table.
 const PAGE: i64 = 25;
@@ -64,16 +65,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(delete_key),
         )
         .route("/reveal/{id}", web::get().to(show_reveal));
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
-}
-
-fn path_segment(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// Runs an operation with the caller's context on the blocking pool.
