@@ -398,3 +398,68 @@ async fn a_new_key_is_copied_from_the_reveal_page_used_and_never_shown_again() {
     assert!(fragment.starts_with(&key[..8]), "{fragment}");
     b.client.close().await.unwrap();
 }
+
+#[actix_web::test]
+async fn live_search_filters_environments_as_you_type() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    b.sign_in("admin", ADMIN_PASSWORD).await;
+    b.client
+        .wait()
+        .for_element(Locator::Css("#whoami"))
+        .await
+        .unwrap();
+    b.goto("/environments").await;
+    let total = b
+        .client
+        .find(Locator::Css("#total"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(total, "12");
+    let search = b
+        .client
+        .find(Locator::Css("#env-filters input[name=search]"))
+        .await
+        .unwrap();
+    search.send_keys("spark").await.unwrap();
+    // htmx swaps the rows in place (no navigation) once typing pauses.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        // Read the rows in one script call: htmx may swap them between two WebDriver calls.
+        let names = b
+            .client
+            .execute(
+                "return [...document.querySelectorAll('#envs .env-name')].map(e => e.textContent.trim())",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if names == json!(["spark-3.5"]) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rows never filtered: {names:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        b.client.current_url().await.unwrap().path(),
+        "/environments"
+    );
+    let total = b
+        .client
+        .find(Locator::Css("#total"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(total, "1", "the exact total follows the search");
+    save_screenshot(&b.client.screenshot().await.unwrap(), "environments.png");
+    b.client.close().await.unwrap();
+}
