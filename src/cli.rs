@@ -92,7 +92,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PORTCULLIS_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
     /// The URL users reach Portcullis at (sets `Secure` cookies when https, checks
-    /// `Origin`, builds the OIDC redirect URI). Default: `http://<bind>`.
+    /// `Origin`, appears in usage examples). Default: `http://<bind>`.
     #[arg(long, env = "PORTCULLIS_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Password for the `admin` user created on first start. Default: a random one,
