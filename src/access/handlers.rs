@@ -343,14 +343,7 @@ async fn save_bindings(
             return Ok(res);
         }
     };
-    if let Some((p, r)) = bindings
-        .iter()
-        .find(|(p, r)| !super::can_grant(&principal.grants, p, *r))
-    {
-        return Err(AppError::Forbidden(format!(
-            "you cannot grant {r} on {p}: you do not hold it"
-        )));
-    }
+    super::require_can_grant(&principal.grants, &bindings, "a user binding")?;
     let client = client_addr(&req);
     let (n, p, st) = (name.clone(), principal.clone(), state.clone());
     state

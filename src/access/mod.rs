@@ -272,3 +272,19 @@ pub fn permissions_json(
         "capped_by_issuer": grants.ceiling().is_some(),
     })
 }
+
+/// Refuses (403) the first binding in `bindings` that `grants` may not hand out: a
+/// token, share, or service-account, user or group binding never carries more than its
+/// granter holds. `what` names the thing being granted for the message.
+pub fn require_can_grant(
+    grants: &Grants,
+    bindings: &[(Pattern, Role)],
+    what: &str,
+) -> Result<(), AppError> {
+    match bindings.iter().find(|(p, r)| !can_grant(grants, p, *r)) {
+        Some((p, r)) => Err(AppError::Forbidden(format!(
+            "{what} cannot carry {r} on {p}: you do not hold it"
+        ))),
+        None => Ok(()),
+    }
+}

@@ -70,14 +70,7 @@ pub fn mint(
     let bindings = match bindings {
         None => None,
         Some(parsed) => {
-            if let Some((p, r)) = parsed
-                .iter()
-                .find(|(p, r)| !access::can_grant(&principal.grants, p, *r))
-            {
-                return Err(AppError::Forbidden(format!(
-                    "a token cannot carry {r} on {p}: you do not hold it"
-                )));
-            }
+            access::require_can_grant(&principal.grants, &parsed, "a token")?;
             let mut normal: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for (p, r) in parsed {
                 normal

@@ -330,14 +330,7 @@ async fn put_bindings(
     require_global_admin(&principal)?;
     let name = path.into_inner();
     let bindings = access::parse_binding_map(&body)?;
-    if let Some((p, r)) = bindings
-        .iter()
-        .find(|(p, r)| !access::can_grant(&principal.grants, p, *r))
-    {
-        return Err(AppError::Forbidden(format!(
-            "you cannot grant {r} on {p}: you do not hold it"
-        )));
-    }
+    access::require_can_grant(&principal.grants, &bindings, "a user binding")?;
     let client = client_addr(&req);
     let st = state.clone();
     let map = state
@@ -485,14 +478,7 @@ async fn put_group_bindings(
     crate::names::validate_name(&group)
         .map_err(|e| AppError::invalid("group", format!("group name {e}")))?;
     let bindings = access::parse_binding_map(&body)?;
-    if let Some((p, r)) = bindings
-        .iter()
-        .find(|(p, r)| !access::can_grant(&principal.grants, p, *r))
-    {
-        return Err(AppError::Forbidden(format!(
-            "you cannot grant {r} on {p}: you do not hold it"
-        )));
-    }
+    access::require_can_grant(&principal.grants, &bindings, "a group binding")?;
     let client = client_addr(&req);
     let st = state.clone();
     let rows = state

@@ -299,14 +299,7 @@ pub fn set_bindings(
 ) -> AppResult<std::collections::BTreeMap<String, Vec<String>>> {
     let (account, namespace) = readable_account(conn, ctx.principal, name)?;
     access::require_namespace(ctx.principal, Permission::ServiceAccountUpdate, &namespace)?;
-    if let Some((pattern, role)) = bindings
-        .iter()
-        .find(|(p, r)| !access::can_grant(&ctx.principal.grants, p, *r))
-    {
-        return Err(AppError::Forbidden(format!(
-            "you cannot grant {role} on {pattern}: you do not hold it"
-        )));
-    }
+    access::require_can_grant(&ctx.principal.grants, bindings, "a service-account binding")?;
     conn.transaction(|conn| -> AppResult<()> {
         access::replace_bindings(conn, KIND_SERVICE_ACCOUNT, account.id, bindings)?;
         let detail: Vec<String> = bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
