@@ -54,11 +54,13 @@ pub struct AppState {
     pub key_usage: UsageTracker,
     /// Cached exact totals of environment lists.
     pub env_totals: crate::environments::totals::TotalsCache,
+    /// The OpenID provider, when configured.
+    pub oidc: Option<std::sync::Arc<crate::auth::oidc::Oidc>>,
 }
 
 impl AppState {
     /// Builds the state from configuration, a pool and the server secret.
-    pub fn new(config: Config, db: Db, secret: &ServerSecret) -> Self {
+    pub fn new(config: Config, db: Db, secret: &ServerSecret) -> anyhow::Result<Self> {
         let mut cookie_key = [0u8; 64];
         cookie_key[..32].copy_from_slice(&secret.derive("session-cookie-signing"));
         cookie_key[32..].copy_from_slice(&secret.derive("session-cookie-encryption"));
@@ -67,7 +69,15 @@ impl AppState {
         } else {
             "portcullis".to_owned()
         };
-        Self {
+        let oidc = match &config.oidc {
+            Some(c) => Some(std::sync::Arc::new(crate::auth::oidc::Oidc::new(
+                c.clone(),
+                &config.public_url,
+            )?)),
+            None => None,
+        };
+        Ok(Self {
+            oidc,
             keys: Keys {
                 credential_pepper: secret.derive("credential-pepper"),
                 cookie: Key::from(&cookie_key),
@@ -82,7 +92,7 @@ impl AppState {
             session_cookie_name,
             config,
             db,
-        }
+        })
     }
 }
 

@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply pending migrations, then serve the dashboard and API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
     Migrate,
     /// Manage local users.
@@ -142,4 +142,60 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "PORTCULLIS_WORKERS")]
     pub workers: Option<usize>,
+    /// OpenID Connect sign-in.
+    #[command(flatten)]
+    pub oidc: OidcArgs,
+    /// Allow sign-in with local passwords. With `false` only the break-glass users may
+    /// use a password (needs OpenID Connect configured).
+    #[arg(long, env = "PORTCULLIS_PASSWORD_LOGIN", default_value_t = true, action = clap::ArgAction::Set)]
+    pub password_login: bool,
+    /// Local users who may sign in with a password even when password sign-in is off
+    /// (comma separated; keep at least one global administrator here).
+    #[arg(long, env = "PORTCULLIS_BREAK_GLASS_USERS", default_value = "admin")]
+    pub break_glass_users: String,
+}
+
+/// OpenID Connect options (all unset: no OpenID sign-in).
+#[derive(Debug, Clone, Args)]
+pub struct OidcArgs {
+    /// Issuer URL of the OpenID provider (discovery reads
+    /// `<issuer>/.well-known/openid-configuration`). https, or http on a loopback host.
+    #[arg(long, env = "PORTCULLIS_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// Client id registered at the provider (redirect URI
+    /// `<public URL>/auth/oidc/callback`).
+    #[arg(long, env = "PORTCULLIS_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// Client secret (omit for a public client; PKCE is always used).
+    #[arg(long, env = "PORTCULLIS_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// Name on the sign-in button ("Sign in with <name>"). Default: the issuer's host.
+    #[arg(long, env = "PORTCULLIS_OIDC_NAME")]
+    pub oidc_name: Option<String>,
+    /// Scopes to request, space separated (`openid` is always included).
+    #[arg(
+        long,
+        env = "PORTCULLIS_OIDC_SCOPES",
+        default_value = "openid profile email groups"
+    )]
+    pub oidc_scopes: String,
+    /// ID-token claim that names a new user (made unique if taken).
+    #[arg(
+        long,
+        env = "PORTCULLIS_OIDC_USERNAME_CLAIM",
+        default_value = "preferred_username"
+    )]
+    pub oidc_username_claim: String,
+    /// ID-token claim listing the user's groups (refreshed at every sign-in).
+    #[arg(long, env = "PORTCULLIS_OIDC_GROUPS_CLAIM", default_value = "groups")]
+    pub oidc_groups_claim: String,
+    /// Groups whose members get `*/*: admin` (comma separated).
+    #[arg(long, env = "PORTCULLIS_OIDC_ADMIN_GROUPS", default_value = "")]
+    pub oidc_admin_groups: String,
+    /// Every group `G` gives its members `G/*: developer` (Nebari style).
+    #[arg(long, env = "PORTCULLIS_OIDC_GROUP_NAMESPACES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub oidc_group_namespaces: bool,
+    /// With group namespaces: create namespace `G` at a member's sign-in if missing.
+    #[arg(long, env = "PORTCULLIS_OIDC_CREATE_GROUP_NAMESPACES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub oidc_create_group_namespaces: bool,
 }

@@ -2,10 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::access::{Binding, Source, bindings::parse_binding_list};
-use crate::cli::{CommonArgs, ServeArgs};
+use crate::access::{GrantRules, Source, bindings::parse_binding_list};
+use crate::cli::{CommonArgs, OidcArgs, ServeArgs};
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +87,8 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// Seed demo data on an empty database.
     pub demo: bool,
-    /// Bindings every signed-in user has.
-    pub default_bindings: Vec<Binding>,
+    /// Bindings every signed-in user has, and what groups grant by configuration.
+    pub grant_rules: Arc<GrantRules>,
     /// Session lifetimes.
     pub session: SessionConfig,
     /// Access-token lifetime.
@@ -104,6 +105,111 @@ pub struct Config {
     pub db_pool_size: u32,
     /// HTTP workers.
     pub workers: Option<usize>,
+    /// OpenID Connect sign-in, when configured.
+    pub oidc: Option<OidcConfig>,
+    /// Whether local passwords sign in (break-glass users always may).
+    pub password_login: bool,
+    /// Local users who may use a password when password sign-in is off.
+    pub break_glass_users: Vec<String>,
+}
+
+/// A validated OpenID Connect configuration.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// Issuer URL, exactly as the provider states it in discovery and ID tokens.
+    pub issuer: String,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret (`None`: public client).
+    pub client_secret: Option<String>,
+    /// Name on the sign-in button.
+    pub display_name: String,
+    /// Scopes requested besides `openid`.
+    pub scopes: Vec<String>,
+    /// Claim naming new users.
+    pub username_claim: String,
+    /// Claim listing groups.
+    pub groups_claim: String,
+    /// With group namespaces: create namespace `G` at sign-in when missing.
+    pub create_group_namespaces: bool,
+}
+
+impl OidcConfig {
+    fn from_args(args: &OidcArgs) -> Result<Option<Self>, String> {
+        let (issuer, client_id) = match (&args.oidc_issuer, &args.oidc_client_id) {
+            (None, None) => {
+                if args.oidc_client_secret.is_some() {
+                    return Err("PORTCULLIS_OIDC_CLIENT_SECRET needs PORTCULLIS_OIDC_ISSUER".into());
+                }
+                return Ok(None);
+            }
+            (Some(_), None) => {
+                return Err("PORTCULLIS_OIDC_ISSUER needs PORTCULLIS_OIDC_CLIENT_ID".into());
+            }
+            (None, Some(_)) => {
+                return Err("PORTCULLIS_OIDC_CLIENT_ID needs PORTCULLIS_OIDC_ISSUER".into());
+            }
+            (Some(i), Some(c)) => (i.trim().to_owned(), c.trim().to_owned()),
+        };
+        let url = url::Url::parse(&issuer)
+            .map_err(|e| format!("PORTCULLIS_OIDC_ISSUER {issuer:?} is not a URL: {e}"))?;
+        let loopback = match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        let secure = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+        if !secure || url.query().is_some() || url.fragment().is_some() {
+            return Err(format!(
+                "PORTCULLIS_OIDC_ISSUER {issuer:?} must be an https URL (http only on a loopback host) without query or fragment"
+            ));
+        }
+        if client_id.is_empty() {
+            return Err("PORTCULLIS_OIDC_CLIENT_ID must not be empty".into());
+        }
+        let claim = |name: &str, value: &str| -> Result<String, String> {
+            let v = value.trim();
+            if v.is_empty() || v.len() > 128 {
+                return Err(format!("{name} must be a claim name of 1-128 characters"));
+            }
+            Ok(v.to_owned())
+        };
+        let display_name = match args.oidc_name.as_deref().map(str::trim) {
+            Some(n) if !n.is_empty() => n.to_owned(),
+            _ => url.host_str().unwrap_or("OpenID Connect").to_owned(),
+        };
+        let mut scopes: Vec<String> = Vec::new();
+        for s in args.oidc_scopes.split_whitespace() {
+            if s != "openid" && !scopes.iter().any(|x| x == s) {
+                scopes.push(s.to_owned());
+            }
+        }
+        Ok(Some(Self {
+            issuer,
+            client_id,
+            client_secret: args
+                .oidc_client_secret
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            display_name,
+            scopes,
+            username_claim: claim("PORTCULLIS_OIDC_USERNAME_CLAIM", &args.oidc_username_claim)?,
+            groups_claim: claim("PORTCULLIS_OIDC_GROUPS_CLAIM", &args.oidc_groups_claim)?,
+            create_group_namespaces: args.oidc_create_group_namespaces,
+        }))
+    }
+}
+
+/// Splits a comma-separated list, dropping blanks.
+fn comma_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 impl Config {
@@ -156,6 +262,21 @@ impl Config {
         }
         let default_bindings = parse_binding_list(&serve.default_role_bindings, Source::Default)
             .map_err(|e| format!("PORTCULLIS_DEFAULT_ROLE_BINDINGS: {e}"))?;
+        let oidc = OidcConfig::from_args(&serve.oidc)?;
+        let break_glass_users = comma_list(&serve.break_glass_users);
+        if !serve.password_login && oidc.is_none() {
+            return Err(
+                "PORTCULLIS_PASSWORD_LOGIN=false needs OpenID Connect (PORTCULLIS_OIDC_ISSUER)"
+                    .into(),
+            );
+        }
+        let admin_groups = comma_list(&serve.oidc.oidc_admin_groups);
+        if oidc.is_none() && (!admin_groups.is_empty() || serve.oidc.oidc_group_namespaces) {
+            return Err(
+                "PORTCULLIS_OIDC_ADMIN_GROUPS and PORTCULLIS_OIDC_GROUP_NAMESPACES need PORTCULLIS_OIDC_ISSUER"
+                    .into(),
+            );
+        }
         Ok(Self {
             bind,
             data_dir: common.data_dir.clone(),
@@ -164,7 +285,11 @@ impl Config {
             public_url,
             admin_password: serve.admin_password.clone(),
             demo: serve.demo,
-            default_bindings,
+            grant_rules: Arc::new(GrantRules {
+                defaults: default_bindings,
+                admin_groups,
+                group_namespaces: serve.oidc.oidc_group_namespaces,
+            }),
             session: SessionConfig {
                 idle: Duration::from_secs(serve.session_idle_minutes * 60),
                 absolute: Duration::from_secs(serve.session_max_hours * 3600),
@@ -179,6 +304,9 @@ impl Config {
             max_body_bytes: serve.max_body_kib * 1024,
             db_pool_size: serve.db_pool_size,
             workers: serve.workers,
+            oidc,
+            password_login: serve.password_login,
+            break_glass_users,
         })
     }
 
@@ -192,8 +320,12 @@ impl Config {
             public_url: url::Url::parse("http://localhost").unwrap_or_else(|_| unreachable!()),
             admin_password: Some("admin-password-for-tests".into()),
             demo: false,
-            default_bindings: parse_binding_list("default/*=viewer", Source::Default)
-                .unwrap_or_default(),
+            grant_rules: Arc::new(GrantRules {
+                defaults: parse_binding_list("default/*=viewer", Source::Default)
+                    .unwrap_or_default(),
+                admin_groups: Vec::new(),
+                group_namespaces: false,
+            }),
             session: SessionConfig {
                 idle: Duration::from_secs(3600),
                 absolute: Duration::from_secs(12 * 3600),
@@ -208,6 +340,9 @@ impl Config {
             max_body_bytes: 256 * 1024,
             db_pool_size: 4,
             workers: Some(1),
+            oidc: None,
+            password_login: true,
+            break_glass_users: vec!["admin".into()],
         }
     }
 
@@ -277,6 +412,70 @@ mod tests {
         ));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    fn serve_config(args: &[&str]) -> Result<Config, String> {
+        use clap::Parser;
+        let mut argv = vec!["portcullis"];
+        argv.extend_from_slice(args);
+        let cli = crate::cli::Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+        Config::from_args(&cli.common, &cli.serve)
+    }
+
+    #[test]
+    fn openid_settings_are_checked() {
+        let ok = serve_config(&[
+            "--oidc-issuer",
+            "https://id.example.com/realms/x",
+            "--oidc-client-id",
+            "portcullis",
+            "--oidc-admin-groups",
+            "admins, ops ,",
+            "--oidc-group-namespaces",
+            "true",
+            "--password-login",
+            "false",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let oidc = ok.oidc.as_ref().map(|o| o.display_name.as_str());
+        assert_eq!(oidc, Some("id.example.com"));
+        assert_eq!(ok.grant_rules.admin_groups, ["admins", "ops"]);
+        assert!(ok.grant_rules.group_namespaces && !ok.password_login);
+        assert_eq!(ok.break_glass_users, ["admin"]);
+        let local = serve_config(&[
+            "--oidc-issuer",
+            "http://127.0.0.1:5556/dex",
+            "--oidc-client-id",
+            "c",
+        ]);
+        assert!(local.is_ok());
+        for (bad, why) in [
+            (
+                vec![
+                    "--oidc-issuer",
+                    "http://id.example.com",
+                    "--oidc-client-id",
+                    "c",
+                ],
+                "https",
+            ),
+            (vec!["--oidc-issuer", "https://id.example.com"], "CLIENT_ID"),
+            (vec!["--oidc-client-id", "c"], "ISSUER"),
+            (vec!["--password-login", "false"], "OpenID"),
+            (vec!["--oidc-admin-groups", "admins"], "ISSUER"),
+            (
+                vec![
+                    "--oidc-issuer",
+                    "https://i.example?x=1",
+                    "--oidc-client-id",
+                    "c",
+                ],
+                "query",
+            ),
+        ] {
+            let err = serve_config(&bad).err().unwrap_or_default();
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
     }
 
     #[test]

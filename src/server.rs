@@ -61,7 +61,7 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
             eprintln!("Demo user '{name}' password: {password}");
         }
     }
-    Ok(AppState::new(config, db, &secret))
+    AppState::new(config, db, &secret)
 }
 
 /// Writes the coalesced API-key `last_used_at` updates.

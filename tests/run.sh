@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need if missing (PostgreSQL, Chromium,
-# chromedriver), then runs every suite — unit tests, the integration suite on SQLite
-# and again on a throwaway PostgreSQL cluster, and the real-browser tests.
+# chromedriver, Node.js and the test OpenID provider from npm), then runs every suite —
+# unit tests, the integration suite on SQLite and again on a throwaway PostgreSQL
+# cluster, and the real-browser tests — against a real OpenID provider on 127.0.0.1.
 # Exits non-zero on any failure. With CI=true nothing is ever skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,10 @@ CI=${CI:-false}
 
 # --- dependencies -------------------------------------------------------------------
 . tests/pg.sh
+. tests/oidc.sh
 missing=()
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 { [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ]; } || missing+=(postgresql)
@@ -23,11 +27,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 export CHROMIUM=/usr/bin/chromium CHROMEDRIVER=/usr/bin/chromedriver PORTCULLIS_REQUIRE_BROWSER=1
+log "installing the test OpenID provider (npm ci in tests/oidc, if needed)"
+oidc_install
 
 # --- a throwaway PostgreSQL cluster on a free local port ------------------------------
-trap pg_stop EXIT
+trap 'pg_stop; oidc_stop' EXIT
 pg_start
 log "started PostgreSQL ($("$PGBIN/postgres" --version)) on 127.0.0.1:$PGPORT"
+oidc_start
+export TEST_OIDC_ISSUER="$OIDC_ISSUER" PORTCULLIS_REQUIRE_OIDC=1
+log "started the test OpenID provider (oidc-provider $(node -p "require('./tests/oidc/node_modules/oidc-provider/package.json').version")) at $OIDC_ISSUER"
 
 # --- suites --------------------------------------------------------------------------
 log "unit tests"

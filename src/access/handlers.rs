@@ -48,7 +48,17 @@ async fn access_page(
     error: Option<String>,
 ) -> AppResult<AccessPage> {
     let p = principal.clone();
-    let tokens = state.db.run(move |conn| tokens::list_for(conn, &p)).await?;
+    let (tokens, groups) = state
+        .db
+        .run(move |conn| -> AppResult<_> {
+            let groups = if p.kind == auth::PrincipalKind::User {
+                super::repo::list_user_groups(conn, p.id)?
+            } else {
+                Vec::new()
+            };
+            Ok((tokens::list_for(conn, &p)?, groups))
+        })
+        .await?;
     let now = now_ms();
     let map = super::permissions_json(&principal.grants, None, None);
     let permissions = map["entity_permissions"]
@@ -68,6 +78,7 @@ async fn access_page(
     Ok(AccessPage {
         layout: Layout::new(principal, session, Section::Access)?,
         bindings: rows(&principal.grants),
+        groups,
         permissions,
         tokens: tokens
             .iter()
@@ -237,15 +248,14 @@ async fn user_page(
     name: String,
     error: Option<String>,
 ) -> AppResult<UserPage> {
-    let defaults = state.config.default_bindings.clone();
+    let rules = state.config.grant_rules.clone();
     let st = state.clone();
     let n = name.clone();
-    let (user, grants, explicit, envs, total) = state
+    let (user, grants, explicit, envs, total, identities, groups) = state
         .db
         .run(move |conn| -> AppResult<_> {
             let user = auth::find_user_by_name(conn, &n)?.ok_or(AppError::NotFound)?;
-            let grants =
-                super::load_user_grants(conn, user.id, &user.primary_namespace, &defaults)?;
+            let grants = super::load_user_grants(conn, user.id, &user.primary_namespace, &rules)?;
             let explicit = super::stored_bindings(conn, crate::auth::models::KIND_USER, user.id)?;
             let filter = EnvFilter {
                 limit: 100,
@@ -253,7 +263,9 @@ async fn user_page(
             };
             let (envs, total) =
                 environments::list_environments(conn, &grants, &filter, &st.env_totals)?;
-            Ok((user, grants, explicit, envs, total))
+            let identities = auth::list_identities(conn, user.id)?;
+            let groups = super::repo::list_user_groups(conn, user.id)?;
+            Ok((user, grants, explicit, envs, total, identities, groups))
         })
         .await?;
     let environments = envs
@@ -280,6 +292,15 @@ async fn user_page(
         name: user.name,
         primary_namespace: user.primary_namespace,
         active: user.active,
+        local_password: user.password_hash.is_some(),
+        identities: identities
+            .into_iter()
+            .map(|(issuer, subject, email)| match email {
+                Some(e) => format!("{issuer} as {subject} ({e})"),
+                None => format!("{issuer} as {subject}"),
+            })
+            .collect(),
+        groups,
         bindings: rows(&grants),
         explicit: explicit
             .iter()

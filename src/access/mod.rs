@@ -21,6 +21,52 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     handlers::configure(cfg);
 }
 
+/// Where configuration grants bindings: to every signed-in user, and to members of
+/// groups (OpenID Connect). Evaluated at each request, so a configuration change
+/// applies at once and leaves nothing stale in the database.
+#[derive(Debug, Clone, Default)]
+pub struct GrantRules {
+    /// Bindings every signed-in user has (`PORTCULLIS_DEFAULT_ROLE_BINDINGS`).
+    pub defaults: Vec<Binding>,
+    /// Members of these groups get `*/*: admin`.
+    pub admin_groups: Vec<String>,
+    /// Every group `G` gives its members `G/*: developer`.
+    pub group_namespaces: bool,
+}
+
+impl GrantRules {
+    /// Bindings the rules give a member of `groups`.
+    pub fn group_bindings(&self, groups: &[String]) -> Vec<Binding> {
+        let mut out = Vec::new();
+        for group in groups {
+            if self.admin_groups.iter().any(|g| g == group)
+                && let Ok(pattern) = Pattern::parse("*/*")
+            {
+                out.push(Binding {
+                    pattern,
+                    role: Role::Admin,
+                    source: Source::Group,
+                });
+            }
+            if self.group_namespaces
+                && crate::names::validate_name(group).is_ok()
+                && let Ok(pattern) = Pattern::parse(&format!("{group}/*"))
+            {
+                out.push(Binding {
+                    pattern,
+                    role: Role::Developer,
+                    source: Source::Group,
+                });
+            }
+        }
+        out
+    }
+
+    fn has_group_rules(&self) -> bool {
+        self.group_namespaces || !self.admin_groups.is_empty()
+    }
+}
+
 /// Requires global administration (`*/*: admin`); 403 otherwise.
 pub fn require_global_admin(principal: &Principal) -> Result<(), AppError> {
     if principal.grants.is_global_admin() {
@@ -32,16 +78,17 @@ pub fn require_global_admin(principal: &Principal) -> Result<(), AppError> {
     }
 }
 
-/// Loads a user's effective grants: configured defaults, `<primary>/*: admin`, and
-/// explicit bindings (the union of all sources). Stored rows that no longer parse are
-/// skipped with a warning rather than failing the request.
+/// Loads a user's effective grants: configured defaults, `<primary>/*: admin`,
+/// explicit bindings, shares, and group bindings (stored ones and those the
+/// configuration gives groups) — the union of all sources. Stored rows that no longer
+/// parse are skipped with a warning rather than failing the request.
 pub fn load_user_grants(
     conn: &mut crate::db::DbConnection,
     user_id: i64,
     primary_namespace: &str,
-    defaults: &[Binding],
+    rules: &GrantRules,
 ) -> diesel::QueryResult<Grants> {
-    let mut bindings = defaults.to_vec();
+    let mut bindings = rules.defaults.clone();
     if let Ok(pattern) = Pattern::parse(&format!("{primary_namespace}/*")) {
         bindings.push(Binding {
             pattern,
@@ -58,6 +105,10 @@ pub fn load_user_grants(
                 source: Source::Group,
             });
         }
+    }
+    if rules.has_group_rules() {
+        let groups = repo::list_user_groups(conn, user_id)?;
+        bindings.extend(rules.group_bindings(&groups));
     }
     Ok(Grants::new(bindings))
 }

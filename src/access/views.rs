@@ -39,6 +39,8 @@ pub struct AccessPage {
     pub layout: Layout,
     /// Effective bindings.
     pub bindings: Vec<BindingRow>,
+    /// The viewer's groups (refreshed at each OpenID sign-in).
+    pub groups: Vec<String>,
     /// Pattern → permissions.
     pub permissions: Vec<(String, String)>,
     /// The viewer's tokens.
@@ -81,6 +83,12 @@ pub struct UserPage {
     pub primary_namespace: String,
     /// Active flag.
     pub active: bool,
+    /// Whether the user has a local password.
+    pub local_password: bool,
+    /// OpenID identities (`issuer as subject`).
+    pub identities: Vec<String>,
+    /// Groups (from the provider or the groups API).
+    pub groups: Vec<String>,
     /// Effective bindings with sources.
     pub bindings: Vec<BindingRow>,
     /// Explicit bindings as editable lines (`pattern=role`).

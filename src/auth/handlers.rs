@@ -48,6 +48,7 @@ pub fn safe_return_to(target: Option<&str>) -> String {
 
 /// `GET /login`
 pub async fn login_page(
+    state: web::Data<AppState>,
     session: Session,
     who: MaybePrincipal,
     query: web::Query<LoginQuery>,
@@ -57,6 +58,7 @@ pub async fn login_page(
         return Ok(see_other(&return_to));
     }
     render_login(
+        &state,
         &session,
         return_to,
         String::new(),
@@ -66,6 +68,7 @@ pub async fn login_page(
 }
 
 fn render_login(
+    state: &AppState,
     session: &Session,
     return_to: String,
     username: String,
@@ -74,6 +77,8 @@ fn render_login(
 ) -> AppResult<HttpResponse> {
     let page = LoginPage {
         layout: Layout::anonymous(session)?,
+        oidc_name: state.oidc.as_ref().map(|o| o.display_name().to_owned()),
+        password_login: state.config.password_login,
         return_to,
         username,
         error,
@@ -131,7 +136,10 @@ async fn check_password(
     } else {
         None
     };
-    let usable = user.filter(|u| u.active);
+    // With password sign-in off, only break-glass users may use one; others get the
+    // same answer as a wrong password (after the same argon2 work).
+    let allowed = state.config.password_login || state.config.break_glass_users.contains(&name);
+    let usable = user.filter(|u| u.active && allowed);
     // Always run argon2 (against a dummy hash if need be): no timing oracle. On the
     // blocking pool, without holding a database connection.
     let stored = usable.as_ref().and_then(|u| u.password_hash.clone());
@@ -199,6 +207,7 @@ pub async fn login(
     let checked = match check_password(&state, &req, &form.username, &form.password).await {
         Err(AppError::RateLimited(wait)) => {
             let mut res = render_login(
+                &state,
                 &session,
                 return_to,
                 form.username,
@@ -212,6 +221,7 @@ pub async fn login(
     };
     match checked {
         Checked::Refused => render_login(
+            &state,
             &session,
             return_to,
             form.username,
@@ -219,18 +229,8 @@ pub async fn login(
             actix_web::http::StatusCode::UNAUTHORIZED,
         ),
         Checked::Ok { user_id, name } => {
-            // A new session id at sign-in (no fixation), a new CSRF token too.
-            session.renew();
+            establish_session(&session, user_id)?;
             let now = now_ms();
-            let write = |k: &str, v: i64| {
-                session
-                    .insert(k, v)
-                    .map_err(|e| AppError::internal(anyhow::anyhow!("session write failed: {e}")))
-            };
-            write(keys::USER_ID, user_id)?;
-            write(keys::AUTH_AT, now)?;
-            write(keys::SEEN_AT, now)?;
-            csrf::rotate(&session)?;
             let lifetime = DEVICE_LIFETIME.as_secs() as i64;
             let device = Cookie::build(
                 DEVICE_COOKIE,
@@ -248,6 +248,173 @@ pub async fn login(
             res.add_cookie(&device).map_err(AppError::internal)?;
             Ok(res)
         }
+    }
+}
+
+/// Signs `user_id` in: a new session id (no fixation) and a new CSRF token.
+fn establish_session(session: &Session, user_id: i64) -> AppResult<()> {
+    session.renew();
+    let now = now_ms();
+    let write = |k: &str, v: i64| {
+        session
+            .insert(k, v)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("session write failed: {e}")))
+    };
+    write(keys::USER_ID, user_id)?;
+    write(keys::AUTH_AT, now)?;
+    write(keys::SEEN_AT, now)?;
+    csrf::rotate(session).map(|_| ())
+}
+
+/// `GET /auth/oidc/login?return_to=`: starts the authorization-code flow (PKCE S256,
+/// `state`, `nonce` kept in the session) and sends the browser to the provider.
+pub async fn oidc_login(
+    state: web::Data<AppState>,
+    session: Session,
+    query: web::Query<LoginQuery>,
+) -> AppResult<HttpResponse> {
+    let Some(oidc) = state.oidc.clone() else {
+        return Err(AppError::NotFound);
+    };
+    let return_to = safe_return_to(query.return_to.as_deref());
+    match oidc.start(return_to.clone(), now_ms()).await {
+        Ok((url, pending)) => {
+            session
+                .insert(keys::OIDC_PENDING, pending)
+                .map_err(|e| AppError::internal(anyhow::anyhow!("session write failed: {e}")))?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, url.as_str()))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "OpenID sign-in could not start");
+            render_login(
+                &state,
+                &session,
+                return_to,
+                String::new(),
+                Some(format!(
+                    "{} cannot be reached right now. Try again later.",
+                    oidc.display_name()
+                )),
+                actix_web::http::StatusCode::BAD_GATEWAY,
+            )
+        }
+    }
+}
+
+/// Query of `GET /auth/oidc/callback`.
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /auth/oidc/callback`: the provider's answer. The pending sign-in is taken out
+/// of the session first, so a `state`, `nonce` and PKCE verifier serve one answer only.
+pub async fn oidc_callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    query: web::Query<CallbackQuery>,
+) -> AppResult<HttpResponse> {
+    let Some(oidc) = state.oidc.clone() else {
+        return Err(AppError::NotFound);
+    };
+    let client = client_addr(&req);
+    let pending = session
+        .remove_as::<super::oidc::PendingSignIn>(keys::OIDC_PENDING)
+        .and_then(Result::ok);
+    let query = query.into_inner();
+    let checked = match pending {
+        None => Err("no sign-in was started in this browser, or it was already used".to_owned()),
+        Some(pending) => {
+            let same_state = query.state.as_deref().is_some_and(|s| {
+                subtle::ConstantTimeEq::ct_eq(s.as_bytes(), pending.state.as_bytes()).into()
+            });
+            if !same_state {
+                Err("the answer does not belong to the sign-in started here (state)".to_owned())
+            } else if now_ms() - pending.started_at > super::oidc::FLOW_LIFETIME_MS {
+                Err("the sign-in took too long".to_owned())
+            } else if let Some(error) = &query.error {
+                Err(format!("the provider answered {:?}", truncate(error)))
+            } else if let Some(code) = query.code.as_deref().filter(|c| !c.is_empty()) {
+                match oidc.finish(&pending, code).await {
+                    Ok(identity) => Ok((identity, pending.return_to)),
+                    Err(e) => Err(e.to_string()),
+                }
+            } else {
+                Err("the answer has no authorization code".to_owned())
+            }
+        }
+    };
+    let (identity, return_to) = match checked {
+        Ok(ok) => ok,
+        Err(reason) => {
+            tracing::info!(%client, %reason, "OpenID sign-in refused");
+            let detail = format!("oidc: {reason}");
+            let audit_client = client.clone();
+            state
+                .db
+                .run(move |conn| {
+                    audit::record(
+                        conn,
+                        &audit::Event {
+                            actor: "anonymous",
+                            action: "login",
+                            target: "oidc",
+                            outcome: Outcome::Failure,
+                            client_addr: Some(&audit_client),
+                            detail: Some(&detail),
+                        },
+                    )
+                    .map_err(AppError::from)
+                })
+                .await?;
+            return render_login(
+                &state,
+                &session,
+                "/".into(),
+                String::new(),
+                Some(format!(
+                    "Sign-in with {} failed: {reason}. Start again.",
+                    oidc.display_name()
+                )),
+                actix_web::http::StatusCode::BAD_REQUEST,
+            );
+        }
+    };
+    let options = super::federated::GroupOptions {
+        create_group_namespaces: state.config.grant_rules.group_namespaces
+            && oidc.config().create_group_namespaces,
+    };
+    let audit_client = client.clone();
+    let outcome = state
+        .db
+        .run(move |conn| {
+            super::federated::sign_in(conn, &identity, options, &audit_client).map_err(
+                |e| match e {
+                    super::CreateUserError::Db(e) => AppError::from(e),
+                    other => AppError::internal(other),
+                },
+            )
+        })
+        .await?;
+    match outcome {
+        super::federated::SignIn::User { id, .. } => {
+            establish_session(&session, id)?;
+            Ok(see_other(&return_to))
+        }
+        super::federated::SignIn::Deactivated(_) => render_login(
+            &state,
+            &session,
+            "/".into(),
+            String::new(),
+            Some("This account is deactivated. Ask an administrator.".into()),
+            actix_web::http::StatusCode::FORBIDDEN,
+        ),
     }
 }
 

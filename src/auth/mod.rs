@@ -2,8 +2,10 @@
 //! tokens, sign-in throttling, and the [`Principal`] every handler receives.
 
 pub mod credential;
+pub mod federated;
 mod handlers;
 pub mod models;
+pub mod oidc;
 pub mod password;
 mod principal;
 pub mod ratelimit;
@@ -31,6 +33,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(handlers::login_page))
         .route("/login", web::post().to(handlers::login))
         .route("/logout", web::post().to(handlers::logout))
+        .route("/auth/oidc/login", web::get().to(handlers::oidc_login))
+        .route(
+            "/auth/oidc/callback",
+            web::get().to(handlers::oidc_callback),
+        )
         .route("/api/v1/login", web::post().to(handlers::api_login))
         .route("/api/v1/whoami", web::get().to(handlers::whoami));
     users::configure(cfg);
@@ -141,6 +148,14 @@ pub fn purge_expired(conn: &mut DbConnection) -> diesel::QueryResult<(usize, usi
     // Keep expired tokens a day so their ids stay listable for a while.
     let tokens = repo::delete_expired_access_tokens(conn, now - 24 * 3600 * 1000)?;
     Ok((sessions, tokens))
+}
+
+/// `(issuer, subject, email)` of the OpenID identities linked to user `id`.
+pub fn list_identities(
+    conn: &mut DbConnection,
+    user_id: i64,
+) -> diesel::QueryResult<Vec<(String, String, Option<String>)>> {
+    repo::list_identities(conn, user_id)
 }
 
 /// The name of user `id`.

@@ -22,6 +22,8 @@ pub(crate) mod keys {
     pub const AUTH_AT: &str = "auth_at";
     /// Last request time (ms, coarse), for the idle timeout.
     pub const SEEN_AT: &str = "seen_at";
+    /// A started OpenID Connect sign-in ([`crate::auth::oidc::PendingSignIn`]).
+    pub const OIDC_PENDING: &str = "oidc_pending";
 }
 
 /// Only refresh the idle clock when it is this stale, to avoid a write per request.
@@ -189,7 +191,7 @@ async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppErro
     }
     let id = presented.id.to_owned();
     let secret_hash = presented.secret_hash(&state.keys.credential_pepper);
-    let defaults = state.config.default_bindings.clone();
+    let rules = state.config.grant_rules.clone();
     state
         .db
         .run(move |conn| {
@@ -221,7 +223,7 @@ async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppErro
                 .filter(|u| u.active)
                 .ok_or(AppError::Unauthenticated)?;
             let mut grants =
-                access::load_user_grants(conn, user.id, &user.primary_namespace, &defaults)?;
+                access::load_user_grants(conn, user.id, &user.primary_namespace, &rules)?;
             if let Some(json) = &row.role_bindings {
                 // A down-scoped token: only its bindings, within the issuer's grants.
                 grants = access::token_grants(json, grants)?;
@@ -258,15 +260,14 @@ async fn from_session(state: &AppState, session: &Session) -> Result<Option<Prin
             .insert(keys::SEEN_AT, now)
             .map_err(|e| AppError::internal(anyhow::anyhow!("session write failed: {e}")))?;
     }
-    let defaults = state.config.default_bindings.clone();
+    let rules = state.config.grant_rules.clone();
     let loaded = state
         .db
         .run(move |conn| -> Result<_, AppError> {
             let Some(user) = repo::find_user(conn, user_id)?.filter(|u| u.active) else {
                 return Ok(None);
             };
-            let grants =
-                access::load_user_grants(conn, user.id, &user.primary_namespace, &defaults)?;
+            let grants = access::load_user_grants(conn, user.id, &user.primary_namespace, &rules)?;
             Ok(Some((user, grants)))
         })
         .await?;

@@ -212,3 +212,73 @@ pub fn child_tokens(conn: &mut DbConnection, parent: &str) -> QueryResult<Vec<St
         .select(access_tokens::id)
         .load(conn)
 }
+
+/// The user linked to `(issuer, subject)`.
+pub fn find_identity_user(
+    conn: &mut DbConnection,
+    issuer: &str,
+    subject: &str,
+) -> QueryResult<Option<i64>> {
+    use crate::db::schema::user_identities as ui;
+    ui::table
+        .filter(ui::issuer.eq(issuer))
+        .filter(ui::subject.eq(subject))
+        .select(ui::user_id)
+        .first(conn)
+        .optional()
+}
+
+/// Links `(issuer, subject)` to a user.
+pub fn insert_identity(
+    conn: &mut DbConnection,
+    user_id: i64,
+    issuer: &str,
+    subject: &str,
+    email: Option<&str>,
+    now: i64,
+) -> QueryResult<()> {
+    use crate::db::schema::user_identities as ui;
+    diesel::insert_into(ui::table)
+        .values((
+            ui::user_id.eq(user_id),
+            ui::issuer.eq(issuer),
+            ui::subject.eq(subject),
+            ui::email.eq(email),
+            ui::created_at.eq(now),
+            ui::last_login_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Records a sign-in through an identity.
+pub fn touch_identity(
+    conn: &mut DbConnection,
+    issuer: &str,
+    subject: &str,
+    email: Option<&str>,
+    now: i64,
+) -> QueryResult<()> {
+    use crate::db::schema::user_identities as ui;
+    diesel::update(
+        ui::table
+            .filter(ui::issuer.eq(issuer))
+            .filter(ui::subject.eq(subject)),
+    )
+    .set((ui::email.eq(email), ui::last_login_at.eq(now)))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// `(issuer, subject, email)` of a user's identities.
+pub fn list_identities(
+    conn: &mut DbConnection,
+    user_id: i64,
+) -> QueryResult<Vec<(String, String, Option<String>)>> {
+    use crate::db::schema::user_identities as ui;
+    ui::table
+        .filter(ui::user_id.eq(user_id))
+        .order(ui::id)
+        .select((ui::issuer, ui::subject, ui::email))
+        .load(conn)
+}

@@ -368,7 +368,7 @@ fn grants_of(
         conn,
         user.id,
         &user.primary_namespace,
-        &state.config.default_bindings,
+        &state.config.grant_rules,
     )?;
     Ok((user, grants))
 }

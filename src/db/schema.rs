@@ -182,7 +182,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A user's identities at OpenID providers, keyed on `(issuer, subject)`.
+    user_identities (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        issuer -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        created_at -> BigInt,
+        last_login_at -> BigInt,
+    }
+}
+
 diesel::joinable!(environments -> namespaces (namespace_id));
+diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(service_accounts -> namespaces (namespace_id));
 diesel::joinable!(api_keys -> service_accounts (service_account_id));
 diesel::joinable!(namespace_shares -> namespaces (namespace_id));
@@ -197,4 +211,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     namespace_shares,
     user_groups,
     group_bindings,
+    user_identities,
 );

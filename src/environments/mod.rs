@@ -39,6 +39,11 @@ pub fn ensure_namespace(
     }
 }
 
+/// Whether namespace `name` exists.
+pub fn namespace_exists(conn: &mut DbConnection, name: &str) -> diesel::QueryResult<bool> {
+    Ok(repo::find_namespace(conn, name)?.is_some())
+}
+
 /// Creates environment `name` in namespace `namespace_id` (seeding, fixtures).
 pub fn create_environment(
     conn: &mut DbConnection,

@@ -148,7 +148,7 @@ impl TestApp {
             ServerSecret::load_or_create(config.secret_key.as_deref(), db.dir.path()).unwrap();
         let pool =
             portcullis::server::open_database(&config.database, config.db_pool_size).unwrap();
-        Self::mount(AppState::new(config, pool, &secret), db).await
+        Self::mount(AppState::new(config, pool, &secret).unwrap(), db).await
     }
 
     /// A second instance over the same database and secret (multi-instance tests).
@@ -161,7 +161,20 @@ impl TestApp {
             url: self.db.url.clone(),
             dir: tempfile::tempdir().unwrap(),
         };
-        Self::mount(AppState::new(config, pool, &secret), db).await
+        Self::mount(AppState::new(config, pool, &secret).unwrap(), db).await
+    }
+
+    /// Another browser (empty cookie jar) on the same app.
+    pub fn new_browser(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+            db: TestDb {
+                url: self.db.url.clone(),
+                dir: tempfile::tempdir().unwrap(),
+            },
+            call: self.call.clone(),
+            cookies: BTreeMap::new(),
+        }
     }
 
     /// Mounts an app over an existing state.

@@ -19,6 +19,7 @@ mod helpers;
 mod matcher;
 mod matrix;
 mod migrations;
+mod oidc;
 mod overview;
 mod pages;
 mod reveal;

@@ -106,11 +106,16 @@ struct Browser {
 
 impl Browser {
     async fn start() -> Option<Self> {
+        Self::start_on(free_port(), &[]).await
+    }
+
+    /// The server on `port` with extra environment variables.
+    async fn start_on(port: u16, env: &[(&str, String)]) -> Option<Self> {
         let (chromium, driver) = browser_paths()?;
         let data = tempfile::tempdir().unwrap();
         let profile = tempfile::tempdir().unwrap();
-        let port = free_port();
         let mut server = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        server.envs(env.iter().map(|(k, v)| (k, v)));
         server
             .args(["serve", "--demo"])
             .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
@@ -461,5 +466,128 @@ async fn live_search_filters_environments_as_you_type() {
         .unwrap();
     assert_eq!(total, "1", "the exact total follows the search");
     save_screenshot(&b.client.screenshot().await.unwrap(), "environments.png");
+    b.client.close().await.unwrap();
+}
+
+/// The test OpenID provider started by tests/run.sh, or `None` (skipped) elsewhere.
+fn oidc_issuer() -> Option<String> {
+    match std::env::var("TEST_OIDC_ISSUER") {
+        Ok(i) if !i.is_empty() => Some(i),
+        _ => {
+            assert!(
+                std::env::var("PORTCULLIS_REQUIRE_OIDC").is_err(),
+                "TEST_OIDC_ISSUER is required (tests/run.sh starts the provider)"
+            );
+            eprintln!("skipped: no TEST_OIDC_ISSUER (run tests/run.sh)");
+            None
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_user_signs_in_with_the_openid_provider_and_sees_group_access() {
+    let Some(issuer) = oidc_issuer() else {
+        return;
+    };
+    let port = free_port();
+    let registered: serde_json::Value = reqwest::Client::new()
+        .post(format!("{issuer}/reg"))
+        .json(&json!({
+            "redirect_uris": [format!("http://127.0.0.1:{port}/auth/oidc/callback")],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let field = |k: &str| registered[k].as_str().unwrap().to_owned();
+    let env = [
+        ("PORTCULLIS_OIDC_ISSUER", issuer.clone()),
+        ("PORTCULLIS_OIDC_CLIENT_ID", field("client_id")),
+        ("PORTCULLIS_OIDC_CLIENT_SECRET", field("client_secret")),
+        ("PORTCULLIS_OIDC_NAME", "Example SSO".to_owned()),
+        ("PORTCULLIS_OIDC_ADMIN_GROUPS", "platform-admins".to_owned()),
+        ("PORTCULLIS_OIDC_GROUP_NAMESPACES", "true".to_owned()),
+    ];
+    let Some(b) = Browser::start_on(port, &env).await else {
+        return;
+    };
+    b.goto("/access").await;
+    b.client
+        .wait()
+        .for_element(Locator::Css("a#oidc-login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The provider's own login page.
+    let login = b
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("input#login"))
+        .await
+        .unwrap();
+    assert!(
+        b.client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&issuer)
+    );
+    login.send_keys("alice").await.unwrap();
+    b.client
+        .find(Locator::Css("input#password"))
+        .await
+        .unwrap()
+        .send_keys("anything")
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("button#submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Back on the page asked for, signed in, with the group bindings shown.
+    b.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#my-groups"))
+        .await
+        .unwrap();
+    let url = b.client.current_url().await.unwrap();
+    assert_eq!(url.as_str(), format!("{}/access", b.base));
+    let mut group_rows = Vec::new();
+    for row in b
+        .client
+        .find_all(Locator::Css("#my-bindings tr.binding-row"))
+        .await
+        .unwrap()
+    {
+        let text = row.text().await.unwrap();
+        if text.ends_with("group") {
+            group_rows.push(text);
+        }
+    }
+    assert!(
+        group_rows.iter().any(|r| r.starts_with("*/* admin")),
+        "{group_rows:?}"
+    );
+    assert!(
+        group_rows
+            .iter()
+            .any(|r| r.starts_with("data-science/* developer")),
+        "{group_rows:?}"
+    );
+    save_screenshot(&b.client.screenshot().await.unwrap(), "oidc-access.png");
+    b.goto("/").await;
+    let who = b.client.find(Locator::Css("#whoami")).await.unwrap();
+    // The demo data has a local alice: the provider's alice gets a name of her own.
+    assert_eq!(who.text().await.unwrap(), "alice-2");
     b.client.close().await.unwrap();
 }

@@ -1,0 +1,2 @@
+DROP INDEX user_identities_user;
+DROP TABLE user_identities;

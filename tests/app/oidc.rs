@@ -1,0 +1,644 @@
+//! Sign-in with OpenID Connect against a real provider (`oidc-provider` from npm,
+//! started by tests/run.sh; `TEST_OIDC_ISSUER` names it). Each test registers its own
+//! client at the provider, signs in through the provider's login form over HTTP, and
+//! hands the provider's answer to the app. Bad ID tokens come from the provider's
+//! test-only tamper hook, which re-signs the next ID token with changed claims.
+
+use actix_web::http::StatusCode;
+use portcullis::config::OidcConfig;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+/// Where the tests tell the provider to send the browser back.
+const REDIRECT_URI: &str = "http://localhost/auth/oidc/callback";
+
+/// The provider's issuer, or `None` (test skipped) outside tests/run.sh.
+fn issuer() -> Option<String> {
+    match std::env::var("TEST_OIDC_ISSUER") {
+        Ok(i) if !i.is_empty() => Some(i),
+        _ => {
+            assert!(
+                std::env::var("PORTCULLIS_REQUIRE_OIDC").is_err(),
+                "TEST_OIDC_ISSUER is required (tests/run.sh starts the provider)"
+            );
+            eprintln!("skipped: no TEST_OIDC_ISSUER (run tests/run.sh)");
+            None
+        }
+    }
+}
+
+/// The test provider.
+struct Provider {
+    issuer: String,
+    /// This test's client (tamper requests apply to it only).
+    client_id: String,
+}
+
+impl Provider {
+    fn http(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Registers a client with our redirect URI; `(client_id, client_secret)`.
+    async fn register(&self) -> (String, String) {
+        let res: Value = self
+            .http()
+            .post(format!("{}/reg", self.issuer))
+            .json(&json!({"redirect_uris": [REDIRECT_URI], "client_name": "portcullis tests"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            res["client_id"].as_str().unwrap().to_owned(),
+            res["client_secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Follows the authorization URL through the provider's login form as `login`, with
+    /// a fresh browser (cookie jar); returns the path and query of our callback.
+    async fn sign_in(&self, authorize_url: &str, login: &str) -> String {
+        let http = self.http();
+        let mut url = authorize_url.to_owned();
+        let mut posted = false;
+        for _ in 0..10 {
+            if let Some(rest) = url.strip_prefix("http://localhost") {
+                return rest.to_owned();
+            }
+            let res = http.get(&url).send().await.unwrap();
+            if res.status().is_redirection() {
+                url = self.absolute(res.headers()["location"].to_str().unwrap());
+                continue;
+            }
+            assert_eq!(res.status(), 200, "unexpected page at {url}");
+            assert!(!posted, "the provider showed its form twice");
+            let form_action = format!("{url}/login");
+            let res = http
+                .post(&form_action)
+                .form(&[("login", login), ("password", "anything")])
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                res.status().is_redirection(),
+                "login at the provider failed: {}",
+                res.status()
+            );
+            posted = true;
+            url = self.absolute(res.headers()["location"].to_str().unwrap());
+        }
+        panic!("no redirect back to the app");
+    }
+
+    fn absolute(&self, location: &str) -> String {
+        if location.starts_with('/') {
+            format!("{}{location}", self.issuer)
+        } else {
+            location.to_owned()
+        }
+    }
+
+    /// Arms the one-shot tamper hook for the next ID token.
+    async fn tamper(&self, claims: Value, foreign_key: bool) {
+        let res = self
+            .http()
+            .post(format!("{}/__test/tamper", self.issuer))
+            .json(
+                &json!({"client_id": self.client_id, "claims": claims, "foreign_key": foreign_key}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success());
+    }
+
+    async fn disarm(&self) {
+        self.http()
+            .delete(format!("{}/__test/tamper", self.issuer))
+            .query(&[("client_id", &self.client_id)])
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// An app whose OpenID provider is the test provider, with `platform-admins` as the
+/// admin group and group namespaces on.
+async fn app_with_provider(
+    adjust: impl FnOnce(&mut portcullis::config::Config),
+) -> Option<(TestApp, Provider)> {
+    let issuer = issuer()?;
+    let mut provider = Provider {
+        issuer: issuer.clone(),
+        client_id: String::new(),
+    };
+    let (client_id, client_secret) = provider.register().await;
+    provider.client_id = client_id.clone();
+    let app = TestApp::with_config(|c| {
+        c.oidc = Some(OidcConfig {
+            issuer,
+            client_id,
+            client_secret: Some(client_secret),
+            display_name: "Test IdP".into(),
+            scopes: vec!["profile".into(), "email".into(), "groups".into()],
+            username_claim: "preferred_username".into(),
+            groups_claim: "groups".into(),
+            create_group_namespaces: true,
+        });
+        let mut rules = (*c.grant_rules).clone();
+        rules.admin_groups = vec!["platform-admins".into()];
+        rules.group_namespaces = true;
+        c.grant_rules = std::sync::Arc::new(rules);
+        adjust(c);
+    })
+    .await;
+    Some((app, provider))
+}
+
+/// Starts a flow; returns the provider URL the app redirected to.
+async fn start(app: &mut TestApp, return_to: &str) -> String {
+    let res = app
+        .get(&format!("/auth/oidc/login?return_to={return_to}"))
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    res.header("location").unwrap().to_owned()
+}
+
+/// The whole flow as `login`; returns the app's answer to the callback.
+async fn sign_in(
+    app: &mut TestApp,
+    provider: &Provider,
+    login: &str,
+    return_to: &str,
+) -> crate::helpers::TestResponse {
+    let authorize = start(app, return_to).await;
+    let callback = provider.sign_in(&authorize, login).await;
+    app.get(&callback).await
+}
+
+async fn whoami(app: &mut TestApp) -> (StatusCode, Value) {
+    let res = app.get("/api/v1/whoami").await;
+    let body = serde_json::from_str(&res.body).unwrap_or(Value::Null);
+    (res.status, body)
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn user_count(app: &TestApp) -> i64 {
+    app.conn(|c| portcullis::auth::count_users(c).unwrap())
+}
+
+#[actix_web::test]
+async fn the_flow_uses_pkce_state_and_nonce_and_creates_the_user_with_group_bindings() {
+    let Some((mut app, provider)) = app_with_provider(|_| {}).await else {
+        return;
+    };
+    let login_page = app.get("/login?return_to=/environments").await;
+    assert_eq!(
+        login_page.attr("a#oidc-login", "href").as_deref(),
+        Some("/auth/oidc/login?return_to=%2Fenvironments")
+    );
+    assert!(
+        login_page
+            .text("a#oidc-login")
+            .contains("Sign in with Test IdP")
+    );
+    let before = app.cookies.get("portcullis").cloned();
+
+    let authorize = start(&mut app, "/environments").await;
+    assert!(authorize.starts_with(&format!("{}/auth?", provider.issuer)));
+    assert_eq!(
+        query_param(&authorize, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert_eq!(
+        query_param(&authorize, "response_type").as_deref(),
+        Some("code")
+    );
+    assert_eq!(
+        query_param(&authorize, "redirect_uri").as_deref(),
+        Some(REDIRECT_URI)
+    );
+    for p in ["state", "nonce", "code_challenge"] {
+        assert!(
+            query_param(&authorize, p).is_some_and(|v| v.len() >= 20),
+            "{p}"
+        );
+    }
+    let scope = query_param(&authorize, "scope").unwrap();
+    assert!(scope.split(' ').any(|s| s == "openid") && scope.contains("groups"));
+
+    let callback = provider.sign_in(&authorize, "alice").await;
+    let res = app.get(&callback).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(res.header("location"), Some("/environments"));
+    assert_ne!(
+        app.cookies.get("portcullis"),
+        before.as_ref(),
+        "new session id at sign-in"
+    );
+
+    let (status, me) = whoami(&mut app).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["name"], "alice");
+    assert_eq!(me["kind"], "user");
+
+    // Keyed on (issuer, subject); groups stored; group namespaces created.
+    let (issuer, subject): (String, String) = app.conn(|c| {
+        use diesel::prelude::*;
+        use portcullis::db::schema::user_identities as ui;
+        ui::table
+            .select((ui::issuer, ui::subject))
+            .first(c)
+            .unwrap()
+    });
+    assert_eq!(issuer, provider.issuer);
+    assert_eq!(subject, "alice");
+    let user_id = me["id"].as_i64().unwrap();
+    let groups = app.conn(|c| portcullis::access::repo::list_user_groups(c, user_id).unwrap());
+    assert_eq!(groups, ["data-science", "platform-admins"]);
+    for ns in ["data-science", "platform-admins"] {
+        assert!(app.conn(|c| portcullis::environments::namespace_exists(c, ns).unwrap()));
+    }
+
+    // "My access" shows the group bindings as their own source.
+    let page = app.get("/access").await;
+    let rows: Vec<String> = page.texts("#my-bindings tr.binding-row");
+    let has = |pattern: &str, role: &str| {
+        rows.iter()
+            .any(|r| r.contains(pattern) && r.contains(role) && r.trim_end().ends_with("group"))
+    };
+    assert!(has("*/*", "admin"), "{rows:?}");
+    assert!(has("data-science/*", "developer"), "{rows:?}");
+    assert_eq!(
+        page.texts("#my-groups code.group"),
+        ["data-science", "platform-admins"]
+    );
+
+    // Admin through the group: the users API answers.
+    let res = app.get("/api/v1/users").await;
+    assert_eq!(res.status, StatusCode::OK);
+    // Same account on the next sign-in, still one user.
+    let mut again = app.new_browser();
+    let res = sign_in(&mut again, &provider, "alice", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(whoami(&mut again).await.1["id"], me["id"]);
+    assert_eq!(user_count(&app), 1);
+}
+
+#[actix_web::test]
+async fn groups_are_refreshed_at_each_sign_in() {
+    let Some((mut app, provider)) = app_with_provider(|_| {}).await else {
+        return;
+    };
+    let res = sign_in(&mut app, &provider, "bob", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
+    // Someone changed bob's groups in between (or the provider did): sign-in resets them.
+    app.conn(|c| {
+        portcullis::access::repo::replace_user_groups(c, id, &["platform-admins".into()]).unwrap()
+    });
+    let res = app.get("/api/v1/users").await;
+    assert_eq!(
+        res.status,
+        StatusCode::OK,
+        "the stale group made bob an admin"
+    );
+    let mut next = app.new_browser();
+    let res = sign_in(&mut next, &provider, "bob", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let groups = app.conn(|c| portcullis::access::repo::list_user_groups(c, id).unwrap());
+    assert_eq!(groups, ["ml-team"]);
+    assert_eq!(
+        next.get("/api/v1/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+    // bob develops in his group's namespace (created at sign-in).
+    let perms = next.get("/api/v1/permissions").await.json();
+    assert_eq!(perms["entity_roles"]["ml-team/*"], json!(["developer"]));
+    assert!(next.conn(|c| portcullis::environments::namespace_exists(c, "ml-team").unwrap()));
+}
+
+#[actix_web::test]
+async fn names_from_the_provider_never_take_over_existing_users_or_namespaces() {
+    let Some((mut app, provider)) = app_with_provider(|_| {}).await else {
+        return;
+    };
+    // A local alice, and a namespace called alice-2 owned by others.
+    app.create_user("alice", &[]);
+    app.conn(|c| portcullis::environments::ensure_namespace(c, "alice-2", "").unwrap());
+    // carol's provider lets her claim preferred_username "alice".
+    let res = sign_in(&mut app, &provider, "carol", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let me = whoami(&mut app).await.1;
+    assert_eq!(me["name"], "alice-3");
+    assert_eq!(me["namespace"], "alice-3");
+    // She administers neither the local alice's namespace nor alice-2.
+    let perms = app.get("/api/v1/permissions").await.json();
+    let patterns: Vec<&String> = perms["entity_roles"].as_object().unwrap().keys().collect();
+    assert!(
+        !patterns
+            .iter()
+            .any(|p| p.starts_with("alice/") || p.starts_with("alice-2/")),
+        "{patterns:?}"
+    );
+    // The provider's alice (another subject) is yet another user.
+    let mut other = app.new_browser();
+    let res = sign_in(&mut other, &provider, "alice", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(whoami(&mut other).await.1["name"], "alice-4");
+}
+
+/// Asserts a refused callback: 400 page with a message, nobody signed in, no user made.
+async fn assert_refused(app: &mut TestApp, res: crate::helpers::TestResponse, why: &str) {
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{why}: {}", res.body);
+    assert!(res.text("#login-error").contains("failed"), "{why}");
+    assert_eq!(whoami(app).await.0, StatusCode::UNAUTHORIZED, "{why}");
+}
+
+#[actix_web::test]
+async fn tampered_id_tokens_are_refused() {
+    let Some((mut app, provider)) = app_with_provider(|_| {}).await else {
+        return;
+    };
+    let now = chrono::Utc::now().timestamp();
+    let cases = [
+        (
+            "wrong nonce",
+            json!({"nonce": "not-the-one-we-sent"}),
+            false,
+        ),
+        ("missing nonce", json!({"nonce": null}), false),
+        ("other audience", json!({"aud": "someone-else"}), false),
+        ("other issuer", json!({"iss": "http://evil.example"}), false),
+        (
+            "expired",
+            json!({"exp": now - 600, "iat": now - 1200}),
+            false,
+        ),
+        ("foreign signing key", json!({}), true),
+    ];
+    for (why, claims, foreign_key) in cases {
+        let authorize = start(&mut app, "/").await;
+        let callback = provider.sign_in(&authorize, "alice").await;
+        provider.tamper(claims, foreign_key).await;
+        let res = app.get(&callback).await;
+        provider.disarm().await;
+        assert_refused(&mut app, res, why).await;
+    }
+    assert_eq!(user_count(&app), 0);
+    let failures = app.conn(|c| {
+        use diesel::prelude::*;
+        use portcullis::db::schema::audit_events as a;
+        a::table
+            .filter(a::action.eq("login"))
+            .filter(a::outcome.eq("failure"))
+            .count()
+            .get_result::<i64>(c)
+            .unwrap()
+    });
+    assert_eq!(failures, 6);
+    // The same app then signs alice in normally.
+    let res = sign_in(&mut app, &provider, "alice", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+}
+
+#[actix_web::test]
+async fn state_is_bound_to_the_session_and_single_use_and_codes_do_not_replay() {
+    let Some((mut app, provider)) = app_with_provider(|_| {}).await else {
+        return;
+    };
+    // Missing state.
+    let authorize = start(&mut app, "/").await;
+    let callback = provider.sign_in(&authorize, "alice").await;
+    let without_state: String = {
+        let url = url::Url::parse(&format!("http://localhost{callback}")).unwrap();
+        let code = url
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        format!("/auth/oidc/callback?code={code}")
+    };
+    let res = app.get(&without_state).await;
+    assert_refused(&mut app, res, "missing state").await;
+    // The attempt used the pending sign-in up: the genuine answer is now refused too.
+    let res = app.get(&callback).await;
+    assert_refused(&mut app, res, "state used once").await;
+
+    // Wrong state.
+    let authorize = start(&mut app, "/").await;
+    let callback = provider.sign_in(&authorize, "alice").await;
+    let state = query_param(&authorize, "state").unwrap();
+    let forged = callback.replace(&state, "forged-state-value-0123456789");
+    assert_ne!(forged, callback);
+    let res = app.get(&forged).await;
+    assert_refused(&mut app, res, "wrong state").await;
+
+    // Another browser (no pending sign-in in its session) cannot use a stolen answer.
+    let authorize = start(&mut app, "/").await;
+    let callback = provider.sign_in(&authorize, "alice").await;
+    let mut attacker = app.new_browser();
+    let res = attacker.get(&callback).await;
+    assert_refused(&mut attacker, res, "state from another session").await;
+
+    // A successful answer replayed is refused (state already used) …
+    let authorize = start(&mut app, "/").await;
+    let callback = provider.sign_in(&authorize, "alice").await;
+    let mut victim = app.new_browser();
+    victim.cookies = app.cookies.clone();
+    let res = victim.get(&callback).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let res = app.get(&callback).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "replayed state");
+
+    // … and a used code is refused even with a fresh, valid state.
+    let mut fresh = app.new_browser();
+    let authorize = start(&mut fresh, "/").await;
+    let new_state = query_param(&authorize, "state").unwrap();
+    let old_state = url::Url::parse(&format!("http://localhost{callback}"))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let replay = callback.replace(&old_state, &new_state);
+    let res = fresh.get(&replay).await;
+    assert_refused(&mut fresh, res, "code replay").await;
+
+    // An error answer from the provider is shown, not trusted.
+    let authorize = start(&mut fresh, "/").await;
+    let state = query_param(&authorize, "state").unwrap();
+    let res = fresh
+        .get(&format!(
+            "/auth/oidc/callback?error=access_denied&state={state}"
+        ))
+        .await;
+    assert_refused(&mut fresh, res, "provider error").await;
+}
+
+#[actix_web::test]
+async fn return_to_only_goes_to_local_paths() {
+    let Some((mut app, provider)) = app_with_provider(|_| {}).await else {
+        return;
+    };
+    for target in [
+        "//evil.example",
+        "https://evil.example",
+        "/%5Cevil.example",
+        "%2F%2Fevil.example",
+        "https%3A%2F%2Fevil.example",
+        "%2F%5Cevil.example",
+        "%252F%252Fevil.example",
+        "/%09/evil.example",
+    ] {
+        let mut browser = app.new_browser();
+        let res = sign_in(&mut browser, &provider, "bob", target).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{target}");
+        assert_eq!(res.header("location"), Some("/"), "{target}");
+    }
+    let res = sign_in(&mut app, &provider, "bob", "/environments%3Fsearch%3Dx").await;
+    assert_eq!(res.header("location"), Some("/environments?search=x"));
+}
+
+#[actix_web::test]
+async fn password_sign_in_can_be_switched_off_except_for_break_glass_users() {
+    let Some((mut app, provider)) = app_with_provider(|c| {
+        c.password_login = false;
+        c.break_glass_users = vec!["root".into()];
+    })
+    .await
+    else {
+        return;
+    };
+    app.create_user("bob", &[]);
+    app.create_user("root", &[("*/*", "admin")]);
+    let page = app.get("/login").await;
+    assert!(page.attr("a#oidc-login", "href").is_some());
+    assert_eq!(page.texts("details#break-glass form#login-form").len(), 1);
+    let res = app
+        .post_form(
+            "/login",
+            &[("username", "bob"), ("password", crate::helpers::PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(res.text("#login-error"), "Invalid user name or password.");
+    let res = app
+        .new_browser()
+        .json(
+            actix_web::http::Method::POST,
+            "/api/v1/login",
+            json!({"username": "bob", "password": crate::helpers::PASSWORD}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
+    app.login("root", crate::helpers::PASSWORD).await;
+    assert_eq!(whoami(&mut app).await.1["name"], "root");
+    // Provider users still sign in.
+    let mut other = app.new_browser();
+    let res = sign_in(&mut other, &provider, "bob", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(whoami(&mut other).await.1["name"], "bob-2");
+}
+
+#[actix_web::test]
+async fn deactivated_users_cannot_sign_in_through_the_provider() {
+    let Some((mut app, provider)) = app_with_provider(|_| {}).await else {
+        return;
+    };
+    let res = sign_in(&mut app, &provider, "bob", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
+    app.conn(|c| {
+        use diesel::prelude::*;
+        use portcullis::db::schema::users;
+        diesel::update(users::table.find(id))
+            .set(users::active.eq(false))
+            .execute(c)
+            .unwrap();
+    });
+    let mut next = app.new_browser();
+    let res = sign_in(&mut next, &provider, "bob", "/").await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+    assert_eq!(whoami(&mut next).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn an_unreachable_provider_gets_a_clear_page_and_no_provider_means_no_route() {
+    let app = TestApp::with_config(|c| {
+        c.oidc = Some(OidcConfig {
+            issuer: "http://127.0.0.1:9".into(),
+            client_id: "x".into(),
+            client_secret: None,
+            display_name: "Nowhere".into(),
+            scopes: vec![],
+            username_claim: "preferred_username".into(),
+            groups_claim: "groups".into(),
+            create_group_namespaces: false,
+        });
+    })
+    .await;
+    let mut app = app;
+    let res = app.get("/auth/oidc/login?return_to=/").await;
+    assert_eq!(res.status, StatusCode::BAD_GATEWAY);
+    assert!(
+        res.text("#login-error")
+            .contains("Nowhere cannot be reached")
+    );
+
+    let mut plain = TestApp::new().await;
+    assert!(
+        plain
+            .get("/login")
+            .await
+            .attr("a#oidc-login", "href")
+            .is_none()
+    );
+    assert_eq!(
+        plain.get("/auth/oidc/login").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        plain.get("/auth/oidc/callback?code=x&state=y").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn administrators_see_how_a_provider_user_signs_in_and_their_groups() {
+    let Some((mut app, provider)) = app_with_provider(|_| {}).await else {
+        return;
+    };
+    let res = sign_in(&mut app, &provider, "alice", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    // alice is an admin through platform-admins.
+    let page = app.get("/users/alice").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let identity = page.text("#identities code.identity");
+    assert!(
+        identity.starts_with(&format!("{} as alice", provider.issuer)),
+        "{identity}"
+    );
+    assert_eq!(
+        page.texts("#user-groups code.group"),
+        ["data-science", "platform-admins"]
+    );
+    assert!(page.body.contains("no local password"));
+}
