@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod connectors;
 pub mod crypto;
 pub mod dashboard;
 pub mod db;

@@ -1,0 +1,690 @@
+//! The connector catalog: every connector type with its auth methods (each with a JSON
+//! Schema of its attributes) and resource types. Written as data in
+//! `src/connectors/catalog/*.json`, embedded in the binary, and loaded and checked at
+//! start-up: a schema that does not compile, names an unknown format or keyword, or
+//! contradicts its own markers stops the server with the reason.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The catalog files, in the order types are listed.
+const FILES: [(&str, &str); 7] = [
+    ("aws.json", include_str!("catalog/aws.json")),
+    ("gcp.json", include_str!("catalog/gcp.json")),
+    ("azure.json", include_str!("catalog/azure.json")),
+    ("kubernetes.json", include_str!("catalog/kubernetes.json")),
+    ("docker.json", include_str!("catalog/docker.json")),
+    ("hyperai.json", include_str!("catalog/hyperai.json")),
+    ("oauth2.json", include_str!("catalog/oauth2.json")),
+];
+
+/// Schema keywords the catalog may use (the validator understands all of them).
+const KNOWN_KEYWORDS: [&str; 16] = [
+    "type",
+    "title",
+    "description",
+    "minLength",
+    "minItems",
+    "items",
+    "format",
+    "pattern",
+    "default",
+    "examples",
+    "contentMediaType",
+    "contentEncoding",
+    "x-json-required",
+    "enum",
+    "maxLength",
+    "maxItems",
+];
+
+/// Formats the catalog may use.
+const KNOWN_FORMATS: [&str; 4] = ["password", "uuid", "uri", "email"];
+
+/// How an auth method's credentials behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialKind {
+    /// Stored credentials handed out as they are (until rotated).
+    LongLived,
+    /// Short-lived credentials issued on demand.
+    Temporary,
+    /// The server's own ambient identity.
+    Implicit,
+}
+
+impl CredentialKind {
+    /// Human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::LongLived => "long-lived",
+            Self::Temporary => "temporary",
+            Self::Implicit => "implicit",
+        }
+    }
+}
+
+/// How a resource id is written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceIdInfo {
+    /// What the id names ("Bucket").
+    pub name: String,
+    /// Accepted forms.
+    pub description: String,
+    /// Examples.
+    pub examples: Vec<String>,
+}
+
+/// A kind of resource a connector reaches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceType {
+    /// Id, e.g. `s3-bucket`.
+    pub resource_type: String,
+    /// Display name.
+    pub name: String,
+    /// What it is.
+    pub description: String,
+    /// Whether one connector may reach several instances.
+    pub supports_instances: bool,
+    /// Id format.
+    pub resource_id: ResourceIdInfo,
+    /// Id used when none is given (e.g. `docker.io`).
+    pub default_resource_id: Option<String>,
+}
+
+/// One way of authenticating a connector type.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthMethod {
+    /// Id, e.g. `secret-key`.
+    pub auth_method: String,
+    /// Display name.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// Long-lived, temporary or implicit credentials.
+    pub credential_kind: CredentialKind,
+    /// When to use it.
+    pub good_for: String,
+    /// Security trade-offs.
+    pub trade_offs: String,
+    /// Uses the server's ambient identity (disabled unless configured).
+    pub implicit: bool,
+    /// Shortest session of issued credentials, seconds.
+    pub min_expiration_seconds: Option<i64>,
+    /// Longest session, seconds.
+    pub max_expiration_seconds: Option<i64>,
+    /// Default session, seconds.
+    pub default_expiration_seconds: Option<i64>,
+    /// JSON Schema of the attributes.
+    pub config_schema: Value,
+}
+
+/// The type of an attribute, as forms need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeKind {
+    /// Text.
+    Text,
+    /// true/false.
+    Boolean,
+    /// A list of strings.
+    List,
+}
+
+/// One attribute of an auth method, read from its schema.
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    /// Key in the configuration.
+    pub name: String,
+    /// Display name.
+    pub title: String,
+    /// Meaning.
+    pub description: String,
+    /// Text, boolean or list.
+    pub kind: AttributeKind,
+    /// In `required`.
+    pub required: bool,
+    /// `format: password`: encrypted at rest, shown as `[HIDDEN]`.
+    pub secret: bool,
+    /// `format` other than password (uuid, uri, email).
+    pub format: Option<String>,
+    /// Must hold a JSON document.
+    pub json: bool,
+    /// Default value.
+    pub default: Option<Value>,
+    /// First example, for placeholders.
+    pub example: Option<String>,
+}
+
+impl Attribute {
+    /// The default as form text.
+    pub fn default_text(&self) -> String {
+        match &self.default {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Bool(b)) => b.to_string(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        }
+    }
+}
+
+impl AuthMethod {
+    /// The attributes in schema order (required first, as the data lists them).
+    pub fn attributes(&self) -> Vec<Attribute> {
+        let required: Vec<&str> = self.config_schema["required"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let Some(props) = self.config_schema["properties"].as_object() else {
+            return Vec::new();
+        };
+        props
+            .iter()
+            .map(|(name, p)| {
+                let format = p["format"].as_str();
+                Attribute {
+                    name: name.clone(),
+                    title: p["title"].as_str().unwrap_or(name).to_owned(),
+                    description: p["description"].as_str().unwrap_or("").to_owned(),
+                    kind: match p["type"].as_str() {
+                        Some("boolean") => AttributeKind::Boolean,
+                        Some("array") => AttributeKind::List,
+                        _ => AttributeKind::Text,
+                    },
+                    required: required.contains(&name.as_str()),
+                    secret: format == Some("password"),
+                    format: format.filter(|f| *f != "password").map(str::to_owned),
+                    json: p["contentMediaType"].as_str() == Some("application/json"),
+                    default: p.get("default").cloned(),
+                    example: p["examples"].get(0).map(|e| match e {
+                        Value::String(s) => s.clone(),
+                        Value::Array(items) => items
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        other => other.to_string(),
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    /// Names of the secret attributes.
+    pub fn secret_names(&self) -> Vec<String> {
+        self.attributes()
+            .into_iter()
+            .filter(|a| a.secret)
+            .map(|a| a.name)
+            .collect()
+    }
+
+    /// Whether the method issues credentials with a session length.
+    pub fn has_expiration(&self) -> bool {
+        self.min_expiration_seconds.is_some()
+            || self.max_expiration_seconds.is_some()
+            || self.default_expiration_seconds.is_some()
+    }
+
+    /// The expiration bounds as text ("15 min – 36 h, default 12 h").
+    pub fn expiration_text(&self) -> String {
+        if !self.has_expiration() {
+            return "none (credentials are handed out as stored)".into();
+        }
+        let f = |s: Option<i64>| s.map_or("no limit".to_owned(), duration_text);
+        format!(
+            "{} – {}, default {}",
+            self.min_expiration_seconds
+                .map_or("any".to_owned(), duration_text),
+            f(self.max_expiration_seconds),
+            self.default_expiration_seconds
+                .map_or("provider's".to_owned(), duration_text)
+        )
+    }
+}
+
+/// `900` → "15 min", `43200` → "12 h".
+pub fn duration_text(seconds: i64) -> String {
+    if seconds % 3600 == 0 {
+        format!("{} h", seconds / 3600)
+    } else if seconds % 60 == 0 {
+        format!("{} min", seconds / 60)
+    } else {
+        format!("{seconds} s")
+    }
+}
+
+/// A connector type.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorType {
+    /// Id, e.g. `aws`.
+    pub connector_type: String,
+    /// Display name.
+    pub name: String,
+    /// What it gives access to.
+    pub description: String,
+    /// How to use it.
+    pub docs: String,
+    /// Whether configuration can be read from a local environment.
+    pub supports_auto_configuration: bool,
+    /// What auto-configuration reads.
+    pub auto_configuration: Option<String>,
+    /// Resource types.
+    pub resource_types: Vec<ResourceType>,
+    /// Auth methods.
+    pub auth_methods: Vec<AuthMethod>,
+}
+
+impl ConnectorType {
+    /// The auth method `id`.
+    pub fn auth_method(&self, id: &str) -> Option<&AuthMethod> {
+        self.auth_methods.iter().find(|m| m.auth_method == id)
+    }
+
+    /// The resource type `id`.
+    pub fn resource_type(&self, id: &str) -> Option<&ResourceType> {
+        self.resource_types.iter().find(|r| r.resource_type == id)
+    }
+
+    /// Whether any auth method issues temporary credentials.
+    pub fn issues_temporary_credentials(&self) -> bool {
+        self.auth_methods
+            .iter()
+            .any(|m| m.credential_kind == CredentialKind::Temporary)
+    }
+}
+
+/// The loaded catalog and the compiled validators of its schemas.
+#[derive(Clone)]
+pub struct Catalog {
+    types: Arc<Vec<ConnectorType>>,
+    validators: Arc<BTreeMap<(String, String), jsonschema::Validator>>,
+    /// Whether implicit auth methods may be used on this server.
+    pub implicit_enabled: bool,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("types", &self.types.len())
+            .field("implicit_enabled", &self.implicit_enabled)
+            .finish()
+    }
+}
+
+/// Builds a validator for one schema (formats checked; `password` is any string).
+pub fn compile_schema(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .with_format("password", |_: &str| true)
+        .build(schema)
+        .map_err(|e| e.to_string())
+}
+
+impl Catalog {
+    /// Loads and checks the embedded catalog.
+    pub fn load(implicit_enabled: bool) -> Result<Self, String> {
+        let mut types = Vec::new();
+        let mut validators = BTreeMap::new();
+        for (file, text) in FILES {
+            let t: ConnectorType = serde_json::from_str(text)
+                .map_err(|e| format!("connector catalog {file}: {e}"))?;
+            check_type(&t).map_err(|e| format!("connector catalog {file}: {e}"))?;
+            for m in &t.auth_methods {
+                let v = compile_schema(&m.config_schema).map_err(|e| {
+                    format!("connector catalog {file}: {}: {e}", m.auth_method)
+                })?;
+                validators.insert((t.connector_type.clone(), m.auth_method.clone()), v);
+            }
+            types.push(t);
+        }
+        Ok(Self {
+            types: Arc::new(types),
+            validators: Arc::new(validators),
+            implicit_enabled,
+        })
+    }
+
+    /// Every type, in catalog order.
+    pub fn types(&self) -> &[ConnectorType] {
+        &self.types
+    }
+
+    /// The type `id`.
+    pub fn get(&self, id: &str) -> Option<&ConnectorType> {
+        self.types.iter().find(|t| t.connector_type == id)
+    }
+
+    /// The validator of `(type, method)`.
+    pub fn validator(&self, connector_type: &str, auth_method: &str) -> Option<&jsonschema::Validator> {
+        self.validators
+            .get(&(connector_type.to_owned(), auth_method.to_owned()))
+    }
+
+    /// Why `method` cannot be used on this server, if it cannot.
+    pub fn disabled_reason(&self, method: &AuthMethod) -> Option<&'static str> {
+        (method.implicit && !self.implicit_enabled).then_some(
+            "Implicit authentication uses the Portcullis server's own cloud identity, so it is \
+             disabled unless an operator enables it with PORTCULLIS_CONNECTOR_IMPLICIT_AUTH=true.",
+        )
+    }
+
+    /// Types offering `resource_type` and `auth_method` (each filter optional).
+    pub fn filtered(&self, resource_type: Option<&str>, auth_method: Option<&str>) -> Vec<&ConnectorType> {
+        self.types
+            .iter()
+            .filter(|t| resource_type.is_none_or(|r| t.resource_type(r).is_some()))
+            .filter(|t| auth_method.is_none_or(|m| t.auth_method(m).is_some()))
+            .collect()
+    }
+
+    /// Every resource type id, sorted, without duplicates.
+    pub fn resource_type_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .types
+            .iter()
+            .flat_map(|t| t.resource_types.iter().map(|r| r.resource_type.clone()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// Every auth method id, sorted, without duplicates.
+    pub fn auth_method_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .types
+            .iter()
+            .flat_map(|t| t.auth_methods.iter().map(|m| m.auth_method.clone()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// The API shape of a type (CONTRACT.md), plus docs and per-method availability.
+    pub fn type_json(&self, t: &ConnectorType) -> Value {
+        let all_methods: Vec<&str> = t.auth_methods.iter().map(|m| m.auth_method.as_str()).collect();
+        json!({
+            "connector_type": t.connector_type,
+            "name": t.name,
+            "description": t.description,
+            "docs": t.docs,
+            "supports_auto_configuration": t.supports_auto_configuration,
+            "issues_temporary_credentials": t.issues_temporary_credentials(),
+            "auth_methods": t.auth_methods.iter().map(|m| json!({
+                "auth_method": m.auth_method,
+                "name": m.name,
+                "description": m.description,
+                "credential_kind": m.credential_kind,
+                "good_for": m.good_for,
+                "trade_offs": m.trade_offs,
+                "enabled": self.disabled_reason(m).is_none(),
+                "disabled_reason": self.disabled_reason(m),
+                "config_schema": m.config_schema,
+                "min_expiration_seconds": m.min_expiration_seconds,
+                "max_expiration_seconds": m.max_expiration_seconds,
+                "default_expiration_seconds": m.default_expiration_seconds,
+            })).collect::<Vec<_>>(),
+            "resource_types": t.resource_types.iter().map(|r| json!({
+                "resource_type": r.resource_type,
+                "name": r.name,
+                "description": r.description,
+                "auth_methods": all_methods,
+                "supports_instances": r.supports_instances,
+                "resource_id": r.resource_id,
+                "default_resource_id": r.default_resource_id,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Checks one type's data against itself: ids are names, every description is
+/// present, schemas use only known keywords and formats, `required` names existing
+/// properties, and expiration bounds are ordered.
+fn check_type(t: &ConnectorType) -> Result<(), String> {
+    let nonempty = |what: &str, s: &str| {
+        if s.trim().is_empty() {
+            Err(format!("{what} is empty"))
+        } else {
+            Ok(())
+        }
+    };
+    crate::names::validate_name(&t.connector_type).map_err(|e| format!("type id {e}"))?;
+    nonempty("name", &t.name)?;
+    nonempty("description", &t.description)?;
+    nonempty("docs", &t.docs)?;
+    if t.resource_types.is_empty() || t.auth_methods.is_empty() {
+        return Err("a type needs resource types and auth methods".into());
+    }
+    for r in &t.resource_types {
+        crate::names::validate_name(&r.resource_type).map_err(|e| format!("resource type {e}"))?;
+        nonempty(&r.resource_type, &r.description)?;
+        nonempty(&r.resource_type, &r.resource_id.description)?;
+    }
+    for m in &t.auth_methods {
+        let id = &m.auth_method;
+        crate::names::validate_name(id).map_err(|e| format!("auth method {e}"))?;
+        nonempty(id, &m.description)?;
+        nonempty(id, &m.good_for)?;
+        nonempty(id, &m.trade_offs)?;
+        if m.implicit != (m.credential_kind == CredentialKind::Implicit) {
+            return Err(format!("{id}: implicit flag and credential kind disagree"));
+        }
+        let (min, max, def) = (
+            m.min_expiration_seconds,
+            m.max_expiration_seconds,
+            m.default_expiration_seconds,
+        );
+        if let (Some(a), Some(b)) = (min, max)
+            && a > b
+        {
+            return Err(format!("{id}: min expiration above max"));
+        }
+        if let Some(d) = def
+            && (min.is_some_and(|a| d < a) || max.is_some_and(|b| d > b))
+        {
+            return Err(format!("{id}: default expiration outside its bounds"));
+        }
+        let schema = &m.config_schema;
+        if schema["type"] != "object" || schema["additionalProperties"] != false {
+            return Err(format!("{id}: schema must be a closed object"));
+        }
+        let props = schema["properties"]
+            .as_object()
+            .ok_or_else(|| format!("{id}: schema has no properties"))?;
+        for r in schema["required"].as_array().into_iter().flatten() {
+            let name = r.as_str().unwrap_or("");
+            if !props.contains_key(name) {
+                return Err(format!("{id}: required {name:?} is not a property"));
+            }
+        }
+        for (name, p) in props {
+            let obj = p
+                .as_object()
+                .ok_or_else(|| format!("{id}.{name}: not an object"))?;
+            for key in obj.keys() {
+                if !KNOWN_KEYWORDS.contains(&key.as_str()) {
+                    return Err(format!("{id}.{name}: unknown keyword {key:?}"));
+                }
+            }
+            if let Some(f) = p["format"].as_str()
+                && !KNOWN_FORMATS.contains(&f)
+            {
+                return Err(format!("{id}.{name}: unknown format {f:?}"));
+            }
+            if !matches!(p["type"].as_str(), Some("string" | "boolean" | "array")) {
+                return Err(format!("{id}.{name}: type must be string, boolean or array"));
+            }
+            nonempty(&format!("{id}.{name}"), p["description"].as_str().unwrap_or(""))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CONNECTORS.md, transcribed: `type/method: attribute markers …` where R =
+    /// required, O = optional, S = secret; then `exp` as min/max/default (`-` = none).
+    const REFERENCE: &str = "
+aws/implicit: region R, endpoint_url O, policy_arns O, policy O, profile_name O, role_arn O; exp 900/-/3600
+aws/secret-key: region R, endpoint_url O, aws_access_key_id RS, aws_secret_access_key RS; exp -/-/-
+aws/sts-token: region R, endpoint_url O, aws_access_key_id RS, aws_secret_access_key RS, aws_session_token RS; exp -/-/-
+aws/iam-role: region R, endpoint_url O, aws_access_key_id RS, aws_secret_access_key RS, role_arn R, policy_arns O, policy O; exp 900/-/3600
+aws/session-token: region R, endpoint_url O, aws_access_key_id RS, aws_secret_access_key RS; exp 900/129600/43200
+aws/federation-token: region R, endpoint_url O, aws_access_key_id RS, aws_secret_access_key RS, policy_arns O, policy O; exp 900/129600/43200
+gcp/implicit: project_id R; exp -/-/-
+gcp/user-account: project_id R, user_account_json RS, generate_temporary_tokens O; exp -/-/-
+gcp/service-account: project_id R, service_account_json RS, generate_temporary_tokens O; exp -/-/-
+gcp/external-account: project_id R, external_account_json RS, generate_temporary_tokens O; exp -/-/-
+gcp/oauth2-token: project_id R, token RS, service_account_email O; exp -/-/-
+gcp/impersonation: project_id R, service_account_json RS, target_principal R, generate_temporary_tokens O; exp -/3600/3600
+azure/implicit: subscription_id O, tenant_id O, resource_group O, storage_account O; exp -/-/-
+azure/service-principal: subscription_id O, tenant_id R, client_id R, client_secret RS, resource_group O, storage_account O; exp -/-/-
+azure/access-token: subscription_id O, tenant_id O, resource_group O, storage_account O, token RS; exp -/-/3600
+kubernetes/password: server R, insecure O, certificate_authority OS, cluster_name R, username RS, password RS; exp -/-/-
+kubernetes/token: server R, insecure O, certificate_authority OS, cluster_name R, client_certificate OS, client_key OS, token OS; exp -/-/-
+docker/password: username RS, password RS, registry O; exp -/-/-
+hyperai/rsa-key: base64_ssh_key RS, ssh_passphrase OS, hostnames R, username R; exp -/-/-
+hyperai/dsa-key: base64_ssh_key RS, ssh_passphrase OS, hostnames R, username R; exp -/-/-
+hyperai/ecdsa-key: base64_ssh_key RS, ssh_passphrase OS, hostnames R, username R; exp -/-/-
+hyperai/ed25519-key: base64_ssh_key RS, ssh_passphrase OS, hostnames R, username R; exp -/-/-
+oauth2/client-credentials: api_url R, token_url R, client_id R, client_secret RS, scope O, audience O; exp -/-/-
+oauth2/refresh-token: api_url R, token_url R, client_id R, refresh_token RS, client_secret OS, scope O; exp -/-/-
+oauth2/token: api_url R, access_token RS; exp -/-/-
+";
+
+    /// Resource types per type (`*` = supports instances) and auto-configuration.
+    const RESOURCES: &str = "
+aws yes: aws-generic, s3-bucket*, kubernetes-cluster*, docker-registry
+gcp yes: gcp-generic, gcs-bucket*, kubernetes-cluster*, docker-registry
+azure yes: azure-generic, blob-container*, kubernetes-cluster*, docker-registry*
+kubernetes yes: kubernetes-cluster
+docker no: docker-registry
+hyperai no: hyperai-instance*
+oauth2 no: oauth2-api
+";
+
+    fn catalog() -> Catalog {
+        Catalog::load(false).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn every_method_and_attribute_of_the_reference_is_present_with_its_markers() {
+        let c = catalog();
+        let mut seen = 0;
+        for line in REFERENCE.lines().filter(|l| !l.trim().is_empty()) {
+            let (head, rest) = line.split_once(": ").unwrap_or_else(|| panic!("{line}"));
+            let (ty, method) = head.split_once('/').unwrap_or_else(|| panic!("{line}"));
+            let (attrs, exp) = rest.split_once("; exp ").unwrap_or_else(|| panic!("{line}"));
+            let t = c.get(ty).unwrap_or_else(|| panic!("type {ty} missing"));
+            let m = t
+                .auth_method(method)
+                .unwrap_or_else(|| panic!("{ty}/{method} missing"));
+            let actual = m.attributes();
+            let expected: Vec<(&str, &str)> = attrs
+                .split(", ")
+                .map(|a| a.split_once(' ').unwrap_or_else(|| panic!("{a}")))
+                .collect();
+            assert_eq!(
+                actual.len(),
+                expected.len(),
+                "{ty}/{method}: attribute count"
+            );
+            for (name, markers) in expected {
+                let a = actual
+                    .iter()
+                    .find(|a| a.name == name)
+                    .unwrap_or_else(|| panic!("{ty}/{method}.{name} missing"));
+                assert_eq!(a.required, markers.contains('R'), "{ty}/{method}.{name} required");
+                assert_eq!(a.secret, markers.contains('S'), "{ty}/{method}.{name} secret");
+            }
+            let bounds: Vec<Option<i64>> = exp.split('/').map(|s| s.parse().ok()).collect();
+            assert_eq!(
+                bounds,
+                vec![
+                    m.min_expiration_seconds,
+                    m.max_expiration_seconds,
+                    m.default_expiration_seconds
+                ],
+                "{ty}/{method} expiration"
+            );
+            assert_eq!(m.implicit, method == "implicit", "{ty}/{method} implicit");
+            seen += 1;
+        }
+        let total: usize = c.types().iter().map(|t| t.auth_methods.len()).sum();
+        assert_eq!(seen, total, "the catalog has methods the reference does not");
+    }
+
+    #[test]
+    fn every_resource_type_is_present_with_instance_support() {
+        let c = catalog();
+        let mut lines = 0;
+        for line in RESOURCES.lines().filter(|l| !l.trim().is_empty()) {
+            let (head, list) = line.split_once(": ").unwrap_or_else(|| panic!("{line}"));
+            let (ty, auto) = head.split_once(' ').unwrap_or_else(|| panic!("{line}"));
+            let t = c.get(ty).unwrap_or_else(|| panic!("type {ty} missing"));
+            assert_eq!(t.supports_auto_configuration, auto == "yes", "{ty} auto");
+            let expected: Vec<&str> = list.split(", ").collect();
+            assert_eq!(t.resource_types.len(), expected.len(), "{ty} resource types");
+            for r in expected {
+                let (id, inst) = match r.strip_suffix('*') {
+                    Some(id) => (id, true),
+                    None => (r, false),
+                };
+                let rt = t
+                    .resource_type(id)
+                    .unwrap_or_else(|| panic!("{ty}: {id} missing"));
+                assert_eq!(rt.supports_instances, inst, "{ty}: {id} instances");
+            }
+            lines += 1;
+        }
+        assert_eq!(lines, c.types().len());
+        assert_eq!(
+            c.get("docker")
+                .and_then(|t| t.resource_type("docker-registry"))
+                .and_then(|r| r.default_resource_id.as_deref()),
+            Some("docker.io")
+        );
+    }
+
+    #[test]
+    fn implicit_methods_are_disabled_unless_enabled() {
+        let off = catalog();
+        let on = Catalog::load(true).unwrap_or_else(|e| panic!("{e}"));
+        for t in off.types() {
+            for m in &t.auth_methods {
+                assert_eq!(off.disabled_reason(m).is_some(), m.implicit);
+                assert!(on.disabled_reason(m).is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn the_catalog_check_rejects_broken_data() {
+        let mut t: ConnectorType =
+            serde_json::from_str(FILES[4].1).unwrap_or_else(|e| panic!("{e}"));
+        assert!(check_type(&t).is_ok());
+        t.auth_methods[0].config_schema["required"] = json!(["nope"]);
+        assert!(check_type(&t).unwrap_err().contains("nope"));
+        let mut t: ConnectorType =
+            serde_json::from_str(FILES[4].1).unwrap_or_else(|e| panic!("{e}"));
+        t.auth_methods[0].config_schema["properties"]["username"]["format"] = json!("ssn");
+        assert!(check_type(&t).unwrap_err().contains("ssn"));
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration_text(900), "15 min");
+        assert_eq!(duration_text(43200), "12 h");
+        assert_eq!(duration_text(61), "61 s");
+    }
+}
