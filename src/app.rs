@@ -20,7 +20,7 @@ use crate::secrets::ServerSecret;
 use crate::service_accounts::cache::KeyCache;
 use crate::service_accounts::usage::UsageTracker;
 use crate::web::{assets, csrf, errors, headers};
-use crate::{access, audit, auth, dashboard, environments, ops, service_accounts};
+use crate::{access, audit, auth, connectors, dashboard, environments, ops, service_accounts};
 
 /// Keys derived from the server secret.
 pub struct Keys {
@@ -56,6 +56,10 @@ pub struct AppState {
     pub env_totals: crate::environments::totals::TotalsCache,
     /// The OpenID provider, when configured.
     pub oidc: Option<std::sync::Arc<crate::auth::oidc::Oidc>>,
+    /// The connector catalog.
+    pub catalog: crate::connectors::catalog::Catalog,
+    /// Seals connector secrets.
+    pub connector_sealer: Sealer,
 }
 
 impl AppState {
@@ -76,8 +80,12 @@ impl AppState {
             )?)),
             None => None,
         };
+        let catalog = crate::connectors::catalog::Catalog::load(config.connector_implicit_auth)
+            .map_err(anyhow::Error::msg)?;
         Ok(Self {
             oidc,
+            catalog,
+            connector_sealer: Sealer::new(&secret.derive(crate::connectors::SECRETS_KEY_LABEL)),
             keys: Keys {
                 credential_pepper: secret.derive("credential-pepper"),
                 cookie: Key::from(&cookie_key),
@@ -105,6 +113,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     service_accounts::configure(cfg);
     environments::configure(cfg);
     access::configure(cfg);
+    connectors::configure(cfg);
     audit::configure(cfg);
 }
 

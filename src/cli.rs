@@ -142,6 +142,10 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "PORTCULLIS_WORKERS")]
     pub workers: Option<usize>,
+    /// Allow connectors with `implicit` auth methods, which act with this server's own
+    /// cloud identity (environment credentials, instance roles). Off by default.
+    #[arg(long, env = "PORTCULLIS_CONNECTOR_IMPLICIT_AUTH", default_value_t = false, action = clap::ArgAction::Set)]
+    pub connector_implicit_auth: bool,
     /// OpenID Connect sign-in.
     #[command(flatten)]
     pub oidc: OidcArgs,

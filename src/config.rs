@@ -109,6 +109,8 @@ pub struct Config {
     pub oidc: Option<OidcConfig>,
     /// Whether local passwords sign in (break-glass users always may).
     pub password_login: bool,
+    /// Whether connectors may use `implicit` auth methods.
+    pub connector_implicit_auth: bool,
     /// Local users who may use a password when password sign-in is off.
     pub break_glass_users: Vec<String>,
 }
@@ -306,6 +308,7 @@ impl Config {
             workers: serve.workers,
             oidc,
             password_login: serve.password_login,
+            connector_implicit_auth: serve.connector_implicit_auth,
             break_glass_users,
         })
     }
@@ -342,6 +345,7 @@ impl Config {
             workers: Some(1),
             oidc: None,
             password_login: true,
+            connector_implicit_auth: false,
             break_glass_users: vec!["admin".into()],
         }
     }

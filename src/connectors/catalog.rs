@@ -333,13 +333,12 @@ impl Catalog {
         let mut types = Vec::new();
         let mut validators = BTreeMap::new();
         for (file, text) in FILES {
-            let t: ConnectorType = serde_json::from_str(text)
-                .map_err(|e| format!("connector catalog {file}: {e}"))?;
+            let t: ConnectorType =
+                serde_json::from_str(text).map_err(|e| format!("connector catalog {file}: {e}"))?;
             check_type(&t).map_err(|e| format!("connector catalog {file}: {e}"))?;
             for m in &t.auth_methods {
-                let v = compile_schema(&m.config_schema).map_err(|e| {
-                    format!("connector catalog {file}: {}: {e}", m.auth_method)
-                })?;
+                let v = compile_schema(&m.config_schema)
+                    .map_err(|e| format!("connector catalog {file}: {}: {e}", m.auth_method))?;
                 validators.insert((t.connector_type.clone(), m.auth_method.clone()), v);
             }
             types.push(t);
@@ -362,7 +361,11 @@ impl Catalog {
     }
 
     /// The validator of `(type, method)`.
-    pub fn validator(&self, connector_type: &str, auth_method: &str) -> Option<&jsonschema::Validator> {
+    pub fn validator(
+        &self,
+        connector_type: &str,
+        auth_method: &str,
+    ) -> Option<&jsonschema::Validator> {
         self.validators
             .get(&(connector_type.to_owned(), auth_method.to_owned()))
     }
@@ -376,7 +379,11 @@ impl Catalog {
     }
 
     /// Types offering `resource_type` and `auth_method` (each filter optional).
-    pub fn filtered(&self, resource_type: Option<&str>, auth_method: Option<&str>) -> Vec<&ConnectorType> {
+    pub fn filtered(
+        &self,
+        resource_type: Option<&str>,
+        auth_method: Option<&str>,
+    ) -> Vec<&ConnectorType> {
         self.types
             .iter()
             .filter(|t| resource_type.is_none_or(|r| t.resource_type(r).is_some()))
@@ -410,7 +417,11 @@ impl Catalog {
 
     /// The API shape of a type (CONTRACT.md), plus docs and per-method availability.
     pub fn type_json(&self, t: &ConnectorType) -> Value {
-        let all_methods: Vec<&str> = t.auth_methods.iter().map(|m| m.auth_method.as_str()).collect();
+        let all_methods: Vec<&str> = t
+            .auth_methods
+            .iter()
+            .map(|m| m.auth_method.as_str())
+            .collect();
         json!({
             "connector_type": t.connector_type,
             "name": t.name,
@@ -520,9 +531,14 @@ fn check_type(t: &ConnectorType) -> Result<(), String> {
                 return Err(format!("{id}.{name}: unknown format {f:?}"));
             }
             if !matches!(p["type"].as_str(), Some("string" | "boolean" | "array")) {
-                return Err(format!("{id}.{name}: type must be string, boolean or array"));
+                return Err(format!(
+                    "{id}.{name}: type must be string, boolean or array"
+                ));
             }
-            nonempty(&format!("{id}.{name}"), p["description"].as_str().unwrap_or(""))?;
+            nonempty(
+                &format!("{id}.{name}"),
+                p["description"].as_str().unwrap_or(""),
+            )?;
         }
     }
     Ok(())
@@ -584,7 +600,9 @@ oauth2 no: oauth2-api
         for line in REFERENCE.lines().filter(|l| !l.trim().is_empty()) {
             let (head, rest) = line.split_once(": ").unwrap_or_else(|| panic!("{line}"));
             let (ty, method) = head.split_once('/').unwrap_or_else(|| panic!("{line}"));
-            let (attrs, exp) = rest.split_once("; exp ").unwrap_or_else(|| panic!("{line}"));
+            let (attrs, exp) = rest
+                .split_once("; exp ")
+                .unwrap_or_else(|| panic!("{line}"));
             let t = c.get(ty).unwrap_or_else(|| panic!("type {ty} missing"));
             let m = t
                 .auth_method(method)
@@ -604,8 +622,16 @@ oauth2 no: oauth2-api
                     .iter()
                     .find(|a| a.name == name)
                     .unwrap_or_else(|| panic!("{ty}/{method}.{name} missing"));
-                assert_eq!(a.required, markers.contains('R'), "{ty}/{method}.{name} required");
-                assert_eq!(a.secret, markers.contains('S'), "{ty}/{method}.{name} secret");
+                assert_eq!(
+                    a.required,
+                    markers.contains('R'),
+                    "{ty}/{method}.{name} required"
+                );
+                assert_eq!(
+                    a.secret,
+                    markers.contains('S'),
+                    "{ty}/{method}.{name} secret"
+                );
             }
             let bounds: Vec<Option<i64>> = exp.split('/').map(|s| s.parse().ok()).collect();
             assert_eq!(
@@ -621,7 +647,10 @@ oauth2 no: oauth2-api
             seen += 1;
         }
         let total: usize = c.types().iter().map(|t| t.auth_methods.len()).sum();
-        assert_eq!(seen, total, "the catalog has methods the reference does not");
+        assert_eq!(
+            seen, total,
+            "the catalog has methods the reference does not"
+        );
     }
 
     #[test]
@@ -634,7 +663,11 @@ oauth2 no: oauth2-api
             let t = c.get(ty).unwrap_or_else(|| panic!("type {ty} missing"));
             assert_eq!(t.supports_auto_configuration, auto == "yes", "{ty} auto");
             let expected: Vec<&str> = list.split(", ").collect();
-            assert_eq!(t.resource_types.len(), expected.len(), "{ty} resource types");
+            assert_eq!(
+                t.resource_types.len(),
+                expected.len(),
+                "{ty} resource types"
+            );
             for r in expected {
                 let (id, inst) = match r.strip_suffix('*') {
                     Some(id) => (id, true),

@@ -1,3 +1,16 @@
 //! Service connectors: the catalog of connector types and registered connectors.
 
+pub mod api;
 pub mod catalog;
+pub mod models;
+pub mod registry;
+pub mod repo;
+pub mod validate;
+
+/// Label of the key derived from the server secret that seals connector secrets.
+pub const SECRETS_KEY_LABEL: &str = "connector-secrets";
+
+/// Routes of the area.
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    api::configure(cfg);
+}

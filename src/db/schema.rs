@@ -195,7 +195,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Registered service connectors (secrets sealed in `secrets`).
+    connectors (id) {
+        id -> BigInt,
+        name -> Text,
+        namespace_id -> BigInt,
+        connector_type -> Text,
+        auth_method -> Text,
+        resource_types -> Text,
+        resource_id -> Nullable<Text>,
+        configuration -> Text,
+        secrets -> Text,
+        labels -> Text,
+        description -> Text,
+        expires_at -> Nullable<BigInt>,
+        expiration_seconds -> Nullable<BigInt>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// What each connector reaches, per resource type.
+    connector_resources (connector_id, resource_type) {
+        connector_id -> BigInt,
+        resource_type -> Text,
+        resource_ids -> Nullable<Text>,
+        error -> Nullable<Text>,
+        origin -> Text,
+        checked_at -> BigInt,
+    }
+}
+
 diesel::joinable!(environments -> namespaces (namespace_id));
+diesel::joinable!(connectors -> namespaces (namespace_id));
+diesel::joinable!(connector_resources -> connectors (connector_id));
 diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(service_accounts -> namespaces (namespace_id));
 diesel::joinable!(api_keys -> service_accounts (service_account_id));
@@ -212,4 +248,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_groups,
     group_bindings,
     user_identities,
+    connectors,
+    connector_resources,
 );

@@ -12,6 +12,10 @@ use portcullis::config::DatabaseUrl;
 
 use crate::helpers::TestDb;
 
+/// Secret attribute values of the connector the test registers.
+const CONNECTOR_SECRET: &str = "wJalrXUtnFEMIK7MDENGbPxRfiCYzConnectorSecret";
+const CONNECTOR_KEY_ID: &str = "AKIAZZCONNECTORKEYID7";
+
 /// A tiny HTTP/1.1 client: enough for JSON calls to 127.0.0.1.
 fn http(
     port: u16,
@@ -50,7 +54,7 @@ fn field(body: &str, name: &str) -> String {
 }
 
 #[test]
-fn api_key_plaintext_is_never_logged_nor_stored() {
+fn api_keys_and_connector_secrets_are_never_logged_nor_stored() {
     let db = TestDb::new();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -121,6 +125,37 @@ fn api_key_plaintext_is_never_logged_nor_stored() {
     );
     let second = field(&body, "key");
     http(port, "GET", "/api/v1/whoami", Some(&second), None);
+    // A connector whose secret attributes must never be stored or logged in clear, also
+    // after an edit that keeps them.
+    let (status, body) = http(
+        port,
+        "POST",
+        "/api/v1/connectors",
+        Some(&admin),
+        Some(&format!(
+            r#"{{"name":"aws-prod","connector_type":"aws","auth_method":"secret-key",
+               "configuration":{{"region":"eu-west-1","aws_access_key_id":"{CONNECTOR_KEY_ID}",
+               "aws_secret_access_key":"{CONNECTOR_SECRET}"}}}}"#
+        )),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert!(!body.contains(CONNECTOR_SECRET) && body.contains("[HIDDEN]"));
+    let (status, body) = http(
+        port,
+        "PATCH",
+        "/api/v1/connectors/aws-prod",
+        Some(&admin),
+        Some(r#"{"configuration":{"region":"us-east-1"}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = http(
+        port,
+        "GET",
+        "/api/v1/connectors/aws-prod",
+        Some(&admin),
+        None,
+    );
+    assert!(!body.contains(CONNECTOR_SECRET) && !body.contains(CONNECTOR_KEY_ID));
     http(
         port,
         "GET",
@@ -136,6 +171,8 @@ fn api_key_plaintext_is_never_logged_nor_stored() {
         ("rotated key", &second[16..48]),
         ("key token", &token[16..48]),
         ("admin token", &admin[16..48]),
+        ("connector secret", CONNECTOR_SECRET),
+        ("connector key id", CONNECTOR_KEY_ID),
     ];
     let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(
@@ -171,6 +208,8 @@ fn api_key_plaintext_is_never_logged_nor_stored() {
                 "audit_events",
                 "sessions",
                 "service_accounts",
+                "connectors",
+                "connector_resources",
             ] {
                 let rows: Vec<Row> =
                     diesel::sql_query(format!("SELECT row_to_json(x)::text AS t FROM {table} x"))

@@ -1,0 +1,190 @@
+//! Rows of connectors and their resources, and the JSON shape of a connector.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use serde_json::{Map, Value, json};
+
+use super::validate::HIDDEN;
+use crate::db::rfc3339;
+use crate::db::schema::{connector_resources, connectors};
+
+/// A connector row (secrets sealed).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = connectors)]
+pub struct ConnectorRow {
+    /// Row id (also the associated data of the sealed secrets).
+    pub id: i64,
+    /// Globally unique name.
+    pub name: String,
+    /// Owning namespace.
+    pub namespace_id: i64,
+    /// Catalog type.
+    pub connector_type: String,
+    /// Catalog auth method.
+    pub auth_method: String,
+    /// JSON array of resource types.
+    pub resource_types: String,
+    /// Pinned resource, if any.
+    pub resource_id: Option<String>,
+    /// JSON object of plain attributes, and `"[HIDDEN]"` for each secret set.
+    pub configuration: String,
+    /// Sealed JSON object of secret attributes.
+    pub secrets: String,
+    /// JSON object of labels.
+    pub labels: String,
+    /// Free text.
+    pub description: String,
+    /// When the stored credentials expire (ms), if known.
+    pub expires_at: Option<i64>,
+    /// Session length of issued credentials.
+    pub expiration_seconds: Option<i64>,
+    /// Who registered it (`user:alice`).
+    pub created_by: String,
+    /// Creation time (ms).
+    pub created_at: i64,
+    /// Last change (ms).
+    pub updated_at: i64,
+}
+
+/// A connector with its namespace name and decoded JSON columns.
+#[derive(Debug, Clone)]
+pub struct Connector {
+    /// The row.
+    pub row: ConnectorRow,
+    /// Namespace name.
+    pub namespace: String,
+    /// Resource types.
+    pub resource_types: Vec<String>,
+    /// Plain attributes, and `"[HIDDEN]"` for each secret attribute that is set.
+    pub configuration: Map<String, Value>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Connector {
+    /// Decodes the JSON columns (unreadable ones become empty, with a warning).
+    pub fn from_row(row: ConnectorRow, namespace: String) -> Self {
+        let decode = |what: &str, text: &str| -> Value {
+            serde_json::from_str(text).unwrap_or_else(|e| {
+                tracing::warn!(connector = %row.name, what, error = %e, "unreadable column");
+                Value::Null
+            })
+        };
+        let strings = |v: Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let resource_types = strings(decode("resource_types", &row.resource_types));
+        let configuration = match decode("configuration", &row.configuration) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let labels = match decode("labels", &row.labels) {
+            Value::Object(m) => m
+                .into_iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned())))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        Self {
+            row,
+            namespace,
+            resource_types,
+            configuration,
+            labels,
+        }
+    }
+
+    /// Names of the secret attributes that are set.
+    pub fn secret_names(&self) -> Vec<String> {
+        self.configuration
+            .iter()
+            .filter(|(_, v)| v.as_str() == Some(HIDDEN))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// When a verification last reported on this connector.
+    pub fn verified_at(resources: &[ResourceRow]) -> Option<i64> {
+        resources
+            .iter()
+            .filter(|r| r.origin == "verified")
+            .map(|r| r.checked_at)
+            .max()
+    }
+
+    /// `resource_id`, or `<multiple>` when one connector reaches several.
+    pub fn resource_label(&self) -> String {
+        self.row
+            .resource_id
+            .clone()
+            .unwrap_or_else(|| "<multiple>".into())
+    }
+
+    /// The API shape (never a secret value: the stored configuration holds only
+    /// `[HIDDEN]` for secrets).
+    pub fn json(&self, resources: &[ResourceRow]) -> Value {
+        json!({
+            "name": self.row.name,
+            "namespace": self.namespace,
+            "connector_type": self.row.connector_type,
+            "auth_method": self.row.auth_method,
+            "resource_types": self.resource_types,
+            "resource_id": self.row.resource_id,
+            "configuration": self.configuration,
+            "labels": self.labels,
+            "description": self.row.description,
+            "expires_at": self.row.expires_at.map(rfc3339),
+            "expiration_seconds": self.row.expiration_seconds,
+            "owner": self.row.created_by,
+            "created_at": rfc3339(self.row.created_at),
+            "updated_at": rfc3339(self.row.updated_at),
+            "verified_at": Self::verified_at(resources).map(rfc3339),
+            "resources": resources.iter().map(ResourceRow::json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// What a connector reaches for one resource type.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = connector_resources)]
+pub struct ResourceRow {
+    /// Connector.
+    pub connector_id: i64,
+    /// Resource type.
+    pub resource_type: String,
+    /// JSON array of ids, or `None` when unknown (not verified, several possible).
+    pub resource_ids: Option<String>,
+    /// Error of the last verification.
+    pub error: Option<String>,
+    /// `declared` or `verified`.
+    pub origin: String,
+    /// When this was recorded (ms).
+    pub checked_at: i64,
+}
+
+impl ResourceRow {
+    /// The ids, decoded.
+    pub fn ids(&self) -> Option<Vec<String>> {
+        self.resource_ids
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok())
+    }
+
+    /// The API shape.
+    pub fn json(&self) -> Value {
+        json!({
+            "resource_type": self.resource_type,
+            "resource_ids": self.ids(),
+            "error": self.error,
+            "origin": self.origin,
+            "checked_at": rfc3339(self.checked_at),
+        })
+    }
+}

@@ -1,0 +1,745 @@
+//! Connector operations: authorize, validate against the catalog, seal secrets, write,
+//! audit — one transaction each. Handlers (HTML and JSON) call these and only shape
+//! the answer.
+
+use std::collections::BTreeMap;
+
+use diesel::Connection;
+use serde_json::{Map, Value};
+
+use super::catalog::Catalog;
+use super::models::{Connector, ResourceRow};
+use super::repo::{self, ListFilter, NewConnector};
+use super::validate::{self, HIDDEN};
+use crate::access::sql::{Columns, permission_filter};
+use crate::access::{self, Permission};
+use crate::audit::{self, Outcome};
+use crate::auth::Principal;
+use crate::crypto::Sealer;
+use crate::db::{DbConnection, now_ms};
+use crate::environments;
+use crate::errors::{AppError, AppResult, FieldErrors};
+use crate::names::validate_name;
+
+/// Longest description.
+pub const MAX_DESCRIPTION: usize = 1024;
+/// Most declared resource ids.
+pub const MAX_DECLARED_IDS: usize = 100;
+
+/// Who acts, from where, with which catalog and secret key.
+pub struct Ctx<'a> {
+    /// The caller.
+    pub principal: &'a Principal,
+    /// Client address.
+    pub client: &'a str,
+    /// The catalog.
+    pub catalog: &'a Catalog,
+    /// Seals connector secrets.
+    pub sealer: &'a Sealer,
+}
+
+impl Ctx<'_> {
+    fn actor(&self) -> String {
+        format!("{}:{}", self.principal.kind.as_str(), self.principal.name)
+    }
+
+    fn audit(
+        &self,
+        conn: &mut DbConnection,
+        action: &str,
+        name: &str,
+        detail: &str,
+    ) -> AppResult<()> {
+        audit::record(
+            conn,
+            &audit::Event {
+                actor: &self.actor(),
+                action,
+                target: &format!("connector:{name}"),
+                outcome: Outcome::Success,
+                client_addr: Some(self.client),
+                detail: Some(detail),
+            },
+        )?;
+        Ok(())
+    }
+}
+
+/// The desired state of a connector (creation, or an existing one with changes).
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Catalog type.
+    pub connector_type: String,
+    /// Auth method.
+    pub auth_method: String,
+    /// Resource types (empty: all of the type's).
+    pub resource_types: Vec<String>,
+    /// Pinned resource.
+    pub resource_id: Option<String>,
+    /// Declared resource ids (one resource type that supports instances).
+    pub resource_ids: Option<Vec<String>>,
+    /// Attributes; a secret given as `""`, `null` or `"[HIDDEN]"` keeps its stored value.
+    pub configuration: Map<String, Value>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Free text.
+    pub description: String,
+    /// When the stored credentials expire (RFC 3339).
+    pub expires_at: Option<String>,
+    /// Session length of issued credentials.
+    pub expiration_seconds: Option<i64>,
+}
+
+/// A draft checked against the catalog.
+struct Resolved {
+    resource_types: Vec<String>,
+    resource_id: Option<String>,
+    declared: Option<Vec<String>>,
+    shown: Map<String, Value>,
+    secrets: Map<String, Value>,
+    expires_at: Option<i64>,
+    expiration_seconds: Option<i64>,
+}
+
+fn invalid(message: &str, fields: FieldErrors) -> AppError {
+    AppError::Validation {
+        message: message.into(),
+        fields,
+    }
+}
+
+/// Checks a draft; `kept` are the stored secrets a blank secret keeps; `previous_expiry`
+/// is the stored expiry (kept even if past).
+fn resolve(
+    catalog: &Catalog,
+    d: &Draft,
+    kept: &Map<String, Value>,
+    previous_expiry: Option<i64>,
+) -> Result<Resolved, FieldErrors> {
+    let mut fields = FieldErrors::new();
+    let Some(ty) = catalog.get(&d.connector_type) else {
+        let known: Vec<&str> = catalog
+            .types()
+            .iter()
+            .map(|t| t.connector_type.as_str())
+            .collect();
+        fields.insert(
+            "connector_type".into(),
+            format!("is not a connector type; one of {}", known.join(", ")),
+        );
+        return Err(fields);
+    };
+    let Some(method) = ty.auth_method(&d.auth_method) else {
+        let known: Vec<&str> = ty
+            .auth_methods
+            .iter()
+            .map(|m| m.auth_method.as_str())
+            .collect();
+        fields.insert(
+            "auth_method".into(),
+            format!(
+                "is not an auth method of {}; one of {}",
+                ty.connector_type,
+                known.join(", ")
+            ),
+        );
+        return Err(fields);
+    };
+    if let Some(reason) = catalog.disabled_reason(method) {
+        fields.insert("auth_method".into(), reason.into());
+    }
+    // Resource types.
+    let mut resource_types: Vec<String> = Vec::new();
+    for rt in &d.resource_types {
+        if ty.resource_type(rt).is_none() {
+            fields.insert(
+                "resource_types".into(),
+                format!("{rt:?} is not a resource type of {}", ty.connector_type),
+            );
+        } else if !resource_types.contains(rt) {
+            resource_types.push(rt.clone());
+        }
+    }
+    if d.resource_types.is_empty() {
+        resource_types = ty
+            .resource_types
+            .iter()
+            .map(|r| r.resource_type.clone())
+            .collect();
+    }
+    let single = match resource_types.as_slice() {
+        [one] => ty.resource_type(one),
+        _ => None,
+    };
+    let mut resource_id = None;
+    let mut declared = None;
+    match (
+        d.resource_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty()),
+        single,
+    ) {
+        (Some(_), None) => {
+            fields.insert(
+                "resource_id".into(),
+                "pins one resource: choose exactly one resource type".into(),
+            );
+        }
+        (Some(id), Some(rt)) => match validate::canonical_resource_id(rt, id) {
+            Ok(c) => resource_id = Some(c),
+            Err(e) => {
+                fields.insert("resource_id".into(), e);
+            }
+        },
+        (None, Some(rt)) if !rt.supports_instances => {
+            resource_id = rt.default_resource_id.clone();
+        }
+        (None, _) => {}
+    }
+    if let Some(ids) = d.resource_ids.as_ref().filter(|ids| !ids.is_empty()) {
+        match single {
+            Some(rt) if rt.supports_instances && d.resource_id.is_none() => {
+                if ids.len() > MAX_DECLARED_IDS {
+                    fields.insert(
+                        "resource_ids".into(),
+                        format!("at most {MAX_DECLARED_IDS} ids"),
+                    );
+                }
+                let mut out = Vec::new();
+                for id in ids {
+                    match validate::canonical_resource_id(rt, id) {
+                        Ok(c) if !out.contains(&c) => out.push(c),
+                        Ok(_) => {}
+                        Err(e) => {
+                            fields.insert("resource_ids".into(), e);
+                        }
+                    }
+                }
+                declared = Some(out);
+            }
+            _ => {
+                fields.insert(
+                    "resource_ids".into(),
+                    "are declared for one resource type that supports several instances, without resource_id".into(),
+                );
+            }
+        }
+    }
+    // Configuration: blank secrets keep their stored value.
+    let secret_names = method.secret_names();
+    let mut merged = Map::new();
+    for (k, v) in &d.configuration {
+        let blank =
+            matches!(v, Value::Null) || v.as_str().is_some_and(|s| s.is_empty() || s == HIDDEN);
+        if secret_names.contains(k) && blank {
+            if let Some(old) = kept.get(k) {
+                merged.insert(k.clone(), old.clone());
+            }
+        } else {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in kept {
+        if secret_names.contains(k) && !merged.contains_key(k) && !d.configuration.contains_key(k) {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    let merged = validate::drop_blanks(&merged);
+    if let Some(v) = catalog.validator(&ty.connector_type, &method.auth_method) {
+        fields.extend(validate::check_configuration(v, ty, method, &merged));
+    }
+    if let Err(e) = validate::check_labels(&d.labels) {
+        fields.insert("labels".into(), e);
+    }
+    if d.description.chars().count() > MAX_DESCRIPTION || d.description.contains('\0') {
+        fields.insert(
+            "description".into(),
+            format!("must be at most {MAX_DESCRIPTION} characters of text"),
+        );
+    }
+    let mut expires_at = None;
+    if let Some(text) = d.expires_at.as_deref().filter(|t| !t.trim().is_empty()) {
+        match chrono::DateTime::parse_from_rfc3339(text.trim()) {
+            Ok(t) => {
+                let ms = t.timestamp_millis();
+                if ms <= now_ms() && Some(ms) != previous_expiry {
+                    fields.insert("expires_at".into(), "is in the past".into());
+                }
+                expires_at = Some(ms);
+            }
+            Err(_) => {
+                fields.insert(
+                    "expires_at".into(),
+                    "must be an RFC 3339 time, like 2027-01-31T12:00:00Z".into(),
+                );
+            }
+        }
+    }
+    let expiration_seconds = match validate::check_expiration(method, d.expiration_seconds) {
+        Ok(s) => s,
+        Err(e) => {
+            fields.insert("expiration_seconds".into(), e);
+            None
+        }
+    };
+    if !fields.is_empty() {
+        return Err(fields);
+    }
+    let split = validate::split(method, &merged);
+    let mut shown = split.plain.clone();
+    for k in split.secrets.keys() {
+        shown.insert(k.clone(), Value::String(HIDDEN.into()));
+    }
+    Ok(Resolved {
+        resource_types,
+        resource_id,
+        declared,
+        shown,
+        secrets: split.secrets,
+        expires_at,
+        expiration_seconds,
+    })
+}
+
+/// The associated data binding sealed secrets to their row.
+fn aad(id: i64) -> Vec<u8> {
+    format!("connector:{id}").into_bytes()
+}
+
+/// Seals a connector's secret attributes.
+pub fn seal_secrets(sealer: &Sealer, id: i64, secrets: &Map<String, Value>) -> String {
+    let plain = Value::Object(secrets.clone()).to_string();
+    sealer.seal(plain.as_bytes(), &aad(id))
+}
+
+/// Opens a connector's secret attributes.
+pub fn open_secrets(sealer: &Sealer, id: i64, sealed: &str) -> AppResult<Map<String, Value>> {
+    let bytes = sealer.open(sealed, &aad(id)).map_err(|_| {
+        AppError::internal(anyhow::anyhow!(
+            "the secrets of connector {id} cannot be decrypted: was the server secret changed \
+             without `portcullis secrets rekey`?"
+        ))
+    })?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(AppError::internal(anyhow::anyhow!(
+            "the secrets of connector {id} are not a JSON object"
+        ))),
+    }
+}
+
+fn resource_rows(id: i64, r: &Resolved, now: i64) -> Vec<ResourceRow> {
+    r.resource_types
+        .iter()
+        .map(|rt| {
+            let ids = match (&r.resource_id, &r.declared) {
+                (Some(one), _) => Some(vec![one.clone()]),
+                (None, Some(list)) => Some(list.clone()),
+                (None, None) => None,
+            };
+            ResourceRow {
+                connector_id: id,
+                resource_type: rt.clone(),
+                resource_ids: ids.map(|i| Value::from(i).to_string()),
+                error: None,
+                origin: "declared".into(),
+                checked_at: now,
+            }
+        })
+        .collect()
+}
+
+/// The connector called `name` if the caller may read it; 404 otherwise.
+pub fn readable(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    name: &str,
+) -> AppResult<Connector> {
+    if validate_name(name).is_err() {
+        return Err(AppError::NotFound);
+    }
+    let (row, namespace) = repo::find(conn, name)?.ok_or(AppError::NotFound)?;
+    if !principal
+        .grants
+        .can_namespace(Permission::ConnectorRead, &namespace)
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(Connector::from_row(row, namespace))
+}
+
+/// A readable connector with its resources.
+pub fn get(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    name: &str,
+) -> AppResult<(Connector, Vec<ResourceRow>)> {
+    let c = readable(conn, principal, name)?;
+    let resources = repo::resources_of(conn, &[c.row.id])?;
+    Ok((c, resources))
+}
+
+/// Registers a connector.
+pub fn create(conn: &mut DbConnection, ctx: &Ctx<'_>, d: &Draft) -> AppResult<Connector> {
+    let mut fields = FieldErrors::new();
+    if let Err(e) = validate_name(&d.name) {
+        fields.insert("name".into(), format!("name {e}"));
+    }
+    if let Err(e) = validate_name(&d.namespace) {
+        fields.insert("namespace".into(), format!("namespace {e}"));
+    }
+    if !fields.is_empty() {
+        return Err(invalid("the connector is not valid", fields));
+    }
+    access::require_namespace(ctx.principal, Permission::ConnectorCreate, &d.namespace)?;
+    let ns = environments::find_namespace(conn, &d.namespace)?.ok_or_else(|| {
+        AppError::invalid(
+            "namespace",
+            format!("namespace {:?} does not exist", d.namespace),
+        )
+    })?;
+    let r = resolve(ctx.catalog, d, &Map::new(), None)
+        .map_err(|f| invalid("the connector is not valid", f))?;
+    let now = now_ms();
+    conn.transaction(|conn| -> AppResult<()> {
+        if repo::find(conn, &d.name)?.is_some() {
+            return Err(AppError::Conflict(format!(
+                "a connector named {:?} already exists",
+                d.name
+            )));
+        }
+        let shown = Value::Object(r.shown.clone()).to_string();
+        let id = repo::insert(
+            conn,
+            &NewConnector {
+                name: &d.name,
+                namespace_id: ns.id,
+                connector_type: &d.connector_type,
+                auth_method: &d.auth_method,
+                resource_types: &Value::from(r.resource_types.clone()).to_string(),
+                resource_id: r.resource_id.as_deref(),
+                configuration: &shown,
+                labels: &serde_json::to_string(&d.labels).unwrap_or_else(|_| "{}".into()),
+                description: &d.description,
+                expires_at: r.expires_at,
+                expiration_seconds: r.expiration_seconds,
+                created_by: &ctx.actor(),
+                now,
+            },
+        )?;
+        // The row and its sealed secrets commit together (no orphaned secret).
+        repo::set_secrets(conn, id, &seal_secrets(ctx.sealer, id, &r.secrets))?;
+        repo::replace_resources(conn, id, &resource_rows(id, &r, now))?;
+        ctx.audit(
+            conn,
+            "connector.create",
+            &d.name,
+            &format!(
+                "{}/{} in namespace {}",
+                d.connector_type, d.auth_method, d.namespace
+            ),
+        )
+    })?;
+    readable(conn, ctx.principal, &d.name)
+}
+
+/// Changes to a connector; `None` keeps the stored value.
+#[derive(Debug, Clone, Default)]
+pub struct Patch {
+    /// New auth method (secrets of the same name are kept).
+    pub auth_method: Option<String>,
+    /// New resource types.
+    pub resource_types: Option<Vec<String>>,
+    /// `Some(None)` unpins.
+    pub resource_id: Option<Option<String>>,
+    /// New declared ids.
+    pub resource_ids: Option<Vec<String>>,
+    /// Attributes to set; `null` removes one; a blank or `[HIDDEN]` secret keeps it.
+    pub configuration: Option<Map<String, Value>>,
+    /// Whether `configuration` is the whole new configuration (forms) rather than
+    /// changes to merge (API).
+    pub replace_configuration: bool,
+    /// New labels.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// New description.
+    pub description: Option<String>,
+    /// `Some(None)` clears.
+    pub expires_at: Option<Option<String>>,
+    /// `Some(None)` resets to the method's default.
+    pub expiration_seconds: Option<Option<i64>>,
+}
+
+/// Applies a patch to a connector.
+pub fn update(
+    conn: &mut DbConnection,
+    ctx: &Ctx<'_>,
+    name: &str,
+    p: &Patch,
+) -> AppResult<Connector> {
+    let c = readable(conn, ctx.principal, name)?;
+    access::require_namespace(ctx.principal, Permission::ConnectorUpdate, &c.namespace)?;
+    let stored = open_secrets(ctx.sealer, c.row.id, &c.row.secrets)?;
+    let mut configuration: Map<String, Value> = c
+        .configuration
+        .iter()
+        .filter(|(_, v)| v.as_str() != Some(HIDDEN))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(changes) = &p.configuration {
+        if p.replace_configuration {
+            configuration = changes.clone();
+        } else {
+            for (k, v) in changes {
+                configuration.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    // A secret removed explicitly (`null` in a merge) is not kept.
+    let mut kept = stored.clone();
+    if let Some(changes) = &p.configuration
+        && !p.replace_configuration
+    {
+        for (k, v) in changes {
+            if v.is_null() {
+                kept.remove(k);
+                configuration.remove(k);
+            }
+        }
+    }
+    let draft = Draft {
+        name: c.row.name.clone(),
+        namespace: c.namespace.clone(),
+        connector_type: c.row.connector_type.clone(),
+        auth_method: p
+            .auth_method
+            .clone()
+            .unwrap_or_else(|| c.row.auth_method.clone()),
+        resource_types: p
+            .resource_types
+            .clone()
+            .unwrap_or_else(|| c.resource_types.clone()),
+        resource_id: match &p.resource_id {
+            Some(v) => v.clone(),
+            None if p.resource_types.is_some() || p.resource_ids.is_some() => None,
+            None => c.row.resource_id.clone(),
+        },
+        resource_ids: p.resource_ids.clone(),
+        configuration,
+        labels: p.labels.clone().unwrap_or_else(|| c.labels.clone()),
+        description: p
+            .description
+            .clone()
+            .unwrap_or_else(|| c.row.description.clone()),
+        expires_at: match &p.expires_at {
+            Some(v) => v.clone(),
+            None => c.row.expires_at.map(crate::db::rfc3339),
+        },
+        expiration_seconds: match p.expiration_seconds {
+            Some(v) => v,
+            None if p.auth_method.is_some() => None,
+            None => c.row.expiration_seconds,
+        },
+    };
+    let r = resolve(ctx.catalog, &draft, &kept, c.row.expires_at)
+        .map_err(|f| invalid("the change is not valid", f))?;
+    let mut changed: Vec<String> = Vec::new();
+    if draft.auth_method != c.row.auth_method {
+        changed.push(format!("auth method {}", draft.auth_method));
+    }
+    let changed_attrs: Vec<&String> = r
+        .shown
+        .keys()
+        .chain(c.configuration.keys())
+        .filter(|k| {
+            r.shown.get(*k) != c.configuration.get(*k) || r.secrets.get(*k) != stored.get(*k)
+        })
+        .collect();
+    let mut attrs: Vec<&str> = changed_attrs.iter().map(|s| s.as_str()).collect();
+    attrs.sort_unstable();
+    attrs.dedup();
+    if !attrs.is_empty() {
+        changed.push(format!("attributes {}", attrs.join(", ")));
+    }
+    for (what, differs) in [
+        (
+            "resources",
+            r.resource_types != c.resource_types
+                || r.resource_id != c.row.resource_id
+                || r.declared.is_some(),
+        ),
+        ("labels", draft.labels != c.labels),
+        ("description", draft.description != c.row.description),
+        ("expiry", r.expires_at != c.row.expires_at),
+        (
+            "expiration",
+            r.expiration_seconds != c.row.expiration_seconds,
+        ),
+    ] {
+        if differs {
+            changed.push(what.into());
+        }
+    }
+    let now = now_ms();
+    let id = c.row.id;
+    conn.transaction(|conn| -> AppResult<()> {
+        let shown = Value::Object(r.shown.clone()).to_string();
+        repo::update(
+            conn,
+            id,
+            &NewConnector {
+                name: &c.row.name,
+                namespace_id: c.row.namespace_id,
+                connector_type: &c.row.connector_type,
+                auth_method: &draft.auth_method,
+                resource_types: &Value::from(r.resource_types.clone()).to_string(),
+                resource_id: r.resource_id.as_deref(),
+                configuration: &shown,
+                labels: &serde_json::to_string(&draft.labels).unwrap_or_else(|_| "{}".into()),
+                description: &draft.description,
+                expires_at: r.expires_at,
+                expiration_seconds: r.expiration_seconds,
+                created_by: &c.row.created_by,
+                now,
+            },
+        )?;
+        repo::set_secrets(conn, id, &seal_secrets(ctx.sealer, id, &r.secrets))?;
+        let resources_changed = r.resource_types != c.resource_types
+            || r.resource_id != c.row.resource_id
+            || r.declared.is_some();
+        if resources_changed {
+            repo::replace_resources(conn, id, &resource_rows(id, &r, now))?;
+        }
+        let detail = if changed.is_empty() {
+            "no change".to_owned()
+        } else {
+            changed.join("; ")
+        };
+        ctx.audit(conn, "connector.update", name, &detail)
+    })?;
+    readable(conn, ctx.principal, name)
+}
+
+/// Deletes a connector (and its sealed secrets with it).
+pub fn delete(conn: &mut DbConnection, ctx: &Ctx<'_>, name: &str) -> AppResult<()> {
+    let c = readable(conn, ctx.principal, name)?;
+    access::require_namespace(ctx.principal, Permission::ConnectorDelete, &c.namespace)?;
+    conn.transaction(|conn| -> AppResult<()> {
+        repo::delete(conn, c.row.id)?;
+        ctx.audit(
+            conn,
+            "connector.delete",
+            name,
+            &format!("namespace {}", c.namespace),
+        )
+    })
+}
+
+/// Filters of a list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Type.
+    pub connector_type: Option<String>,
+    /// Resource type.
+    pub resource_type: Option<String>,
+    /// `key` or `key=value`.
+    pub label: Option<String>,
+    /// Name substring.
+    pub search: Option<String>,
+}
+
+/// A connector with what it reaches.
+pub type Listed = (Connector, Vec<ResourceRow>);
+
+/// A page of connectors the caller may read, with their resources; and the cursor of
+/// the next page.
+pub fn list(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    q: &ListQuery,
+    after: Option<&str>,
+    limit: i64,
+) -> AppResult<(Vec<Listed>, Option<String>)> {
+    let readable = permission_filter(
+        &principal.grants,
+        Permission::ConnectorRead,
+        Columns {
+            namespace: "namespaces.name",
+            environment: None,
+        },
+        conn.dialect(),
+    );
+    let label = q
+        .label
+        .as_deref()
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (l, None),
+        });
+    let mut rows = repo::list(
+        conn,
+        ListFilter {
+            readable,
+            namespace: q.namespace.as_deref().filter(|s| !s.is_empty()),
+            connector_type: q.connector_type.as_deref().filter(|s| !s.is_empty()),
+            resource_type: q.resource_type.as_deref().filter(|s| !s.is_empty()),
+            label,
+            search: q.search.as_deref(),
+            after,
+            limit,
+        },
+    )?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|(r, _)| r.name.clone())
+    } else {
+        None
+    };
+    let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
+    let resources = repo::resources_of(conn, &ids)?;
+    let items = rows
+        .into_iter()
+        .map(|(row, ns)| {
+            let mine: Vec<ResourceRow> = resources
+                .iter()
+                .filter(|r| r.connector_id == row.id)
+                .cloned()
+                .collect();
+            (Connector::from_row(row, ns), mine)
+        })
+        .collect();
+    Ok((items, next))
+}
+
+/// Re-encrypts every connector's secrets from `old` to `new` (server-secret rotation);
+/// rows already sealed under `new` are left alone. Returns `(re-encrypted, already)`.
+pub fn rekey(
+    conn: &mut DbConnection,
+    old: &Sealer,
+    new: &Sealer,
+) -> anyhow::Result<(usize, usize)> {
+    conn.transaction(|conn| {
+        let mut done = (0, 0);
+        for (id, sealed) in repo::all_sealed(conn)? {
+            if new.open(&sealed, &aad(id)).is_ok() {
+                done.1 += 1;
+                continue;
+            }
+            let plain = old.open(&sealed, &aad(id)).map_err(|_| {
+                anyhow::anyhow!(
+                    "connector {id}: its secrets open with neither the old nor the new secret"
+                )
+            })?;
+            repo::set_secrets(conn, id, &new.seal(&plain, &aad(id)))?;
+            done.0 += 1;
+        }
+        Ok(done)
+    })
+}

@@ -1,0 +1,218 @@
+//! Queries of connectors and their resources.
+
+use diesel::prelude::*;
+
+use super::models::{ConnectorRow, ResourceRow};
+use crate::access::sql::Condition;
+use crate::db::DbConnection;
+use crate::db::schema::{connector_resources, connectors, namespaces};
+
+diesel::define_sql_function! {
+    /// SQL `LOWER(text)`.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Filters of a connector list.
+pub struct ListFilter<'a> {
+    /// Only connectors the caller may read.
+    pub readable: Condition,
+    /// Only this namespace.
+    pub namespace: Option<&'a str>,
+    /// Only this type.
+    pub connector_type: Option<&'a str>,
+    /// Only connectors reaching this resource type.
+    pub resource_type: Option<&'a str>,
+    /// Only connectors with this label (`key` or `key=value`).
+    pub label: Option<(&'a str, Option<&'a str>)>,
+    /// Case-insensitive substring of the name.
+    pub search: Option<&'a str>,
+    /// Keyset cursor: names after this one.
+    pub after: Option<&'a str>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// The connector called `name`, with its namespace name.
+pub fn find(conn: &mut DbConnection, name: &str) -> QueryResult<Option<(ConnectorRow, String)>> {
+    connectors::table
+        .inner_join(namespaces::table)
+        .filter(connectors::name.eq(name))
+        .select((ConnectorRow::as_select(), namespaces::name))
+        .first(conn)
+        .optional()
+}
+
+/// A page of connectors (one more than `limit` when there is a next page).
+pub fn list(
+    conn: &mut DbConnection,
+    f: ListFilter<'_>,
+) -> QueryResult<Vec<(ConnectorRow, String)>> {
+    let mut query = connectors::table
+        .inner_join(namespaces::table)
+        .filter(f.readable)
+        .select((ConnectorRow::as_select(), namespaces::name))
+        .order(connectors::name.asc())
+        .limit(f.limit + 1)
+        .into_boxed();
+    if let Some(ns) = f.namespace {
+        query = query.filter(namespaces::name.eq(ns.to_owned()));
+    }
+    if let Some(t) = f.connector_type {
+        query = query.filter(connectors::connector_type.eq(t.to_owned()));
+    }
+    if let Some(rt) = f.resource_type {
+        query = query.filter(
+            connectors::id.eq_any(
+                connector_resources::table
+                    .filter(connector_resources::resource_type.eq(rt.to_owned()))
+                    .select(connector_resources::connector_id),
+            ),
+        );
+    }
+    if let Some((key, value)) = f.label {
+        // Labels are stored as compact JSON with sorted keys: match the serialized pair.
+        let needle = match value {
+            Some(v) => format!(
+                "{}:{}",
+                serde_json::Value::from(key),
+                serde_json::Value::from(v)
+            ),
+            None => format!("{}:", serde_json::Value::from(key)),
+        };
+        let pattern = format!("%{}%", crate::db::escape_like(&needle));
+        query = query.filter(connectors::labels.like(pattern).escape('\\'));
+    }
+    if let Some(q) = f.search.filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", crate::db::escape_like(&q.to_lowercase()));
+        query = query.filter(lower(connectors::name).like(pattern).escape('\\'));
+    }
+    if let Some(after) = f.after {
+        query = query.filter(connectors::name.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// A new connector row; secrets are written by [`set_secrets`] once the id is known.
+pub struct NewConnector<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Namespace.
+    pub namespace_id: i64,
+    /// Type.
+    pub connector_type: &'a str,
+    /// Auth method.
+    pub auth_method: &'a str,
+    /// JSON array.
+    pub resource_types: &'a str,
+    /// Pinned resource.
+    pub resource_id: Option<&'a str>,
+    /// JSON object of plain attributes (`"[HIDDEN]"` for secrets set).
+    pub configuration: &'a str,
+    /// JSON object.
+    pub labels: &'a str,
+    /// Free text.
+    pub description: &'a str,
+    /// Credential expiry.
+    pub expires_at: Option<i64>,
+    /// Session length.
+    pub expiration_seconds: Option<i64>,
+    /// Creator.
+    pub created_by: &'a str,
+    /// Now.
+    pub now: i64,
+}
+
+/// Inserts a connector with empty secrets; returns its id.
+pub fn insert(conn: &mut DbConnection, c: &NewConnector<'_>) -> QueryResult<i64> {
+    diesel::insert_into(connectors::table)
+        .values((
+            connectors::name.eq(c.name),
+            connectors::namespace_id.eq(c.namespace_id),
+            connectors::connector_type.eq(c.connector_type),
+            connectors::auth_method.eq(c.auth_method),
+            connectors::resource_types.eq(c.resource_types),
+            connectors::resource_id.eq(c.resource_id),
+            connectors::configuration.eq(c.configuration),
+            connectors::secrets.eq(""),
+            connectors::labels.eq(c.labels),
+            connectors::description.eq(c.description),
+            connectors::expires_at.eq(c.expires_at),
+            connectors::expiration_seconds.eq(c.expiration_seconds),
+            connectors::created_by.eq(c.created_by),
+            connectors::created_at.eq(c.now),
+            connectors::updated_at.eq(c.now),
+        ))
+        .returning(connectors::id)
+        .get_result(conn)
+}
+
+/// Writes the sealed secrets.
+pub fn set_secrets(conn: &mut DbConnection, id: i64, sealed: &str) -> QueryResult<()> {
+    diesel::update(connectors::table.find(id))
+        .set(connectors::secrets.eq(sealed))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Replaces everything but identity and secrets.
+pub fn update(conn: &mut DbConnection, id: i64, c: &NewConnector<'_>) -> QueryResult<()> {
+    diesel::update(connectors::table.find(id))
+        .set((
+            connectors::auth_method.eq(c.auth_method),
+            connectors::resource_types.eq(c.resource_types),
+            connectors::resource_id.eq(c.resource_id),
+            connectors::configuration.eq(c.configuration),
+            connectors::labels.eq(c.labels),
+            connectors::description.eq(c.description),
+            connectors::expires_at.eq(c.expires_at),
+            connectors::expiration_seconds.eq(c.expiration_seconds),
+            connectors::updated_at.eq(c.now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Deletes a connector (its resources go with it).
+pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    diesel::delete(connector_resources::table.filter(connector_resources::connector_id.eq(id)))
+        .execute(conn)?;
+    diesel::delete(connectors::table.find(id))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Replaces a connector's resource rows.
+pub fn replace_resources(
+    conn: &mut DbConnection,
+    id: i64,
+    rows: &[ResourceRow],
+) -> QueryResult<()> {
+    diesel::delete(connector_resources::table.filter(connector_resources::connector_id.eq(id)))
+        .execute(conn)?;
+    for r in rows {
+        diesel::insert_into(connector_resources::table)
+            .values(r)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Resource rows of connectors `ids`.
+pub fn resources_of(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<ResourceRow>> {
+    connector_resources::table
+        .filter(connector_resources::connector_id.eq_any(ids))
+        .order((
+            connector_resources::connector_id,
+            connector_resources::resource_type,
+        ))
+        .select(ResourceRow::as_select())
+        .load(conn)
+}
+
+/// `(id, sealed secrets)` of every connector (re-encryption).
+pub fn all_sealed(conn: &mut DbConnection) -> QueryResult<Vec<(i64, String)>> {
+    connectors::table
+        .order(connectors::id)
+        .select((connectors::id, connectors::secrets))
+        .load(conn)
+}
