@@ -18,6 +18,8 @@ pub enum Section {
     Namespaces,
     /// Service accounts and keys.
     ServiceAccounts,
+    /// Connectors, their catalog and resources.
+    Connectors,
     /// The viewer's own access and tokens.
     Access,
     /// User administration.

@@ -12,6 +12,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod cli;
+mod connector_pages;
 mod connectors;
 mod csrf;
 mod environments;

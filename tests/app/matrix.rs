@@ -231,6 +231,67 @@ fn cases() -> Vec<Case> {
             [401, 201, 201, 201, 201, 201],
         ),
         c(
+            Method::GET,
+            "/api/v1/connector-types",
+            json!(null),
+            [401, 200, 200, 200, 200, 200],
+        ),
+        c(
+            Method::GET,
+            "/api/v1/connector-types/aws",
+            json!(null),
+            [401, 200, 200, 200, 200, 200],
+        ),
+        c(
+            Method::GET,
+            "/api/v1/connectors",
+            json!(null),
+            [401, 200, 200, 200, 200, 200],
+        ),
+        c(
+            Method::GET,
+            "/api/v1/connectors/conn-a",
+            json!(null),
+            [401, 200, 200, 404, 200, 200],
+        ),
+        c(
+            Method::GET,
+            "/api/v1/resources?resource_type=docker-registry",
+            json!(null),
+            [401, 200, 200, 200, 200, 200],
+        ),
+        c(
+            Method::POST,
+            "/api/v1/connectors",
+            json!({"name": "conn-new", "namespace": "team-a", "connector_type": "docker",
+                   "auth_method": "password", "configuration": {"username": "u", "password": "p"}}),
+            [401, 403, 403, 403, 403, 201],
+        ),
+        c(
+            Method::PATCH,
+            "/api/v1/connectors/conn-a",
+            json!({"description": "d"}),
+            [401, 403, 403, 404, 403, 200],
+        ),
+        c(
+            Method::POST,
+            "/api/v1/connectors/conn-a/verify",
+            json!(null),
+            [401, 403, 501, 404, 403, 501],
+        ),
+        c(
+            Method::POST,
+            "/api/v1/connectors/conn-a/client-credentials",
+            json!({"resource_type": "docker-registry"}),
+            [401, 403, 501, 404, 403, 501],
+        ),
+        c(
+            Method::DELETE,
+            "/api/v1/connectors/conn-a",
+            json!(null),
+            [401, 403, 403, 404, 403, 204],
+        ),
+        c(
             Method::DELETE,
             "/api/v1/environments/team-a/train",
             json!(null),
@@ -281,6 +342,21 @@ async fn world(who: usize) -> (TestApp, Option<String>) {
         Some(&root),
     )
     .await;
+    let res = app
+        .json(
+            Method::POST,
+            "/api/v1/connectors",
+            json!({"name": "conn-a", "namespace": "team-a", "connector_type": "docker",
+                   "auth_method": "password", "configuration": {"username": "u", "password": "p"}}),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        actix_web::http::StatusCode::CREATED,
+        "{}",
+        res.body
+    );
     let credential = match who {
         0 => None,
         1 => Some(app.access_token("viewer", PASSWORD).await),

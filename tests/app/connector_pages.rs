@@ -1,0 +1,442 @@
+//! Connector pages: the catalog, the schema-driven form (errors inline, secrets never
+//! pre-filled nor echoed, blank keeps them on edit), detail with history, lists and
+//! resources, and who sees which buttons.
+
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+use diesel::prelude::*;
+use portcullis::connectors::registry;
+use portcullis::db::schema::connectors as t;
+
+use crate::helpers::{PASSWORD, TestApp};
+
+const SECRET: &str = "pageSecretValue0123456789abcdef";
+
+async fn admin_app() -> TestApp {
+    let mut app = TestApp::new().await;
+    app.create_user("root", &[("*/*", "admin")]);
+    app.conn(|c| {
+        portcullis::environments::ensure_namespace(c, "team-a", "").unwrap();
+    });
+    app.login("root", PASSWORD).await;
+    app
+}
+
+fn aws_form<'a>(name: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("name", name),
+        ("namespace", "team-a"),
+        ("connector_type", "aws"),
+        ("auth_method", "secret-key"),
+        ("cfg.region", "eu-west-1"),
+        ("cfg.endpoint_url", ""),
+        ("cfg.aws_access_key_id", "AKIAPAGETEST"),
+        ("cfg.aws_secret_access_key", secret),
+        ("resource_type", "s3-bucket"),
+        ("resource_id", "s3://page-bucket"),
+        ("labels", "team=ml\nenv=prod"),
+        ("description", "from the form"),
+        ("expires_at", "2099-01-31T12:00"),
+    ]
+}
+
+/// Rows matching `selector` in an htmx fragment of table rows.
+fn fragment_rows(body: &str, selector: &str) -> usize {
+    let frag = scraper::Html::parse_fragment(&format!("<table>{body}</table>"));
+    frag.select(&scraper::Selector::parse(selector).unwrap())
+        .count()
+}
+
+fn secrets_of(app: &TestApp, name: &str) -> serde_json::Map<String, serde_json::Value> {
+    let (id, sealed): (i64, String) = app.conn(|c| {
+        t::table
+            .filter(t::name.eq(name))
+            .select((t::id, t::secrets))
+            .first(c)
+            .unwrap()
+    });
+    registry::open_secrets(&app.state.connector_sealer, id, &sealed).unwrap()
+}
+
+#[actix_web::test]
+async fn the_catalog_pages_describe_types_methods_and_resources() {
+    let mut app = admin_app().await;
+    let page = app.get("/connector-types").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.texts("#types tr.type-row").len(), 7);
+    assert!(
+        page.text("#implicit-note")
+            .contains("PORTCULLIS_CONNECTOR_IMPLICIT_AUTH=true")
+    );
+    let aws_row = page.text("tr.type-row[data-type=aws] td.temporary");
+    assert_eq!(aws_row, "yes");
+    assert_eq!(
+        page.text("tr.type-row[data-type=docker] td.temporary"),
+        "no"
+    );
+    // The filters swap the rows (htmx).
+    let rows = app
+        .send(
+            TestRequest::get()
+                .uri("/connector-types?resource_type=kubernetes-cluster&auth_method=")
+                .insert_header(("HX-Request", "true")),
+        )
+        .await;
+    assert_eq!(fragment_rows(&rows.body, "tr.type-row"), 4, "{}", rows.body);
+    assert!(!rows.body.contains("<html"));
+    let rows = app
+        .send(
+            TestRequest::get()
+                .uri("/connector-types?auth_method=password")
+                .insert_header(("HX-Request", "true")),
+        )
+        .await;
+    assert_eq!(fragment_rows(&rows.body, "tr.type-row"), 2);
+
+    let page = app.get("/connector-types/aws").await;
+    assert_eq!(page.texts("tr.method-row").len(), 6);
+    assert!(
+        page.text("tr.method-row[data-method=implicit]")
+            .contains("disabled")
+    );
+    assert_eq!(page.texts("tr.resource-type-row").len(), 4);
+
+    let page = app
+        .get("/connector-types/aws/auth-methods/secret-key")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let secret_row = page.text("tr.attribute-row[data-attribute=aws_secret_access_key] td.markers");
+    assert!(secret_row.contains("required") && secret_row.contains("secret"));
+    let endpoint = page.text("tr.attribute-row[data-attribute=endpoint_url] td.markers");
+    assert!(endpoint.contains("optional") && !endpoint.contains("secret"));
+    assert_eq!(page.text("#credential-kind"), "long-lived");
+    assert!(
+        page.attr("a#register-with", "href")
+            .unwrap()
+            .contains("auth_method=secret-key")
+    );
+
+    let page = app
+        .get("/connector-types/aws/auth-methods/session-token")
+        .await;
+    assert_eq!(page.text("#expiration"), "15 min – 36 h, default 12 h");
+    let page = app.get("/connector-types/gcp/auth-methods/implicit").await;
+    assert!(
+        page.text("#method-disabled")
+            .contains("PORTCULLIS_CONNECTOR_IMPLICIT_AUTH")
+    );
+    assert!(page.attr("a#register-with", "href").is_none());
+
+    let page = app
+        .get("/connector-types/aws/resource-types/s3-bucket")
+        .await;
+    assert!(page.body.contains("arn:aws:s3:::"));
+    assert_eq!(page.texts("#reaching-methods li").len(), 6);
+    assert!(page.texts("#no-connectors").len() == 1);
+
+    for missing in [
+        "/connector-types/nope",
+        "/connector-types/aws/auth-methods/nope",
+        "/connector-types/aws/resource-types/gcs-bucket",
+    ] {
+        assert_eq!(
+            app.get(missing).await.status,
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_form_follows_the_schema_and_never_carries_secrets_in_urls() {
+    let mut app = admin_app().await;
+    let page = app
+        .get("/connectors/new?connector_type=gcp&auth_method=service-account")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let names: Vec<String> = page
+        .html()
+        .select(&scraper::Selector::parse("#config-fields [name^='cfg.']").unwrap())
+        .map(|e| e.value().attr("name").unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "cfg.project_id",
+            "cfg.service_account_json",
+            "cfg.generate_temporary_tokens"
+        ],
+        "required first"
+    );
+    assert_eq!(
+        page.attr("#cfg-service_account_json", "class"),
+        None,
+        "secret fields are not part of field swaps"
+    );
+    // Every secret input is a password input (or a multi-line secret) outside the swap.
+    let page = app
+        .get("/connectors/new?connector_type=aws&auth_method=iam-role")
+        .await;
+    let doc = page.html();
+    for sel in ["input[type=password]", "textarea"] {
+        for e in doc.select(&scraper::Selector::parse(sel).unwrap()) {
+            let name = e.value().attr("name").unwrap_or("");
+            let keep = e.value().attr("class").unwrap_or("").contains("keep");
+            if name.contains("secret") || name.contains("access_key") {
+                assert!(!keep, "{name} would travel in a swap URL");
+            }
+        }
+    }
+    assert_eq!(
+        page.attr("#cfg-aws_secret_access_key", "type").as_deref(),
+        Some("password")
+    );
+    // Changing the type swaps the form (htmx), keeping what was typed.
+    let swapped = app
+        .send(
+            TestRequest::get()
+                .uri("/connectors/new?connector_type=kubernetes&name=k8s-one&namespace=team-a")
+                .insert_header(("HX-Request", "true")),
+        )
+        .await;
+    assert_eq!(
+        swapped.attr("input[name=name]", "value").as_deref(),
+        Some("k8s-one")
+    );
+    assert!(swapped.attr("#cfg-server", "name").is_some());
+    assert_eq!(
+        swapped.attr("#cfg-insecure", "name").as_deref(),
+        Some("cfg.insecure")
+    );
+    // The implicit method is offered but disabled.
+    assert!(swapped.body.contains("disabled on this server") || !swapped.body.contains("implicit"));
+}
+
+#[actix_web::test]
+async fn registering_shows_errors_inline_and_then_hidden_secrets() {
+    let mut app = admin_app().await;
+    // Missing region, a bad endpoint URL: 422, the form again, nothing stored, no echo.
+    let mut bad = aws_form("s3-page", SECRET);
+    bad[4] = ("cfg.region", "");
+    bad[5] = ("cfg.endpoint_url", "not a url");
+    let res = app.post_form("/connectors", &bad).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.text("#error-cfg-region"), "is required");
+    assert!(res.text("#error-cfg-endpoint_url").contains("URL"));
+    assert_eq!(
+        res.attr("input[name=name]", "value").as_deref(),
+        Some("s3-page")
+    );
+    assert_eq!(
+        res.attr("#cfg-aws_secret_access_key", "value").as_deref(),
+        Some("")
+    );
+    assert!(!res.body.contains(SECRET), "a secret came back in the page");
+    assert_eq!(
+        app.conn(|c| t::table.count().get_result::<i64>(c).unwrap()),
+        0
+    );
+
+    let res = app
+        .post_form("/connectors", &aws_form("s3-page", SECRET))
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(res.header("location"), Some("/connectors/s3-page"));
+    let page = app.get("/connectors/s3-page").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains(SECRET) && !page.body.contains("AKIAPAGETEST"));
+    assert_eq!(
+        page.text("tr.config-row[data-attribute=aws_secret_access_key] td.value"),
+        "[HIDDEN]"
+    );
+    assert_eq!(
+        page.text("tr.config-row[data-attribute=region] td.value"),
+        "eu-west-1"
+    );
+    assert_eq!(
+        page.text("tr.config-row[data-attribute=endpoint_url] td.value"),
+        "not set"
+    );
+    assert_eq!(page.text("#resource"), "s3://page-bucket");
+    assert!(page.text("#expires-in").starts_with("in "));
+    assert_eq!(page.texts("#labels .label"), ["env=prod", "team=ml"]);
+    assert!(page.text("#history tbody").contains("connector.create"));
+    assert!(page.attr("a#edit-connector", "href").is_some());
+    // The same name again: 409 with the message at the name.
+    let res = app
+        .post_form("/connectors", &aws_form("s3-page", SECRET))
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.text("#error-name").contains("already exists"));
+}
+
+#[actix_web::test]
+async fn editing_keeps_secrets_left_blank() {
+    let mut app = admin_app().await;
+    let res = app
+        .post_form("/connectors", &aws_form("s3-edit", SECRET))
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let form = app.get("/connectors/s3-edit/edit").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert_eq!(
+        form.attr("#cfg-region", "value").as_deref(),
+        Some("eu-west-1")
+    );
+    assert_eq!(
+        form.attr("#cfg-aws_secret_access_key", "value").as_deref(),
+        Some("")
+    );
+    assert!(
+        form.attr("#cfg-aws_secret_access_key", "placeholder")
+            .unwrap()
+            .contains("leave blank")
+    );
+    assert!(
+        form.attr("#cfg-aws_secret_access_key", "required")
+            .is_none()
+    );
+    assert!(!form.body.contains(SECRET));
+    assert_eq!(form.text("textarea[name=labels]"), "env=prod\nteam=ml");
+    let res = app
+        .post_form(
+            "/connectors/s3-edit/edit",
+            &[
+                ("auth_method", "secret-key"),
+                ("cfg.region", "us-east-2"),
+                ("cfg.endpoint_url", ""),
+                ("cfg.aws_access_key_id", ""),
+                ("cfg.aws_secret_access_key", ""),
+                ("resource_type", "s3-bucket"),
+                ("resource_id", "s3://page-bucket"),
+                ("labels", "team=ml"),
+                ("description", "edited"),
+                ("expires_at", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let secrets = secrets_of(&app, "s3-edit");
+    assert_eq!(secrets["aws_secret_access_key"], SECRET);
+    assert_eq!(secrets["aws_access_key_id"], "AKIAPAGETEST");
+    let page = app.get("/connectors/s3-edit").await;
+    assert_eq!(
+        page.text("tr.config-row[data-attribute=region] td.value"),
+        "us-east-2"
+    );
+    assert_eq!(page.text("#expires-in"), "—");
+    assert!(page.text("#history tbody").contains("connector.update"));
+    // An invalid edit shows the form again and changes nothing.
+    let res = app
+        .post_form(
+            "/connectors/s3-edit/edit",
+            &[
+                ("auth_method", "secret-key"),
+                ("cfg.region", ""),
+                ("cfg.aws_secret_access_key", "new-but-refused"),
+                ("labels", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.text("#error-cfg-region"), "is required");
+    assert!(!res.body.contains("new-but-refused"));
+    assert_eq!(secrets_of(&app, "s3-edit")["aws_secret_access_key"], SECRET);
+    // Delete from the detail page.
+    let res = app.post_form("/connectors/s3-edit/delete", &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/connectors/s3-edit").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn lists_and_resources_show_what_the_viewer_may_read() {
+    let mut app = admin_app().await;
+    app.conn(|c| {
+        portcullis::environments::ensure_namespace(c, "team-b", "").unwrap();
+    });
+    let res = app
+        .post_form("/connectors", &aws_form("s3-list", SECRET))
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let mut other = aws_form("aws-b", SECRET);
+    other[1] = ("namespace", "team-b");
+    other[8] = ("resource_type", "kubernetes-cluster");
+    other[9] = ("resource_id", "");
+    other[12] = ("expires_at", "");
+    let res = app.post_form("/connectors", &other).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app.get("/connectors").await;
+    assert_eq!(page.texts("tr.connector-row").len(), 2);
+    assert_eq!(
+        page.text("tr.connector-row[data-connector=aws-b] td.resource"),
+        "<multiple>"
+    );
+    assert!(page.attr("a#new-connector", "href").is_some());
+    let rows = app
+        .send(
+            TestRequest::get()
+                .uri("/connectors?q=&namespace=&connector_type=&resource_type=s3-bucket&label=")
+                .insert_header(("HX-Request", "true")),
+        )
+        .await;
+    assert_eq!(fragment_rows(&rows.body, "tr.connector-row"), 1);
+    let rows = app
+        .send(
+            TestRequest::get()
+                .uri("/connectors?label=env%3Dprod")
+                .insert_header(("HX-Request", "true")),
+        )
+        .await;
+    assert_eq!(fragment_rows(&rows.body, "tr.connector-row"), 2);
+
+    let page = app.get("/resources?resource_type=s3-bucket").await;
+    assert_eq!(page.texts("#resources tr.resource-row").len(), 1);
+    assert!(page.text("#resources td.ids").contains("s3://page-bucket"));
+    let page = app.get("/resources?resource_type=kubernetes-cluster").await;
+    assert!(page.text("#resources td.ids").contains("not verified"));
+    let page = app
+        .get("/connector-types/aws/resource-types/s3-bucket")
+        .await;
+    assert_eq!(page.texts("#reaching-connectors tr.connector-row").len(), 1);
+
+    // A team-a viewer: sees team-a's connector, no edit or delete; may register only in
+    // the namespace they administer (their own).
+    app.create_user("viewer", &[("team-a/*", "viewer")]);
+    let mut viewer = app.new_browser();
+    viewer.login("viewer", PASSWORD).await;
+    let page = viewer.get("/connectors").await;
+    assert_eq!(page.texts("tr.connector-row").len(), 1);
+    assert!(page.attr("a#new-connector", "href").is_some());
+    let form = viewer.get("/connectors/new").await;
+    assert_eq!(form.texts("select[name=namespace] option"), ["viewer"]);
+    let page = viewer.get("/connectors/s3-list").await;
+    assert!(page.attr("a#edit-connector", "href").is_none());
+    assert!(page.texts("#delete-connector").is_empty());
+    assert_eq!(
+        viewer.get("/connectors/s3-list/edit").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        viewer.get("/connectors/aws-b").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let res = viewer
+        .post_form("/connectors/s3-list/edit", &[("auth_method", "secret-key")])
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let res = viewer
+        .post_form("/connectors", &aws_form("mine", SECRET))
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        viewer
+            .get("/resources?resource_type=kubernetes-cluster")
+            .await
+            .texts("tr.resource-row")
+            .len(),
+        0
+    );
+}
