@@ -38,6 +38,26 @@ pub enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
+    /// Server-secret maintenance.
+    Secrets {
+        /// The action.
+        #[command(subcommand)]
+        action: SecretsCommand,
+    },
+}
+
+/// `portcullis secrets …`
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-encrypt every connector's secrets after the server secret changed. The new
+    /// secret is the configured one (`PORTCULLIS_SECRET_KEY` or `<data dir>/secret.key`);
+    /// the previous one is read from `PORTCULLIS_OLD_SECRET_KEY` or
+    /// `--old-secret-key-file`, never from the command line. Safe to run twice.
+    Rekey {
+        /// File holding the previous server secret.
+        #[arg(long)]
+        old_secret_key_file: Option<std::path::PathBuf>,
+    },
 }
 
 /// `portcullis user …`

@@ -4,6 +4,9 @@
 
 use crate::access::{self, Pattern, Role};
 use crate::auth;
+use crate::connectors::catalog::Catalog;
+use crate::connectors::registry::{self, Draft};
+use crate::crypto::Sealer;
 use crate::db::Db;
 use crate::{environments, service_accounts};
 
@@ -71,9 +74,71 @@ const SERVICE_ACCOUNTS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// A demo connector: name, namespace, type, auth method, resource types, resource id,
+/// configuration (placeholder values), labels, credentials expiring in days.
+type DemoConnector = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    Option<&'static str>,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Option<i64>,
+);
+
+/// Connectors of the demo (placeholder credentials that reach nothing).
+const CONNECTORS: &[DemoConnector] = &[
+    (
+        "s3-training-data",
+        "team-a",
+        "aws",
+        "secret-key",
+        &["s3-bucket"],
+        Some("s3://team-a-training-data"),
+        r#"{"region": "eu-west-1", "aws_access_key_id": "AKIADEMOPLACEHOLDER0", "aws_secret_access_key": "demo-placeholder-not-a-real-secret"}"#,
+        &[("team", "a"), ("env", "prod")],
+        Some(5),
+    ),
+    (
+        "aws-ml-platform",
+        "ml-platform",
+        "aws",
+        "session-token",
+        &[],
+        None,
+        r#"{"region": "us-east-1", "aws_access_key_id": "AKIADEMOPLACEHOLDER1", "aws_secret_access_key": "demo-placeholder-not-a-real-secret"}"#,
+        &[("env", "prod")],
+        Some(90),
+    ),
+    (
+        "gke-research",
+        "data-science",
+        "gcp",
+        "oauth2-token",
+        &["kubernetes-cluster"],
+        Some("research-cluster"),
+        r#"{"project_id": "demo-research", "token": "demo-placeholder-token"}"#,
+        &[("team", "data-science")],
+        None,
+    ),
+    (
+        "dockerhub",
+        "default",
+        "docker",
+        "password",
+        &[],
+        None,
+        r#"{"username": "demo", "password": "demo-placeholder-password"}"#,
+        &[],
+        None,
+    ),
+];
+
 /// Seeds the demo; returns the generated passwords of the demo users (empty when the
 /// database already had environments).
-pub fn seed(db: &Db) -> anyhow::Result<Vec<(String, String)>> {
+pub fn seed(db: &Db, catalog: &Catalog, sealer: &Sealer) -> anyhow::Result<Vec<(String, String)>> {
     let mut conn = db.get()?;
     if environments::any_environment(&mut conn)? {
         return Ok(Vec::new());
@@ -88,6 +153,31 @@ pub fn seed(db: &Db) -> anyhow::Result<Vec<(String, String)>> {
     }
     for (name, ns, description) in SERVICE_ACCOUNTS {
         service_accounts::create_unchecked(&mut conn, name, ns, description, "demo")?;
+    }
+    for (name, ns, ty, method, resource_types, resource_id, config, labels, expires_days) in
+        CONNECTORS
+    {
+        let configuration = serde_json::from_str(config)?;
+        let draft = Draft {
+            name: (*name).into(),
+            namespace: (*ns).into(),
+            connector_type: (*ty).into(),
+            auth_method: (*method).into(),
+            resource_types: resource_types.iter().map(|s| (*s).to_owned()).collect(),
+            resource_id: resource_id.map(str::to_owned),
+            resource_ids: None,
+            configuration,
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            description: "Demo connector (placeholder credentials).".into(),
+            expires_at: expires_days
+                .map(|d| crate::db::rfc3339(crate::db::now_ms() + d * 24 * 3600 * 1000)),
+            expiration_seconds: None,
+        };
+        registry::create_unchecked(&mut conn, catalog, sealer, &draft, "demo")
+            .map_err(|e| anyhow::anyhow!("demo connector {name}: {e}"))?;
     }
     let mut passwords = Vec::new();
     for (name, bindings) in USERS {

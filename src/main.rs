@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use portcullis::cli::{Cli, Command, UserCommand};
+use portcullis::cli::{Cli, Command, SecretsCommand, UserCommand};
 use portcullis::config::Config;
 use portcullis::{commands, server};
 
@@ -34,6 +34,11 @@ fn main() -> ExitCode {
                     password_stdin,
                 },
         }) => commands::create_user(&cli.common, name, *admin, *password_stdin),
+        Some(Command::Secrets {
+            action: SecretsCommand::Rekey {
+                old_secret_key_file,
+            },
+        }) => commands::rekey(&cli.common, old_secret_key_file.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -57,6 +57,17 @@ impl ServerSecret {
         }
     }
 
+    /// A secret given as text (e.g. the previous one, for `secrets rekey`).
+    pub fn from_text(text: &str) -> anyhow::Result<Self> {
+        validate_secret(text).map_err(anyhow::Error::msg)?;
+        Ok(Self(text.trim().as_bytes().to_vec()))
+    }
+
+    /// Whether two secrets are the same (compared in constant time).
+    pub fn same_as(&self, other: &Self) -> bool {
+        subtle::ConstantTimeEq::ct_eq(self.0.as_slice(), other.0.as_slice()).into()
+    }
+
     /// A 32-byte key bound to `label`, e.g. `"session-cookie"`.
     pub fn derive(&self, label: &str) -> [u8; 32] {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)

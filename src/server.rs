@@ -56,12 +56,13 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
         eprintln!("Created user 'admin' (global administrator) with one-time password: {password}");
         eprintln!("Sign in and keep it safe; it will not be shown again.");
     }
-    if config.demo {
-        for (name, password) in demo::seed(&db)? {
+    let state = AppState::new(config, db, &secret)?;
+    if state.config.demo {
+        for (name, password) in demo::seed(&state.db, &state.catalog, &state.connector_sealer)? {
             eprintln!("Demo user '{name}' password: {password}");
         }
     }
-    AppState::new(config, db, &secret)
+    Ok(state)
 }
 
 /// Writes the coalesced API-key `last_used_at` updates.

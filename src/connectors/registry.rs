@@ -403,7 +403,48 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx<'_>, d: &Draft) -> AppResult<Co
             format!("namespace {:?} does not exist", d.namespace),
         )
     })?;
-    let r = resolve(ctx.catalog, d, &Map::new(), None)
+    store_new(
+        conn,
+        ctx.catalog,
+        ctx.sealer,
+        ns.id,
+        d,
+        &ctx.actor(),
+        ctx.client,
+    )?;
+    readable(conn, ctx.principal, &d.name)
+}
+
+/// Registers a connector without an authorization check (demo data); the namespace
+/// must exist.
+pub fn create_unchecked(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    sealer: &Sealer,
+    d: &Draft,
+    actor: &str,
+) -> AppResult<()> {
+    let ns = environments::find_namespace(conn, &d.namespace)?.ok_or_else(|| {
+        AppError::invalid(
+            "namespace",
+            format!("namespace {:?} does not exist", d.namespace),
+        )
+    })?;
+    store_new(conn, catalog, sealer, ns.id, d, actor, "local")
+}
+
+/// Validates and stores a new connector, its sealed secrets and resources, and the
+/// audit event: one transaction.
+fn store_new(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    sealer: &Sealer,
+    namespace_id: i64,
+    d: &Draft,
+    actor: &str,
+    client: &str,
+) -> AppResult<()> {
+    let r = resolve(catalog, d, &Map::new(), None)
         .map_err(|f| invalid("the connector is not valid", f))?;
     let now = now_ms();
     conn.transaction(|conn| -> AppResult<()> {
@@ -418,7 +459,7 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx<'_>, d: &Draft) -> AppResult<Co
             conn,
             &NewConnector {
                 name: &d.name,
-                namespace_id: ns.id,
+                namespace_id,
                 connector_type: &d.connector_type,
                 auth_method: &d.auth_method,
                 resource_types: &Value::from(r.resource_types.clone()).to_string(),
@@ -428,24 +469,29 @@ pub fn create(conn: &mut DbConnection, ctx: &Ctx<'_>, d: &Draft) -> AppResult<Co
                 description: &d.description,
                 expires_at: r.expires_at,
                 expiration_seconds: r.expiration_seconds,
-                created_by: &ctx.actor(),
+                created_by: actor,
                 now,
             },
         )?;
         // The row and its sealed secrets commit together (no orphaned secret).
-        repo::set_secrets(conn, id, &seal_secrets(ctx.sealer, id, &r.secrets))?;
+        repo::set_secrets(conn, id, &seal_secrets(sealer, id, &r.secrets))?;
         repo::replace_resources(conn, id, &resource_rows(id, &r, now))?;
-        ctx.audit(
+        audit::record(
             conn,
-            "connector.create",
-            &d.name,
-            &format!(
-                "{}/{} in namespace {}",
-                d.connector_type, d.auth_method, d.namespace
-            ),
-        )
-    })?;
-    readable(conn, ctx.principal, &d.name)
+            &audit::Event {
+                actor,
+                action: "connector.create",
+                target: &format!("connector:{}", d.name),
+                outcome: Outcome::Success,
+                client_addr: Some(client),
+                detail: Some(&format!(
+                    "{}/{} in namespace {}",
+                    d.connector_type, d.auth_method, d.namespace
+                )),
+            },
+        )?;
+        Ok(())
+    })
 }
 
 /// Changes to a connector; `None` keeps the stored value.

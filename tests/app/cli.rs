@@ -49,8 +49,12 @@ fn help_lists_the_commands() {
         "serve",
         "migrate",
         "user",
+        "secrets",
         "PORTCULLIS_BIND",
         "PORTCULLIS_DATABASE_URL",
+        "PORTCULLIS_OIDC_ISSUER",
+        "PORTCULLIS_OIDC_GROUPS_CLAIM",
+        "PORTCULLIS_CONNECTOR_IMPLICIT_AUTH",
     ] {
         assert!(text.contains(word), "{word} missing from --help:\n{text}");
     }
@@ -166,4 +170,80 @@ fn serve_creates_the_admin_once_and_prints_where_to_sign_in() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+#[actix_web::test]
+async fn secrets_rekey_moves_connector_secrets_to_the_new_server_secret() {
+    use actix_web::http::Method;
+    use portcullis::connectors::{SECRETS_KEY_LABEL, registry};
+    use portcullis::crypto::Sealer;
+    use portcullis::secrets::ServerSecret;
+
+    const OLD: &str = "the-old-server-secret-of-at-least-32-chars";
+    const NEW: &str = "the-new-server-secret-of-at-least-32-chars";
+    let mut app = crate::helpers::TestApp::with_config(|c| c.secret_key = Some(OLD.into())).await;
+    let root = app.admin_token().await;
+    let res = app
+        .json(
+            Method::POST,
+            "/api/v1/connectors",
+            serde_json::json!({"name": "hub", "connector_type": "docker", "auth_method": "password",
+                               "configuration": {"username": "u", "password": "registry-password"}}),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(
+        res.status,
+        actix_web::http::StatusCode::CREATED,
+        "{}",
+        res.body
+    );
+    let sealer = |s: &str| {
+        Sealer::new(
+            &ServerSecret::from_text(s)
+                .unwrap()
+                .derive(SECRETS_KEY_LABEL),
+        )
+    };
+    let stored = |app: &crate::helpers::TestApp| -> (i64, String) {
+        app.conn(|c| {
+            use diesel::prelude::*;
+            use portcullis::db::schema::connectors as t;
+            t::table.select((t::id, t::secrets)).first(c).unwrap()
+        })
+    };
+    let rekey = |old: Option<&str>| {
+        let mut cmd = portcullis(&app.db);
+        cmd.env("PORTCULLIS_SECRET_KEY", NEW)
+            .args(["secrets", "rekey"]);
+        if let Some(o) = old {
+            cmd.env("PORTCULLIS_OLD_SECRET_KEY", o);
+        }
+        cmd.output().unwrap()
+    };
+    // Without the old secret, or with the same one: refused, nothing changed.
+    let out = rekey(None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PORTCULLIS_OLD_SECRET_KEY"));
+    let out = rekey(Some(NEW));
+    assert!(!out.status.success());
+    let (id, sealed) = stored(&app);
+    assert!(registry::open_secrets(&sealer(OLD), id, &sealed).is_ok());
+
+    let out = rekey(Some(OLD));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Re-encrypted the secrets of 1 connector"),
+        "{stderr}"
+    );
+    let (id, sealed) = stored(&app);
+    assert_eq!(
+        registry::open_secrets(&sealer(NEW), id, &sealed).unwrap()["password"],
+        "registry-password"
+    );
+    assert!(registry::open_secrets(&sealer(OLD), id, &sealed).is_err());
+    // Running it again changes nothing.
+    let out = rekey(Some(OLD));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("of 0 connectors (1 already"));
 }

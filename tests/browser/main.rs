@@ -591,3 +591,131 @@ async fn a_user_signs_in_with_the_openid_provider_and_sees_group_access() {
     assert_eq!(who.text().await.unwrap(), "alice-2");
     b.client.close().await.unwrap();
 }
+
+#[actix_web::test]
+async fn an_aws_connector_is_registered_through_the_form_and_its_secrets_show_as_hidden() {
+    const SECRET: &str = "browserSecretAccessKey0123456789";
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    b.sign_in("admin", ADMIN_PASSWORD).await;
+    b.client
+        .wait()
+        .for_element(Locator::Css("#whoami"))
+        .await
+        .unwrap();
+    b.goto("/connectors/new").await;
+    let wait = |css: &'static str| {
+        let client = b.client.clone();
+        async move {
+            client
+                .wait()
+                .at_most(Duration::from_secs(10))
+                .for_element(Locator::Css(css))
+                .await
+                .unwrap()
+        }
+    };
+    // Choosing a type swaps the fields (htmx): Docker's, then AWS's again.
+    wait("#connector-type")
+        .await
+        .select_by_value("docker")
+        .await
+        .unwrap();
+    wait("#cfg-username").await;
+    wait("#connector-type")
+        .await
+        .select_by_value("aws")
+        .await
+        .unwrap();
+    wait("#cfg-region").await;
+    // A method with a session length adds that field.
+    wait("#auth-method")
+        .await
+        .select_by_value("session-token")
+        .await
+        .unwrap();
+    wait("input[name=expiration_seconds]").await;
+    wait("#auth-method")
+        .await
+        .select_by_value("secret-key")
+        .await
+        .unwrap();
+    // The swap is done when the session-length field is gone again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b
+        .client
+        .find(Locator::Css("input[name=expiration_seconds]"))
+        .await
+        .is_ok()
+    {
+        assert!(Instant::now() < deadline, "the form did not swap back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let fill = |css: &'static str, text: &'static str| {
+        let client = b.client.clone();
+        async move {
+            client
+                .find(Locator::Css(css))
+                .await
+                .unwrap()
+                .send_keys(text)
+                .await
+                .unwrap();
+        }
+    };
+    fill("input[name=name]", "s3-from-browser").await;
+    b.client
+        .find(Locator::Css("select[name=namespace]"))
+        .await
+        .unwrap()
+        .select_by_value("team-a")
+        .await
+        .unwrap();
+    fill("#cfg-region", "eu-central-1").await;
+    fill("#cfg-aws_access_key_id", "AKIABROWSERTEST01").await;
+    fill("#cfg-aws_secret_access_key", SECRET).await;
+    b.client
+        .find(Locator::Css("input[name=resource_type][value=s3-bucket]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill("input[name=resource_id]", "s3://browser-bucket").await;
+    fill("textarea[name=labels]", "team=a").await;
+    b.client
+        .find(Locator::Css("#save-connector"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let title = wait("#connector-name").await;
+    assert_eq!(title.text().await.unwrap(), "s3-from-browser");
+    let hidden = b
+        .client
+        .find(Locator::Css(
+            "tr.config-row[data-attribute=aws_secret_access_key] td.value",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(hidden.text().await.unwrap(), "[HIDDEN]");
+    let source = b.client.source().await.unwrap();
+    assert!(!source.contains(SECRET) && !source.contains("AKIABROWSERTEST01"));
+    assert_eq!(
+        b.client
+            .find(Locator::Css("#resource"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "s3://browser-bucket"
+    );
+    save_screenshot(&b.client.screenshot().await.unwrap(), "connector.png");
+    // The list shows it next to the demo's connectors.
+    b.goto("/connectors").await;
+    wait("tr.connector-row[data-connector=s3-from-browser]").await;
+    b.client.close().await.unwrap();
+}
