@@ -700,6 +700,20 @@ pub struct ListQuery {
     pub search: Option<String>,
 }
 
+/// How many connectors `principal` may read.
+pub fn count_readable(conn: &mut DbConnection, principal: &Principal) -> AppResult<i64> {
+    let readable = permission_filter(
+        &principal.grants,
+        Permission::ConnectorRead,
+        Columns {
+            namespace: "namespaces.name",
+            environment: None,
+        },
+        conn.dialect(),
+    );
+    Ok(repo::count(conn, readable)?)
+}
+
 /// A connector with what it reaches.
 pub type Listed = (Connector, Vec<ResourceRow>);
 

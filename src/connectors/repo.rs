@@ -92,6 +92,15 @@ pub fn list(
     query.load(conn)
 }
 
+/// How many connectors match `readable`.
+pub fn count(conn: &mut DbConnection, readable: Condition) -> QueryResult<i64> {
+    connectors::table
+        .inner_join(namespaces::table)
+        .filter(readable)
+        .count()
+        .get_result(conn)
+}
+
 /// A new connector row; secrets are written by [`set_secrets`] once the id is known.
 pub struct NewConnector<'a> {
     /// Name.

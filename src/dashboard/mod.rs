@@ -29,6 +29,7 @@ pub struct OverviewPage {
     bindings: Vec<Binding>,
     user_count: Option<i64>,
     service_accounts: i64,
+    connectors: i64,
 }
 
 /// `GET /`
@@ -40,17 +41,18 @@ async fn show_overview(
     let grants = principal.grants.clone();
     let is_admin = grants.is_global_admin();
     let viewer = principal.clone();
-    let (counts, user_count, service_accounts) = state
+    let (counts, user_count, service_accounts, connectors) = state
         .db
         .run(move |conn| -> AppResult<_> {
             let counts = environments::visible_counts(conn, &grants)?;
             let accounts = service_accounts::count_readable(conn, &viewer)?;
+            let connectors = crate::connectors::registry::count_readable(conn, &viewer)?;
             let users = if is_admin {
                 Some(auth::count_users(conn)?)
             } else {
                 None
             };
-            Ok((counts, users, accounts))
+            Ok((counts, users, accounts, connectors))
         })
         .await?;
     Ok(OverviewPage {
@@ -61,5 +63,6 @@ async fn show_overview(
         bindings: principal.grants.bindings().to_vec(),
         user_count,
         service_accounts,
+        connectors,
     })
 }

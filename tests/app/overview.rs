@@ -19,6 +19,31 @@ fn seed(app: &TestApp) {
                 environments::create_environment(c, id, env, "", "").unwrap();
             }
         }
+        for (name, ns) in [
+            ("hub-default", "default"),
+            ("hub-a", "team-a"),
+            ("hub-other", "other"),
+        ] {
+            let draft = portcullis::connectors::registry::Draft {
+                name: name.into(),
+                namespace: ns.into(),
+                connector_type: "docker".into(),
+                auth_method: "password".into(),
+                configuration: serde_json::json!({"username": "u", "password": "p"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                ..Default::default()
+            };
+            portcullis::connectors::registry::create_unchecked(
+                c,
+                &app.state.catalog,
+                &app.state.connector_sealer,
+                &draft,
+                "test",
+            )
+            .unwrap();
+        }
     });
 }
 
@@ -44,6 +69,7 @@ async fn the_overview_counts_what_each_viewer_can_read() {
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(card(&page, "card-environments"), 2);
     assert_eq!(card(&page, "card-namespaces"), 2);
+    assert_eq!(card(&page, "card-connectors"), 1);
     assert!(
         page.texts("#card-users").is_empty(),
         "users card is for admins only"
@@ -53,6 +79,7 @@ async fn the_overview_counts_what_each_viewer_can_read() {
     app.login("teams", PASSWORD).await;
     let page = app.get("/").await;
     assert_eq!(card(&page, "card-environments"), 2 + 3 + 1 + 1);
+    assert_eq!(card(&page, "card-connectors"), 2);
 
     // `_` is literal: team_b matches, teamXb does not; env-scoped binding adds an
     // environment but no namespace.
@@ -61,6 +88,11 @@ async fn the_overview_counts_what_each_viewer_can_read() {
     let page = app.get("/").await;
     assert_eq!(card(&page, "card-environments"), 2 + 1 + 1);
     assert_eq!(card(&page, "card-namespaces"), 3);
+    assert_eq!(
+        card(&page, "card-connectors"),
+        1,
+        "an environment binding reads no connector"
+    );
     let sources = page.texts("#bindings tbody td:nth-child(3)");
     assert_eq!(
         sources,
@@ -72,4 +104,5 @@ async fn the_overview_counts_what_each_viewer_can_read() {
     let page = app.get("/").await;
     assert_eq!(card(&page, "card-environments"), 8);
     assert_eq!(card(&page, "card-users"), 4);
+    assert_eq!(card(&page, "card-connectors"), 3);
 }
