@@ -251,8 +251,10 @@ pub async fn login(
     }
 }
 
-/// Signs `user_id` in: a new session id (no fixation) and a new CSRF token.
+/// Signs `user_id` in: nothing of the previous session survives (its pending one-time
+/// reveals included), a new session id (no fixation) and a new CSRF token.
 fn establish_session(session: &Session, user_id: i64) -> AppResult<()> {
+    session.clear();
     session.renew();
     let now = now_ms();
     let write = |k: &str, v: i64| {
@@ -397,11 +399,34 @@ pub async fn oidc_callback(
             super::federated::sign_in(conn, &identity, options, &audit_client).map_err(
                 |e| match e {
                     super::CreateUserError::Db(e) => AppError::from(e),
-                    other => AppError::internal(other),
+                    // Two first sign-ins of one person racing, or no usable name.
+                    super::CreateUserError::Exists(_) => AppError::Conflict(
+                        "the account was being created at the same time; sign in again".into(),
+                    ),
+                    super::CreateUserError::Invalid(m) => AppError::bad_request(m),
                 },
             )
         })
-        .await?;
+        .await;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e @ (AppError::Conflict(_) | AppError::BadRequest { .. })) => {
+            let status = if matches!(e, AppError::Conflict(_)) {
+                actix_web::http::StatusCode::CONFLICT
+            } else {
+                actix_web::http::StatusCode::BAD_REQUEST
+            };
+            return render_login(
+                &state,
+                &session,
+                "/".into(),
+                String::new(),
+                Some(format!("Sign-in with {} failed: {e}.", oidc.display_name())),
+                status,
+            );
+        }
+        Err(e) => return Err(e),
+    };
     match outcome {
         super::federated::SignIn::User { id, .. } => {
             establish_session(&session, id)?;

@@ -243,7 +243,8 @@ fn jwt_payload(token: &str) -> Option<serde_json::Map<String, serde_json::Value>
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Groups from a claim: a list of strings, or one space/comma separated string.
+/// Groups from a claim: a list of strings, or one string of comma-separated names
+/// (never split on spaces: "Domain Admins" is one group).
 /// Blank, overlong and duplicate entries are dropped; at most [`MAX_GROUPS`] are kept.
 pub fn groups_from(value: Option<&serde_json::Value>) -> Vec<String> {
     let raw: Vec<String> = match value {
@@ -251,9 +252,7 @@ pub fn groups_from(value: Option<&serde_json::Value>) -> Vec<String> {
             .iter()
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect(),
-        Some(serde_json::Value::String(s)) => {
-            s.split([',', ' ']).map(str::to_owned).collect::<Vec<_>>()
-        }
+        Some(serde_json::Value::String(s)) => s.split(',').map(str::to_owned).collect::<Vec<_>>(),
         _ => Vec::new(),
     };
     let mut out: Vec<String> = Vec::new();
@@ -334,6 +333,8 @@ mod tests {
         assert_eq!(groups_from(Some(&v)), vec!["a", "b"]);
         let s = serde_json::json!("ml, data");
         assert_eq!(groups_from(Some(&s)), vec!["data", "ml"]);
+        let s = serde_json::json!("ops admins");
+        assert_eq!(groups_from(Some(&s)), vec!["ops admins"]);
         assert!(groups_from(None).is_empty());
         let many: Vec<String> = (0..1000).map(|i| format!("g{i}")).collect();
         assert_eq!(

@@ -68,24 +68,36 @@ where
 pub struct TypeQuery {
     resource_type: Option<String>,
     auth_method: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
 }
 
 async fn list_types(
     state: web::Data<AppState>,
     _principal: Principal,
     query: web::Query<TypeQuery>,
-) -> HttpResponse {
+) -> AppResult<HttpResponse> {
     let q = query.into_inner();
-    let items: Vec<Value> = state
-        .catalog
-        .filtered(
-            q.resource_type.as_deref().filter(|s| !s.is_empty()),
-            q.auth_method.as_deref().filter(|s| !s.is_empty()),
-        )
-        .into_iter()
-        .map(|t| state.catalog.type_json(t))
-        .collect();
-    HttpResponse::Ok().json(json!({"items": items, "next_cursor": null}))
+    let limit = pagination::limit(q.limit)? as usize;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let matching = state.catalog.filtered(
+        q.resource_type.as_deref().filter(|s| !s.is_empty()),
+        q.auth_method.as_deref().filter(|s| !s.is_empty()),
+    );
+    // Catalog order; the cursor is the last type id of the previous page.
+    let start = match &after {
+        Some(id) => matching
+            .iter()
+            .position(|t| &t.connector_type == id)
+            .map_or(matching.len(), |i| i + 1),
+        None => 0,
+    };
+    let page: Vec<_> = matching.iter().skip(start).take(limit).collect();
+    let next = (start + page.len() < matching.len())
+        .then(|| page.last().map(|t| encode_cursor(&t.connector_type)))
+        .flatten();
+    let items: Vec<Value> = page.iter().map(|t| state.catalog.type_json(t)).collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
 }
 
 async fn get_type(
@@ -283,6 +295,12 @@ async fn update_connector(
     let body = body.into_inner();
     let (c, resources) = with_ctx(&state, &req, principal, move |conn, ctx| {
         let current = registry::readable(conn, ctx.principal, &name)?;
+        // Who may change it is answered before what the change says.
+        crate::access::require_namespace(
+            ctx.principal,
+            Permission::ConnectorUpdate,
+            &current.namespace,
+        )?;
         let patch = parse_patch(body, &current)?;
         let c = registry::update(conn, ctx, &name, &patch)?;
         let resources = super::repo::resources_of(conn, &[c.row.id])?;

@@ -849,6 +849,7 @@ async fn save_edit(
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
     let (c, _) = load(&state, &req, &principal, name.clone()).await?;
+    crate::access::require_namespace(&principal, Permission::ConnectorUpdate, &c.namespace)?;
     let mut input = FormInput::parse(url::form_urlencoded::parse(&body));
     input.name = c.row.name.clone();
     input.namespace = c.namespace.clone();
@@ -914,6 +915,7 @@ async fn show(
     let name = path.into_inner();
     let (c, resources) = load(&state, &req, &principal, name.clone()).await?;
     let target = format!("connector:{name}");
+    let created_at = c.row.created_at;
     let history = state
         .db
         .run(move |conn| {
@@ -927,7 +929,11 @@ async fn show(
             )
             .map_err(AppError::from)
         })
-        .await?;
+        .await?
+        .into_iter()
+        // Names can be reused after a delete: only this connector's own events.
+        .filter(|e| e.at >= created_at)
+        .collect::<Vec<_>>();
     let t = catalog_type(&state, &c.row.connector_type)?.clone();
     let method = t.auth_method(&c.row.auth_method);
     let attributes = method.map(AuthMethod::attributes).unwrap_or_default();

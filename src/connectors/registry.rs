@@ -249,6 +249,14 @@ fn resolve(
             merged.insert(k.clone(), v.clone());
         }
     }
+    for (k, v) in &merged {
+        if !secret_names.contains(k) && v.as_str() == Some(HIDDEN) {
+            fields.insert(
+                format!("configuration.{k}"),
+                format!("{HIDDEN} is reserved for secret attributes"),
+            );
+        }
+    }
     let merged = validate::drop_blanks(&merged);
     if let Some(v) = catalog.validator(&ty.connector_type, &method.auth_method) {
         fields.extend(validate::check_configuration(v, ty, method, &merged));

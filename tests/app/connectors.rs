@@ -201,6 +201,27 @@ async fn the_catalog_lists_every_type_with_schemas_and_filters() {
         .unwrap();
     assert_eq!(s3["supports_instances"], true);
     assert_eq!(s3["auth_methods"].as_array().unwrap().len(), 6);
+    let (_, page) = call(
+        &mut app,
+        Method::GET,
+        "/api/v1/connector-types?limit=4",
+        Value::Null,
+        &root,
+    )
+    .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 4);
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let (_, page) = call(
+        &mut app,
+        Method::GET,
+        &format!("/api/v1/connector-types?limit=4&cursor={cursor}"),
+        Value::Null,
+        &root,
+    )
+    .await;
+    assert_eq!(page["items"][0]["connector_type"], "docker");
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    assert_eq!(page["next_cursor"], Value::Null);
 
     let (status, _) = call(
         &mut app,

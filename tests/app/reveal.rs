@@ -54,6 +54,20 @@ async fn api_key_plaintext_is_shown_only_once() {
 }
 
 #[actix_web::test]
+async fn signing_in_as_someone_else_in_the_same_browser_drops_pending_reveals() {
+    let mut app = dashboard_with_account().await;
+    let res = app
+        .post_form("/service-accounts/ci/api-keys", &[("name", "deploy")])
+        .await;
+    let location = res.header("location").unwrap().to_owned();
+    app.create_user("bob", &[("*/*", "admin")]);
+    app.login("bob", PASSWORD).await;
+    let res = app.get(&location).await;
+    assert_eq!(res.status, StatusCode::GONE);
+    assert!(!res.body.contains("pck_"));
+}
+
+#[actix_web::test]
 async fn another_session_never_sees_the_key_and_does_not_burn_it() {
     let mut app = dashboard_with_account().await;
     let res = app

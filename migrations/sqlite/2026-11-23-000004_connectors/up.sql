@@ -3,8 +3,9 @@
 -- from the server secret, bound to the row by the associated data "connector:<id>";
 -- `configuration` shows each secret attribute that is set as "[HIDDEN]".
 
+-- AUTOINCREMENT: an id is never reused, so sealed secrets stay bound to one connector.
 CREATE TABLE connectors (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     namespace_id BIGINT NOT NULL REFERENCES namespaces (id) ON DELETE CASCADE,
     connector_type TEXT NOT NULL,
