@@ -213,6 +213,10 @@ pub struct OidcArgs {
     /// ID-token claim listing the user's groups (refreshed at every sign-in).
     #[arg(long, env = "PORTCULLIS_OIDC_GROUPS_CLAIM", default_value = "groups")]
     pub oidc_groups_claim: String,
+    /// Only members of these groups may sign in through the provider (comma separated;
+    /// empty: everyone the provider vouches for). Set it for multi-tenant providers.
+    #[arg(long, env = "PORTCULLIS_OIDC_ALLOWED_GROUPS", default_value = "")]
+    pub oidc_allowed_groups: String,
     /// Groups whose members get `*/*: admin` (comma separated).
     #[arg(long, env = "PORTCULLIS_OIDC_ADMIN_GROUPS", default_value = "")]
     pub oidc_admin_groups: String,

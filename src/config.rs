@@ -134,6 +134,8 @@ pub struct OidcConfig {
     pub groups_claim: String,
     /// With group namespaces: create namespace `G` at sign-in when missing.
     pub create_group_namespaces: bool,
+    /// Only members of these groups may sign in (empty: anyone).
+    pub allowed_groups: Vec<String>,
 }
 
 impl OidcConfig {
@@ -201,6 +203,7 @@ impl OidcConfig {
             username_claim: claim("PORTCULLIS_OIDC_USERNAME_CLAIM", &args.oidc_username_claim)?,
             groups_claim: claim("PORTCULLIS_OIDC_GROUPS_CLAIM", &args.oidc_groups_claim)?,
             create_group_namespaces: args.oidc_create_group_namespaces,
+            allowed_groups: comma_list(&args.oidc_allowed_groups),
         }))
     }
 }
@@ -291,6 +294,7 @@ impl Config {
                 defaults: default_bindings,
                 admin_groups,
                 group_namespaces: serve.oidc.oidc_group_namespaces,
+                provider_groups_ttl_ms: (serve.session_max_hours * 3600 * 1000) as i64,
             }),
             session: SessionConfig {
                 idle: Duration::from_secs(serve.session_idle_minutes * 60),
@@ -328,6 +332,7 @@ impl Config {
                     .unwrap_or_default(),
                 admin_groups: Vec::new(),
                 group_namespaces: false,
+                provider_groups_ttl_ms: 12 * 3600 * 1000,
             }),
             session: SessionConfig {
                 idle: Duration::from_secs(3600),

@@ -86,6 +86,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let workers = config.workers;
     let public_url = config.public_url.clone();
     let database = config.database.redacted();
+    let oidc = config.oidc.clone();
     let state = web::Data::new(prepare(config)?);
     let flusher = state.clone();
     actix_web::rt::spawn(async move {
@@ -125,6 +126,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .map(|a| a.to_string())
         .unwrap_or_else(|| bind.to_string());
     tracing::info!(%listening, %database, "Portcullis started");
+    if let Some(oidc) = &oidc {
+        tracing::info!(issuer = %oidc.issuer, "OpenID Connect sign-in enabled");
+        if oidc.allowed_groups.is_empty() {
+            tracing::warn!(
+                "PORTCULLIS_OIDC_ALLOWED_GROUPS is empty: every account the provider vouches for may sign in"
+            );
+        }
+    }
     let login = public_url
         .join("/login")
         .map(|u| u.to_string())

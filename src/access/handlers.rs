@@ -48,11 +48,12 @@ async fn access_page(
     error: Option<String>,
 ) -> AppResult<AccessPage> {
     let p = principal.clone();
+    let since = now_ms() - state.config.grant_rules.provider_groups_ttl_ms;
     let (tokens, groups) = state
         .db
         .run(move |conn| -> AppResult<_> {
             let groups = if p.kind == auth::PrincipalKind::User {
-                super::repo::list_user_groups(conn, p.id)?
+                super::repo::list_user_groups_since(conn, p.id, since)?
             } else {
                 Vec::new()
             };

@@ -32,11 +32,15 @@ pub struct GrantRules {
     pub admin_groups: Vec<String>,
     /// Every group `G` gives its members `G/*: developer`.
     pub group_namespaces: bool,
+    /// How long memberships reported by the provider count after the sign-in that
+    /// reported them (the session's absolute lifetime), in ms.
+    pub provider_groups_ttl_ms: i64,
 }
 
 impl GrantRules {
-    /// Bindings the rules give a member of `groups`.
-    pub fn group_bindings(&self, groups: &[String]) -> Vec<Binding> {
+    /// Bindings the rules give a member of `groups`; a group never gets a namespace in
+    /// `protected` (`default`, users' own namespaces).
+    pub fn group_bindings(&self, groups: &[String], protected: &[String]) -> Vec<Binding> {
         let mut out = Vec::new();
         for group in groups {
             if self.admin_groups.iter().any(|g| g == group)
@@ -50,6 +54,8 @@ impl GrantRules {
             }
             if self.group_namespaces
                 && crate::names::validate_name(group).is_ok()
+                && group != "default"
+                && !protected.contains(group)
                 && let Ok(pattern) = Pattern::parse(&format!("{group}/*"))
             {
                 out.push(Binding {
@@ -97,7 +103,8 @@ pub fn load_user_grants(
         });
     }
     stored_grants(conn, crate::auth::models::KIND_USER, user_id, &mut bindings)?;
-    for (pattern, role) in repo::list_group_bindings_of(conn, user_id)? {
+    let since = crate::db::now_ms() - rules.provider_groups_ttl_ms;
+    for (pattern, role) in repo::list_group_bindings_of(conn, user_id, since)? {
         if let (Ok(pattern), Ok(role)) = (Pattern::parse(&pattern), Role::parse(&role)) {
             bindings.push(Binding {
                 pattern,
@@ -107,8 +114,13 @@ pub fn load_user_grants(
         }
     }
     if rules.has_group_rules() {
-        let groups = repo::list_user_groups(conn, user_id)?;
-        bindings.extend(rules.group_bindings(&groups));
+        let groups = repo::list_user_groups_since(conn, user_id, since)?;
+        let protected = if rules.group_namespaces && !groups.is_empty() {
+            repo::personal_namespaces_among(conn, &groups)?
+        } else {
+            Vec::new()
+        };
+        bindings.extend(rules.group_bindings(&groups, &protected));
     }
     Ok(Grants::new(bindings))
 }

@@ -184,15 +184,27 @@ pub fn delete_shares_of(
     .map(|_| ())
 }
 
-/// `(pattern, role)` granted to a user through their groups.
+/// Membership set through the API (kept until changed there).
+pub const GROUP_SOURCE_ADMIN: &str = "admin";
+/// Membership reported by the OpenID provider at a sign-in.
+pub const GROUP_SOURCE_OIDC: &str = "oidc";
+
+/// `(pattern, role)` granted to a user through the groups that count: those set by an
+/// administrator, and those the provider reported at a sign-in at or after `since`.
 pub fn list_group_bindings_of(
     conn: &mut DbConnection,
     user_id: i64,
+    since: i64,
 ) -> QueryResult<Vec<(String, String)>> {
     use crate::db::schema::{group_bindings, user_groups};
     group_bindings::table
         .inner_join(user_groups::table.on(user_groups::group_name.eq(group_bindings::group_name)))
         .filter(user_groups::user_id.eq(user_id))
+        .filter(
+            user_groups::source
+                .eq(GROUP_SOURCE_ADMIN)
+                .or(user_groups::synced_at.ge(since)),
+        )
         .order(group_bindings::id)
         .select((group_bindings::pattern, group_bindings::role))
         .load(conn)
@@ -259,19 +271,97 @@ pub fn list_user_groups(conn: &mut DbConnection, user_id: i64) -> QueryResult<Ve
         .load(conn)
 }
 
-/// Replaces a user's groups.
+/// Which of `names` are some user's primary (personal) namespace.
+pub fn personal_namespaces_among(
+    conn: &mut DbConnection,
+    names: &[String],
+) -> QueryResult<Vec<String>> {
+    use crate::db::schema::users;
+    users::table
+        .filter(users::primary_namespace.eq_any(names))
+        .select(users::primary_namespace)
+        .distinct()
+        .load(conn)
+}
+
+/// A user's groups that count now: set by an administrator, or reported by the
+/// provider at a sign-in at or after `since`; sorted.
+pub fn list_user_groups_since(
+    conn: &mut DbConnection,
+    user_id: i64,
+    since: i64,
+) -> QueryResult<Vec<String>> {
+    use crate::db::schema::user_groups;
+    user_groups::table
+        .filter(user_groups::user_id.eq(user_id))
+        .filter(
+            user_groups::source
+                .eq(GROUP_SOURCE_ADMIN)
+                .or(user_groups::synced_at.ge(since)),
+        )
+        .order(user_groups::group_name)
+        .select(user_groups::group_name)
+        .load(conn)
+}
+
+/// Replaces the memberships an administrator set (a group the provider also reports
+/// becomes administrator-set).
 pub fn replace_user_groups(
     conn: &mut DbConnection,
     user_id: i64,
     groups: &[String],
 ) -> QueryResult<()> {
-    use crate::db::schema::user_groups;
-    diesel::delete(user_groups::table.filter(user_groups::user_id.eq(user_id))).execute(conn)?;
+    use crate::db::schema::user_groups as ug;
+    diesel::delete(
+        ug::table
+            .filter(ug::user_id.eq(user_id))
+            .filter(ug::source.eq(GROUP_SOURCE_ADMIN)),
+    )
+    .execute(conn)?;
     for g in groups {
-        diesel::insert_into(user_groups::table)
+        diesel::delete(
+            ug::table
+                .filter(ug::user_id.eq(user_id))
+                .filter(ug::group_name.eq(g)),
+        )
+        .execute(conn)?;
+        diesel::insert_into(ug::table)
             .values((
-                user_groups::user_id.eq(user_id),
-                user_groups::group_name.eq(g),
+                ug::user_id.eq(user_id),
+                ug::group_name.eq(g),
+                ug::source.eq(GROUP_SOURCE_ADMIN),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Replaces the memberships the provider reported, as of `now` (administrator-set
+/// memberships stay as they are).
+pub fn replace_provider_groups(
+    conn: &mut DbConnection,
+    user_id: i64,
+    groups: &[String],
+    now: i64,
+) -> QueryResult<()> {
+    use crate::db::schema::user_groups as ug;
+    diesel::delete(
+        ug::table
+            .filter(ug::user_id.eq(user_id))
+            .filter(ug::source.eq(GROUP_SOURCE_OIDC)),
+    )
+    .execute(conn)?;
+    let admin_set: Vec<String> = ug::table
+        .filter(ug::user_id.eq(user_id))
+        .select(ug::group_name)
+        .load(conn)?;
+    for g in groups.iter().filter(|g| !admin_set.contains(g)) {
+        diesel::insert_into(ug::table)
+            .values((
+                ug::user_id.eq(user_id),
+                ug::group_name.eq(g),
+                ug::source.eq(GROUP_SOURCE_OIDC),
+                ug::synced_at.eq(Some(now)),
             ))
             .execute(conn)?;
     }

@@ -89,7 +89,7 @@ pub fn sign_in(
             )?;
             return Ok(SignIn::Deactivated(user.name));
         }
-        access_repo::replace_user_groups(conn, user_id, &identity.groups)?;
+        access_repo::replace_provider_groups(conn, user_id, &identity.groups, now)?;
         if options.create_group_namespaces {
             for group in identity.groups.iter().filter(|g| validate_name(g).is_ok()) {
                 environments::ensure_namespace(

@@ -352,9 +352,26 @@ pub async fn oidc_callback(
             }
         }
     };
+    use actix_web::http::StatusCode;
+    let checked = checked
+        .map_err(|reason| (reason, StatusCode::BAD_REQUEST))
+        .and_then(|(identity, return_to)| {
+            let allowed = &oidc.config().allowed_groups;
+            if allowed.is_empty() || identity.groups.iter().any(|g| allowed.contains(g)) {
+                Ok((identity, return_to))
+            } else {
+                Err((
+                    format!(
+                        "your account is not in a group allowed to use Portcullis ({})",
+                        allowed.join(", ")
+                    ),
+                    StatusCode::FORBIDDEN,
+                ))
+            }
+        });
     let (identity, return_to) = match checked {
         Ok(ok) => ok,
-        Err(reason) => {
+        Err((reason, status)) => {
             tracing::info!(%client, %reason, "OpenID sign-in refused");
             let detail = format!("oidc: {reason}");
             let audit_client = client.clone();
@@ -381,10 +398,10 @@ pub async fn oidc_callback(
                 "/".into(),
                 String::new(),
                 Some(format!(
-                    "Sign-in with {} failed: {reason}. Start again.",
+                    "Sign-in with {} failed: {reason}.",
                     oidc.display_name()
                 )),
-                actix_web::http::StatusCode::BAD_REQUEST,
+                status,
             );
         }
     };

@@ -168,6 +168,8 @@ diesel::table! {
     user_groups (user_id, group_name) {
         user_id -> BigInt,
         group_name -> Text,
+        source -> Text,
+        synced_at -> Nullable<BigInt>,
     }
 }
 

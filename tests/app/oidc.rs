@@ -151,6 +151,7 @@ async fn app_with_provider(
             username_claim: "preferred_username".into(),
             groups_claim: "groups".into(),
             create_group_namespaces: true,
+            allowed_groups: Vec::new(),
         });
         let mut rules = (*c.grant_rules).clone();
         rules.admin_groups = vec!["platform-admins".into()];
@@ -307,21 +308,39 @@ async fn groups_are_refreshed_at_each_sign_in() {
     let res = sign_in(&mut app, &provider, "bob", "/").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
-    // Someone changed bob's groups in between (or the provider did): sign-in resets them.
+    // The provider reported other groups at an earlier sign-in; this one resets them.
     app.conn(|c| {
-        portcullis::access::repo::replace_user_groups(c, id, &["platform-admins".into()]).unwrap()
+        portcullis::access::repo::replace_provider_groups(
+            c,
+            id,
+            &["platform-admins".into()],
+            portcullis::db::now_ms(),
+        )
+        .unwrap()
     });
     let res = app.get("/api/v1/users").await;
     assert_eq!(
         res.status,
         StatusCode::OK,
-        "the stale group made bob an admin"
+        "the earlier group made bob an admin"
     );
+    // An administrator adds bob to "ops": the provider's groups never remove that.
+    let root = app.new_browser().admin_token().await;
+    let res = app
+        .new_browser()
+        .json(
+            actix_web::http::Method::PATCH,
+            "/api/v1/users/bob",
+            json!({"groups": ["ops"]}),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let mut next = app.new_browser();
     let res = sign_in(&mut next, &provider, "bob", "/").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     let groups = app.conn(|c| portcullis::access::repo::list_user_groups(c, id).unwrap());
-    assert_eq!(groups, ["ml-team"]);
+    assert_eq!(groups, ["ml-team", "ops"]);
     assert_eq!(
         next.get("/api/v1/users").await.status,
         StatusCode::FORBIDDEN
@@ -592,6 +611,7 @@ async fn an_unreachable_provider_gets_a_clear_page_and_no_provider_means_no_rout
             username_claim: "preferred_username".into(),
             groups_claim: "groups".into(),
             create_group_namespaces: false,
+            allowed_groups: Vec::new(),
         });
     })
     .await;
@@ -641,4 +661,91 @@ async fn administrators_see_how_a_provider_user_signs_in_and_their_groups() {
         ["data-science", "platform-admins"]
     );
     assert!(page.body.contains("no local password"));
+}
+
+#[actix_web::test]
+async fn provider_groups_stop_counting_a_session_after_the_sign_in_that_reported_them() {
+    let Some((mut app, provider)) = app_with_provider(|_| {}).await else {
+        return;
+    };
+    let res = sign_in(&mut app, &provider, "alice", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    // A long-lived token minted while alice is an admin through platform-admins.
+    let csrf = app.csrf_token().await;
+    let res = app
+        .send(
+            actix_web::test::TestRequest::post()
+                .uri("/api/v1/tokens")
+                .insert_header(("X-CSRF-Token", csrf))
+                .set_json(json!({"expires_in_seconds": 30 * 24 * 3600})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let token = res.json()["token"].as_str().unwrap().to_owned();
+    let mut api = app.new_browser();
+    assert_eq!(
+        api.get_bearer("/api/v1/users", &token).await.status,
+        StatusCode::OK
+    );
+    // Thirteen hours later, without a new sign-in (she may have left the group at the
+    // provider), the membership no longer counts: not for the token, not for a session.
+    app.conn(|c| {
+        use diesel::prelude::*;
+        use portcullis::db::schema::user_groups as ug;
+        diesel::update(ug::table)
+            .set(ug::synced_at.eq(portcullis::db::now_ms() - 13 * 3600 * 1000))
+            .execute(c)
+            .unwrap();
+    });
+    assert_eq!(
+        api.get_bearer("/api/v1/users", &token).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let perms = api.get_bearer("/api/v1/permissions", &token).await.json();
+    assert!(perms["entity_roles"].get("*/*").is_none(), "{perms}");
+    assert!(app.get("/access").await.texts("#my-groups").is_empty());
+    // Signing in again brings it back.
+    let mut again = app.new_browser();
+    sign_in(&mut again, &provider, "alice", "/").await;
+    assert_eq!(
+        api.get_bearer("/api/v1/users", &token).await.status,
+        StatusCode::OK
+    );
+}
+
+#[actix_web::test]
+async fn only_allowed_groups_may_sign_in_when_configured() {
+    let Some((mut app, provider)) = app_with_provider(|c| {
+        if let Some(o) = c.oidc.as_mut() {
+            o.allowed_groups = vec!["ml-team".into()];
+        }
+    })
+    .await
+    else {
+        return;
+    };
+    let res = sign_in(&mut app, &provider, "alice", "/").await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+    assert!(res.text("#login-error").contains("not in a group allowed"));
+    assert_eq!(user_count(&app), 0, "no account for someone not allowed");
+    let res = sign_in(&mut app, &provider, "bob", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(whoami(&mut app).await.1["name"], "bob");
+}
+
+#[actix_web::test]
+async fn group_namespaces_never_reach_personal_or_default_namespaces() {
+    let Some((mut app, provider)) = app_with_provider(|_| {}).await else {
+        return;
+    };
+    // A local user whose personal namespace is called like bob's group.
+    app.create_user("ml-team", &[]);
+    let res = sign_in(&mut app, &provider, "bob", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let perms = app.get("/api/v1/permissions").await.json();
+    assert!(perms["entity_roles"].get("ml-team/*").is_none(), "{perms}");
+    // The membership is still recorded (group bindings set by an admin still apply).
+    let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
+    let groups = app.conn(|c| portcullis::access::repo::list_user_groups(c, id).unwrap());
+    assert_eq!(groups, ["ml-team"]);
 }

@@ -12,3 +12,10 @@ CREATE TABLE user_identities (
     UNIQUE (issuer, subject)
 );
 CREATE INDEX user_identities_user ON user_identities (user_id);
+
+-- Where a group membership comes from: 'admin' (set through the API, kept until changed
+-- there) or 'oidc' (reported by the provider at a sign-in, at `synced_at`; it counts
+-- only for a session's lifetime after that sign-in, so leaving a group at the provider
+-- takes effect even for someone who never signs in again).
+ALTER TABLE user_groups ADD COLUMN source TEXT NOT NULL DEFAULT 'admin';
+ALTER TABLE user_groups ADD COLUMN synced_at BIGINT;
