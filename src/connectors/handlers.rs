@@ -31,6 +31,8 @@ use crate::web::{path_segment, see_other};
 
 /// Page size of the connectors table.
 const PAGE: i64 = 25;
+/// How the forms show an expiry (a `datetime-local` value, UTC, to the second).
+const EXPIRY_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 /// A week, in ms: expiry warnings start then.
 const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -408,6 +410,8 @@ struct FormInput {
     description: String,
     expires_at: String,
     expiration_seconds: String,
+    /// `updated_at` of the connector the edit form was loaded from.
+    version: String,
     cfg: Vec<(String, String)>,
 }
 
@@ -428,6 +432,7 @@ impl FormInput {
                 "description" => f.description = v,
                 "expires_at" => f.expires_at = v,
                 "expiration_seconds" => f.expiration_seconds = v,
+                "version" => f.version = v,
                 other => {
                     if let Some(attr) = other.strip_prefix("cfg.") {
                         f.cfg.push((attr.to_owned(), v));
@@ -476,13 +481,14 @@ impl FormInput {
                 .row
                 .expires_at
                 .and_then(chrono::DateTime::from_timestamp_millis)
-                .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+                .map(|t| t.format(EXPIRY_FORMAT).to_string())
                 .unwrap_or_default(),
             expiration_seconds: c
                 .row
                 .expiration_seconds
                 .map(|s| s.to_string())
                 .unwrap_or_default(),
+            version: c.row.updated_at.to_string(),
             cfg,
         }
     }
@@ -533,6 +539,8 @@ impl FormInput {
             None
         } else if t.len() == 16 && t.as_bytes().get(10) == Some(&b'T') {
             Some(format!("{t}:00Z"))
+        } else if t.len() == 19 && t.as_bytes().get(10) == Some(&b'T') {
+            Some(format!("{t}Z"))
         } else {
             Some(t.to_owned())
         }
@@ -692,6 +700,7 @@ async fn form_page(
         description: input.description.clone(),
         expires_at: input.expires_at.clone(),
         expiration_seconds: input.expiration_seconds.clone(),
+        version: editing.map(|c| c.row.updated_at).unwrap_or_default(),
         errors: unshown,
         error,
         t,
@@ -722,12 +731,16 @@ async fn new_form(
 }
 
 /// Maps an operation's failure to the form's errors and status.
-fn form_failure(err: AppError) -> AppResult<(FieldErrors, Option<String>, StatusCode)> {
+fn form_failure(
+    err: AppError,
+    editing: bool,
+) -> AppResult<(FieldErrors, Option<String>, StatusCode)> {
     match err {
         AppError::Validation { fields, message } => {
             let summary = fields.is_empty().then_some(message);
             Ok((fields, summary, StatusCode::UNPROCESSABLE_ENTITY))
         }
+        AppError::Conflict(m) if editing => Ok((FieldErrors::new(), Some(m), StatusCode::CONFLICT)),
         AppError::Conflict(m) => {
             let mut f = FieldErrors::new();
             f.insert("name".into(), m);
@@ -785,7 +798,7 @@ async fn create(
             path_segment(&c.row.name)
         ))),
         Err(err) => {
-            let (errors, error, status) = form_failure(err)?;
+            let (errors, error, status) = form_failure(err, false)?;
             let page = form_page(&state, &principal, &session, None, &input, errors, error).await?;
             Ok(html(page, &req, status))
         }
@@ -859,6 +872,23 @@ async fn save_edit(
         .get(&c.row.connector_type)
         .and_then(|t| t.auth_method(&input.auth_method))
         .cloned();
+    if !input.version.is_empty() && input.version != c.row.updated_at.to_string() {
+        let page = form_page(
+            &state,
+            &principal,
+            &session,
+            Some(&c),
+            &input,
+            FieldErrors::new(),
+            Some(
+                "Someone changed this connector after you opened the form. Your entries are \
+                 below; saving now applies them to the current version."
+                    .into(),
+            ),
+        )
+        .await?;
+        return Ok(html(page, &req, StatusCode::CONFLICT));
+    }
     let mut pre = FieldErrors::new();
     let (labels, expiration_seconds) = input.extras(&mut pre);
     let patch = Patch {
@@ -870,7 +900,12 @@ async fn save_edit(
         replace_configuration: true,
         labels: Some(labels),
         description: Some(input.description.clone()),
-        expires_at: Some(input.expires_at()),
+        // An expiry the form shows unchanged keeps its exact stored value.
+        expires_at: if input.expires_at == FormInput::from_connector(&c).expires_at {
+            None
+        } else {
+            Some(input.expires_at())
+        },
         expiration_seconds: Some(expiration_seconds),
     };
     let result = if pre.is_empty() {
@@ -888,7 +923,7 @@ async fn save_edit(
     match result {
         Ok(_) => Ok(see_other(&format!("/connectors/{}", path_segment(&name)))),
         Err(err) => {
-            let (errors, error, status) = form_failure(err)?;
+            let (errors, error, status) = form_failure(err, true)?;
             let page = form_page(
                 &state,
                 &principal,

@@ -275,10 +275,13 @@ fn resolve(
         match chrono::DateTime::parse_from_rfc3339(text.trim()) {
             Ok(t) => {
                 let ms = t.timestamp_millis();
-                if ms <= now_ms() && Some(ms) != previous_expiry {
+                // The stored expiry, shown to the second, is kept exactly (even if past).
+                let unchanged =
+                    previous_expiry.filter(|p| p.div_euclid(1000) == ms.div_euclid(1000));
+                if unchanged.is_none() && ms <= now_ms() {
                     fields.insert("expires_at".into(), "is in the past".into());
                 }
-                expires_at = Some(ms);
+                expires_at = Some(unchanged.unwrap_or(ms));
             }
             Err(_) => {
                 fields.insert(
@@ -638,13 +641,17 @@ pub fn update(
             changed.push(what.into());
         }
     }
-    let now = now_ms();
+    // Strictly after the version read, so the next edit's check sees this one.
+    let now = now_ms().max(c.row.updated_at + 1);
     let id = c.row.id;
     conn.transaction(|conn| -> AppResult<()> {
         let shown = Value::Object(r.shown.clone()).to_string();
-        repo::update(
+        // Optimistic concurrency: an edit based on an older read (whose secrets it
+        // would write back) is refused instead of undoing the other change.
+        let changed_rows = repo::update(
             conn,
             id,
+            c.row.updated_at,
             &NewConnector {
                 name: &c.row.name,
                 namespace_id: c.row.namespace_id,
@@ -661,6 +668,12 @@ pub fn update(
                 now,
             },
         )?;
+        if changed_rows == 0 {
+            return Err(AppError::Conflict(
+                "the connector was changed by someone else meanwhile; reload it and try again"
+                    .into(),
+            ));
+        }
         repo::set_secrets(conn, id, &seal_secrets(ctx.sealer, id, &r.secrets))?;
         let resources_changed = r.resource_types != c.resource_types
             || r.resource_id != c.row.resource_id

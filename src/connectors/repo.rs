@@ -163,22 +163,31 @@ pub fn set_secrets(conn: &mut DbConnection, id: i64, sealed: &str) -> QueryResul
         .map(|_| ())
 }
 
-/// Replaces everything but identity and secrets.
-pub fn update(conn: &mut DbConnection, id: i64, c: &NewConnector<'_>) -> QueryResult<()> {
-    diesel::update(connectors::table.find(id))
-        .set((
-            connectors::auth_method.eq(c.auth_method),
-            connectors::resource_types.eq(c.resource_types),
-            connectors::resource_id.eq(c.resource_id),
-            connectors::configuration.eq(c.configuration),
-            connectors::labels.eq(c.labels),
-            connectors::description.eq(c.description),
-            connectors::expires_at.eq(c.expires_at),
-            connectors::expiration_seconds.eq(c.expiration_seconds),
-            connectors::updated_at.eq(c.now),
-        ))
-        .execute(conn)
-        .map(|_| ())
+/// Replaces everything but identity and secrets, if nobody changed the row since it
+/// was read (its `updated_at` is still `read_at`); returns the rows changed (0 or 1).
+pub fn update(
+    conn: &mut DbConnection,
+    id: i64,
+    read_at: i64,
+    c: &NewConnector<'_>,
+) -> QueryResult<usize> {
+    diesel::update(
+        connectors::table
+            .find(id)
+            .filter(connectors::updated_at.eq(read_at)),
+    )
+    .set((
+        connectors::auth_method.eq(c.auth_method),
+        connectors::resource_types.eq(c.resource_types),
+        connectors::resource_id.eq(c.resource_id),
+        connectors::configuration.eq(c.configuration),
+        connectors::labels.eq(c.labels),
+        connectors::description.eq(c.description),
+        connectors::expires_at.eq(c.expires_at),
+        connectors::expiration_seconds.eq(c.expiration_seconds),
+        connectors::updated_at.eq(c.now),
+    ))
+    .execute(conn)
 }
 
 /// Deletes a connector (its resources go with it).

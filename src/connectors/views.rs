@@ -279,6 +279,8 @@ pub struct FormPage {
     pub expires_at: String,
     /// Session length.
     pub expiration_seconds: String,
+    /// `updated_at` of the connector being edited (0 when registering).
+    pub version: i64,
     /// Field errors (attribute errors sit with their fields).
     pub errors: FieldErrors,
     /// Summary error.

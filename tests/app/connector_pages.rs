@@ -326,6 +326,35 @@ async fn editing_keeps_secrets_left_blank() {
     );
     assert_eq!(page.text("#expires-in"), "—");
     assert!(page.text("#history tbody").contains("connector.update"));
+    // A form opened before someone else's change is refused (409), not applied blindly.
+    let stale = app.get("/connectors/s3-edit/edit").await;
+    let version = stale.attr("input[name=version]", "value").unwrap();
+    let root = app.new_browser().admin_token().await;
+    let res = app
+        .new_browser()
+        .json(
+            actix_web::http::Method::PATCH,
+            "/api/v1/connectors/s3-edit",
+            serde_json::json!({"description": "changed elsewhere"}),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = app
+        .post_form(
+            "/connectors/s3-edit/edit",
+            &[
+                ("version", version.as_str()),
+                ("auth_method", "secret-key"),
+                ("cfg.region", "us-east-2"),
+                ("description", "mine"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert!(res.text("#form-error").contains("changed this connector"));
+    let page = app.get("/connectors/s3-edit").await;
+    assert_eq!(page.text("#description"), "changed elsewhere");
     // An invalid edit shows the form again and changes nothing.
     let res = app
         .post_form(
@@ -342,6 +371,39 @@ async fn editing_keeps_secrets_left_blank() {
     assert_eq!(res.text("#error-cfg-region"), "is required");
     assert!(!res.body.contains("new-but-refused"));
     assert_eq!(secrets_of(&app, "s3-edit")["aws_secret_access_key"], SECRET);
+    // An expired connector (expiry with seconds and milliseconds, set through the API)
+    // can still be edited in the form: an unchanged expiry is kept exactly.
+    app.conn(|c| {
+        diesel::update(t::table.filter(t::name.eq("s3-edit")))
+            .set(t::expires_at.eq(Some(1_700_000_030_123_i64)))
+            .execute(c)
+            .unwrap();
+    });
+    let form = app.get("/connectors/s3-edit/edit").await;
+    let shown = form.attr("input[name=expires_at]", "value").unwrap();
+    assert_eq!(shown, "2023-11-14T22:13:50");
+    let version = form.attr("input[name=version]", "value").unwrap();
+    let res = app
+        .post_form(
+            "/connectors/s3-edit/edit",
+            &[
+                ("version", version.as_str()),
+                ("auth_method", "secret-key"),
+                ("cfg.region", "us-east-2"),
+                ("description", "still expired"),
+                ("expires_at", shown.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let stored: Option<i64> = app.conn(|c| {
+        t::table
+            .filter(t::name.eq("s3-edit"))
+            .select(t::expires_at)
+            .first(c)
+            .unwrap()
+    });
+    assert_eq!(stored, Some(1_700_000_030_123));
     // Delete from the detail page.
     let res = app.post_form("/connectors/s3-edit/delete", &[]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);

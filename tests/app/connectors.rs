@@ -883,3 +883,53 @@ async fn sealed_secrets_are_bound_to_their_row() {
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn concurrent_edits_never_undo_a_secret_change() {
+    let (mut app, root) = setup().await;
+    let (status, _) = call(
+        &mut app,
+        Method::POST,
+        "/api/v1/connectors",
+        aws("racy", "team-a"),
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let patch = |body: Value| {
+        actix_web::test::TestRequest::patch()
+            .uri("/api/v1/connectors/racy")
+            .insert_header(("Authorization", format!("Bearer {root}")))
+            .set_json(body)
+    };
+    let mut expected = SECRET.to_owned();
+    let mut conflicts = 0;
+    for round in 0..12 {
+        let secret = format!("rotated-secret-{round}");
+        let labels = app.send_detached(patch(json!({"labels": {"round": round.to_string()}})));
+        let rotate = app.send_detached(patch(
+            json!({"configuration": {"aws_secret_access_key": secret}}),
+        ));
+        let (labels, rotate) = futures_util::future::join(labels, rotate).await;
+        for res in [&labels, &rotate] {
+            assert!(
+                res.status == StatusCode::OK || res.status == StatusCode::CONFLICT,
+                "{} {}",
+                res.status,
+                res.body
+            );
+            if res.status == StatusCode::CONFLICT {
+                conflicts += 1;
+            }
+        }
+        if rotate.status == StatusCode::OK {
+            expected = secret;
+        }
+        assert_eq!(
+            stored_secrets(&app, "racy")["aws_secret_access_key"],
+            expected.as_str(),
+            "round {round}: an acknowledged secret change was undone"
+        );
+    }
+    eprintln!("{conflicts} edits refused as conflicts");
+}
