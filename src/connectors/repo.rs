@@ -32,6 +32,40 @@ pub struct ListFilter<'a> {
     pub limit: i64,
 }
 
+/// `column` contains `needle`, case-sensitively on both backends (`GLOB` with the
+/// meta-characters bracketed on SQLite, where `LIKE` ignores case; escaped `LIKE` on
+/// PostgreSQL).
+fn contains(column: &'static str, needle: &str, dialect: crate::access::Dialect) -> Condition {
+    match dialect {
+        crate::access::Dialect::Sqlite => {
+            let mut glob = String::from("*");
+            for c in needle.chars() {
+                match c {
+                    '*' | '?' | '[' => {
+                        glob.push('[');
+                        glob.push(c);
+                        glob.push(']');
+                    }
+                    other => glob.push(other),
+                }
+            }
+            glob.push('*');
+            Condition::Match {
+                column,
+                op: " GLOB ",
+                value: glob,
+                escape: false,
+            }
+        }
+        crate::access::Dialect::Postgres => Condition::Match {
+            column,
+            op: " LIKE ",
+            value: format!("%{}%", crate::db::escape_like(needle)),
+            escape: true,
+        },
+    }
+}
+
 /// The connector called `name`, with its namespace name.
 pub fn find(conn: &mut DbConnection, name: &str) -> QueryResult<Option<(ConnectorRow, String)>> {
     connectors::table
@@ -79,8 +113,7 @@ pub fn list(
             ),
             None => format!("{}:", serde_json::Value::from(key)),
         };
-        let pattern = format!("%{}%", crate::db::escape_like(&needle));
-        query = query.filter(connectors::labels.like(pattern).escape('\\'));
+        query = query.filter(contains("connectors.labels", &needle, conn.dialect()));
     }
     if let Some(q) = f.search.filter(|q| !q.is_empty()) {
         let pattern = format!("%{}%", crate::db::escape_like(&q.to_lowercase()));
@@ -197,6 +230,28 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
     diesel::delete(connectors::table.find(id))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Names of the connectors of a namespace.
+pub fn names_in(conn: &mut DbConnection, namespace_id: i64) -> QueryResult<Vec<String>> {
+    connectors::table
+        .filter(connectors::namespace_id.eq(namespace_id))
+        .order(connectors::name)
+        .select(connectors::name)
+        .load(conn)
+}
+
+/// Deletes the connector called `name` (its resources go with it).
+pub fn delete_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<()> {
+    let id: Option<i64> = connectors::table
+        .filter(connectors::name.eq(name))
+        .select(connectors::id)
+        .first(conn)
+        .optional()?;
+    match id {
+        Some(id) => delete(conn, id),
+        None => Ok(()),
+    }
 }
 
 /// Replaces a connector's resource rows.

@@ -83,8 +83,8 @@ pub fn create(
     })
 }
 
-/// Deletes a namespace with its environments, service accounts (keys, tokens) and
-/// shares (`namespace::delete`). `default` cannot be deleted.
+/// Deletes a namespace with its environments, service accounts (keys, tokens),
+/// connectors and shares (`namespace::delete`). `default` cannot be deleted.
 pub fn delete(
     conn: &mut DbConnection,
     principal: &Principal,
@@ -108,6 +108,18 @@ pub fn delete(
     }
     conn.transaction(|conn| -> AppResult<()> {
         service_accounts::delete_all_in_namespace(conn, ns.id)?;
+        // Each connector (and its sealed secrets) goes with an audit event of its own.
+        for connector in crate::connectors::repo::names_in(conn, ns.id)? {
+            crate::connectors::repo::delete_by_name(conn, &connector)?;
+            record(
+                conn,
+                principal,
+                client,
+                "connector.delete",
+                &format!("connector:{connector}"),
+                Some(&format!("with namespace {name}")),
+            )?;
+        }
         repo::delete_namespace(conn, ns.id)?;
         record(
             conn,

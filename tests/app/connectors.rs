@@ -757,6 +757,32 @@ async fn lists_filter_and_resources_show_what_each_connector_reaches() {
     let (_, l) = call(
         &mut app,
         Method::GET,
+        "/api/v1/connectors?label=env=DEV",
+        Value::Null,
+        &root,
+    )
+    .await;
+    assert_eq!(
+        names(&l),
+        Vec::<String>::new(),
+        "labels match case-sensitively on both backends"
+    );
+    let (_, l) = call(
+        &mut app,
+        Method::GET,
+        "/api/v1/connectors?label=e*v",
+        Value::Null,
+        &root,
+    )
+    .await;
+    assert_eq!(
+        names(&l),
+        Vec::<String>::new(),
+        "no wildcards in label filters"
+    );
+    let (_, l) = call(
+        &mut app,
+        Method::GET,
         "/api/v1/connectors?label=team",
         Value::Null,
         &root,
@@ -932,4 +958,49 @@ async fn concurrent_edits_never_undo_a_secret_change() {
         );
     }
     eprintln!("{conflicts} edits refused as conflicts");
+}
+
+#[actix_web::test]
+async fn deleting_a_namespace_deletes_its_connectors_with_an_audit_event_each() {
+    let (mut app, root) = setup().await;
+    for name in ["one", "two"] {
+        let (status, _) = call(
+            &mut app,
+            Method::POST,
+            "/api/v1/connectors",
+            aws(name, "team-b"),
+            &root,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, _) = call(
+        &mut app,
+        Method::DELETE,
+        "/api/v1/namespaces/team-b",
+        Value::Null,
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(count(&app), 0);
+    let resources: i64 = app.conn(|c| {
+        use diesel::prelude::*;
+        portcullis::db::schema::connector_resources::table
+            .count()
+            .get_result(c)
+            .unwrap()
+    });
+    assert_eq!(resources, 0);
+    for name in ["one", "two"] {
+        let (_, events) = call(
+            &mut app,
+            Method::GET,
+            &format!("/api/v1/audit-events?action=connector.delete&target=connector:{name}"),
+            Value::Null,
+            &root,
+        )
+        .await;
+        assert_eq!(events["items"].as_array().unwrap().len(), 1, "{events}");
+    }
 }
