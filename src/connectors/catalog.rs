@@ -22,7 +22,8 @@ const FILES: [(&str, &str); 7] = [
 ];
 
 /// Schema keywords the catalog may use (the validator understands all of them).
-const KNOWN_KEYWORDS: [&str; 16] = [
+const KNOWN_KEYWORDS: [&str; 17] = [
+    "x-destination",
     "type",
     "title",
     "description",
@@ -77,6 +78,9 @@ pub struct ResourceIdInfo {
     pub description: String,
     /// Examples.
     pub examples: Vec<String>,
+    /// The configuration attribute that names the resource (e.g. `cluster_name`).
+    #[serde(default)]
+    pub from_attribute: Option<String>,
 }
 
 /// A kind of resource a connector reaches.
@@ -153,6 +157,9 @@ pub struct Attribute {
     pub secret: bool,
     /// `format` other than password (uuid, uri, email).
     pub format: Option<String>,
+    /// Says where credentials are sent (`x-destination`): changing it requires
+    /// re-entering the secrets.
+    pub destination: bool,
     /// Must hold a JSON document.
     pub json: bool,
     /// Default value.
@@ -200,6 +207,7 @@ impl AuthMethod {
                     secret: format == Some("password"),
                     format: format.filter(|f| *f != "password").map(str::to_owned),
                     json: p["contentMediaType"].as_str() == Some("application/json"),
+                    destination: p["x-destination"] == true,
                     default: p.get("default").cloned(),
                     example: p["examples"].get(0).map(|e| match e {
                         Value::String(s) => s.clone(),
@@ -476,6 +484,17 @@ fn check_type(t: &ConnectorType) -> Result<(), String> {
     }
     for r in &t.resource_types {
         crate::names::validate_name(&r.resource_type).map_err(|e| format!("resource type {e}"))?;
+        if let Some(a) = &r.resource_id.from_attribute
+            && !t
+                .auth_methods
+                .iter()
+                .all(|m| m.config_schema["properties"].get(a).is_some())
+        {
+            return Err(format!(
+                "{}: from_attribute {a:?} is not an attribute of every auth method",
+                r.resource_type
+            ));
+        }
         nonempty(&r.resource_type, &r.description)?;
         nonempty(&r.resource_type, &r.resource_id.description)?;
     }

@@ -443,8 +443,9 @@ impl FormInput {
         f
     }
 
-    /// The form of an existing connector.
-    fn from_connector(c: &Connector) -> Self {
+    /// The form of an existing connector (`pinnable`: its resource id is the user's
+    /// choice rather than what the configuration names).
+    fn from_connector(c: &Connector, pinnable: bool) -> Self {
         let cfg = c
             .configuration
             .iter()
@@ -468,7 +469,11 @@ impl FormInput {
             connector_type: c.row.connector_type.clone(),
             auth_method: c.row.auth_method.clone(),
             resource_types: c.resource_types.clone(),
-            resource_id: c.row.resource_id.clone().unwrap_or_default(),
+            resource_id: if pinnable {
+                c.row.resource_id.clone().unwrap_or_default()
+            } else {
+                String::new()
+            },
             resource_ids: String::new(),
             labels: c
                 .labels
@@ -827,7 +832,7 @@ async fn edit_form(
 ) -> AppResult<HttpResponse> {
     let (c, _) = load(&state, &req, &principal, path.into_inner()).await?;
     crate::access::require_namespace(&principal, Permission::ConnectorUpdate, &c.namespace)?;
-    let mut input = FormInput::from_connector(&c);
+    let mut input = FormInput::from_connector(&c, registry::pinnable(&state.catalog, &c));
     if !req.query_string().is_empty() {
         // A field swap: what the form holds now, on the fixed identity.
         let swap = FormInput::parse(url::form_urlencoded::parse(req.query_string().as_bytes()));
@@ -901,7 +906,9 @@ async fn save_edit(
         labels: Some(labels),
         description: Some(input.description.clone()),
         // An expiry the form shows unchanged keeps its exact stored value.
-        expires_at: if input.expires_at == FormInput::from_connector(&c).expires_at {
+        expires_at: if input.expires_at
+            == FormInput::from_connector(&c, registry::pinnable(&state.catalog, &c)).expires_at
+        {
             None
         } else {
             Some(input.expires_at())

@@ -94,11 +94,20 @@ pub struct Draft {
     pub expiration_seconds: Option<i64>,
 }
 
+/// What an edited connector held before (plain attributes and expiry).
+struct Previous<'a> {
+    plain: &'a Map<String, Value>,
+    expires_at: Option<i64>,
+}
+
 /// A draft checked against the catalog.
 struct Resolved {
     resource_types: Vec<String>,
     resource_id: Option<String>,
     declared: Option<Vec<String>>,
+    /// Per resource type: ids named by the configuration (`from_attribute`) or the
+    /// type's default.
+    implied: Vec<(String, Vec<String>)>,
     shown: Map<String, Value>,
     secrets: Map<String, Value>,
     expires_at: Option<i64>,
@@ -118,8 +127,9 @@ fn resolve(
     catalog: &Catalog,
     d: &Draft,
     kept: &Map<String, Value>,
-    previous_expiry: Option<i64>,
+    previous: Option<&Previous<'_>>,
 ) -> Result<Resolved, FieldErrors> {
+    let previous_expiry = previous.and_then(|p| p.expires_at);
     let mut fields = FieldErrors::new();
     let Some(ty) = catalog.get(&d.connector_type) else {
         let known: Vec<&str> = catalog
@@ -233,12 +243,14 @@ fn resolve(
     // Configuration: blank secrets keep their stored value.
     let secret_names = method.secret_names();
     let mut merged = Map::new();
+    let mut kept_names: Vec<String> = Vec::new();
     for (k, v) in &d.configuration {
         let blank =
             matches!(v, Value::Null) || v.as_str().is_some_and(|s| s.is_empty() || s == HIDDEN);
         if secret_names.contains(k) && blank {
             if let Some(old) = kept.get(k) {
                 merged.insert(k.clone(), old.clone());
+                kept_names.push(k.clone());
             }
         } else {
             merged.insert(k.clone(), v.clone());
@@ -247,6 +259,7 @@ fn resolve(
     for (k, v) in kept {
         if secret_names.contains(k) && !merged.contains_key(k) && !d.configuration.contains_key(k) {
             merged.insert(k.clone(), v.clone());
+            kept_names.push(k.clone());
         }
     }
     for (k, v) in &merged {
@@ -258,8 +271,75 @@ fn resolve(
         }
     }
     let merged = validate::drop_blanks(&merged);
+    // A stored secret is never kept for a new destination (server, endpoint, API URL,
+    // registry, hosts): whoever changes where it would be sent must know it.
+    if let Some(prev) = previous {
+        let moved: Vec<String> = method
+            .attributes()
+            .into_iter()
+            .filter(|a| a.destination && merged.get(&a.name) != prev.plain.get(&a.name))
+            .map(|a| a.name)
+            .collect();
+        if !moved.is_empty() {
+            for k in &kept_names {
+                fields.insert(
+                    format!("configuration.{k}"),
+                    format!(
+                        "enter it again: {} changed, and a stored secret is never sent somewhere new",
+                        moved.join(", ")
+                    ),
+                );
+            }
+        }
+    }
     if let Some(v) = catalog.validator(&ty.connector_type, &method.auth_method) {
         fields.extend(validate::check_configuration(v, ty, method, &merged));
+    }
+    // Resources the configuration itself names (a cluster name, a registry, hosts, an
+    // API URL), else the resource type's default.
+    let implied: Vec<(String, Vec<String>)> = resource_types
+        .iter()
+        .filter_map(|id| {
+            let rt = ty.resource_type(id)?;
+            let from_config: Vec<String> = rt
+                .resource_id
+                .from_attribute
+                .as_ref()
+                .and_then(|a| merged.get(a))
+                .map(|v| match v {
+                    Value::String(s) => vec![s.clone()],
+                    Value::Array(items) => items
+                        .iter()
+                        .filter_map(|i| i.as_str().map(str::to_owned))
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|i| validate::canonical_resource_id(rt, i).ok())
+                .collect();
+            let ids = if from_config.is_empty() {
+                rt.default_resource_id.clone().into_iter().collect()
+            } else {
+                from_config
+            };
+            (!ids.is_empty()).then(|| (id.clone(), ids))
+        })
+        .collect();
+    if let Some(rt) = single {
+        let named = implied.iter().find(|(id, _)| *id == rt.resource_type);
+        match (&resource_id, named) {
+            (Some(pin), Some((_, ids))) if !ids.contains(pin) && d.resource_id.is_some() => {
+                fields.insert(
+                    "resource_id".into(),
+                    format!("must be what the configuration names ({})", ids.join(", ")),
+                );
+            }
+            (_, Some((_, ids))) if !rt.supports_instances && ids.len() == 1 => {
+                resource_id = Some(ids[0].clone());
+            }
+            _ => {}
+        }
     }
     if let Err(e) = validate::check_labels(&d.labels) {
         fields.insert("labels".into(), e);
@@ -310,11 +390,24 @@ fn resolve(
         resource_types,
         resource_id,
         declared,
+        implied,
         shown,
         secrets: split.secrets,
         expires_at,
         expiration_seconds,
     })
+}
+
+/// Whether the connector's resource id is a pin the user chose: one resource type that
+/// supports several instances.
+pub fn pinnable(catalog: &Catalog, c: &Connector) -> bool {
+    catalog
+        .get(&c.row.connector_type)
+        .and_then(|t| match c.resource_types.as_slice() {
+            [one] => t.resource_type(one),
+            _ => None,
+        })
+        .is_some_and(|rt| rt.supports_instances)
 }
 
 /// The associated data binding sealed secrets to their row.
@@ -348,10 +441,15 @@ fn resource_rows(id: i64, r: &Resolved, now: i64) -> Vec<ResourceRow> {
     r.resource_types
         .iter()
         .map(|rt| {
+            let implied = r
+                .implied
+                .iter()
+                .find(|(id, _)| id == rt)
+                .map(|(_, ids)| ids.clone());
             let ids = match (&r.resource_id, &r.declared) {
-                (Some(one), _) => Some(vec![one.clone()]),
-                (None, Some(list)) => Some(list.clone()),
-                (None, None) => None,
+                (Some(one), _) if r.resource_types.len() == 1 => Some(vec![one.clone()]),
+                (_, Some(list)) => Some(list.clone()),
+                _ => implied,
             };
             ResourceRow {
                 connector_id: id,
@@ -583,7 +681,10 @@ pub fn update(
         resource_id: match &p.resource_id {
             Some(v) => v.clone(),
             None if p.resource_types.is_some() || p.resource_ids.is_some() => None,
-            None => c.row.resource_id.clone(),
+            // Only a pin among several instances is the user's choice; otherwise the
+            // resource follows the configuration (or the type's default).
+            None if pinnable(ctx.catalog, &c) => c.row.resource_id.clone(),
+            None => None,
         },
         resource_ids: p.resource_ids.clone(),
         configuration,
@@ -602,7 +703,17 @@ pub fn update(
             None => c.row.expiration_seconds,
         },
     };
-    let r = resolve(ctx.catalog, &draft, &kept, c.row.expires_at)
+    let previous_plain: Map<String, Value> = c
+        .configuration
+        .iter()
+        .filter(|(_, v)| v.as_str() != Some(HIDDEN))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let previous = Previous {
+        plain: &previous_plain,
+        expires_at: c.row.expires_at,
+    };
+    let r = resolve(ctx.catalog, &draft, &kept, Some(&previous))
         .map_err(|f| invalid("the change is not valid", f))?;
     let mut changed: Vec<String> = Vec::new();
     if draft.auth_method != c.row.auth_method {

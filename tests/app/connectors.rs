@@ -1004,3 +1004,102 @@ async fn deleting_a_namespace_deletes_its_connectors_with_an_audit_event_each() 
         assert_eq!(events["items"].as_array().unwrap().len(), 1, "{events}");
     }
 }
+
+#[actix_web::test]
+async fn resources_follow_what_the_configuration_names() {
+    let (mut app, root) = setup().await;
+    let ghcr = json!({
+        "name": "ghcr", "namespace": "team-a", "connector_type": "docker", "auth_method": "password",
+        "configuration": {"username": "u", "password": "p", "registry": "ghcr.io"},
+    });
+    let (status, body) = call(&mut app, Method::POST, "/api/v1/connectors", ghcr, &root).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["resource_id"], "ghcr.io");
+    assert_eq!(body["resources"][0]["resource_ids"], json!(["ghcr.io"]));
+    // The registry moves: so does the resource (the secrets had to be entered again).
+    let (status, body) = call(
+        &mut app,
+        Method::PATCH,
+        "/api/v1/connectors/ghcr",
+        json!({"configuration": {"registry": "quay.io", "username": "u2", "password": "p2"}}),
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["resource_id"], "quay.io");
+    assert_eq!(body["resources"][0]["resource_ids"], json!(["quay.io"]));
+    // A pin that contradicts the configuration is refused.
+    let k8s = json!({
+        "name": "k8s", "namespace": "team-a", "connector_type": "kubernetes", "auth_method": "token",
+        "resource_id": "other-cluster",
+        "configuration": {"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "t"},
+    });
+    let (status, body) = call(&mut app, Method::POST, "/api/v1/connectors", k8s, &root).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]["fields"]["resource_id"]
+            .as_str()
+            .unwrap()
+            .contains("prod")
+    );
+    // Hosts of an SSH connector are its resources.
+    let ssh = json!({
+        "name": "gpus", "namespace": "team-a", "connector_type": "hyperai", "auth_method": "ed25519-key",
+        "configuration": {"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab", "gpu-2.lab"], "username": "ml"},
+    });
+    let (status, body) = call(&mut app, Method::POST, "/api/v1/connectors", ssh, &root).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["resource_id"], Value::Null);
+    assert_eq!(
+        body["resources"][0]["resource_ids"],
+        json!(["gpu-1.lab", "gpu-2.lab"])
+    );
+}
+
+#[actix_web::test]
+async fn a_stored_secret_is_never_kept_for_a_new_destination() {
+    let (mut app, root) = setup().await;
+    let k8s = json!({
+        "name": "k8s", "namespace": "team-a", "connector_type": "kubernetes", "auth_method": "token",
+        "configuration": {"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "cluster-token"},
+    });
+    let (status, _) = call(&mut app, Method::POST, "/api/v1/connectors", k8s, &root).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Pointing it at another server without re-entering the token: refused.
+    let (status, body) = call(
+        &mut app,
+        Method::PATCH,
+        "/api/v1/connectors/k8s",
+        json!({"configuration": {"server": "https://attacker.example"}}),
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["fields"]["configuration.token"]
+            .as_str()
+            .unwrap()
+            .contains("server changed")
+    );
+    assert_eq!(stored_secrets(&app, "k8s")["token"], "cluster-token");
+    // Other edits keep it; re-entering it with the new server works.
+    let (status, _) = call(
+        &mut app,
+        Method::PATCH,
+        "/api/v1/connectors/k8s",
+        json!({"description": "prod"}),
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        &mut app,
+        Method::PATCH,
+        "/api/v1/connectors/k8s",
+        json!({"configuration": {"server": "https://k8s-2.example:6443", "token": "new-token"}}),
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stored_secrets(&app, "k8s")["token"], "new-token");
+}
