@@ -80,7 +80,7 @@ pub struct Oidc {
     config: OidcConfig,
     http: reqwest::Client,
     redirect: RedirectUrl,
-    metadata: tokio::sync::Mutex<Option<(CoreProviderMetadata, Instant)>>,
+    metadata: std::sync::Mutex<Option<(CoreProviderMetadata, Instant)>>,
 }
 
 impl Oidc {
@@ -96,7 +96,7 @@ impl Oidc {
             config,
             http,
             redirect: RedirectUrl::new(redirect.to_string())?,
-            metadata: tokio::sync::Mutex::new(None),
+            metadata: std::sync::Mutex::new(None),
         })
     }
 
@@ -112,12 +112,16 @@ impl Oidc {
 
     /// Discovery metadata, cached; `refresh` forces a new fetch unless the cached copy
     /// is younger than [`KEY_REFRESH_INTERVAL`].
+    /// The lock is never held across the network call, so a slow provider does not
+    /// queue every sign-in behind one fetch.
     async fn metadata(&self, refresh: bool) -> Result<CoreProviderMetadata, OidcError> {
-        let mut cached = self.metadata.lock().await;
-        if let Some((meta, at)) = cached.as_ref() {
-            let age = at.elapsed();
-            if (!refresh && age < METADATA_TTL) || (refresh && age < KEY_REFRESH_INTERVAL) {
-                return Ok(meta.clone());
+        {
+            let cached = self.metadata.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((meta, at)) = cached.as_ref() {
+                let age = at.elapsed();
+                if (!refresh && age < METADATA_TTL) || (refresh && age < KEY_REFRESH_INTERVAL) {
+                    return Ok(meta.clone());
+                }
             }
         }
         let issuer = IssuerUrl::new(self.config.issuer.clone())
@@ -125,7 +129,8 @@ impl Oidc {
         let meta = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| OidcError::Unreachable(error_chain(&e)))?;
-        *cached = Some((meta.clone(), Instant::now()));
+        *self.metadata.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((meta.clone(), Instant::now()));
         Ok(meta)
     }
 
