@@ -192,8 +192,7 @@ async fn create_connector(
     };
     let (c, resources) = with_ctx(&state, &req, principal, move |conn, ctx| {
         let c = registry::create(conn, ctx, &draft)?;
-        let resources = super::repo::resources_of(conn, &[c.row.id])?;
-        Ok((c, resources))
+        registry::with_resources(conn, c)
     })
     .await?;
     Ok(HttpResponse::Created().json(c.json(&resources)))
@@ -303,8 +302,7 @@ async fn update_connector(
         )?;
         let patch = parse_patch(body, &current)?;
         let c = registry::update(conn, ctx, &name, &patch)?;
-        let resources = super::repo::resources_of(conn, &[c.row.id])?;
-        Ok((c, resources))
+        registry::with_resources(conn, c)
     })
     .await?;
     Ok(HttpResponse::Ok().json(c.json(&resources)))

@@ -483,12 +483,13 @@ pub fn readable(
 }
 
 /// A readable connector with its resources.
-pub fn get(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    name: &str,
-) -> AppResult<(Connector, Vec<ResourceRow>)> {
+pub fn get(conn: &mut DbConnection, principal: &Principal, name: &str) -> AppResult<Listed> {
     let c = readable(conn, principal, name)?;
+    with_resources(conn, c)
+}
+
+/// A connector with its resources.
+pub fn with_resources(conn: &mut DbConnection, c: Connector) -> AppResult<Listed> {
     let resources = repo::resources_of(conn, &[c.row.id])?;
     Ok((c, resources))
 }
@@ -832,9 +833,9 @@ pub struct ListQuery {
     pub search: Option<String>,
 }
 
-/// How many connectors `principal` may read.
-pub fn count_readable(conn: &mut DbConnection, principal: &Principal) -> AppResult<i64> {
-    let readable = permission_filter(
+/// The SQL condition "the caller may read this connector" (over `namespaces.name`).
+fn readable_filter(conn: &DbConnection, principal: &Principal) -> crate::access::sql::Condition {
+    permission_filter(
         &principal.grants,
         Permission::ConnectorRead,
         Columns {
@@ -842,7 +843,12 @@ pub fn count_readable(conn: &mut DbConnection, principal: &Principal) -> AppResu
             environment: None,
         },
         conn.dialect(),
-    );
+    )
+}
+
+/// How many connectors `principal` may read.
+pub fn count_readable(conn: &mut DbConnection, principal: &Principal) -> AppResult<i64> {
+    let readable = readable_filter(conn, principal);
     Ok(repo::count(conn, readable)?)
 }
 
@@ -858,15 +864,7 @@ pub fn list(
     after: Option<&str>,
     limit: i64,
 ) -> AppResult<(Vec<Listed>, Option<String>)> {
-    let readable = permission_filter(
-        &principal.grants,
-        Permission::ConnectorRead,
-        Columns {
-            namespace: "namespaces.name",
-            environment: None,
-        },
-        conn.dialect(),
-    );
+    let readable = readable_filter(conn, principal);
     let label = q
         .label
         .as_deref()
