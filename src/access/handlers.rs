@@ -4,7 +4,6 @@
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Responder, web};
-use diesel::Connection;
 use serde::Deserialize;
 
 use super::views::{AccessPage, BindingRow, TokenRow, UserPage, UsersPage, WhyRow};
@@ -372,7 +371,7 @@ async fn save_bindings(
         .db
         .run(move |conn| -> AppResult<()> {
             let user = auth::find_user_by_name(conn, &n)?.ok_or(AppError::NotFound)?;
-            conn.transaction(|conn| -> AppResult<()> {
+            crate::db::write_transaction(conn, |conn| -> AppResult<()> {
                 super::replace_bindings(conn, crate::auth::models::KIND_USER, user.id, &bindings)?;
                 let detail: Vec<String> =
                     bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();

@@ -2,7 +2,6 @@
 //! name the provider lets people choose — created on first sign-in, with their groups
 //! refreshed at every sign-in.
 
-use diesel::Connection;
 use rand::RngCore;
 
 use super::oidc::{Identity, username_base};
@@ -44,7 +43,7 @@ pub fn sign_in(
     options: GroupOptions,
     client: &str,
 ) -> Result<SignIn, CreateUserError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let now = now_ms();
         let existing = repo::find_identity_user(conn, &identity.issuer, &identity.subject)?;
         let (user_id, created) = match existing {

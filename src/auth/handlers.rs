@@ -583,7 +583,7 @@ pub async fn api_login(
     state
         .db
         .run(move |conn| -> AppResult<()> {
-            diesel::Connection::transaction(conn, |conn| {
+            crate::db::write_transaction(conn, |conn| {
                 repo::insert_access_token(conn, &row)?;
                 if let Some(actor) = &audit_actor {
                     audit::record(

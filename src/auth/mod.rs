@@ -16,7 +16,6 @@ mod users;
 mod views;
 
 use actix_web::web;
-use diesel::Connection;
 use rand::RngCore;
 
 use crate::access::{self, Pattern, Role};
@@ -83,7 +82,7 @@ pub fn create_user(
     validate_name(name).map_err(|e| CreateUserError::Invalid(format!("user name {e}")))?;
     validate_name(primary_namespace)
         .map_err(|e| CreateUserError::Invalid(format!("primary namespace {e}")))?;
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         if repo::find_user_by_name(conn, name)?.is_some() {
             return Err(CreateUserError::Exists(name.to_owned()));
         }

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -122,7 +121,7 @@ pub fn mint(
         key_generation: key_link.map(|(_, g)| g),
         parent_id,
     };
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::insert_access_token(conn, &row)?;
         audit::record(
             conn,
@@ -218,7 +217,7 @@ pub fn revoke(
     if !own && !principal.grants.is_global_admin() {
         return Err(AppError::NotFound);
     }
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         let now = now_ms();
         if !repo::revoke_token(conn, id, now)? {
             return Err(AppError::NotFound);

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::Connection;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -266,7 +265,7 @@ async fn update_user(
         .db
         .run(move |conn| -> AppResult<(User, Vec<String>)> {
             let user = find(conn, &name)?;
-            conn.transaction(|conn| -> AppResult<()> {
+            crate::db::write_transaction(conn, |conn| -> AppResult<()> {
                 repo::update_user(conn, user.id, b.active, hash.as_deref())?;
                 if let Some(groups) = &b.groups {
                     access::repo::replace_user_groups(conn, user.id, groups)?;
@@ -337,7 +336,7 @@ async fn put_bindings(
         .db
         .run(move |conn| -> AppResult<_> {
             let user = find(conn, &name)?;
-            conn.transaction(|conn| -> AppResult<()> {
+            crate::db::write_transaction(conn, |conn| -> AppResult<()> {
                 access::replace_bindings(conn, KIND_USER, user.id, &bindings)?;
                 let detail: Vec<String> =
                     bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
@@ -488,7 +487,7 @@ async fn put_group_bindings(
                 .iter()
                 .map(|(p, r)| (p.to_string(), r.as_str().to_owned()))
                 .collect();
-            conn.transaction(|conn| -> AppResult<()> {
+            crate::db::write_transaction(conn, |conn| -> AppResult<()> {
                 access::repo::replace_group_bindings(conn, &group, &pairs, crate::db::now_ms())?;
                 let detail: Vec<String> = pairs.iter().map(|(p, r)| format!("{p}={r}")).collect();
                 audit(

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use diesel::Connection;
 use serde_json::{Map, Value};
 
 use super::catalog::Catalog;
@@ -557,7 +556,7 @@ fn store_new(
     let r = resolve(catalog, d, &Map::new(), None)
         .map_err(|f| invalid("the connector is not valid", f))?;
     let now = now_ms();
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         if repo::find(conn, &d.name)?.is_some() {
             return Err(AppError::Conflict(format!(
                 "a connector named {:?} already exists",
@@ -756,7 +755,7 @@ pub fn update(
     // Strictly after the version read, so the next edit's check sees this one.
     let now = now_ms().max(c.row.updated_at + 1);
     let id = c.row.id;
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         let shown = Value::Object(r.shown.clone()).to_string();
         // Optimistic concurrency: an edit based on an older read (whose secrets it
         // would write back) is refused instead of undoing the other change.
@@ -807,7 +806,7 @@ pub fn update(
 pub fn delete(conn: &mut DbConnection, ctx: &Ctx<'_>, name: &str) -> AppResult<()> {
     let c = readable(conn, ctx.principal, name)?;
     access::require_namespace(ctx.principal, Permission::ConnectorDelete, &c.namespace)?;
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::delete(conn, c.row.id)?;
         ctx.audit(
             conn,
@@ -915,7 +914,7 @@ pub fn rekey(
     old: &Sealer,
     new: &Sealer,
 ) -> anyhow::Result<(usize, usize)> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let mut done = (0, 0);
         for (id, sealed) in repo::all_sealed(conn)? {
             if new.open(&sealed, &aad(id)).is_ok() {

@@ -269,6 +269,39 @@ impl<ST, DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB>
     }
 }
 
+/// Runs `f` in a transaction that may write. On SQLite the outermost one starts with
+/// `BEGIN IMMEDIATE`: a deferred transaction that reads before it writes cannot wait
+/// for another writer (SQLite answers "database is locked" at once instead of using
+/// the busy timeout), so every write transaction takes the write lock up front and
+/// queues behind the busy timeout. Nested calls are savepoints; PostgreSQL is unchanged.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let outermost = Manager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_none();
+    match conn {
+        DbConnection::Sqlite(inner) if outermost => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
+        _ => Manager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            Manager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 pub fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);

@@ -1,8 +1,6 @@
 //! Environment operations: authorize on the environment (or its namespace for
 //! creation), validate, change, audit.
 
-use diesel::Connection;
-
 use super::models::{BUILD_STATUSES, Environment, NewEnvironment};
 use super::repo::{self, EnvFilter, EnvironmentChanges};
 use crate::access::{Grants, Permission};
@@ -137,7 +135,7 @@ pub fn create(
     }
     let now = now_ms();
     let spec = input.specification.as_deref().unwrap_or("");
-    conn.transaction(|conn| -> AppResult<Environment> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<Environment> {
         if repo::find_environment(conn, ns.id, &input.name)?.is_some() {
             return Err(AppError::Conflict(format!(
                 "environment {}/{} already exists",
@@ -250,7 +248,7 @@ pub fn update(
             _ => set.build_ended_at = Some(Some(now)),
         }
     }
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::update_environment(conn, env.id, &set)?;
         audit(
             conn,
@@ -280,7 +278,7 @@ pub fn delete(
             "you need environment::delete on {ns}/{name}"
         )));
     }
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::delete_environment(conn, env.id)?;
         audit(
             conn,

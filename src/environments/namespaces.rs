@@ -2,7 +2,6 @@
 //! `ns/*` bindings; a share grants `<ns>/*: role` and can never exceed what the sharer
 //! holds on the namespace.
 
-use diesel::Connection;
 use serde::Serialize;
 
 use super::models::Namespace;
@@ -64,7 +63,7 @@ pub fn create(
     let meta = metadata
         .map(|m| m.to_string())
         .unwrap_or_else(|| "{}".into());
-    conn.transaction(|conn| -> AppResult<Namespace> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<Namespace> {
         if repo::find_namespace(conn, name)?.is_some() {
             return Err(AppError::Conflict(format!(
                 "namespace {name:?} already exists"
@@ -106,7 +105,7 @@ pub fn delete(
             "the default namespace always exists".into(),
         ));
     }
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         service_accounts::delete_all_in_namespace(conn, ns.id)?;
         // Each connector (and its sealed secrets) goes with an audit event of its own.
         for connector in crate::connectors::repo::names_in(conn, ns.id)? {
@@ -242,7 +241,7 @@ pub fn share(
         )));
     }
     let (kind, id) = resolve_principal(conn, principal, target)?;
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         access::repo::upsert_share(
             conn,
             ns.id,
@@ -284,7 +283,7 @@ pub fn unshare(
         )));
     }
     let (kind, id) = resolve_principal(conn, principal, target)?;
-    let removed = conn.transaction(|conn| -> AppResult<bool> {
+    let removed = crate::db::write_transaction(conn, |conn| -> AppResult<bool> {
         let removed = access::repo::delete_share(conn, ns.id, kind, id)?;
         if removed {
             record(

@@ -1,8 +1,6 @@
 //! Service-account operations: authorize, validate, change, audit — one transaction
 //! each. Handlers (HTML and JSON) call these and only shape the answer.
 
-use diesel::Connection;
-
 use super::cache::KeyCache;
 use super::models::{AccountSummary, ServiceAccount};
 use super::repo::{self, ListFilter};
@@ -145,7 +143,7 @@ pub fn create_account(
         )
     })?;
     let now = now_ms();
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         if repo::find_account(conn, &input.name)?.is_some() {
             return Err(AppError::Conflict(format!(
                 "a service account named {:?} already exists",
@@ -192,7 +190,7 @@ pub fn update_account(
             fields,
         });
     }
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::update_account(conn, account.id, description, active, now_ms())?;
         let target = format!("service_account:{name}");
         if description.is_some() {
@@ -217,7 +215,7 @@ pub fn update_account(
 pub fn delete_account(conn: &mut DbConnection, ctx: &Ctx<'_>, name: &str) -> AppResult<()> {
     let (account, namespace) = readable_account(conn, ctx.principal, name)?;
     access::require_namespace(ctx.principal, Permission::ServiceAccountDelete, &namespace)?;
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::delete_account(conn, account.id)?;
         ctx.audit(
             conn,
@@ -300,7 +298,7 @@ pub fn set_bindings(
     let (account, namespace) = readable_account(conn, ctx.principal, name)?;
     access::require_namespace(ctx.principal, Permission::ServiceAccountUpdate, &namespace)?;
     access::require_can_grant(&ctx.principal.grants, bindings, "a service-account binding")?;
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         access::replace_bindings(conn, KIND_SERVICE_ACCOUNT, account.id, bindings)?;
         let detail: Vec<String> = bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
         ctx.audit(

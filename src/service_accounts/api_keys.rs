@@ -1,8 +1,6 @@
 //! API-key operations: create, rotate, (de)activate, describe, delete — authorized on
 //! the account's namespace (`api-key::manage`), audited, one transaction each.
 
-use diesel::Connection;
-
 use super::accounts::{Ctx, MAX_DESCRIPTION, readable_account};
 use super::keys::{self, MAX_RETAIN_MINUTES};
 use super::models::ApiKey;
@@ -89,7 +87,7 @@ pub fn create_key(
     }
     let issued = credential::generate(CredentialKind::ApiKey, pepper);
     let display = keys::display_fragment(&issued.plaintext);
-    let id = conn.transaction(|conn| -> AppResult<i64> {
+    let id = crate::db::write_transaction(conn, |conn| -> AppResult<i64> {
         if repo::find_key(conn, acc.id, &input.name)?.is_some() {
             return Err(AppError::Conflict(format!(
                 "{account:?} already has a key named {:?}",
@@ -152,7 +150,7 @@ pub fn rotate_key(
     let issued = credential::regenerate(CredentialKind::ApiKey, &key.key_id, pepper);
     let display = keys::display_fragment(&issued.plaintext);
     let until = keys::retain_until(now, retain_minutes, key.expires_at);
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::rotate_key(conn, key.id, &issued.secret_hash, &display, until, now)?;
         ctx.audit(
             conn,
@@ -189,7 +187,7 @@ pub fn update_key(
             format!("must be at most {MAX_DESCRIPTION} characters of text"),
         ));
     }
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::update_key(conn, key.id, description, active)?;
         let target = format!("api_key:{account}/{name}");
         if description.is_some() {
@@ -216,7 +214,7 @@ pub fn delete_key(
     let key = get_key(conn, ctx, account, name)?;
     let (_, namespace) = readable_account(conn, ctx.principal, account)?;
     access::require_namespace(ctx.principal, Permission::ApiKeyManage, &namespace)?;
-    conn.transaction(|conn| -> AppResult<()> {
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::delete_key(conn, key.id)?;
         ctx.audit(
             conn,

@@ -331,7 +331,7 @@ pub fn delete_key(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
 
 /// Records last use of several keys (the coalesced batch).
 pub fn record_key_use(conn: &mut DbConnection, uses: &[(i64, i64)]) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         for (id, at) in uses {
             diesel::update(api_keys::table.find(*id))
                 .set(api_keys::last_used_at.eq(*at))

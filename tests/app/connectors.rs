@@ -1103,3 +1103,34 @@ async fn a_stored_secret_is_never_kept_for_a_new_destination() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(stored_secrets(&app, "k8s")["token"], "new-token");
 }
+
+#[actix_web::test]
+async fn concurrent_registrations_all_succeed() {
+    // Transactions that read before they write must queue for SQLite's write lock
+    // instead of failing with "database is locked".
+    let (app, root) = setup().await;
+    let requests: Vec<_> = (0..24)
+        .map(|i| {
+            app.send_detached(
+                actix_web::test::TestRequest::post()
+                    .uri("/api/v1/connectors")
+                    .insert_header(("Authorization", format!("Bearer {root}")))
+                    .set_json(json!({
+                        "name": format!("hub-{i}"), "namespace": "team-a",
+                        "connector_type": "docker", "auth_method": "password",
+                        "configuration": {"username": "u", "password": "p"},
+                    })),
+            )
+        })
+        .collect();
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(requests)
+        .await
+        .into_iter()
+        .map(|r| r.status)
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::CREATED),
+        "{statuses:?}"
+    );
+    assert_eq!(count(&app), 24);
+}
