@@ -96,8 +96,16 @@ async fn list_types(
     let next = (start + page.len() < matching.len())
         .then(|| page.last().map(|t| encode_cursor(&t.connector_type)))
         .flatten();
-    let items: Vec<Value> = page.iter().map(|t| state.catalog.type_json(t)).collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
+    // The types' JSON is serialized once at start-up; a page only joins it.
+    let items: Vec<&str> = page.iter().map(|t| state.catalog.serialized(t)).collect();
+    let body = format!(
+        "{{\"items\":[{}],\"next_cursor\":{}}}",
+        items.join(","),
+        Value::from(next)
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 async fn get_type(
@@ -106,7 +114,9 @@ async fn get_type(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let t = state.catalog.get(&path).ok_or(AppError::NotFound)?;
-    Ok(HttpResponse::Ok().json(state.catalog.type_json(t)))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.catalog.serialized(t).to_owned()))
 }
 
 /// Query of the connector list.

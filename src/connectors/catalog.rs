@@ -313,6 +313,8 @@ impl ConnectorType {
 pub struct Catalog {
     types: Arc<Vec<ConnectorType>>,
     validators: Arc<BTreeMap<(String, String), jsonschema::Validator>>,
+    /// Each type's API JSON, serialized once at load.
+    serialized: Arc<Vec<String>>,
     /// Whether implicit auth methods may be used on this server.
     pub implicit_enabled: bool,
 }
@@ -351,11 +353,29 @@ impl Catalog {
             }
             types.push(t);
         }
-        Ok(Self {
+        let mut catalog = Self {
             types: Arc::new(types),
             validators: Arc::new(validators),
+            serialized: Arc::new(Vec::new()),
             implicit_enabled,
-        })
+        };
+        catalog.serialized = Arc::new(
+            catalog
+                .types()
+                .iter()
+                .map(|t| catalog.type_json(t).to_string())
+                .collect(),
+        );
+        Ok(catalog)
+    }
+
+    /// The API JSON of type `t` (one of [`Catalog::types`]), serialized at load.
+    pub fn serialized(&self, t: &ConnectorType) -> &str {
+        self.types
+            .iter()
+            .position(|x| x.connector_type == t.connector_type)
+            .and_then(|i| self.serialized.get(i))
+            .map_or("null", String::as_str)
     }
 
     /// Every type, in catalog order.

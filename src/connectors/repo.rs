@@ -95,13 +95,13 @@ pub fn list(
         query = query.filter(connectors::connector_type.eq(t.to_owned()));
     }
     if let Some(rt) = f.resource_type {
-        query = query.filter(
-            connectors::id.eq_any(
-                connector_resources::table
-                    .filter(connector_resources::resource_type.eq(rt.to_owned()))
-                    .select(connector_resources::connector_id),
-            ),
-        );
+        // A primary-key probe per connector, walked in name order: the page stops after
+        // `limit + 1` matches instead of collecting every connector of the type first.
+        query = query.filter(diesel::dsl::exists(
+            connector_resources::table
+                .filter(connector_resources::connector_id.eq(connectors::id))
+                .filter(connector_resources::resource_type.eq(rt.to_owned())),
+        ));
     }
     if let Some((key, value)) = f.label {
         // Labels are stored as compact JSON with sorted keys: match the serialized pair.
