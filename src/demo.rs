@@ -166,6 +166,7 @@ pub fn seed(db: &Db, catalog: &Catalog, sealer: &Sealer) -> anyhow::Result<Vec<(
             resource_types: resource_types.iter().map(|s| (*s).to_owned()).collect(),
             resource_id: resource_id.map(str::to_owned),
             resource_ids: None,
+            pin_inherited: false,
             configuration,
             labels: labels
                 .iter()

@@ -249,6 +249,7 @@ async fn user_page(
     error: Option<String>,
 ) -> AppResult<UserPage> {
     let rules = state.config.grant_rules.clone();
+    let since = now_ms() - rules.provider_groups_ttl_ms;
     let st = state.clone();
     let n = name.clone();
     let (user, grants, explicit, envs, total, identities, groups) = state
@@ -264,7 +265,7 @@ async fn user_page(
             let (envs, total) =
                 environments::list_environments(conn, &grants, &filter, &st.env_totals)?;
             let identities = auth::list_identities(conn, user.id)?;
-            let groups = super::repo::list_user_groups(conn, user.id)?;
+            let groups = super::repo::list_user_groups_since(conn, user.id, since)?;
             Ok((user, grants, explicit, envs, total, identities, groups))
         })
         .await?;

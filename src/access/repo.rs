@@ -271,6 +271,35 @@ pub fn list_user_groups(conn: &mut DbConnection, user_id: i64) -> QueryResult<Ve
         .load(conn)
 }
 
+/// Group names set by an administrator, and those the provider reported that count.
+pub type GroupsBySource = (Vec<String>, Vec<String>);
+
+/// A user's memberships by source: set by an administrator, and reported by the
+/// provider at a sign-in at or after `since` (those that still count).
+pub fn user_groups_by_source(
+    conn: &mut DbConnection,
+    user_id: i64,
+    since: i64,
+) -> QueryResult<GroupsBySource> {
+    use crate::db::schema::user_groups as ug;
+    let rows: Vec<(String, String, Option<i64>)> = ug::table
+        .filter(ug::user_id.eq(user_id))
+        .order(ug::group_name)
+        .select((ug::group_name, ug::source, ug::synced_at))
+        .load(conn)?;
+    let admin = rows
+        .iter()
+        .filter(|(_, s, _)| s == GROUP_SOURCE_ADMIN)
+        .map(|(g, _, _)| g.clone())
+        .collect();
+    let provider = rows
+        .iter()
+        .filter(|(_, s, at)| s == GROUP_SOURCE_OIDC && at.is_some_and(|t| t >= since))
+        .map(|(g, _, _)| g.clone())
+        .collect();
+    Ok((admin, provider))
+}
+
 /// Which of `names` are some user's primary (personal) namespace.
 pub fn personal_namespaces_among(
     conn: &mut DbConnection,

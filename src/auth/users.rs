@@ -12,7 +12,7 @@ use super::{CreateUserError, Principal, hash_new_password, repo};
 use crate::access::{self, require_global_admin};
 use crate::app::AppState;
 use crate::audit::record_success as audit;
-use crate::db::{DbConnection, rfc3339};
+use crate::db::{DbConnection, now_ms, rfc3339};
 use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
 use crate::web::client_addr;
@@ -52,10 +52,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn user_json(u: &User, groups: &[String]) -> serde_json::Value {
+/// `groups`: memberships set through this API (PATCH replaces them);
+/// `provider_groups`: those the OpenID provider reported and that still count
+/// (read-only here; the next sign-in refreshes them).
+fn user_json(u: &User, groups: &access::repo::GroupsBySource) -> serde_json::Value {
     json!({
         "name": u.name,
-        "groups": groups,
+        "groups": groups.0,
+        "provider_groups": groups.1,
         "primary_namespace": u.primary_namespace,
         "active": u.active,
         "local_password": u.password_hash.is_some(),
@@ -112,18 +116,21 @@ async fn list_users(
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
+    let since = now_ms() - state.config.grant_rules.provider_groups_ttl_ms;
     let mut users = state
         .db
-        .run(move |conn| -> AppResult<Vec<(User, Vec<String>)>> {
-            let users = repo::list_users(conn, q.search.as_deref(), after.as_deref(), limit)?;
-            users
-                .into_iter()
-                .map(|u| {
-                    let groups = access::repo::list_user_groups(conn, u.id)?;
-                    Ok((u, groups))
-                })
-                .collect()
-        })
+        .run(
+            move |conn| -> AppResult<Vec<(User, access::repo::GroupsBySource)>> {
+                let users = repo::list_users(conn, q.search.as_deref(), after.as_deref(), limit)?;
+                users
+                    .into_iter()
+                    .map(|u| {
+                        let groups = access::repo::user_groups_by_source(conn, u.id, since)?;
+                        Ok((u, groups))
+                    })
+                    .collect()
+            },
+        )
         .await?;
     let next = if users.len() as i64 > limit {
         users.truncate(limit as usize);
@@ -198,7 +205,7 @@ async fn create_user(
             find(conn, &b.name)
         })
         .await?;
-    Ok(HttpResponse::Created().json(user_json(&user, &[])))
+    Ok(HttpResponse::Created().json(user_json(&user, &Default::default())))
 }
 
 async fn get_user(
@@ -208,11 +215,12 @@ async fn get_user(
 ) -> AppResult<HttpResponse> {
     require_global_admin(&principal)?;
     let name = path.into_inner();
+    let since = now_ms() - state.config.grant_rules.provider_groups_ttl_ms;
     let (user, groups) = state
         .db
         .run(move |conn| -> AppResult<_> {
             let user = find(conn, &name)?;
-            let groups = access::repo::list_user_groups(conn, user.id)?;
+            let groups = access::repo::user_groups_by_source(conn, user.id, since)?;
             Ok((user, groups))
         })
         .await?;
@@ -225,7 +233,8 @@ async fn get_user(
 pub struct PatchUser {
     active: Option<bool>,
     password: Option<String>,
-    /// Replaces the user's group memberships (OpenID Connect sign-in refreshes them).
+    /// Replaces the memberships set through this API. Memberships the OpenID provider
+    /// reports are the provider's (`provider_groups`, refreshed at each sign-in).
     groups: Option<Vec<String>>,
 }
 
@@ -261,43 +270,46 @@ async fn update_user(
     }
     let client = client_addr(&req);
     let st = state.clone();
+    let since = now_ms() - state.config.grant_rules.provider_groups_ttl_ms;
     let (user, groups) = state
         .db
-        .run(move |conn| -> AppResult<(User, Vec<String>)> {
-            let user = find(conn, &name)?;
-            crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-                repo::update_user(conn, user.id, b.active, hash.as_deref())?;
-                if let Some(groups) = &b.groups {
-                    access::repo::replace_user_groups(conn, user.id, groups)?;
-                    audit(
-                        conn,
-                        &principal,
-                        &client,
-                        "user.groups",
-                        &format!("user:{name}"),
-                        Some(&groups.join(",")),
-                    )?;
-                }
-                let target = format!("user:{name}");
-                match b.active {
-                    Some(true) if !user.active => {
-                        audit(conn, &principal, &client, "user.activate", &target, None)?
+        .run(
+            move |conn| -> AppResult<(User, access::repo::GroupsBySource)> {
+                let user = find(conn, &name)?;
+                crate::db::write_transaction(conn, |conn| -> AppResult<()> {
+                    repo::update_user(conn, user.id, b.active, hash.as_deref())?;
+                    if let Some(groups) = &b.groups {
+                        access::repo::replace_user_groups(conn, user.id, groups)?;
+                        audit(
+                            conn,
+                            &principal,
+                            &client,
+                            "user.groups",
+                            &format!("user:{name}"),
+                            Some(&groups.join(",")),
+                        )?;
                     }
-                    Some(false) if user.active => {
-                        audit(conn, &principal, &client, "user.deactivate", &target, None)?
+                    let target = format!("user:{name}");
+                    match b.active {
+                        Some(true) if !user.active => {
+                            audit(conn, &principal, &client, "user.activate", &target, None)?
+                        }
+                        Some(false) if user.active => {
+                            audit(conn, &principal, &client, "user.deactivate", &target, None)?
+                        }
+                        _ => {}
                     }
-                    _ => {}
-                }
-                if hash.is_some() {
-                    audit(conn, &principal, &client, "user.password", &target, None)?;
-                }
-                Ok(())
-            })?;
-            st.key_cache.clear();
-            let user = find(conn, &name)?;
-            let groups = access::repo::list_user_groups(conn, user.id)?;
-            Ok((user, groups))
-        })
+                    if hash.is_some() {
+                        audit(conn, &principal, &client, "user.password", &target, None)?;
+                    }
+                    Ok(())
+                })?;
+                st.key_cache.clear();
+                let user = find(conn, &name)?;
+                let groups = access::repo::user_groups_by_source(conn, user.id, since)?;
+                Ok((user, groups))
+            },
+        )
         .await?;
     Ok(HttpResponse::Ok().json(user_json(&user, &groups)))
 }

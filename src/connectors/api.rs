@@ -194,6 +194,7 @@ async fn create_connector(
         resource_types: b.resource_types.unwrap_or_default(),
         resource_id: b.resource_id,
         resource_ids: b.resource_ids,
+        pin_inherited: false,
         configuration: b.configuration,
         labels: b.labels,
         description: b.description.unwrap_or_default(),

@@ -705,7 +705,14 @@ async fn form_page(
         description: input.description.clone(),
         expires_at: input.expires_at.clone(),
         expiration_seconds: input.expiration_seconds.clone(),
-        version: editing.map(|c| c.row.updated_at).unwrap_or_default(),
+        // The version the form was opened at travels with it (also through field
+        // swaps), so saving a stale form is refused rather than applied.
+        version: input
+            .version
+            .parse()
+            .ok()
+            .or(editing.map(|c| c.row.updated_at))
+            .unwrap_or_default(),
         errors: unshown,
         error,
         t,
@@ -780,6 +787,7 @@ async fn create(
         resource_types: input.resource_types.clone(),
         resource_id: Some(input.resource_id.clone()).filter(|s| !s.trim().is_empty()),
         resource_ids: input.resource_ids(),
+        pin_inherited: false,
         configuration: input.configuration(method.as_ref()),
         labels,
         description: input.description.clone(),
@@ -877,23 +885,6 @@ async fn save_edit(
         .get(&c.row.connector_type)
         .and_then(|t| t.auth_method(&input.auth_method))
         .cloned();
-    if !input.version.is_empty() && input.version != c.row.updated_at.to_string() {
-        let page = form_page(
-            &state,
-            &principal,
-            &session,
-            Some(&c),
-            &input,
-            FieldErrors::new(),
-            Some(
-                "Someone changed this connector after you opened the form. Your entries are \
-                 below; saving now applies them to the current version."
-                    .into(),
-            ),
-        )
-        .await?;
-        return Ok(html(page, &req, StatusCode::CONFLICT));
-    }
     let mut pre = FieldErrors::new();
     let (labels, expiration_seconds) = input.extras(&mut pre);
     let patch = Patch {
@@ -914,6 +905,7 @@ async fn save_edit(
             Some(input.expires_at())
         },
         expiration_seconds: Some(expiration_seconds),
+        expected_version: input.version.parse().ok(),
     };
     let result = if pre.is_empty() {
         let n = name.clone();
@@ -929,6 +921,27 @@ async fn save_edit(
     };
     match result {
         Ok(_) => Ok(see_other(&format!("/connectors/{}", path_segment(&name)))),
+        Err(AppError::Conflict(_)) => {
+            // Show the entries again on top of the current version: saving once more
+            // applies them to it, knowingly.
+            let (current, _) = load(&state, &req, &principal, name.clone()).await?;
+            input.version = current.row.updated_at.to_string();
+            let page = form_page(
+                &state,
+                &principal,
+                &session,
+                Some(&current),
+                &input,
+                FieldErrors::new(),
+                Some(
+                    "Someone changed this connector after you opened the form. Your entries \
+                     are below; saving again applies them to the current version."
+                        .into(),
+                ),
+            )
+            .await?;
+            Ok(html(page, &req, StatusCode::CONFLICT))
+        }
         Err(err) => {
             let (errors, error, status) = form_failure(err, true)?;
             let page = form_page(

@@ -81,6 +81,9 @@ pub struct Draft {
     pub resource_id: Option<String>,
     /// Declared resource ids (one resource type that supports instances).
     pub resource_ids: Option<Vec<String>>,
+    /// `resource_id` is the stored pin, not one the caller gave now: when the
+    /// configuration no longer names it, it is dropped rather than refused.
+    pub pin_inherited: bool,
     /// Attributes; a secret given as `""`, `null` or `"[HIDDEN]"` keeps its stored value.
     pub configuration: Map<String, Value>,
     /// Labels.
@@ -273,14 +276,25 @@ fn resolve(
     // A stored secret is never kept for a new destination (server, endpoint, API URL,
     // registry, hosts): whoever changes where it would be sent must know it.
     if let Some(prev) = previous {
+        // Plain destinations (server, URLs, hosts, TLS checking) compare with the stored
+        // configuration; a secret one (a CA certificate) moved when a new value was given.
         let moved: Vec<String> = method
             .attributes()
             .into_iter()
-            .filter(|a| a.destination && merged.get(&a.name) != prev.plain.get(&a.name))
+            .filter(|a| {
+                a.destination
+                    && if a.secret {
+                        merged.contains_key(&a.name)
+                            && !kept_names.contains(&a.name)
+                            && kept.get(&a.name) != merged.get(&a.name)
+                    } else {
+                        merged.get(&a.name) != prev.plain.get(&a.name)
+                    }
+            })
             .map(|a| a.name)
             .collect();
         if !moved.is_empty() {
-            for k in &kept_names {
+            for k in kept_names.iter().filter(|k| !moved.contains(k)) {
                 fields.insert(
                     format!("configuration.{k}"),
                     format!(
@@ -296,38 +310,52 @@ fn resolve(
     }
     // Resources the configuration itself names (a cluster name, a registry, hosts, an
     // API URL), else the resource type's default.
-    let implied: Vec<(String, Vec<String>)> = resource_types
-        .iter()
-        .filter_map(|id| {
-            let rt = ty.resource_type(id)?;
-            let from_config: Vec<String> = rt
-                .resource_id
-                .from_attribute
-                .as_ref()
-                .and_then(|a| merged.get(a))
-                .map(|v| match v {
-                    Value::String(s) => vec![s.clone()],
-                    Value::Array(items) => items
-                        .iter()
-                        .filter_map(|i| i.as_str().map(str::to_owned))
-                        .collect(),
-                    _ => Vec::new(),
-                })
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|i| validate::canonical_resource_id(rt, i).ok())
-                .collect();
-            let ids = if from_config.is_empty() {
-                rt.default_resource_id.clone().into_iter().collect()
-            } else {
-                from_config
+    let mut implied: Vec<(String, Vec<String>)> = Vec::new();
+    for id in &resource_types {
+        let Some(rt) = ty.resource_type(id) else {
+            continue;
+        };
+        let mut from_config: Vec<String> = Vec::new();
+        if let Some(attr) = &rt.resource_id.from_attribute
+            && let Some(value) = merged.get(attr)
+        {
+            let raw: Vec<String> = match value {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
             };
-            (!ids.is_empty()).then(|| (id.clone(), ids))
-        })
-        .collect();
+            for i in raw {
+                // A value that names no valid resource is an error, never a silent
+                // fall-back to the default (credentials would go elsewhere).
+                match validate::canonical_resource_id(rt, &i) {
+                    Ok(c) if !from_config.contains(&c) => from_config.push(c),
+                    Ok(_) => {}
+                    Err(e) => {
+                        fields
+                            .entry(format!("configuration.{attr}"))
+                            .or_insert(format!("names no {}: {e}", rt.resource_type));
+                    }
+                }
+            }
+        }
+        let ids: Vec<String> = if from_config.is_empty() {
+            rt.default_resource_id.clone().into_iter().collect()
+        } else {
+            from_config
+        };
+        if !ids.is_empty() {
+            implied.push((id.clone(), ids));
+        }
+    }
     if let Some(rt) = single {
         let named = implied.iter().find(|(id, _)| *id == rt.resource_type);
         match (&resource_id, named) {
+            (Some(pin), Some((_, ids))) if !ids.contains(pin) && d.pin_inherited => {
+                resource_id = None;
+            }
             (Some(pin), Some((_, ids))) if !ids.contains(pin) && d.resource_id.is_some() => {
                 fields.insert(
                     "resource_id".into(),
@@ -627,6 +655,9 @@ pub struct Patch {
     pub expires_at: Option<Option<String>>,
     /// `Some(None)` resets to the method's default.
     pub expiration_seconds: Option<Option<i64>>,
+    /// The version (`updated_at`) the change was based on, if the caller knows it: a
+    /// newer stored version is a 409.
+    pub expected_version: Option<i64>,
 }
 
 /// Applies a patch to a connector.
@@ -638,6 +669,9 @@ pub fn update(
 ) -> AppResult<Connector> {
     let c = readable(conn, ctx.principal, name)?;
     access::require_namespace(ctx.principal, Permission::ConnectorUpdate, &c.namespace)?;
+    if p.expected_version.is_some_and(|v| v != c.row.updated_at) {
+        return Err(stale_edit());
+    }
     let stored = open_secrets(ctx.sealer, c.row.id, &c.row.secrets)?;
     let mut configuration: Map<String, Value> = c
         .configuration
@@ -687,6 +721,10 @@ pub fn update(
             None => None,
         },
         resource_ids: p.resource_ids.clone(),
+        pin_inherited: p.resource_id.is_none()
+            && p.resource_types.is_none()
+            && p.resource_ids.is_none()
+            && pinnable(ctx.catalog, &c),
         configuration,
         labels: p.labels.clone().unwrap_or_else(|| c.labels.clone()),
         description: p
@@ -780,17 +818,31 @@ pub fn update(
             },
         )?;
         if changed_rows == 0 {
-            return Err(AppError::Conflict(
-                "the connector was changed by someone else meanwhile; reload it and try again"
-                    .into(),
-            ));
+            return Err(stale_edit());
         }
         repo::set_secrets(conn, id, &seal_secrets(ctx.sealer, id, &r.secrets))?;
-        let resources_changed = r.resource_types != c.resource_types
-            || r.resource_id != c.row.resource_id
-            || r.declared.is_some();
-        if resources_changed {
-            repo::replace_resources(conn, id, &resource_rows(id, &r, now))?;
+        // What the connector reaches follows its types, pin, declared ids and
+        // configuration (a new region, cluster or host list): rewrite the rows when any
+        // of that moved.
+        let wanted = resource_rows(id, &r, now);
+        let stored = repo::resources_of(conn, &[id])?;
+        let key = |rows: &[ResourceRow]| -> Vec<(String, Option<String>, String)> {
+            rows.iter()
+                .map(|x| {
+                    (
+                        x.resource_type.clone(),
+                        x.resource_ids.clone(),
+                        x.origin.clone(),
+                    )
+                })
+                .collect()
+        };
+        let mut a = key(&wanted);
+        let mut b = key(&stored);
+        a.sort();
+        b.sort();
+        if a != b {
+            repo::replace_resources(conn, id, &wanted)?;
         }
         let detail = if changed.is_empty() {
             "no change".to_owned()
@@ -800,6 +852,13 @@ pub fn update(
         ctx.audit(conn, "connector.update", name, &detail)
     })?;
     readable(conn, ctx.principal, name)
+}
+
+/// The 409 of an edit based on an older version.
+fn stale_edit() -> AppError {
+    AppError::Conflict(
+        "someone changed this connector after your copy was read; reload it and try again".into(),
+    )
 }
 
 /// Deletes a connector (and its sealed secrets with it).

@@ -93,8 +93,17 @@ impl ManageConnection for Manager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection whose transaction was left open (a panic inside it) or whose
+    /// transaction state is broken is dropped, not reused: it could hold SQLite's write
+    /// lock or turn the next transaction into a savepoint that never commits.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::connection::TransactionManager;
+        if std::thread::panicking() {
+            return true;
+        }
+        let status =
+            <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn);
+        !matches!(status.transaction_depth(), Ok(None))
     }
 }
 
@@ -295,10 +304,10 @@ where
             Manager::commit_transaction(conn)?;
             Ok(value)
         }
-        Err(e) => {
-            Manager::rollback_transaction(conn)?;
-            Err(e)
-        }
+        Err(e) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+            Err(rollback) => Err(rollback.into()),
+        },
     }
 }
 

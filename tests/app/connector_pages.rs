@@ -353,6 +353,23 @@ async fn editing_keeps_secrets_left_blank() {
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert!(res.text("#form-error").contains("changed this connector"));
+    // A field swap of the stale form keeps its version: saving it is still a 409.
+    let swapped = app
+        .send(
+            TestRequest::get()
+                .uri(&format!(
+                    "/connectors/s3-edit/edit?auth_method=secret-key&version={version}"
+                ))
+                .insert_header(("HX-Request", "true")),
+        )
+        .await;
+    assert_eq!(
+        swapped.attr("input[name=version]", "value").as_deref(),
+        Some(version.as_str())
+    );
+    // The 409 page carries the current version: saving again applies the entries.
+    let current = res.attr("input[name=version]", "value").unwrap();
+    assert_ne!(current, version);
     let page = app.get("/connectors/s3-edit").await;
     assert_eq!(page.text("#description"), "changed elsewhere");
     // An invalid edit shows the form again and changes nothing.

@@ -1134,3 +1134,109 @@ async fn concurrent_registrations_all_succeed() {
     );
     assert_eq!(count(&app), 24);
 }
+
+#[actix_web::test]
+async fn configuration_edits_move_the_resources_with_them() {
+    let (mut app, root) = setup().await;
+    let ssh = json!({
+        "name": "gpus", "namespace": "team-a", "connector_type": "hyperai", "auth_method": "ed25519-key",
+        "configuration": {"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab"], "username": "ml"},
+    });
+    let (status, _) = call(&mut app, Method::POST, "/api/v1/connectors", ssh, &root).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = call(
+        &mut app,
+        Method::PATCH,
+        "/api/v1/connectors/gpus",
+        json!({"configuration": {"hostnames": ["gpu-2.lab", "gpu-3.lab"], "base64_ssh_key": "bmV3LWtleQ=="}}),
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["resources"][0]["resource_ids"],
+        json!(["gpu-2.lab", "gpu-3.lab"])
+    );
+    // An AWS connector over all its resource types: the region is the generic resource.
+    let all = json!({
+        "name": "aws-all", "namespace": "team-a", "connector_type": "aws", "auth_method": "secret-key",
+        "configuration": {"region": "eu-west-1", "aws_access_key_id": "a", "aws_secret_access_key": "s"},
+    });
+    let (status, _) = call(&mut app, Method::POST, "/api/v1/connectors", all, &root).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, body) = call(
+        &mut app,
+        Method::PATCH,
+        "/api/v1/connectors/aws-all",
+        json!({"configuration": {"region": "us-west-2"}}),
+        &root,
+    )
+    .await;
+    let generic = body["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource_type"] == "aws-generic")
+        .unwrap()
+        .clone();
+    assert_eq!(generic["resource_ids"], json!(["us-west-2"]));
+    // A pinned host the new list no longer names is unpinned, not refused.
+    let pinned = json!({
+        "name": "one-gpu", "namespace": "team-a", "connector_type": "hyperai", "auth_method": "ed25519-key",
+        "resource_types": ["hyperai-instance"], "resource_id": "gpu-1.lab",
+        "configuration": {"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab", "gpu-2.lab"], "username": "ml"},
+    });
+    let (status, body) = call(&mut app, Method::POST, "/api/v1/connectors", pinned, &root).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = call(
+        &mut app,
+        Method::PATCH,
+        "/api/v1/connectors/one-gpu",
+        json!({"configuration": {"hostnames": ["gpu-2.lab"], "base64_ssh_key": "bmV3LWtleQ=="}}),
+        &root,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["resource_id"], Value::Null);
+    // A value that names no valid resource is an error, not the default.
+    let bad = json!({
+        "name": "bad-registry", "namespace": "team-a", "connector_type": "docker", "auth_method": "password",
+        "configuration": {"username": "u", "password": "p", "registry": "my registry.example"},
+    });
+    let (status, body) = call(&mut app, Method::POST, "/api/v1/connectors", bad, &root).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]["fields"]["configuration.registry"].is_string(),
+        "{body}"
+    );
+}
+
+#[actix_web::test]
+async fn turning_off_tls_checks_or_changing_the_ca_needs_the_secrets_again() {
+    let (mut app, root) = setup().await;
+    let k8s = json!({
+        "name": "k8s", "namespace": "team-a", "connector_type": "kubernetes", "auth_method": "token",
+        "configuration": {"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "cluster-token",
+                          "certificate_authority": "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----"},
+    });
+    let (status, _) = call(&mut app, Method::POST, "/api/v1/connectors", k8s, &root).await;
+    assert_eq!(status, StatusCode::CREATED);
+    for change in [
+        json!({"insecure": true}),
+        json!({"certificate_authority": "-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----"}),
+    ] {
+        let (status, body) = call(
+            &mut app,
+            Method::PATCH,
+            "/api/v1/connectors/k8s",
+            json!({"configuration": change}),
+            &root,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{change}: {body}");
+        assert!(
+            body["error"]["fields"]["configuration.token"].is_string(),
+            "{body}"
+        );
+    }
+}

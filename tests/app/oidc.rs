@@ -701,6 +701,11 @@ async fn provider_groups_stop_counting_a_session_after_the_sign_in_that_reported
         api.get_bearer("/api/v1/users", &token).await.status,
         StatusCode::FORBIDDEN
     );
+    // The users API lists what counts, by source; nothing expired can be copied back.
+    let root = app.new_browser().admin_token().await;
+    let shown = api.get_bearer("/api/v1/users/alice", &root).await.json();
+    assert_eq!(shown["groups"], json!([]));
+    assert_eq!(shown["provider_groups"], json!([]));
     let perms = api.get_bearer("/api/v1/permissions", &token).await.json();
     assert!(perms["entity_roles"].get("*/*").is_none(), "{perms}");
     assert!(app.get("/access").await.texts("#my-groups").is_empty());
@@ -710,6 +715,11 @@ async fn provider_groups_stop_counting_a_session_after_the_sign_in_that_reported
     assert_eq!(
         api.get_bearer("/api/v1/users", &token).await.status,
         StatusCode::OK
+    );
+    let shown = api.get_bearer("/api/v1/users/alice", &root).await.json();
+    assert_eq!(
+        shown["provider_groups"],
+        json!(["data-science", "platform-admins"])
     );
 }
 
