@@ -149,3 +149,15 @@ fn free_username(conn: &mut DbConnection, identity: &Identity) -> Result<String,
         "no free user name for this identity".into(),
     ))
 }
+
+/// Drops the memberships the provider reported for `identity`'s user, if it has one
+/// (a sign-in refused because the user left every allowed group).
+pub fn forget_provider_groups(
+    conn: &mut DbConnection,
+    identity: &Identity,
+) -> diesel::QueryResult<()> {
+    if let Some(user_id) = repo::find_identity_user(conn, &identity.issuer, &identity.subject)? {
+        access_repo::replace_provider_groups(conn, user_id, &[], now_ms())?;
+    }
+    Ok(())
+}

@@ -354,7 +354,7 @@ pub async fn oidc_callback(
     };
     use actix_web::http::StatusCode;
     let checked = checked
-        .map_err(|reason| (reason, StatusCode::BAD_REQUEST))
+        .map_err(|reason| (reason, StatusCode::BAD_REQUEST, None))
         .and_then(|(identity, return_to)| {
             let allowed = &oidc.config().allowed_groups;
             if allowed.is_empty() || identity.groups.iter().any(|g| allowed.contains(g)) {
@@ -366,18 +366,23 @@ pub async fn oidc_callback(
                         allowed.join(", ")
                     ),
                     StatusCode::FORBIDDEN,
+                    // Someone no longer allowed keeps no provider memberships either.
+                    Some(Box::new(identity)),
                 ))
             }
         });
     let (identity, return_to) = match checked {
         Ok(ok) => ok,
-        Err((reason, status)) => {
+        Err((reason, status, refused)) => {
             tracing::info!(%client, %reason, "OpenID sign-in refused");
             let detail = format!("oidc: {reason}");
             let audit_client = client.clone();
             state
                 .db
                 .run(move |conn| {
+                    if let Some(identity) = &refused {
+                        super::federated::forget_provider_groups(conn, identity)?;
+                    }
                     audit::record(
                         conn,
                         &audit::Event {

@@ -153,12 +153,17 @@ impl TestApp {
 
     /// A second instance over the same database and secret (multi-instance tests).
     pub async fn sibling(&self) -> Self {
-        let config = self.state.config.clone();
+        Self::mount_with_db(self, self.state.config.clone()).await
+    }
+
+    /// Another instance over the same database and secret, with `config`.
+    pub async fn mount_with_db(other: &Self, config: Config) -> Self {
         let secret =
-            ServerSecret::load_or_create(config.secret_key.as_deref(), self.db.dir.path()).unwrap();
+            ServerSecret::load_or_create(config.secret_key.as_deref(), other.db.dir.path())
+                .unwrap();
         let pool = Db::connect(&config.database, 2).unwrap();
         let db = TestDb {
-            url: self.db.url.clone(),
+            url: other.db.url.clone(),
             dir: tempfile::tempdir().unwrap(),
         };
         Self::mount(AppState::new(config, pool, &secret).unwrap(), db).await

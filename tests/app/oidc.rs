@@ -741,6 +741,19 @@ async fn only_allowed_groups_may_sign_in_when_configured() {
     let res = sign_in(&mut app, &provider, "bob", "/").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(whoami(&mut app).await.1["name"], "bob");
+    // Once bob's groups no longer include an allowed one, a refused sign-in also drops
+    // what the provider reported before.
+    let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
+    let mut rules = app.state.config.clone();
+    if let Some(o) = rules.oidc.as_mut() {
+        o.allowed_groups = vec!["someone-else".into()];
+    }
+    let strict = TestApp::mount_with_db(&app, rules).await;
+    let mut browser = strict.new_browser();
+    let res = sign_in(&mut browser, &provider, "bob", "/").await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let groups = app.conn(|c| portcullis::access::repo::list_user_groups(c, id).unwrap());
+    assert!(groups.is_empty(), "{groups:?}");
 }
 
 #[actix_web::test]
