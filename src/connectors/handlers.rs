@@ -92,6 +92,19 @@ pub fn expires_in(expires_at: Option<i64>, now: i64) -> (String, bool) {
     }
 }
 
+/// An attribute value as text: strings as they are, lists joined with `sep`.
+fn value_text(v: &Value, sep: &str) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(sep),
+        other => other.to_string(),
+    }
+}
+
 /// Ids of a resource row for people.
 fn ids_text(r: &ResourceRow) -> String {
     match r.ids() {
@@ -447,21 +460,9 @@ impl FormInput {
     /// choice rather than what the configuration names).
     fn from_connector(c: &Connector, pinnable: bool) -> Self {
         let cfg = c
-            .configuration
+            .plain_configuration()
             .iter()
-            .filter(|(_, v)| v.as_str() != Some(HIDDEN))
-            .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Array(items) => items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    other => other.to_string(),
-                };
-                (k.clone(), text)
-            })
+            .map(|(k, v)| (k.clone(), value_text(v, "\n")))
             .collect();
         Self {
             name: c.row.name.clone(),
@@ -999,16 +1000,7 @@ async fn show(
             ConfigRow {
                 title: a.title.clone(),
                 name: a.name.clone(),
-                value: match v {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Array(items)) => items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    Some(other) => other.to_string(),
-                    None => String::new(),
-                },
+                value: v.map(|v| value_text(v, ", ")).unwrap_or_default(),
                 secret: a.secret,
                 set: v.is_some(),
             }

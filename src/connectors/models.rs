@@ -101,6 +101,15 @@ impl Connector {
         }
     }
 
+    /// The plain attributes only (without the `[HIDDEN]` markers of secrets).
+    pub fn plain_configuration(&self) -> Map<String, Value> {
+        self.configuration
+            .iter()
+            .filter(|(_, v)| v.as_str() != Some(HIDDEN))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     /// Names of the secret attributes that are set.
     pub fn secret_names(&self) -> Vec<String> {
         self.configuration

@@ -673,12 +673,8 @@ pub fn update(
         return Err(stale_edit());
     }
     let stored = open_secrets(ctx.sealer, c.row.id, &c.row.secrets)?;
-    let mut configuration: Map<String, Value> = c
-        .configuration
-        .iter()
-        .filter(|(_, v)| v.as_str() != Some(HIDDEN))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let previous_plain = c.plain_configuration();
+    let mut configuration = previous_plain.clone();
     if let Some(changes) = &p.configuration {
         if p.replace_configuration {
             configuration = changes.clone();
@@ -741,12 +737,6 @@ pub fn update(
             None => c.row.expiration_seconds,
         },
     };
-    let previous_plain: Map<String, Value> = c
-        .configuration
-        .iter()
-        .filter(|(_, v)| v.as_str() != Some(HIDDEN))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
     let previous = Previous {
         plain: &previous_plain,
         expires_at: c.row.expires_at,
