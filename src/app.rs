@@ -20,7 +20,7 @@ use crate::secrets::ServerSecret;
 use crate::service_accounts::cache::KeyCache;
 use crate::service_accounts::usage::UsageTracker;
 use crate::web::{assets, csrf, errors, headers};
-use crate::{access, audit, auth, connectors, dashboard, environments, ops, service_accounts};
+use crate::{audit, auth, connectors, dashboard, environments, ops, service_accounts, users};
 
 /// Keys derived from the server secret.
 pub struct Keys {
@@ -48,8 +48,12 @@ pub struct AppState {
     pub session_cookie_name: String,
     /// Encrypts one-time key reveals.
     pub reveal_sealer: Sealer,
+    /// Invalidates every identity cache of this instance at once.
+    pub identity_epoch: std::sync::Arc<crate::access::cache::Epoch>,
     /// Recent API-key lookups.
     pub key_cache: KeyCache,
+    /// Recent session users and their grants.
+    pub user_cache: crate::identity::UserCache,
     /// Coalesced `last_used_at` writes.
     pub key_usage: UsageTracker,
     /// Cached exact totals of environment lists.
@@ -80,6 +84,7 @@ impl AppState {
             )?)),
             None => None,
         };
+        let identity_epoch = std::sync::Arc::new(crate::access::cache::Epoch::default());
         let catalog = crate::connectors::catalog::Catalog::load(config.connector_implicit_auth)
             .map_err(anyhow::Error::msg)?;
         Ok(Self {
@@ -93,7 +98,12 @@ impl AppState {
             login_limiter: LoginLimiter::new(config.login_limits, secret.derive("device-cookie")),
             metrics: Metrics::default(),
             reveal_sealer: Sealer::new(&secret.derive("key-reveal-encryption")),
-            key_cache: KeyCache::new(config.key_cache_ttl),
+            key_cache: KeyCache::new(config.key_cache_ttl, identity_epoch.clone()),
+            user_cache: crate::identity::UserCache::new(
+                config.key_cache_ttl,
+                identity_epoch.clone(),
+            ),
+            identity_epoch,
             key_usage: UsageTracker::default(),
             env_totals: Default::default(),
             public_origin: config.public_origin(),
@@ -112,7 +122,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     dashboard::configure(cfg);
     service_accounts::configure(cfg);
     environments::configure(cfg);
-    access::configure(cfg);
+    users::configure(cfg);
     connectors::configure(cfg);
     audit::configure(cfg);
 }

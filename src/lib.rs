@@ -10,17 +10,20 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod connectors;
+pub mod credential;
 pub mod crypto;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod environments;
 pub mod errors;
+pub mod identity;
 pub mod names;
 pub mod ops;
 pub mod secrets;
 pub mod server;
 pub mod service_accounts;
+pub mod users;
 pub mod web;
 
 /// The crate version, shown in the page footer.

@@ -2,24 +2,32 @@
 //! every handler calls to authorize.
 
 pub mod bindings;
-mod handlers;
+pub mod cache;
 pub mod pattern;
-pub mod repo;
+pub mod principal;
+mod repo;
 pub mod roles;
 pub mod sql;
-mod views;
 
 pub use bindings::{Binding, Grants, Source};
-pub use pattern::{Dialect, Pattern, Segment, SqlMatch};
+pub use pattern::{Pattern, Segment, SqlMatch};
+pub use principal::{
+    Actor, AuthMethod, KIND_SERVICE_ACCOUNT, KIND_USER, MaybeActor, Principal, PrincipalKind,
+    require_global_admin, require_namespace,
+};
+pub use repo::{
+    GROUP_SOURCE_ADMIN, GROUP_SOURCE_OIDC, GroupsBySource, ShareRow, delete_share,
+    list_all_group_bindings, list_group_bindings, list_shares_in, list_user_groups,
+    list_user_groups_since, replace_group_bindings, replace_provider_groups,
+    replace_user_groups, upsert_share, user_groups_by_source,
+};
 pub use roles::{Permission, Role};
 
-use crate::auth::Principal;
 use crate::errors::AppError;
 
-/// Routes of the area (pages; the JSON API lives with users and tokens in `auth`).
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    handlers::configure(cfg);
-}
+/// Which of the given names are users' own namespaces.
+pub type PersonalNamespaces =
+    fn(&mut crate::db::DbConnection, &[String]) -> diesel::QueryResult<Vec<String>>;
 
 /// Where configuration grants bindings: to every signed-in user, and to members of
 /// groups (OpenID Connect). Evaluated at each request, so a configuration change
@@ -73,26 +81,19 @@ impl GrantRules {
     }
 }
 
-/// Requires global administration (`*/*: admin`); 403 otherwise.
-pub fn require_global_admin(principal: &Principal) -> Result<(), AppError> {
-    if principal.grants.is_global_admin() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "this needs the global administrator role (*/*: admin)".into(),
-        ))
-    }
-}
-
 /// Loads a user's effective grants: configured defaults, `<primary>/*: admin`,
 /// explicit bindings, shares, and group bindings (stored ones and those the
 /// configuration gives groups) — the union of all sources. Stored rows that no longer
 /// parse are skipped with a warning rather than failing the request.
+///
+/// `personal_namespaces` tells which of some names are users' own namespaces (the auth
+/// area owns users; a group never gets one of those).
 pub fn load_user_grants(
     conn: &mut crate::db::DbConnection,
     user_id: i64,
     primary_namespace: &str,
     rules: &GrantRules,
+    personal_namespaces: PersonalNamespaces,
 ) -> diesel::QueryResult<Grants> {
     let mut bindings = rules.defaults.clone();
     if let Ok(pattern) = Pattern::parse(&format!("{primary_namespace}/*")) {
@@ -102,7 +103,7 @@ pub fn load_user_grants(
             source: Source::PrimaryNamespace,
         });
     }
-    stored_grants(conn, crate::auth::models::KIND_USER, user_id, &mut bindings)?;
+    stored_grants(conn, KIND_USER, user_id, &mut bindings)?;
     let since = crate::db::now_ms() - rules.provider_groups_ttl_ms;
     for (pattern, role) in repo::list_group_bindings_of(conn, user_id, since)? {
         if let (Ok(pattern), Ok(role)) = (Pattern::parse(&pattern), Role::parse(&role)) {
@@ -116,7 +117,7 @@ pub fn load_user_grants(
     if rules.has_group_rules() {
         let groups = repo::list_user_groups_since(conn, user_id, since)?;
         let protected = if rules.group_namespaces && !groups.is_empty() {
-            repo::personal_namespaces_among(conn, &groups)?
+            personal_namespaces(conn, &groups)?
         } else {
             Vec::new()
         };
@@ -157,6 +158,16 @@ fn stored_grants(
     Ok(())
 }
 
+/// Deletes every binding and share held by a principal (it is being deleted).
+pub fn delete_principal_grants(
+    conn: &mut crate::db::DbConnection,
+    principal_kind: &str,
+    principal_id: i64,
+) -> diesel::QueryResult<()> {
+    repo::delete_shares_of(conn, principal_kind, principal_id)?;
+    repo::delete_bindings(conn, principal_kind, principal_id)
+}
+
 /// Stores an explicit binding for a user.
 pub fn bind_user(
     conn: &mut crate::db::DbConnection,
@@ -166,29 +177,12 @@ pub fn bind_user(
 ) -> diesel::QueryResult<()> {
     repo::insert_binding(
         conn,
-        crate::auth::models::KIND_USER,
+        KIND_USER,
         user_id,
         &pattern.to_string(),
         role.as_str(),
         crate::db::now_ms(),
     )
-}
-
-/// Requires a namespace-level `permission` on `namespace`; 403 otherwise. Every
-/// handler authorizes through this (or [`require_global_admin`]).
-pub fn require_namespace(
-    principal: &Principal,
-    permission: Permission,
-    namespace: &str,
-) -> Result<(), AppError> {
-    if principal.grants.can_namespace(permission, namespace) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "you need {} on namespace {namespace:?}",
-            permission.as_str()
-        )))
-    }
 }
 
 /// A service account's grants: its stored bindings only (no defaults).
@@ -199,7 +193,7 @@ pub fn load_service_account_grants(
     let mut bindings = Vec::new();
     stored_grants(
         conn,
-        crate::auth::models::KIND_SERVICE_ACCOUNT,
+        KIND_SERVICE_ACCOUNT,
         account_id,
         &mut bindings,
     )?;

@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crate::db::Dialect;
 use crate::names::{MAX_NAME_LEN, is_name_char};
 
 /// One side of a pattern (namespace or environment).
@@ -41,15 +42,6 @@ pub enum SqlMatch {
     Glob(String),
     /// PostgreSQL: `column LIKE value ESCAPE '\'` with `%`, `_` and `\` escaped.
     Like(String),
-}
-
-/// Which SQL dialect to compile for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// SQLite.
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
 }
 
 impl Segment {

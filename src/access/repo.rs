@@ -300,19 +300,6 @@ pub fn user_groups_by_source(
     Ok((admin, provider))
 }
 
-/// Which of `names` are some user's primary (personal) namespace.
-pub fn personal_namespaces_among(
-    conn: &mut DbConnection,
-    names: &[String],
-) -> QueryResult<Vec<String>> {
-    use crate::db::schema::users;
-    users::table
-        .filter(users::primary_namespace.eq_any(names))
-        .select(users::primary_namespace)
-        .distinct()
-        .load(conn)
-}
-
 /// A user's groups that count now: set by an administrator, or reported by the
 /// provider at a sign-in at or after `since`; sorted.
 pub fn list_user_groups_since(

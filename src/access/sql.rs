@@ -14,7 +14,8 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{Bool, HasSqlType, Text};
 
-use super::pattern::{Dialect, Segment, SqlMatch};
+use super::pattern::{Segment, SqlMatch};
+use crate::db::Dialect;
 use super::{Grants, Permission};
 
 /// Which columns hold the names a pattern is matched against. The names are

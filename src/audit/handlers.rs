@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{Filter, StoredEvent};
 use crate::access::require_global_admin;
 use crate::app::AppState;
-use crate::auth::Principal;
+use crate::access::Principal;
 use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
 use crate::web::layout::{Layout, Section};

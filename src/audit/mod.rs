@@ -132,10 +132,22 @@ pub fn list_recent(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Store
         .load(conn)
 }
 
+/// Records a successful action of the request's caller. The one way areas audit what
+/// an [`Actor`](crate::access::Actor) did.
+pub fn success(
+    conn: &mut DbConnection,
+    actor: &crate::access::Actor,
+    action: &str,
+    target: &str,
+    detail: Option<&str>,
+) -> crate::errors::AppResult<()> {
+    record_success(conn, &actor.principal, &actor.client, action, target, detail)
+}
+
 /// Records a successful action of `principal` from `client`.
 pub fn record_success(
     conn: &mut DbConnection,
-    principal: &crate::auth::Principal,
+    principal: &crate::access::Principal,
     client: &str,
     action: &str,
     target: &str,
@@ -144,7 +156,7 @@ pub fn record_success(
     record(
         conn,
         &Event {
-            actor: &format!("{}:{}", principal.kind.as_str(), principal.name),
+            actor: &principal.actor_name(),
             action,
             target,
             outcome: Outcome::Success,

@@ -6,7 +6,6 @@ use rand::RngCore;
 
 use super::oidc::{Identity, username_base};
 use super::{CreateUserError, repo};
-use crate::access::repo as access_repo;
 use crate::audit::{self, Outcome};
 use crate::db::{DbConnection, now_ms};
 use crate::environments;
@@ -88,7 +87,7 @@ pub fn sign_in(
             )?;
             return Ok(SignIn::Deactivated(user.name));
         }
-        access_repo::replace_provider_groups(conn, user_id, &identity.groups, now)?;
+        crate::access::replace_provider_groups(conn, user_id, &identity.groups, now)?;
         if options.create_group_namespaces {
             for group in identity.groups.iter().filter(|g| validate_name(g).is_ok()) {
                 environments::ensure_namespace(
@@ -157,7 +156,7 @@ pub fn forget_provider_groups(
     identity: &Identity,
 ) -> diesel::QueryResult<()> {
     if let Some(user_id) = repo::find_identity_user(conn, &identity.issuer, &identity.subject)? {
-        access_repo::replace_provider_groups(conn, user_id, &[], now_ms())?;
+        crate::access::replace_provider_groups(conn, user_id, &[], now_ms())?;
     }
     Ok(())
 }

@@ -6,12 +6,13 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::credential::{self, CredentialKind};
-use super::models::{AccessTokenRow, KIND_SERVICE_ACCOUNT, KIND_USER};
-use super::principal::keys;
+use crate::credential::{self, CredentialKind};
+use super::models::AccessTokenRow;
+use crate::access::{AuthMethod, KIND_SERVICE_ACCOUNT, KIND_USER, MaybeActor, Principal};
+use super::session_keys as keys;
 use super::ratelimit::{DEVICE_COOKIE, DEVICE_LIFETIME};
 use super::views::LoginPage;
-use super::{AuthMethod, MaybePrincipal, Principal, password, repo};
+use super::{password, repo};
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::db::{now_ms, rfc3339};
@@ -50,7 +51,7 @@ pub fn safe_return_to(target: Option<&str>) -> String {
 pub async fn login_page(
     state: web::Data<AppState>,
     session: Session,
-    who: MaybePrincipal,
+    who: MaybeActor,
     query: web::Query<LoginQuery>,
 ) -> AppResult<HttpResponse> {
     let return_to = safe_return_to(query.return_to.as_deref());
@@ -468,13 +469,12 @@ pub async fn oidc_callback(
 /// `POST /logout`: destroys the server-side session.
 pub async fn logout(
     session: Session,
-    who: MaybePrincipal,
+    who: MaybeActor,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    if let Some(p) = who.0 {
-        let actor = format!("user:{}", p.name);
-        let client = client_addr(&req);
+    if let Some(a) = who.0 {
+        let actor = a.name();
+        let client = a.client;
         state
             .db
             .run(move |conn| {

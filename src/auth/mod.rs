@@ -1,18 +1,15 @@
 //! Authentication: local accounts (argon2id), server-side sessions, bearer access
 //! tokens, sign-in throttling, and the [`Principal`] every handler receives.
 
-pub mod credential;
 pub mod federated;
 mod handlers;
 pub mod models;
 pub mod oidc;
 pub mod password;
-mod principal;
 pub mod ratelimit;
 mod repo;
 pub mod session_store;
 pub mod tokens;
-mod users;
 mod views;
 
 use actix_web::web;
@@ -25,7 +22,18 @@ use crate::names::validate_name;
 use crate::{audit, environments};
 
 pub use models::User;
-pub use principal::{AuthMethod, MaybePrincipal, Principal, PrincipalKind};
+
+/// Keys of the values a signed-in session holds.
+pub mod session_keys {
+    /// Signed-in user's row id.
+    pub const USER_ID: &str = "uid";
+    /// Sign-in time (ms), for the absolute timeout.
+    pub const AUTH_AT: &str = "auth_at";
+    /// Last request time (ms, coarse), for the idle timeout.
+    pub const SEEN_AT: &str = "seen_at";
+    /// A started OpenID Connect sign-in ([`crate::auth::oidc::PendingSignIn`]).
+    pub const OIDC_PENDING: &str = "oidc_pending";
+}
 
 /// Routes of the area.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -39,7 +47,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/api/v1/login", web::post().to(handlers::api_login))
         .route("/api/v1/whoami", web::get().to(handlers::whoami));
-    users::configure(cfg);
     tokens::configure(cfg);
 }
 
@@ -128,6 +135,71 @@ pub fn random_password() -> String {
     let mut bytes = [0u8; 18];
     rand::rng().fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The effective grants of `user`: every source, as [`access::load_user_grants`] unions
+/// them, with this area telling which namespaces are users' own.
+pub fn user_grants(
+    conn: &mut DbConnection,
+    user: &User,
+    rules: &access::GrantRules,
+) -> diesel::QueryResult<access::Grants> {
+    access::load_user_grants(
+        conn,
+        user.id,
+        &user.primary_namespace,
+        rules,
+        repo::personal_namespaces_among,
+    )
+}
+
+/// Deletes every token of principal `(kind, id)` and every token minted with one of
+/// the API keys `key_ids` (the principal is being deleted).
+pub fn delete_tokens_of(
+    conn: &mut DbConnection,
+    kind: &str,
+    id: i64,
+    key_ids: &[i64],
+) -> diesel::QueryResult<()> {
+    repo::delete_tokens_of(conn, kind, id, key_ids)
+}
+
+/// Deletes every token minted with one of the API keys `key_ids`.
+pub fn delete_key_tokens(conn: &mut DbConnection, key_ids: &[i64]) -> diesel::QueryResult<()> {
+    repo::delete_key_tokens(conn, key_ids)
+}
+
+/// A page of users by name after `after` (one more than `limit` when there is more).
+pub fn list_users_after(
+    conn: &mut DbConnection,
+    search: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<User>> {
+    repo::list_users(conn, search, after, limit)
+}
+
+/// Changes a user's active flag and/or password hash.
+pub fn update_user(
+    conn: &mut DbConnection,
+    id: i64,
+    active: Option<bool>,
+    password_hash: Option<&str>,
+) -> diesel::QueryResult<()> {
+    repo::update_user(conn, id, active, password_hash)
+}
+
+/// The active user with row id `id`, if any.
+pub fn find_active_user(conn: &mut DbConnection, id: i64) -> diesel::QueryResult<Option<User>> {
+    Ok(repo::find_user(conn, id)?.filter(|u| u.active))
+}
+
+/// The stored access token with public id `id` (never its secret), if any.
+pub fn find_access_token(
+    conn: &mut DbConnection,
+    id: &str,
+) -> diesel::QueryResult<Option<models::AccessTokenRow>> {
+    repo::find_access_token(conn, id)
 }
 
 /// Number of users (start-up decides whether to create `admin`).

@@ -4,11 +4,6 @@ use diesel::prelude::*;
 
 use crate::db::schema::{access_tokens, users};
 
-/// `principal_kind` value for users.
-pub const KIND_USER: &str = "user";
-/// `principal_kind` value for service accounts.
-pub const KIND_SERVICE_ACCOUNT: &str = "service_account";
-
 /// A user row.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]

@@ -24,6 +24,18 @@ pub fn find_user(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> 
         .optional()
 }
 
+/// Which of `names` are some user's primary namespace (groups never get those).
+pub fn personal_namespaces_among(
+    conn: &mut DbConnection,
+    names: &[String],
+) -> QueryResult<Vec<String>> {
+    users::table
+        .filter(users::primary_namespace.eq_any(names))
+        .select(users::primary_namespace)
+        .distinct()
+        .load(conn)
+}
+
 /// Inserts a user and returns its id.
 pub fn insert_user(conn: &mut DbConnection, user: &NewUser<'_>) -> QueryResult<i64> {
     diesel::insert_into(users::table)
@@ -133,6 +145,31 @@ pub fn find_access_token(conn: &mut DbConnection, id: &str) -> QueryResult<Optio
 /// Deletes tokens that expired before `before`; returns how many.
 pub fn delete_expired_access_tokens(conn: &mut DbConnection, before: i64) -> QueryResult<usize> {
     diesel::delete(access_tokens::table.filter(access_tokens::expires_at.le(before))).execute(conn)
+}
+
+/// Deletes every token of principal `(kind, id)` and every token minted with one of
+/// the API keys `key_ids`.
+pub fn delete_tokens_of(
+    conn: &mut DbConnection,
+    kind: &str,
+    id: i64,
+    key_ids: &[i64],
+) -> QueryResult<()> {
+    delete_key_tokens(conn, key_ids)?;
+    diesel::delete(
+        access_tokens::table
+            .filter(access_tokens::principal_kind.eq(kind))
+            .filter(access_tokens::principal_id.eq(id)),
+    )
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Deletes every token minted with one of the API keys `key_ids`.
+pub fn delete_key_tokens(conn: &mut DbConnection, key_ids: &[i64]) -> QueryResult<()> {
+    diesel::delete(access_tokens::table.filter(access_tokens::api_key_id.eq_any(key_ids)))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// A page of users by name (one more than `limit` when there is more).

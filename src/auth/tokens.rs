@@ -8,9 +8,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::credential::{self, CredentialKind};
-use super::models::{AccessTokenRow, KIND_SERVICE_ACCOUNT, KIND_USER};
-use super::{AuthMethod, Principal, PrincipalKind, repo};
+use crate::credential::{self, CredentialKind};
+use super::models::AccessTokenRow;
+use crate::access::{AuthMethod, KIND_SERVICE_ACCOUNT, KIND_USER, Principal, PrincipalKind};
+use super::repo;
 use crate::access;
 use crate::app::AppState;
 use crate::audit::{self, Outcome};

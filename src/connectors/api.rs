@@ -10,7 +10,7 @@ use super::models::Connector;
 use super::registry::{self, Ctx, Draft, ListQuery, Patch};
 use crate::access::Permission;
 use crate::app::AppState;
-use crate::auth::Principal;
+use crate::access::Principal;
 use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::web::client_addr;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};

@@ -20,7 +20,7 @@ use super::views::{
 };
 use crate::access::Permission;
 use crate::app::AppState;
-use crate::auth::Principal;
+use crate::access::Principal;
 use crate::db::now_ms;
 use crate::environments;
 use crate::errors::{AppError, AppResult, FieldErrors};

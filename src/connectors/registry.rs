@@ -13,7 +13,7 @@ use super::validate::{self, HIDDEN};
 use crate::access::sql::{Columns, permission_filter};
 use crate::access::{self, Permission};
 use crate::audit::{self, Outcome};
-use crate::auth::Principal;
+use crate::access::Principal;
 use crate::crypto::Sealer;
 use crate::db::{DbConnection, now_ms};
 use crate::environments;

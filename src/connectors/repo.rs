@@ -35,9 +35,9 @@ pub struct ListFilter<'a> {
 /// `column` contains `needle`, case-sensitively on both backends (`GLOB` with the
 /// meta-characters bracketed on SQLite, where `LIKE` ignores case; escaped `LIKE` on
 /// PostgreSQL).
-fn contains(column: &'static str, needle: &str, dialect: crate::access::Dialect) -> Condition {
+fn contains(column: &'static str, needle: &str, dialect: crate::db::Dialect) -> Condition {
     match dialect {
-        crate::access::Dialect::Sqlite => {
+        crate::db::Dialect::Sqlite => {
             let mut glob = String::from("*");
             for c in needle.chars() {
                 match c {
@@ -57,7 +57,7 @@ fn contains(column: &'static str, needle: &str, dialect: crate::access::Dialect)
                 escape: false,
             }
         }
-        crate::access::Dialect::Postgres => Condition::Match {
+        crate::db::Dialect::Postgres => Condition::Match {
             column,
             op: " LIKE ",
             value: format!("%{}%", crate::db::escape_like(needle)),

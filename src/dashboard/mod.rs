@@ -7,7 +7,8 @@ use askama_web::WebTemplate;
 
 use crate::access::Binding;
 use crate::app::AppState;
-use crate::auth::{self, Principal};
+use crate::access::Principal;
+use crate::auth;
 use crate::environments::{self, VisibleCounts};
 use crate::errors::AppResult;
 use crate::service_accounts;

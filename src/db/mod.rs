@@ -13,7 +13,6 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, MultiConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::access::Dialect;
 use crate::config::DatabaseUrl;
 
 /// Migrations for each backend; the folder names are identical in both.
@@ -22,6 +21,15 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 
 /// Serialises concurrent migrations of several instances sharing one PostgreSQL.
 const MIGRATION_LOCK_ID: i64 = 0x706f_7274_6375_6c6c;
+
+/// Which SQL dialect a connection speaks (where SQL text differs by backend).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
 
 /// A connection to either backend.
 #[derive(MultiConnection)]

@@ -9,7 +9,7 @@ use super::models::{EnvironmentJson, NamespaceJson};
 use super::namespaces;
 use super::repo::{self, EnvFilter};
 use crate::app::AppState;
-use crate::auth::Principal;
+use crate::access::Principal;
 use crate::errors::{AppError, AppResult};
 use crate::web::client_addr;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};

@@ -16,7 +16,7 @@ use super::views::{
 };
 use crate::access::{Pattern, Permission, Role};
 use crate::app::AppState;
-use crate::auth::Principal;
+use crate::access::Principal;
 use crate::db::DbConnection;
 use crate::errors::{AppError, AppResult};
 use crate::web::client_addr;

@@ -8,8 +8,8 @@ use super::models::Namespace;
 use super::repo;
 use crate::access::{self, Grants, Pattern, Permission, Role};
 use crate::audit::record_success as record;
-use crate::auth::Principal;
-use crate::auth::models::{KIND_SERVICE_ACCOUNT, KIND_USER};
+use crate::access::Principal;
+use crate::access::{KIND_SERVICE_ACCOUNT, KIND_USER};
 use crate::db::{DbConnection, now_ms, rfc3339};
 use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::names::validate_name;
@@ -157,7 +157,7 @@ pub fn shares(conn: &mut DbConnection, grants: &Grants, name: &str) -> AppResult
         )));
     }
     let mut out = Vec::new();
-    for row in access::repo::list_shares_in(conn, ns.id)? {
+    for row in access::list_shares_in(conn, ns.id)? {
         let principal_name = match row.principal_kind.as_str() {
             KIND_USER => auth::user_name_of(conn, row.principal_id)?,
             _ => service_accounts::name_of(conn, row.principal_id)?,
@@ -242,7 +242,7 @@ pub fn share(
     }
     let (kind, id) = resolve_principal(conn, principal, target)?;
     crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-        access::repo::upsert_share(
+        access::upsert_share(
             conn,
             ns.id,
             kind,
@@ -284,7 +284,7 @@ pub fn unshare(
     }
     let (kind, id) = resolve_principal(conn, principal, target)?;
     let removed = crate::db::write_transaction(conn, |conn| -> AppResult<bool> {
-        let removed = access::repo::delete_share(conn, ns.id, kind, id)?;
+        let removed = access::delete_share(conn, ns.id, kind, id)?;
         if removed {
             record(
                 conn,

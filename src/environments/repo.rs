@@ -29,13 +29,13 @@ const ENV_COUNT_SUM: crate::db::ConstAggregate<diesel::sql_types::BigInt> =
 fn search_condition(
     column: &'static str,
     text: &str,
-    dialect: crate::access::Dialect,
+    dialect: crate::db::Dialect,
 ) -> crate::access::sql::Condition {
     crate::access::sql::Condition::Match {
         column,
         op: match dialect {
-            crate::access::Dialect::Sqlite => " LIKE ",
-            crate::access::Dialect::Postgres => " ILIKE ",
+            crate::db::Dialect::Sqlite => " LIKE ",
+            crate::db::Dialect::Postgres => " ILIKE ",
         },
         value: format!("%{}%", crate::db::escape_like(text)),
         escape: true,
@@ -244,10 +244,10 @@ pub fn list_environments(
 
 /// Name columns compared and sorted byte-wise on both backends (SQLite's BINARY;
 /// `COLLATE "C"` on PostgreSQL), so pages merged in Rust keep the SQL order and cursors.
-fn page_columns(dialect: crate::access::Dialect) -> Columns {
+fn page_columns(dialect: crate::db::Dialect) -> Columns {
     match dialect {
-        crate::access::Dialect::Sqlite => ENV_COLUMNS,
-        crate::access::Dialect::Postgres => Columns {
+        crate::db::Dialect::Sqlite => ENV_COLUMNS,
+        crate::db::Dialect::Postgres => Columns {
             namespace: "namespaces.name COLLATE \"C\"",
             environment: Some("environments.name COLLATE \"C\""),
         },
@@ -262,7 +262,7 @@ fn page(
     conn: &mut DbConnection,
     grants: &Grants,
     f: &EnvFilter,
-    dialect: crate::access::Dialect,
+    dialect: crate::db::Dialect,
 ) -> QueryResult<Vec<(Environment, String)>> {
     use crate::access::sql::{Condition, permission_branches};
     let columns = page_columns(dialect);

@@ -7,8 +7,8 @@ use super::repo::{self, ListFilter};
 use crate::access::sql::{Columns, permission_filter};
 use crate::access::{self, Pattern, Permission, Role};
 use crate::audit::{self, Outcome};
-use crate::auth::Principal;
-use crate::auth::models::KIND_SERVICE_ACCOUNT;
+use crate::access::Principal;
+use crate::access::KIND_SERVICE_ACCOUNT;
 use crate::db::{DbConnection, now_ms};
 use crate::environments;
 use crate::errors::{AppError, AppResult, FieldErrors};
@@ -216,7 +216,7 @@ pub fn delete_account(conn: &mut DbConnection, ctx: &Ctx<'_>, name: &str) -> App
     let (account, namespace) = readable_account(conn, ctx.principal, name)?;
     access::require_namespace(ctx.principal, Permission::ServiceAccountDelete, &namespace)?;
     crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-        repo::delete_account(conn, account.id)?;
+        super::remove(conn, account.id)?;
         ctx.audit(
             conn,
             "service_account.delete",

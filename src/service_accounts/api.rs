@@ -11,7 +11,7 @@ use super::api_keys::{self, NewKeyInput};
 use super::models::{AccountJson, KeyJson};
 use crate::access;
 use crate::app::AppState;
-use crate::auth::Principal;
+use crate::access::Principal;
 use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
 use crate::web::client_addr;

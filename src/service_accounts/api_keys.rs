@@ -6,7 +6,7 @@ use super::keys::{self, MAX_RETAIN_MINUTES};
 use super::models::ApiKey;
 use super::repo;
 use crate::access::{self, Permission};
-use crate::auth::credential::{self, CredentialKind};
+use crate::credential::{self, CredentialKind};
 use crate::db::{DbConnection, now_ms};
 use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::names::validate_name;
@@ -215,6 +215,7 @@ pub fn delete_key(
     let (_, namespace) = readable_account(conn, ctx.principal, account)?;
     access::require_namespace(ctx.principal, Permission::ApiKeyManage, &namespace)?;
     crate::db::write_transaction(conn, |conn| -> AppResult<()> {
+        crate::auth::delete_key_tokens(conn, &[key.id])?;
         repo::delete_key(conn, key.id)?;
         ctx.audit(
             conn,

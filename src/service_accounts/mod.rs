@@ -43,7 +43,7 @@ pub fn purge_expired_reveals(conn: &mut DbConnection) -> diesel::QueryResult<usi
 /// How many service accounts the caller may read (overview card).
 pub fn count_readable(
     conn: &mut DbConnection,
-    principal: &crate::auth::Principal,
+    principal: &crate::access::Principal,
 ) -> diesel::QueryResult<i64> {
     repo::count_readable(conn, principal)
 }
@@ -88,9 +88,18 @@ pub fn delete_all_in_namespace(
     namespace_id: i64,
 ) -> diesel::QueryResult<()> {
     for id in repo::account_ids_in(conn, namespace_id)? {
-        repo::delete_account(conn, id)?;
+        remove(conn, id)?;
     }
     Ok(())
+}
+
+/// Deletes account `id` with everything it owns: its keys, the tokens of the account
+/// and of its keys (through `auth`), its bindings and shares (through `access`).
+pub(crate) fn remove(conn: &mut DbConnection, id: i64) -> diesel::QueryResult<()> {
+    let key_ids = repo::key_ids_of(conn, id)?;
+    crate::auth::delete_tokens_of(conn, crate::access::KIND_SERVICE_ACCOUNT, id, &key_ids)?;
+    crate::access::delete_principal_grants(conn, crate::access::KIND_SERVICE_ACCOUNT, id)?;
+    repo::delete_account(conn, id)
 }
 
 /// `(name, active)` of the accounts of a namespace, by name (namespace page).

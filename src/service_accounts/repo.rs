@@ -10,11 +10,8 @@ diesel::define_sql_function! {
     /// SQL `LOWER(text)`.
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
-use crate::auth::models::KIND_SERVICE_ACCOUNT;
 use crate::db::DbConnection;
-use crate::db::schema::{
-    access_tokens, api_keys, key_reveals, namespaces, role_bindings, service_accounts,
-};
+use crate::db::schema::{api_keys, key_reveals, namespaces, service_accounts};
 
 /// Filters of an account list.
 pub struct ListFilter<'a> {
@@ -150,30 +147,21 @@ pub fn update_account(
         .map(|_| ())
 }
 
-/// Deletes an account and everything it owns: keys (cascade), tokens, bindings.
+/// Deletes an account and its keys (tokens and bindings are the caller's to delete
+/// first, through their areas).
 pub fn delete_account(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
-    crate::access::repo::delete_shares_of(conn, KIND_SERVICE_ACCOUNT, id)?;
-    let key_ids = api_keys::table
-        .filter(api_keys::service_account_id.eq(id))
-        .select(api_keys::id.nullable());
-    diesel::delete(access_tokens::table.filter(access_tokens::api_key_id.eq_any(key_ids)))
-        .execute(conn)?;
-    diesel::delete(
-        access_tokens::table
-            .filter(access_tokens::principal_kind.eq(KIND_SERVICE_ACCOUNT))
-            .filter(access_tokens::principal_id.eq(id)),
-    )
-    .execute(conn)?;
-    diesel::delete(
-        role_bindings::table
-            .filter(role_bindings::principal_kind.eq(KIND_SERVICE_ACCOUNT))
-            .filter(role_bindings::principal_id.eq(id)),
-    )
-    .execute(conn)?;
     diesel::delete(api_keys::table.filter(api_keys::service_account_id.eq(id))).execute(conn)?;
     diesel::delete(service_accounts::table.find(id))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Row ids of an account's keys.
+pub fn key_ids_of(conn: &mut DbConnection, account_id: i64) -> QueryResult<Vec<i64>> {
+    api_keys::table
+        .filter(api_keys::service_account_id.eq(account_id))
+        .select(api_keys::id)
+        .load(conn)
 }
 
 /// An account's keys, by name.
@@ -321,9 +309,8 @@ pub fn rotate_key(
         .get_result(conn)
 }
 
-/// Deletes a key and the tokens minted from it.
+/// Deletes a key (the caller deletes the tokens minted from it, through `auth`).
 pub fn delete_key(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
-    diesel::delete(access_tokens::table.filter(access_tokens::api_key_id.eq(id))).execute(conn)?;
     diesel::delete(api_keys::table.find(id))
         .execute(conn)
         .map(|_| ())
@@ -400,7 +387,7 @@ pub fn delete_expired_reveals(conn: &mut DbConnection, now: i64) -> QueryResult<
 /// How many accounts `principal` may read.
 pub fn count_readable(
     conn: &mut DbConnection,
-    principal: &crate::auth::Principal,
+    principal: &crate::access::Principal,
 ) -> QueryResult<i64> {
     let readable = crate::access::sql::permission_filter(
         &principal.grants,

@@ -7,8 +7,8 @@ use super::keys::{self, Matched};
 use super::repo;
 use crate::access;
 use crate::app::AppState;
-use crate::auth::credential::Presented;
-use crate::auth::{AuthMethod, Principal, PrincipalKind};
+use crate::credential::Presented;
+use crate::access::{AuthMethod, Principal, PrincipalKind};
 use crate::db::{DbConnection, now_ms};
 use crate::errors::{AppError, AppResult};
 
@@ -49,7 +49,7 @@ pub async fn principal_for_key(
 ) -> AppResult<Principal> {
     let now = now_ms();
     let presented_hash = presented.secret_hash(&state.keys.credential_pepper);
-    let entry = match state.key_cache.get(presented.id) {
+    let entry = match state.key_cache.get(&presented.id.to_owned()) {
         Some(entry) => entry,
         None => {
             let generation = state.key_cache.generation();
@@ -62,7 +62,9 @@ pub async fn principal_for_key(
                 })
                 .await?
                 .ok_or(AppError::Unauthenticated)?;
-            state.key_cache.put(entry.clone(), generation);
+            state
+                .key_cache
+                .put(presented.id.to_owned(), entry.clone(), generation);
             entry
         }
     };

@@ -8,7 +8,6 @@ use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
-use rand::RngCore;
 
 use crate::errors::AppError;
 use crate::web::htmx;
@@ -65,9 +64,7 @@ fn rerender(res: ServiceResponse<BoxBody>, htmx: bool) -> ServiceResponse<BoxBod
     let app_err = err.and_then(|e| e.as_error::<AppError>());
     let (code, message) = describe(status, app_err, err);
     let request_id = status.is_server_error().then(|| {
-        let mut b = [0u8; 6];
-        rand::rng().fill_bytes(&mut b);
-        let id = hex::encode(b);
+        let id = crate::web::request_id(&req);
         tracing::error!(request_id = %id, path = %req.path(), error = ?err, "server error");
         id
     });

@@ -3,7 +3,7 @@
 
 use actix_session::Session;
 
-use crate::auth::Principal;
+use crate::access::Principal;
 use crate::errors::AppError;
 use crate::web::csrf;
 

@@ -20,6 +20,49 @@ pub fn client_addr(req: &HttpRequest) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// This request's id (12 hex digits, random), made on first use and kept in the
+/// request's extensions so the caller's [`crate::access::Actor`], the logs and error
+/// pages all name the same one.
+pub fn request_id(req: &HttpRequest) -> String {
+    use actix_web::HttpMessage;
+    #[derive(Clone)]
+    struct RequestId(String);
+    if let Some(RequestId(id)) = req.extensions().get::<RequestId>() {
+        return id.clone();
+    }
+    let mut bytes = [0u8; 6];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    let id = hex::encode(bytes);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    id
+}
+
+/// Renders `page` with `status` instead of 200: a form shown again with its messages
+/// (422, 403, 409 …), a reveal that is gone (410).
+pub fn respond_with_status(
+    page: impl actix_web::Responder,
+    req: &HttpRequest,
+    status: actix_web::http::StatusCode,
+) -> actix_web::HttpResponse {
+    let mut res = page.respond_to(req).map_into_boxed_body();
+    *res.status_mut() = status;
+    res
+}
+
+/// What a form shows for a failed submission: per-field messages for a validation
+/// error, or one message otherwise; and the status to answer with.
+pub fn form_errors(
+    err: &crate::errors::AppError,
+) -> (crate::errors::FieldErrors, Option<String>, actix_web::http::StatusCode) {
+    use actix_web::ResponseError;
+    match err {
+        crate::errors::AppError::Validation { fields, .. } => {
+            (fields.clone(), None, err.status_code())
+        }
+        other => (Default::default(), Some(other.to_string()), other.status_code()),
+    }
+}
+
 /// A `303 See Other` to `location` (POST → redirect → GET).
 pub fn see_other(location: &str) -> actix_web::HttpResponse {
     actix_web::HttpResponse::SeeOther()

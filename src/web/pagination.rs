@@ -42,9 +42,32 @@ pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, AppError> {
         .transpose()
 }
 
+/// Splits a page read with one row more than `limit` (the repo convention): the first
+/// `limit` rows, and the sort key of the last of them when more rows follow. The key
+/// is raw; JSON lists pass it to [`encode_cursor`], pages build their next link.
+pub fn split_page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next = rows.last().map(key);
+    (rows, next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_with_one_row_more_than_the_limit_has_a_next_key() {
+        let (rows, next) = split_page(vec![1, 2, 3], 2, |n| n.to_string());
+        assert_eq!((rows, next), (vec![1, 2], Some("2".to_owned())));
+        let (rows, next) = split_page(vec![1, 2], 2, |n| n.to_string());
+        assert_eq!((rows, next), (vec![1, 2], None));
+        let (rows, next) = split_page(Vec::<i32>::new(), 2, |n| n.to_string());
+        assert_eq!((rows, next), (vec![], None));
+    }
 
     #[test]
     fn cursors_round_trip_and_limits_are_bounded() {

@@ -7,9 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, Responder, web};
 use serde::Deserialize;
 
 use super::views::{AccessPage, BindingRow, TokenRow, UserPage, UsersPage, WhyRow};
-use super::{Grants, Pattern, Permission, Role, require_global_admin};
+use crate::access::{
+    self, Grants, KIND_USER, Pattern, Permission, Principal, PrincipalKind, Role,
+    require_global_admin,
+};
 use crate::app::AppState;
-use crate::auth::{self, Principal, tokens};
+use crate::auth::{self, tokens};
 use crate::db::{DbConnection, now_ms};
 use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
@@ -51,8 +54,8 @@ async fn access_page(
     let (tokens, groups) = state
         .db
         .run(move |conn| -> AppResult<_> {
-            let groups = if p.kind == auth::PrincipalKind::User {
-                super::repo::list_user_groups_since(conn, p.id, since)?
+            let groups = if p.kind == PrincipalKind::User {
+                access::list_user_groups_since(conn, p.id, since)?
             } else {
                 Vec::new()
             };
@@ -60,7 +63,7 @@ async fn access_page(
         })
         .await?;
     let now = now_ms();
-    let map = super::permissions_json(&principal.grants, None, None);
+    let map = access::permissions_json(&principal.grants, None, None);
     let permissions = map["entity_permissions"]
         .as_object()
         .map(|o| {
@@ -256,8 +259,8 @@ async fn user_page(
         .db
         .run(move |conn| -> AppResult<_> {
             let user = auth::find_user_by_name(conn, &n)?.ok_or(AppError::NotFound)?;
-            let grants = super::load_user_grants(conn, user.id, &user.primary_namespace, &rules)?;
-            let explicit = super::stored_bindings(conn, crate::auth::models::KIND_USER, user.id)?;
+            let grants = auth::user_grants(conn, &user, &rules)?;
+            let explicit = access::stored_bindings(conn, KIND_USER, user.id)?;
             let filter = EnvFilter {
                 limit: 100,
                 ..Default::default()
@@ -265,7 +268,7 @@ async fn user_page(
             let (envs, total) =
                 environments::list_environments(conn, &grants, &filter, &st.env_totals)?;
             let identities = auth::list_identities(conn, user.id)?;
-            let groups = super::repo::list_user_groups_since(conn, user.id, since)?;
+            let groups = access::list_user_groups_since(conn, user.id, since)?;
             Ok((user, grants, explicit, envs, total, identities, groups))
         })
         .await?;
@@ -365,7 +368,7 @@ async fn save_bindings(
             return Ok(res);
         }
     };
-    super::require_can_grant(&principal.grants, &bindings, "a user binding")?;
+    access::require_can_grant(&principal.grants, &bindings, "a user binding")?;
     let client = client_addr(&req);
     let (n, p, st) = (name.clone(), principal.clone(), state.clone());
     state
@@ -373,7 +376,7 @@ async fn save_bindings(
         .run(move |conn| -> AppResult<()> {
             let user = auth::find_user_by_name(conn, &n)?.ok_or(AppError::NotFound)?;
             crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-                super::replace_bindings(conn, crate::auth::models::KIND_USER, user.id, &bindings)?;
+                access::replace_bindings(conn, KIND_USER, user.id, &bindings)?;
                 let detail: Vec<String> =
                     bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
                 crate::audit::record(

@@ -1,91 +1,37 @@
-//! Who is calling: resolved from a bearer credential (`Authorization: Bearer …`, never
-//! a query string) or from the session cookie, once per request.
+//! Who is calling, resolved once per request in one place, above the areas: a bearer
+//! credential (`Authorization: Bearer …`, never a query string) or the session cookie
+//! becomes one [`Actor`] — principal with its grants, client address, request id —
+//! that every handler, HTML and JSON alike, takes as an extractor.
+//!
+//! Resolution only calls *down*: the credential format (`crate::credential`), then the
+//! area that owns the credential (service-account keys, access tokens and users in
+//! `auth`), then the access kernel for grants. Session users' grants come from the same
+//! epoch-guarded per-instance cache that API keys use, so a page view costs no query
+//! for identity beyond reading the session.
 
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
-use super::credential::{self, CredentialKind};
-use super::models::{KIND_SERVICE_ACCOUNT, KIND_USER};
-use super::repo;
-use crate::access::{self, Grants};
+use crate::access::cache::TtlCache;
+use crate::access::{
+    self, Actor, AuthMethod, KIND_SERVICE_ACCOUNT, KIND_USER, MaybeActor, Principal, PrincipalKind,
+};
 use crate::app::AppState;
-use crate::db::now_ms;
+use crate::auth::session_keys as keys;
+use crate::credential::{self, CredentialKind};
+use crate::db::{DbConnection, now_ms};
 use crate::errors::AppError;
-
-/// Session keys.
-pub(crate) mod keys {
-    /// Signed-in user's row id.
-    pub const USER_ID: &str = "uid";
-    /// Sign-in time (ms), for the absolute timeout.
-    pub const AUTH_AT: &str = "auth_at";
-    /// Last request time (ms, coarse), for the idle timeout.
-    pub const SEEN_AT: &str = "seen_at";
-    /// A started OpenID Connect sign-in ([`crate::auth::oidc::PendingSignIn`]).
-    pub const OIDC_PENDING: &str = "oidc_pending";
-}
+use crate::{audit, auth, service_accounts};
 
 /// Only refresh the idle clock when it is this stale, to avoid a write per request.
 const SEEN_GRANULARITY_MS: i64 = 60_000;
 
-/// What kind of principal is calling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrincipalKind {
-    /// A human.
-    User,
-    /// A non-human principal of one namespace (API keys only).
-    ServiceAccount,
-}
+/// Recent session users by row id: the principal as a session would see it.
+pub type UserCache = TtlCache<i64, Principal>;
 
-impl PrincipalKind {
-    /// Wire name (`user`, `service_account`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::ServiceAccount => "service_account",
-        }
-    }
-}
-
-/// How the caller authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthMethod {
-    /// Browser session cookie.
-    Session,
-    /// Bearer access token with this id.
-    AccessToken(String),
-    /// Bearer API key (row id), and the secret generation that matched.
-    ApiKey {
-        /// Key row id.
-        key: i64,
-        /// Generation of the secret presented (current, or previous in its grace window).
-        generation: i64,
-    },
-}
-
-/// An authenticated caller and its effective grants.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    /// Row id of the user.
-    pub id: i64,
-    /// Kind.
-    pub kind: PrincipalKind,
-    /// Name.
-    pub name: String,
-    /// Primary namespace (users).
-    pub primary_namespace: Option<String>,
-    /// Union of every binding.
-    pub grants: Grants,
-    /// How it authenticated.
-    pub method: AuthMethod,
-}
-
-/// A request's caller, if any (for pages that also render anonymously).
-#[derive(Debug, Clone)]
-pub struct MaybePrincipal(pub Option<Principal>);
-
-impl FromRequest for Principal {
+impl FromRequest for Actor {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
@@ -95,23 +41,23 @@ impl FromRequest for Principal {
     }
 }
 
-impl FromRequest for MaybePrincipal {
+impl FromRequest for MaybeActor {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { resolve(&req).await.map(MaybePrincipal) })
+        Box::pin(async move { resolve(&req).await.map(MaybeActor) })
     }
 }
 
 /// Cached per request so several extractors resolve the caller once.
 #[derive(Clone)]
-struct Resolved(Option<Principal>);
+struct Resolved(Option<Actor>);
 
-async fn resolve(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
-    if let Some(Resolved(p)) = req.extensions().get::<Resolved>() {
-        return Ok(p.clone());
+async fn resolve(req: &HttpRequest) -> Result<Option<Actor>, AppError> {
+    if let Some(Resolved(actor)) = req.extensions().get::<Resolved>() {
+        return Ok(actor.clone());
     }
     let state = req
         .app_data::<web::Data<AppState>>()
@@ -121,8 +67,13 @@ async fn resolve(req: &HttpRequest) -> Result<Option<Principal>, AppError> {
         Some(token) => Some(from_bearer_throttled(&state, req, token).await?),
         None => from_session(&state, &req.get_session()).await?,
     };
-    req.extensions_mut().insert(Resolved(principal.clone()));
-    Ok(principal)
+    let actor = principal.map(|principal| Actor {
+        principal,
+        client: crate::web::client_addr(req),
+        request_id: crate::web::request_id(req),
+    });
+    req.extensions_mut().insert(Resolved(actor.clone()));
+    Ok(actor)
 }
 
 /// The bearer credential, if an `Authorization` header is present. Any other scheme
@@ -165,13 +116,13 @@ async fn from_bearer_throttled(
         state
             .db
             .run(move |conn| {
-                crate::audit::record(
+                audit::record(
                     conn,
-                    &crate::audit::Event {
+                    &audit::Event {
                         actor: "anonymous",
                         action,
                         target: &target,
-                        outcome: crate::audit::Outcome::Failure,
+                        outcome: audit::Outcome::Failure,
                         client_addr: Some(&client),
                         detail: None,
                     },
@@ -183,11 +134,13 @@ async fn from_bearer_throttled(
     result
 }
 
-async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppError> {
+/// The principal behind a bearer credential: an API key (cached lookup in
+/// `service_accounts`) or an access token (stored in `auth`).
+pub async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppError> {
     // Malformed or mistyped credentials are refused here, without a database query.
     let presented = credential::parse(token).ok_or(AppError::Unauthenticated)?;
     if presented.kind == CredentialKind::ApiKey {
-        return crate::service_accounts::principal_for_key(state, &presented).await;
+        return service_accounts::principal_for_key(state, &presented).await;
     }
     let id = presented.id.to_owned();
     let secret_hash = presented.secret_hash(&state.keys.credential_pepper);
@@ -196,7 +149,7 @@ async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppErro
         .db
         .run(move |conn| {
             let now = now_ms();
-            let row = repo::find_access_token(conn, &id)?.ok_or(AppError::Unauthenticated)?;
+            let row = auth::find_access_token(conn, &id)?.ok_or(AppError::Unauthenticated)?;
             let valid_secret: bool =
                 subtle::ConstantTimeEq::ct_eq(row.secret_hash.as_bytes(), secret_hash.as_bytes())
                     .into();
@@ -207,7 +160,7 @@ async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppErro
                 let (Some(key), Some(generation)) = (row.api_key_id, row.key_generation) else {
                     return Err(AppError::Unauthenticated);
                 };
-                return crate::service_accounts::principal_for_key_token(
+                return service_accounts::principal_for_key_token(
                     conn,
                     key,
                     generation,
@@ -219,25 +172,36 @@ async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppErro
             if row.principal_kind != KIND_USER {
                 return Err(AppError::Unauthenticated);
             }
-            let user = repo::find_user(conn, row.principal_id)?
-                .filter(|u| u.active)
+            let mut principal = load_user(conn, row.principal_id, &rules)?
                 .ok_or(AppError::Unauthenticated)?;
-            let mut grants =
-                access::load_user_grants(conn, user.id, &user.primary_namespace, &rules)?;
             if let Some(json) = &row.role_bindings {
                 // A down-scoped token: only its bindings, within the issuer's grants.
-                grants = access::token_grants(json, grants)?;
+                principal.grants = access::token_grants(json, principal.grants)?;
             }
-            Ok(Principal {
-                id: user.id,
-                kind: PrincipalKind::User,
-                name: user.name,
-                primary_namespace: Some(user.primary_namespace),
-                grants,
-                method: AuthMethod::AccessToken(row.id),
-            })
+            principal.method = AuthMethod::AccessToken(row.id);
+            Ok(principal)
         })
         .await
+}
+
+/// User `id` as a session principal, if active.
+fn load_user(
+    conn: &mut DbConnection,
+    id: i64,
+    rules: &access::GrantRules,
+) -> Result<Option<Principal>, AppError> {
+    let Some(user) = auth::find_active_user(conn, id)? else {
+        return Ok(None);
+    };
+    let grants = auth::user_grants(conn, &user, rules)?;
+    Ok(Some(Principal {
+        id: user.id,
+        kind: PrincipalKind::User,
+        name: user.name,
+        primary_namespace: Some(user.primary_namespace),
+        grants,
+        method: AuthMethod::Session,
+    }))
 }
 
 async fn from_session(state: &AppState, session: &Session) -> Result<Option<Principal>, AppError> {
@@ -260,16 +224,14 @@ async fn from_session(state: &AppState, session: &Session) -> Result<Option<Prin
             .insert(keys::SEEN_AT, now)
             .map_err(|e| AppError::internal(anyhow::anyhow!("session write failed: {e}")))?;
     }
+    if let Some(principal) = state.user_cache.get(&user_id) {
+        return Ok(Some(principal));
+    }
+    let generation = state.user_cache.generation();
     let rules = state.config.grant_rules.clone();
     let loaded = state
         .db
-        .run(move |conn| -> Result<_, AppError> {
-            let Some(user) = repo::find_user(conn, user_id)?.filter(|u| u.active) else {
-                return Ok(None);
-            };
-            let grants = access::load_user_grants(conn, user.id, &user.primary_namespace, &rules)?;
-            Ok(Some((user, grants)))
-        })
+        .run(move |conn| load_user(conn, user_id, &rules))
         .await?;
     match loaded {
         None => {
@@ -277,13 +239,23 @@ async fn from_session(state: &AppState, session: &Session) -> Result<Option<Prin
             session.purge();
             Ok(None)
         }
-        Some((user, grants)) => Ok(Some(Principal {
-            id: user.id,
-            kind: PrincipalKind::User,
-            name: user.name,
-            primary_namespace: Some(user.primary_namespace),
-            grants,
-            method: AuthMethod::Session,
-        })),
+        Some(principal) => {
+            state.user_cache.put(user_id, principal.clone(), generation);
+            Ok(Some(principal))
+        }
+    }
+}
+
+// TRANSITION: handlers not yet converted to `Actor` still take the bare principal.
+impl FromRequest for Principal {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let actor = resolve(&req).await?.ok_or(AppError::Unauthenticated)?;
+            Ok(actor.principal)
+        })
     }
 }

@@ -7,9 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::models::{KIND_USER, User};
-use super::{CreateUserError, Principal, hash_new_password, repo};
-use crate::access::{self, require_global_admin};
+use crate::access::{self, AuthMethod, GroupsBySource, KIND_USER, Principal, require_global_admin};
+use crate::auth::{self, CreateUserError, User, hash_new_password};
 use crate::app::AppState;
 use crate::audit::record_success as audit;
 use crate::db::{DbConnection, now_ms, rfc3339};
@@ -55,7 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `groups`: memberships set through this API (PATCH replaces them);
 /// `provider_groups`: those the OpenID provider reported and that still count
 /// (read-only here; the next sign-in refreshes them).
-fn user_json(u: &User, groups: &access::repo::GroupsBySource) -> serde_json::Value {
+fn user_json(u: &User, groups: &GroupsBySource) -> serde_json::Value {
     json!({
         "name": u.name,
         "groups": groups.0,
@@ -72,7 +71,7 @@ fn find(conn: &mut DbConnection, name: &str) -> AppResult<User> {
     if crate::names::validate_name(name).is_err() {
         return Err(AppError::NotFound);
     }
-    repo::find_user_by_name(conn, name)?.ok_or(AppError::NotFound)
+    auth::find_user_by_name(conn, name)?.ok_or(AppError::NotFound)
 }
 
 /// `GET /api/v1/permissions`: the caller's permission map.
@@ -81,11 +80,11 @@ async fn my_permissions(
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     let expiration = match &principal.method {
-        super::AuthMethod::AccessToken(id) => {
+        AuthMethod::AccessToken(id) => {
             let id = id.clone();
             state
                 .db
-                .run(move |conn| repo::find_access_token(conn, &id).map_err(AppError::from))
+                .run(move |conn| auth::find_access_token(conn, &id).map_err(AppError::from))
                 .await?
                 .map(|t| rfc3339(t.expires_at))
         }
@@ -120,12 +119,12 @@ async fn list_users(
     let mut users = state
         .db
         .run(
-            move |conn| -> AppResult<Vec<(User, access::repo::GroupsBySource)>> {
-                let users = repo::list_users(conn, q.search.as_deref(), after.as_deref(), limit)?;
+            move |conn| -> AppResult<Vec<(User, GroupsBySource)>> {
+                let users = auth::list_users_after(conn, q.search.as_deref(), after.as_deref(), limit)?;
                 users
                     .into_iter()
                     .map(|u| {
-                        let groups = access::repo::user_groups_by_source(conn, u.id, since)?;
+                        let groups = access::user_groups_by_source(conn, u.id, since)?;
                         Ok((u, groups))
                     })
                     .collect()
@@ -179,7 +178,7 @@ async fn create_user(
                 .clone()
                 .unwrap_or_else(|| b.name.clone());
             let actor = format!("{}:{}", principal.kind.as_str(), principal.name);
-            match super::create_user(
+            match auth::create_user(
                 conn,
                 &b.name,
                 hash.as_deref(),
@@ -220,7 +219,7 @@ async fn get_user(
         .db
         .run(move |conn| -> AppResult<_> {
             let user = find(conn, &name)?;
-            let groups = access::repo::user_groups_by_source(conn, user.id, since)?;
+            let groups = access::user_groups_by_source(conn, user.id, since)?;
             Ok((user, groups))
         })
         .await?;
@@ -274,12 +273,12 @@ async fn update_user(
     let (user, groups) = state
         .db
         .run(
-            move |conn| -> AppResult<(User, access::repo::GroupsBySource)> {
+            move |conn| -> AppResult<(User, GroupsBySource)> {
                 let user = find(conn, &name)?;
                 crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-                    repo::update_user(conn, user.id, b.active, hash.as_deref())?;
+                    auth::update_user(conn, user.id, b.active, hash.as_deref())?;
                     if let Some(groups) = &b.groups {
-                        access::repo::replace_user_groups(conn, user.id, groups)?;
+                        access::replace_user_groups(conn, user.id, groups)?;
                         audit(
                             conn,
                             &principal,
@@ -306,7 +305,7 @@ async fn update_user(
                 })?;
                 st.key_cache.clear();
                 let user = find(conn, &name)?;
-                let groups = access::repo::user_groups_by_source(conn, user.id, since)?;
+                let groups = access::user_groups_by_source(conn, user.id, since)?;
                 Ok((user, groups))
             },
         )
@@ -375,12 +374,7 @@ fn grants_of(
     name: &str,
 ) -> AppResult<(User, access::Grants)> {
     let user = find(conn, name)?;
-    let grants = access::load_user_grants(
-        conn,
-        user.id,
-        &user.primary_namespace,
-        &state.config.grant_rules,
-    )?;
+    let grants = auth::user_grants(conn, &user, &state.config.grant_rules)?;
     Ok((user, grants))
 }
 
@@ -432,7 +426,7 @@ async fn list_groups(state: web::Data<AppState>, principal: Principal) -> AppRes
     require_global_admin(&principal)?;
     let rows = state
         .db
-        .run(move |conn| access::repo::list_all_group_bindings(conn).map_err(AppError::from))
+        .run(move |conn| access::list_all_group_bindings(conn).map_err(AppError::from))
         .await?;
     let mut groups: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
     for (group, pattern, role) in rows {
@@ -471,7 +465,7 @@ async fn get_group_bindings(
     }
     let rows = state
         .db
-        .run(move |conn| access::repo::list_group_bindings(conn, &group).map_err(AppError::from))
+        .run(move |conn| access::list_group_bindings(conn, &group).map_err(AppError::from))
         .await?;
     Ok(HttpResponse::Ok().json(group_map(rows)))
 }
@@ -500,7 +494,7 @@ async fn put_group_bindings(
                 .map(|(p, r)| (p.to_string(), r.as_str().to_owned()))
                 .collect();
             crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-                access::repo::replace_group_bindings(conn, &group, &pairs, crate::db::now_ms())?;
+                access::replace_group_bindings(conn, &group, &pairs, crate::db::now_ms())?;
                 let detail: Vec<String> = pairs.iter().map(|(p, r)| format!("{p}={r}")).collect();
                 audit(
                     conn,
@@ -512,7 +506,7 @@ async fn put_group_bindings(
                 )
             })?;
             st.key_cache.clear();
-            Ok(access::repo::list_group_bindings(conn, &group)?)
+            Ok(access::list_group_bindings(conn, &group)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(group_map(rows)))

@@ -1,0 +1,15 @@
+//! People and their access, as pages and JSON: "My access" (bindings with their
+//! sources, permission map, tokens), user administration with "view as" (what a user
+//! can read, and which binding allows it), user and group role bindings. No tables of
+//! its own: users, sessions and tokens belong to `auth`, bindings and groups to
+//! `access`; this area composes their operations.
+
+mod api;
+mod pages;
+mod views;
+
+/// Routes of the area.
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    pages::configure(cfg);
+    api::configure(cfg);
+}
