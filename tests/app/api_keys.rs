@@ -89,8 +89,8 @@ async fn every_bad_key_gets_the_identical_401() {
     // Same id, another secret with a valid checksum: regenerate for this id.
     let forged = {
         let parsed_id = &good.plaintext[4..16];
-        portcullis::auth::credential::regenerate(
-            portcullis::auth::credential::CredentialKind::ApiKey,
+        portcullis::credential::regenerate(
+            portcullis::credential::CredentialKind::ApiKey,
             parsed_id,
             &[0; 32],
         )
@@ -98,8 +98,8 @@ async fn every_bad_key_gets_the_identical_401() {
     };
     wrong[30] = if wrong[30] == b'a' { b'b' } else { b'a' };
     let malformed = String::from_utf8(wrong).unwrap();
-    let unknown = portcullis::auth::credential::generate(
-        portcullis::auth::credential::CredentialKind::ApiKey,
+    let unknown = portcullis::credential::generate(
+        portcullis::credential::CredentialKind::ApiKey,
         &[0; 32],
     )
     .plaintext;
@@ -137,8 +137,8 @@ async fn a_malformed_key_is_refused_without_touching_the_database() {
     let secret = ServerSecret::load_or_create(config.secret_key.as_deref(), db.dir.path()).unwrap();
     let state = AppState::new(config, Db::connect_lazily(&unreachable, 1), &secret).unwrap();
     let mut app = TestApp::mount(state, db).await;
-    let good = portcullis::auth::credential::generate(
-        portcullis::auth::credential::CredentialKind::ApiKey,
+    let good = portcullis::credential::generate(
+        portcullis::credential::CredentialKind::ApiKey,
         &[0; 32],
     );
     let mut bad = good.plaintext.into_bytes();
@@ -437,8 +437,8 @@ async fn failed_key_attempts_are_throttled_per_client() {
     .await;
     let admin = app.admin_token().await;
     let good = app.create_key(&admin, "default", "ci", "main").await;
-    let unknown = portcullis::auth::credential::generate(
-        portcullis::auth::credential::CredentialKind::ApiKey,
+    let unknown = portcullis::credential::generate(
+        portcullis::credential::CredentialKind::ApiKey,
         &[0; 32],
     )
     .plaintext;

@@ -269,7 +269,7 @@ async fn the_flow_uses_pkce_state_and_nonce_and_creates_the_user_with_group_bind
     assert_eq!(issuer, provider.issuer);
     assert_eq!(subject, "alice");
     let user_id = me["id"].as_i64().unwrap();
-    let groups = app.conn(|c| portcullis::access::repo::list_user_groups(c, user_id).unwrap());
+    let groups = app.conn(|c| portcullis::access::list_user_groups(c, user_id).unwrap());
     assert_eq!(groups, ["data-science", "platform-admins"]);
     for ns in ["data-science", "platform-admins"] {
         assert!(app.conn(|c| portcullis::environments::namespace_exists(c, ns).unwrap()));
@@ -310,7 +310,7 @@ async fn groups_are_refreshed_at_each_sign_in() {
     let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
     // The provider reported other groups at an earlier sign-in; this one resets them.
     app.conn(|c| {
-        portcullis::access::repo::replace_provider_groups(
+        portcullis::access::replace_provider_groups(
             c,
             id,
             &["platform-admins".into()],
@@ -339,7 +339,7 @@ async fn groups_are_refreshed_at_each_sign_in() {
     let mut next = app.new_browser();
     let res = sign_in(&mut next, &provider, "bob", "/").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    let groups = app.conn(|c| portcullis::access::repo::list_user_groups(c, id).unwrap());
+    let groups = app.conn(|c| portcullis::access::list_user_groups(c, id).unwrap());
     assert_eq!(groups, ["ml-team", "ops"]);
     assert_eq!(
         next.get("/api/v1/users").await.status,
@@ -752,7 +752,7 @@ async fn only_allowed_groups_may_sign_in_when_configured() {
     let mut browser = strict.new_browser();
     let res = sign_in(&mut browser, &provider, "bob", "/").await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let groups = app.conn(|c| portcullis::access::repo::list_user_groups(c, id).unwrap());
+    let groups = app.conn(|c| portcullis::access::list_user_groups(c, id).unwrap());
     assert!(groups.is_empty(), "{groups:?}");
 }
 
@@ -769,6 +769,6 @@ async fn group_namespaces_never_reach_personal_or_default_namespaces() {
     assert!(perms["entity_roles"].get("ml-team/*").is_none(), "{perms}");
     // The membership is still recorded (group bindings set by an admin still apply).
     let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
-    let groups = app.conn(|c| portcullis::access::repo::list_user_groups(c, id).unwrap());
+    let groups = app.conn(|c| portcullis::access::list_user_groups(c, id).unwrap());
     assert_eq!(groups, ["ml-team"]);
 }
