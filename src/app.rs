@@ -119,6 +119,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/{path:.*}", web::get().to(assets::serve_asset));
     ops::configure(cfg);
     auth::configure(cfg);
+    crate::identity::configure(cfg);
     dashboard::configure(cfg);
     service_accounts::configure(cfg);
     environments::configure(cfg);

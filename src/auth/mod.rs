@@ -2,13 +2,14 @@
 //! tokens, sign-in throttling, and the [`Principal`] every handler receives.
 
 pub mod federated;
-mod handlers;
 pub mod models;
 pub mod oidc;
+mod oidc_signin;
 pub mod password;
 pub mod ratelimit;
 mod repo;
 pub mod session_store;
+mod signin;
 pub mod tokens;
 mod views;
 
@@ -21,7 +22,8 @@ use crate::db::{DbConnection, now_ms};
 use crate::names::validate_name;
 use crate::{audit, environments};
 
-pub use models::User;
+pub use models::{AccessTokenRow, User};
+pub use signin::{Checked, check_password, safe_return_to};
 
 /// Keys of the values a signed-in session holds.
 pub mod session_keys {
@@ -37,16 +39,14 @@ pub mod session_keys {
 
 /// Routes of the area.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/login", web::get().to(handlers::login_page))
-        .route("/login", web::post().to(handlers::login))
-        .route("/logout", web::post().to(handlers::logout))
-        .route("/auth/oidc/login", web::get().to(handlers::oidc_login))
+    cfg.route("/login", web::get().to(signin::login_page))
+        .route("/login", web::post().to(signin::login))
+        .route("/logout", web::post().to(signin::logout))
+        .route("/auth/oidc/login", web::get().to(oidc_signin::oidc_login))
         .route(
             "/auth/oidc/callback",
-            web::get().to(handlers::oidc_callback),
-        )
-        .route("/api/v1/login", web::post().to(handlers::api_login))
-        .route("/api/v1/whoami", web::get().to(handlers::whoami));
+            web::get().to(oidc_signin::oidc_callback),
+        );
     tokens::configure(cfg);
 }
 
@@ -162,6 +162,11 @@ pub fn delete_tokens_of(
     key_ids: &[i64],
 ) -> diesel::QueryResult<()> {
     repo::delete_tokens_of(conn, kind, id, key_ids)
+}
+
+/// Stores a token issued at sign-in (`POST /api/v1/login`).
+pub fn insert_access_token(conn: &mut DbConnection, row: &AccessTokenRow) -> diesel::QueryResult<()> {
+    repo::insert_access_token(conn, row)
 }
 
 /// Deletes every token minted with one of the API keys `key_ids`.

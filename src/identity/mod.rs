@@ -9,6 +9,8 @@
 //! epoch-guarded per-instance cache that API keys use, so a page view costs no query
 //! for identity beyond reading the session.
 
+mod login;
+
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -24,6 +26,12 @@ use crate::credential::{self, CredentialKind};
 use crate::db::{DbConnection, now_ms};
 use crate::errors::AppError;
 use crate::{audit, auth, service_accounts};
+
+/// Routes: the credential exchange and whoami.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/login", web::post().to(login::api_login))
+        .route("/api/v1/whoami", web::get().to(login::whoami));
+}
 
 /// Only refresh the idle clock when it is this stale, to avoid a write per request.
 const SEEN_GRANULARITY_MS: i64 = 60_000;

@@ -1,0 +1,154 @@
+//! Credentials for programs: `POST /api/v1/login` exchanges a password or an API key
+//! for a bearer access token, and `GET /api/v1/whoami` says who a credential is. Lives
+//! above the areas because it resolves both kinds of principal.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::access::{Actor, AuthMethod, KIND_SERVICE_ACCOUNT, KIND_USER};
+use crate::app::AppState;
+use crate::audit::{self, Outcome};
+use crate::auth::{self, AccessTokenRow, Checked};
+use crate::credential::{self, CredentialKind};
+use crate::db::{now_ms, rfc3339};
+use crate::errors::{AppError, AppResult};
+use crate::web::client_addr;
+
+/// Body of `POST /api/v1/login`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiLogin {
+    username: Option<String>,
+    password: Option<String>,
+    api_key: Option<String>,
+}
+
+/// Answer of `POST /api/v1/login`.
+#[derive(Serialize)]
+pub struct AccessTokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_at: String,
+}
+
+/// `POST /api/v1/login`: exchanges a password (users) or an API key (service
+/// accounts) for a bearer access token. A token minted from a key remembers the key's
+/// secret generation and dies with that secret.
+pub async fn api_login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<ApiLogin>,
+) -> AppResult<HttpResponse> {
+    let body = body.into_inner();
+    let client = client_addr(&req);
+    let (kind, principal_id, api_key, audit_actor) =
+        match (body.username, body.password, body.api_key) {
+            (Some(username), Some(password_text), None) => {
+                let Checked::Ok { user_id, .. } =
+                    auth::check_password(&state, &req, &username, &password_text).await?
+                else {
+                    return Err(AppError::Unauthenticated);
+                };
+                (KIND_USER, user_id, None, None)
+            }
+            (None, None, Some(key)) => {
+                let principal = match credential::parse(&key) {
+                    Some(p) if p.kind == CredentialKind::ApiKey => {
+                        crate::service_accounts::principal_for_key(&state, &p).await
+                    }
+                    _ => Err(AppError::Unauthenticated),
+                };
+                let principal = match principal {
+                    Ok(p) => p,
+                    Err(AppError::Unauthenticated) => {
+                        if let Err(wait) = state.login_limiter.bearer_failure(&client) {
+                            return Err(AppError::RateLimited(wait));
+                        }
+                        return Err(AppError::Unauthenticated);
+                    }
+                    Err(e) => return Err(e),
+                };
+                let AuthMethod::ApiKey { key, generation } = principal.method else {
+                    return Err(AppError::Unauthenticated);
+                };
+                let actor = format!("service_account:{}", principal.name);
+                (
+                    KIND_SERVICE_ACCOUNT,
+                    principal.id,
+                    Some((key, generation)),
+                    Some(actor),
+                )
+            }
+            _ => {
+                return Err(AppError::Validation {
+                    message: "send either username and password, or api_key".into(),
+                    fields: Default::default(),
+                });
+            }
+        };
+    let issued = credential::generate(CredentialKind::AccessToken, &state.keys.credential_pepper);
+    let now = now_ms();
+    let expires_at = now + state.config.access_token_ttl.as_millis() as i64;
+    let row = AccessTokenRow {
+        id: issued.id.clone(),
+        principal_kind: kind.into(),
+        principal_id,
+        secret_hash: issued.secret_hash.clone(),
+        role_bindings: None,
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+        api_key_id: api_key.map(|(k, _)| k),
+        key_generation: api_key.map(|(_, g)| g),
+        parent_id: None,
+    };
+    state
+        .db
+        .run(move |conn| -> AppResult<()> {
+            crate::db::write_transaction(conn, |conn| {
+                auth::insert_access_token(conn, &row)?;
+                if let Some(actor) = &audit_actor {
+                    audit::record(
+                        conn,
+                        &audit::Event {
+                            actor,
+                            action: "login",
+                            target: actor,
+                            outcome: Outcome::Success,
+                            client_addr: Some(&client),
+                            detail: Some(&format!("api key, token {}", row.id)),
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(AccessTokenResponse {
+        access_token: issued.plaintext,
+        token_type: "bearer",
+        expires_at: rfc3339(expires_at),
+    }))
+}
+
+
+/// Answer of `GET /api/v1/whoami`.
+#[derive(Serialize)]
+pub struct WhoAmI {
+    id: i64,
+    kind: &'static str,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
+}
+
+/// `GET /api/v1/whoami`
+pub async fn whoami(actor: Actor) -> HttpResponse {
+    let principal = actor.principal;
+    HttpResponse::Ok().json(WhoAmI {
+        id: principal.id,
+        kind: principal.kind.as_str(),
+        name: principal.name,
+        namespace: principal.primary_namespace,
+    })
+}
