@@ -281,23 +281,33 @@ pub fn user_groups_by_source(
     user_id: i64,
     since: i64,
 ) -> QueryResult<GroupsBySource> {
+    Ok(groups_by_source_of(conn, &[user_id], since)?
+        .remove(&user_id)
+        .unwrap_or_default())
+}
+
+/// [`user_groups_by_source`] of several users in one query (a page of users).
+pub fn groups_by_source_of(
+    conn: &mut DbConnection,
+    user_ids: &[i64],
+    since: i64,
+) -> QueryResult<std::collections::HashMap<i64, GroupsBySource>> {
     use crate::db::schema::user_groups as ug;
-    let rows: Vec<(String, String, Option<i64>)> = ug::table
-        .filter(ug::user_id.eq(user_id))
-        .order(ug::group_name)
-        .select((ug::group_name, ug::source, ug::synced_at))
+    let rows: Vec<(i64, String, String, Option<i64>)> = ug::table
+        .filter(ug::user_id.eq_any(user_ids))
+        .order((ug::user_id, ug::group_name))
+        .select((ug::user_id, ug::group_name, ug::source, ug::synced_at))
         .load(conn)?;
-    let admin = rows
-        .iter()
-        .filter(|(_, s, _)| s == GROUP_SOURCE_ADMIN)
-        .map(|(g, _, _)| g.clone())
-        .collect();
-    let provider = rows
-        .iter()
-        .filter(|(_, s, at)| s == GROUP_SOURCE_OIDC && at.is_some_and(|t| t >= since))
-        .map(|(g, _, _)| g.clone())
-        .collect();
-    Ok((admin, provider))
+    let mut out: std::collections::HashMap<i64, GroupsBySource> = Default::default();
+    for (user, group, source, synced_at) in rows {
+        let (admin, provider) = out.entry(user).or_default();
+        if source == GROUP_SOURCE_ADMIN {
+            admin.push(group);
+        } else if source == GROUP_SOURCE_OIDC && synced_at.is_some_and(|t| t >= since) {
+            provider.push(group);
+        }
+    }
+    Ok(out)
 }
 
 /// A user's groups that count now: set by an administrator, or reported by the

@@ -8,9 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Filter, StoredEvent};
-use crate::access::require_global_admin;
+use crate::access::Actor;
 use crate::app::AppState;
-use crate::access::Principal;
 use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
 use crate::web::layout::{Layout, Section};
@@ -53,26 +52,20 @@ fn filter(q: &AuditQuery) -> AppResult<Filter> {
 
 async fn load(state: &AppState, f: Filter) -> AppResult<(Vec<StoredEvent>, Option<String>)> {
     let limit = f.limit;
-    let mut events = state
+    let events = state
         .db
         .run(move |conn| super::list(conn, &f).map_err(AppError::from))
         .await?;
-    let next = if events.len() as i64 > limit {
-        events.truncate(limit as usize);
-        events.last().map(|e| e.id.to_string())
-    } else {
-        None
-    };
-    Ok((events, next))
+    Ok(pagination::split_page(events, limit, |e| e.id.to_string()))
 }
 
 /// `GET /api/v1/audit-events`
 async fn list_events(
     state: web::Data<AppState>,
-    principal: Principal,
+    actor: Actor,
     query: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let (events, next) = load(&state, filter(&query)?).await?;
     let items: Vec<_> = events
         .iter()
@@ -112,11 +105,11 @@ pub struct AuditPage {
 async fn show_audit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     session: Session,
     query: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let q = query.into_inner();
     let (events, next) = load(&state, filter(&q)?).await?;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -130,7 +123,7 @@ async fn show_audit(
         format!("/audit?{qs}")
     });
     let page = AuditPage {
-        layout: Layout::new(&principal, &session, Section::Audit)?,
+        layout: Layout::new(&actor.principal, &session, Section::Audit)?,
         rows: events
             .into_iter()
             .map(|e| EventRow {

@@ -4,20 +4,18 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::credential::{self, CredentialKind};
 use super::models::AccessTokenRow;
-use crate::access::{AuthMethod, KIND_SERVICE_ACCOUNT, KIND_USER, Principal, PrincipalKind};
 use super::repo;
-use crate::access;
+use crate::access::{self, Actor, AuthMethod, Principal, PrincipalKind};
 use crate::app::AppState;
-use crate::audit::{self, Outcome};
+use crate::audit;
+use crate::credential::{self, CredentialKind};
 use crate::db::{now_ms, rfc3339};
 use crate::errors::{AppError, AppResult};
-use crate::web::client_addr;
 
 /// Routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -27,10 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn kind_of(p: &Principal) -> &'static str {
-    match p.kind {
-        PrincipalKind::User => KIND_USER,
-        PrincipalKind::ServiceAccount => KIND_SERVICE_ACCOUNT,
-    }
+    p.kind.as_str()
 }
 
 /// Body of token minting.
@@ -49,17 +44,17 @@ pub struct Minted {
     pub plaintext: String,
 }
 
-/// Mints a token for `principal`: optionally down-scoped to `bindings` (each must be
+/// Mints a token for the caller: optionally down-scoped to `bindings` (each must be
 /// within what the principal holds), living `expires_in` seconds (≤ the configured
 /// maximum, and never beyond the token the caller used).
 pub fn mint(
     conn: &mut crate::db::DbConnection,
     state: &AppState,
-    principal: &Principal,
-    client: &str,
+    actor: &Actor,
     bindings: Option<Vec<(access::Pattern, access::Role)>>,
     expires_in: i64,
 ) -> AppResult<Minted> {
+    let principal = &actor.principal;
     let max = state.config.token_max_ttl.as_secs() as i64;
     if !(1..=max).contains(&expires_in) {
         return Err(AppError::invalid(
@@ -124,18 +119,13 @@ pub fn mint(
     };
     crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::insert_access_token(conn, &row)?;
-        audit::record(
+        audit::success(
             conn,
-            &audit::Event {
-                actor: &format!("{}:{}", principal.kind.as_str(), principal.name),
-                action: "token.mint",
-                target: &format!("token:{}", row.id),
-                outcome: Outcome::Success,
-                client_addr: Some(client),
-                detail: row.role_bindings.as_deref(),
-            },
-        )?;
-        Ok(())
+            actor,
+            "token.mint",
+            &format!("token:{}", row.id),
+            row.role_bindings.as_deref(),
+        )
     })?;
     Ok(Minted {
         row,
@@ -146,8 +136,7 @@ pub fn mint(
 /// `POST /api/v1/tokens`
 async fn mint_token(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     body: web::Json<MintBody>,
 ) -> AppResult<HttpResponse> {
     let b = body.into_inner();
@@ -159,11 +148,10 @@ async fn mint_token(
         .as_ref()
         .map(access::parse_binding_map)
         .transpose()?;
-    let client = client_addr(&req);
     let st = state.clone();
     let minted = state
         .db
-        .run(move |conn| mint(conn, &st, &principal, &client, bindings, expires_in))
+        .run(move |conn| mint(conn, &st, &actor, bindings, expires_in))
         .await?;
     Ok(HttpResponse::Created().json(json!({
         "id": minted.row.id,
@@ -200,19 +188,18 @@ fn token_json(t: &AccessTokenRow) -> serde_json::Value {
 }
 
 /// `GET /api/v1/tokens`: the caller's tokens (never their secrets).
-async fn list_tokens(state: web::Data<AppState>, principal: Principal) -> AppResult<HttpResponse> {
-    let tokens = state.db.run(move |conn| list_for(conn, &principal)).await?;
+async fn list_tokens(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+    let tokens = state
+        .db
+        .run(move |conn| list_for(conn, &actor.principal))
+        .await?;
     let items: Vec<_> = tokens.iter().map(token_json).collect();
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
 }
 
-/// Revokes one of `principal`'s tokens (global admins: anyone's). Others' are 404.
-pub fn revoke(
-    conn: &mut crate::db::DbConnection,
-    principal: &Principal,
-    client: &str,
-    id: &str,
-) -> AppResult<()> {
+/// Revokes one of the caller's tokens (global admins: anyone's). Others' are 404.
+pub fn revoke(conn: &mut crate::db::DbConnection, actor: &Actor, id: &str) -> AppResult<()> {
+    let principal = &actor.principal;
     let token = repo::find_access_token(conn, id)?.ok_or(AppError::NotFound)?;
     let own = token.principal_kind == kind_of(principal) && token.principal_id == principal.id;
     if !own && !principal.grants.is_global_admin() {
@@ -231,33 +218,20 @@ pub fn revoke(
                 frontier.push(child);
             }
         }
-        audit::record(
-            conn,
-            &audit::Event {
-                actor: &format!("{}:{}", principal.kind.as_str(), principal.name),
-                action: "token.revoke",
-                target: &format!("token:{id}"),
-                outcome: Outcome::Success,
-                client_addr: Some(client),
-                detail: None,
-            },
-        )?;
-        Ok(())
+        audit::success(conn, actor, "token.revoke", &format!("token:{id}"), None)
     })
 }
 
 /// `DELETE /api/v1/tokens/{id}`
 async fn revoke_token(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let client = client_addr(&req);
     state
         .db
-        .run(move |conn| revoke(conn, &principal, &client, &id))
+        .run(move |conn| revoke(conn, &actor, &id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

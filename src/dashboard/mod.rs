@@ -5,9 +5,8 @@ use actix_web::web;
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::access::Binding;
+use crate::access::{Actor, Binding};
 use crate::app::AppState;
-use crate::access::Principal;
 use crate::auth;
 use crate::environments::{self, VisibleCounts};
 use crate::errors::AppResult;
@@ -35,10 +34,11 @@ pub struct OverviewPage {
 
 /// `GET /`
 async fn show_overview(
-    principal: Principal,
+    actor: Actor,
     session: Session,
     state: web::Data<AppState>,
 ) -> AppResult<OverviewPage> {
+    let principal = actor.principal;
     let grants = principal.grants.clone();
     let is_admin = grants.is_global_admin();
     let viewer = principal.clone();

@@ -3,18 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::access::{self, AuthMethod, GroupsBySource, KIND_USER, Principal, require_global_admin};
+use crate::access::{self, Actor, AuthMethod, GroupsBySource, KIND_USER};
 use crate::auth::{self, CreateUserError, User, hash_new_password};
 use crate::app::AppState;
-use crate::audit::record_success as audit;
+use crate::audit;
 use crate::db::{DbConnection, now_ms, rfc3339};
 use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
-use crate::web::client_addr;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
 /// Routes.
@@ -76,9 +75,10 @@ fn find(conn: &mut DbConnection, name: &str) -> AppResult<User> {
 
 /// `GET /api/v1/permissions`: the caller's permission map.
 async fn my_permissions(
-    principal: Principal,
+    actor: Actor,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
+    let principal = actor.principal;
     let expiration = match &principal.method {
         AuthMethod::AccessToken(id) => {
             let id = id.clone();
@@ -108,36 +108,29 @@ pub struct UserQuery {
 
 async fn list_users(
     state: web::Data<AppState>,
-    principal: Principal,
+    actor: Actor,
     q: web::Query<UserQuery>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
     let since = now_ms() - state.config.grant_rules.provider_groups_ttl_ms;
-    let mut users = state
+    let (users, groups) = state
         .db
-        .run(
-            move |conn| -> AppResult<Vec<(User, GroupsBySource)>> {
-                let users = auth::list_users_after(conn, q.search.as_deref(), after.as_deref(), limit)?;
-                users
-                    .into_iter()
-                    .map(|u| {
-                        let groups = access::user_groups_by_source(conn, u.id, since)?;
-                        Ok((u, groups))
-                    })
-                    .collect()
-            },
-        )
+        .run(move |conn| -> AppResult<_> {
+            let users = auth::list_users_after(conn, q.search.as_deref(), after.as_deref(), limit)?;
+            let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+            Ok((users, access::groups_by_source_of(conn, &ids, since)?))
+        })
         .await?;
-    let next = if users.len() as i64 > limit {
-        users.truncate(limit as usize);
-        users.last().map(|(u, _)| encode_cursor(&u.name))
-    } else {
-        None
-    };
-    let items: Vec<_> = users.iter().map(|(u, g)| user_json(u, g)).collect();
+    let (users, next) = pagination::split_page(users, limit, |u| u.name.clone());
+    let next = next.as_deref().map(encode_cursor);
+    let none = GroupsBySource::default();
+    let items: Vec<_> = users
+        .iter()
+        .map(|u| user_json(u, groups.get(&u.id).unwrap_or(&none)))
+        .collect();
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
 }
 
@@ -153,10 +146,10 @@ pub struct CreateUser {
 
 async fn create_user(
     state: web::Data<AppState>,
-    principal: Principal,
+    actor: Actor,
     body: web::Json<CreateUser>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let b = body.into_inner();
     let hash = match &b.password {
         Some(pw) => {
@@ -177,7 +170,7 @@ async fn create_user(
                 .primary_namespace
                 .clone()
                 .unwrap_or_else(|| b.name.clone());
-            let actor = format!("{}:{}", principal.kind.as_str(), principal.name);
+            let actor = actor.name();
             match auth::create_user(
                 conn,
                 &b.name,
@@ -209,10 +202,10 @@ async fn create_user(
 
 async fn get_user(
     state: web::Data<AppState>,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let name = path.into_inner();
     let since = now_ms() - state.config.grant_rules.provider_groups_ttl_ms;
     let (user, groups) = state
@@ -239,12 +232,11 @@ pub struct PatchUser {
 
 async fn update_user(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
     body: web::Json<PatchUser>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let name = path.into_inner();
     let b = body.into_inner();
     let hash = match b.password {
@@ -267,7 +259,6 @@ async fn update_user(
             format!("{bad:?} is not a valid group name"),
         ));
     }
-    let client = client_addr(&req);
     let st = state.clone();
     let since = now_ms() - state.config.grant_rules.provider_groups_ttl_ms;
     let (user, groups) = state
@@ -279,10 +270,7 @@ async fn update_user(
                     auth::update_user(conn, user.id, b.active, hash.as_deref())?;
                     if let Some(groups) = &b.groups {
                         access::replace_user_groups(conn, user.id, groups)?;
-                        audit(
-                            conn,
-                            &principal,
-                            &client,
+                        audit::success(conn, &actor,
                             "user.groups",
                             &format!("user:{name}"),
                             Some(&groups.join(",")),
@@ -291,15 +279,15 @@ async fn update_user(
                     let target = format!("user:{name}");
                     match b.active {
                         Some(true) if !user.active => {
-                            audit(conn, &principal, &client, "user.activate", &target, None)?
+                            audit::success(conn, &actor, "user.activate", &target, None)?
                         }
                         Some(false) if user.active => {
-                            audit(conn, &principal, &client, "user.deactivate", &target, None)?
+                            audit::success(conn, &actor, "user.deactivate", &target, None)?
                         }
                         _ => {}
                     }
                     if hash.is_some() {
-                        audit(conn, &principal, &client, "user.password", &target, None)?;
+                        audit::success(conn, &actor, "user.password", &target, None)?;
                     }
                     Ok(())
                 })?;
@@ -315,10 +303,10 @@ async fn update_user(
 
 async fn get_bindings(
     state: web::Data<AppState>,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let name = path.into_inner();
     let map = state
         .db
@@ -332,16 +320,14 @@ async fn get_bindings(
 
 async fn put_bindings(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
     body: web::Json<BTreeMap<String, Vec<String>>>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let name = path.into_inner();
     let bindings = access::parse_binding_map(&body)?;
-    access::require_can_grant(&principal.grants, &bindings, "a user binding")?;
-    let client = client_addr(&req);
+    access::require_can_grant(actor.grants(), &bindings, "a user binding")?;
     let st = state.clone();
     let map = state
         .db
@@ -351,10 +337,7 @@ async fn put_bindings(
                 access::replace_bindings(conn, KIND_USER, user.id, &bindings)?;
                 let detail: Vec<String> =
                     bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
-                audit(
-                    conn,
-                    &principal,
-                    &client,
+                audit::success(conn, &actor,
                     "role_binding.update",
                     &format!("user:{name}"),
                     Some(&detail.join(",")),
@@ -382,11 +365,11 @@ fn grants_of(
 /// spawner's one call), same filters and paging as `/api/v1/environments`.
 async fn user_environments(
     state: web::Data<AppState>,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
     q: web::Query<environments::api::EnvQuery>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let name = path.into_inner();
     let filter: EnvFilter = q.filter()?;
     let limit = filter.limit;
@@ -404,10 +387,10 @@ async fn user_environments(
 /// `GET /api/v1/users/{name}/permissions`: that user's bindings with their sources.
 async fn user_permissions(
     state: web::Data<AppState>,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let name = path.into_inner();
     let st = state.clone();
     let (user, grants) = state
@@ -422,8 +405,8 @@ async fn user_permissions(
 }
 
 /// `GET /api/v1/groups`: every group with bindings (global admins).
-async fn list_groups(state: web::Data<AppState>, principal: Principal) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+async fn list_groups(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+    actor.require_global_admin()?;
     let rows = state
         .db
         .run(move |conn| access::list_all_group_bindings(conn).map_err(AppError::from))
@@ -455,10 +438,10 @@ fn group_map(rows: Vec<(String, String)>) -> BTreeMap<String, Vec<String>> {
 /// `GET /api/v1/groups/{group}/role-bindings`
 async fn get_group_bindings(
     state: web::Data<AppState>,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let group = path.into_inner();
     if crate::names::validate_name(&group).is_err() {
         return Err(AppError::NotFound);
@@ -473,18 +456,16 @@ async fn get_group_bindings(
 /// `PUT /api/v1/groups/{group}/role-bindings`: what every member of the group gets.
 async fn put_group_bindings(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
     body: web::Json<BTreeMap<String, Vec<String>>>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let group = path.into_inner();
     crate::names::validate_name(&group)
         .map_err(|e| AppError::invalid("group", format!("group name {e}")))?;
     let bindings = access::parse_binding_map(&body)?;
-    access::require_can_grant(&principal.grants, &bindings, "a group binding")?;
-    let client = client_addr(&req);
+    access::require_can_grant(actor.grants(), &bindings, "a group binding")?;
     let st = state.clone();
     let rows = state
         .db
@@ -496,10 +477,7 @@ async fn put_group_bindings(
             crate::db::write_transaction(conn, |conn| -> AppResult<()> {
                 access::replace_group_bindings(conn, &group, &pairs, crate::db::now_ms())?;
                 let detail: Vec<String> = pairs.iter().map(|(p, r)| format!("{p}={r}")).collect();
-                audit(
-                    conn,
-                    &principal,
-                    &client,
+                audit::success(conn, &actor,
                     "role_binding.update",
                     &format!("group:{group}"),
                     Some(&detail.join(",")),

@@ -8,8 +8,7 @@ use serde::Deserialize;
 
 use super::views::{AccessPage, BindingRow, TokenRow, UserPage, UsersPage, WhyRow};
 use crate::access::{
-    self, Grants, KIND_USER, Pattern, Permission, Principal, PrincipalKind, Role,
-    require_global_admin,
+    self, Actor, Grants, KIND_USER, Pattern, Permission, Principal, PrincipalKind, Role,
 };
 use crate::app::AppState;
 use crate::auth::{self, tokens};
@@ -19,7 +18,7 @@ use crate::errors::{AppError, AppResult};
 use crate::service_accounts::reveal;
 use crate::web::format::when;
 use crate::web::layout::{Layout, Section};
-use crate::web::{client_addr, see_other};
+use crate::web::{form_errors, respond_with_status, see_other};
 
 /// Routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -115,10 +114,10 @@ async fn access_page(
 async fn show_access(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     session: Session,
 ) -> AppResult<HttpResponse> {
-    let page = access_page(&state, &principal, &session, None).await?;
+    let page = access_page(&state, &actor.principal, &session, None).await?;
     Ok(page.respond_to(&req).map_into_boxed_body())
 }
 
@@ -126,7 +125,7 @@ async fn show_access(
 async fn mint_token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     session: Session,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
@@ -155,20 +154,19 @@ async fn mint_token(
         }
     }
     let binding = reveal::session_binding(&session)?;
-    let client = client_addr(&req);
-    let (p, st) = (principal.clone(), state.clone());
+    let (a, st) = (actor.clone(), state.clone());
     let scoped = (!bindings.is_empty()).then_some(bindings);
     let result = state
         .db
         .run(move |conn: &mut DbConnection| -> AppResult<String> {
-            let minted = tokens::mint(conn, &st, &p, &client, scoped, days.saturating_mul(86_400))?;
+            let minted = tokens::mint(conn, &st, &a, scoped, days.saturating_mul(86_400))?;
             Ok(reveal::store(
                 conn,
                 &st.reveal_sealer,
                 &binding,
                 &minted.plaintext,
                 &format!("access token {}", minted.row.id),
-                &p.name,
+                &a.principal.name,
                 now_ms(),
             )?)
         })
@@ -176,22 +174,10 @@ async fn mint_token(
     match result {
         Ok(id) => Ok(see_other(&format!("/reveal/{id}"))),
         Err(err @ (AppError::Validation { .. } | AppError::Forbidden(_))) => {
-            let message = match &err {
-                AppError::Validation { fields, message } => fields
-                    .values()
-                    .next()
-                    .cloned()
-                    .unwrap_or_else(|| message.clone()),
-                other => other.to_string(),
-            };
-            let page = access_page(&state, &principal, &session, Some(message)).await?;
-            let mut res = page.respond_to(&req).map_into_boxed_body();
-            *res.status_mut() = if matches!(err, AppError::Forbidden(_)) {
-                StatusCode::FORBIDDEN
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            Ok(res)
+            let (fields, message, status) = form_errors(&err);
+            let message = message.or_else(|| fields.into_values().next());
+            let page = access_page(&state, &actor.principal, &session, message).await?;
+            Ok(respond_with_status(page, &req, status))
         }
         Err(other) => Err(other),
     }
@@ -199,15 +185,13 @@ async fn mint_token(
 
 async fn revoke_token(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let client = client_addr(&req);
     state
         .db
-        .run(move |conn| tokens::revoke(conn, &principal, &client, &id))
+        .run(move |conn| tokens::revoke(conn, &actor, &id))
         .await?;
     Ok(see_other("/access"))
 }
@@ -222,11 +206,11 @@ pub struct UsersQuery {
 async fn list_users(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     session: Session,
     query: web::Query<UsersQuery>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let search = query.into_inner().search;
     let s = search.clone();
     let users = state
@@ -234,7 +218,7 @@ async fn list_users(
         .run(move |conn| auth::list_users(conn, Some(&s), 500).map_err(AppError::from))
         .await?;
     let page = UsersPage {
-        layout: Layout::new(&principal, &session, Section::Users)?,
+        layout: Layout::new(&actor.principal, &session, Section::Users)?,
         rows: users
             .into_iter()
             .map(|u| (u.name, u.primary_namespace, u.active, when(u.last_login_at)))
@@ -320,12 +304,12 @@ async fn user_page(
 async fn show_user(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     session: Session,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
-    let page = user_page(&state, &principal, &session, path.into_inner(), None).await?;
+    actor.require_global_admin()?;
+    let page = user_page(&state, &actor.principal, &session, path.into_inner(), None).await?;
     Ok(page.respond_to(&req).map_into_boxed_body())
 }
 
@@ -339,12 +323,12 @@ pub struct BindingsForm {
 async fn save_bindings(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     session: Session,
     path: web::Path<String>,
     form: web::Form<BindingsForm>,
 ) -> AppResult<HttpResponse> {
-    require_global_admin(&principal)?;
+    actor.require_global_admin()?;
     let name = path.into_inner();
     let text = form.into_inner().bindings.replace(',', "\n");
     let parsed: Result<Vec<(Pattern, Role)>, String> = text
@@ -362,15 +346,12 @@ async fn save_bindings(
     let bindings = match parsed {
         Ok(b) => b,
         Err(e) => {
-            let page = user_page(&state, &principal, &session, name, Some(e)).await?;
-            let mut res = page.respond_to(&req).map_into_boxed_body();
-            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(res);
+            let page = user_page(&state, &actor.principal, &session, name, Some(e)).await?;
+            return Ok(respond_with_status(page, &req, StatusCode::UNPROCESSABLE_ENTITY));
         }
     };
-    access::require_can_grant(&principal.grants, &bindings, "a user binding")?;
-    let client = client_addr(&req);
-    let (n, p, st) = (name.clone(), principal.clone(), state.clone());
+    access::require_can_grant(actor.grants(), &bindings, "a user binding")?;
+    let (n, st) = (name.clone(), state.clone());
     state
         .db
         .run(move |conn| -> AppResult<()> {
@@ -379,18 +360,13 @@ async fn save_bindings(
                 access::replace_bindings(conn, KIND_USER, user.id, &bindings)?;
                 let detail: Vec<String> =
                     bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
-                crate::audit::record(
+                crate::audit::success(
                     conn,
-                    &crate::audit::Event {
-                        actor: &format!("{}:{}", p.kind.as_str(), p.name),
-                        action: "role_binding.update",
-                        target: &format!("user:{n}"),
-                        outcome: crate::audit::Outcome::Success,
-                        client_addr: Some(&client),
-                        detail: Some(&detail.join(",")),
-                    },
-                )?;
-                Ok(())
+                    &actor,
+                    "role_binding.update",
+                    &format!("user:{n}"),
+                    Some(&detail.join(",")),
+                )
             })?;
             st.key_cache.clear();
             Ok(())
