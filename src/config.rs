@@ -8,13 +8,50 @@ use std::time::Duration;
 use crate::access::{GrantRules, Source, bindings::parse_binding_list};
 use crate::cli::{CommonArgs, OidcArgs, ServeArgs};
 
-/// Where the data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A secret from the configuration (server secret, initial admin password, OpenID
+/// client secret). `Debug` prints `[REDACTED]`, so a logged configuration never shows
+/// it; [`Secret::expose`] is the one way to read it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret text, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(text: String) -> Self {
+        Self(text)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+}
+
+/// Where the data lives. `Debug` shows a PostgreSQL URL without its credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// An SQLite file.
     Sqlite(PathBuf),
     /// A PostgreSQL connection URL (`postgres://…`).
     Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
 }
 
 impl DatabaseUrl {
@@ -80,11 +117,11 @@ pub struct Config {
     /// Database to use.
     pub database: DatabaseUrl,
     /// Explicit server secret, if configured.
-    pub secret_key: Option<String>,
+    pub secret_key: Option<Secret>,
     /// Public origin, e.g. `https://portcullis.example.com` (no trailing slash).
     pub public_url: url::Url,
     /// Password for the initial `admin`, if configured.
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
     /// Seed demo data on an empty database.
     pub demo: bool,
     /// Bindings every signed-in user has, and what groups grant by configuration.
@@ -123,7 +160,7 @@ pub struct OidcConfig {
     /// Client id.
     pub client_id: String,
     /// Client secret (`None`: public client).
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     /// Name on the sign-in button.
     pub display_name: String,
     /// Scopes requested besides `openid`.
@@ -197,7 +234,7 @@ impl OidcConfig {
                 .as_deref()
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(str::to_owned),
+                .map(Secret::from),
             display_name,
             scopes,
             username_claim: claim("PORTCULLIS_OIDC_USERNAME_CLAIM", &args.oidc_username_claim)?,
@@ -286,9 +323,9 @@ impl Config {
             bind,
             data_dir: common.data_dir.clone(),
             database: Self::database_from(common)?,
-            secret_key: common.secret_key.clone(),
+            secret_key: common.secret_key.clone().map(Secret::from),
             public_url,
-            admin_password: serve.admin_password.clone(),
+            admin_password: serve.admin_password.clone().map(Secret::from),
             demo: serve.demo,
             grant_rules: Arc::new(GrantRules {
                 defaults: default_bindings,
@@ -324,7 +361,7 @@ impl Config {
             data_dir: data_dir.to_path_buf(),
             database,
             secret_key: Some("test-secret-key-with-at-least-32-characters".into()),
-            public_url: url::Url::parse("http://localhost").unwrap_or_else(|_| unreachable!()),
+            public_url: localhost(),
             admin_password: Some("admin-password-for-tests".into()),
             demo: false,
             grant_rules: Arc::new(GrantRules {
@@ -364,6 +401,15 @@ impl Config {
     pub fn public_origin(&self) -> String {
         self.public_url.origin().ascii_serialization()
     }
+}
+
+/// `http://localhost`, the public URL of tests.
+#[expect(
+    clippy::expect_used,
+    reason = "a constant URL that always parses; checked by the unit tests"
+)]
+fn localhost() -> url::Url {
+    url::Url::parse("http://localhost").expect("a constant URL")
 }
 
 fn parse_public_url(text: &str) -> Result<url::Url, String> {
@@ -408,6 +454,25 @@ pub fn validate_password(password: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configuration_secrets_never_show_in_debug_output() {
+        let mut config = Config::for_tests(
+            Path::new("/tmp"),
+            DatabaseUrl::Postgres("postgres://app:db-password@db:5432/portcullis".into()),
+        );
+        config.admin_password = Some("admin-password-123".into());
+        let shown = format!("{config:?}");
+        for secret in [
+            "test-secret-key-with-at-least-32-characters",
+            "admin-password-123",
+            "db-password",
+        ] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+        assert!(shown.contains("[REDACTED]"));
+        assert_eq!(config.public_url.as_str(), "http://localhost/");
+    }
 
     #[test]
     fn database_urls_are_recognised_by_scheme() {

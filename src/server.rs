@@ -7,7 +7,7 @@ use actix_web::{HttpServer, web};
 
 use crate::app::{AppState, build_app};
 use crate::auth::{self, CreateUserError};
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::db::{self, Db};
 use crate::secrets::ServerSecret;
 use crate::{demo, service_accounts};
@@ -49,9 +49,9 @@ pub fn ensure_admin(db: &Db, configured: Option<&str>) -> anyhow::Result<Option<
 
 /// Everything `serve` does before listening; returns the state to serve.
 pub fn prepare(config: Config) -> anyhow::Result<AppState> {
-    let secret = ServerSecret::load_or_create(config.secret_key.as_deref(), &config.data_dir)?;
+    let secret = ServerSecret::load_or_create(config.secret_key.as_ref().map(Secret::expose), &config.data_dir)?;
     let db = open_database(&config.database, config.db_pool_size)?;
-    if let Some(password) = ensure_admin(&db, config.admin_password.as_deref())? {
+    if let Some(password) = ensure_admin(&db, config.admin_password.as_ref().map(Secret::expose))? {
         // Printed once, to stderr, never logged.
         eprintln!("Created user 'admin' (global administrator) with one-time password: {password}");
         eprintln!("Sign in and keep it safe; it will not be shown again.");

@@ -134,7 +134,7 @@ async fn a_malformed_key_is_refused_without_touching_the_database() {
     let db = TestDb::new();
     let unreachable = DatabaseUrl::Sqlite(db.dir.path().join("missing/never.db"));
     let config = Config::for_tests(db.dir.path(), unreachable.clone());
-    let secret = ServerSecret::load_or_create(config.secret_key.as_deref(), db.dir.path()).unwrap();
+    let secret = ServerSecret::load_or_create(config.secret_key.as_ref().map(|s| s.expose()), db.dir.path()).unwrap();
     let state = AppState::new(config, Db::connect_lazily(&unreachable, 1), &secret).unwrap();
     let mut app = TestApp::mount(state, db).await;
     let good = portcullis::credential::generate(

@@ -145,7 +145,7 @@ impl TestApp {
         config.admin_password = None;
         adjust(&mut config);
         let secret =
-            ServerSecret::load_or_create(config.secret_key.as_deref(), db.dir.path()).unwrap();
+            ServerSecret::load_or_create(config.secret_key.as_ref().map(|s| s.expose()), db.dir.path()).unwrap();
         let pool =
             portcullis::server::open_database(&config.database, config.db_pool_size).unwrap();
         Self::mount(AppState::new(config, pool, &secret).unwrap(), db).await
@@ -159,7 +159,7 @@ impl TestApp {
     /// Another instance over the same database and secret, with `config`.
     pub async fn mount_with_db(other: &Self, config: Config) -> Self {
         let secret =
-            ServerSecret::load_or_create(config.secret_key.as_deref(), other.db.dir.path())
+            ServerSecret::load_or_create(config.secret_key.as_ref().map(|s| s.expose()), other.db.dir.path())
                 .unwrap();
         let pool = Db::connect(&config.database, 2).unwrap();
         let db = TestDb {
