@@ -11,26 +11,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=10s
 BACKENDS=both
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --duration) DURATION=$2; shift 2 ;;
-    --backend) BACKENDS=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
-
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release --locked >&2
-BIN="$CARGO_TARGET_DIR/release/portcullis"
-PASSWORD="benchmark-admin-password"
-WORK=$(mktemp -d /tmp/portcullis-bench.XXXXXX)
-PID=""
-. tests/pg.sh
-cleanup() { [ -z "$PID" ] || kill "$PID" 2>/dev/null || true; pg_stop; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
+. benches/common.sh "$@"
 
 api() { # method path token [body]
   curl -fsS -X "$1" -H "Authorization: Bearer $3" -H 'Content-Type: application/json' \
@@ -45,29 +26,12 @@ db_state() { # database URL → "rows_added_so_far last_used_values"
   esac
 }
 
-wrk_row() { # label, then wrk arguments
-  local label=$1; shift
-  local out; out=$(wrk -t2 -d"$DURATION" --latency "$@")
-  local requests; requests=$(awk '/requests in/ {print $1}' <<<"$out")
-  local rps p50 p99 errors
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  printf '| %s | %s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "${errors:-0}" >&3
-  echo "$rps $requests"
-}
 
 run_backend() { # name, database URL
   local name=$1 url=$2
-  PORT=$(free_port)
-  PORTCULLIS_DATA_DIR="$WORK/$name" PORTCULLIS_DATABASE_URL="$url" PORTCULLIS_BIND="127.0.0.1:$PORT" \
-    PORTCULLIS_ADMIN_PASSWORD="$PASSWORD" PORTCULLIS_LOG=warn "$BIN" serve >"$WORK/$name.log" 2>&1 &
-  PID=$!
-  until curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null; do sleep 0.02; done
-  local admin key
-  admin=$(curl -fsS -H 'Content-Type: application/json' \
-    --data "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" "http://127.0.0.1:$PORT/api/v1/login" | json_field access_token)
+  local key
+  serve_backend "$name" "$url"
+  local admin=$ADMIN_TOKEN
   for i in $(seq -w 1 50); do api POST /api/v1/service-accounts "$admin" "{\"name\":\"bench-$i\"}" >/dev/null; done
   api POST /api/v1/service-accounts "$admin" '{"name":"bench-ci"}' >/dev/null
   api PUT /api/v1/service-accounts/bench-ci/role-bindings "$admin" '{"default/*":["viewer"]}' >/dev/null

@@ -14,38 +14,9 @@ cd "$(dirname "$0")/.."
 DURATION=10s
 BACKENDS=both
 COUNT=10000
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --duration) DURATION=$2; shift 2 ;;
-    --backend) BACKENDS=$2; shift 2 ;;
-    --count) COUNT=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
+. benches/common.sh "$@"
+row() { wrk_row "$@" >/dev/null; }
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release --locked >&2
-BIN="$CARGO_TARGET_DIR/release/portcullis"
-PASSWORD="benchmark-admin-password"
-WORK=$(mktemp -d /tmp/portcullis-bench.XXXXXX)
-PID=""
-. tests/pg.sh
-cleanup() { [ -z "$PID" ] || kill "$PID" 2>/dev/null || true; pg_stop; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
-
-wrk_row() { # label, then wrk arguments
-  local label=$1; shift
-  local out; out=$(wrk -t2 -d"$DURATION" --latency "$@")
-  local rps p50 p99 errors
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  printf '| %s | %s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "${errors:-0}" >&3
-}
 
 # Unique names per thread and request, so every POST registers a new connector.
 cat >"$WORK/register.lua" <<'EOF'
@@ -93,14 +64,8 @@ EOF
 
 run_backend() { # name, database URL
   local name=$1 url=$2
-  PORT=$(free_port)
-  PORTCULLIS_DATA_DIR="$WORK/$name" PORTCULLIS_DATABASE_URL="$url" PORTCULLIS_BIND="127.0.0.1:$PORT" \
-    PORTCULLIS_ADMIN_PASSWORD="$PASSWORD" PORTCULLIS_LOG=warn "$BIN" serve >"$WORK/$name.log" 2>&1 &
-  PID=$!
-  until curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null; do sleep 0.02; done
-  local admin
-  admin=$(curl -fsS -H 'Content-Type: application/json' \
-    --data "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" "http://127.0.0.1:$PORT/api/v1/login" | json_field access_token)
+  serve_backend "$name" "$url"
+  local admin=$ADMIN_TOKEN
   local started=$SECONDS
   seed "$PORT" "$admin"
   local seeded=$((SECONDS - started))
@@ -112,15 +77,15 @@ run_backend() { # name, database URL
   echo >&3
   echo "| request | req/s | p50 | p99 | non-2xx |" >&3
   echo "|---|---|---|---|---|" >&3
-  wrk_row "GET /healthz (c=4)" -c4 "http://127.0.0.1:$PORT/healthz"
-  wrk_row "GET /api/v1/connectors?limit=50 (c=4)" -c4 "${auth[@]}" "http://127.0.0.1:$PORT/api/v1/connectors?limit=50"
-  wrk_row "GET /api/v1/connectors?resource_type=s3-bucket&limit=50 (c=4)" -c4 "${auth[@]}" \
+  row "GET /healthz (c=4)" -c4 "http://127.0.0.1:$PORT/healthz"
+  row "GET /api/v1/connectors?limit=50 (c=4)" -c4 "${auth[@]}" "http://127.0.0.1:$PORT/api/v1/connectors?limit=50"
+  row "GET /api/v1/connectors?resource_type=s3-bucket&limit=50 (c=4)" -c4 "${auth[@]}" \
     "http://127.0.0.1:$PORT/api/v1/connectors?resource_type=s3-bucket&limit=50"
-  wrk_row "GET /api/v1/connectors/seed-05000 (c=4)" -c4 "${auth[@]}" "http://127.0.0.1:$PORT/api/v1/connectors/seed-05000"
-  wrk_row "GET /api/v1/connector-types (c=4)" -c4 "${auth[@]}" "http://127.0.0.1:$PORT/api/v1/connector-types"
-  wrk_row "GET /connectors (HTML page of 25, c=4)" -c4 "${auth[@]}" "http://127.0.0.1:$PORT/connectors"
-  wrk_row "POST /api/v1/connectors (register, c=4)" -c4 "${auth[@]}" -s "$WORK/register.lua" "http://127.0.0.1:$PORT"
-  wrk_row "PATCH /api/v1/connectors/{name} (labels; secrets re-sealed, c=1)" -t1 -c1 "${auth[@]}" -s "$WORK/patch.lua" "http://127.0.0.1:$PORT"
+  row "GET /api/v1/connectors/seed-05000 (c=4)" -c4 "${auth[@]}" "http://127.0.0.1:$PORT/api/v1/connectors/seed-05000"
+  row "GET /api/v1/connector-types (c=4)" -c4 "${auth[@]}" "http://127.0.0.1:$PORT/api/v1/connector-types"
+  row "GET /connectors (HTML page of 25, c=4)" -c4 "${auth[@]}" "http://127.0.0.1:$PORT/connectors"
+  row "POST /api/v1/connectors (register, c=4)" -c4 "${auth[@]}" -s "$WORK/register.lua" "http://127.0.0.1:$PORT"
+  row "PATCH /api/v1/connectors/{name} (labels; secrets re-sealed, c=1)" -t1 -c1 "${auth[@]}" -s "$WORK/patch.lua" "http://127.0.0.1:$PORT"
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
 }
 

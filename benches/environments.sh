@@ -14,26 +14,7 @@ cd "$(dirname "$0")/.."
 SIZES="10000 100000 1000000"
 BACKENDS=both
 DURATION=5s
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --sizes) SIZES=$2; shift 2 ;;
-    --backend) BACKENDS=$2; shift 2 ;;
-    --duration) DURATION=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
-
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release --locked >&2
-BIN="$CARGO_TARGET_DIR/release/portcullis"
-WORK=$(mktemp -d /tmp/portcullis-bench.XXXXXX)
-PID=""
-. tests/pg.sh
-cleanup() { [ -z "$PID" ] || kill "$PID" 2>/dev/null || true; pg_stop; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
+. benches/common.sh "$@"
 
 # Namespaces and environments in bulk, straight into the schema the binary migrated.
 seed_sql() { # dialect, environments

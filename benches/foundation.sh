@@ -9,25 +9,7 @@ cd "$(dirname "$0")/.."
 
 DURATION=10s
 CONNECTIONS=32
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --duration) DURATION=$2; shift 2 ;;
-    --connections) CONNECTIONS=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
-
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release --locked >&2
-BIN="$CARGO_TARGET_DIR/release/portcullis"
-PASSWORD="benchmark-admin-password"
-WORK=$(mktemp -d /tmp/portcullis-bench.XXXXXX)
-PID=""
-cleanup() { [ -z "$PID" ] || kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-now_ms() { date +%s%3N; }
+. benches/common.sh "$@"
 
 start() { # $1 = data dir, $2 = port, $3… = extra serve flags; sets PID
   local dir=$1 port=$2; shift 2

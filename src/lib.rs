@@ -28,3 +28,6 @@ pub mod web;
 
 /// The crate version, shown in the page footer.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[cfg(test)]
+mod layering;

@@ -145,7 +145,7 @@ async fn app_with_provider(
         c.oidc = Some(OidcConfig {
             issuer,
             client_id,
-            client_secret: Some(client_secret),
+            client_secret: Some(client_secret.into()),
             display_name: "Test IdP".into(),
             scopes: vec!["profile".into(), "email".into(), "groups".into()],
             username_claim: "preferred_username".into(),

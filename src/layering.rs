@@ -1,0 +1,199 @@
+//! The shape of the source tree, checked: which module may import which (the layers
+//! of `docs/ARCHITECTURE.md`), and how long a file may grow. These tests read the
+//! sources as text, so a new import that points up a layer fails `cargo test`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The areas from the bottom layer up: each may import only areas listed before it.
+/// `identity` (who is calling) sits above the areas whose credentials it resolves.
+const LAYERS: &[&str] = &[
+    "access",
+    "audit",
+    "environments",
+    "auth",
+    "service_accounts",
+    "connectors",
+    "identity",
+    "namespaces",
+    "users",
+    "dashboard",
+];
+
+/// Shared modules below every area; of the areas they may use only the access kernel
+/// (principal, grants and patterns).
+const KERNEL: &[&str] = &[
+    "db",
+    "web",
+    "errors",
+    "names",
+    "crypto",
+    "credential",
+    "secrets",
+    "config",
+    "cli",
+];
+
+/// No file under `src/` may be longer.
+const MAX_LINES: usize = 500;
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_path_buf()];
+    }
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(rust_files(&p));
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The module's files: `src/<name>/**.rs` or `src/<name>.rs`.
+fn module_files(name: &str) -> Vec<PathBuf> {
+    let dir = src().join(name);
+    if dir.is_dir() {
+        rust_files(&dir)
+    } else {
+        rust_files(&src().join(format!("{name}.rs")))
+    }
+}
+
+/// Top-level modules that `text` refers to as `crate::<name>` (also inside
+/// `use crate::{a, b::c}` groups), ignoring line comments.
+fn crate_references(text: &str) -> BTreeSet<String> {
+    let code: String = text
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut out = BTreeSet::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("crate::") {
+        rest = &rest[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 1;
+            let mut item = String::new();
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 || (depth == 1 && c == ',') {
+                    out.insert(first_segment(&item));
+                    item.clear();
+                    if depth == 0 {
+                        break;
+                    }
+                } else if depth == 1 {
+                    item.push(c);
+                }
+            }
+        } else {
+            out.insert(first_segment(rest));
+        }
+    }
+    out.remove("");
+    out
+}
+
+fn first_segment(path: &str) -> String {
+    path.trim()
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
+}
+
+fn imports_of(module: &str) -> BTreeSet<String> {
+    let mut all = BTreeSet::new();
+    for file in module_files(module) {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        all.extend(crate_references(&text));
+    }
+    all.remove(module);
+    all
+}
+
+#[test]
+fn every_area_imports_only_the_layers_below_it() {
+    let mut wrong = Vec::new();
+    for (level, area) in LAYERS.iter().enumerate() {
+        assert!(
+            !module_files(area).is_empty(),
+            "area {area} has no files: update LAYERS"
+        );
+        for used in imports_of(area) {
+            if let Some(used_level) = LAYERS.iter().position(|a| *a == used)
+                && used_level > level
+            {
+                wrong.push(format!("{area} imports {used}, a layer above it"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn kernel_modules_import_no_area_but_the_access_kernel() {
+    let mut wrong = Vec::new();
+    for module in KERNEL {
+        for used in imports_of(module) {
+            if used != "access" && LAYERS.contains(&used.as_str()) {
+                wrong.push(format!("{module} imports the area {used}"));
+            }
+        }
+    }
+    let access: Vec<_> = imports_of("access")
+        .into_iter()
+        .filter(|m| LAYERS.contains(&m.as_str()))
+        .collect();
+    assert!(access.is_empty(), "the access kernel imports {access:?}");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn no_area_reaches_into_another_areas_repo() {
+    let mut wrong = Vec::new();
+    for area in LAYERS {
+        for file in module_files(area) {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for other in LAYERS.iter().filter(|o| *o != area) {
+                if text.contains(&format!("{other}::repo")) {
+                    wrong.push(format!("{} uses {other}::repo", file.display()));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn no_source_file_is_over_the_line_limit() {
+    let long: Vec<String> = rust_files(&src())
+        .into_iter()
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(&f).ok()?.lines().count();
+            (lines > MAX_LINES).then(|| format!("{} has {lines} lines", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "{}", long.join("\n"));
+}
+
+#[test]
+fn references_are_read_from_paths_and_use_groups() {
+    let text = "use crate::{access::{self, Grants}, audit};\nlet x = crate::db::now_ms(); // crate::users\n";
+    let found: Vec<String> = crate_references(text).into_iter().collect();
+    assert_eq!(found, ["access", "audit", "db"]);
+}
