@@ -34,6 +34,30 @@ const KERNEL: &[&str] = &[
     "cli",
 ];
 
+/// Which area's code alone writes each table (docs/ARCHITECTURE.md).
+const OWNERS: &[(&str, &[&str])] = &[
+    (
+        "access",
+        &[
+            "role_bindings",
+            "namespace_shares",
+            "user_groups",
+            "group_bindings",
+        ],
+    ),
+    ("audit", &["audit_events"]),
+    ("environments", &["namespaces", "environments", "counters"]),
+    (
+        "auth",
+        &["users", "sessions", "access_tokens", "user_identities"],
+    ),
+    (
+        "service_accounts",
+        &["service_accounts", "api_keys", "key_reveals"],
+    ),
+    ("connectors", &["connectors", "connector_resources"]),
+];
+
 /// No file under `src/` may be longer.
 const MAX_LINES: usize = 500;
 
@@ -177,6 +201,98 @@ fn no_area_reaches_into_another_areas_repo() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The tables declared in `db/schema.rs`.
+fn tables() -> Vec<String> {
+    let schema = std::fs::read_to_string(src().join("db/schema.rs")).unwrap_or_default();
+    let mut out = Vec::new();
+    let mut lines = schema.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "diesel::table! {" {
+            continue;
+        }
+        for inner in lines.by_ref() {
+            let t = inner.trim();
+            if t.starts_with("#[") || t.starts_with("//") || t.is_empty() {
+                continue;
+            }
+            out.push(first_segment(t));
+            break;
+        }
+    }
+    out
+}
+
+/// Tables that `text` inserts into, updates or deletes from (diesel DSL, also through
+/// `use …::schema::table as alias`).
+fn tables_written(text: &str, tables: &[String]) -> BTreeSet<String> {
+    let flat: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut out = BTreeSet::new();
+    for table in tables {
+        let mut names = vec![table.clone()];
+        let alias_at = format!("schema::{table}as");
+        let mut rest = flat.as_str();
+        while let Some(at) = rest.find(&alias_at) {
+            rest = &rest[at + alias_at.len()..];
+            names.push(first_segment(rest));
+        }
+        let written = names.iter().any(|n| {
+            ["insert_into(", "update(", "delete("]
+                .iter()
+                .any(|verb| flat.contains(&format!("{verb}{n}::table")))
+        });
+        if written {
+            out.insert(table.clone());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_table_is_written_by_its_owning_area_only() {
+    let tables = tables();
+    assert!(tables.len() >= 15, "schema.rs read: {tables:?}");
+    for table in &tables {
+        let owners = OWNERS
+            .iter()
+            .filter(|(_, ts)| ts.contains(&table.as_str()))
+            .count();
+        assert_eq!(owners, 1, "{table} needs exactly one owner in OWNERS");
+    }
+    let mut wrong = Vec::new();
+    let modules = LAYERS
+        .iter()
+        .chain(KERNEL)
+        .chain(&["app", "server", "demo", "ops"]);
+    for module in modules {
+        let owned: &[&str] = OWNERS
+            .iter()
+            .find(|(area, _)| area == module)
+            .map_or(&[], |(_, ts)| ts);
+        for file in module_files(module) {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            for table in tables_written(&text, &tables) {
+                if !owned.contains(&table.as_str()) {
+                    wrong.push(format!("{} writes {table}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn writes_are_found_through_aliases_too() {
+    let tables = vec!["user_groups".to_owned(), "users".to_owned()];
+    let text =
+        "use crate::db::schema::user_groups as ug;\ndiesel::delete(\n    ug::table.filter(x))";
+    assert_eq!(
+        tables_written(text, &tables)
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["user_groups"]
+    );
 }
 
 #[test]

@@ -49,7 +49,10 @@ pub fn ensure_admin(db: &Db, configured: Option<&str>) -> anyhow::Result<Option<
 
 /// Everything `serve` does before listening; returns the state to serve.
 pub fn prepare(config: Config) -> anyhow::Result<AppState> {
-    let secret = ServerSecret::load_or_create(config.secret_key.as_ref().map(Secret::expose), &config.data_dir)?;
+    let secret = ServerSecret::load_or_create(
+        config.secret_key.as_ref().map(Secret::expose),
+        &config.data_dir,
+    )?;
     let db = open_database(&config.database, config.db_pool_size)?;
     if let Some(password) = ensure_admin(&db, config.admin_password.as_ref().map(Secret::expose))? {
         // Printed once, to stderr, never logged.

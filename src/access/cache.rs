@@ -110,7 +110,11 @@ mod tests {
         assert_eq!(users.get(&"u".into()), Some(2));
         keys.clear();
         assert_eq!(keys.get(&"k".into()), None);
-        assert_eq!(users.get(&"u".into()), None, "the other cache's entry is stale too");
+        assert_eq!(
+            users.get(&"u".into()),
+            None,
+            "the other cache's entry is stale too"
+        );
     }
 
     #[test]

@@ -16,9 +16,9 @@ pub use principal::{
     require_global_admin, require_namespace,
 };
 pub use repo::{
-    GROUP_SOURCE_ADMIN, GROUP_SOURCE_OIDC, GroupsBySource, ShareRow, delete_share, groups_by_source_of,
-    list_all_group_bindings, list_group_bindings, list_shares_in, list_user_groups,
-    list_user_groups_since, replace_group_bindings, replace_provider_groups,
+    GROUP_SOURCE_ADMIN, GROUP_SOURCE_OIDC, GroupsBySource, ShareRow, delete_share,
+    groups_by_source_of, list_all_group_bindings, list_group_bindings, list_shares_in,
+    list_user_groups, list_user_groups_since, replace_group_bindings, replace_provider_groups,
     replace_user_groups, upsert_share, user_groups_by_source,
 };
 pub use roles::{Permission, Role};
@@ -191,12 +191,7 @@ pub fn load_service_account_grants(
     account_id: i64,
 ) -> diesel::QueryResult<Grants> {
     let mut bindings = Vec::new();
-    stored_grants(
-        conn,
-        KIND_SERVICE_ACCOUNT,
-        account_id,
-        &mut bindings,
-    )?;
+    stored_grants(conn, KIND_SERVICE_ACCOUNT, account_id, &mut bindings)?;
     Ok(Grants::new(bindings))
 }
 

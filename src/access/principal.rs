@@ -104,7 +104,11 @@ impl Actor {
     }
 
     /// Requires a namespace-level `permission` on `namespace`; 403 otherwise.
-    pub fn require_namespace(&self, permission: Permission, namespace: &str) -> Result<(), AppError> {
+    pub fn require_namespace(
+        &self,
+        permission: Permission,
+        namespace: &str,
+    ) -> Result<(), AppError> {
         require_namespace(&self.principal, permission, namespace)
     }
 }

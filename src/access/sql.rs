@@ -15,8 +15,8 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{Bool, HasSqlType, Text};
 
 use super::pattern::{Segment, SqlMatch};
-use crate::db::Dialect;
 use super::{Grants, Permission};
+use crate::db::Dialect;
 
 /// Which columns hold the names a pattern is matched against. The names are
 /// compile-time constants (never user input).

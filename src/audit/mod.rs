@@ -141,7 +141,14 @@ pub fn success(
     target: &str,
     detail: Option<&str>,
 ) -> crate::errors::AppResult<()> {
-    record_success(conn, &actor.principal, &actor.client, action, target, detail)
+    record_success(
+        conn,
+        &actor.principal,
+        &actor.client,
+        action,
+        target,
+        detail,
+    )
 }
 
 /// Records a successful action of `principal` from `client`.

@@ -165,7 +165,10 @@ pub fn delete_tokens_of(
 }
 
 /// Stores a token issued at sign-in (`POST /api/v1/login`).
-pub fn insert_access_token(conn: &mut DbConnection, row: &AccessTokenRow) -> diesel::QueryResult<()> {
+pub fn insert_access_token(
+    conn: &mut DbConnection,
+    row: &AccessTokenRow,
+) -> diesel::QueryResult<()> {
     repo::insert_access_token(conn, row)
 }
 

@@ -148,7 +148,10 @@ impl Oidc {
         CoreClient::from_provider_metadata(
             meta,
             ClientId::new(self.config.client_id.clone()),
-            self.config.client_secret.as_ref().map(|s| ClientSecret::new(s.expose().to_owned())),
+            self.config
+                .client_secret
+                .as_ref()
+                .map(|s| ClientSecret::new(s.expose().to_owned())),
         )
         .set_redirect_uri(self.redirect.clone())
     }

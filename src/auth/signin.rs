@@ -8,11 +8,11 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use crate::access::MaybeActor;
-use super::session_keys as keys;
 use super::ratelimit::{DEVICE_COOKIE, DEVICE_LIFETIME};
+use super::session_keys as keys;
 use super::views::LoginPage;
 use super::{password, repo};
+use crate::access::MaybeActor;
 use crate::app::AppState;
 use crate::audit::{self, Outcome};
 use crate::db::now_ms;
@@ -90,7 +90,6 @@ pub(super) fn render_login(
         .body(html))
 }
 
-
 /// Form of `POST /login`.
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -98,7 +97,6 @@ pub struct LoginForm {
     password: String,
     return_to: Option<String>,
 }
-
 
 /// What a password check concluded.
 pub enum Checked {
@@ -334,4 +332,3 @@ mod tests {
         assert_eq!(safe_return_to(None), "/");
     }
 }
-

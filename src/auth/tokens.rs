@@ -229,9 +229,6 @@ async fn revoke_token(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    state
-        .db
-        .run(move |conn| revoke(conn, &actor, &id))
-        .await?;
+    state.db.run(move |conn| revoke(conn, &actor, &id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

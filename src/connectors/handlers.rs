@@ -19,8 +19,8 @@ use super::views::{
     ShowPage, TypePage, TypeRow, TypeRows, TypesPage,
 };
 use crate::access::Permission;
-use crate::app::AppState;
 use crate::access::Principal;
+use crate::app::AppState;
 use crate::db::now_ms;
 use crate::environments;
 use crate::errors::{AppError, AppResult, FieldErrors};

@@ -3,9 +3,9 @@
 
 use super::models::{BUILD_STATUSES, Environment, NewEnvironment};
 use super::repo::{self, EnvFilter, EnvironmentChanges};
+use crate::access::Principal;
 use crate::access::{Grants, Permission};
 use crate::audit;
-use crate::access::Principal;
 use crate::db::{DbConnection, now_ms};
 use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::names::validate_name;

@@ -14,9 +14,9 @@ use super::views::{
     EnvForm, EnvRow, EnvRows, EnvironmentPage, EnvironmentsPage, NamespacePage, NamespacesPage,
     ShareRow,
 };
+use crate::access::Principal;
 use crate::access::{Pattern, Permission, Role};
 use crate::app::AppState;
-use crate::access::Principal;
 use crate::db::DbConnection;
 use crate::errors::{AppError, AppResult};
 use crate::web::client_addr;

@@ -6,10 +6,10 @@ use serde::Serialize;
 
 use super::models::Namespace;
 use super::repo;
-use crate::access::{self, Grants, Pattern, Permission, Role};
-use crate::audit::record_success as record;
 use crate::access::Principal;
+use crate::access::{self, Grants, Pattern, Permission, Role};
 use crate::access::{KIND_SERVICE_ACCOUNT, KIND_USER};
+use crate::audit::record_success as record;
 use crate::db::{DbConnection, now_ms, rfc3339};
 use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::names::validate_name;

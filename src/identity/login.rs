@@ -131,7 +131,6 @@ pub async fn api_login(
     }))
 }
 
-
 /// Answer of `GET /api/v1/whoami`.
 #[derive(Serialize)]
 pub struct WhoAmI {

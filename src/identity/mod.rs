@@ -180,8 +180,8 @@ pub async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, App
             if row.principal_kind != KIND_USER {
                 return Err(AppError::Unauthenticated);
             }
-            let mut principal = load_user(conn, row.principal_id, &rules)?
-                .ok_or(AppError::Unauthenticated)?;
+            let mut principal =
+                load_user(conn, row.principal_id, &rules)?.ok_or(AppError::Unauthenticated)?;
             if let Some(json) = &row.role_bindings {
                 // A down-scoped token: only its bindings, within the issuer's grants.
                 principal.grants = access::token_grants(json, principal.grants)?;

@@ -4,11 +4,11 @@
 use super::cache::KeyCache;
 use super::models::{AccountSummary, ServiceAccount};
 use super::repo::{self, ListFilter};
+use crate::access::KIND_SERVICE_ACCOUNT;
+use crate::access::Principal;
 use crate::access::sql::{Columns, permission_filter};
 use crate::access::{self, Pattern, Permission, Role};
 use crate::audit::{self, Outcome};
-use crate::access::Principal;
-use crate::access::KIND_SERVICE_ACCOUNT;
 use crate::db::{DbConnection, now_ms};
 use crate::environments;
 use crate::errors::{AppError, AppResult, FieldErrors};

@@ -14,8 +14,8 @@ use super::views::{
     RevealPage, RevealedPage, RotateKeyPage, when,
 };
 use crate::access::Permission;
-use crate::app::AppState;
 use crate::access::Principal;
+use crate::app::AppState;
 use crate::db::{DbConnection, now_ms};
 use crate::environments;
 use crate::errors::{AppError, AppResult};

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::access::{self, Actor, AuthMethod, GroupsBySource, KIND_USER};
-use crate::auth::{self, CreateUserError, User, hash_new_password};
 use crate::app::AppState;
 use crate::audit;
+use crate::auth::{self, CreateUserError, User, hash_new_password};
 use crate::db::{DbConnection, now_ms, rfc3339};
 use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
@@ -74,10 +74,7 @@ fn find(conn: &mut DbConnection, name: &str) -> AppResult<User> {
 }
 
 /// `GET /api/v1/permissions`: the caller's permission map.
-async fn my_permissions(
-    actor: Actor,
-    state: web::Data<AppState>,
-) -> AppResult<HttpResponse> {
+async fn my_permissions(actor: Actor, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let principal = actor.principal;
     let expiration = match &principal.method {
         AuthMethod::AccessToken(id) => {
@@ -263,40 +260,40 @@ async fn update_user(
     let since = now_ms() - state.config.grant_rules.provider_groups_ttl_ms;
     let (user, groups) = state
         .db
-        .run(
-            move |conn| -> AppResult<(User, GroupsBySource)> {
-                let user = find(conn, &name)?;
-                crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-                    auth::update_user(conn, user.id, b.active, hash.as_deref())?;
-                    if let Some(groups) = &b.groups {
-                        access::replace_user_groups(conn, user.id, groups)?;
-                        audit::success(conn, &actor,
-                            "user.groups",
-                            &format!("user:{name}"),
-                            Some(&groups.join(",")),
-                        )?;
+        .run(move |conn| -> AppResult<(User, GroupsBySource)> {
+            let user = find(conn, &name)?;
+            crate::db::write_transaction(conn, |conn| -> AppResult<()> {
+                auth::update_user(conn, user.id, b.active, hash.as_deref())?;
+                if let Some(groups) = &b.groups {
+                    access::replace_user_groups(conn, user.id, groups)?;
+                    audit::success(
+                        conn,
+                        &actor,
+                        "user.groups",
+                        &format!("user:{name}"),
+                        Some(&groups.join(",")),
+                    )?;
+                }
+                let target = format!("user:{name}");
+                match b.active {
+                    Some(true) if !user.active => {
+                        audit::success(conn, &actor, "user.activate", &target, None)?
                     }
-                    let target = format!("user:{name}");
-                    match b.active {
-                        Some(true) if !user.active => {
-                            audit::success(conn, &actor, "user.activate", &target, None)?
-                        }
-                        Some(false) if user.active => {
-                            audit::success(conn, &actor, "user.deactivate", &target, None)?
-                        }
-                        _ => {}
+                    Some(false) if user.active => {
+                        audit::success(conn, &actor, "user.deactivate", &target, None)?
                     }
-                    if hash.is_some() {
-                        audit::success(conn, &actor, "user.password", &target, None)?;
-                    }
-                    Ok(())
-                })?;
-                st.key_cache.clear();
-                let user = find(conn, &name)?;
-                let groups = access::user_groups_by_source(conn, user.id, since)?;
-                Ok((user, groups))
-            },
-        )
+                    _ => {}
+                }
+                if hash.is_some() {
+                    audit::success(conn, &actor, "user.password", &target, None)?;
+                }
+                Ok(())
+            })?;
+            st.key_cache.clear();
+            let user = find(conn, &name)?;
+            let groups = access::user_groups_by_source(conn, user.id, since)?;
+            Ok((user, groups))
+        })
         .await?;
     Ok(HttpResponse::Ok().json(user_json(&user, &groups)))
 }
@@ -337,7 +334,9 @@ async fn put_bindings(
                 access::replace_bindings(conn, KIND_USER, user.id, &bindings)?;
                 let detail: Vec<String> =
                     bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
-                audit::success(conn, &actor,
+                audit::success(
+                    conn,
+                    &actor,
                     "role_binding.update",
                     &format!("user:{name}"),
                     Some(&detail.join(",")),
@@ -477,7 +476,9 @@ async fn put_group_bindings(
             crate::db::write_transaction(conn, |conn| -> AppResult<()> {
                 access::replace_group_bindings(conn, &group, &pairs, crate::db::now_ms())?;
                 let detail: Vec<String> = pairs.iter().map(|(p, r)| format!("{p}={r}")).collect();
-                audit::success(conn, &actor,
+                audit::success(
+                    conn,
+                    &actor,
                     "role_binding.update",
                     &format!("group:{group}"),
                     Some(&detail.join(",")),

@@ -347,7 +347,11 @@ async fn save_bindings(
         Ok(b) => b,
         Err(e) => {
             let page = user_page(&state, &actor.principal, &session, name, Some(e)).await?;
-            return Ok(respond_with_status(page, &req, StatusCode::UNPROCESSABLE_ENTITY));
+            return Ok(respond_with_status(
+                page,
+                &req,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
         }
     };
     access::require_can_grant(actor.grants(), &bindings, "a user binding")?;

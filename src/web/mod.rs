@@ -53,13 +53,21 @@ pub fn respond_with_status(
 /// error, or one message otherwise; and the status to answer with.
 pub fn form_errors(
     err: &crate::errors::AppError,
-) -> (crate::errors::FieldErrors, Option<String>, actix_web::http::StatusCode) {
+) -> (
+    crate::errors::FieldErrors,
+    Option<String>,
+    actix_web::http::StatusCode,
+) {
     use actix_web::ResponseError;
     match err {
         crate::errors::AppError::Validation { fields, .. } => {
             (fields.clone(), None, err.status_code())
         }
-        other => (Default::default(), Some(other.to_string()), other.status_code()),
+        other => (
+            Default::default(),
+            Some(other.to_string()),
+            other.status_code(),
+        ),
     }
 }
 

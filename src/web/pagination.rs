@@ -45,7 +45,11 @@ pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, AppError> {
 /// Splits a page read with one row more than `limit` (the repo convention): the first
 /// `limit` rows, and the sort key of the last of them when more rows follow. The key
 /// is raw; JSON lists pass it to [`encode_cursor`], pages build their next link.
-pub fn split_page<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+pub fn split_page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
     let limit = usize::try_from(limit).unwrap_or(0);
     if rows.len() <= limit {
         return (rows, None);

@@ -98,11 +98,9 @@ async fn every_bad_key_gets_the_identical_401() {
     };
     wrong[30] = if wrong[30] == b'a' { b'b' } else { b'a' };
     let malformed = String::from_utf8(wrong).unwrap();
-    let unknown = portcullis::credential::generate(
-        portcullis::credential::CredentialKind::ApiKey,
-        &[0; 32],
-    )
-    .plaintext;
+    let unknown =
+        portcullis::credential::generate(portcullis::credential::CredentialKind::ApiKey, &[0; 32])
+            .plaintext;
     let mut bodies = Vec::new();
     for (what, key) in [
         ("inactive", inactive.plaintext.as_str()),
@@ -134,13 +132,15 @@ async fn a_malformed_key_is_refused_without_touching_the_database() {
     let db = TestDb::new();
     let unreachable = DatabaseUrl::Sqlite(db.dir.path().join("missing/never.db"));
     let config = Config::for_tests(db.dir.path(), unreachable.clone());
-    let secret = ServerSecret::load_or_create(config.secret_key.as_ref().map(|s| s.expose()), db.dir.path()).unwrap();
+    let secret = ServerSecret::load_or_create(
+        config.secret_key.as_ref().map(|s| s.expose()),
+        db.dir.path(),
+    )
+    .unwrap();
     let state = AppState::new(config, Db::connect_lazily(&unreachable, 1), &secret).unwrap();
     let mut app = TestApp::mount(state, db).await;
-    let good = portcullis::credential::generate(
-        portcullis::credential::CredentialKind::ApiKey,
-        &[0; 32],
-    );
+    let good =
+        portcullis::credential::generate(portcullis::credential::CredentialKind::ApiKey, &[0; 32]);
     let mut bad = good.plaintext.into_bytes();
     bad[10] = if bad[10] == b'x' { b'y' } else { b'x' };
     let res = app
@@ -437,11 +437,9 @@ async fn failed_key_attempts_are_throttled_per_client() {
     .await;
     let admin = app.admin_token().await;
     let good = app.create_key(&admin, "default", "ci", "main").await;
-    let unknown = portcullis::credential::generate(
-        portcullis::credential::CredentialKind::ApiKey,
-        &[0; 32],
-    )
-    .plaintext;
+    let unknown =
+        portcullis::credential::generate(portcullis::credential::CredentialKind::ApiKey, &[0; 32])
+            .plaintext;
     let mut statuses = Vec::new();
     for _ in 0..8 {
         statuses.push(app.get_bearer("/api/v1/whoami", &unknown).await.status);

@@ -27,7 +27,11 @@ async fn readyz_answers_503_when_the_database_does_not() {
     let db = TestDb::new();
     let unreachable = DatabaseUrl::Sqlite(db.dir.path().join("missing-dir/never/p.db"));
     let config = Config::for_tests(db.dir.path(), unreachable.clone());
-    let secret = ServerSecret::load_or_create(config.secret_key.as_ref().map(|s| s.expose()), db.dir.path()).unwrap();
+    let secret = ServerSecret::load_or_create(
+        config.secret_key.as_ref().map(|s| s.expose()),
+        db.dir.path(),
+    )
+    .unwrap();
     let state = AppState::new(config, Db::connect_lazily(&unreachable, 1), &secret).unwrap();
     let mut app = TestApp::mount(state, db).await;
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);

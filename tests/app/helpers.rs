@@ -144,8 +144,11 @@ impl TestApp {
         let mut config = Config::for_tests(db.dir.path(), db.url.clone());
         config.admin_password = None;
         adjust(&mut config);
-        let secret =
-            ServerSecret::load_or_create(config.secret_key.as_ref().map(|s| s.expose()), db.dir.path()).unwrap();
+        let secret = ServerSecret::load_or_create(
+            config.secret_key.as_ref().map(|s| s.expose()),
+            db.dir.path(),
+        )
+        .unwrap();
         let pool =
             portcullis::server::open_database(&config.database, config.db_pool_size).unwrap();
         Self::mount(AppState::new(config, pool, &secret).unwrap(), db).await
@@ -158,9 +161,11 @@ impl TestApp {
 
     /// Another instance over the same database and secret, with `config`.
     pub async fn mount_with_db(other: &Self, config: Config) -> Self {
-        let secret =
-            ServerSecret::load_or_create(config.secret_key.as_ref().map(|s| s.expose()), other.db.dir.path())
-                .unwrap();
+        let secret = ServerSecret::load_or_create(
+            config.secret_key.as_ref().map(|s| s.expose()),
+            other.db.dir.path(),
+        )
+        .unwrap();
         let pool = Db::connect(&config.database, 2).unwrap();
         let db = TestDb {
             url: other.db.url.clone(),

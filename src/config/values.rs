@@ -1,0 +1,85 @@
+//! Configuration values that guard what they hold: secrets whose `Debug` is
+//! `[REDACTED]`, and database URLs that print without credentials.
+
+use std::path::PathBuf;
+
+/// A secret from the configuration (server secret, initial admin password, OpenID
+/// client secret). `Debug` prints `[REDACTED]`, so a logged configuration never shows
+/// it; [`Secret::expose`] is the one way to read it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret text, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(text: String) -> Self {
+        Self(text)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+}
+
+/// Where the data lives. `Debug` shows a PostgreSQL URL without its credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://…`).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl DatabaseUrl {
+    /// Parses `sqlite://path`, `sqlite:path` or `postgres(ql)://…`.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                "PORTCULLIS_DATABASE_URL must start with sqlite:// or postgres://".to_owned()
+            })?;
+        if path.is_empty() {
+            return Err("PORTCULLIS_DATABASE_URL: sqlite:// needs a file path".into());
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    /// A description without credentials, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(url) => match url::Url::parse(url) {
+                Ok(u) => format!(
+                    "postgres://{}:{}{}",
+                    u.host_str().unwrap_or(""),
+                    u.port().unwrap_or(5432),
+                    u.path()
+                ),
+                Err(_) => "postgres://…".into(),
+            },
+        }
+    }
+}
