@@ -143,6 +143,8 @@ pub(super) async fn oidc_callback(
                     .map_err(AppError::from)
                 })
                 .await?;
+            // The user's other sessions lose the forgotten groups at once.
+            state.user_cache.clear();
             return render_login(
                 &state,
                 &session,
@@ -176,6 +178,8 @@ pub(super) async fn oidc_callback(
             )
         })
         .await;
+    // Provider groups were replaced: the user's other sessions see them at once.
+    state.user_cache.clear();
     let outcome = match outcome {
         Ok(o) => o,
         Err(e @ (AppError::Conflict(_) | AppError::BadRequest { .. })) => {

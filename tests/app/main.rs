@@ -18,6 +18,7 @@ mod csrf;
 mod environments;
 mod health;
 mod helpers;
+mod identity;
 mod matcher;
 mod matrix;
 mod migrations;
