@@ -260,7 +260,6 @@ pub async fn login(
 }
 
 /// Signs `user_id` in: nothing of the previous session survives (its pending one-time
-
 /// reveals included), a new session id (no fixation) and a new CSRF token.
 pub(super) fn establish_session(session: &Session, user_id: i64) -> AppResult<()> {
     session.clear();

@@ -18,7 +18,8 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::access::cache::TtlCache;
 use crate::access::{
-    self, Actor, AuthMethod, KIND_SERVICE_ACCOUNT, KIND_USER, MaybeActor, Principal, PrincipalKind,
+    self, Actor, Admin, AuthMethod, KIND_SERVICE_ACCOUNT, KIND_USER, MaybeActor, Principal,
+    PrincipalKind,
 };
 use crate::app::AppState;
 use crate::auth::session_keys as keys;
@@ -46,6 +47,20 @@ impl FromRequest for Actor {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move { resolve(&req).await?.ok_or(AppError::Unauthenticated) })
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let actor = resolve(&req).await?.ok_or(AppError::Unauthenticated)?;
+            actor.require_global_admin()?;
+            Ok(Admin(actor))
+        })
     }
 }
 

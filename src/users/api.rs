@@ -3,15 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::access::{self, Actor, AuthMethod, GroupsBySource, KIND_USER};
+use super::ops::{self, Grantee};
+use crate::access::{self, Actor, Admin, AuthMethod, GroupsBySource};
 use crate::app::AppState;
 use crate::audit;
-use crate::auth::{self, CreateUserError, User, hash_new_password};
-use crate::db::{DbConnection, now_ms, rfc3339};
+use crate::auth::{self, CreateUserError, User};
+use crate::db::rfc3339;
 use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
@@ -42,11 +43,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/groups", web::get().to(list_groups))
         .route(
             "/api/v1/groups/{group}/role-bindings",
-            web::get().to(get_group_bindings),
+            web::get().to(get_bindings),
         )
         .route(
             "/api/v1/groups/{group}/role-bindings",
-            web::put().to(put_group_bindings),
+            web::put().to(put_bindings),
         );
 }
 
@@ -64,13 +65,6 @@ fn user_json(u: &User, groups: &GroupsBySource) -> serde_json::Value {
         "created_at": rfc3339(u.created_at),
         "last_login_at": u.last_login_at.map(rfc3339),
     })
-}
-
-fn find(conn: &mut DbConnection, name: &str) -> AppResult<User> {
-    if crate::names::validate_name(name).is_err() {
-        return Err(AppError::NotFound);
-    }
-    auth::find_user_by_name(conn, name)?.ok_or(AppError::NotFound)
 }
 
 /// `GET /api/v1/permissions`: the caller's permission map.
@@ -105,14 +99,13 @@ pub struct UserQuery {
 
 async fn list_users(
     state: web::Data<AppState>,
-    actor: Actor,
+    _: Admin,
     q: web::Query<UserQuery>,
 ) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
-    let since = now_ms() - state.config.grant_rules.provider_groups_ttl_ms;
+    let since = ops::provider_groups_since(&state);
     let (users, groups) = state
         .db
         .run(move |conn| -> AppResult<_> {
@@ -122,13 +115,13 @@ async fn list_users(
         })
         .await?;
     let (users, next) = pagination::split_page(users, limit, |u| u.name.clone());
-    let next = next.as_deref().map(encode_cursor);
     let none = GroupsBySource::default();
     let items: Vec<_> = users
         .iter()
         .map(|u| user_json(u, groups.get(&u.id).unwrap_or(&none)))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
+    let next_cursor = next.as_deref().map(encode_cursor);
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next_cursor})))
 }
 
 /// Body of user creation.
@@ -143,55 +136,36 @@ pub struct CreateUser {
 
 async fn create_user(
     state: web::Data<AppState>,
-    actor: Actor,
+    admin: Admin,
     body: web::Json<CreateUser>,
 ) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
     let b = body.into_inner();
-    let hash = match &b.password {
-        Some(pw) => {
-            let pw = pw.clone();
-            Some(
-                web::block(move || hash_new_password(&pw))
-                    .await
-                    .map_err(AppError::internal)?
-                    .map_err(|e| AppError::invalid("password", e.to_string()))?,
-            )
-        }
-        None => None,
-    };
+    let hash = ops::hash_password(b.password.clone()).await?;
     let user = state
         .db
         .run(move |conn| -> AppResult<User> {
-            let primary = b
-                .primary_namespace
-                .clone()
-                .unwrap_or_else(|| b.name.clone());
-            let actor = actor.name();
-            match auth::create_user(
+            let primary = b.primary_namespace.as_deref().unwrap_or(&b.name);
+            let active = b.active.unwrap_or(true);
+            let created = auth::create_user(
                 conn,
                 &b.name,
                 hash.as_deref(),
-                &primary,
-                b.active.unwrap_or(true),
+                primary,
+                active,
                 false,
-                &actor,
-            ) {
-                Ok(_) => {}
-                Err(CreateUserError::Invalid(e)) => {
-                    let field = if e.starts_with("primary") {
-                        "primary_namespace"
-                    } else {
-                        "name"
-                    };
-                    return Err(AppError::invalid(field, e));
+                &admin.name(),
+            );
+            match created {
+                Ok(_) => ops::find(conn, &b.name),
+                Err(CreateUserError::Invalid(e)) if e.starts_with("primary") => {
+                    Err(AppError::invalid("primary_namespace", e))
                 }
+                Err(CreateUserError::Invalid(e)) => Err(AppError::invalid("name", e)),
                 Err(CreateUserError::Exists(n)) => {
-                    return Err(AppError::Conflict(format!("user {n:?} already exists")));
+                    Err(AppError::Conflict(format!("user {n:?} already exists")))
                 }
-                Err(CreateUserError::Db(e)) => return Err(e.into()),
+                Err(CreateUserError::Db(e)) => Err(e.into()),
             }
-            find(conn, &b.name)
         })
         .await?;
     Ok(HttpResponse::Created().json(user_json(&user, &Default::default())))
@@ -199,19 +173,13 @@ async fn create_user(
 
 async fn get_user(
     state: web::Data<AppState>,
-    actor: Actor,
+    _: Admin,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
-    let name = path.into_inner();
-    let since = now_ms() - state.config.grant_rules.provider_groups_ttl_ms;
+    let since = ops::provider_groups_since(&state);
     let (user, groups) = state
         .db
-        .run(move |conn| -> AppResult<_> {
-            let user = find(conn, &name)?;
-            let groups = access::user_groups_by_source(conn, user.id, since)?;
-            Ok((user, groups))
-        })
+        .run(move |conn| ops::with_groups(conn, &path, since))
         .await?;
     Ok(HttpResponse::Ok().json(user_json(&user, &groups)))
 }
@@ -229,24 +197,15 @@ pub struct PatchUser {
 
 async fn update_user(
     state: web::Data<AppState>,
-    actor: Actor,
+    admin: Admin,
     path: web::Path<String>,
     body: web::Json<PatchUser>,
 ) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
     let name = path.into_inner();
     let b = body.into_inner();
-    let hash = match b.password {
-        Some(pw) => Some(
-            web::block(move || hash_new_password(&pw))
-                .await
-                .map_err(AppError::internal)?
-                .map_err(|e| AppError::invalid("password", e.to_string()))?,
-        ),
-        None => None,
-    };
-    if let Some(bad) = b
-        .groups
+    let hash = ops::hash_password(b.password).await?;
+    let groups = b.groups;
+    if let Some(bad) = groups
         .iter()
         .flatten()
         .find(|g| crate::names::validate_name(g).is_err())
@@ -257,126 +216,107 @@ async fn update_user(
         ));
     }
     let st = state.clone();
-    let since = now_ms() - state.config.grant_rules.provider_groups_ttl_ms;
+    let since = ops::provider_groups_since(&state);
     let (user, groups) = state
         .db
         .run(move |conn| -> AppResult<(User, GroupsBySource)> {
-            let user = find(conn, &name)?;
+            let user = ops::find(conn, &name)?;
+            let target = format!("user:{name}");
+            let actor = &admin.0;
             crate::db::write_transaction(conn, |conn| -> AppResult<()> {
                 auth::update_user(conn, user.id, b.active, hash.as_deref())?;
-                if let Some(groups) = &b.groups {
+                if let Some(groups) = &groups {
                     access::replace_user_groups(conn, user.id, groups)?;
-                    audit::success(
-                        conn,
-                        &actor,
-                        "user.groups",
-                        &format!("user:{name}"),
-                        Some(&groups.join(",")),
-                    )?;
+                    audit::success(conn, actor, "user.groups", &target, Some(&groups.join(",")))?;
                 }
-                let target = format!("user:{name}");
-                match b.active {
-                    Some(true) if !user.active => {
-                        audit::success(conn, &actor, "user.activate", &target, None)?
-                    }
-                    Some(false) if user.active => {
-                        audit::success(conn, &actor, "user.deactivate", &target, None)?
-                    }
-                    _ => {}
-                }
-                if hash.is_some() {
-                    audit::success(conn, &actor, "user.password", &target, None)?;
+                let action = match b.active {
+                    Some(true) if !user.active => Some("user.activate"),
+                    Some(false) if user.active => Some("user.deactivate"),
+                    _ => None,
+                };
+                let password = hash.is_some().then_some("user.password");
+                for action in action.into_iter().chain(password) {
+                    audit::success(conn, actor, action, &target, None)?;
                 }
                 Ok(())
             })?;
             st.key_cache.clear();
-            let user = find(conn, &name)?;
-            let groups = access::user_groups_by_source(conn, user.id, since)?;
-            Ok((user, groups))
+            ops::with_groups(conn, &name, since)
         })
         .await?;
     Ok(HttpResponse::Ok().json(user_json(&user, &groups)))
 }
 
+/// `GET /api/v1/users/{name}/role-bindings` and `GET /api/v1/groups/{group}/role-bindings`.
 async fn get_bindings(
     state: web::Data<AppState>,
-    actor: Actor,
+    _: Admin,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
-    let name = path.into_inner();
+    let of_group = is_group_route(&req);
+    if of_group && crate::names::validate_name(&path).is_err() {
+        return Err(AppError::NotFound);
+    }
     let map = state
         .db
-        .run(move |conn| -> AppResult<_> {
-            let user = find(conn, &name)?;
-            Ok(access::stored_bindings(conn, KIND_USER, user.id)?)
-        })
+        .run(move |conn| ops::bindings_of(conn, grantee(of_group, &path)))
         .await?;
     Ok(HttpResponse::Ok().json(map))
 }
 
+/// `PUT /api/v1/users/{name}/role-bindings`, and `PUT /api/v1/groups/{group}/role-bindings`
+/// (what every member of the group gets).
 async fn put_bindings(
     state: web::Data<AppState>,
-    actor: Actor,
+    admin: Admin,
+    req: HttpRequest,
     path: web::Path<String>,
     body: web::Json<BTreeMap<String, Vec<String>>>,
 ) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
-    let name = path.into_inner();
+    let of_group = is_group_route(&req);
+    if of_group {
+        crate::names::validate_name(&path)
+            .map_err(|e| AppError::invalid("group", format!("group name {e}")))?;
+    }
     let bindings = access::parse_binding_map(&body)?;
-    access::require_can_grant(actor.grants(), &bindings, "a user binding")?;
     let st = state.clone();
     let map = state
         .db
-        .run(move |conn| -> AppResult<_> {
-            let user = find(conn, &name)?;
-            crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-                access::replace_bindings(conn, KIND_USER, user.id, &bindings)?;
-                let detail: Vec<String> =
-                    bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
-                audit::success(
-                    conn,
-                    &actor,
-                    "role_binding.update",
-                    &format!("user:{name}"),
-                    Some(&detail.join(",")),
-                )
-            })?;
-            st.key_cache.clear();
-            Ok(access::stored_bindings(conn, KIND_USER, user.id)?)
+        .run(move |conn| {
+            ops::replace_bindings(conn, &st, &admin, grantee(of_group, &path), &bindings)
         })
         .await?;
     Ok(HttpResponse::Ok().json(map))
 }
 
-/// The effective grants of user `name` (defaults, primary namespace, explicit, shares).
-fn grants_of(
-    conn: &mut DbConnection,
-    state: &AppState,
-    name: &str,
-) -> AppResult<(User, access::Grants)> {
-    let user = find(conn, name)?;
-    let grants = auth::user_grants(conn, &user, &state.config.grant_rules)?;
-    Ok((user, grants))
+fn is_group_route(req: &HttpRequest) -> bool {
+    req.path().starts_with("/api/v1/groups/")
+}
+
+fn grantee(of_group: bool, name: &str) -> Grantee<'_> {
+    if of_group {
+        Grantee::Group(name)
+    } else {
+        Grantee::User(name)
+    }
 }
 
 /// `GET /api/v1/users/{name}/environments`: what that user can read (the notebook
 /// spawner's one call), same filters and paging as `/api/v1/environments`.
 async fn user_environments(
     state: web::Data<AppState>,
-    actor: Actor,
+    _: Admin,
     path: web::Path<String>,
     q: web::Query<environments::api::EnvQuery>,
 ) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
-    let name = path.into_inner();
     let filter: EnvFilter = q.filter()?;
     let limit = filter.limit;
     let st = state.clone();
     let (rows, total) = state
         .db
         .run(move |conn| -> AppResult<_> {
-            let (_, grants) = grants_of(conn, &st, &name)?;
+            let (_, grants) = ops::grants_of(conn, &st, &path)?;
             environments::list_environments(conn, &grants, &filter, &st.env_totals)
         })
         .await?;
@@ -386,15 +326,13 @@ async fn user_environments(
 /// `GET /api/v1/users/{name}/permissions`: that user's bindings with their sources.
 async fn user_permissions(
     state: web::Data<AppState>,
-    actor: Actor,
+    _: Admin,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
-    let name = path.into_inner();
     let st = state.clone();
     let (user, grants) = state
         .db
-        .run(move |conn| grants_of(conn, &st, &name))
+        .run(move |conn| ops::grants_of(conn, &st, &path))
         .await?;
     Ok(HttpResponse::Ok().json(access::permissions_json(
         &grants,
@@ -404,89 +342,19 @@ async fn user_permissions(
 }
 
 /// `GET /api/v1/groups`: every group with bindings (global admins).
-async fn list_groups(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
+async fn list_groups(state: web::Data<AppState>, _: Admin) -> AppResult<HttpResponse> {
     let rows = state
         .db
         .run(move |conn| access::list_all_group_bindings(conn).map_err(AppError::from))
         .await?;
     let mut groups: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
     for (group, pattern, role) in rows {
-        groups
-            .entry(group)
-            .or_default()
-            .entry(pattern)
-            .or_default()
-            .push(role);
+        let roles = groups.entry(group).or_default().entry(pattern).or_default();
+        roles.push(role);
     }
     let items: Vec<_> = groups
         .into_iter()
         .map(|(name, bindings)| json!({"name": name, "role_bindings": bindings}))
         .collect();
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
-}
-
-fn group_map(rows: Vec<(String, String)>) -> BTreeMap<String, Vec<String>> {
-    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (pattern, role) in rows {
-        map.entry(pattern).or_default().push(role);
-    }
-    map
-}
-
-/// `GET /api/v1/groups/{group}/role-bindings`
-async fn get_group_bindings(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
-    let group = path.into_inner();
-    if crate::names::validate_name(&group).is_err() {
-        return Err(AppError::NotFound);
-    }
-    let rows = state
-        .db
-        .run(move |conn| access::list_group_bindings(conn, &group).map_err(AppError::from))
-        .await?;
-    Ok(HttpResponse::Ok().json(group_map(rows)))
-}
-
-/// `PUT /api/v1/groups/{group}/role-bindings`: what every member of the group gets.
-async fn put_group_bindings(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-    body: web::Json<BTreeMap<String, Vec<String>>>,
-) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
-    let group = path.into_inner();
-    crate::names::validate_name(&group)
-        .map_err(|e| AppError::invalid("group", format!("group name {e}")))?;
-    let bindings = access::parse_binding_map(&body)?;
-    access::require_can_grant(actor.grants(), &bindings, "a group binding")?;
-    let st = state.clone();
-    let rows = state
-        .db
-        .run(move |conn| -> AppResult<_> {
-            let pairs: Vec<(String, String)> = bindings
-                .iter()
-                .map(|(p, r)| (p.to_string(), r.as_str().to_owned()))
-                .collect();
-            crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-                access::replace_group_bindings(conn, &group, &pairs, crate::db::now_ms())?;
-                let detail: Vec<String> = pairs.iter().map(|(p, r)| format!("{p}={r}")).collect();
-                audit::success(
-                    conn,
-                    &actor,
-                    "role_binding.update",
-                    &format!("group:{group}"),
-                    Some(&detail.join(",")),
-                )
-            })?;
-            st.key_cache.clear();
-            Ok(access::list_group_bindings(conn, &group)?)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(group_map(rows)))
 }

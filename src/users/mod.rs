@@ -5,6 +5,7 @@
 //! `access`; this area composes their operations.
 
 mod api;
+mod ops;
 mod pages;
 mod views;
 

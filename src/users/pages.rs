@@ -6,9 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Responder, web};
 use serde::Deserialize;
 
+use super::ops::{self, Grantee};
 use super::views::{AccessPage, BindingRow, TokenRow, UserPage, UsersPage, WhyRow};
 use crate::access::{
-    self, Actor, Grants, KIND_USER, Pattern, Permission, Principal, PrincipalKind, Role,
+    self, Actor, Admin, Grants, KIND_USER, Pattern, Permission, Principal, PrincipalKind, Role,
 };
 use crate::app::AppState;
 use crate::auth::{self, tokens};
@@ -206,11 +207,10 @@ pub struct UsersQuery {
 async fn list_users(
     state: web::Data<AppState>,
     req: HttpRequest,
-    actor: Actor,
+    admin: Admin,
     session: Session,
     query: web::Query<UsersQuery>,
 ) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
     let search = query.into_inner().search;
     let s = search.clone();
     let users = state
@@ -218,7 +218,7 @@ async fn list_users(
         .run(move |conn| auth::list_users(conn, Some(&s), 500).map_err(AppError::from))
         .await?;
     let page = UsersPage {
-        layout: Layout::new(&actor.principal, &session, Section::Users)?,
+        layout: Layout::new(&admin.principal, &session, Section::Users)?,
         rows: users
             .into_iter()
             .map(|u| (u.name, u.primary_namespace, u.active, when(u.last_login_at)))
@@ -235,15 +235,13 @@ async fn user_page(
     name: String,
     error: Option<String>,
 ) -> AppResult<UserPage> {
-    let rules = state.config.grant_rules.clone();
-    let since = now_ms() - rules.provider_groups_ttl_ms;
+    let since = ops::provider_groups_since(state);
     let st = state.clone();
     let n = name.clone();
     let (user, grants, explicit, envs, total, identities, groups) = state
         .db
         .run(move |conn| -> AppResult<_> {
-            let user = auth::find_user_by_name(conn, &n)?.ok_or(AppError::NotFound)?;
-            let grants = auth::user_grants(conn, &user, &rules)?;
+            let (user, grants) = ops::grants_of(conn, &st, &n)?;
             let explicit = access::stored_bindings(conn, KIND_USER, user.id)?;
             let filter = EnvFilter {
                 limit: 100,
@@ -304,12 +302,11 @@ async fn user_page(
 async fn show_user(
     state: web::Data<AppState>,
     req: HttpRequest,
-    actor: Actor,
+    admin: Admin,
     session: Session,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
-    let page = user_page(&state, &actor.principal, &session, path.into_inner(), None).await?;
+    let page = user_page(&state, &admin.principal, &session, path.into_inner(), None).await?;
     Ok(page.respond_to(&req).map_into_boxed_body())
 }
 
@@ -323,12 +320,11 @@ pub struct BindingsForm {
 async fn save_bindings(
     state: web::Data<AppState>,
     req: HttpRequest,
-    actor: Actor,
+    admin: Admin,
     session: Session,
     path: web::Path<String>,
     form: web::Form<BindingsForm>,
 ) -> AppResult<HttpResponse> {
-    actor.require_global_admin()?;
     let name = path.into_inner();
     let text = form.into_inner().bindings.replace(',', "\n");
     let parsed: Result<Vec<(Pattern, Role)>, String> = text
@@ -346,7 +342,7 @@ async fn save_bindings(
     let bindings = match parsed {
         Ok(b) => b,
         Err(e) => {
-            let page = user_page(&state, &actor.principal, &session, name, Some(e)).await?;
+            let page = user_page(&state, &admin.principal, &session, name, Some(e)).await?;
             return Ok(respond_with_status(
                 page,
                 &req,
@@ -354,27 +350,10 @@ async fn save_bindings(
             ));
         }
     };
-    access::require_can_grant(actor.grants(), &bindings, "a user binding")?;
     let (n, st) = (name.clone(), state.clone());
     state
         .db
-        .run(move |conn| -> AppResult<()> {
-            let user = auth::find_user_by_name(conn, &n)?.ok_or(AppError::NotFound)?;
-            crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-                access::replace_bindings(conn, KIND_USER, user.id, &bindings)?;
-                let detail: Vec<String> =
-                    bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
-                crate::audit::success(
-                    conn,
-                    &actor,
-                    "role_binding.update",
-                    &format!("user:{n}"),
-                    Some(&detail.join(",")),
-                )
-            })?;
-            st.key_cache.clear();
-            Ok(())
-        })
+        .run(move |conn| ops::replace_bindings(conn, &st, &admin, Grantee::User(&n), &bindings))
         .await?;
     Ok(see_other(&format!(
         "/users/{}",
