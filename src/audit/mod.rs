@@ -132,6 +132,50 @@ pub fn list_recent(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Store
         .load(conn)
 }
 
+/// Records what a principal did to itself (`login`, `logout`): `who` (`user:alice`) is
+/// actor and target.
+pub fn own(
+    conn: &mut DbConnection,
+    who: &str,
+    action: &str,
+    outcome: Outcome,
+    client: Option<&str>,
+    detail: Option<&str>,
+) -> QueryResult<()> {
+    record(
+        conn,
+        &Event {
+            actor: who,
+            action,
+            target: who,
+            outcome,
+            client_addr: client,
+            detail,
+        },
+    )
+}
+
+/// Records a refused attempt by a caller nobody could identify (`anonymous`).
+pub fn anonymous_failure(
+    conn: &mut DbConnection,
+    action: &str,
+    target: &str,
+    client: &str,
+    detail: Option<&str>,
+) -> QueryResult<()> {
+    record(
+        conn,
+        &Event {
+            actor: "anonymous",
+            action,
+            target,
+            outcome: Outcome::Failure,
+            client_addr: Some(client),
+            detail,
+        },
+    )
+}
+
 /// Records a successful action of the request's caller. The one way areas audit what
 /// an [`Actor`](crate::access::Actor) did.
 pub fn success(

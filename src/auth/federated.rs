@@ -74,16 +74,13 @@ pub fn sign_in(
         let user = repo::find_user(conn, user_id)?.ok_or(diesel::result::Error::NotFound)?;
         let actor = format!("user:{}", user.name);
         if !user.active {
-            audit::record(
+            audit::own(
                 conn,
-                &audit::Event {
-                    actor: &actor,
-                    action: "login",
-                    target: &actor,
-                    outcome: Outcome::Failure,
-                    client_addr: Some(client),
-                    detail: Some("oidc: account deactivated"),
-                },
+                &actor,
+                "login",
+                Outcome::Failure,
+                Some(client),
+                Some("oidc: account deactivated"),
             )?;
             return Ok(SignIn::Deactivated(user.name));
         }
@@ -104,16 +101,13 @@ pub fn sign_in(
             identity.groups.len(),
             if identity.groups.len() == 1 { "" } else { "s" }
         );
-        audit::record(
+        audit::own(
             conn,
-            &audit::Event {
-                actor: &actor,
-                action: "login",
-                target: &actor,
-                outcome: Outcome::Success,
-                client_addr: Some(client),
-                detail: Some(&detail),
-            },
+            &actor,
+            "login",
+            Outcome::Success,
+            Some(client),
+            Some(&detail),
         )?;
         Ok(SignIn::User {
             id: user_id,

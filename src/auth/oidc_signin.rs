@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::session_keys as keys;
 use super::signin::{LoginQuery, establish_session, render_login, safe_return_to, truncate};
 use crate::app::AppState;
-use crate::audit::{self, Outcome};
+use crate::audit;
 use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
 use crate::web::{client_addr, see_other};
@@ -129,18 +129,8 @@ pub(super) async fn oidc_callback(
                     if let Some(identity) = &refused {
                         super::federated::forget_provider_groups(conn, identity)?;
                     }
-                    audit::record(
-                        conn,
-                        &audit::Event {
-                            actor: "anonymous",
-                            action: "login",
-                            target: "oidc",
-                            outcome: Outcome::Failure,
-                            client_addr: Some(&audit_client),
-                            detail: Some(&detail),
-                        },
-                    )
-                    .map_err(AppError::from)
+                    audit::anonymous_failure(conn, "login", "oidc", &audit_client, Some(&detail))
+                        .map_err(AppError::from)
                 })
                 .await?;
             // The user's other sessions lose the forgotten groups at once.

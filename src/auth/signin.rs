@@ -170,16 +170,13 @@ pub async fn check_password(
             } else {
                 Outcome::Failure
             };
-            audit::record(
+            audit::own(
                 conn,
-                &audit::Event {
-                    actor: &actor,
-                    action: "login",
-                    target: &actor,
-                    outcome,
-                    client_addr: Some(&client),
-                    detail: Some("password"),
-                },
+                &actor,
+                "login",
+                outcome,
+                Some(&client),
+                Some("password"),
             )?;
             if let Some(id) = user_id {
                 repo::update_last_login(conn, id, now_ms())?;
@@ -288,16 +285,13 @@ pub async fn logout(
         state
             .db
             .run(move |conn| {
-                audit::record(
+                audit::own(
                     conn,
-                    &audit::Event {
-                        actor: &actor,
-                        action: "logout",
-                        target: &actor,
-                        outcome: Outcome::Success,
-                        client_addr: Some(&client),
-                        detail: None,
-                    },
+                    &actor,
+                    "logout",
+                    Outcome::Success,
+                    Some(&client),
+                    None,
                 )
                 .map_err(AppError::from)
             })

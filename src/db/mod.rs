@@ -230,16 +230,31 @@ pub fn rfc3339(ms: i64) -> String {
 /// The backend type of [`DbConnection`] (diesel's generated multi-backend).
 pub type DbBackend = <DbConnection as Connection>::Backend;
 
-/// A constant SQL aggregate expression of type `ST` (e.g. a portable `SUM` cast), as a
-/// query fragment that keeps statements cacheable — unlike `diesel::dsl::sql`, which
-/// marks every statement it appears in as not preparable.
-#[derive(Debug, Clone, Copy)]
-pub struct ConstAggregate<ST> {
+/// A constant SQL expression of type `ST` over known columns — a column with a
+/// `COLLATE` clause for ordering ([`ConstExpr`]), or a portable `SUM` cast
+/// ([`ConstAggregate`]) — as a query fragment that keeps statements cacheable, unlike
+/// `diesel::dsl::sql`, which marks every statement it appears in as not preparable.
+/// `A` says whether it aggregates.
+#[derive(Debug)]
+pub struct ConstSql<ST, A> {
     sql: &'static str,
-    _type: std::marker::PhantomData<ST>,
+    _type: std::marker::PhantomData<fn() -> (ST, A)>,
 }
 
-impl<ST> ConstAggregate<ST> {
+impl<ST, A> Clone for ConstSql<ST, A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<ST, A> Copy for ConstSql<ST, A> {}
+
+/// A constant, non-aggregate SQL expression.
+pub type ConstExpr<ST> = ConstSql<ST, diesel::expression::is_aggregate::No>;
+/// A constant SQL aggregate expression.
+pub type ConstAggregate<ST> = ConstSql<ST, diesel::expression::is_aggregate::Yes>;
+
+impl<ST, A> ConstSql<ST, A> {
     /// `sql` must be a constant expression over known columns (never user input).
     pub const fn new(sql: &'static str) -> Self {
         Self {
@@ -249,33 +264,34 @@ impl<ST> ConstAggregate<ST> {
     }
 }
 
-impl<ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType> diesel::Expression
-    for ConstAggregate<ST>
+impl<ST, A> diesel::Expression for ConstSql<ST, A>
+where
+    ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
 {
     type SqlType = ST;
 }
 
-impl<ST, QS> diesel::expression::AppearsOnTable<QS> for ConstAggregate<ST> where
+impl<ST, A, QS> diesel::expression::AppearsOnTable<QS> for ConstSql<ST, A> where
     Self: diesel::Expression
 {
 }
 
-impl<ST, QS> diesel::expression::SelectableExpression<QS> for ConstAggregate<ST> where
+impl<ST, A, QS> diesel::expression::SelectableExpression<QS> for ConstSql<ST, A> where
     Self: diesel::Expression
 {
 }
 
-impl<ST> diesel::expression::ValidGrouping<()> for ConstAggregate<ST> {
-    type IsAggregate = diesel::expression::is_aggregate::Yes;
+impl<ST, A> diesel::expression::ValidGrouping<()> for ConstSql<ST, A> {
+    type IsAggregate = A;
 }
 
-impl<ST> diesel::query_builder::QueryId for ConstAggregate<ST> {
+impl<ST, A> diesel::query_builder::QueryId for ConstSql<ST, A> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<ST, DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB>
-    for ConstAggregate<ST>
+impl<ST, A, DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB>
+    for ConstSql<ST, A>
 {
     fn walk_ast<'b>(
         &'b self,
@@ -329,54 +345,4 @@ pub fn escape_like(text: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// A constant SQL expression of type `ST` over known columns (e.g. a column with a
-/// `COLLATE` clause for ordering), as a cacheable query fragment.
-#[derive(Debug, Clone, Copy)]
-pub struct ConstExpr<ST> {
-    sql: &'static str,
-    _type: std::marker::PhantomData<ST>,
-}
-
-impl<ST> ConstExpr<ST> {
-    /// `sql` must be a constant expression over known columns (never user input).
-    pub const fn new(sql: &'static str) -> Self {
-        Self {
-            sql,
-            _type: std::marker::PhantomData,
-        }
-    }
-}
-
-impl<ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType> diesel::Expression
-    for ConstExpr<ST>
-{
-    type SqlType = ST;
-}
-
-impl<ST, QS> diesel::expression::AppearsOnTable<QS> for ConstExpr<ST> where Self: diesel::Expression {}
-
-impl<ST, QS> diesel::expression::SelectableExpression<QS> for ConstExpr<ST> where
-    Self: diesel::Expression
-{
-}
-
-impl<ST> diesel::expression::ValidGrouping<()> for ConstExpr<ST> {
-    type IsAggregate = diesel::expression::is_aggregate::No;
-}
-
-impl<ST> diesel::query_builder::QueryId for ConstExpr<ST> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<ST, DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for ConstExpr<ST> {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
-    ) -> diesel::QueryResult<()> {
-        out.push_sql(self.sql);
-        Ok(())
-    }
 }

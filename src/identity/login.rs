@@ -108,16 +108,13 @@ pub async fn api_login(
             crate::db::write_transaction(conn, |conn| {
                 auth::insert_access_token(conn, &row)?;
                 if let Some(actor) = &audit_actor {
-                    audit::record(
+                    audit::own(
                         conn,
-                        &audit::Event {
-                            actor,
-                            action: "login",
-                            target: actor,
-                            outcome: Outcome::Success,
-                            client_addr: Some(&client),
-                            detail: Some(&format!("api key, token {}", row.id)),
-                        },
+                        actor,
+                        "login",
+                        Outcome::Success,
+                        Some(&client),
+                        Some(&format!("api key, token {}", row.id)),
                     )?;
                 }
                 Ok(())

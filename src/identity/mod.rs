@@ -40,13 +40,21 @@ const SEEN_GRANULARITY_MS: i64 = 60_000;
 /// Recent session users by row id: the principal as a session would see it.
 pub type UserCache = TtlCache<i64, Principal>;
 
+/// An extractor future: resolve the caller, then `finish` decides what the handler gets.
+fn extract<T: 'static>(
+    req: &HttpRequest,
+    finish: fn(Option<Actor>) -> Result<T, AppError>,
+) -> LocalBoxFuture<'static, Result<T, AppError>> {
+    let req = req.clone();
+    Box::pin(async move { finish(resolve(&req).await?) })
+}
+
 impl FromRequest for Actor {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { resolve(&req).await?.ok_or(AppError::Unauthenticated) })
+        extract(req, |actor| actor.ok_or(AppError::Unauthenticated))
     }
 }
 
@@ -55,9 +63,8 @@ impl FromRequest for Admin {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let actor = resolve(&req).await?.ok_or(AppError::Unauthenticated)?;
+        extract(req, |actor| {
+            let actor = actor.ok_or(AppError::Unauthenticated)?;
             actor.require_global_admin()?;
             Ok(Admin(actor))
         })
@@ -69,8 +76,7 @@ impl FromRequest for MaybeActor {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { resolve(&req).await.map(MaybeActor) })
+        extract(req, |actor| Ok(MaybeActor(actor)))
     }
 }
 
@@ -139,18 +145,8 @@ async fn from_bearer_throttled(
         state
             .db
             .run(move |conn| {
-                audit::record(
-                    conn,
-                    &audit::Event {
-                        actor: "anonymous",
-                        action,
-                        target: &target,
-                        outcome: audit::Outcome::Failure,
-                        client_addr: Some(&client),
-                        detail: None,
-                    },
-                )
-                .map_err(AppError::from)
+                audit::anonymous_failure(conn, action, &target, &client, None)
+                    .map_err(AppError::from)
             })
             .await?;
     }
@@ -275,10 +271,8 @@ impl FromRequest for Principal {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let actor = resolve(&req).await?.ok_or(AppError::Unauthenticated)?;
-            Ok(actor.principal)
+        extract(req, |actor| {
+            Ok(actor.ok_or(AppError::Unauthenticated)?.principal)
         })
     }
 }
