@@ -40,6 +40,33 @@ pub struct NewUser<'a> {
     pub created_at: i64,
 }
 
+impl AccessTokenRow {
+    /// The row of a token just issued to principal `(kind, id)`, living from `now` to
+    /// `expires_at`: not down-scoped, not tied to a key or a parent token (callers set
+    /// those).
+    pub fn issued(
+        issued: &crate::credential::NewCredential,
+        principal: (&str, i64),
+        now: i64,
+        expires_at: i64,
+        key: Option<(i64, i64)>,
+    ) -> Self {
+        Self {
+            id: issued.id.clone(),
+            principal_kind: principal.0.to_owned(),
+            principal_id: principal.1,
+            secret_hash: issued.secret_hash.clone(),
+            role_bindings: None,
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+            api_key_id: key.map(|(k, _)| k),
+            key_generation: key.map(|(_, g)| g),
+            parent_id: None,
+        }
+    }
+}
+
 /// A stored access token (never its secret).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = access_tokens)]

@@ -104,19 +104,15 @@ pub fn mint(
             "service accounts mint tokens with an API key".into(),
         ));
     }
-    let row = AccessTokenRow {
-        id: issued.id.clone(),
-        principal_kind: kind_of(principal).into(),
-        principal_id: principal.id,
-        secret_hash: issued.secret_hash.clone(),
-        role_bindings: bindings,
-        created_at: now,
+    let mut row = AccessTokenRow::issued(
+        &issued,
+        (kind_of(principal), principal.id),
+        now,
         expires_at,
-        revoked_at: None,
-        api_key_id: key_link.map(|(k, _)| k),
-        key_generation: key_link.map(|(_, g)| g),
-        parent_id,
-    };
+        key_link,
+    );
+    row.role_bindings = bindings;
+    row.parent_id = parent_id;
     crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::insert_access_token(conn, &row)?;
         audit::success(
@@ -222,13 +218,17 @@ pub fn revoke(conn: &mut crate::db::DbConnection, actor: &Actor, id: &str) -> Ap
     })
 }
 
+/// [`revoke`] on the blocking pool, for the API and the "My access" page.
+pub async fn revoke_async(state: &AppState, actor: Actor, id: String) -> AppResult<()> {
+    state.db.run(move |conn| revoke(conn, &actor, &id)).await
+}
+
 /// `DELETE /api/v1/tokens/{id}`
 async fn revoke_token(
     state: web::Data<AppState>,
     actor: Actor,
-    path: web::Path<String>,
+    id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
-    state.db.run(move |conn| revoke(conn, &actor, &id)).await?;
+    revoke_async(&state, actor, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -89,19 +89,7 @@ pub async fn api_login(
     let issued = credential::generate(CredentialKind::AccessToken, &state.keys.credential_pepper);
     let now = now_ms();
     let expires_at = now + state.config.access_token_ttl.as_millis() as i64;
-    let row = AccessTokenRow {
-        id: issued.id.clone(),
-        principal_kind: kind.into(),
-        principal_id,
-        secret_hash: issued.secret_hash.clone(),
-        role_bindings: None,
-        created_at: now,
-        expires_at,
-        revoked_at: None,
-        api_key_id: api_key.map(|(k, _)| k),
-        key_generation: api_key.map(|(_, g)| g),
-        parent_id: None,
-    };
+    let row = AccessTokenRow::issued(&issued, (kind, principal_id), now, expires_at, api_key);
     state
         .db
         .run(move |conn| -> AppResult<()> {

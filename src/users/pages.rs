@@ -187,13 +187,9 @@ async fn mint_token(
 async fn revoke_token(
     state: web::Data<AppState>,
     actor: Actor,
-    path: web::Path<String>,
+    id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
-    state
-        .db
-        .run(move |conn| tokens::revoke(conn, &actor, &id))
-        .await?;
+    tokens::revoke_async(&state, actor, id.into_inner()).await?;
     Ok(see_other("/access"))
 }
 
