@@ -3,7 +3,30 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::db::schema::namespace_shares as s;
 use crate::db::schema::role_bindings;
+
+/// `role_bindings` rows of principal `(kind, id)`.
+type BindingsOf<'a> = diesel::dsl::And<
+    diesel::dsl::Eq<role_bindings::principal_kind, &'a str>,
+    diesel::dsl::Eq<role_bindings::principal_id, i64>,
+>;
+
+fn bindings_of(kind: &str, id: i64) -> BindingsOf<'_> {
+    role_bindings::principal_kind
+        .eq(kind)
+        .and(role_bindings::principal_id.eq(id))
+}
+
+/// `namespace_shares` rows made to principal `(kind, id)`.
+type SharesTo<'a> = diesel::dsl::And<
+    diesel::dsl::Eq<s::principal_kind, &'a str>,
+    diesel::dsl::Eq<s::principal_id, i64>,
+>;
+
+fn shares_to(kind: &str, id: i64) -> SharesTo<'_> {
+    s::principal_kind.eq(kind).and(s::principal_id.eq(id))
+}
 
 /// `(pattern, role)` rows bound to a principal, oldest first.
 pub fn list_bindings(
@@ -12,8 +35,7 @@ pub fn list_bindings(
     principal_id: i64,
 ) -> QueryResult<Vec<(String, String)>> {
     role_bindings::table
-        .filter(role_bindings::principal_kind.eq(principal_kind))
-        .filter(role_bindings::principal_id.eq(principal_id))
+        .filter(bindings_of(principal_kind, principal_id))
         .order(role_bindings::id)
         .select((role_bindings::pattern, role_bindings::role))
         .load(conn)
@@ -29,8 +51,7 @@ pub fn insert_binding(
     now: i64,
 ) -> QueryResult<()> {
     let exists = role_bindings::table
-        .filter(role_bindings::principal_kind.eq(principal_kind))
-        .filter(role_bindings::principal_id.eq(principal_id))
+        .filter(bindings_of(principal_kind, principal_id))
         .filter(role_bindings::pattern.eq(pattern))
         .filter(role_bindings::role.eq(role))
         .count()
@@ -56,13 +77,9 @@ pub fn delete_bindings(
     principal_kind: &str,
     principal_id: i64,
 ) -> QueryResult<()> {
-    diesel::delete(
-        role_bindings::table
-            .filter(role_bindings::principal_kind.eq(principal_kind))
-            .filter(role_bindings::principal_id.eq(principal_id)),
-    )
-    .execute(conn)
-    .map(|_| ())
+    diesel::delete(role_bindings::table.filter(bindings_of(principal_kind, principal_id)))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// `(namespace name, role)` of every share made to a principal.
@@ -71,13 +88,12 @@ pub fn list_shares_of(
     principal_kind: &str,
     principal_id: i64,
 ) -> QueryResult<Vec<(String, String)>> {
-    use crate::db::schema::{namespace_shares, namespaces};
-    namespace_shares::table
+    use crate::db::schema::namespaces;
+    s::table
         .inner_join(namespaces::table)
-        .filter(namespace_shares::principal_kind.eq(principal_kind))
-        .filter(namespace_shares::principal_id.eq(principal_id))
+        .filter(shares_to(principal_kind, principal_id))
         .order(namespaces::name)
-        .select((namespaces::name, namespace_shares::role))
+        .select((namespaces::name, s::role))
         .load(conn)
 }
 
@@ -98,16 +114,15 @@ pub struct ShareRow {
 
 /// Shares of a namespace.
 pub fn list_shares_in(conn: &mut DbConnection, namespace_id: i64) -> QueryResult<Vec<ShareRow>> {
-    use crate::db::schema::namespace_shares;
-    namespace_shares::table
-        .filter(namespace_shares::namespace_id.eq(namespace_id))
-        .order(namespace_shares::id)
+    s::table
+        .filter(s::namespace_id.eq(namespace_id))
+        .order(s::id)
         .select((
-            namespace_shares::principal_kind,
-            namespace_shares::principal_id,
-            namespace_shares::role,
-            namespace_shares::created_by,
-            namespace_shares::created_at,
+            s::principal_kind,
+            s::principal_id,
+            s::role,
+            s::created_by,
+            s::created_at,
         ))
         .load(conn)
 }
@@ -122,12 +137,10 @@ pub fn upsert_share(
     created_by: &str,
     now: i64,
 ) -> QueryResult<()> {
-    use crate::db::schema::namespace_shares as s;
     let updated = diesel::update(
         s::table
             .filter(s::namespace_id.eq(namespace_id))
-            .filter(s::principal_kind.eq(principal_kind))
-            .filter(s::principal_id.eq(principal_id)),
+            .filter(shares_to(principal_kind, principal_id)),
     )
     .set((
         s::role.eq(role),
@@ -157,12 +170,10 @@ pub fn delete_share(
     principal_kind: &str,
     principal_id: i64,
 ) -> QueryResult<bool> {
-    use crate::db::schema::namespace_shares as s;
     diesel::delete(
         s::table
             .filter(s::namespace_id.eq(namespace_id))
-            .filter(s::principal_kind.eq(principal_kind))
-            .filter(s::principal_id.eq(principal_id)),
+            .filter(shares_to(principal_kind, principal_id)),
     )
     .execute(conn)
     .map(|n| n > 0)
@@ -174,20 +185,29 @@ pub fn delete_shares_of(
     principal_kind: &str,
     principal_id: i64,
 ) -> QueryResult<()> {
-    use crate::db::schema::namespace_shares as s;
-    diesel::delete(
-        s::table
-            .filter(s::principal_kind.eq(principal_kind))
-            .filter(s::principal_id.eq(principal_id)),
-    )
-    .execute(conn)
-    .map(|_| ())
+    diesel::delete(s::table.filter(shares_to(principal_kind, principal_id)))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Membership set through the API (kept until changed there).
 pub const GROUP_SOURCE_ADMIN: &str = "admin";
 /// Membership reported by the OpenID provider at a sign-in.
 pub const GROUP_SOURCE_OIDC: &str = "oidc";
+
+/// Memberships that count: set by an administrator, or reported by the provider at a
+/// sign-in at or after `since`.
+fn counting_since(since: i64) -> CountingSince {
+    use crate::db::schema::user_groups;
+    user_groups::source
+        .eq(GROUP_SOURCE_ADMIN)
+        .or(user_groups::synced_at.ge(since))
+}
+
+type CountingSince = diesel::dsl::Or<
+    diesel::dsl::Eq<crate::db::schema::user_groups::source, &'static str>,
+    diesel::dsl::GtEq<crate::db::schema::user_groups::synced_at, i64>,
+>;
 
 /// `(pattern, role)` granted to a user through the groups that count: those set by an
 /// administrator, and those the provider reported at a sign-in at or after `since`.
@@ -200,11 +220,7 @@ pub fn list_group_bindings_of(
     group_bindings::table
         .inner_join(user_groups::table.on(user_groups::group_name.eq(group_bindings::group_name)))
         .filter(user_groups::user_id.eq(user_id))
-        .filter(
-            user_groups::source
-                .eq(GROUP_SOURCE_ADMIN)
-                .or(user_groups::synced_at.ge(since)),
-        )
+        .filter(counting_since(since))
         .order(group_bindings::id)
         .select((group_bindings::pattern, group_bindings::role))
         .load(conn)
@@ -320,11 +336,7 @@ pub fn list_user_groups_since(
     use crate::db::schema::user_groups;
     user_groups::table
         .filter(user_groups::user_id.eq(user_id))
-        .filter(
-            user_groups::source
-                .eq(GROUP_SOURCE_ADMIN)
-                .or(user_groups::synced_at.ge(since)),
-        )
+        .filter(counting_since(since))
         .order(user_groups::group_name)
         .select(user_groups::group_name)
         .load(conn)
