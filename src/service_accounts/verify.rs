@@ -6,9 +6,9 @@ use super::cache::CachedKey;
 use super::keys::{self, Matched};
 use super::repo;
 use crate::access;
+use crate::access::{AuthMethod, Principal, PrincipalKind};
 use crate::app::AppState;
 use crate::credential::Presented;
-use crate::access::{AuthMethod, Principal, PrincipalKind};
 use crate::db::{DbConnection, now_ms};
 use crate::errors::{AppError, AppResult};
 
