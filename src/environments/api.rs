@@ -143,15 +143,23 @@ async fn update_environment(
     Ok(HttpResponse::Ok().json(EnvironmentJson::new(&env, &ns, true)))
 }
 
+/// Deletes environment `(ns, name)` as `actor` (the JSON and dashboard deletes alike).
+pub(super) async fn delete(
+    state: &web::Data<AppState>,
+    actor: Actor,
+    (ns, name): (String, String),
+) -> AppResult<()> {
+    state
+        .db
+        .run(move |conn| envs::delete(conn, &actor, &ns, &name))
+        .await
+}
+
 async fn delete_environment(
     state: web::Data<AppState>,
     actor: Actor,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let (ns, name) = path.into_inner();
-    state
-        .db
-        .run(move |conn| envs::delete(conn, &actor, &ns, &name))
-        .await?;
+    delete(&state, actor, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

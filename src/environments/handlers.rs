@@ -24,17 +24,12 @@ const PAGE: i64 = 50;
 
 /// Routes.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    const ONE: &str = "/environments/{ns}/{name}";
     cfg.route("/environments", web::get().to(list_environments))
         .route("/environments", web::post().to(create_environment))
-        .route("/environments/{ns}/{name}", web::get().to(show_environment))
-        .route(
-            "/environments/{ns}/{name}",
-            web::post().to(update_environment),
-        )
-        .route(
-            "/environments/{ns}/{name}/delete",
-            web::post().to(delete_environment),
-        );
+        .route(ONE, web::get().to(show_environment))
+        .route(ONE, web::post().to(update_environment))
+        .route(&format!("{ONE}/delete"), web::post().to(delete_environment));
 }
 
 /// Query of the list page; also what its "load more" link carries.
@@ -180,14 +175,14 @@ async fn create_environment(
         ) => {
             let q = ListQuery::default();
             let listing = listing(&state, &actor, &q).await?;
-            (form.errors, form.error, _) = form_errors(&err);
-            // A name already taken is shown on the form like any other invalid input.
-            let status = if matches!(err, AppError::Forbidden(_)) {
-                StatusCode::FORBIDDEN
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
+            let status;
+            (form.errors, form.error, status) = form_errors(&err);
             let page = environments_page(&actor, &session, listing, q, Some(form))?;
+            // A name already taken is shown on the form like any other invalid input.
+            let status = match status {
+                StatusCode::CONFLICT => StatusCode::UNPROCESSABLE_ENTITY,
+                other => other,
+            };
             Ok(respond_with_status(page, &req, status))
         }
         Err(other) => Err(other),
@@ -285,10 +280,6 @@ async fn delete_environment(
     actor: Actor,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let (ns, name) = path.into_inner();
-    state
-        .db
-        .run(move |conn| envs::delete(conn, &actor, &ns, &name))
-        .await?;
+    super::api::delete(&state, actor, path.into_inner()).await?;
     Ok(see_other("/environments"))
 }

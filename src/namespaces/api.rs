@@ -157,16 +157,25 @@ async fn put_share(
     Ok(shares_answer(items))
 }
 
+/// Stops sharing namespace `name` with `target` as `actor` (the JSON and dashboard
+/// removals alike).
+pub(super) async fn unshare(
+    state: &web::Data<AppState>,
+    actor: Actor,
+    (name, target): (String, String),
+) -> AppResult<()> {
+    let st = state.clone();
+    state
+        .db
+        .run(move |conn| sharing::unshare(conn, &actor, &st.key_cache, &name, &target))
+        .await
+}
+
 async fn delete_share(
     state: web::Data<AppState>,
     actor: Actor,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let (name, target) = path.into_inner();
-    let st = state.clone();
-    state
-        .db
-        .run(move |conn| sharing::unshare(conn, &actor, &st.key_cache, &name, &target))
-        .await?;
+    unshare(&state, actor, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

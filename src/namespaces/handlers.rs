@@ -21,13 +21,11 @@ const ENV_PAGE: i64 = 25;
 
 /// Routes.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    const SHARES: &str = "/namespaces/{ns}/shares";
     cfg.route("/namespaces", web::get().to(list_namespaces))
         .route("/namespaces/{ns}", web::get().to(show_namespace))
-        .route("/namespaces/{ns}/shares", web::post().to(add_share))
-        .route(
-            "/namespaces/{ns}/shares/delete",
-            web::post().to(remove_share),
-        );
+        .route(SHARES, web::post().to(add_share))
+        .route(&format!("{SHARES}/delete"), web::post().to(remove_share));
 }
 
 async fn list_namespaces(
@@ -162,11 +160,7 @@ async fn remove_share(
     form: web::Form<ShareForm>,
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let (n, st) = (name.clone(), state.clone());
-    let target = form.into_inner().principal;
-    state
-        .db
-        .run(move |conn| sharing::unshare(conn, &actor, &st.key_cache, &n, &target))
-        .await?;
-    Ok(see_other(&format!("/namespaces/{}", path_segment(&name))))
+    let url = format!("/namespaces/{}", path_segment(&name));
+    super::api::unshare(&state, actor, (name, form.into_inner().principal)).await?;
+    Ok(see_other(&url))
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::accounts::{self, NewAccount};
+use super::actions;
 use super::api_keys::{self, IssuedKey, NewKeyInput};
 use super::models::{AccountJson, KeyJson};
 use super::repo::ListFilter;
@@ -113,14 +114,9 @@ async fn update_account(
     path: web::Path<String>,
     body: web::Json<PatchBody>,
 ) -> AppResult<HttpResponse> {
-    let (name, b, st) = (path.into_inner(), body.into_inner(), state.clone());
-    let updated = state
-        .db
-        .run(move |conn| {
-            let description = b.description.as_deref();
-            accounts::update_account(conn, &actor, &st.key_cache, &name, description, b.active)
-        })
-        .await?;
+    let b = body.into_inner();
+    let updated =
+        actions::update_account(&state, actor, path.into_inner(), b.description, b.active).await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&updated)))
 }
 
@@ -129,11 +125,7 @@ async fn delete_account(
     actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let (name, st) = (path.into_inner(), state.clone());
-    state
-        .db
-        .run(move |conn| accounts::delete_account(conn, &actor, &st.key_cache, &name))
-        .await?;
+    actions::delete_account(&state, actor, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -253,16 +245,9 @@ async fn update_key(
     path: web::Path<(String, String)>,
     body: web::Json<PatchBody>,
 ) -> AppResult<HttpResponse> {
-    let (account, name) = path.into_inner();
-    let (b, acc, st) = (body.into_inner(), account.clone(), state.clone());
-    let key = state
-        .db
-        .run(move |conn| {
-            let description = b.description.as_deref();
-            let cache = &st.key_cache;
-            api_keys::update_key(conn, &actor, cache, &acc, &name, description, b.active)
-        })
-        .await?;
+    let (path, b) = (path.into_inner(), body.into_inner());
+    let account = path.0.clone();
+    let key = actions::update_key(&state, actor, path, b.description, b.active).await?;
     Ok(HttpResponse::Ok().json(KeyJson::new(&key, &account, now_ms(), None)))
 }
 
@@ -271,12 +256,7 @@ async fn delete_key(
     actor: Actor,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let (account, name) = path.into_inner();
-    let st = state.clone();
-    state
-        .db
-        .run(move |conn| api_keys::delete_key(conn, &actor, &st.key_cache, &account, &name))
-        .await?;
+    actions::delete_key(&state, actor, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

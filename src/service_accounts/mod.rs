@@ -3,6 +3,7 @@
 //! window, expired, deactivated and revoked — from the dashboard and the JSON API.
 
 mod accounts;
+mod actions;
 mod api;
 mod api_keys;
 pub mod cache;

@@ -13,6 +13,7 @@ use crate::db::now_ms;
 use crate::environments;
 use crate::errors::{AppError, AppResult};
 use crate::service_accounts::accounts::{self, NewAccount};
+use crate::service_accounts::actions;
 use crate::service_accounts::api_keys::{self, NewKeyInput};
 use crate::service_accounts::repo::ListFilter;
 use crate::service_accounts::reveal;
@@ -28,18 +29,13 @@ const PAGE: i64 = 25;
 
 /// Routes.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    const ONE: &str = "/service-accounts/{sa}";
     cfg.route("/service-accounts", web::get().to(list_accounts))
         .route("/service-accounts", web::post().to(create_account))
-        .route("/service-accounts/{sa}", web::get().to(show_account))
-        .route("/service-accounts/{sa}", web::post().to(update_account))
-        .route(
-            "/service-accounts/{sa}/active",
-            web::post().to(set_account_active),
-        )
-        .route(
-            "/service-accounts/{sa}/delete",
-            web::post().to(delete_account),
-        );
+        .route(ONE, web::get().to(show_account))
+        .route(ONE, web::post().to(update_account))
+        .route(&format!("{ONE}/active"), web::post().to(set_account_active))
+        .route(&format!("{ONE}/delete"), web::post().to(delete_account));
 }
 
 /// Query of the list page; also what its "load more" link carries.
@@ -184,14 +180,14 @@ async fn create_account(
         ) => {
             let q = ListQuery::default();
             let table = load_table(&state, &actor, &session, &q).await?;
-            (form.errors, form.error, _) = form_errors(&err);
-            // A name already taken is shown on the form like any other invalid input.
-            let status = if matches!(err, AppError::Forbidden(_)) {
-                StatusCode::FORBIDDEN
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
+            let status;
+            (form.errors, form.error, status) = form_errors(&err);
             let page = accounts_page(&actor, &session, table, q, Some(form))?;
+            // A name already taken is shown on the form like any other invalid input.
+            let status = match status {
+                StatusCode::CONFLICT => StatusCode::UNPROCESSABLE_ENTITY,
+                other => other,
+            };
             Ok(respond_with_status(page, &req, status))
         }
         Err(other) => Err(other),
@@ -245,15 +241,8 @@ async fn update_account(
     form: web::Form<DescriptionForm>,
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let (n, st) = (name.clone(), state.clone());
-    let description = form.into_inner().description;
-    state
-        .db
-        .run(move |conn| {
-            let cache = &st.key_cache;
-            accounts::update_account(conn, &actor, cache, &n, Some(&description), None)
-        })
-        .await?;
+    let description = Some(form.into_inner().description);
+    actions::update_account(&state, actor, name.clone(), description, None).await?;
     Ok(see_other(&account_url(&name)))
 }
 
@@ -266,13 +255,7 @@ async fn set_account_active(
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
     let active = form.active()?;
-    let (n, st) = (name.clone(), state.clone());
-    state
-        .db
-        .run(move |conn| {
-            accounts::update_account(conn, &actor, &st.key_cache, &n, None, Some(active))
-        })
-        .await?;
+    actions::update_account(&state, actor, name.clone(), None, Some(active)).await?;
     // The list's row toggles send `back=list`.
     if form.back.as_deref() == Some("list") {
         return Ok(see_other("/service-accounts"));
@@ -286,10 +269,6 @@ async fn delete_account(
     actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let (name, st) = (path.into_inner(), state.clone());
-    state
-        .db
-        .run(move |conn| accounts::delete_account(conn, &actor, &st.key_cache, &name))
-        .await?;
+    actions::delete_account(&state, actor, path.into_inner()).await?;
     Ok(see_other("/service-accounts"))
 }

@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
 use crate::service_accounts::accounts::authorized_account;
+use crate::service_accounts::actions;
 use crate::service_accounts::api_keys::{self, NewKeyInput};
 use crate::service_accounts::keys::{DAY_MS, MAX_RETAIN_MINUTES};
 use crate::service_accounts::reveal;
@@ -19,29 +20,16 @@ use crate::service_accounts::views::{KeyForm, KeyRow, NewKeyPage, RotateKeyPage}
 use crate::web::layout::{Layout, Section};
 use crate::web::{form_errors, respond_with_status, see_other};
 
-/// Path of one key's rotation.
-const ROTATE: &str = "/service-accounts/{sa}/api-keys/{key}/rotate";
-
 /// Routes.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/service-accounts/{sa}/api-keys/new",
-        web::get().to(new_key_form),
-    )
-    .route(
-        "/service-accounts/{sa}/api-keys",
-        web::post().to(create_key),
-    )
-    .route(ROTATE, web::get().to(rotate_key_form))
-    .route(ROTATE, web::post().to(rotate_key))
-    .route(
-        "/service-accounts/{sa}/api-keys/{key}/active",
-        web::post().to(set_key_active),
-    )
-    .route(
-        "/service-accounts/{sa}/api-keys/{key}/delete",
-        web::post().to(delete_key),
-    );
+    const KEYS: &str = "/service-accounts/{sa}/api-keys";
+    const ONE: &str = "/service-accounts/{sa}/api-keys/{key}";
+    cfg.route(&format!("{KEYS}/new"), web::get().to(new_key_form))
+        .route(KEYS, web::post().to(create_key))
+        .route(&format!("{ONE}/rotate"), web::get().to(rotate_key_form))
+        .route(&format!("{ONE}/rotate"), web::post().to(rotate_key))
+        .route(&format!("{ONE}/active"), web::post().to(set_key_active))
+        .route(&format!("{ONE}/delete"), web::post().to(delete_key));
 }
 
 /// `GET /service-accounts/{sa}/api-keys/new`
@@ -239,17 +227,10 @@ async fn set_key_active(
     path: web::Path<(String, String)>,
     form: web::Form<ActiveForm>,
 ) -> AppResult<HttpResponse> {
-    let (account, name) = path.into_inner();
-    let active = form.active()?;
-    let (acc, st) = (account.clone(), state.clone());
-    state
-        .db
-        .run(move |conn| {
-            let cache = &st.key_cache;
-            api_keys::update_key(conn, &actor, cache, &acc, &name, None, Some(active))
-        })
-        .await?;
-    Ok(see_other(&account_url(&account)))
+    let path = path.into_inner();
+    let url = account_url(&path.0);
+    actions::update_key(&state, actor, path, None, Some(form.active()?)).await?;
+    Ok(see_other(&url))
 }
 
 /// `POST /service-accounts/{sa}/api-keys/{key}/delete`
@@ -258,11 +239,8 @@ async fn delete_key(
     actor: Actor,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let (account, name) = path.into_inner();
-    let (acc, st) = (account.clone(), state.clone());
-    state
-        .db
-        .run(move |conn| api_keys::delete_key(conn, &actor, &st.key_cache, &acc, &name))
-        .await?;
-    Ok(see_other(&account_url(&account)))
+    let path = path.into_inner();
+    let url = account_url(&path.0);
+    actions::delete_key(&state, actor, path).await?;
+    Ok(see_other(&url))
 }

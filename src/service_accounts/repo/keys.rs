@@ -4,8 +4,10 @@
 use diesel::prelude::*;
 
 use super::super::models::{ApiKey, ServiceAccount};
-use crate::db::DbConnection;
+use diesel::dsl::AsSelect;
+
 use crate::db::schema::{api_keys, namespaces, service_accounts};
+use crate::db::{DbBackend, DbConnection};
 
 /// Row ids of an account's keys.
 pub fn key_ids_of(conn: &mut DbConnection, account_id: i64) -> QueryResult<Vec<i64>> {
@@ -46,36 +48,38 @@ pub fn get_key(conn: &mut DbConnection, id: i64) -> QueryResult<ApiKey> {
         .first(conn)
 }
 
-/// What authentication needs: the key, its account and the account's namespace.
-pub fn find_key_for_auth(
-    conn: &mut DbConnection,
-    key_id: &str,
-) -> QueryResult<Option<(ApiKey, ServiceAccount, String)>> {
+/// What authentication reads: a key, its account and the account's namespace name.
+pub type AuthRow = (ApiKey, ServiceAccount, String);
+
+/// The columns of an [`AuthRow`], read from keys joined with accounts and namespaces.
+fn auth_columns() -> (
+    AsSelect<ApiKey, DbBackend>,
+    AsSelect<ServiceAccount, DbBackend>,
+    namespaces::name,
+) {
+    (
+        ApiKey::as_select(),
+        ServiceAccount::as_select(),
+        namespaces::name,
+    )
+}
+
+/// What authentication needs about the key with public id `key_id`.
+pub fn find_key_for_auth(conn: &mut DbConnection, key_id: &str) -> QueryResult<Option<AuthRow>> {
     api_keys::table
         .inner_join(service_accounts::table.inner_join(namespaces::table))
         .filter(api_keys::key_id.eq(key_id))
-        .select((
-            ApiKey::as_select(),
-            ServiceAccount::as_select(),
-            namespaces::name,
-        ))
+        .select(auth_columns())
         .first(conn)
         .optional()
 }
 
 /// The same, by key row id (tokens minted from keys point at the row).
-pub fn find_key_by_row_for_auth(
-    conn: &mut DbConnection,
-    id: i64,
-) -> QueryResult<Option<(ApiKey, ServiceAccount, String)>> {
+pub fn find_key_by_row_for_auth(conn: &mut DbConnection, id: i64) -> QueryResult<Option<AuthRow>> {
     api_keys::table
         .inner_join(service_accounts::table.inner_join(namespaces::table))
         .filter(api_keys::id.eq(id))
-        .select((
-            ApiKey::as_select(),
-            ServiceAccount::as_select(),
-            namespaces::name,
-        ))
+        .select(auth_columns())
         .first(conn)
         .optional()
 }
