@@ -123,6 +123,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     dashboard::configure(cfg);
     service_accounts::configure(cfg);
     environments::configure(cfg);
+    crate::namespaces::configure(cfg);
     users::configure(cfg);
     connectors::configure(cfg);
     audit::configure(cfg);

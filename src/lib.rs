@@ -19,6 +19,7 @@ pub mod environments;
 pub mod errors;
 pub mod identity;
 pub mod names;
+pub mod namespaces;
 pub mod ops;
 pub mod secrets;
 pub mod server;

@@ -1,221 +1,28 @@
-//! JSON API of namespaces, shares and environments.
+//! JSON API of environments (`/api/v1/environments…`), and the list query and answer
+//! that other environment lists (a user's, in `crate::users`) share.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::envs::{self, EnvChanges, NewEnv};
-use super::models::{EnvironmentJson, NamespaceJson};
-use super::namespaces;
-use super::repo::{self, EnvFilter};
-use crate::access::Principal;
+use super::models::{Environment, EnvironmentJson};
+use super::repo::EnvFilter;
+use crate::access::Actor;
 use crate::app::AppState;
 use crate::errors::{AppError, AppResult};
-use crate::web::client_addr;
-use crate::web::pagination::{self, decode_cursor, encode_cursor};
+use crate::web::pagination::{self, decode_cursor, encode_cursor, split_page};
+
+/// Path of one environment.
+const ONE: &str = "/api/v1/environments/{ns}/{name}";
 
 /// Routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/namespaces", web::get().to(list_namespaces))
-        .route("/api/v1/namespaces", web::post().to(create_namespace))
-        .route("/api/v1/namespaces/{ns}", web::get().to(get_namespace))
-        .route(
-            "/api/v1/namespaces/{ns}",
-            web::delete().to(delete_namespace),
-        )
-        .route("/api/v1/namespaces/{ns}/shares", web::get().to(list_shares))
-        .route(
-            "/api/v1/namespaces/{ns}/shares/{principal}",
-            web::put().to(put_share),
-        )
-        .route(
-            "/api/v1/namespaces/{ns}/shares/{principal}",
-            web::delete().to(delete_share),
-        )
-        .route("/api/v1/environments", web::get().to(list_environments))
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/environments", web::get().to(list_environments))
         .route("/api/v1/environments", web::post().to(create_environment))
-        .route(
-            "/api/v1/environments/{ns}/{name}",
-            web::get().to(get_environment),
-        )
-        .route(
-            "/api/v1/environments/{ns}/{name}",
-            web::patch().to(update_environment),
-        )
-        .route(
-            "/api/v1/environments/{ns}/{name}",
-            web::delete().to(delete_environment),
-        );
-}
-
-/// Query of namespace lists.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NamespaceQuery {
-    search: Option<String>,
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
-async fn list_namespaces(
-    state: web::Data<AppState>,
-    principal: Principal,
-    q: web::Query<NamespaceQuery>,
-) -> AppResult<HttpResponse> {
-    let q = q.into_inner();
-    let limit = pagination::limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
-    let grants = principal.grants;
-    let mut rows = state
-        .db
-        .run(move |conn| {
-            repo::list_namespaces(conn, &grants, q.search.as_deref(), after.as_deref(), limit)
-                .map_err(AppError::from)
-        })
-        .await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|n| encode_cursor(&n.name))
-    } else {
-        None
-    };
-    let items: Vec<NamespaceJson> = rows.iter().map(NamespaceJson::from).collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
-}
-
-/// Body of namespace creation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateNamespace {
-    name: String,
-    description: Option<String>,
-    metadata: Option<serde_json::Value>,
-}
-
-async fn create_namespace(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
-    body: web::Json<CreateNamespace>,
-) -> AppResult<HttpResponse> {
-    let b = body.into_inner();
-    let client = client_addr(&req);
-    let ns = state
-        .db
-        .run(move |conn| {
-            namespaces::create(
-                conn,
-                &principal,
-                &client,
-                &b.name,
-                b.description.as_deref().unwrap_or(""),
-                b.metadata.as_ref(),
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(NamespaceJson::from(&ns)))
-}
-
-async fn get_namespace(
-    state: web::Data<AppState>,
-    principal: Principal,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let name = path.into_inner();
-    let (ns, count) = state
-        .db
-        .run(move |conn| -> AppResult<_> {
-            let ns = namespaces::readable(conn, &principal.grants, &name)?;
-            let count = repo::count_environments_in(conn, ns.id)?;
-            Ok((ns, count))
-        })
-        .await?;
-    let mut body = serde_json::to_value(NamespaceJson::from(&ns)).map_err(AppError::internal)?;
-    body["environments"] = json!(count);
-    Ok(HttpResponse::Ok().json(body))
-}
-
-async fn delete_namespace(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let name = path.into_inner();
-    let client = client_addr(&req);
-    let st = state.clone();
-    state
-        .db
-        .run(move |conn| namespaces::delete(conn, &principal, &client, &st.key_cache, &name))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-async fn list_shares(
-    state: web::Data<AppState>,
-    principal: Principal,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let name = path.into_inner();
-    let items = state
-        .db
-        .run(move |conn| namespaces::shares(conn, &principal.grants, &name))
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
-}
-
-/// Body of a share.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShareBody {
-    role: String,
-}
-
-async fn put_share(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
-    path: web::Path<(String, String)>,
-    body: web::Json<ShareBody>,
-) -> AppResult<HttpResponse> {
-    let (name, target) = path.into_inner();
-    let client = client_addr(&req);
-    let st = state.clone();
-    let role = body.into_inner().role;
-    let items = state
-        .db
-        .run(move |conn| {
-            namespaces::share(
-                conn,
-                &principal,
-                &client,
-                &st.key_cache,
-                &name,
-                &target,
-                &role,
-            )?;
-            namespaces::shares(conn, &principal.grants, &name)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
-}
-
-async fn delete_share(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
-    path: web::Path<(String, String)>,
-) -> AppResult<HttpResponse> {
-    let (name, target) = path.into_inner();
-    let client = client_addr(&req);
-    let st = state.clone();
-    state
-        .db
-        .run(move |conn| {
-            namespaces::unshare(conn, &principal, &client, &st.key_cache, &name, &target)
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .route(ONE, web::get().to(get_environment))
+        .route(ONE, web::patch().to(update_environment))
+        .route(ONE, web::delete().to(delete_environment));
 }
 
 /// Query of environment lists.
@@ -237,170 +44,122 @@ pub struct EnvQuery {
 impl EnvQuery {
     /// The repository filter, validated.
     pub fn filter(&self) -> AppResult<EnvFilter> {
-        let after = decode_cursor(self.cursor.as_deref())?
-            .map(|c| {
-                c.split_once('/')
-                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                    .ok_or_else(|| AppError::bad_request("invalid cursor"))
-            })
-            .transpose()?;
         Ok(EnvFilter {
             namespace: self.namespace.clone().filter(|n| !n.is_empty()),
             search: self.search.clone().filter(|s| !s.is_empty()),
             status: self.status.clone().filter(|s| !s.is_empty()),
-            after,
+            after: decode_env_cursor(self.cursor.as_deref())?,
             limit: pagination::limit(self.limit)?,
         })
     }
 }
 
-/// The `{"items","next_cursor","total"}` answer of an environment list.
-pub fn env_page(
-    rows: Vec<(super::Environment, String)>,
-    total: i64,
+/// The `(namespace, environment)` an environment cursor continues after.
+pub(super) fn decode_env_cursor(cursor: Option<&str>) -> AppResult<Option<(String, String)>> {
+    decode_cursor(cursor)?
+        .map(|c| {
+            c.split_once('/')
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .ok_or_else(|| AppError::bad_request("invalid cursor"))
+        })
+        .transpose()
+}
+
+/// A page of environment rows read with one row more than `limit`: the first `limit`
+/// rows and the raw `namespace/name` key to continue after, when more follow.
+pub(super) fn split_env_page(
+    rows: Vec<(Environment, String)>,
     limit: i64,
-) -> serde_json::Value {
-    let mut rows = rows;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last()
-            .map(|(e, ns)| encode_cursor(&format!("{ns}/{}", e.name)))
-    } else {
-        None
-    };
+) -> (Vec<(Environment, String)>, Option<String>) {
+    split_page(rows, limit, |(e, ns)| format!("{ns}/{}", e.name))
+}
+
+/// The `{"items","next_cursor","total"}` answer of an environment list.
+pub fn env_page(rows: Vec<(Environment, String)>, total: i64, limit: i64) -> serde_json::Value {
+    let (rows, next) = split_env_page(rows, limit);
     let items: Vec<EnvironmentJson> = rows
         .iter()
         .map(|(e, ns)| EnvironmentJson::new(e, ns, false))
         .collect();
-    json!({"items": items, "next_cursor": next, "total": total})
+    let next_cursor = next.as_deref().map(encode_cursor);
+    json!({"items": items, "next_cursor": next_cursor, "total": total})
 }
 
 async fn list_environments(
     state: web::Data<AppState>,
-    principal: Principal,
+    actor: Actor,
     q: web::Query<EnvQuery>,
 ) -> AppResult<HttpResponse> {
     let filter = q.filter()?;
     let limit = filter.limit;
-    let grants = principal.grants;
     let st = state.clone();
     let (rows, total) = state
         .db
-        .run(move |conn| envs::list(conn, &grants, &filter, &st.env_totals))
+        .run(move |conn| envs::list(conn, actor.grants(), &filter, &st.env_totals))
         .await?;
     Ok(HttpResponse::Ok().json(env_page(rows, total, limit)))
 }
 
-/// Body of environment creation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateEnv {
-    namespace: String,
-    name: String,
-    description: Option<String>,
-    specification: Option<String>,
-}
-
 async fn create_environment(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
-    body: web::Json<CreateEnv>,
+    actor: Actor,
+    body: web::Json<NewEnv>,
 ) -> AppResult<HttpResponse> {
-    let b = body.into_inner();
-    let client = client_addr(&req);
-    let ns = b.namespace.clone();
+    let input = body.into_inner();
+    let ns = input.namespace.clone();
     let env = state
         .db
-        .run(move |conn| {
-            envs::create(
-                conn,
-                &principal,
-                &client,
-                &NewEnv {
-                    namespace: b.namespace,
-                    name: b.name,
-                    description: b.description,
-                    specification: b.specification,
-                },
-            )
-        })
+        .run(move |conn| envs::create(conn, &actor, &input))
         .await?;
     Ok(HttpResponse::Created().json(EnvironmentJson::new(&env, &ns, true)))
 }
 
 async fn get_environment(
     state: web::Data<AppState>,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let (ns, name) = path.into_inner();
     let n = ns.clone();
     let (env, _) = state
         .db
-        .run(move |conn| envs::readable(conn, &principal.grants, &n, &name))
+        .run(move |conn| envs::readable(conn, actor.grants(), &n, &name))
         .await?;
     Ok(HttpResponse::Ok().json(EnvironmentJson::new(&env, &ns, true)))
-}
-
-/// Body of an environment update.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatchEnv {
-    description: Option<String>,
-    specification: Option<String>,
-    current_build: Option<PatchBuild>,
-}
-
-/// Build part of an update.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatchBuild {
-    status: String,
 }
 
 async fn update_environment(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<(String, String)>,
-    body: web::Json<PatchEnv>,
+    body: web::Json<EnvChanges>,
 ) -> AppResult<HttpResponse> {
     let (ns, name) = path.into_inner();
-    let b = body.into_inner();
-    let client = client_addr(&req);
-    let n = ns.clone();
+    let (n, changes) = (ns.clone(), body.into_inner());
     let env = state
         .db
-        .run(move |conn| {
-            envs::update(
-                conn,
-                &principal,
-                &client,
-                &n,
-                &name,
-                &EnvChanges {
-                    description: b.description,
-                    specification: b.specification,
-                    build_status: b.current_build.map(|c| c.status),
-                },
-            )
-        })
+        .run(move |conn| envs::update(conn, &actor, &n, &name, &changes))
         .await?;
     Ok(HttpResponse::Ok().json(EnvironmentJson::new(&env, &ns, true)))
 }
 
-async fn delete_environment(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
-    path: web::Path<(String, String)>,
-) -> AppResult<HttpResponse> {
-    let (ns, name) = path.into_inner();
-    let client = client_addr(&req);
+/// Deletes environment `(ns, name)` as `actor` (the JSON and dashboard deletes alike).
+pub(super) async fn delete(
+    state: &web::Data<AppState>,
+    actor: Actor,
+    (ns, name): (String, String),
+) -> AppResult<()> {
     state
         .db
-        .run(move |conn| envs::delete(conn, &principal, &client, &ns, &name))
-        .await?;
+        .run(move |conn| envs::delete(conn, &actor, &ns, &name))
+        .await
+}
+
+async fn delete_environment(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    delete(&state, actor, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

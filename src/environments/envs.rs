@@ -1,10 +1,11 @@
 //! Environment operations: authorize on the environment (or its namespace for
 //! creation), validate, change, audit.
 
+use serde::Deserialize;
+
 use super::models::{BUILD_STATUSES, Environment, NewEnvironment};
 use super::repo::{self, EnvFilter, EnvironmentChanges};
-use crate::access::Principal;
-use crate::access::{Grants, Permission};
+use crate::access::{Actor, Grants, Permission};
 use crate::audit;
 use crate::db::{DbConnection, now_ms};
 use crate::errors::{AppError, AppResult, FieldErrors};
@@ -12,16 +13,6 @@ use crate::names::validate_name;
 
 /// Longest specification accepted (bytes).
 pub const MAX_SPECIFICATION: usize = 128 * 1024;
-
-fn audit(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    client: &str,
-    action: &str,
-    target: &str,
-) -> AppResult<()> {
-    audit::record_success(conn, principal, client, action, target, None)
-}
 
 /// Environment `ns/name` if `grants` may read it; 404 otherwise.
 pub fn readable(
@@ -59,8 +50,9 @@ pub fn list(
     Ok(repo::list_environments(conn, grants, filter, totals)?)
 }
 
-/// Input of creation.
-#[derive(Debug, Clone, Default)]
+/// Input of creation (also the JSON body of `POST /api/v1/environments`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewEnv {
     /// Namespace name.
     pub namespace: String,
@@ -72,46 +64,37 @@ pub struct NewEnv {
     pub specification: Option<String>,
 }
 
-fn check_text(fields: &mut FieldErrors, field: &str, value: Option<&str>, max: usize) {
-    if value.is_some_and(|v| v.len() > max || v.contains('\0')) {
-        fields.insert(field.into(), format!("must be at most {max} bytes of text"));
+/// Checks the free-text fields an environment is created or changed with.
+fn check_texts(description: Option<&str>, specification: Option<&str>) -> FieldErrors {
+    let mut fields = FieldErrors::new();
+    for (field, value, max) in [
+        ("description", description, 1024),
+        ("specification", specification, MAX_SPECIFICATION),
+    ] {
+        if value.is_some_and(|v| v.len() > max || v.contains('\0')) {
+            fields.insert(field.into(), format!("must be at most {max} bytes of text"));
+        }
     }
+    fields
 }
 
 /// Creates an environment (`environment::create` on its namespace, from an `ns/*`
 /// binding). A specification queues a build.
-pub fn create(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    client: &str,
-    input: &NewEnv,
-) -> AppResult<Environment> {
-    let mut fields = FieldErrors::new();
+pub fn create(conn: &mut DbConnection, actor: &Actor, input: &NewEnv) -> AppResult<Environment> {
+    let mut fields = check_texts(input.description.as_deref(), input.specification.as_deref());
     if let Err(e) = validate_name(&input.namespace) {
         fields.insert("namespace".into(), format!("namespace {e}"));
     }
     if let Err(e) = validate_name(&input.name) {
         fields.insert("name".into(), format!("name {e}"));
     }
-    check_text(
-        &mut fields,
-        "description",
-        input.description.as_deref(),
-        1024,
-    );
-    check_text(
-        &mut fields,
-        "specification",
-        input.specification.as_deref(),
-        MAX_SPECIFICATION,
-    );
     if !fields.is_empty() {
         return Err(AppError::Validation {
             message: "the environment is not valid".into(),
             fields,
         });
     }
-    let g = &principal.grants;
+    let g = actor.grants();
     let ns = repo::find_namespace(conn, &input.namespace)?;
     let ns = match ns {
         Some(ns)
@@ -156,60 +139,71 @@ pub fn create(
                 build_scheduled_at: queued.then_some(now),
             },
         )?;
-        audit(
+        audit::success(
             conn,
-            principal,
-            client,
+            actor,
             "environment.create",
             &format!("environment:{}/{}", ns.name, input.name),
+            None,
         )?;
         repo::find_environment(conn, ns.id, &input.name)?.ok_or(AppError::NotFound)
     })
 }
 
-/// Input of an update.
-#[derive(Debug, Clone, Default)]
+/// Input of an update (also the JSON body of `PATCH /api/v1/environments/{ns}/{name}`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EnvChanges {
     /// New description.
     pub description: Option<String>,
     /// New specification (queues a build).
     pub specification: Option<String>,
     /// New build status (a builder reporting progress).
-    pub build_status: Option<String>,
+    pub current_build: Option<BuildChange>,
+}
+
+/// The build part of an update.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildChange {
+    /// QUEUED, BUILDING, COMPLETED, FAILED or CANCELED.
+    pub status: String,
+}
+
+/// `ns/name` when `actor` may read it and holds `permission` on it; 404 when it may
+/// not read it, 403 when it may read but not act.
+fn actionable(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    permission: Permission,
+    ns: &str,
+    name: &str,
+) -> AppResult<(Environment, i64)> {
+    let found = readable(conn, actor.grants(), ns, name)?;
+    if !actor.grants().can_environment(permission, ns, name) {
+        return Err(AppError::Forbidden(format!(
+            "you need {} on {ns}/{name}",
+            permission.as_str()
+        )));
+    }
+    Ok(found)
 }
 
 /// Updates an environment (`environment::update`).
 pub fn update(
     conn: &mut DbConnection,
-    principal: &Principal,
-    client: &str,
+    actor: &Actor,
     ns: &str,
     name: &str,
     changes: &EnvChanges,
 ) -> AppResult<Environment> {
-    let (env, ns_id) = readable(conn, &principal.grants, ns, name)?;
-    if !principal
-        .grants
-        .can_environment(Permission::EnvironmentUpdate, ns, name)
-    {
-        return Err(AppError::Forbidden(format!(
-            "you need environment::update on {ns}/{name}"
-        )));
-    }
-    let mut fields = FieldErrors::new();
-    check_text(
-        &mut fields,
-        "description",
+    let (env, ns_id) = actionable(conn, actor, Permission::EnvironmentUpdate, ns, name)?;
+    let mut fields = check_texts(
         changes.description.as_deref(),
-        1024,
-    );
-    check_text(
-        &mut fields,
-        "specification",
         changes.specification.as_deref(),
-        MAX_SPECIFICATION,
     );
-    if let Some(s) = &changes.build_status
+    let build_status = changes.current_build.as_ref().map(|b| &b.status);
+    if let Some(s) = build_status
         && !BUILD_STATUSES.contains(&s.as_str())
     {
         fields.insert(
@@ -240,7 +234,7 @@ pub fn update(
         set.build_started_at = Some(None);
         set.build_ended_at = Some(None);
     }
-    if let Some(status) = &changes.build_status {
+    if let Some(status) = build_status {
         set.build_status = Some(status.clone());
         match status.as_str() {
             "QUEUED" => set.build_scheduled_at = Some(Some(now)),
@@ -250,42 +244,28 @@ pub fn update(
     }
     crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::update_environment(conn, env.id, &set)?;
-        audit(
+        audit::success(
             conn,
-            principal,
-            client,
+            actor,
             "environment.update",
             &format!("environment:{ns}/{name}"),
+            None,
         )
     })?;
     repo::find_environment(conn, ns_id, name)?.ok_or(AppError::NotFound)
 }
 
 /// Deletes an environment (`environment::delete`).
-pub fn delete(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    client: &str,
-    ns: &str,
-    name: &str,
-) -> AppResult<()> {
-    let (env, _) = readable(conn, &principal.grants, ns, name)?;
-    if !principal
-        .grants
-        .can_environment(Permission::EnvironmentDelete, ns, name)
-    {
-        return Err(AppError::Forbidden(format!(
-            "you need environment::delete on {ns}/{name}"
-        )));
-    }
+pub fn delete(conn: &mut DbConnection, actor: &Actor, ns: &str, name: &str) -> AppResult<()> {
+    let (env, _) = actionable(conn, actor, Permission::EnvironmentDelete, ns, name)?;
     crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         repo::delete_environment(conn, env.id)?;
-        audit(
+        audit::success(
             conn,
-            principal,
-            client,
+            actor,
             "environment.delete",
             &format!("environment:{ns}/{name}"),
+            None,
         )
     })
 }

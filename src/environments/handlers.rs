@@ -1,57 +1,39 @@
-//! Dashboard pages of environments and namespaces (with sharing). Buttons appear only
-//! when allowed; every action is checked again on the server.
+//! Dashboard pages of environments. Buttons appear only when allowed; every action is
+//! checked again on the server.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Responder, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use super::api::{decode_env_cursor, split_env_page};
 use super::envs::{self, EnvChanges, NewEnv};
 use super::models::BUILD_STATUSES;
-use super::namespaces;
 use super::repo::{self, EnvFilter};
-use super::views::{
-    EnvForm, EnvRow, EnvRows, EnvironmentPage, EnvironmentsPage, NamespacePage, NamespacesPage,
-    ShareRow,
-};
-use crate::access::Principal;
-use crate::access::{Pattern, Permission, Role};
+use super::views::{EnvForm, EnvRow, EnvRows, EnvironmentPage, EnvironmentsPage};
+use crate::access::{Actor, Permission};
 use crate::app::AppState;
-use crate::db::DbConnection;
-use crate::errors::{AppError, AppResult};
-use crate::web::client_addr;
+use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::web::format::when;
 use crate::web::htmx::is_htmx;
 use crate::web::layout::{Layout, Section};
-use crate::web::pagination::{decode_cursor, encode_cursor};
-use crate::web::{path_segment, see_other};
+use crate::web::pagination::encode_cursor;
+use crate::web::{form_errors, path_segment, respond_with_status, see_other};
 
 const PAGE: i64 = 50;
 
 /// Routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    const ONE: &str = "/environments/{ns}/{name}";
     cfg.route("/environments", web::get().to(list_environments))
         .route("/environments", web::post().to(create_environment))
-        .route("/environments/{ns}/{name}", web::get().to(show_environment))
-        .route(
-            "/environments/{ns}/{name}",
-            web::post().to(update_environment),
-        )
-        .route(
-            "/environments/{ns}/{name}/delete",
-            web::post().to(delete_environment),
-        )
-        .route("/namespaces", web::get().to(list_namespaces))
-        .route("/namespaces/{ns}", web::get().to(show_namespace))
-        .route("/namespaces/{ns}/shares", web::post().to(add_share))
-        .route(
-            "/namespaces/{ns}/shares/delete",
-            web::post().to(remove_share),
-        );
+        .route(ONE, web::get().to(show_environment))
+        .route(ONE, web::post().to(update_environment))
+        .route(&format!("{ONE}/delete"), web::post().to(delete_environment));
 }
 
-/// Query of the list page.
-#[derive(Debug, Default, Deserialize)]
+/// Query of the list page; also what its "load more" link carries.
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct ListQuery {
     #[serde(default)]
     search: String,
@@ -62,28 +44,16 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-fn next_url(q: &ListQuery, cursor: &str) -> String {
-    let qs = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("search", &q.search)
-        .append_pair("namespace", &q.namespace)
-        .append_pair("status", &q.status)
-        .append_pair("cursor", cursor)
-        .finish();
-    format!("/environments?{qs}")
+/// The rows of a list page, the readable namespaces, and those the caller may create
+/// environments in.
+struct Listing {
+    rows: EnvRows,
+    namespaces: Vec<String>,
+    creatable: Vec<String>,
 }
 
-async fn rows(
-    state: &web::Data<AppState>,
-    principal: &Principal,
-    q: &ListQuery,
-) -> AppResult<(EnvRows, Vec<String>, Vec<String>)> {
-    let after = decode_cursor(q.cursor.as_deref())?
-        .map(|c| {
-            c.split_once('/')
-                .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                .ok_or_else(|| AppError::bad_request("invalid cursor"))
-        })
-        .transpose()?;
+async fn listing(state: &web::Data<AppState>, actor: &Actor, q: &ListQuery) -> AppResult<Listing> {
+    let after = decode_env_cursor(q.cursor.as_deref())?;
     let first_page = after.is_none();
     let filter = EnvFilter {
         namespace: Some(q.namespace.clone()).filter(|s| !s.is_empty()),
@@ -92,9 +62,9 @@ async fn rows(
         after,
         limit: PAGE,
     };
-    let grants = principal.grants.clone();
+    let grants = actor.grants().clone();
     let st = state.clone();
-    let (mut list, total, names) = state
+    let (list, total, namespaces) = state
         .db
         .run(move |conn| -> AppResult<_> {
             let (list, total) = envs::list(conn, &grants, &filter, &st.env_totals)?;
@@ -102,133 +72,118 @@ async fn rows(
             Ok((list, total, names))
         })
         .await?;
-    let next = if list.len() as i64 > PAGE {
-        list.truncate(PAGE as usize);
-        list.last()
-            .map(|(e, ns)| next_url(q, &encode_cursor(&format!("{ns}/{}", e.name))))
-    } else {
-        None
+    let (list, next) = split_env_page(list, PAGE);
+    let next_url = match next {
+        Some(key) => {
+            let next = ListQuery {
+                cursor: Some(encode_cursor(&key)),
+                search: q.search.clone(),
+                namespace: q.namespace.clone(),
+                status: q.status.clone(),
+            };
+            let query = serde_urlencoded::to_string(&next).map_err(AppError::internal)?;
+            Some(format!("/environments?{query}"))
+        }
+        None => None,
     };
-    let creatable = names
+    let creatable = namespaces
         .iter()
         .filter(|ns| {
-            principal
-                .grants
+            actor
+                .grants()
                 .can_namespace(Permission::EnvironmentCreate, ns)
         })
         .cloned()
         .collect();
-    Ok((
-        EnvRows {
+    Ok(Listing {
+        rows: EnvRows {
             rows: list.iter().map(|(e, ns)| EnvRow::new(e, ns)).collect(),
-            next_url: next,
+            next_url,
             total,
             with_total: first_page,
         },
-        names,
+        namespaces,
         creatable,
-    ))
+    })
+}
+
+/// The list page with its creation form (open when shown again with errors).
+fn environments_page(
+    actor: &Actor,
+    session: &Session,
+    listing: Listing,
+    q: ListQuery,
+    form: Option<EnvForm>,
+) -> AppResult<EnvironmentsPage> {
+    Ok(EnvironmentsPage {
+        layout: Layout::new(&actor.principal, session, Section::Environments)?,
+        rows: listing.rows,
+        search: q.search,
+        namespace: q.namespace,
+        status: q.status,
+        namespaces: listing.namespaces,
+        creatable: listing.creatable,
+        statuses: BUILD_STATUSES.to_vec(),
+        form_open: form.is_some(),
+        form: form.unwrap_or_default(),
+    })
 }
 
 async fn list_environments(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     session: Session,
     query: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
-    let (rows, namespaces, creatable) = rows(&state, &principal, &q).await?;
+    let listing = listing(&state, &actor, &q).await?;
     if is_htmx(&req) {
-        return Ok(rows.respond_to(&req).map_into_boxed_body());
+        return Ok(listing.rows.respond_to(&req).map_into_boxed_body());
     }
-    let page = EnvironmentsPage {
-        layout: Layout::new(&principal, &session, Section::Environments)?,
-        rows,
-        search: q.search,
-        namespace: q.namespace,
-        status: q.status,
-        namespaces,
-        creatable,
-        statuses: BUILD_STATUSES.to_vec(),
-        form: EnvForm::default(),
-        form_open: false,
-    };
+    let page = environments_page(&actor, &session, listing, q, None)?;
     Ok(page.respond_to(&req).map_into_boxed_body())
-}
-
-/// Form of a new environment.
-#[derive(Debug, Deserialize)]
-pub struct CreateForm {
-    namespace: String,
-    name: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    specification: String,
 }
 
 async fn create_environment(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     session: Session,
-    form: web::Form<CreateForm>,
+    form: web::Form<EnvForm>,
 ) -> AppResult<HttpResponse> {
-    let f = form.into_inner();
-    let client = client_addr(&req);
-    let p = principal.clone();
+    let mut form = form.into_inner();
     let input = NewEnv {
-        namespace: f.namespace.clone(),
-        name: f.name.trim().to_owned(),
-        description: Some(f.description.clone()),
-        specification: Some(f.specification.clone()),
+        namespace: form.namespace.clone(),
+        name: form.name.trim().to_owned(),
+        description: Some(form.description.clone()),
+        specification: Some(form.specification.clone()),
     };
-    match state
+    let a = actor.clone();
+    let result = state
         .db
-        .run(move |conn| envs::create(conn, &p, &client, &input))
-        .await
-    {
+        .run(move |conn| envs::create(conn, &a, &input))
+        .await;
+    match result {
         Ok(env) => Ok(see_other(&format!(
             "/environments/{}/{}",
-            path_segment(&f.namespace),
+            path_segment(&form.namespace),
             path_segment(&env.name)
         ))),
         Err(
             err @ (AppError::Validation { .. } | AppError::Conflict(_) | AppError::Forbidden(_)),
         ) => {
-            let (rows, namespaces, creatable) =
-                rows(&state, &principal, &ListQuery::default()).await?;
-            let (errors, error) = match &err {
-                AppError::Validation { fields, .. } => (fields.clone(), None),
-                other => (Default::default(), Some(other.to_string())),
+            let q = ListQuery::default();
+            let listing = listing(&state, &actor, &q).await?;
+            let status;
+            (form.errors, form.error, status) = form_errors(&err);
+            let page = environments_page(&actor, &session, listing, q, Some(form))?;
+            // A name already taken is shown on the form like any other invalid input.
+            let status = match status {
+                StatusCode::CONFLICT => StatusCode::UNPROCESSABLE_ENTITY,
+                other => other,
             };
-            let page = EnvironmentsPage {
-                layout: Layout::new(&principal, &session, Section::Environments)?,
-                rows,
-                search: String::new(),
-                namespace: String::new(),
-                status: String::new(),
-                namespaces,
-                creatable,
-                statuses: BUILD_STATUSES.to_vec(),
-                form: EnvForm {
-                    namespace: f.namespace,
-                    name: f.name,
-                    description: f.description,
-                    specification: f.specification,
-                    errors,
-                    error,
-                },
-                form_open: true,
-            };
-            let mut res = page.respond_to(&req).map_into_boxed_body();
-            *res.status_mut() = if matches!(err, AppError::Forbidden(_)) {
-                StatusCode::FORBIDDEN
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            Ok(res)
+            Ok(respond_with_status(page, &req, status))
         }
         Err(other) => Err(other),
     }
@@ -236,31 +191,28 @@ async fn create_environment(
 
 async fn environment_page(
     state: &AppState,
-    principal: &Principal,
+    actor: &Actor,
     session: &Session,
     ns: String,
     name: String,
-    errors: crate::errors::FieldErrors,
+    errors: FieldErrors,
 ) -> AppResult<EnvironmentPage> {
-    let grants = principal.grants.clone();
+    let grants = actor.grants().clone();
     let (n, e) = (ns.clone(), name.clone());
     let (env, _) = state
         .db
         .run(move |conn| envs::readable(conn, &grants, &n, &e))
         .await?;
+    let may = |permission| actor.grants().can_environment(permission, &ns, &name);
     Ok(EnvironmentPage {
-        layout: Layout::new(principal, session, Section::Environments)?,
+        layout: Layout::new(&actor.principal, session, Section::Environments)?,
         env: EnvRow::new(&env, &ns),
         specification: env.specification.clone(),
         scheduled: when(env.build_scheduled_at),
         started: when(env.build_started_at),
         ended: when(env.build_ended_at),
-        can_update: principal
-            .grants
-            .can_environment(Permission::EnvironmentUpdate, &ns, &name),
-        can_delete: principal
-            .grants
-            .can_environment(Permission::EnvironmentDelete, &ns, &name),
+        can_update: may(Permission::EnvironmentUpdate),
+        can_delete: may(Permission::EnvironmentDelete),
         errors,
     })
 }
@@ -268,12 +220,12 @@ async fn environment_page(
 async fn show_environment(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     session: Session,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let (ns, name) = path.into_inner();
-    let page = environment_page(&state, &principal, &session, ns, name, Default::default()).await?;
+    let page = environment_page(&state, &actor, &session, ns, name, FieldErrors::new()).await?;
     Ok(page.respond_to(&req).map_into_boxed_body())
 }
 
@@ -287,37 +239,37 @@ pub struct EditForm {
 async fn update_environment(
     state: web::Data<AppState>,
     req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     session: Session,
     path: web::Path<(String, String)>,
     form: web::Form<EditForm>,
 ) -> AppResult<HttpResponse> {
     let (ns, name) = path.into_inner();
     let f = form.into_inner();
-    let client = client_addr(&req);
-    let p = principal.clone();
-    let (n, e) = (ns.clone(), name.clone());
     let changes = EnvChanges {
         description: f.description,
         // Browsers send CRLF; store what the user sees.
         specification: f.specification.map(|s| s.replace("\r\n", "\n")),
-        build_status: None,
+        current_build: None,
     };
-    match state
+    let (a, n, e) = (actor.clone(), ns.clone(), name.clone());
+    let result = state
         .db
-        .run(move |conn| envs::update(conn, &p, &client, &n, &e, &changes))
-        .await
-    {
+        .run(move |conn| envs::update(conn, &a, &n, &e, &changes))
+        .await;
+    match result {
         Ok(_) => Ok(see_other(&format!(
             "/environments/{}/{}",
             path_segment(&ns),
             path_segment(&name)
         ))),
         Err(AppError::Validation { fields, .. }) => {
-            let page = environment_page(&state, &principal, &session, ns, name, fields).await?;
-            let mut res = page.respond_to(&req).map_into_boxed_body();
-            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(res)
+            let page = environment_page(&state, &actor, &session, ns, name, fields).await?;
+            Ok(respond_with_status(
+                page,
+                &req,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ))
         }
         Err(other) => Err(other),
     }
@@ -325,179 +277,9 @@ async fn update_environment(
 
 async fn delete_environment(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let (ns, name) = path.into_inner();
-    let client = client_addr(&req);
-    state
-        .db
-        .run(move |conn| envs::delete(conn, &principal, &client, &ns, &name))
-        .await?;
+    super::api::delete(&state, actor, path.into_inner()).await?;
     Ok(see_other("/environments"))
-}
-
-async fn list_namespaces(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
-    session: Session,
-) -> AppResult<HttpResponse> {
-    let grants = principal.grants.clone();
-    let list = state
-        .db
-        .run(move |conn| {
-            repo::list_namespaces(conn, &grants, None, None, 1000).map_err(AppError::from)
-        })
-        .await?;
-    let page = NamespacesPage {
-        layout: Layout::new(&principal, &session, Section::Namespaces)?,
-        rows: list.into_iter().map(|n| (n.name, n.description)).collect(),
-    };
-    Ok(page.respond_to(&req).map_into_boxed_body())
-}
-
-async fn namespace_page(
-    state: &web::Data<AppState>,
-    principal: &Principal,
-    session: &Session,
-    name: String,
-    share_error: Option<String>,
-) -> AppResult<NamespacePage> {
-    let grants = principal.grants.clone();
-    let n = name.clone();
-    let st = state.clone();
-    let (ns, envs_page, total, accounts, shares) = state
-        .db
-        .run(move |conn: &mut DbConnection| -> AppResult<_> {
-            let ns = namespaces::readable(conn, &grants, &n)?;
-            let filter = EnvFilter {
-                namespace: Some(n.clone()),
-                limit: 25,
-                ..Default::default()
-            };
-            let (list, total) = envs::list(conn, &grants, &filter, &st.env_totals)?;
-            let accounts = crate::service_accounts::accounts_in(conn, ns.id)?;
-            let shares = if grants.can_namespace(Permission::NamespaceRoleMappingRead, &n) {
-                Some(namespaces::shares(conn, &grants, &n)?)
-            } else {
-                None
-            };
-            Ok((ns, list, total, accounts, shares))
-        })
-        .await?;
-    let can_share = principal
-        .grants
-        .can_namespace(Permission::NamespaceRoleMappingCreate, &name);
-    let pattern = Pattern::parse(&format!("{name}/*")).map_err(AppError::bad_request)?;
-    let shareable_roles = Role::ALL
-        .iter()
-        .filter(|r| principal.grants.covers(&pattern, **r))
-        .map(|r| r.as_str())
-        .collect();
-    Ok(NamespacePage {
-        layout: Layout::new(principal, session, Section::Namespaces)?,
-        name: ns.name,
-        description: ns.description,
-        envs: envs_page
-            .iter()
-            .take(25)
-            .map(|(e, ns)| EnvRow::new(e, ns))
-            .collect(),
-        env_total: total,
-        accounts,
-        shares: shares.map(|list| {
-            list.into_iter()
-                .map(|s| ShareRow {
-                    kind: s.principal_kind,
-                    name: s.principal_name,
-                    role: s.role,
-                    by: format!("{} on {}", s.created_by, s.created_at),
-                })
-                .collect()
-        }),
-        can_share,
-        shareable_roles,
-        share_error,
-    })
-}
-
-async fn show_namespace(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
-    session: Session,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let page = namespace_page(&state, &principal, &session, path.into_inner(), None).await?;
-    Ok(page.respond_to(&req).map_into_boxed_body())
-}
-
-/// Form of the share editor.
-#[derive(Debug, Deserialize)]
-pub struct ShareForm {
-    principal: String,
-    role: Option<String>,
-}
-
-async fn add_share(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
-    session: Session,
-    path: web::Path<String>,
-    form: web::Form<ShareForm>,
-) -> AppResult<HttpResponse> {
-    let name = path.into_inner();
-    let f = form.into_inner();
-    let client = client_addr(&req);
-    let (p, n, st) = (principal.clone(), name.clone(), state.clone());
-    let role = f.role.unwrap_or_else(|| "viewer".into());
-    let target = f.principal.trim().to_owned();
-    match state
-        .db
-        .run(move |conn| namespaces::share(conn, &p, &client, &st.key_cache, &n, &target, &role))
-        .await
-    {
-        Ok(()) => Ok(see_other(&format!("/namespaces/{}", path_segment(&name)))),
-        Err(err @ (AppError::Validation { .. } | AppError::Forbidden(_))) => {
-            let message = match &err {
-                AppError::Validation { fields, message } => fields
-                    .values()
-                    .next()
-                    .cloned()
-                    .unwrap_or_else(|| message.clone()),
-                other => other.to_string(),
-            };
-            let status = if matches!(err, AppError::Forbidden(_)) {
-                StatusCode::FORBIDDEN
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            let page = namespace_page(&state, &principal, &session, name, Some(message)).await?;
-            let mut res = page.respond_to(&req).map_into_boxed_body();
-            *res.status_mut() = status;
-            Ok(res)
-        }
-        Err(other) => Err(other),
-    }
-}
-
-async fn remove_share(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
-    path: web::Path<String>,
-    form: web::Form<ShareForm>,
-) -> AppResult<HttpResponse> {
-    let name = path.into_inner();
-    let client = client_addr(&req);
-    let (n, st) = (name.clone(), state.clone());
-    let target = form.into_inner().principal;
-    state
-        .db
-        .run(move |conn| namespaces::unshare(conn, &principal, &client, &st.key_cache, &n, &target))
-        .await?;
-    Ok(see_other(&format!("/namespaces/{}", path_segment(&name))))
 }

@@ -1,25 +1,30 @@
-//! Namespaces and environments: readable-only lists filtered in SQL, creation and
-//! changes authorized by role bindings, and namespace sharing.
+//! Namespaces and environments: the one owner of both tables and of the namespace
+//! lookups every area needs; readable-only environment lists filtered in SQL; the
+//! environment pages and JSON API. Namespace pages, deletion and sharing reach into
+//! higher areas and live in `crate::namespaces`.
 
 pub mod api;
-pub mod envs;
+mod envs;
 mod handlers;
 pub mod models;
-pub mod namespaces;
 mod repo;
 pub mod totals;
 mod views;
 
 use actix_web::web;
 
-use crate::access::Grants;
+use crate::access::{Grants, Permission};
 use crate::db::{DbConnection, now_ms};
+use crate::errors::{AppError, AppResult};
+use crate::names::validate_name;
 
-pub use models::{Environment, Namespace, NewEnvironment};
+pub use api::{EnvQuery, env_page};
+pub use models::{Environment, EnvironmentJson, Namespace, NamespaceJson, NewEnvironment};
 pub use repo::{
-    EnvFilter, any_environment, count_readable_environments, count_readable_namespaces,
-    find_namespace, list_readable_namespace_names,
+    EnvFilter, any_environment, count_environments_in, find_namespace, list_namespaces,
+    list_readable_namespace_names,
 };
+pub use views::EnvRow;
 
 /// Routes of the area.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -35,13 +40,42 @@ pub fn ensure_namespace(
 ) -> diesel::QueryResult<i64> {
     match repo::find_namespace(conn, name)? {
         Some(ns) => Ok(ns.id),
-        None => repo::insert_namespace(conn, name, description, now_ms()),
+        None => insert_namespace(conn, name, description, "{}"),
     }
+}
+
+/// Inserts namespace `name` with `metadata` (a JSON object's text); returns its id.
+/// Checking and auditing a creation is the caller's (`crate::namespaces`).
+pub fn insert_namespace(
+    conn: &mut DbConnection,
+    name: &str,
+    description: &str,
+    metadata: &str,
+) -> diesel::QueryResult<i64> {
+    repo::insert_namespace(conn, name, description, metadata, now_ms())
+}
+
+/// Deletes namespace row `id`; its environments and shares cascade. Deleting what
+/// other areas keep in it first is the caller's (`crate::namespaces`).
+pub fn delete_namespace(conn: &mut DbConnection, id: i64) -> diesel::QueryResult<()> {
+    repo::delete_namespace(conn, id)
 }
 
 /// Whether namespace `name` exists.
 pub fn namespace_exists(conn: &mut DbConnection, name: &str) -> diesel::QueryResult<bool> {
     Ok(repo::find_namespace(conn, name)?.is_some())
+}
+
+/// Namespace `name` if `grants` may read it; 404 otherwise (existence does not leak).
+pub fn readable_namespace(
+    conn: &mut DbConnection,
+    grants: &Grants,
+    name: &str,
+) -> AppResult<Namespace> {
+    if validate_name(name).is_err() || !grants.can_namespace(Permission::NamespaceRead, name) {
+        return Err(AppError::NotFound);
+    }
+    repo::find_namespace(conn, name)?.ok_or(AppError::NotFound)
 }
 
 /// Creates environment `name` in namespace `namespace_id` (seeding, fixtures).
@@ -68,13 +102,14 @@ pub fn create_environment(
     )
 }
 
-/// Readable environments of `grants` under `filter`, with the exact total.
+/// Readable environments of `grants` under `filter` (one more than its limit when more
+/// follow), with the exact total.
 pub fn list_environments(
     conn: &mut DbConnection,
     grants: &Grants,
     filter: &EnvFilter,
     totals: &totals::TotalsCache,
-) -> crate::errors::AppResult<(Vec<(Environment, String)>, i64)> {
+) -> AppResult<(Vec<(Environment, String)>, i64)> {
     envs::list(conn, grants, filter, totals)
 }
 

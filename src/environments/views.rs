@@ -1,4 +1,5 @@
-//! Templates of the environment and namespace pages.
+//! Templates of the environment pages, and the environment row the namespace page
+//! shows too.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -49,20 +50,25 @@ pub struct EnvRows {
     pub with_total: bool,
 }
 
-/// Form state of a new environment.
-#[derive(Default)]
+/// Form state of a new environment: what was submitted, and its messages when shown
+/// again.
+#[derive(Default, serde::Deserialize)]
 pub struct EnvForm {
     /// Namespace.
     pub namespace: String,
     /// Name.
     pub name: String,
     /// Description.
+    #[serde(default)]
     pub description: String,
     /// Specification.
+    #[serde(default)]
     pub specification: String,
     /// Field errors.
+    #[serde(skip)]
     pub errors: FieldErrors,
     /// Summary error.
+    #[serde(skip)]
     pub error: Option<String>,
 }
 
@@ -121,52 +127,4 @@ pub struct EnvironmentPage {
     pub can_delete: bool,
     /// Edit errors.
     pub errors: FieldErrors,
-}
-
-/// One share row.
-pub struct ShareRow {
-    /// `user` or `service_account`.
-    pub kind: String,
-    /// Principal name.
-    pub name: String,
-    /// Role.
-    pub role: String,
-    /// Who shared, when.
-    pub by: String,
-}
-
-/// `GET /namespaces`
-#[derive(Template, WebTemplate)]
-#[template(path = "environments/namespaces.html")]
-pub struct NamespacesPage {
-    /// Layout.
-    pub layout: Layout,
-    /// `(name, description)` rows.
-    pub rows: Vec<(String, String)>,
-}
-
-/// `GET /namespaces/{ns}`
-#[derive(Template, WebTemplate)]
-#[template(path = "environments/namespace.html")]
-pub struct NamespacePage {
-    /// Layout.
-    pub layout: Layout,
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Its environments (first page).
-    pub envs: Vec<EnvRow>,
-    /// Total environments readable in it.
-    pub env_total: i64,
-    /// Its service accounts `(name, active)`.
-    pub accounts: Vec<(String, bool)>,
-    /// Shares, when the viewer may read them.
-    pub shares: Option<Vec<ShareRow>>,
-    /// May add/change/remove shares.
-    pub can_share: bool,
-    /// Roles the viewer may share.
-    pub shareable_roles: Vec<&'static str>,
-    /// Share form error.
-    pub share_error: Option<String>,
 }

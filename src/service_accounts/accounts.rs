@@ -1,63 +1,28 @@
 //! Service-account operations: authorize, validate, change, audit — one transaction
-//! each. Handlers (HTML and JSON) call these and only shape the answer.
+//! each. Handlers (HTML and JSON) call these and only shape the answer. A change clears
+//! the identity caches (`cache`) so no stale grant or key outlives it.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
 
 use super::cache::KeyCache;
 use super::models::{AccountSummary, ServiceAccount};
-use super::repo::{self, ListFilter};
-use crate::access::KIND_SERVICE_ACCOUNT;
-use crate::access::Principal;
-use crate::access::sql::{Columns, permission_filter};
-use crate::access::{self, Pattern, Permission, Role};
-use crate::audit::{self, Outcome};
-use crate::db::{DbConnection, now_ms};
+use super::repo::{self, AccountChanges, ListFilter, NewAccountRow};
+use crate::access::{self, Actor, Grants, KIND_SERVICE_ACCOUNT, Pattern, Permission, Role};
+use crate::audit;
+use crate::db::{DbConnection, now_ms, write_transaction};
 use crate::environments;
 use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::names::validate_name;
+use crate::web::pagination::split_page;
 
 /// Longest description.
 pub const MAX_DESCRIPTION: usize = 1024;
 
-/// Who acts, from where, and the cache to clear after a change.
-pub struct Ctx<'a> {
-    /// The caller.
-    pub principal: &'a Principal,
-    /// Client address.
-    pub client: &'a str,
-    /// Key lookup cache of this instance.
-    pub cache: &'a KeyCache,
-}
-
-impl Ctx<'_> {
-    /// `user:alice` / `service_account:ci`.
-    pub fn actor(&self) -> String {
-        format!("{}:{}", self.principal.kind.as_str(), self.principal.name)
-    }
-
-    /// Appends an audit event.
-    pub fn audit(
-        &self,
-        conn: &mut DbConnection,
-        action: &str,
-        target: &str,
-        detail: Option<&str>,
-    ) -> AppResult<()> {
-        audit::record(
-            conn,
-            &audit::Event {
-                actor: &self.actor(),
-                action,
-                target,
-                outcome: Outcome::Success,
-                client_addr: Some(self.client),
-                detail,
-            },
-        )?;
-        Ok(())
-    }
-}
-
-/// Input of account creation.
-#[derive(Debug, Clone, Default)]
+/// Input of account creation (also the JSON body of `POST /api/v1/service-accounts`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewAccount {
     /// Name.
     pub name: String,
@@ -69,33 +34,39 @@ pub struct NewAccount {
     pub active: Option<bool>,
 }
 
-/// The account called `name` if the caller may read it; 404 otherwise (existence does
+/// The account called `name` if `grants` may read it; 404 otherwise (existence does
 /// not leak).
 pub fn readable_account(
     conn: &mut DbConnection,
-    principal: &Principal,
+    grants: &Grants,
     name: &str,
 ) -> AppResult<(ServiceAccount, String)> {
     if validate_name(name).is_err() {
         return Err(AppError::NotFound);
     }
     let (account, namespace) = repo::find_account(conn, name)?.ok_or(AppError::NotFound)?;
-    if !principal
-        .grants
-        .can_namespace(Permission::ServiceAccountRead, &namespace)
-    {
+    if !grants.can_namespace(Permission::ServiceAccountRead, &namespace) {
         return Err(AppError::NotFound);
     }
     Ok((account, namespace))
 }
 
-/// The account's list row (with key statistics).
-pub fn summary(
+/// The account called `name` when `actor` may read it (404 otherwise) and holds
+/// `permission` on its namespace (403 otherwise).
+pub fn authorized_account(
     conn: &mut DbConnection,
-    principal: &Principal,
+    actor: &Actor,
+    permission: Permission,
     name: &str,
-) -> AppResult<AccountSummary> {
-    let (account, namespace) = readable_account(conn, principal, name)?;
+) -> AppResult<(ServiceAccount, String)> {
+    let (account, namespace) = readable_account(conn, actor.grants(), name)?;
+    actor.require_namespace(permission, &namespace)?;
+    Ok((account, namespace))
+}
+
+/// The account's list row (with key statistics).
+pub fn summary(conn: &mut DbConnection, grants: &Grants, name: &str) -> AppResult<AccountSummary> {
+    let (account, namespace) = readable_account(conn, grants, name)?;
     let (key_count, last_used_at) = repo::key_stats(conn, account.id)?;
     Ok(AccountSummary {
         account,
@@ -105,7 +76,8 @@ pub fn summary(
     })
 }
 
-fn check_description(fields: &mut FieldErrors, description: Option<&str>) {
+/// Adds a message for `description` when it is too long or not text.
+pub fn check_description(fields: &mut FieldErrors, description: Option<&str>) {
     if description.is_some_and(|d| d.chars().count() > MAX_DESCRIPTION || d.contains('\0')) {
         fields.insert(
             "description".into(),
@@ -114,10 +86,22 @@ fn check_description(fields: &mut FieldErrors, description: Option<&str>) {
     }
 }
 
+/// `Err(422)` with `fields` unless there are none.
+pub fn valid(message: &str, fields: FieldErrors) -> AppResult<()> {
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation {
+            message: message.into(),
+            fields,
+        })
+    }
+}
+
 /// Creates an account.
 pub fn create_account(
     conn: &mut DbConnection,
-    ctx: &Ctx<'_>,
+    actor: &Actor,
     input: &NewAccount,
 ) -> AppResult<AccountSummary> {
     let namespace = input.namespace.clone().unwrap_or_else(|| "default".into());
@@ -129,13 +113,8 @@ pub fn create_account(
         fields.insert("namespace".into(), format!("namespace {e}"));
     }
     check_description(&mut fields, input.description.as_deref());
-    if !fields.is_empty() {
-        return Err(AppError::Validation {
-            message: "the service account is not valid".into(),
-            fields,
-        });
-    }
-    access::require_namespace(ctx.principal, Permission::ServiceAccountCreate, &namespace)?;
+    valid("the service account is not valid", fields)?;
+    actor.require_namespace(Permission::ServiceAccountCreate, &namespace)?;
     let ns = environments::find_namespace(conn, &namespace)?.ok_or_else(|| {
         AppError::invalid(
             "namespace",
@@ -143,7 +122,7 @@ pub fn create_account(
         )
     })?;
     let now = now_ms();
-    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
+    write_transaction(conn, |conn| -> AppResult<()> {
         if repo::find_account(conn, &input.name)?.is_some() {
             return Err(AppError::Conflict(format!(
                 "a service account named {:?} already exists",
@@ -152,79 +131,92 @@ pub fn create_account(
         }
         repo::insert_account(
             conn,
-            &input.name,
-            ns.id,
-            input.description.as_deref().unwrap_or(""),
-            input.active.unwrap_or(true),
-            &ctx.actor(),
-            now,
+            &NewAccountRow {
+                name: &input.name,
+                namespace_id: ns.id,
+                description: input.description.as_deref().unwrap_or(""),
+                active: input.active.unwrap_or(true),
+                created_by: &actor.name(),
+                created_at: now,
+                updated_at: now,
+            },
         )?;
-        ctx.audit(
+        audit::success(
             conn,
+            actor,
             "service_account.create",
             &format!("service_account:{}", input.name),
             Some(&format!("namespace {namespace}")),
         )
     })?;
-    summary(conn, ctx.principal, &input.name)
+    summary(conn, actor.grants(), &input.name)
+}
+
+/// The audit action of flipping an `active` flag from `was` to `to`, if it flips.
+pub fn activation(kind: &str, was: bool, to: Option<bool>) -> Option<String> {
+    match to {
+        Some(true) if !was => Some(format!("{kind}.activate")),
+        Some(false) if was => Some(format!("{kind}.deactivate")),
+        _ => None,
+    }
 }
 
 /// Changes description and/or active flag.
 pub fn update_account(
     conn: &mut DbConnection,
-    ctx: &Ctx<'_>,
+    actor: &Actor,
+    cache: &KeyCache,
     name: &str,
     description: Option<&str>,
     active: Option<bool>,
 ) -> AppResult<AccountSummary> {
-    let (account, namespace) = readable_account(conn, ctx.principal, name)?;
-    access::require_namespace(ctx.principal, Permission::ServiceAccountUpdate, &namespace)?;
+    let (account, _) = authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
     if active == Some(true) && !account.active {
-        require_covers(conn, ctx.principal, account.id)?;
+        require_covers(conn, actor.grants(), account.id)?;
     }
     let mut fields = FieldErrors::new();
     check_description(&mut fields, description);
-    if !fields.is_empty() {
-        return Err(AppError::Validation {
-            message: "the change is not valid".into(),
-            fields,
-        });
-    }
-    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-        repo::update_account(conn, account.id, description, active, now_ms())?;
+    valid("the change is not valid", fields)?;
+    write_transaction(conn, |conn| -> AppResult<()> {
+        let changes = AccountChanges {
+            description,
+            active,
+            updated_at: now_ms(),
+        };
+        repo::update_account(conn, account.id, &changes)?;
         let target = format!("service_account:{name}");
         if description.is_some() {
-            ctx.audit(conn, "service_account.update", &target, Some("description"))?;
+            audit::success(
+                conn,
+                actor,
+                "service_account.update",
+                &target,
+                Some("description"),
+            )?;
         }
-        match active {
-            Some(true) if !account.active => {
-                ctx.audit(conn, "service_account.activate", &target, None)?
-            }
-            Some(false) if account.active => {
-                ctx.audit(conn, "service_account.deactivate", &target, None)?
-            }
-            _ => {}
+        if let Some(action) = activation("service_account", account.active, active) {
+            audit::success(conn, actor, &action, &target, None)?;
         }
         Ok(())
     })?;
-    ctx.cache.clear();
-    summary(conn, ctx.principal, name)
+    cache.clear();
+    summary(conn, actor.grants(), name)
 }
 
 /// Deletes an account and revokes everything it owns.
-pub fn delete_account(conn: &mut DbConnection, ctx: &Ctx<'_>, name: &str) -> AppResult<()> {
-    let (account, namespace) = readable_account(conn, ctx.principal, name)?;
-    access::require_namespace(ctx.principal, Permission::ServiceAccountDelete, &namespace)?;
-    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
+pub fn delete_account(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    cache: &KeyCache,
+    name: &str,
+) -> AppResult<()> {
+    let (account, _) = authorized_account(conn, actor, Permission::ServiceAccountDelete, name)?;
+    write_transaction(conn, |conn| -> AppResult<()> {
         super::remove(conn, account.id)?;
-        ctx.audit(
-            conn,
-            "service_account.delete",
-            &format!("service_account:{name}"),
-            None,
-        )
+        let target = format!("service_account:{name}");
+        audit::success(conn, actor, "service_account.delete", &target, None)
     })?;
-    ctx.cache.clear();
+    cache.clear();
     Ok(())
 }
 
@@ -232,54 +224,28 @@ pub fn delete_account(conn: &mut DbConnection, ctx: &Ctx<'_>, name: &str) -> App
 pub struct AccountPage {
     /// Rows.
     pub items: Vec<AccountSummary>,
-    /// Cursor of the next page.
+    /// Name to continue after (raw; JSON encodes it as a cursor).
     pub next_cursor: Option<String>,
 }
 
 /// Lists readable accounts, filtered in SQL, keyset-paginated by name.
 pub fn list_accounts(
     conn: &mut DbConnection,
-    principal: &Principal,
-    namespace: Option<&str>,
-    search: Option<&str>,
-    cursor: Option<&str>,
-    limit: i64,
+    grants: &Grants,
+    filter: &ListFilter<'_>,
 ) -> AppResult<AccountPage> {
-    let readable = permission_filter(
-        &principal.grants,
-        Permission::ServiceAccountRead,
-        Columns {
-            namespace: "namespaces.name",
-            environment: None,
-        },
-        conn.dialect(),
-    );
-    let mut items = repo::list_accounts(
-        conn,
-        ListFilter {
-            readable,
-            namespace,
-            search,
-            after: cursor,
-            limit,
-        },
-    )?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|s| s.account.name.clone())
-    } else {
-        None
-    };
+    let rows = repo::list_accounts(conn, grants, filter)?;
+    let (items, next_cursor) = split_page(rows, filter.limit, |s| s.account.name.clone());
     Ok(AccountPage { items, next_cursor })
 }
 
 /// The account's stored role bindings.
 pub fn bindings(
     conn: &mut DbConnection,
-    principal: &Principal,
+    grants: &Grants,
     name: &str,
-) -> AppResult<std::collections::BTreeMap<String, Vec<String>>> {
-    let (account, _) = readable_account(conn, principal, name)?;
+) -> AppResult<BTreeMap<String, Vec<String>>> {
+    let (account, _) = readable_account(conn, grants, name)?;
     Ok(access::stored_bindings(
         conn,
         KIND_SERVICE_ACCOUNT,
@@ -291,24 +257,25 @@ pub fn bindings(
 /// namespace, and every binding must be within what the caller holds.
 pub fn set_bindings(
     conn: &mut DbConnection,
-    ctx: &Ctx<'_>,
+    actor: &Actor,
+    cache: &KeyCache,
     name: &str,
     bindings: &[(Pattern, Role)],
-) -> AppResult<std::collections::BTreeMap<String, Vec<String>>> {
-    let (account, namespace) = readable_account(conn, ctx.principal, name)?;
-    access::require_namespace(ctx.principal, Permission::ServiceAccountUpdate, &namespace)?;
-    access::require_can_grant(&ctx.principal.grants, bindings, "a service-account binding")?;
-    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
+) -> AppResult<BTreeMap<String, Vec<String>>> {
+    let (account, _) = authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
+    access::require_can_grant(actor.grants(), bindings, "a service-account binding")?;
+    write_transaction(conn, |conn| -> AppResult<()> {
         access::replace_bindings(conn, KIND_SERVICE_ACCOUNT, account.id, bindings)?;
         let detail: Vec<String> = bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
-        ctx.audit(
+        audit::success(
             conn,
+            actor,
             "role_binding.update",
             &format!("service_account:{name}"),
             Some(&detail.join(",")),
         )
     })?;
-    ctx.cache.clear();
+    cache.clear();
     Ok(access::stored_bindings(
         conn,
         KIND_SERVICE_ACCOUNT,
@@ -319,16 +286,12 @@ pub fn set_bindings(
 /// Refuses when the account holds a binding or share the caller does not: handing out a
 /// credential for it (a new or rotated key, re-activation) would grant the caller more
 /// than they hold.
-pub fn require_covers(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    account_id: i64,
-) -> AppResult<()> {
+pub fn require_covers(conn: &mut DbConnection, grants: &Grants, account_id: i64) -> AppResult<()> {
     let held = access::load_service_account_grants(conn, account_id)?;
     if let Some(b) = held
         .bindings()
         .iter()
-        .find(|b| !access::can_grant(&principal.grants, &b.pattern, b.role))
+        .find(|b| !access::can_grant(grants, &b.pattern, b.role))
     {
         return Err(AppError::Forbidden(format!(
             "this service account holds {} on {} ({}), which you do not; ask someone who does",

@@ -2,23 +2,23 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::accounts::{self, Ctx, NewAccount};
-use super::api_keys::{self, NewKeyInput};
+use super::accounts::{self, NewAccount};
+use super::actions;
+use super::api_keys::{self, IssuedKey, NewKeyInput};
 use super::models::{AccountJson, KeyJson};
-use crate::access;
-use crate::access::Principal;
+use super::repo::ListFilter;
+use crate::access::{self, Actor};
 use crate::app::AppState;
 use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
-use crate::web::client_addr;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
 /// Routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1/service-accounts")
             .route("", web::get().to(list_accounts))
@@ -37,32 +37,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Runs a service-account operation on the blocking pool with the caller's context.
-pub(super) async fn with_ctx<T, F>(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    principal: Principal,
-    f: F,
-) -> AppResult<T>
-where
-    F: FnOnce(&mut crate::db::DbConnection, &Ctx<'_>, &AppState) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let client = client_addr(req);
-    let st = state.clone();
-    state
-        .db
-        .run(move |conn| {
-            let ctx = Ctx {
-                principal: &principal,
-                client: &client,
-                cache: &st.key_cache,
-            };
-            f(conn, &ctx, &st)
-        })
-        .await
-}
-
 /// Query of the list.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,24 +49,24 @@ pub struct ListQuery {
 
 async fn list_accounts(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     query: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let cursor = decode_cursor(q.cursor.as_deref())?;
-    let page = with_ctx(&state, &req, principal, move |conn, ctx, _| {
-        accounts::list_accounts(
-            conn,
-            ctx.principal,
-            q.namespace.as_deref(),
-            q.search.as_deref(),
-            cursor.as_deref(),
-            limit,
-        )
-    })
-    .await?;
+    let page = state
+        .db
+        .run(move |conn| {
+            let filter = ListFilter {
+                namespace: q.namespace.as_deref(),
+                search: q.search.as_deref(),
+                after: cursor.as_deref(),
+                limit,
+            };
+            accounts::list_accounts(conn, actor.grants(), &filter)
+        })
+        .await?;
     let items: Vec<AccountJson> = page.items.iter().map(AccountJson::from).collect();
     Ok(HttpResponse::Ok().json(json!({
         "items": items,
@@ -100,47 +74,29 @@ async fn list_accounts(
     })))
 }
 
-/// Body of account creation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateAccountBody {
-    name: String,
-    namespace: Option<String>,
-    description: Option<String>,
-    active: Option<bool>,
-}
-
 async fn create_account(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
-    body: web::Json<CreateAccountBody>,
+    actor: Actor,
+    body: web::Json<NewAccount>,
 ) -> AppResult<HttpResponse> {
-    let b = body.into_inner();
-    let input = NewAccount {
-        name: b.name,
-        namespace: b.namespace,
-        description: b.description,
-        active: b.active,
-    };
-    let created = with_ctx(&state, &req, principal, move |conn, ctx, _| {
-        accounts::create_account(conn, ctx, &input)
-    })
-    .await?;
+    let input = body.into_inner();
+    let created = state
+        .db
+        .run(move |conn| accounts::create_account(conn, &actor, &input))
+        .await?;
     Ok(HttpResponse::Created().json(AccountJson::from(&created)))
 }
 
 async fn get_account(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let found = with_ctx(&state, &req, principal, move |conn, ctx, _| {
-        accounts::summary(conn, ctx.principal, &name)
-    })
-    .await?;
+    let found = state
+        .db
+        .run(move |conn| accounts::summary(conn, actor.grants(), &name))
+        .await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&found)))
 }
 
@@ -154,76 +110,64 @@ pub struct PatchBody {
 
 async fn update_account(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
     body: web::Json<PatchBody>,
 ) -> AppResult<HttpResponse> {
-    let name = path.into_inner();
     let b = body.into_inner();
-    let updated = with_ctx(&state, &req, principal, move |conn, ctx, _| {
-        accounts::update_account(conn, ctx, &name, b.description.as_deref(), b.active)
-    })
-    .await?;
+    let updated =
+        actions::update_account(&state, actor, path.into_inner(), b.description, b.active).await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&updated)))
 }
 
 async fn delete_account(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let name = path.into_inner();
-    with_ctx(&state, &req, principal, move |conn, ctx, _| {
-        accounts::delete_account(conn, ctx, &name)
-    })
-    .await?;
+    actions::delete_account(&state, actor, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 async fn get_bindings(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let map = with_ctx(&state, &req, principal, move |conn, ctx, _| {
-        accounts::bindings(conn, ctx.principal, &name)
-    })
-    .await?;
+    let map = state
+        .db
+        .run(move |conn| accounts::bindings(conn, actor.grants(), &name))
+        .await?;
     Ok(HttpResponse::Ok().json(map))
 }
 
 async fn put_bindings(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
     body: web::Json<BTreeMap<String, Vec<String>>>,
 ) -> AppResult<HttpResponse> {
-    let name = path.into_inner();
+    let (name, st) = (path.into_inner(), state.clone());
     let bindings = access::parse_binding_map(&body)?;
-    let map = with_ctx(&state, &req, principal, move |conn, ctx, _| {
-        accounts::set_bindings(conn, ctx, &name, &bindings)
-    })
-    .await?;
+    let map = state
+        .db
+        .run(move |conn| accounts::set_bindings(conn, &actor, &st.key_cache, &name, &bindings))
+        .await?;
     Ok(HttpResponse::Ok().json(map))
 }
 
 async fn list_keys(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let account = path.into_inner();
     let acc = account.clone();
-    let keys = with_ctx(&state, &req, principal, move |conn, ctx, _| {
-        api_keys::list_keys(conn, ctx, &acc)
-    })
-    .await?;
+    let keys = state
+        .db
+        .run(move |conn| api_keys::list_keys(conn, actor.grants(), &acc))
+        .await?;
     let now = now_ms();
     let items: Vec<KeyJson> = keys
         .iter()
@@ -248,10 +192,14 @@ fn parse_time(field: &str, text: &str) -> AppResult<i64> {
         .map_err(|_| AppError::invalid(field, "must be an RFC 3339 time like 2027-01-31T00:00:00Z"))
 }
 
+/// A new or rotated key with its plaintext, shown this once.
+fn issued_json(issued: IssuedKey, account: &str) -> KeyJson {
+    KeyJson::new(&issued.key, account, now_ms(), Some(issued.plaintext))
+}
+
 async fn create_key(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<String>,
     body: web::Json<CreateKeyBody>,
 ) -> AppResult<HttpResponse> {
@@ -266,62 +214,49 @@ async fn create_key(
             .map(|t| parse_time("expires_at", t))
             .transpose()?,
     };
-    let acc = account.clone();
-    let issued = with_ctx(&state, &req, principal, move |conn, ctx, st| {
-        api_keys::create_key(conn, ctx, &st.keys.credential_pepper, &acc, &input)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(KeyJson::new(
-        &issued.key,
-        &account,
-        now_ms(),
-        Some(issued.plaintext),
-    )))
+    let (acc, st) = (account.clone(), state.clone());
+    let issued = state
+        .db
+        .run(move |conn| {
+            let pepper = &st.keys.credential_pepper;
+            api_keys::create_key(conn, &actor, pepper, &acc, &input)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(issued_json(issued, &account)))
 }
 
 async fn get_key(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let (account, name) = path.into_inner();
     let acc = account.clone();
-    let key = with_ctx(&state, &req, principal, move |conn, ctx, _| {
-        api_keys::get_key(conn, ctx, &acc, &name)
-    })
-    .await?;
+    let key = state
+        .db
+        .run(move |conn| api_keys::get_key(conn, actor.grants(), &acc, &name))
+        .await?;
     Ok(HttpResponse::Ok().json(KeyJson::new(&key, &account, now_ms(), None)))
 }
 
 async fn update_key(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<(String, String)>,
     body: web::Json<PatchBody>,
 ) -> AppResult<HttpResponse> {
-    let (account, name) = path.into_inner();
-    let b = body.into_inner();
-    let acc = account.clone();
-    let key = with_ctx(&state, &req, principal, move |conn, ctx, _| {
-        api_keys::update_key(conn, ctx, &acc, &name, b.description.as_deref(), b.active)
-    })
-    .await?;
+    let (path, b) = (path.into_inner(), body.into_inner());
+    let account = path.0.clone();
+    let key = actions::update_key(&state, actor, path, b.description, b.active).await?;
     Ok(HttpResponse::Ok().json(KeyJson::new(&key, &account, now_ms(), None)))
 }
 
 async fn delete_key(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
-    let (account, name) = path.into_inner();
-    with_ctx(&state, &req, principal, move |conn, ctx, _| {
-        api_keys::delete_key(conn, ctx, &account, &name)
-    })
-    .await?;
+    actions::delete_key(&state, actor, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -334,22 +269,19 @@ pub struct RotateBody {
 
 async fn rotate_key(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    principal: Principal,
+    actor: Actor,
     path: web::Path<(String, String)>,
     body: web::Json<RotateBody>,
 ) -> AppResult<HttpResponse> {
     let (account, name) = path.into_inner();
     let retain = body.into_inner().retain_period_minutes.unwrap_or(0);
-    let acc = account.clone();
-    let issued = with_ctx(&state, &req, principal, move |conn, ctx, st| {
-        api_keys::rotate_key(conn, ctx, &st.keys.credential_pepper, &acc, &name, retain)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(KeyJson::new(
-        &issued.key,
-        &account,
-        now_ms(),
-        Some(issued.plaintext),
-    )))
+    let (acc, st) = (account.clone(), state.clone());
+    let issued = state
+        .db
+        .run(move |conn| {
+            let (cache, pepper) = (&st.key_cache, &st.keys.credential_pepper);
+            api_keys::rotate_key(conn, &actor, cache, pepper, &acc, &name, retain)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(issued_json(issued, &account)))
 }

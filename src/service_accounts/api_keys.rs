@@ -1,13 +1,17 @@
 //! API-key operations: create, rotate, (de)activate, describe, delete — authorized on
 //! the account's namespace (`api-key::manage`), audited, one transaction each.
 
-use super::accounts::{Ctx, MAX_DESCRIPTION, readable_account};
+use super::accounts::{
+    activation, authorized_account, check_description, readable_account, require_covers, valid,
+};
+use super::cache::KeyCache;
 use super::keys::{self, MAX_RETAIN_MINUTES};
 use super::models::ApiKey;
-use super::repo;
-use crate::access::{self, Permission};
+use super::repo::{self, KeyChanges};
+use crate::access::{Actor, Grants, Permission};
+use crate::audit;
 use crate::credential::{self, CredentialKind};
-use crate::db::{DbConnection, now_ms};
+use crate::db::{DbConnection, now_ms, write_transaction};
 use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::names::validate_name;
 
@@ -31,63 +35,76 @@ pub struct IssuedKey {
 }
 
 /// The account's keys (`service-account::read`).
-pub fn list_keys(conn: &mut DbConnection, ctx: &Ctx<'_>, account: &str) -> AppResult<Vec<ApiKey>> {
-    let (acc, _) = readable_account(conn, ctx.principal, account)?;
+pub fn list_keys(
+    conn: &mut DbConnection,
+    grants: &Grants,
+    account: &str,
+) -> AppResult<Vec<ApiKey>> {
+    let (acc, _) = readable_account(conn, grants, account)?;
     Ok(repo::list_keys(conn, acc.id)?)
+}
+
+/// One key (`service-account::read`) and its account's namespace; 404 when missing.
+fn find(
+    conn: &mut DbConnection,
+    grants: &Grants,
+    account: &str,
+    name: &str,
+) -> AppResult<(ApiKey, String)> {
+    let (acc, namespace) = readable_account(conn, grants, account)?;
+    if validate_name(name).is_err() {
+        return Err(AppError::NotFound);
+    }
+    let key = repo::find_key(conn, acc.id, name)?.ok_or(AppError::NotFound)?;
+    Ok((key, namespace))
 }
 
 /// One key (`service-account::read`); 404 when missing.
 pub fn get_key(
     conn: &mut DbConnection,
-    ctx: &Ctx<'_>,
+    grants: &Grants,
     account: &str,
     name: &str,
 ) -> AppResult<ApiKey> {
-    let (acc, _) = readable_account(conn, ctx.principal, account)?;
-    if validate_name(name).is_err() {
-        return Err(AppError::NotFound);
-    }
-    repo::find_key(conn, acc.id, name)?.ok_or(AppError::NotFound)
+    Ok(find(conn, grants, account, name)?.0)
+}
+
+/// One key the caller may manage: 404 when missing or unreadable, 403 without
+/// `api-key::manage` on the account's namespace.
+pub fn managed_key(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    account: &str,
+    name: &str,
+) -> AppResult<ApiKey> {
+    let (key, namespace) = find(conn, actor.grants(), account, name)?;
+    actor.require_namespace(Permission::ApiKeyManage, &namespace)?;
+    Ok(key)
 }
 
 /// Creates a key; the plaintext exists only in the returned value.
 pub fn create_key(
     conn: &mut DbConnection,
-    ctx: &Ctx<'_>,
+    actor: &Actor,
     pepper: &[u8; 32],
     account: &str,
     input: &NewKeyInput,
 ) -> AppResult<IssuedKey> {
-    let (acc, namespace) = readable_account(conn, ctx.principal, account)?;
-    access::require_namespace(ctx.principal, Permission::ApiKeyManage, &namespace)?;
-    super::accounts::require_covers(conn, ctx.principal, acc.id)?;
+    let (acc, _) = authorized_account(conn, actor, Permission::ApiKeyManage, account)?;
+    require_covers(conn, actor.grants(), acc.id)?;
     let now = now_ms();
     let mut fields = FieldErrors::new();
     if let Err(e) = validate_name(&input.name) {
         fields.insert("name".into(), format!("name {e}"));
     }
-    if input
-        .description
-        .as_deref()
-        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION || d.contains('\0'))
-    {
-        fields.insert(
-            "description".into(),
-            format!("must be at most {MAX_DESCRIPTION} characters of text"),
-        );
-    }
+    check_description(&mut fields, input.description.as_deref());
     if input.expires_at.is_some_and(|e| e <= now) {
         fields.insert("expires_at".into(), "must be in the future".into());
     }
-    if !fields.is_empty() {
-        return Err(AppError::Validation {
-            message: "the API key is not valid".into(),
-            fields,
-        });
-    }
+    valid("the API key is not valid", fields)?;
     let issued = credential::generate(CredentialKind::ApiKey, pepper);
     let display = keys::display_fragment(&issued.plaintext);
-    let id = crate::db::write_transaction(conn, |conn| -> AppResult<i64> {
+    let id = write_transaction(conn, |conn| -> AppResult<i64> {
         if repo::find_key(conn, acc.id, &input.name)?.is_some() {
             return Err(AppError::Conflict(format!(
                 "{account:?} already has a key named {:?}",
@@ -107,8 +124,9 @@ pub fn create_key(
             },
             now,
         )?;
-        ctx.audit(
+        audit::success(
             conn,
+            actor,
             "api_key.create",
             &format!("api_key:{account}/{}", input.name),
             Some(&format!("key id {}", issued.id)),
@@ -125,16 +143,15 @@ pub fn create_key(
 /// `min(now + retain, expiry)`. Concurrent rotations serialise on the row.
 pub fn rotate_key(
     conn: &mut DbConnection,
-    ctx: &Ctx<'_>,
+    actor: &Actor,
+    cache: &KeyCache,
     pepper: &[u8; 32],
     account: &str,
     name: &str,
     retain_minutes: i64,
 ) -> AppResult<IssuedKey> {
-    let key = get_key(conn, ctx, account, name)?;
-    let (_, namespace) = readable_account(conn, ctx.principal, account)?;
-    access::require_namespace(ctx.principal, Permission::ApiKeyManage, &namespace)?;
-    super::accounts::require_covers(conn, ctx.principal, key.service_account_id)?;
+    let key = managed_key(conn, actor, account, name)?;
+    require_covers(conn, actor.grants(), key.service_account_id)?;
     if !(0..=MAX_RETAIN_MINUTES).contains(&retain_minutes) {
         return Err(AppError::invalid(
             "retain_period_minutes",
@@ -150,16 +167,17 @@ pub fn rotate_key(
     let issued = credential::regenerate(CredentialKind::ApiKey, &key.key_id, pepper);
     let display = keys::display_fragment(&issued.plaintext);
     let until = keys::retain_until(now, retain_minutes, key.expires_at);
-    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
+    write_transaction(conn, |conn| -> AppResult<()> {
         repo::rotate_key(conn, key.id, &issued.secret_hash, &display, until, now)?;
-        ctx.audit(
+        audit::success(
             conn,
+            actor,
             "api_key.rotate",
             &format!("api_key:{account}/{name}"),
             Some(&format!("retain {retain_minutes} min")),
         )
     })?;
-    ctx.cache.clear();
+    cache.clear();
     Ok(IssuedKey {
         key: repo::get_key(conn, key.id)?,
         plaintext: issued.plaintext,
@@ -169,61 +187,59 @@ pub fn rotate_key(
 /// Changes a key's description and/or active flag.
 pub fn update_key(
     conn: &mut DbConnection,
-    ctx: &Ctx<'_>,
+    actor: &Actor,
+    cache: &KeyCache,
     account: &str,
     name: &str,
     description: Option<&str>,
     active: Option<bool>,
 ) -> AppResult<ApiKey> {
-    let key = get_key(conn, ctx, account, name)?;
-    let (_, namespace) = readable_account(conn, ctx.principal, account)?;
-    access::require_namespace(ctx.principal, Permission::ApiKeyManage, &namespace)?;
+    let key = managed_key(conn, actor, account, name)?;
     if active == Some(true) && !key.active {
-        super::accounts::require_covers(conn, ctx.principal, key.service_account_id)?;
+        require_covers(conn, actor.grants(), key.service_account_id)?;
     }
-    if description.is_some_and(|d| d.chars().count() > MAX_DESCRIPTION || d.contains('\0')) {
-        return Err(AppError::invalid(
-            "description",
-            format!("must be at most {MAX_DESCRIPTION} characters of text"),
-        ));
+    let mut fields = FieldErrors::new();
+    check_description(&mut fields, description);
+    if let Some((field, message)) = fields.into_iter().next() {
+        return Err(AppError::invalid(&field, message));
     }
-    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-        repo::update_key(conn, key.id, description, active)?;
+    write_transaction(conn, |conn| -> AppResult<()> {
+        repo::update_key(
+            conn,
+            key.id,
+            &KeyChanges {
+                description,
+                active,
+            },
+        )?;
         let target = format!("api_key:{account}/{name}");
         if description.is_some() {
-            ctx.audit(conn, "api_key.update", &target, Some("description"))?;
+            audit::success(conn, actor, "api_key.update", &target, Some("description"))?;
         }
-        match active {
-            Some(true) if !key.active => ctx.audit(conn, "api_key.activate", &target, None)?,
-            Some(false) if key.active => ctx.audit(conn, "api_key.deactivate", &target, None)?,
-            _ => {}
+        if let Some(action) = activation("api_key", key.active, active) {
+            audit::success(conn, actor, &action, &target, None)?;
         }
         Ok(())
     })?;
-    ctx.cache.clear();
+    cache.clear();
     Ok(repo::get_key(conn, key.id)?)
 }
 
 /// Deletes a key and the tokens minted from it.
 pub fn delete_key(
     conn: &mut DbConnection,
-    ctx: &Ctx<'_>,
+    actor: &Actor,
+    cache: &KeyCache,
     account: &str,
     name: &str,
 ) -> AppResult<()> {
-    let key = get_key(conn, ctx, account, name)?;
-    let (_, namespace) = readable_account(conn, ctx.principal, account)?;
-    access::require_namespace(ctx.principal, Permission::ApiKeyManage, &namespace)?;
-    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
+    let key = managed_key(conn, actor, account, name)?;
+    write_transaction(conn, |conn| -> AppResult<()> {
         crate::auth::delete_key_tokens(conn, &[key.id])?;
         repo::delete_key(conn, key.id)?;
-        ctx.audit(
-            conn,
-            "api_key.delete",
-            &format!("api_key:{account}/{name}"),
-            None,
-        )
+        let target = format!("api_key:{account}/{name}");
+        audit::success(conn, actor, "api_key.delete", &target, None)
     })?;
-    ctx.cache.clear();
+    cache.clear();
     Ok(())
 }

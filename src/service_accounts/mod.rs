@@ -2,9 +2,10 @@
 //! prefixed, checksummed keys are shown once, stored as HMACs, rotated with a grace
 //! window, expired, deactivated and revoked — from the dashboard and the JSON API.
 
-pub mod accounts;
+mod accounts;
+mod actions;
 mod api;
-pub mod api_keys;
+mod api_keys;
 pub mod cache;
 mod handlers;
 pub mod keys;
@@ -45,7 +46,7 @@ pub fn count_readable(
     conn: &mut DbConnection,
     principal: &crate::access::Principal,
 ) -> diesel::QueryResult<i64> {
-    repo::count_readable(conn, principal)
+    repo::count_readable(conn, &principal.grants)
 }
 
 /// Creates an account outside a request (demo seeding); no authorization check.
@@ -59,21 +60,32 @@ pub fn create_unchecked(
     crate::names::validate_name(name).map_err(anyhow::Error::msg)?;
     let ns = crate::environments::find_namespace(conn, namespace)?
         .ok_or_else(|| anyhow::anyhow!("namespace {namespace:?} does not exist"))?;
+    let now = crate::db::now_ms();
     repo::insert_account(
         conn,
-        name,
-        ns.id,
-        description,
-        true,
-        created_by,
-        crate::db::now_ms(),
+        &repo::NewAccountRow {
+            name,
+            namespace_id: ns.id,
+            description,
+            active: true,
+            created_by,
+            created_at: now,
+            updated_at: now,
+        },
     )?;
     Ok(())
 }
 
-/// `(id, name)` of the account called `name` (to resolve share targets).
-pub fn find_id_by_name(conn: &mut DbConnection, name: &str) -> diesel::QueryResult<Option<i64>> {
-    Ok(repo::find_account(conn, name)?.map(|(a, _)| a.id))
+/// The id of the account called `name` if `grants` may read it (to resolve share
+/// targets: an unreadable account reads as missing).
+pub fn find_readable_id(
+    conn: &mut DbConnection,
+    grants: &crate::access::Grants,
+    name: &str,
+) -> diesel::QueryResult<Option<i64>> {
+    Ok(repo::find_account(conn, name)?
+        .filter(|(_, ns)| grants.can_namespace(crate::access::Permission::ServiceAccountRead, ns))
+        .map(|(account, _)| account.id))
 }
 
 /// The name of account `id`.

@@ -25,10 +25,7 @@ fn principal(entry: &CachedKey, method: AuthMethod) -> Principal {
 
 fn load(
     conn: &mut DbConnection,
-    lookup: Result<
-        Option<(super::models::ApiKey, super::models::ServiceAccount, String)>,
-        diesel::result::Error,
-    >,
+    lookup: diesel::QueryResult<Option<repo::AuthRow>>,
 ) -> AppResult<Option<CachedKey>> {
     let Some((key, account, namespace)) = lookup? else {
         return Ok(None);

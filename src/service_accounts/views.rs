@@ -2,6 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use serde::Deserialize;
 
 use super::keys::{self, EXPIRY_WARNING_MS, ROTATION_WARNING_MS};
 use super::models::{AccountSummary, ApiKey};
@@ -55,21 +56,31 @@ impl From<&AccountSummary> for AccountRow {
     }
 }
 
-/// The form of a new account, re-shown with errors.
-#[derive(Default)]
+/// The form of a new account as submitted, re-shown with errors.
+#[derive(Default, Deserialize)]
 pub struct AccountForm {
     /// Name typed.
     pub name: String,
     /// Namespace chosen.
+    #[serde(default)]
     pub namespace: String,
     /// Description typed.
+    #[serde(default)]
     pub description: String,
-    /// "Create a default API key".
+    /// "Create a default API key" (a checkbox: checked when sent at all).
+    #[serde(default, deserialize_with = "checked")]
     pub create_key: bool,
     /// Field errors.
+    #[serde(skip)]
     pub errors: FieldErrors,
     /// Summary error.
+    #[serde(skip)]
     pub error: Option<String>,
+}
+
+/// A checkbox field is checked whatever value it was sent with.
+fn checked<'de, D: serde::Deserializer<'de>>(field: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(field).map(|_| true)
 }
 
 impl AccountForm {
@@ -194,22 +205,29 @@ pub struct AccountPage {
     pub can_manage_keys: bool,
 }
 
-/// Fields of the key forms, re-shown with errors.
-#[derive(Default)]
+/// Fields of the key forms as submitted (a new key's form is read into it), re-shown
+/// with errors.
+#[derive(Default, Deserialize)]
 pub struct KeyForm {
     /// Name.
     pub name: String,
     /// Description.
+    #[serde(default)]
     pub description: String,
     /// `none`, `30`, `90`, `365` or `date`.
+    #[serde(default)]
     pub expires: String,
     /// Date for `date`.
+    #[serde(default)]
     pub expires_on: String,
     /// Rotation: retain minutes.
+    #[serde(skip)]
     pub retain: String,
     /// Field errors.
+    #[serde(skip)]
     pub errors: FieldErrors,
     /// Summary error.
+    #[serde(skip)]
     pub error: Option<String>,
 }
 

@@ -1,10 +1,10 @@
-//! Queries of namespaces and environments. Every list compiles the caller's grants into
-//! its SQL filter (`access::sql::permission_filter`).
+//! Readable lists and counts of namespaces and environments. Every one compiles the
+//! caller's grants into its SQL filter (`access::sql::permission_filter`).
 
 use diesel::prelude::*;
 
-use super::models::{Environment, Namespace, NewEnvironment};
-use crate::access::sql::{Columns, permission_filter};
+use super::super::models::{Environment, Namespace};
+use crate::access::sql::{Columns, Condition, permission_filter};
 use crate::access::{Grants, Permission};
 use crate::db::DbConnection;
 use crate::db::schema::{environments, namespaces};
@@ -26,12 +26,8 @@ const ENV_COUNT_SUM: crate::db::ConstAggregate<diesel::sql_types::BigInt> =
 
 /// Case-insensitive substring match on a name column: SQLite's `LIKE` is already
 /// case-insensitive for ASCII, PostgreSQL needs `ILIKE`; no per-row function call.
-fn search_condition(
-    column: &'static str,
-    text: &str,
-    dialect: crate::db::Dialect,
-) -> crate::access::sql::Condition {
-    crate::access::sql::Condition::Match {
+fn search_condition(column: &'static str, text: &str, dialect: crate::db::Dialect) -> Condition {
+    Condition::Match {
         column,
         op: match dialect {
             crate::db::Dialect::Sqlite => " LIKE ",
@@ -48,112 +44,6 @@ pub const NS_COLUMNS: Columns = Columns {
     environment: None,
 };
 
-/// The namespace called `name`.
-pub fn find_namespace(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Namespace>> {
-    namespaces::table
-        .filter(namespaces::name.eq(name))
-        .select(Namespace::as_select())
-        .first(conn)
-        .optional()
-}
-
-/// Inserts a namespace and returns its id.
-pub fn insert_namespace(
-    conn: &mut DbConnection,
-    name: &str,
-    description: &str,
-    now: i64,
-) -> QueryResult<i64> {
-    insert_namespace_with(conn, name, description, "{}", now)
-}
-
-/// Inserts a namespace with metadata and returns its id.
-pub fn insert_namespace_with(
-    conn: &mut DbConnection,
-    name: &str,
-    description: &str,
-    metadata: &str,
-    now: i64,
-) -> QueryResult<i64> {
-    diesel::insert_into(namespaces::table)
-        .values((
-            namespaces::name.eq(name),
-            namespaces::description.eq(description),
-            namespaces::metadata.eq(metadata),
-            namespaces::created_at.eq(now),
-        ))
-        .returning(namespaces::id)
-        .get_result(conn)
-}
-
-/// Deletes a namespace (environments and shares cascade).
-pub fn delete_namespace(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
-    diesel::delete(namespaces::table.find(id))
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// Inserts an environment and returns its id.
-pub fn insert_environment(conn: &mut DbConnection, env: &NewEnvironment<'_>) -> QueryResult<i64> {
-    diesel::insert_into(environments::table)
-        .values(env)
-        .returning(environments::id)
-        .get_result(conn)
-}
-
-/// Environment `name` of namespace `namespace_id`.
-pub fn find_environment(
-    conn: &mut DbConnection,
-    namespace_id: i64,
-    name: &str,
-) -> QueryResult<Option<Environment>> {
-    environments::table
-        .filter(environments::namespace_id.eq(namespace_id))
-        .filter(environments::name.eq(name))
-        .select(Environment::as_select())
-        .first(conn)
-        .optional()
-}
-
-/// Changes to an environment.
-#[derive(Debug, Default, AsChangeset)]
-#[diesel(table_name = environments)]
-pub struct EnvironmentChanges {
-    /// New description.
-    pub description: Option<String>,
-    /// New specification.
-    pub specification: Option<String>,
-    /// New build status.
-    pub build_status: Option<String>,
-    /// Build queue time.
-    pub build_scheduled_at: Option<Option<i64>>,
-    /// Build start time.
-    pub build_started_at: Option<Option<i64>>,
-    /// Build end time.
-    pub build_ended_at: Option<Option<i64>>,
-    /// Change time (always set).
-    pub updated_at: i64,
-}
-
-/// Applies changes.
-pub fn update_environment(
-    conn: &mut DbConnection,
-    id: i64,
-    changes: &EnvironmentChanges,
-) -> QueryResult<()> {
-    diesel::update(environments::table.find(id))
-        .set(changes)
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// Deletes an environment.
-pub fn delete_environment(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
-    diesel::delete(environments::table.find(id))
-        .execute(conn)
-        .map(|_| ())
-}
-
 /// Filters of an environment list.
 #[derive(Debug, Clone, Default)]
 pub struct EnvFilter {
@@ -169,13 +59,39 @@ pub struct EnvFilter {
     pub limit: i64,
 }
 
+/// Environments joined with their namespace, as a boxed query of this backend.
+type EnvQuery<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::InnerJoin<environments::table, namespaces::table>,
+    crate::db::DbBackend,
+>;
+
+/// Environments (with their namespace) that satisfy `condition` and the filters of `f`
+/// other than its cursor: the one place a list, its total and the counts narrow rows.
+fn filtered<'a>(condition: Condition, f: &EnvFilter, dialect: crate::db::Dialect) -> EnvQuery<'a> {
+    let mut q = environments::table
+        .inner_join(namespaces::table)
+        .filter(condition)
+        .into_boxed();
+    if let Some(ns) = &f.namespace {
+        q = q.filter(namespaces::name.eq(ns.clone()));
+    }
+    if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(search_condition("environments.name", s, dialect));
+    }
+    if let Some(status) = &f.status {
+        q = q.filter(environments::build_status.eq(status.clone()));
+    }
+    q
+}
+
 /// A page of readable environments, sorted by namespace then name, plus the exact
 /// number of readable environments under these filters.
 pub fn list_environments(
     conn: &mut DbConnection,
     grants: &Grants,
     f: &EnvFilter,
-    totals: &super::totals::TotalsCache,
+    totals: &super::super::totals::TotalsCache,
 ) -> QueryResult<(Vec<(Environment, String)>, i64)> {
     let dialect = conn.dialect();
     let version: i64 = crate::db::schema::counters::table
@@ -215,25 +131,8 @@ pub fn list_environments(
         }
         q.select(ENV_COUNT_SUM).first(conn)?
     } else {
-        let mut q = environments::table
-            .inner_join(namespaces::table)
-            .filter(permission_filter(
-                grants,
-                Permission::EnvironmentRead,
-                ENV_COLUMNS,
-                dialect,
-            ))
-            .into_boxed();
-        if let Some(ns) = &f.namespace {
-            q = q.filter(namespaces::name.eq(ns.clone()));
-        }
-        if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
-            q = q.filter(search_condition("environments.name", s, dialect));
-        }
-        if let Some(status) = &f.status {
-            q = q.filter(environments::build_status.eq(status.clone()));
-        }
-        q.count().get_result(conn)?
+        let readable = permission_filter(grants, Permission::EnvironmentRead, ENV_COLUMNS, dialect);
+        filtered(readable, f, dialect).count().get_result(conn)?
     };
     if cached.is_none() {
         totals.put(key, version, total);
@@ -264,29 +163,17 @@ fn page(
     f: &EnvFilter,
     dialect: crate::db::Dialect,
 ) -> QueryResult<Vec<(Environment, String)>> {
-    use crate::access::sql::{Condition, permission_branches};
+    use crate::access::sql::permission_branches;
     let columns = page_columns(dialect);
     let env_column = columns.environment.unwrap_or("environments.name");
     let ns_order = crate::db::ConstExpr::<diesel::sql_types::Text>::new(columns.namespace);
     let env_order = crate::db::ConstExpr::<diesel::sql_types::Text>::new(env_column);
     let mut rows: Vec<(Environment, String)> = Vec::new();
     for branch in permission_branches(grants, Permission::EnvironmentRead, columns, dialect) {
-        let mut q = environments::table
-            .inner_join(namespaces::table)
-            .filter(branch)
+        let mut q = filtered(branch, f, dialect)
             .select((Environment::as_select(), namespaces::name))
             .order((ns_order.asc(), env_order.asc()))
-            .limit(f.limit + 1)
-            .into_boxed();
-        if let Some(ns) = &f.namespace {
-            q = q.filter(namespaces::name.eq(ns.clone()));
-        }
-        if let Some(s) = f.search.as_deref().filter(|s| !s.is_empty()) {
-            q = q.filter(search_condition("environments.name", s, dialect));
-        }
-        if let Some(status) = &f.status {
-            q = q.filter(environments::build_status.eq(status.clone()));
-        }
+            .limit(f.limit + 1);
         if let Some((ns, env)) = &f.after {
             let cmp = |column: &'static str, op: &'static str, value: &str| Condition::Match {
                 column,
@@ -314,15 +201,9 @@ fn page(
 
 /// How many environments the grants allow reading.
 pub fn count_readable_environments(conn: &mut DbConnection, grants: &Grants) -> QueryResult<i64> {
-    let filter = permission_filter(
-        grants,
-        Permission::EnvironmentRead,
-        ENV_COLUMNS,
-        conn.dialect(),
-    );
-    environments::table
-        .inner_join(namespaces::table)
-        .filter(filter)
+    let dialect = conn.dialect();
+    let readable = permission_filter(grants, Permission::EnvironmentRead, ENV_COLUMNS, dialect);
+    filtered(readable, &EnvFilter::default(), dialect)
         .count()
         .get_result(conn)
 }
@@ -403,20 +284,4 @@ pub fn list_readable_namespace_names(
     names.dedup();
     names.truncate(MAX as usize);
     Ok(names)
-}
-
-/// Environments in a namespace.
-pub fn count_environments_in(conn: &mut DbConnection, namespace_id: i64) -> QueryResult<i64> {
-    environments::table
-        .filter(environments::namespace_id.eq(namespace_id))
-        .count()
-        .get_result(conn)
-}
-
-/// Whether any environment exists (the demo seeds only an empty database).
-pub fn any_environment(conn: &mut DbConnection) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        environments::table.select(environments::id),
-    ))
-    .get_result(conn)
 }

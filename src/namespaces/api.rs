@@ -1,0 +1,181 @@
+//! JSON API of namespaces and their shares (`/api/v1/namespaces…`).
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{manage, sharing};
+use crate::access::Actor;
+use crate::app::AppState;
+use crate::environments::{self, NamespaceJson};
+use crate::errors::{AppError, AppResult};
+use crate::web::pagination::{self, decode_cursor, encode_cursor, split_page};
+
+/// Path of one namespace.
+const ONE: &str = "/api/v1/namespaces/{ns}";
+/// Path of one share.
+const SHARE: &str = "/api/v1/namespaces/{ns}/shares/{principal}";
+
+/// Routes.
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/namespaces", web::get().to(list_namespaces))
+        .route("/api/v1/namespaces", web::post().to(create_namespace))
+        .route(ONE, web::get().to(get_namespace))
+        .route(ONE, web::delete().to(delete_namespace))
+        .route("/api/v1/namespaces/{ns}/shares", web::get().to(list_shares))
+        .route(SHARE, web::put().to(put_share))
+        .route(SHARE, web::delete().to(delete_share));
+}
+
+/// Query of namespace lists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceQuery {
+    search: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+async fn list_namespaces(
+    state: web::Data<AppState>,
+    actor: Actor,
+    q: web::Query<NamespaceQuery>,
+) -> AppResult<HttpResponse> {
+    let q = q.into_inner();
+    let limit = pagination::limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let rows = state
+        .db
+        .run(move |conn| {
+            let (search, after) = (q.search.as_deref(), after.as_deref());
+            environments::list_namespaces(conn, actor.grants(), search, after, limit)
+                .map_err(AppError::from)
+        })
+        .await?;
+    let (rows, next) = split_page(rows, limit, |n| n.name.clone());
+    let items: Vec<NamespaceJson> = rows.iter().map(NamespaceJson::from).collect();
+    let next_cursor = next.as_deref().map(encode_cursor);
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next_cursor})))
+}
+
+/// Body of namespace creation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNamespace {
+    name: String,
+    description: Option<String>,
+    metadata: Option<serde_json::Value>,
+}
+
+async fn create_namespace(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: web::Json<CreateNamespace>,
+) -> AppResult<HttpResponse> {
+    let b = body.into_inner();
+    let description = b.description.unwrap_or_default();
+    let ns = state
+        .db
+        .run(move |conn| manage::create(conn, &actor, &b.name, &description, b.metadata.as_ref()))
+        .await?;
+    Ok(HttpResponse::Created().json(NamespaceJson::from(&ns)))
+}
+
+async fn get_namespace(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let name = path.into_inner();
+    let (ns, count) = state
+        .db
+        .run(move |conn| -> AppResult<_> {
+            let ns = environments::readable_namespace(conn, actor.grants(), &name)?;
+            let count = environments::count_environments_in(conn, ns.id)?;
+            Ok((ns, count))
+        })
+        .await?;
+    let mut body = serde_json::to_value(NamespaceJson::from(&ns)).map_err(AppError::internal)?;
+    body["environments"] = json!(count);
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn delete_namespace(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let name = path.into_inner();
+    let st = state.clone();
+    state
+        .db
+        .run(move |conn| manage::delete(conn, &actor, &st.key_cache, &name))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The `{"items","next_cursor"}` answer of a namespace's shares (never paged).
+fn shares_answer(items: Vec<sharing::ShareJson>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"items": items, "next_cursor": null}))
+}
+
+async fn list_shares(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let name = path.into_inner();
+    let items = state
+        .db
+        .run(move |conn| sharing::shares(conn, &actor, &name))
+        .await?;
+    Ok(shares_answer(items))
+}
+
+/// Body of a share.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareBody {
+    role: String,
+}
+
+async fn put_share(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(String, String)>,
+    body: web::Json<ShareBody>,
+) -> AppResult<HttpResponse> {
+    let (name, target) = path.into_inner();
+    let (st, role) = (state.clone(), body.into_inner().role);
+    let items = state
+        .db
+        .run(move |conn| {
+            sharing::share(conn, &actor, &st.key_cache, &name, &target, &role)?;
+            sharing::shares(conn, &actor, &name)
+        })
+        .await?;
+    Ok(shares_answer(items))
+}
+
+/// Stops sharing namespace `name` with `target` as `actor` (the JSON and dashboard
+/// removals alike).
+pub(super) async fn unshare(
+    state: &web::Data<AppState>,
+    actor: Actor,
+    (name, target): (String, String),
+) -> AppResult<()> {
+    let st = state.clone();
+    state
+        .db
+        .run(move |conn| sharing::unshare(conn, &actor, &st.key_cache, &name, &target))
+        .await
+}
+
+async fn delete_share(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    unshare(&state, actor, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,16 @@
+//! Namespaces as a whole: their pages and JSON API, creation, deletion (which takes
+//! along the connectors and service accounts kept in a namespace) and sharing. This area
+//! sits above `service_accounts` and `connectors`; the `namespaces` table itself and
+//! the lookups every area needs belong to `crate::environments`.
+
+mod api;
+mod handlers;
+mod manage;
+mod sharing;
+mod views;
+
+/// Routes of the area.
+pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+    api::configure(cfg);
+    handlers::configure(cfg);
+}

@@ -1,0 +1,160 @@
+//! Namespace sharing: who a namespace is shared with, and sharing or unsharing it with a
+//! user or service account. A share grants `<ns>/*: role` and can never exceed what the
+//! sharer holds on the namespace.
+
+use serde::Serialize;
+
+use super::manage::authorized;
+use crate::access::{self, Actor, KIND_SERVICE_ACCOUNT, KIND_USER, Pattern, Permission, Role};
+use crate::audit;
+use crate::db::{DbConnection, now_ms, rfc3339, write_transaction};
+use crate::errors::{AppError, AppResult};
+use crate::names::validate_name;
+use crate::service_accounts::cache::KeyCache;
+use crate::{auth, service_accounts};
+
+/// A share as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShareJson {
+    /// `user` or `service_account`.
+    pub principal_kind: String,
+    /// Principal name.
+    pub principal_name: String,
+    /// Role.
+    pub role: String,
+    /// Who shared.
+    pub created_by: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// Shares of a namespace (`namespace-role-mapping::read`).
+pub fn shares(conn: &mut DbConnection, actor: &Actor, name: &str) -> AppResult<Vec<ShareJson>> {
+    let ns = authorized(conn, actor, Permission::NamespaceRoleMappingRead, name)?;
+    let mut out = Vec::new();
+    for row in access::list_shares_in(conn, ns.id)? {
+        let principal_name = match row.principal_kind.as_str() {
+            KIND_USER => auth::user_name_of(conn, row.principal_id)?,
+            _ => service_accounts::name_of(conn, row.principal_id)?,
+        };
+        if let Some(principal_name) = principal_name {
+            out.push(ShareJson {
+                principal_kind: row.principal_kind,
+                principal_name,
+                role: row.role,
+                created_by: row.created_by,
+                created_at: rfc3339(row.created_at),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Resolves a share target — `user:NAME`, `service_account:NAME` or a bare name (a user
+/// first, then a service account) — to `(kind, id)`.
+fn resolve_target(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    text: &str,
+) -> AppResult<(&'static str, i64)> {
+    let (kind, name) = match text.split_once(':') {
+        Some(("user", n)) => (Some(KIND_USER), n),
+        Some(("service_account", n)) => (Some(KIND_SERVICE_ACCOUNT), n),
+        _ => (None, text),
+    };
+    if validate_name(name).is_err() {
+        return Err(AppError::invalid(
+            "principal_name",
+            "no such user or service account",
+        ));
+    }
+    if kind != Some(KIND_SERVICE_ACCOUNT)
+        && let Some(user) = auth::find_user_by_name(conn, name)?
+    {
+        return Ok((KIND_USER, user.id));
+    }
+    // A service account counts only if the caller may read it (else it reads as
+    // missing: no existence oracle across namespaces).
+    if kind != Some(KIND_USER)
+        && let Some(id) = service_accounts::find_readable_id(conn, actor.grants(), name)?
+    {
+        return Ok((KIND_SERVICE_ACCOUNT, id));
+    }
+    Err(AppError::invalid(
+        "principal_name",
+        format!("no user or service account named {name:?}"),
+    ))
+}
+
+/// Shares namespace `name` with a principal (create or change). Needs
+/// `namespace-role-mapping::create` and the sharer must hold `role` on `name/*`.
+pub fn share(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    cache: &KeyCache,
+    name: &str,
+    target: &str,
+    role: &str,
+) -> AppResult<()> {
+    let ns = authorized(conn, actor, Permission::NamespaceRoleMappingCreate, name)?;
+    let role = Role::parse(role).map_err(|e| AppError::invalid("role", e))?;
+    let pattern =
+        Pattern::parse(&format!("{name}/*")).map_err(|e| AppError::invalid("namespace", e))?;
+    if !access::can_grant(actor.grants(), &pattern, role) {
+        return Err(AppError::Forbidden(format!(
+            "you cannot share {role} on {name}: you do not hold it"
+        )));
+    }
+    let (kind, id) = resolve_target(conn, actor, target)?;
+    write_transaction(conn, |conn| -> AppResult<()> {
+        access::upsert_share(
+            conn,
+            ns.id,
+            kind,
+            id,
+            role.as_str(),
+            &actor.name(),
+            now_ms(),
+        )?;
+        audit::success(
+            conn,
+            actor,
+            "namespace.share",
+            &format!("namespace:{name}"),
+            Some(&format!("{kind}:{target}={role}")),
+        )
+    })?;
+    cache.clear();
+    Ok(())
+}
+
+/// Removes a share (`namespace-role-mapping::delete`); 404 when there was none.
+pub fn unshare(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    cache: &KeyCache,
+    name: &str,
+    target: &str,
+) -> AppResult<()> {
+    let ns = authorized(conn, actor, Permission::NamespaceRoleMappingDelete, name)?;
+    let (kind, id) = resolve_target(conn, actor, target)?;
+    let removed = write_transaction(conn, |conn| -> AppResult<bool> {
+        let removed = access::delete_share(conn, ns.id, kind, id)?;
+        if removed {
+            audit::success(
+                conn,
+                actor,
+                "namespace.unshare",
+                &format!("namespace:{name}"),
+                Some(&format!("{kind}:{target}")),
+            )?;
+        }
+        Ok(removed)
+    })?;
+    cache.clear();
+    if removed {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}

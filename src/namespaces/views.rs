@@ -1,0 +1,66 @@
+//! Templates of the namespace pages.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::environments::EnvRow;
+use crate::web::layout::Layout;
+
+/// One share row.
+pub struct ShareRow {
+    /// `user` or `service_account`.
+    pub kind: String,
+    /// Principal name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Who shared, when.
+    pub by: String,
+}
+
+impl From<super::sharing::ShareJson> for ShareRow {
+    fn from(s: super::sharing::ShareJson) -> Self {
+        Self {
+            kind: s.principal_kind,
+            name: s.principal_name,
+            role: s.role,
+            by: format!("{} on {}", s.created_by, s.created_at),
+        }
+    }
+}
+
+/// `GET /namespaces`
+#[derive(Template, WebTemplate)]
+#[template(path = "namespaces/index.html")]
+pub struct NamespacesPage {
+    /// Layout.
+    pub layout: Layout,
+    /// `(name, description)` rows.
+    pub rows: Vec<(String, String)>,
+}
+
+/// `GET /namespaces/{ns}`
+#[derive(Template, WebTemplate)]
+#[template(path = "namespaces/show.html")]
+pub struct NamespacePage {
+    /// Layout.
+    pub layout: Layout,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Its environments (first page).
+    pub envs: Vec<EnvRow>,
+    /// Total environments readable in it.
+    pub env_total: i64,
+    /// Its service accounts `(name, active)`.
+    pub accounts: Vec<(String, bool)>,
+    /// Shares, when the viewer may read them.
+    pub shares: Option<Vec<ShareRow>>,
+    /// May add/change/remove shares.
+    pub can_share: bool,
+    /// Roles the viewer may share.
+    pub shareable_roles: Vec<&'static str>,
+    /// Share form error.
+    pub share_error: Option<String>,
+}

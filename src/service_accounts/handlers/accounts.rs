@@ -1,0 +1,274 @@
+//! Account pages: the list (with live search and the creation form), one account with
+//! its keys, and the edit, (de)activate and delete actions.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use serde::{Deserialize, Serialize};
+
+use super::{ActiveForm, account_url, store_reveal};
+use crate::access::{Actor, Permission};
+use crate::app::AppState;
+use crate::db::now_ms;
+use crate::environments;
+use crate::errors::{AppError, AppResult};
+use crate::service_accounts::accounts::{self, NewAccount};
+use crate::service_accounts::actions;
+use crate::service_accounts::api_keys::{self, NewKeyInput};
+use crate::service_accounts::repo::ListFilter;
+use crate::service_accounts::reveal;
+use crate::service_accounts::views::{
+    AccountForm, AccountPage, AccountRow, AccountsPage, AccountsTable, KeyRow, when,
+};
+use crate::web::htmx::is_htmx;
+use crate::web::layout::{Layout, Section};
+use crate::web::{form_errors, respond_with_status, see_other};
+
+/// Page size of the accounts table.
+const PAGE: i64 = 25;
+
+/// Routes.
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    const ONE: &str = "/service-accounts/{sa}";
+    cfg.route("/service-accounts", web::get().to(list_accounts))
+        .route("/service-accounts", web::post().to(create_account))
+        .route(ONE, web::get().to(show_account))
+        .route(ONE, web::post().to(update_account))
+        .route(&format!("{ONE}/active"), web::post().to(set_account_active))
+        .route(&format!("{ONE}/delete"), web::post().to(delete_account));
+}
+
+/// Query of the list page; also what its "load more" link carries.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    namespace: String,
+    cursor: Option<String>,
+}
+
+/// The table of readable accounts under `q`, and the readable namespaces.
+async fn load_table(
+    state: &web::Data<AppState>,
+    actor: &Actor,
+    session: &Session,
+    q: &ListQuery,
+) -> AppResult<(AccountsTable, Vec<String>)> {
+    let namespace = Some(q.namespace.clone()).filter(|n| !n.is_empty());
+    let search = q.q.clone();
+    let cursor = q.cursor.clone().filter(|c| !c.is_empty());
+    let grants = actor.grants().clone();
+    let (page, namespaces) = state
+        .db
+        .run(move |conn| -> AppResult<_> {
+            let filter = ListFilter {
+                namespace: namespace.as_deref(),
+                search: Some(&search),
+                after: cursor.as_deref(),
+                limit: PAGE,
+            };
+            let page = accounts::list_accounts(conn, &grants, &filter)?;
+            let namespaces = environments::list_readable_namespace_names(conn, &grants)?;
+            Ok((page, namespaces))
+        })
+        .await?;
+    let next_url = match page.next_cursor {
+        Some(after) => {
+            let next = ListQuery {
+                q: q.q.clone(),
+                namespace: q.namespace.clone(),
+                cursor: Some(after),
+            };
+            let query = serde_urlencoded::to_string(&next).map_err(AppError::internal)?;
+            Some(format!("/service-accounts?{query}"))
+        }
+        None => None,
+    };
+    let table = AccountsTable {
+        csrf: crate::web::csrf::token(session)?,
+        rows: page
+            .items
+            .iter()
+            .map(|s| AccountRow::for_viewer(s, actor.grants()))
+            .collect(),
+        next_url,
+    };
+    Ok((table, namespaces))
+}
+
+/// The list page; `form` is the creation form shown again (open) with its messages.
+fn accounts_page(
+    actor: &Actor,
+    session: &Session,
+    (table, namespaces): (AccountsTable, Vec<String>),
+    q: ListQuery,
+    form: Option<AccountForm>,
+) -> AppResult<AccountsPage> {
+    Ok(AccountsPage {
+        layout: Layout::new(&actor.principal, session, Section::ServiceAccounts)?,
+        table,
+        search: q.q,
+        namespace: q.namespace,
+        namespaces,
+        form_open: form.is_some(),
+        form: form.unwrap_or(AccountForm {
+            create_key: true,
+            ..Default::default()
+        }),
+    })
+}
+
+/// `GET /service-accounts` (htmx: just the rows).
+async fn list_accounts(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    session: Session,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    let (table, namespaces) = load_table(&state, &actor, &session, &q).await?;
+    if is_htmx(&req) {
+        return Ok(table.respond_to(&req).map_into_boxed_body());
+    }
+    let page = accounts_page(&actor, &session, (table, namespaces), q, None)?;
+    Ok(page.respond_to(&req).map_into_boxed_body())
+}
+
+/// `POST /service-accounts`, optionally with a first key → its reveal page.
+async fn create_account(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    session: Session,
+    form: web::Form<AccountForm>,
+) -> AppResult<HttpResponse> {
+    let mut form = form.into_inner();
+    let input = NewAccount {
+        name: form.name.trim().to_owned(),
+        namespace: Some(form.namespace.clone()).filter(|n| !n.is_empty()),
+        description: Some(form.description.clone()),
+        active: Some(true),
+    };
+    let with_key = form.create_key;
+    let binding = reveal::session_binding(&session)?;
+    let (a, st) = (actor.clone(), state.clone());
+    let result = state
+        .db
+        .run(move |conn| {
+            let created = accounts::create_account(conn, &a, &input)?;
+            if !with_key {
+                return Ok(None);
+            }
+            let key_input = NewKeyInput {
+                name: "default".into(),
+                description: Some("Created with the account.".into()),
+                expires_at: None,
+            };
+            let account = &created.account.name;
+            let pepper = &st.keys.credential_pepper;
+            let issued = api_keys::create_key(conn, &a, pepper, account, &key_input)?;
+            store_reveal(conn, &st, &binding, &issued, account).map(Some)
+        })
+        .await;
+    match result {
+        Ok(Some(reveal_id)) => Ok(see_other(&format!("/reveal/{reveal_id}"))),
+        Ok(None) => Ok(see_other(&account_url(form.name.trim()))),
+        Err(
+            err @ (AppError::Validation { .. } | AppError::Conflict(_) | AppError::Forbidden(_)),
+        ) => {
+            let q = ListQuery::default();
+            let table = load_table(&state, &actor, &session, &q).await?;
+            let status;
+            (form.errors, form.error, status) = form_errors(&err);
+            let page = accounts_page(&actor, &session, table, q, Some(form))?;
+            // A name already taken is shown on the form like any other invalid input.
+            let status = match status {
+                StatusCode::CONFLICT => StatusCode::UNPROCESSABLE_ENTITY,
+                other => other,
+            };
+            Ok(respond_with_status(page, &req, status))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// `GET /service-accounts/{sa}`
+async fn show_account(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    session: Session,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let name = path.into_inner();
+    let grants = actor.grants().clone();
+    let (summary, keys) = state
+        .db
+        .run(move |conn| -> AppResult<_> {
+            let summary = accounts::summary(conn, &grants, &name)?;
+            let keys = api_keys::list_keys(conn, &grants, &name)?;
+            Ok((summary, keys))
+        })
+        .await?;
+    let now = now_ms();
+    let may = |permission| actor.grants().can_namespace(permission, &summary.namespace);
+    let page = AccountPage {
+        layout: Layout::new(&actor.principal, &session, Section::ServiceAccounts)?,
+        account: AccountRow::from(&summary),
+        created: when(Some(summary.account.created_at)),
+        created_by: summary.account.created_by.clone(),
+        keys: keys.iter().map(|k| KeyRow::new(k, now)).collect(),
+        can_update: may(Permission::ServiceAccountUpdate),
+        can_delete: may(Permission::ServiceAccountDelete),
+        can_manage_keys: may(Permission::ApiKeyManage),
+    };
+    Ok(page.respond_to(&req).map_into_boxed_body())
+}
+
+/// Form of the description edit.
+#[derive(Debug, Deserialize)]
+pub struct DescriptionForm {
+    description: String,
+}
+
+/// `POST /service-accounts/{sa}`: edit the description.
+async fn update_account(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    form: web::Form<DescriptionForm>,
+) -> AppResult<HttpResponse> {
+    let name = path.into_inner();
+    let description = Some(form.into_inner().description);
+    actions::update_account(&state, actor, name.clone(), description, None).await?;
+    Ok(see_other(&account_url(&name)))
+}
+
+/// `POST /service-accounts/{sa}/active`
+async fn set_account_active(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+    form: web::Form<ActiveForm>,
+) -> AppResult<HttpResponse> {
+    let name = path.into_inner();
+    let active = form.active()?;
+    actions::update_account(&state, actor, name.clone(), None, Some(active)).await?;
+    // The list's row toggles send `back=list`.
+    if form.back.as_deref() == Some("list") {
+        return Ok(see_other("/service-accounts"));
+    }
+    Ok(see_other(&account_url(&name)))
+}
+
+/// `POST /service-accounts/{sa}/delete`
+async fn delete_account(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    actions::delete_account(&state, actor, path.into_inner()).await?;
+    Ok(see_other("/service-accounts"))
+}

@@ -1,0 +1,64 @@
+//! Dashboard pages of service accounts ([`accounts`]), their API keys ([`keys`]) and
+//! the one-time reveal of a new key ([`reveal`]), and what those pages share.
+
+mod accounts;
+mod keys;
+mod reveal;
+
+use actix_web::web;
+use serde::Deserialize;
+
+use super::api_keys::IssuedKey;
+use crate::app::AppState;
+use crate::db::{DbConnection, now_ms};
+use crate::errors::{AppError, AppResult};
+use crate::web::path_segment;
+
+/// Routes.
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    accounts::configure(cfg);
+    keys::configure(cfg);
+    cfg.route("/reveal/{id}", web::get().to(reveal::show_reveal));
+}
+
+/// `/service-accounts/{name}`.
+fn account_url(name: &str) -> String {
+    format!("/service-accounts/{}", path_segment(name))
+}
+
+/// Form of the active toggles (accounts and keys).
+#[derive(Debug, Deserialize)]
+pub struct ActiveForm {
+    active: String,
+    back: Option<String>,
+}
+
+impl ActiveForm {
+    /// The chosen flag.
+    fn active(&self) -> AppResult<bool> {
+        match self.active.as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(AppError::invalid("active", "must be true or false")),
+        }
+    }
+}
+
+/// Seals a new key's plaintext for the session `binding`; the reveal's id.
+fn store_reveal(
+    conn: &mut DbConnection,
+    st: &AppState,
+    binding: &str,
+    issued: &IssuedKey,
+    account: &str,
+) -> AppResult<String> {
+    Ok(super::reveal::store(
+        conn,
+        &st.reveal_sealer,
+        binding,
+        &issued.plaintext,
+        &format!("API key {}", issued.key.name),
+        account,
+        now_ms(),
+    )?)
+}
