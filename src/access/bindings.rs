@@ -157,6 +157,25 @@ impl Grants {
     pub fn with_role_at_least(&self, role: Role) -> impl Iterator<Item = &Binding> {
         self.bindings.iter().filter(move |b| b.role >= role)
     }
+
+    /// A key naming exactly what these grants allow for `permission`: the sorted
+    /// patterns of the bindings that give it, and the ceiling's. Two callers with equal
+    /// keys read the same rows, so results (list totals) can be shared between them —
+    /// without compiling the grants to SQL to find out.
+    pub fn cache_key(&self, permission: Permission) -> String {
+        let mut patterns: Vec<String> = self
+            .with_role_at_least(permission.min_role())
+            .map(|b| b.pattern.to_string())
+            .collect();
+        patterns.sort_unstable();
+        patterns.dedup();
+        let mut key = patterns.join(",");
+        if let Some(ceiling) = &self.ceiling {
+            key.push_str(" within ");
+            key.push_str(&ceiling.cache_key(permission));
+        }
+        key
+    }
 }
 
 /// Parses `pattern=role[,pattern=role…]` (the configuration syntax).
@@ -183,6 +202,20 @@ mod tests {
 
     fn grants(list: &str) -> Grants {
         Grants::new(parse_binding_list(list, Source::Explicit).unwrap_or_default())
+    }
+
+    #[test]
+    fn grants_that_read_the_same_rows_share_a_cache_key() {
+        let read = Permission::EnvironmentRead;
+        let a = grants("team-*/*=viewer,alice/*=admin");
+        let b = grants("alice/*=developer,team-*/*=viewer,team-*/*=admin");
+        assert_eq!(a.cache_key(read), b.cache_key(read));
+        assert_ne!(a.cache_key(read), grants("team-*/*=viewer").cache_key(read));
+        // Only bindings that give the permission count.
+        let update = Permission::EnvironmentUpdate;
+        assert_ne!(a.cache_key(update), b.cache_key(update));
+        let capped = Grants::capped_by(a.bindings().to_vec(), grants("team-a/*=viewer"));
+        assert_ne!(capped.cache_key(read), a.cache_key(read));
     }
 
     #[test]

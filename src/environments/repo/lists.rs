@@ -99,8 +99,8 @@ pub fn list_environments(
         .select(crate::db::schema::counters::value)
         .first(conn)?;
     let key = format!(
-        "{:?}|{:?}|{:?}|{:?}",
-        permission_filter(grants, Permission::EnvironmentRead, ENV_COLUMNS, dialect),
+        "{}|{:?}|{:?}|{:?}",
+        grants.cache_key(Permission::EnvironmentRead),
         f.namespace,
         f.search,
         f.status
