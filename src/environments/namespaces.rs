@@ -108,17 +108,14 @@ pub fn delete(
     crate::db::write_transaction(conn, |conn| -> AppResult<()> {
         service_accounts::delete_all_in_namespace(conn, ns.id)?;
         // Each connector (and its sealed secrets) goes with an audit event of its own.
-        for connector in crate::connectors::repo::names_in(conn, ns.id)? {
-            crate::connectors::repo::delete_by_name(conn, &connector)?;
-            record(
-                conn,
-                principal,
-                client,
-                "connector.delete",
-                &format!("connector:{connector}"),
-                Some(&format!("with namespace {name}")),
-            )?;
-        }
+        // (Connectors' repo is private; a principal becomes an Actor until this area's
+        // operations take one.)
+        let actor = access::Actor {
+            principal: principal.clone(),
+            client: client.to_owned(),
+            request_id: String::new(),
+        };
+        crate::connectors::delete_all_in_namespace(conn, &actor, ns.id, name)?;
         repo::delete_namespace(conn, ns.id)?;
         record(
             conn,
