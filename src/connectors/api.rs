@@ -190,15 +190,7 @@ async fn create_connector(
     actor: Actor,
     body: web::Json<CreateBody>,
 ) -> AppResult<HttpResponse> {
-    let draft = Draft::from(body.into_inner());
-    let st = state.clone();
-    let (c, resources) = state
-        .db
-        .run(move |conn| {
-            let c = registry::create(conn, &actor, &st.catalog, &st.connector_sealer, &draft)?;
-            registry::with_resources(conn, c)
-        })
-        .await?;
+    let (c, resources) = calls::create(&state, &actor, body.into_inner().into()).await?;
     Ok(HttpResponse::Created().json(c.json(&resources)))
 }
 
@@ -218,26 +210,10 @@ async fn update_connector(
     body: web::Json<Map<String, Value>>,
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let body = body.into_inner();
-    let st = state.clone();
-    let (c, resources) = state
-        .db
-        .run(move |conn| {
-            // Who may change it is answered before what the change says.
-            let current =
-                registry::readable_with(conn, &actor, Permission::ConnectorUpdate, &name)?;
-            let patch = Patch::from_json(body, &current)?;
-            let c = registry::update(
-                conn,
-                &actor,
-                &st.catalog,
-                &st.connector_sealer,
-                &name,
-                &patch,
-            )?;
-            registry::with_resources(conn, c)
-        })
-        .await?;
+    // Who may change it is answered before what the change says.
+    let current = calls::editable(&state, &actor, name.clone()).await?;
+    let patch = Patch::from_json(body.into_inner(), &current)?;
+    let (c, resources) = calls::update(&state, &actor, name, patch).await?;
     Ok(HttpResponse::Ok().json(c.json(&resources)))
 }
 
@@ -246,11 +222,7 @@ async fn delete_connector(
     actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let name = path.into_inner();
-    state
-        .db
-        .run(move |conn| registry::delete(conn, &actor, &name))
-        .await?;
+    calls::delete(&state, actor, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

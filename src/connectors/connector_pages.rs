@@ -263,11 +263,7 @@ async fn delete_connector(
     actor: Actor,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let name = path.into_inner();
-    state
-        .db
-        .run(move |conn| registry::delete(conn, &actor, &name))
-        .await?;
+    calls::delete(&state, actor, path.into_inner()).await?;
     Ok(see_other("/connectors"))
 }
 

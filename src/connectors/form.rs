@@ -17,19 +17,30 @@ use crate::errors::{AppError, AppResult, FieldErrors};
 /// How the form shows an expiry (a `datetime-local` value, UTC, to the second).
 const EXPIRY_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 
-/// What the form sent (or the query of a field swap).
+/// What the form sent (or the query of a field swap), as typed.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub(super) struct FormInput {
+pub struct FormInput {
+    /// Name.
     pub name: String,
+    /// Namespace.
     pub namespace: String,
+    /// Catalog type.
     pub connector_type: String,
+    /// Auth method.
     pub auth_method: String,
+    /// Resource types ticked.
     pub resource_types: Vec<String>,
+    /// Pinned resource.
     pub resource_id: String,
+    /// Declared ids, one per line.
     pub resource_ids: String,
+    /// `key=value` lines.
     pub labels: String,
+    /// Description.
     pub description: String,
+    /// Credential expiry (UTC, `YYYY-MM-DDTHH:MM[:SS]`).
     pub expires_at: String,
+    /// Session length, seconds.
     pub expiration_seconds: String,
     /// `updated_at` of the connector the edit form was loaded from.
     pub version: String,

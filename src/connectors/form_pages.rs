@@ -11,7 +11,7 @@ use super::form::FormInput;
 use super::models::Connector;
 use super::registry;
 use super::views::{Field, FormPage, layout};
-use crate::access::{Actor, Permission};
+use crate::access::Actor;
 use crate::app::AppState;
 use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::web::{form_errors, path_segment, respond_with_status, see_other};
@@ -92,6 +92,14 @@ async fn form_page(
     } else {
         input.namespace.clone()
     };
+    // The version the form was opened at travels with it (also through field swaps),
+    // so saving a stale form is refused rather than applied.
+    let version: i64 = input
+        .version
+        .parse()
+        .ok()
+        .or(editing.map(|c| c.row.updated_at))
+        .unwrap_or_default();
     let mut unshown: FieldErrors = errors
         .into_iter()
         .filter(|(k, _)| !k.starts_with("configuration."))
@@ -107,8 +115,11 @@ async fn form_page(
     Ok(FormPage {
         layout: layout(actor, session)?,
         editing: editing.is_some(),
-        name: input.name.clone(),
-        namespace,
+        input: FormInput {
+            namespace,
+            version: version.to_string(),
+            ..input.clone()
+        },
         namespaces: creatable,
         types: catalog
             .types()
@@ -143,20 +154,6 @@ async fn form_page(
                 )
             })
             .collect(),
-        resource_id: input.resource_id.clone(),
-        resource_ids: input.resource_ids.clone(),
-        labels: input.labels.clone(),
-        description: input.description.clone(),
-        expires_at: input.expires_at.clone(),
-        expiration_seconds: input.expiration_seconds.clone(),
-        // The version the form was opened at travels with it (also through field
-        // swaps), so saving a stale form is refused rather than applied.
-        version: input
-            .version
-            .parse()
-            .ok()
-            .or(editing.map(|c| c.row.updated_at))
-            .unwrap_or_default(),
         errors: unshown,
         error,
         t,
@@ -227,19 +224,11 @@ async fn create_connector(
 ) -> AppResult<HttpResponse> {
     let input = FormInput::decode(&body);
     let result = match input.draft(&state.catalog) {
-        Ok(draft) => {
-            let (st, who) = (state.clone(), actor.clone());
-            state
-                .db
-                .run(move |conn| {
-                    registry::create(conn, &who, &st.catalog, &st.connector_sealer, &draft)
-                })
-                .await
-        }
+        Ok(draft) => calls::create(&state, &actor, draft).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(c) => Ok(see_other(&format!(
+        Ok((c, _)) => Ok(see_other(&format!(
             "/connectors/{}",
             path_segment(&c.row.name)
         ))),
@@ -251,17 +240,6 @@ async fn create_connector(
     }
 }
 
-/// The connector called `name` if `actor` may edit it.
-async fn editable(
-    state: &web::Data<AppState>,
-    actor: &Actor,
-    name: String,
-) -> AppResult<Connector> {
-    let (c, _) = calls::get(state, actor, name).await?;
-    actor.require_namespace(Permission::ConnectorUpdate, &c.namespace)?;
-    Ok(c)
-}
-
 /// `GET /connectors/{name}/edit[?auth_method=…]`
 async fn edit_connector_form(
     state: web::Data<AppState>,
@@ -270,7 +248,7 @@ async fn edit_connector_form(
     session: Session,
     path: web::Path<String>,
 ) -> AppResult<FormPage> {
-    let c = editable(&state, &actor, path.into_inner()).await?;
+    let c = calls::editable(&state, &actor, path.into_inner()).await?;
     let input = if req.query_string().is_empty() {
         FormInput::from_connector(&c, registry::pinnable(&state.catalog, &c))
     } else {
@@ -300,18 +278,10 @@ async fn update_connector(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let c = editable(&state, &actor, name.clone()).await?;
+    let c = calls::editable(&state, &actor, name.clone()).await?;
     let mut input = on_identity(FormInput::decode(&body), &c);
     let result = match input.patch(&c, &state.catalog) {
-        Ok(patch) => {
-            let (st, who, n) = (state.clone(), actor.clone(), name.clone());
-            state
-                .db
-                .run(move |conn| {
-                    registry::update(conn, &who, &st.catalog, &st.connector_sealer, &n, &patch)
-                })
-                .await
-        }
+        Ok(patch) => calls::update(&state, &actor, name.clone(), patch).await,
         Err(e) => Err(e),
     };
     match result {

@@ -5,6 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::catalog::{Attribute, AttributeKind, AuthMethod, ConnectorType};
+use super::form::FormInput;
 use super::models::{Connector, ResourceRow};
 use crate::access::Actor;
 use crate::errors::{AppResult, FieldErrors};
@@ -198,10 +199,9 @@ pub struct FormPage {
     pub layout: Layout,
     /// Editing an existing connector (name and namespace fixed).
     pub editing: bool,
-    /// Name.
-    pub name: String,
-    /// Namespace.
-    pub namespace: String,
+    /// The entries, as typed (the namespace defaulted, the version the form was
+    /// opened at).
+    pub input: FormInput,
     /// Namespaces the viewer may register in.
     pub namespaces: Vec<String>,
     /// Every type.
@@ -216,20 +216,6 @@ pub struct FormPage {
     pub fields: Vec<Field>,
     /// `(id, name, checked)` of resource types.
     pub resource_types: Vec<(String, String, bool)>,
-    /// Pinned resource.
-    pub resource_id: String,
-    /// Declared ids, one per line.
-    pub resource_ids: String,
-    /// `key=value` lines.
-    pub labels: String,
-    /// Description.
-    pub description: String,
-    /// Credential expiry (UTC, `YYYY-MM-DDTHH:MM`).
-    pub expires_at: String,
-    /// Session length.
-    pub expiration_seconds: String,
-    /// `updated_at` of the connector being edited (0 when registering).
-    pub version: i64,
     /// Field errors (attribute errors sit with their fields).
     pub errors: FieldErrors,
     /// Summary error.
@@ -245,7 +231,10 @@ impl FormPage {
     /// Where the form posts.
     pub fn action(&self) -> String {
         if self.editing {
-            format!("/connectors/{}/edit", crate::web::path_segment(&self.name))
+            format!(
+                "/connectors/{}/edit",
+                crate::web::path_segment(&self.input.name)
+            )
         } else {
             "/connectors".into()
         }

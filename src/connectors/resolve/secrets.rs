@@ -170,45 +170,35 @@ mod tests {
         );
     }
 
-    #[test]
-    fn kept_secrets_must_be_entered_again_when_the_server_changes() {
-        let method = kubernetes_token();
-        let stored = map(json!({"token": "t0"}));
+    /// The destination errors of an edit from `previous` plain attributes and `stored`
+    /// secrets to `config`, keeping the stored token.
+    fn moved(config: Value, stored: Value, previous: Value) -> FieldErrors {
         let merged = Merged {
-            config: map(json!({"server": "https://b", "token": "t0"})),
+            config: map(config),
             kept: vec!["token".into()],
         };
-        let errors = destinations(
-            &method,
-            &merged,
-            &stored,
-            &map(json!({"server": "https://a"})),
+        destinations(&kubernetes_token(), &merged, &map(stored), &map(previous))
+    }
+
+    #[test]
+    fn kept_secrets_must_be_entered_again_when_the_server_changes() {
+        let config = json!({"server": "https://b", "token": "t0"});
+        let stored = json!({"token": "t0"});
+        let errors = moved(
+            config.clone(),
+            stored.clone(),
+            json!({"server": "https://a"}),
         );
         assert!(errors["configuration.token"].starts_with("enter it again: server changed"));
-        let same = destinations(
-            &method,
-            &merged,
-            &stored,
-            &map(json!({"server": "https://b"})),
-        );
-        assert!(same.is_empty());
+        assert!(moved(config, stored, json!({"server": "https://b"})).is_empty());
     }
 
     #[test]
     fn a_new_secret_destination_moves_too() {
-        let method = kubernetes_token();
-        let stored = map(json!({"token": "t0", "certificate_authority": "ca0"}));
-        let merged = Merged {
-            config: map(
-                json!({"server": "https://a", "token": "t0", "certificate_authority": "ca1"}),
-            ),
-            kept: vec!["token".into()],
-        };
-        let errors = destinations(
-            &method,
-            &merged,
-            &stored,
-            &map(json!({"server": "https://a"})),
+        let errors = moved(
+            json!({"server": "https://a", "token": "t0", "certificate_authority": "ca1"}),
+            json!({"token": "t0", "certificate_authority": "ca0"}),
+            json!({"server": "https://a"}),
         );
         assert!(errors["configuration.token"].contains("certificate_authority changed"));
     }
