@@ -14,7 +14,7 @@ use crate::names::validate_name;
 pub use super::changes::{create, create_unchecked, delete, update};
 pub use super::patch::Patch;
 pub use super::resolve::Draft;
-pub use super::sealing::{open_secrets, rekey, seal_secrets};
+pub use super::sealing::{open_secrets, rekey};
 
 /// A connector with what it reaches.
 pub type Listed = (Connector, Vec<ResourceRow>);
