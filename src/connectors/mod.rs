@@ -1,12 +1,22 @@
-//! Service connectors: the catalog of connector types and registered connectors.
+//! Service connectors: the catalog of connector types, registered connectors and what
+//! they reach — dashboard pages, JSON API, and the operations other areas call.
 
-pub mod api;
+mod api;
+mod calls;
 pub mod catalog;
-mod handlers;
-pub mod models;
+mod catalog_pages;
+mod catalog_views;
+mod changes;
+mod connector_pages;
+mod form;
+mod form_pages;
+mod models;
+mod patch;
 pub mod registry;
-pub mod repo;
-pub mod validate;
+mod repo;
+mod resolve;
+mod sealing;
+mod validate;
 mod views;
 
 /// Label of the key derived from the server secret that seals connector secrets.
@@ -34,8 +44,11 @@ pub fn delete_all_in_namespace(
     Ok(())
 }
 
-/// Routes of the area.
+/// Routes of the area. The form's routes come before the connector pages', so that
+/// `/connectors/new` is not taken for a connector's name.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     api::configure(cfg);
-    handlers::configure(cfg);
+    catalog_pages::configure(cfg);
+    form_pages::configure(cfg);
+    connector_pages::configure(cfg);
 }

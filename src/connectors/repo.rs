@@ -134,14 +134,11 @@ pub fn count(conn: &mut DbConnection, readable: Condition) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-/// A new connector row; secrets are written by [`set_secrets`] once the id is known.
-pub struct NewConnector<'a> {
-    /// Name.
-    pub name: &'a str,
-    /// Namespace.
-    pub namespace_id: i64,
-    /// Type.
-    pub connector_type: &'a str,
+/// The columns of a connector row that an edit may change (everything but identity
+/// and secrets); `None` writes `NULL`.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = connectors, treat_none_as_null = true)]
+pub struct ConnectorState<'a> {
     /// Auth method.
     pub auth_method: &'a str,
     /// JSON array.
@@ -158,10 +155,22 @@ pub struct NewConnector<'a> {
     pub expires_at: Option<i64>,
     /// Session length.
     pub expiration_seconds: Option<i64>,
+    /// Now.
+    pub updated_at: i64,
+}
+
+/// A new connector row; secrets are written by [`set_secrets`] once the id is known.
+pub struct NewConnector<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// Namespace.
+    pub namespace_id: i64,
+    /// Type.
+    pub connector_type: &'a str,
     /// Creator.
     pub created_by: &'a str,
-    /// Now.
-    pub now: i64,
+    /// Everything else (its `updated_at` is also the creation time).
+    pub state: ConnectorState<'a>,
 }
 
 /// Inserts a connector with empty secrets; returns its id.
@@ -171,18 +180,10 @@ pub fn insert(conn: &mut DbConnection, c: &NewConnector<'_>) -> QueryResult<i64>
             connectors::name.eq(c.name),
             connectors::namespace_id.eq(c.namespace_id),
             connectors::connector_type.eq(c.connector_type),
-            connectors::auth_method.eq(c.auth_method),
-            connectors::resource_types.eq(c.resource_types),
-            connectors::resource_id.eq(c.resource_id),
-            connectors::configuration.eq(c.configuration),
             connectors::secrets.eq(""),
-            connectors::labels.eq(c.labels),
-            connectors::description.eq(c.description),
-            connectors::expires_at.eq(c.expires_at),
-            connectors::expiration_seconds.eq(c.expiration_seconds),
             connectors::created_by.eq(c.created_by),
-            connectors::created_at.eq(c.now),
-            connectors::updated_at.eq(c.now),
+            connectors::created_at.eq(c.state.updated_at),
+            &c.state,
         ))
         .returning(connectors::id)
         .get_result(conn)
@@ -202,24 +203,14 @@ pub fn update(
     conn: &mut DbConnection,
     id: i64,
     read_at: i64,
-    c: &NewConnector<'_>,
+    state: &ConnectorState<'_>,
 ) -> QueryResult<usize> {
     diesel::update(
         connectors::table
             .find(id)
             .filter(connectors::updated_at.eq(read_at)),
     )
-    .set((
-        connectors::auth_method.eq(c.auth_method),
-        connectors::resource_types.eq(c.resource_types),
-        connectors::resource_id.eq(c.resource_id),
-        connectors::configuration.eq(c.configuration),
-        connectors::labels.eq(c.labels),
-        connectors::description.eq(c.description),
-        connectors::expires_at.eq(c.expires_at),
-        connectors::expiration_seconds.eq(c.expiration_seconds),
-        connectors::updated_at.eq(c.now),
-    ))
+    .set(state)
     .execute(conn)
 }
 

@@ -1,130 +1,60 @@
-//! Templates of the connector pages.
+//! Templates of the connector pages, and the rows they show built from connectors.
 
+use actix_session::Session;
 use askama::Template;
 use askama_web::WebTemplate;
 
-use super::catalog::{Attribute, AttributeKind, AuthMethod, ConnectorType, ResourceType};
-use crate::errors::FieldErrors;
-use crate::web::layout::Layout;
+use super::catalog::{Attribute, AttributeKind, AuthMethod, ConnectorType};
+use super::form::FormInput;
+use super::models::{Connector, ResourceRow};
+use crate::access::Actor;
+use crate::errors::{AppResult, FieldErrors};
+use crate::web::format::when;
+use crate::web::layout::{Layout, Section};
 
-/// One row of the types table.
-pub struct TypeRow {
-    /// Type id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// `(id, name)` of resource types.
-    pub resource_types: Vec<(String, String)>,
-    /// `(id, enabled)` of auth methods.
-    pub auth_methods: Vec<(String, bool)>,
-    /// Whether any method issues temporary credentials.
-    pub temporary: bool,
+/// A week, in ms: expiry warnings start then.
+const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// The layout of a connectors page for `actor`.
+pub fn layout(actor: &Actor, session: &Session) -> AppResult<Layout> {
+    Layout::new(&actor.principal, session, Section::Connectors)
 }
 
-/// The rows of the types table (htmx swaps them when a filter changes).
-#[derive(Template, WebTemplate)]
-#[template(path = "connectors/_type_rows.html")]
-pub struct TypeRows {
-    /// Rows.
-    pub rows: Vec<TypeRow>,
+/// "in 3 days" / "expired 2 hours ago" / "—", and whether to warn.
+pub fn expires_in(expires_at: Option<i64>, now: i64) -> (String, bool) {
+    let Some(at) = expires_at else {
+        return ("—".into(), false);
+    };
+    let delta = at - now;
+    let span = |ms: i64| {
+        let minutes = ms / 60_000;
+        if minutes < 60 {
+            format!(
+                "{} minute{}",
+                minutes.max(1),
+                if minutes == 1 { "" } else { "s" }
+            )
+        } else if minutes < 48 * 60 {
+            let h = minutes / 60;
+            format!("{h} hour{}", if h == 1 { "" } else { "s" })
+        } else {
+            format!("{} days", minutes / (24 * 60))
+        }
+    };
+    if delta <= 0 {
+        (format!("expired {} ago", span(-delta)), true)
+    } else {
+        (format!("in {}", span(delta)), delta < WEEK_MS)
+    }
 }
 
-/// `GET /connector-types`
-#[derive(Template, WebTemplate)]
-#[template(path = "connectors/types.html")]
-pub struct TypesPage {
-    /// Layout.
-    pub layout: Layout,
-    /// Rows.
-    pub rows: TypeRows,
-    /// Filter: resource type.
-    pub resource_type: String,
-    /// Filter: auth method.
-    pub auth_method: String,
-    /// Every resource type id.
-    pub resource_types: Vec<String>,
-    /// Every auth method id.
-    pub auth_methods: Vec<String>,
-    /// Whether implicit methods are enabled here.
-    pub implicit_enabled: bool,
-}
-
-/// One auth method as listed on a type page.
-pub struct MethodRow {
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// long-lived / temporary / implicit.
-    pub kind: String,
-    /// Expiration bounds.
-    pub expiration: String,
-    /// Why it cannot be used here.
-    pub disabled: Option<String>,
-}
-
-/// `GET /connector-types/{type}`
-#[derive(Template, WebTemplate)]
-#[template(path = "connectors/type.html")]
-pub struct TypePage {
-    /// Layout.
-    pub layout: Layout,
-    /// The type.
-    pub t: ConnectorType,
-    /// Its methods.
-    pub methods: Vec<MethodRow>,
-    /// Registered connectors of the type the viewer may read.
-    pub connectors: usize,
-}
-
-/// `GET /connector-types/{type}/auth-methods/{method}`
-#[derive(Template, WebTemplate)]
-#[template(path = "connectors/method.html")]
-pub struct MethodPage {
-    /// Layout.
-    pub layout: Layout,
-    /// The type.
-    pub t: ConnectorType,
-    /// The method.
-    pub m: AuthMethod,
-    /// Its attributes.
-    pub attributes: Vec<Attribute>,
-    /// Why it cannot be used here.
-    pub disabled: Option<String>,
-    /// Expiration bounds.
-    pub expiration: String,
-    /// The schema, pretty-printed.
-    pub schema: String,
-}
-
-/// A connector that reaches a resource type, as listed on its page.
-pub struct ReachRow {
-    /// Connector name.
-    pub name: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Auth method.
-    pub auth_method: String,
-    /// Ids, or "any … (not verified)".
-    pub ids: String,
-}
-
-/// `GET /connector-types/{type}/resource-types/{rt}`
-#[derive(Template, WebTemplate)]
-#[template(path = "connectors/resource_type.html")]
-pub struct ResourceTypePage {
-    /// Layout.
-    pub layout: Layout,
-    /// The type.
-    pub t: ConnectorType,
-    /// The resource type.
-    pub rt: ResourceType,
-    /// Connectors reaching it.
-    pub connectors: Vec<ReachRow>,
+/// Ids of a resource row for people.
+pub fn ids_text(r: &ResourceRow) -> String {
+    match r.ids() {
+        Some(ids) if !ids.is_empty() => ids.join(", "),
+        Some(_) => "none".into(),
+        None => format!("any {} it can reach (not verified)", r.resource_type),
+    }
 }
 
 /// One row of the connectors table.
@@ -151,6 +81,26 @@ pub struct ConnectorRow {
     pub labels: Vec<String>,
     /// Last verification, or "never".
     pub verified: String,
+}
+
+impl ConnectorRow {
+    /// The row of connector `c` reaching `resources`, at time `now`.
+    pub fn of(c: &Connector, resources: &[ResourceRow], now: i64) -> Self {
+        let (expires_in, expiry_warning) = expires_in(c.row.expires_at, now);
+        Self {
+            name: c.row.name.clone(),
+            connector_type: c.row.connector_type.clone(),
+            auth_method: c.row.auth_method.clone(),
+            resource_types: c.resource_types.clone(),
+            resource: c.resource_label(),
+            namespace: c.namespace.clone(),
+            owner: c.row.created_by.clone(),
+            expires_in,
+            expiry_warning,
+            labels: c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            verified: when(Connector::verified_at(resources)),
+        }
+    }
 }
 
 /// The rows of the connectors table.
@@ -249,10 +199,9 @@ pub struct FormPage {
     pub layout: Layout,
     /// Editing an existing connector (name and namespace fixed).
     pub editing: bool,
-    /// Name.
-    pub name: String,
-    /// Namespace.
-    pub namespace: String,
+    /// The entries, as typed (the namespace defaulted, the version the form was
+    /// opened at).
+    pub input: FormInput,
     /// Namespaces the viewer may register in.
     pub namespaces: Vec<String>,
     /// Every type.
@@ -267,20 +216,6 @@ pub struct FormPage {
     pub fields: Vec<Field>,
     /// `(id, name, checked)` of resource types.
     pub resource_types: Vec<(String, String, bool)>,
-    /// Pinned resource.
-    pub resource_id: String,
-    /// Declared ids, one per line.
-    pub resource_ids: String,
-    /// `key=value` lines.
-    pub labels: String,
-    /// Description.
-    pub description: String,
-    /// Credential expiry (UTC, `YYYY-MM-DDTHH:MM`).
-    pub expires_at: String,
-    /// Session length.
-    pub expiration_seconds: String,
-    /// `updated_at` of the connector being edited (0 when registering).
-    pub version: i64,
     /// Field errors (attribute errors sit with their fields).
     pub errors: FieldErrors,
     /// Summary error.
@@ -296,7 +231,10 @@ impl FormPage {
     /// Where the form posts.
     pub fn action(&self) -> String {
         if self.editing {
-            format!("/connectors/{}/edit", crate::web::path_segment(&self.name))
+            format!(
+                "/connectors/{}/edit",
+                crate::web::path_segment(&self.input.name)
+            )
         } else {
             "/connectors".into()
         }
@@ -331,6 +269,19 @@ pub struct ResourceLine {
     pub when: String,
 }
 
+impl ResourceLine {
+    /// The line of resource row `r`.
+    pub fn of(r: &ResourceRow) -> Self {
+        Self {
+            resource_type: r.resource_type.clone(),
+            ids: ids_text(r),
+            error: r.error.clone(),
+            origin: r.origin.clone(),
+            when: when(Some(r.checked_at)),
+        }
+    }
+}
+
 /// An audit event on the detail page.
 pub struct HistoryRow {
     /// When.
@@ -349,10 +300,8 @@ pub struct HistoryRow {
 pub struct ShowPage {
     /// Layout.
     pub layout: Layout,
-    /// Name.
-    pub name: String,
-    /// Namespace.
-    pub namespace: String,
+    /// What the connectors table says of it.
+    pub row: ConnectorRow,
     /// Type.
     pub t: ConnectorType,
     /// Method id and name.
@@ -363,24 +312,12 @@ pub struct ShowPage {
     pub config: Vec<ConfigRow>,
     /// Resources.
     pub resources: Vec<ResourceLine>,
-    /// Labels.
-    pub labels: Vec<String>,
-    /// Resource id or `<multiple>`.
-    pub resource: String,
-    /// "in 3 days".
-    pub expires_in: String,
-    /// Expiry warning.
-    pub expiry_warning: bool,
     /// Session length text.
     pub session: String,
-    /// Owner.
-    pub owner: String,
     /// Created.
     pub created: String,
     /// Updated.
     pub updated: String,
-    /// Last verified.
-    pub verified: String,
     /// History.
     pub history: Vec<HistoryRow>,
     /// May edit.
@@ -389,7 +326,7 @@ pub struct ShowPage {
     pub can_delete: bool,
 }
 
-/// A row of the resources page.
+/// A row of the resources page: a connector and one resource type it reaches.
 pub struct ResourcesRow {
     /// Connector.
     pub connector: String,
@@ -397,16 +334,8 @@ pub struct ResourcesRow {
     pub connector_type: String,
     /// Namespace.
     pub namespace: String,
-    /// Resource type.
-    pub resource_type: String,
-    /// Ids or "any … (not verified)".
-    pub ids: String,
-    /// Error.
-    pub error: Option<String>,
-    /// Origin.
-    pub origin: String,
-    /// When.
-    pub when: String,
+    /// What it reaches.
+    pub line: ResourceLine,
 }
 
 /// `GET /resources`
@@ -425,4 +354,32 @@ pub struct ResourcesPage {
     pub types: Vec<String>,
     /// Rows.
     pub rows: Vec<ResourcesRow>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expires_in;
+
+    #[test]
+    fn expiry_reads_naturally_and_warns_within_a_week() {
+        let now = 1_000_000_000_000;
+        let h = 3_600_000;
+        assert_eq!(expires_in(None, now), ("—".into(), false));
+        assert_eq!(
+            expires_in(Some(now + 3 * 24 * h), now),
+            ("in 3 days".into(), true)
+        );
+        assert_eq!(
+            expires_in(Some(now + 30 * 24 * h), now),
+            ("in 30 days".into(), false)
+        );
+        assert_eq!(
+            expires_in(Some(now + 5 * h), now),
+            ("in 5 hours".into(), true)
+        );
+        assert_eq!(
+            expires_in(Some(now - 2 * h), now),
+            ("expired 2 hours ago".into(), true)
+        );
+    }
 }

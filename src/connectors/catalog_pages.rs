@@ -1,0 +1,190 @@
+//! Dashboard pages of the connector catalog: the types, one type with its auth
+//! methods, one auth method with its attributes and schema, one resource type with the
+//! connectors that reach it.
+
+use actix_session::Session;
+use actix_web::{Either, HttpRequest, web};
+use serde::Deserialize;
+
+use super::calls;
+use super::catalog::ConnectorType;
+use super::catalog_views::{
+    MethodPage, MethodRow, ReachRow, ResourceTypePage, TypePage, TypeRow, TypeRows, TypesPage,
+};
+use super::registry::ListQuery;
+use super::views::{ids_text, layout};
+use crate::access::Actor;
+use crate::app::AppState;
+use crate::errors::{AppError, AppResult};
+use crate::web::htmx::is_htmx;
+
+/// How many connectors a catalog page lists at most.
+const REACHING: i64 = 500;
+
+/// Routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/connector-types", web::get().to(list_types))
+        .route("/connector-types/{type}", web::get().to(show_type))
+        .route(
+            "/connector-types/{type}/auth-methods/{method}",
+            web::get().to(show_method),
+        )
+        .route(
+            "/connector-types/{type}/resource-types/{rt}",
+            web::get().to(show_resource_type),
+        );
+}
+
+/// Query of the types page.
+#[derive(Debug, Default, Deserialize)]
+pub struct TypesQuery {
+    #[serde(default)]
+    resource_type: String,
+    #[serde(default)]
+    auth_method: String,
+}
+
+/// `GET /connector-types` (htmx: the rows only).
+async fn list_types(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    session: Session,
+    query: web::Query<TypesQuery>,
+) -> AppResult<Either<TypeRows, TypesPage>> {
+    let q = query.into_inner();
+    let catalog = &state.catalog;
+    let rows = TypeRows {
+        rows: catalog
+            .filtered(
+                Some(q.resource_type.as_str()).filter(|s| !s.is_empty()),
+                Some(q.auth_method.as_str()).filter(|s| !s.is_empty()),
+            )
+            .into_iter()
+            .map(|t| TypeRow {
+                id: t.connector_type.clone(),
+                name: t.name.clone(),
+                description: t.description.clone(),
+                resource_types: t
+                    .resource_types
+                    .iter()
+                    .map(|r| (r.resource_type.clone(), r.name.clone()))
+                    .collect(),
+                auth_methods: t
+                    .auth_methods
+                    .iter()
+                    .map(|m| (m.auth_method.clone(), catalog.disabled_reason(m).is_none()))
+                    .collect(),
+                temporary: t.issues_temporary_credentials(),
+            })
+            .collect(),
+    };
+    if is_htmx(&req) {
+        return Ok(Either::Left(rows));
+    }
+    Ok(Either::Right(TypesPage {
+        layout: layout(&actor, &session)?,
+        rows,
+        resource_type: q.resource_type,
+        auth_method: q.auth_method,
+        resource_types: catalog.resource_type_ids(),
+        auth_methods: catalog.auth_method_ids(),
+        implicit_enabled: catalog.implicit_enabled,
+    }))
+}
+
+/// The catalog type `id`; 404 if there is none.
+fn catalog_type(state: &AppState, id: &str) -> AppResult<ConnectorType> {
+    state.catalog.get(id).cloned().ok_or(AppError::NotFound)
+}
+
+/// `GET /connector-types/{type}`
+async fn show_type(
+    state: web::Data<AppState>,
+    actor: Actor,
+    session: Session,
+    path: web::Path<String>,
+) -> AppResult<TypePage> {
+    let t = catalog_type(&state, &path)?;
+    let filter = ListQuery {
+        connector_type: Some(t.connector_type.clone()),
+        ..Default::default()
+    };
+    let (connectors, _) = calls::list(&state, &actor, filter, None, REACHING).await?;
+    let methods = t
+        .auth_methods
+        .iter()
+        .map(|m| MethodRow {
+            id: m.auth_method.clone(),
+            name: m.name.clone(),
+            description: m.description.clone(),
+            kind: m.credential_kind.label().into(),
+            expiration: m.expiration_text(),
+            disabled: state.catalog.disabled_reason(m).map(str::to_owned),
+        })
+        .collect();
+    Ok(TypePage {
+        layout: layout(&actor, &session)?,
+        t,
+        methods,
+        connectors: connectors.len(),
+    })
+}
+
+/// `GET /connector-types/{type}/auth-methods/{method}`
+async fn show_method(
+    state: web::Data<AppState>,
+    actor: Actor,
+    session: Session,
+    path: web::Path<(String, String)>,
+) -> AppResult<MethodPage> {
+    let (type_id, method_id) = path.into_inner();
+    let t = catalog_type(&state, &type_id)?;
+    let m = t.auth_method(&method_id).ok_or(AppError::NotFound)?.clone();
+    Ok(MethodPage {
+        layout: layout(&actor, &session)?,
+        attributes: m.attributes(),
+        disabled: state.catalog.disabled_reason(&m).map(str::to_owned),
+        expiration: m.expiration_text(),
+        schema: serde_json::to_string_pretty(&m.config_schema).unwrap_or_default(),
+        t,
+        m,
+    })
+}
+
+/// `GET /connector-types/{type}/resource-types/{rt}`
+async fn show_resource_type(
+    state: web::Data<AppState>,
+    actor: Actor,
+    session: Session,
+    path: web::Path<(String, String)>,
+) -> AppResult<ResourceTypePage> {
+    let (type_id, rt_id) = path.into_inner();
+    let t = catalog_type(&state, &type_id)?;
+    let rt = t.resource_type(&rt_id).ok_or(AppError::NotFound)?.clone();
+    let filter = ListQuery {
+        connector_type: Some(t.connector_type.clone()),
+        resource_type: Some(rt.resource_type.clone()),
+        ..Default::default()
+    };
+    let (connectors, _) = calls::list(&state, &actor, filter, None, REACHING).await?;
+    let connectors = connectors
+        .into_iter()
+        .map(|(c, resources)| ReachRow {
+            ids: resources
+                .iter()
+                .find(|r| r.resource_type == rt.resource_type)
+                .map(ids_text)
+                .unwrap_or_default(),
+            name: c.row.name,
+            namespace: c.namespace,
+            auth_method: c.row.auth_method,
+        })
+        .collect();
+    Ok(ResourceTypePage {
+        layout: layout(&actor, &session)?,
+        t,
+        rt,
+        connectors,
+    })
+}

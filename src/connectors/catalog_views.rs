@@ -1,0 +1,128 @@
+//! Templates of the catalog pages: connector types, one type, one auth method, one
+//! resource type.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::catalog::{Attribute, AuthMethod, ConnectorType, ResourceType};
+use crate::web::layout::Layout;
+
+/// One row of the types table.
+pub struct TypeRow {
+    /// Type id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// `(id, name)` of resource types.
+    pub resource_types: Vec<(String, String)>,
+    /// `(id, enabled)` of auth methods.
+    pub auth_methods: Vec<(String, bool)>,
+    /// Whether any method issues temporary credentials.
+    pub temporary: bool,
+}
+
+/// The rows of the types table (htmx swaps them when a filter changes).
+#[derive(Template, WebTemplate)]
+#[template(path = "connectors/_type_rows.html")]
+pub struct TypeRows {
+    /// Rows.
+    pub rows: Vec<TypeRow>,
+}
+
+/// `GET /connector-types`
+#[derive(Template, WebTemplate)]
+#[template(path = "connectors/types.html")]
+pub struct TypesPage {
+    /// Layout.
+    pub layout: Layout,
+    /// Rows.
+    pub rows: TypeRows,
+    /// Filter: resource type.
+    pub resource_type: String,
+    /// Filter: auth method.
+    pub auth_method: String,
+    /// Every resource type id.
+    pub resource_types: Vec<String>,
+    /// Every auth method id.
+    pub auth_methods: Vec<String>,
+    /// Whether implicit methods are enabled here.
+    pub implicit_enabled: bool,
+}
+
+/// One auth method as listed on a type page.
+pub struct MethodRow {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// long-lived / temporary / implicit.
+    pub kind: String,
+    /// Expiration bounds.
+    pub expiration: String,
+    /// Why it cannot be used here.
+    pub disabled: Option<String>,
+}
+
+/// `GET /connector-types/{type}`
+#[derive(Template, WebTemplate)]
+#[template(path = "connectors/type.html")]
+pub struct TypePage {
+    /// Layout.
+    pub layout: Layout,
+    /// The type.
+    pub t: ConnectorType,
+    /// Its methods.
+    pub methods: Vec<MethodRow>,
+    /// Registered connectors of the type the viewer may read.
+    pub connectors: usize,
+}
+
+/// `GET /connector-types/{type}/auth-methods/{method}`
+#[derive(Template, WebTemplate)]
+#[template(path = "connectors/method.html")]
+pub struct MethodPage {
+    /// Layout.
+    pub layout: Layout,
+    /// The type.
+    pub t: ConnectorType,
+    /// The method.
+    pub m: AuthMethod,
+    /// Its attributes.
+    pub attributes: Vec<Attribute>,
+    /// Why it cannot be used here.
+    pub disabled: Option<String>,
+    /// Expiration bounds.
+    pub expiration: String,
+    /// The schema, pretty-printed.
+    pub schema: String,
+}
+
+/// A connector that reaches a resource type, as listed on its page.
+pub struct ReachRow {
+    /// Connector name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Auth method.
+    pub auth_method: String,
+    /// Ids, or "any … (not verified)".
+    pub ids: String,
+}
+
+/// `GET /connector-types/{type}/resource-types/{rt}`
+#[derive(Template, WebTemplate)]
+#[template(path = "connectors/resource_type.html")]
+pub struct ResourceTypePage {
+    /// Layout.
+    pub layout: Layout,
+    /// The type.
+    pub t: ConnectorType,
+    /// The resource type.
+    pub rt: ResourceType,
+    /// Connectors reaching it.
+    pub connectors: Vec<ReachRow>,
+}

@@ -1,0 +1,310 @@
+//! Dashboard pages of registered connectors: the list (with htmx filters and "load
+//! more"), one connector with its configuration, resources and history, deleting one,
+//! and the resources every readable connector reaches.
+
+use actix_session::Session;
+use actix_web::{Either, HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use super::calls;
+use super::catalog::{AuthMethod, duration_text, value_text};
+use super::models::{Connector, ResourceRow};
+use super::registry::{self, ListQuery};
+use super::validate::HIDDEN;
+use super::views::{
+    ConfigRow, ConnectorRow, ConnectorRows, ConnectorsPage, HistoryRow, ResourceLine,
+    ResourcesPage, ResourcesRow, ShowPage, layout,
+};
+use crate::access::{Actor, Permission};
+use crate::app::AppState;
+use crate::audit;
+use crate::db::now_ms;
+use crate::environments;
+use crate::errors::{AppError, AppResult};
+use crate::web::format::when;
+use crate::web::htmx::is_htmx;
+use crate::web::pagination::{decode_cursor, encode_cursor};
+use crate::web::see_other;
+
+/// Page size of the connectors table.
+const PAGE: i64 = 25;
+/// How many connectors the resources page lists at most.
+const REACHING: i64 = 500;
+/// How many audit events a connector's page shows.
+const HISTORY: i64 = 50;
+
+/// Routes (`/connectors/new` is the form's and must come first).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/connectors", web::get().to(list_connectors))
+        .route("/connectors/{name}", web::get().to(show_connector))
+        .route(
+            "/connectors/{name}/delete",
+            web::post().to(delete_connector),
+        )
+        .route("/resources", web::get().to(list_resources));
+}
+
+/// Namespaces `actor` may read, and those among them they may register in.
+pub(super) async fn namespaces_for(
+    state: &web::Data<AppState>,
+    actor: &Actor,
+) -> AppResult<(Vec<String>, Vec<String>)> {
+    let grants = actor.grants().clone();
+    let readable = state
+        .db
+        .run(move |conn| {
+            environments::list_readable_namespace_names(conn, &grants).map_err(AppError::from)
+        })
+        .await?;
+    let creatable = readable
+        .iter()
+        .filter(|ns| {
+            actor
+                .grants()
+                .can_namespace(Permission::ConnectorCreate, ns)
+        })
+        .cloned()
+        .collect();
+    Ok((readable, creatable))
+}
+
+/// Every connector type id, in catalog order.
+fn type_ids(state: &AppState) -> Vec<String> {
+    state
+        .catalog
+        .types()
+        .iter()
+        .map(|t| t.connector_type.clone())
+        .collect()
+}
+
+/// Query of the list page.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListPageQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    namespace: String,
+    #[serde(default)]
+    connector_type: String,
+    #[serde(default)]
+    resource_type: String,
+    #[serde(default)]
+    label: String,
+    cursor: Option<String>,
+}
+
+impl ListPageQuery {
+    /// This list from `cursor` on.
+    fn url(&self, cursor: &str) -> String {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &self.q)
+            .append_pair("namespace", &self.namespace)
+            .append_pair("connector_type", &self.connector_type)
+            .append_pair("resource_type", &self.resource_type)
+            .append_pair("label", &self.label)
+            .append_pair("cursor", cursor)
+            .finish();
+        format!("/connectors?{query}")
+    }
+}
+
+/// `GET /connectors` (htmx: the rows only).
+async fn list_connectors(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    session: Session,
+    query: web::Query<ListPageQuery>,
+) -> AppResult<Either<ConnectorRows, ConnectorsPage>> {
+    let q = query.into_inner();
+    let filter = ListQuery {
+        namespace: Some(q.namespace.clone()),
+        connector_type: Some(q.connector_type.clone()),
+        resource_type: Some(q.resource_type.clone()),
+        label: Some(q.label.clone()),
+        search: Some(q.q.clone()),
+    };
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let (items, next) = calls::list(&state, &actor, filter, after, PAGE).await?;
+    let now = now_ms();
+    let rows = ConnectorRows {
+        rows: items
+            .iter()
+            .map(|(c, r)| ConnectorRow::of(c, r, now))
+            .collect(),
+        next_url: next.map(|n| q.url(&encode_cursor(&n))),
+    };
+    if is_htmx(&req) {
+        return Ok(Either::Left(rows));
+    }
+    let (namespaces, creatable) = namespaces_for(&state, &actor).await?;
+    Ok(Either::Right(ConnectorsPage {
+        layout: layout(&actor, &session)?,
+        rows,
+        search: q.q,
+        namespace: q.namespace,
+        connector_type: q.connector_type,
+        resource_type: q.resource_type,
+        label: q.label,
+        namespaces,
+        types: type_ids(&state),
+        resource_types: state.catalog.resource_type_ids(),
+        can_create: !creatable.is_empty(),
+    }))
+}
+
+/// The configuration rows of `c`: the method's attributes in order, then attributes
+/// stored but not in the catalog any more (plain only).
+fn config_rows(c: &Connector, method: Option<&AuthMethod>) -> Vec<ConfigRow> {
+    let attributes = method.map(AuthMethod::attributes).unwrap_or_default();
+    let mut config: Vec<ConfigRow> = attributes
+        .iter()
+        .map(|a| {
+            let v = c.configuration.get(&a.name);
+            ConfigRow {
+                title: a.title.clone(),
+                name: a.name.clone(),
+                value: v.map(|v| value_text(v, ", ")).unwrap_or_default(),
+                secret: a.secret,
+                set: v.is_some(),
+            }
+        })
+        .collect();
+    for (k, v) in &c.configuration {
+        if !attributes.iter().any(|a| &a.name == k) {
+            let secret = v.as_str() == Some(HIDDEN);
+            config.push(ConfigRow {
+                title: k.clone(),
+                name: k.clone(),
+                value: if secret { HIDDEN.into() } else { v.to_string() },
+                secret,
+                set: true,
+            });
+        }
+    }
+    config
+}
+
+/// The audit events of connector `c`, newest first.
+async fn history(state: &web::Data<AppState>, c: &Connector) -> AppResult<Vec<HistoryRow>> {
+    let target = format!("connector:{}", c.row.name);
+    let created_at = c.row.created_at;
+    let events = state
+        .db
+        .run(move |conn| {
+            audit::list(
+                conn,
+                &audit::Filter {
+                    target: Some(target),
+                    limit: HISTORY,
+                    ..Default::default()
+                },
+            )
+            .map_err(AppError::from)
+        })
+        .await?;
+    Ok(events
+        .into_iter()
+        // Names can be reused after a delete: only this connector's own events.
+        .filter(|e| e.at >= created_at)
+        .take(HISTORY as usize)
+        .map(|e| HistoryRow {
+            at: when(Some(e.at)),
+            actor: e.actor,
+            action: e.action,
+            detail: e.detail.unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// `GET /connectors/{name}`
+async fn show_connector(
+    state: web::Data<AppState>,
+    actor: Actor,
+    session: Session,
+    path: web::Path<String>,
+) -> AppResult<ShowPage> {
+    let (c, resources) = calls::get(&state, &actor, path.into_inner()).await?;
+    let history = history(&state, &c).await?;
+    let t = state
+        .catalog
+        .get(&c.row.connector_type)
+        .ok_or(AppError::NotFound)?
+        .clone();
+    let method = t.auth_method(&c.row.auth_method);
+    let may = |permission| actor.grants().can_namespace(permission, &c.namespace);
+    Ok(ShowPage {
+        layout: layout(&actor, &session)?,
+        row: ConnectorRow::of(&c, &resources, now_ms()),
+        method: (
+            c.row.auth_method.clone(),
+            method.map_or_else(|| c.row.auth_method.clone(), |m| m.name.clone()),
+        ),
+        description: c.row.description.clone(),
+        config: config_rows(&c, method),
+        resources: resources.iter().map(ResourceLine::of).collect(),
+        session: c.row.expiration_seconds.map_or_else(
+            || "credentials are handed out as stored".into(),
+            duration_text,
+        ),
+        created: when(Some(c.row.created_at)),
+        updated: when(Some(c.row.updated_at)),
+        history,
+        can_update: may(Permission::ConnectorUpdate),
+        can_delete: may(Permission::ConnectorDelete),
+        t,
+    })
+}
+
+/// `POST /connectors/{name}/delete`
+async fn delete_connector(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    calls::delete(&state, actor, path.into_inner()).await?;
+    Ok(see_other("/connectors"))
+}
+
+/// Query of the resources page.
+#[derive(Debug, Default, Deserialize)]
+pub struct ResourcesQuery {
+    #[serde(default)]
+    resource_type: String,
+    #[serde(default)]
+    connector_type: String,
+}
+
+/// `GET /resources`
+async fn list_resources(
+    state: web::Data<AppState>,
+    actor: Actor,
+    session: Session,
+    query: web::Query<ResourcesQuery>,
+) -> AppResult<ResourcesPage> {
+    let q = query.into_inner();
+    let filter = ListQuery {
+        resource_type: Some(q.resource_type.clone()),
+        connector_type: Some(q.connector_type.clone()),
+        ..Default::default()
+    };
+    let (items, _) = calls::list(&state, &actor, filter, None, REACHING).await?;
+    let resource_type = Some(q.resource_type.as_str()).filter(|t| !t.is_empty());
+    let rows = registry::resources_of(&items, resource_type)
+        .map(|(c, r): (&Connector, &ResourceRow)| ResourcesRow {
+            connector: c.row.name.clone(),
+            connector_type: c.row.connector_type.clone(),
+            namespace: c.namespace.clone(),
+            line: ResourceLine::of(r),
+        })
+        .collect();
+    Ok(ResourcesPage {
+        layout: layout(&actor, &session)?,
+        resource_types: state.catalog.resource_type_ids(),
+        types: type_ids(&state),
+        resource_type: q.resource_type,
+        connector_type: q.connector_type,
+        rows,
+    })
+}

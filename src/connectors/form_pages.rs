@@ -1,0 +1,307 @@
+//! The register/edit form pages: one schema-driven form for both, swapped by htmx when
+//! the type or method changes, shown again with its messages when a save fails.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::calls;
+use super::connector_pages::namespaces_for;
+use super::form::FormInput;
+use super::models::Connector;
+use super::registry;
+use super::views::{Field, FormPage, layout};
+use crate::access::Actor;
+use crate::app::AppState;
+use crate::errors::{AppError, AppResult, FieldErrors};
+use crate::web::{form_errors, path_segment, respond_with_status, see_other};
+
+/// What a stale edit form says, shown above the entries it keeps.
+const STALE_FORM: &str = "Someone changed this connector after you opened the form. Your \
+                          entries are below; saving again applies them to the current version.";
+
+/// Routes (`/connectors/new` before `/connectors/{name}`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/connectors", web::post().to(create_connector))
+        .route("/connectors/new", web::get().to(new_connector_form))
+        .route(
+            "/connectors/{name}/edit",
+            web::get().to(edit_connector_form),
+        )
+        .route("/connectors/{name}/edit", web::post().to(update_connector));
+}
+
+/// The form for `input`, on connector `editing` when editing, with `errors` (attribute
+/// errors sit with their fields) and a summary `error`.
+struct FormState<'a> {
+    editing: Option<&'a Connector>,
+    input: &'a FormInput,
+    errors: FieldErrors,
+    error: Option<String>,
+}
+
+/// Builds the form page.
+async fn form_page(
+    state: &web::Data<AppState>,
+    actor: &Actor,
+    session: &Session,
+    form: FormState<'_>,
+) -> AppResult<FormPage> {
+    let FormState {
+        editing,
+        input,
+        errors,
+        error,
+    } = form;
+    let catalog = &state.catalog;
+    let t = catalog
+        .get(&input.connector_type)
+        .or_else(|| catalog.types().first())
+        .ok_or(AppError::NotFound)?
+        .clone();
+    let usable = |m: &&super::catalog::AuthMethod| catalog.disabled_reason(m).is_none();
+    let m = t
+        .auth_method(&input.auth_method)
+        .filter(usable)
+        .or_else(|| t.auth_methods.iter().find(usable))
+        .ok_or(AppError::NotFound)?
+        .clone();
+    let stored: Vec<String> = editing.map(Connector::secret_names).unwrap_or_default();
+    let fields = m
+        .attributes()
+        .into_iter()
+        .map(|a| Field {
+            value: if a.secret {
+                String::new()
+            } else {
+                input.value(&a.name).unwrap_or("").to_owned()
+            },
+            stored: a.secret && stored.contains(&a.name),
+            error: errors.get(&format!("configuration.{}", a.name)).cloned(),
+            a,
+        })
+        .collect();
+    let (_, creatable) = namespaces_for(state, actor).await?;
+    let namespace = if input.namespace.is_empty() {
+        creatable
+            .iter()
+            .find(|n| *n == "default")
+            .or_else(|| creatable.first())
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        input.namespace.clone()
+    };
+    // The version the form was opened at travels with it (also through field swaps),
+    // so saving a stale form is refused rather than applied.
+    let version: i64 = input
+        .version
+        .parse()
+        .ok()
+        .or(editing.map(|c| c.row.updated_at))
+        .unwrap_or_default();
+    let mut unshown: FieldErrors = errors
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("configuration."))
+        .collect();
+    // Attribute errors for attributes the method does not have (e.g. unknown ones).
+    let stray = input.stray_attributes(&m);
+    if !stray.is_empty() {
+        unshown.insert(
+            "auth_method".into(),
+            format!("{} has no attribute {}", m.auth_method, stray.join(", ")),
+        );
+    }
+    Ok(FormPage {
+        layout: layout(actor, session)?,
+        editing: editing.is_some(),
+        input: FormInput {
+            namespace,
+            version: version.to_string(),
+            ..input.clone()
+        },
+        namespaces: creatable,
+        types: catalog
+            .types()
+            .iter()
+            .map(|t| {
+                (
+                    t.connector_type.clone(),
+                    format!("{} ({})", t.name, t.connector_type),
+                )
+            })
+            .collect(),
+        methods: t
+            .auth_methods
+            .iter()
+            .map(|x| {
+                (
+                    x.auth_method.clone(),
+                    format!("{} ({})", x.name, x.auth_method),
+                    catalog.disabled_reason(x).is_some(),
+                )
+            })
+            .collect(),
+        fields,
+        resource_types: t
+            .resource_types
+            .iter()
+            .map(|r| {
+                (
+                    r.resource_type.clone(),
+                    r.name.clone(),
+                    input.resource_types.contains(&r.resource_type),
+                )
+            })
+            .collect(),
+        errors: unshown,
+        error,
+        t,
+        m,
+    })
+}
+
+/// The form for `input` as first shown (no messages).
+fn fresh<'a>(editing: Option<&'a Connector>, input: &'a FormInput) -> FormState<'a> {
+    FormState {
+        editing,
+        input,
+        errors: FieldErrors::new(),
+        error: None,
+    }
+}
+
+/// A failed save shown again: what the form says and its status. Only refusals the
+/// form can explain (invalid, forbidden, conflicting) are shown on it; a taken name
+/// sits with the name field when registering.
+fn refused<'a>(
+    err: AppError,
+    editing: Option<&'a Connector>,
+    input: &'a FormInput,
+) -> AppResult<(FormState<'a>, StatusCode)> {
+    if !matches!(
+        err,
+        AppError::Validation { .. } | AppError::Conflict(_) | AppError::Forbidden(_)
+    ) {
+        return Err(err);
+    }
+    let (mut errors, mut error, status) = form_errors(&err);
+    if editing.is_none()
+        && let AppError::Conflict(_) = err
+    {
+        errors.insert("name".into(), error.take().unwrap_or_default());
+    }
+    Ok((
+        FormState {
+            editing,
+            input,
+            errors,
+            error,
+        },
+        status,
+    ))
+}
+
+/// `GET /connectors/new[?connector_type=&auth_method=&…]` (htmx swaps the form when
+/// the type or method changes; secrets are never part of that request).
+async fn new_connector_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    session: Session,
+) -> AppResult<FormPage> {
+    let input = FormInput::decode(req.query_string().as_bytes());
+    form_page(&state, &actor, &session, fresh(None, &input)).await
+}
+
+/// `POST /connectors`
+async fn create_connector(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    session: Session,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input = FormInput::decode(&body);
+    let result = match input.draft(&state.catalog) {
+        Ok(draft) => calls::create(&state, &actor, draft).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((c, _)) => Ok(see_other(&format!(
+            "/connectors/{}",
+            path_segment(&c.row.name)
+        ))),
+        Err(err) => {
+            let (form, status) = refused(err, None, &input)?;
+            let page = form_page(&state, &actor, &session, form).await?;
+            Ok(respond_with_status(page, &req, status))
+        }
+    }
+}
+
+/// `GET /connectors/{name}/edit[?auth_method=…]`
+async fn edit_connector_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    session: Session,
+    path: web::Path<String>,
+) -> AppResult<FormPage> {
+    let c = calls::editable(&state, &actor, path.into_inner()).await?;
+    let input = if req.query_string().is_empty() {
+        FormInput::from_connector(&c, registry::pinnable(&state.catalog, &c))
+    } else {
+        // A field swap: what the form holds now, on the fixed identity.
+        on_identity(FormInput::decode(req.query_string().as_bytes()), &c)
+    };
+    form_page(&state, &actor, &session, fresh(Some(&c), &input)).await
+}
+
+/// `input` on the name, namespace and type of `c`, which an edit cannot change.
+fn on_identity(input: FormInput, c: &Connector) -> FormInput {
+    FormInput {
+        name: c.row.name.clone(),
+        namespace: c.namespace.clone(),
+        connector_type: c.row.connector_type.clone(),
+        ..input
+    }
+}
+
+/// `POST /connectors/{name}/edit`
+async fn update_connector(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    actor: Actor,
+    session: Session,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let name = path.into_inner();
+    let c = calls::editable(&state, &actor, name.clone()).await?;
+    let mut input = on_identity(FormInput::decode(&body), &c);
+    let result = match input.patch(&c, &state.catalog) {
+        Ok(patch) => calls::update(&state, &actor, name.clone(), patch).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(see_other(&format!("/connectors/{}", path_segment(&name)))),
+        Err(AppError::Conflict(_)) => {
+            // Show the entries again on top of the current version: saving once more
+            // applies them to it, knowingly.
+            let (current, _) = calls::get(&state, &actor, name).await?;
+            input.version = current.row.updated_at.to_string();
+            let form = FormState {
+                error: Some(STALE_FORM.into()),
+                ..fresh(Some(&current), &input)
+            };
+            let page = form_page(&state, &actor, &session, form).await?;
+            Ok(respond_with_status(page, &req, StatusCode::CONFLICT))
+        }
+        Err(err) => {
+            let (form, status) = refused(err, Some(&c), &input)?;
+            let page = form_page(&state, &actor, &session, form).await?;
+            Ok(respond_with_status(page, &req, status))
+        }
+    }
+}
