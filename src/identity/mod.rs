@@ -264,15 +264,3 @@ async fn from_session(state: &AppState, session: &Session) -> Result<Option<Prin
         }
     }
 }
-
-// TRANSITION: handlers not yet converted to `Actor` still take the bare principal.
-impl FromRequest for Principal {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        extract(req, |actor| {
-            Ok(actor.ok_or(AppError::Unauthenticated)?.principal)
-        })
-    }
-}
