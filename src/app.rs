@@ -114,6 +114,44 @@ impl AppState {
     }
 }
 
+/// What a handler works with, as one extractor: the shared state, the caller (one
+/// [`Actor`](crate::access::Actor), resolved by `crate::identity`), the request and its
+/// session. Handlers take `cx: Cx` plus their path, query or body.
+pub struct Cx {
+    /// Shared state.
+    pub state: web::Data<AppState>,
+    /// The caller.
+    pub actor: crate::access::Actor,
+    /// The request (for rendering and headers).
+    pub req: HttpRequest,
+    /// The session (layout, CSRF token, one-time reveals).
+    pub session: actix_session::Session,
+}
+
+impl Cx {
+    /// The layout of a signed-in page in `section`.
+    pub fn layout(
+        &self,
+        section: crate::web::layout::Section,
+    ) -> Result<crate::web::layout::Layout, AppError> {
+        crate::web::layout::Layout::new(&self.actor.principal, &self.session, section)
+    }
+
+    /// `page` as the response (a page, or a fragment for htmx).
+    pub fn render(&self, page: impl actix_web::Responder) -> actix_web::HttpResponse {
+        page.respond_to(&self.req).map_into_boxed_body()
+    }
+
+    /// `page` answered with `status` (a form shown again with its messages …).
+    pub fn render_with(
+        &self,
+        page: impl actix_web::Responder,
+        status: actix_web::http::StatusCode,
+    ) -> actix_web::HttpResponse {
+        crate::web::respond_with_status(page, &self.req, status)
+    }
+}
+
 /// Registers every area's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/{path:.*}", web::get().to(assets::serve_asset));

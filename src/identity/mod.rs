@@ -71,6 +71,29 @@ impl FromRequest for Admin {
     }
 }
 
+impl FromRequest for crate::app::Cx {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let actor = resolve(&req).await?.ok_or(AppError::Unauthenticated)?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?
+                .clone();
+            let session = req.get_session();
+            Ok(crate::app::Cx {
+                state,
+                actor,
+                req,
+                session,
+            })
+        })
+    }
+}
+
 impl FromRequest for MaybeActor {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
