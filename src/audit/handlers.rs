@@ -1,15 +1,13 @@
 //! The audit log page (`/audit`) and API (`/api/v1/audit-events`), for global admins.
 
-use actix_session::Session;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpResponse, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{Filter, StoredEvent};
-use crate::access::Actor;
-use crate::app::AppState;
+use crate::app::{AppState, Cx};
 use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
 use crate::web::layout::{Layout, Section};
@@ -60,11 +58,8 @@ async fn load(state: &AppState, f: Filter) -> AppResult<(Vec<StoredEvent>, Optio
 }
 
 /// `GET /api/v1/audit-events`
-async fn list_events(
-    state: web::Data<AppState>,
-    actor: Actor,
-    query: web::Query<AuditQuery>,
-) -> AppResult<HttpResponse> {
+async fn list_events(cx: Cx, query: web::Query<AuditQuery>) -> AppResult<HttpResponse> {
+    let Cx { state, actor, .. } = cx;
     actor.require_global_admin()?;
     let (events, next) = load(&state, filter(&query)?).await?;
     let items: Vec<_> = events
@@ -102,13 +97,14 @@ pub struct AuditPage {
     next_url: Option<String>,
 }
 
-async fn show_audit(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    query: web::Query<AuditQuery>,
-) -> AppResult<HttpResponse> {
+async fn show_audit(cx: Cx, query: web::Query<AuditQuery>) -> AppResult<HttpResponse> {
+    let Cx {
+        state,
+        actor,
+        req,
+        session,
+        ..
+    } = cx;
     actor.require_global_admin()?;
     let q = query.into_inner();
     let (events, next) = load(&state, filter(&q)?).await?;

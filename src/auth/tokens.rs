@@ -11,7 +11,7 @@ use serde_json::json;
 use super::models::AccessTokenRow;
 use super::repo;
 use crate::access::{self, Actor, AuthMethod, Principal, PrincipalKind};
-use crate::app::AppState;
+use crate::app::{AppState, Cx};
 use crate::audit;
 use crate::credential::{self, CredentialKind};
 use crate::db::{now_ms, rfc3339};
@@ -130,11 +130,8 @@ pub fn mint(
 }
 
 /// `POST /api/v1/tokens`
-async fn mint_token(
-    state: web::Data<AppState>,
-    actor: Actor,
-    body: web::Json<MintBody>,
-) -> AppResult<HttpResponse> {
+async fn mint_token(cx: Cx, body: web::Json<MintBody>) -> AppResult<HttpResponse> {
+    let Cx { state, actor, .. } = cx;
     let b = body.into_inner();
     let expires_in = b
         .expires_in_seconds
@@ -184,7 +181,8 @@ fn token_json(t: &AccessTokenRow) -> serde_json::Value {
 }
 
 /// `GET /api/v1/tokens`: the caller's tokens (never their secrets).
-async fn list_tokens(state: web::Data<AppState>, actor: Actor) -> AppResult<HttpResponse> {
+async fn list_tokens(cx: Cx) -> AppResult<HttpResponse> {
+    let Cx { state, actor, .. } = cx;
     let tokens = state
         .db
         .run(move |conn| list_for(conn, &actor.principal))
@@ -224,11 +222,8 @@ pub async fn revoke_async(state: &AppState, actor: Actor, id: String) -> AppResu
 }
 
 /// `DELETE /api/v1/tokens/{id}`
-async fn revoke_token(
-    state: web::Data<AppState>,
-    actor: Actor,
-    id: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn revoke_token(cx: Cx, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let Cx { state, actor, .. } = cx;
     revoke_async(&state, actor, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,12 +1,11 @@
 //! The overview page: counts of what the viewer can see, a card per area.
 
-use actix_session::Session;
 use actix_web::web;
 use askama::Template;
 use askama_web::WebTemplate;
 
-use crate::access::{Actor, Binding};
-use crate::app::AppState;
+use crate::access::Binding;
+use crate::app::Cx;
 use crate::auth;
 use crate::environments::{self, VisibleCounts};
 use crate::errors::AppResult;
@@ -33,11 +32,13 @@ pub struct OverviewPage {
 }
 
 /// `GET /`
-async fn show_overview(
-    actor: Actor,
-    session: Session,
-    state: web::Data<AppState>,
-) -> AppResult<OverviewPage> {
+async fn show_overview(cx: Cx) -> AppResult<OverviewPage> {
+    let Cx {
+        state,
+        actor,
+        session,
+        ..
+    } = cx;
     let principal = actor.principal;
     let grants = principal.grants.clone();
     let is_admin = grants.is_global_admin();

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ops::{self, Grantee};
-use crate::access::{self, Actor, Admin, AuthMethod, GroupsBySource};
-use crate::app::AppState;
+use crate::access::{self, Admin, AuthMethod, GroupsBySource};
+use crate::app::Cx;
 use crate::audit;
 use crate::auth::{self, CreateUserError, User};
 use crate::db::rfc3339;
@@ -68,7 +68,8 @@ fn user_json(u: &User, groups: &GroupsBySource) -> serde_json::Value {
 }
 
 /// `GET /api/v1/permissions`: the caller's permission map.
-async fn my_permissions(actor: Actor, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+async fn my_permissions(cx: Cx) -> AppResult<HttpResponse> {
+    let Cx { state, actor, .. } = cx;
     let principal = actor.principal;
     let expiration = match &principal.method {
         AuthMethod::AccessToken(id) => {
@@ -97,11 +98,8 @@ pub struct UserQuery {
     cursor: Option<String>,
 }
 
-async fn list_users(
-    state: web::Data<AppState>,
-    _: Admin,
-    q: web::Query<UserQuery>,
-) -> AppResult<HttpResponse> {
+async fn list_users(cx: Cx, _: Admin, q: web::Query<UserQuery>) -> AppResult<HttpResponse> {
+    let Cx { state, .. } = cx;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
@@ -134,11 +132,8 @@ pub struct CreateUser {
     active: Option<bool>,
 }
 
-async fn create_user(
-    state: web::Data<AppState>,
-    admin: Admin,
-    body: web::Json<CreateUser>,
-) -> AppResult<HttpResponse> {
+async fn create_user(cx: Cx, admin: Admin, body: web::Json<CreateUser>) -> AppResult<HttpResponse> {
+    let Cx { state, .. } = cx;
     let b = body.into_inner();
     let hash = ops::hash_password(b.password.clone()).await?;
     let user = state
@@ -171,11 +166,8 @@ async fn create_user(
     Ok(HttpResponse::Created().json(user_json(&user, &Default::default())))
 }
 
-async fn get_user(
-    state: web::Data<AppState>,
-    _: Admin,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn get_user(cx: Cx, _: Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
+    let Cx { state, .. } = cx;
     let since = ops::provider_groups_since(&state);
     let (user, groups) = state
         .db
@@ -196,11 +188,12 @@ pub struct PatchUser {
 }
 
 async fn update_user(
-    state: web::Data<AppState>,
+    cx: Cx,
     admin: Admin,
     path: web::Path<String>,
     body: web::Json<PatchUser>,
 ) -> AppResult<HttpResponse> {
+    let Cx { state, .. } = cx;
     let name = path.into_inner();
     let b = body.into_inner();
     let hash = ops::hash_password(b.password).await?;
@@ -248,12 +241,8 @@ async fn update_user(
 }
 
 /// `GET /api/v1/users/{name}/role-bindings` and `GET /api/v1/groups/{group}/role-bindings`.
-async fn get_bindings(
-    state: web::Data<AppState>,
-    _: Admin,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn get_bindings(cx: Cx, _: Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
+    let Cx { state, req, .. } = cx;
     let of_group = is_group_route(&req);
     if of_group && crate::names::validate_name(&path).is_err() {
         return Err(AppError::NotFound);
@@ -268,12 +257,12 @@ async fn get_bindings(
 /// `PUT /api/v1/users/{name}/role-bindings`, and `PUT /api/v1/groups/{group}/role-bindings`
 /// (what every member of the group gets).
 async fn put_bindings(
-    state: web::Data<AppState>,
+    cx: Cx,
     admin: Admin,
-    req: HttpRequest,
     path: web::Path<String>,
     body: web::Json<BTreeMap<String, Vec<String>>>,
 ) -> AppResult<HttpResponse> {
+    let Cx { state, req, .. } = cx;
     let of_group = is_group_route(&req);
     if of_group {
         crate::names::validate_name(&path)
@@ -305,11 +294,12 @@ fn grantee(of_group: bool, name: &str) -> Grantee<'_> {
 /// `GET /api/v1/users/{name}/environments`: what that user can read (the notebook
 /// spawner's one call), same filters and paging as `/api/v1/environments`.
 async fn user_environments(
-    state: web::Data<AppState>,
+    cx: Cx,
     _: Admin,
     path: web::Path<String>,
     q: web::Query<environments::api::EnvQuery>,
 ) -> AppResult<HttpResponse> {
+    let Cx { state, .. } = cx;
     let filter: EnvFilter = q.filter()?;
     let limit = filter.limit;
     let st = state.clone();
@@ -324,11 +314,8 @@ async fn user_environments(
 }
 
 /// `GET /api/v1/users/{name}/permissions`: that user's bindings with their sources.
-async fn user_permissions(
-    state: web::Data<AppState>,
-    _: Admin,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn user_permissions(cx: Cx, _: Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
+    let Cx { state, .. } = cx;
     let st = state.clone();
     let (user, grants) = state
         .db
@@ -342,7 +329,8 @@ async fn user_permissions(
 }
 
 /// `GET /api/v1/groups`: every group with bindings (global admins).
-async fn list_groups(state: web::Data<AppState>, _: Admin) -> AppResult<HttpResponse> {
+async fn list_groups(cx: Cx, _: Admin) -> AppResult<HttpResponse> {
+    let Cx { state, .. } = cx;
     let rows = state
         .db
         .run(move |conn| access::list_all_group_bindings(conn).map_err(AppError::from))

@@ -3,15 +3,15 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpResponse, Responder, web};
 use serde::Deserialize;
 
 use super::ops::{self, Grantee};
 use super::views::{AccessPage, BindingRow, TokenRow, UserPage, UsersPage, WhyRow};
 use crate::access::{
-    self, Actor, Admin, Grants, KIND_USER, Pattern, Permission, Principal, PrincipalKind, Role,
+    self, Admin, Grants, KIND_USER, Pattern, Permission, Principal, PrincipalKind, Role,
 };
-use crate::app::AppState;
+use crate::app::{AppState, Cx};
 use crate::auth::{self, tokens};
 use crate::db::{DbConnection, now_ms};
 use crate::environments::{self, EnvFilter};
@@ -112,24 +112,27 @@ async fn access_page(
     })
 }
 
-async fn show_access(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-) -> AppResult<HttpResponse> {
+async fn show_access(cx: Cx) -> AppResult<HttpResponse> {
+    let Cx {
+        state,
+        actor,
+        req,
+        session,
+        ..
+    } = cx;
     let page = access_page(&state, &actor.principal, &session, None).await?;
     Ok(page.respond_to(&req).map_into_boxed_body())
 }
 
 /// `POST /tokens` (form: repeated `binding=pattern=role`, `expires_days`) → reveal.
-async fn mint_token(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    body: web::Bytes,
-) -> AppResult<HttpResponse> {
+async fn mint_token(cx: Cx, body: web::Bytes) -> AppResult<HttpResponse> {
+    let Cx {
+        state,
+        actor,
+        req,
+        session,
+        ..
+    } = cx;
     let mut bindings = Vec::new();
     let mut days = 7i64;
     for (k, v) in url::form_urlencoded::parse(&body) {
@@ -184,11 +187,8 @@ async fn mint_token(
     }
 }
 
-async fn revoke_token(
-    state: web::Data<AppState>,
-    actor: Actor,
-    id: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn revoke_token(cx: Cx, id: web::Path<String>) -> AppResult<HttpResponse> {
+    let Cx { state, actor, .. } = cx;
     tokens::revoke_async(&state, actor, id.into_inner()).await?;
     Ok(see_other("/access"))
 }
@@ -201,12 +201,16 @@ pub struct UsersQuery {
 }
 
 async fn list_users(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    cx: Cx,
     admin: Admin,
-    session: Session,
     query: web::Query<UsersQuery>,
 ) -> AppResult<HttpResponse> {
+    let Cx {
+        state,
+        req,
+        session,
+        ..
+    } = cx;
     let search = query.into_inner().search;
     let s = search.clone();
     let users = state
@@ -295,13 +299,13 @@ async fn user_page(
     })
 }
 
-async fn show_user(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    admin: Admin,
-    session: Session,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn show_user(cx: Cx, admin: Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
+    let Cx {
+        state,
+        req,
+        session,
+        ..
+    } = cx;
     let page = user_page(&state, &admin.principal, &session, path.into_inner(), None).await?;
     Ok(page.respond_to(&req).map_into_boxed_body())
 }
@@ -314,13 +318,17 @@ pub struct BindingsForm {
 }
 
 async fn save_bindings(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    cx: Cx,
     admin: Admin,
-    session: Session,
     path: web::Path<String>,
     form: web::Form<BindingsForm>,
 ) -> AppResult<HttpResponse> {
+    let Cx {
+        state,
+        req,
+        session,
+        ..
+    } = cx;
     let name = path.into_inner();
     let text = form.into_inner().bindings.replace(',', "\n");
     let parsed: Result<Vec<(Pattern, Role)>, String> = text
