@@ -1,6 +1,6 @@
 //! The audit log page (`/audit`) and API (`/api/v1/audit-events`), for global admins.
 
-use actix_web::{HttpResponse, Responder, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
@@ -59,14 +59,13 @@ async fn load(state: &AppState, f: Filter) -> AppResult<(Vec<StoredEvent>, Optio
 
 /// `GET /api/v1/audit-events`
 async fn list_events(cx: Cx, query: web::Query<AuditQuery>) -> AppResult<HttpResponse> {
-    let Cx { state, actor, .. } = cx;
-    actor.require_global_admin()?;
-    let (events, next) = load(&state, filter(&query)?).await?;
+    cx.actor.require_global_admin()?;
+    let (events, next) = load(&cx.state, filter(&query)?).await?;
     let items: Vec<_> = events
         .iter()
         .map(|e| {
             json!({
-                "id": e.id, "time": rfc3339(e.at), "actor": e.actor, "action": e.action,
+                "id": e.id, "time": rfc3339(e.at), "cx.actor": e.actor, "action": e.action,
                 "target": e.target, "outcome": e.outcome, "client_addr": e.client_addr, "detail": e.detail,
             })
         })
@@ -98,20 +97,13 @@ pub struct AuditPage {
 }
 
 async fn show_audit(cx: Cx, query: web::Query<AuditQuery>) -> AppResult<HttpResponse> {
-    let Cx {
-        state,
-        actor,
-        req,
-        session,
-        ..
-    } = cx;
-    actor.require_global_admin()?;
+    cx.actor.require_global_admin()?;
     let q = query.into_inner();
-    let (events, next) = load(&state, filter(&q)?).await?;
+    let (events, next) = load(&cx.state, filter(&q)?).await?;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let next_url = next.map(|c| {
         let qs = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("actor", &text(&q.actor))
+            .append_pair("cx.actor", &text(&q.actor))
             .append_pair("action", &text(&q.action))
             .append_pair("target", &text(&q.target))
             .append_pair("cursor", &c)
@@ -119,7 +111,7 @@ async fn show_audit(cx: Cx, query: web::Query<AuditQuery>) -> AppResult<HttpResp
         format!("/audit?{qs}")
     });
     let page = AuditPage {
-        layout: Layout::new(&actor.principal, &session, Section::Audit)?,
+        layout: cx.layout(Section::Audit)?,
         rows: events
             .into_iter()
             .map(|e| EventRow {
@@ -137,5 +129,5 @@ async fn show_audit(cx: Cx, query: web::Query<AuditQuery>) -> AppResult<HttpResp
         target: text(&q.target),
         next_url,
     };
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    Ok(cx.render(page))
 }

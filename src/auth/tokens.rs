@@ -131,20 +131,20 @@ pub fn mint(
 
 /// `POST /api/v1/tokens`
 async fn mint_token(cx: Cx, body: web::Json<MintBody>) -> AppResult<HttpResponse> {
-    let Cx { state, actor, .. } = cx;
     let b = body.into_inner();
     let expires_in = b
         .expires_in_seconds
-        .unwrap_or(state.config.access_token_ttl.as_secs() as i64);
+        .unwrap_or(cx.state.config.access_token_ttl.as_secs() as i64);
     let bindings = b
         .role_bindings
         .as_ref()
         .map(access::parse_binding_map)
         .transpose()?;
-    let st = state.clone();
-    let minted = state
+    let st = cx.state.clone();
+    let minted = cx
+        .state
         .db
-        .run(move |conn| mint(conn, &st, &actor, bindings, expires_in))
+        .run(move |conn| mint(conn, &st, &cx.actor, bindings, expires_in))
         .await?;
     Ok(HttpResponse::Created().json(json!({
         "id": minted.row.id,
@@ -182,10 +182,10 @@ fn token_json(t: &AccessTokenRow) -> serde_json::Value {
 
 /// `GET /api/v1/tokens`: the caller's tokens (never their secrets).
 async fn list_tokens(cx: Cx) -> AppResult<HttpResponse> {
-    let Cx { state, actor, .. } = cx;
-    let tokens = state
+    let tokens = cx
+        .state
         .db
-        .run(move |conn| list_for(conn, &actor.principal))
+        .run(move |conn| list_for(conn, &cx.actor.principal))
         .await?;
     let items: Vec<_> = tokens.iter().map(token_json).collect();
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
@@ -223,7 +223,6 @@ pub async fn revoke_async(state: &AppState, actor: Actor, id: String) -> AppResu
 
 /// `DELETE /api/v1/tokens/{id}`
 async fn revoke_token(cx: Cx, id: web::Path<String>) -> AppResult<HttpResponse> {
-    let Cx { state, actor, .. } = cx;
-    revoke_async(&state, actor, id.into_inner()).await?;
+    revoke_async(&cx.state, cx.actor, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -33,17 +33,12 @@ pub struct OverviewPage {
 
 /// `GET /`
 async fn show_overview(cx: Cx) -> AppResult<OverviewPage> {
-    let Cx {
-        state,
-        actor,
-        session,
-        ..
-    } = cx;
-    let principal = actor.principal;
+    let principal = cx.actor.principal;
     let grants = principal.grants.clone();
     let is_admin = grants.is_global_admin();
     let viewer = principal.clone();
-    let (counts, user_count, service_accounts, connectors) = state
+    let (counts, user_count, service_accounts, connectors) = cx
+        .state
         .db
         .run(move |conn| -> AppResult<_> {
             let counts = environments::visible_counts(conn, &grants)?;
@@ -58,7 +53,7 @@ async fn show_overview(cx: Cx) -> AppResult<OverviewPage> {
         })
         .await?;
     Ok(OverviewPage {
-        layout: Layout::new(&principal, &session, Section::Overview)?,
+        layout: Layout::new(&principal, &cx.session, Section::Overview)?,
         name: principal.name.clone(),
         primary_namespace: principal.primary_namespace.clone().unwrap_or_default(),
         counts,

@@ -69,12 +69,11 @@ fn user_json(u: &User, groups: &GroupsBySource) -> serde_json::Value {
 
 /// `GET /api/v1/permissions`: the caller's permission map.
 async fn my_permissions(cx: Cx) -> AppResult<HttpResponse> {
-    let Cx { state, actor, .. } = cx;
-    let principal = actor.principal;
+    let principal = cx.actor.principal;
     let expiration = match &principal.method {
         AuthMethod::AccessToken(id) => {
             let id = id.clone();
-            state
+            cx.state
                 .db
                 .run(move |conn| auth::find_access_token(conn, &id).map_err(AppError::from))
                 .await?
@@ -99,12 +98,12 @@ pub struct UserQuery {
 }
 
 async fn list_users(cx: Cx, _: Admin, q: web::Query<UserQuery>) -> AppResult<HttpResponse> {
-    let Cx { state, .. } = cx;
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
-    let since = ops::provider_groups_since(&state);
-    let (users, groups) = state
+    let since = ops::provider_groups_since(&cx.state);
+    let (users, groups) = cx
+        .state
         .db
         .run(move |conn| -> AppResult<_> {
             let users = auth::list_users_after(conn, q.search.as_deref(), after.as_deref(), limit)?;
@@ -133,10 +132,10 @@ pub struct CreateUser {
 }
 
 async fn create_user(cx: Cx, admin: Admin, body: web::Json<CreateUser>) -> AppResult<HttpResponse> {
-    let Cx { state, .. } = cx;
     let b = body.into_inner();
     let hash = ops::hash_password(b.password.clone()).await?;
-    let user = state
+    let user = cx
+        .state
         .db
         .run(move |conn| -> AppResult<User> {
             let primary = b.primary_namespace.as_deref().unwrap_or(&b.name);
@@ -167,9 +166,9 @@ async fn create_user(cx: Cx, admin: Admin, body: web::Json<CreateUser>) -> AppRe
 }
 
 async fn get_user(cx: Cx, _: Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
-    let Cx { state, .. } = cx;
-    let since = ops::provider_groups_since(&state);
-    let (user, groups) = state
+    let since = ops::provider_groups_since(&cx.state);
+    let (user, groups) = cx
+        .state
         .db
         .run(move |conn| ops::with_groups(conn, &path, since))
         .await?;
@@ -193,7 +192,6 @@ async fn update_user(
     path: web::Path<String>,
     body: web::Json<PatchUser>,
 ) -> AppResult<HttpResponse> {
-    let Cx { state, .. } = cx;
     let name = path.into_inner();
     let b = body.into_inner();
     let hash = ops::hash_password(b.password).await?;
@@ -208,9 +206,10 @@ async fn update_user(
             format!("{bad:?} is not a valid group name"),
         ));
     }
-    let st = state.clone();
-    let since = ops::provider_groups_since(&state);
-    let (user, groups) = state
+    let st = cx.state.clone();
+    let since = ops::provider_groups_since(&cx.state);
+    let (user, groups) = cx
+        .state
         .db
         .run(move |conn| -> AppResult<(User, GroupsBySource)> {
             let user = ops::find(conn, &name)?;
@@ -242,12 +241,12 @@ async fn update_user(
 
 /// `GET /api/v1/users/{name}/role-bindings` and `GET /api/v1/groups/{group}/role-bindings`.
 async fn get_bindings(cx: Cx, _: Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
-    let Cx { state, req, .. } = cx;
-    let of_group = is_group_route(&req);
+    let of_group = is_group_route(&cx.req);
     if of_group && crate::names::validate_name(&path).is_err() {
         return Err(AppError::NotFound);
     }
-    let map = state
+    let map = cx
+        .state
         .db
         .run(move |conn| ops::bindings_of(conn, grantee(of_group, &path)))
         .await?;
@@ -262,15 +261,15 @@ async fn put_bindings(
     path: web::Path<String>,
     body: web::Json<BTreeMap<String, Vec<String>>>,
 ) -> AppResult<HttpResponse> {
-    let Cx { state, req, .. } = cx;
-    let of_group = is_group_route(&req);
+    let of_group = is_group_route(&cx.req);
     if of_group {
         crate::names::validate_name(&path)
             .map_err(|e| AppError::invalid("group", format!("group name {e}")))?;
     }
     let bindings = access::parse_binding_map(&body)?;
-    let st = state.clone();
-    let map = state
+    let st = cx.state.clone();
+    let map = cx
+        .state
         .db
         .run(move |conn| {
             ops::replace_bindings(conn, &st, &admin, grantee(of_group, &path), &bindings)
@@ -299,11 +298,11 @@ async fn user_environments(
     path: web::Path<String>,
     q: web::Query<environments::api::EnvQuery>,
 ) -> AppResult<HttpResponse> {
-    let Cx { state, .. } = cx;
     let filter: EnvFilter = q.filter()?;
     let limit = filter.limit;
-    let st = state.clone();
-    let (rows, total) = state
+    let st = cx.state.clone();
+    let (rows, total) = cx
+        .state
         .db
         .run(move |conn| -> AppResult<_> {
             let (_, grants) = ops::grants_of(conn, &st, &path)?;
@@ -315,9 +314,9 @@ async fn user_environments(
 
 /// `GET /api/v1/users/{name}/permissions`: that user's bindings with their sources.
 async fn user_permissions(cx: Cx, _: Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
-    let Cx { state, .. } = cx;
-    let st = state.clone();
-    let (user, grants) = state
+    let st = cx.state.clone();
+    let (user, grants) = cx
+        .state
         .db
         .run(move |conn| ops::grants_of(conn, &st, &path))
         .await?;
@@ -330,8 +329,8 @@ async fn user_permissions(cx: Cx, _: Admin, path: web::Path<String>) -> AppResul
 
 /// `GET /api/v1/groups`: every group with bindings (global admins).
 async fn list_groups(cx: Cx, _: Admin) -> AppResult<HttpResponse> {
-    let Cx { state, .. } = cx;
-    let rows = state
+    let rows = cx
+        .state
         .db
         .run(move |conn| access::list_all_group_bindings(conn).map_err(AppError::from))
         .await?;

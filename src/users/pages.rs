@@ -3,7 +3,7 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, Responder, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::ops::{self, Grantee};
@@ -113,26 +113,12 @@ async fn access_page(
 }
 
 async fn show_access(cx: Cx) -> AppResult<HttpResponse> {
-    let Cx {
-        state,
-        actor,
-        req,
-        session,
-        ..
-    } = cx;
-    let page = access_page(&state, &actor.principal, &session, None).await?;
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    let page = access_page(&cx.state, &cx.actor.principal, &cx.session, None).await?;
+    Ok(cx.render(page))
 }
 
 /// `POST /tokens` (form: repeated `binding=pattern=role`, `expires_days`) → reveal.
 async fn mint_token(cx: Cx, body: web::Bytes) -> AppResult<HttpResponse> {
-    let Cx {
-        state,
-        actor,
-        req,
-        session,
-        ..
-    } = cx;
     let mut bindings = Vec::new();
     let mut days = 7i64;
     for (k, v) in url::form_urlencoded::parse(&body) {
@@ -157,10 +143,11 @@ async fn mint_token(cx: Cx, body: web::Bytes) -> AppResult<HttpResponse> {
             _ => {}
         }
     }
-    let binding = reveal::session_binding(&session)?;
-    let (a, st) = (actor.clone(), state.clone());
+    let binding = reveal::session_binding(&cx.session)?;
+    let (a, st) = (cx.actor.clone(), cx.state.clone());
     let scoped = (!bindings.is_empty()).then_some(bindings);
-    let result = state
+    let result = cx
+        .state
         .db
         .run(move |conn: &mut DbConnection| -> AppResult<String> {
             let minted = tokens::mint(conn, &st, &a, scoped, days.saturating_mul(86_400))?;
@@ -180,16 +167,15 @@ async fn mint_token(cx: Cx, body: web::Bytes) -> AppResult<HttpResponse> {
         Err(err @ (AppError::Validation { .. } | AppError::Forbidden(_))) => {
             let (fields, message, status) = form_errors(&err);
             let message = message.or_else(|| fields.into_values().next());
-            let page = access_page(&state, &actor.principal, &session, message).await?;
-            Ok(respond_with_status(page, &req, status))
+            let page = access_page(&cx.state, &cx.actor.principal, &cx.session, message).await?;
+            Ok(cx.render_with(page, status))
         }
         Err(other) => Err(other),
     }
 }
 
 async fn revoke_token(cx: Cx, id: web::Path<String>) -> AppResult<HttpResponse> {
-    let Cx { state, actor, .. } = cx;
-    tokens::revoke_async(&state, actor, id.into_inner()).await?;
+    tokens::revoke_async(&cx.state, cx.actor, id.into_inner()).await?;
     Ok(see_other("/access"))
 }
 
@@ -205,27 +191,22 @@ async fn list_users(
     admin: Admin,
     query: web::Query<UsersQuery>,
 ) -> AppResult<HttpResponse> {
-    let Cx {
-        state,
-        req,
-        session,
-        ..
-    } = cx;
     let search = query.into_inner().search;
     let s = search.clone();
-    let users = state
+    let users = cx
+        .state
         .db
         .run(move |conn| auth::list_users(conn, Some(&s), 500).map_err(AppError::from))
         .await?;
     let page = UsersPage {
-        layout: Layout::new(&admin.principal, &session, Section::Users)?,
+        layout: Layout::new(&admin.principal, &cx.session, Section::Users)?,
         rows: users
             .into_iter()
             .map(|u| (u.name, u.primary_namespace, u.active, when(u.last_login_at)))
             .collect(),
         search,
     };
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    Ok(cx.render(page))
 }
 
 async fn user_page(
@@ -300,14 +281,15 @@ async fn user_page(
 }
 
 async fn show_user(cx: Cx, admin: Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
-    let Cx {
-        state,
-        req,
-        session,
-        ..
-    } = cx;
-    let page = user_page(&state, &admin.principal, &session, path.into_inner(), None).await?;
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    let page = user_page(
+        &cx.state,
+        &admin.principal,
+        &cx.session,
+        path.into_inner(),
+        None,
+    )
+    .await?;
+    Ok(cx.render(page))
 }
 
 /// Form of the bindings editor.
@@ -323,12 +305,6 @@ async fn save_bindings(
     path: web::Path<String>,
     form: web::Form<BindingsForm>,
 ) -> AppResult<HttpResponse> {
-    let Cx {
-        state,
-        req,
-        session,
-        ..
-    } = cx;
     let name = path.into_inner();
     let text = form.into_inner().bindings.replace(',', "\n");
     let parsed: Result<Vec<(Pattern, Role)>, String> = text
@@ -346,16 +322,16 @@ async fn save_bindings(
     let bindings = match parsed {
         Ok(b) => b,
         Err(e) => {
-            let page = user_page(&state, &admin.principal, &session, name, Some(e)).await?;
+            let page = user_page(&cx.state, &admin.principal, &cx.session, name, Some(e)).await?;
             return Ok(respond_with_status(
                 page,
-                &req,
+                &cx.req,
                 StatusCode::UNPROCESSABLE_ENTITY,
             ));
         }
     };
-    let (n, st) = (name.clone(), state.clone());
-    state
+    let (n, st) = (name.clone(), cx.state.clone());
+    cx.state
         .db
         .run(move |conn| ops::replace_bindings(conn, &st, &admin, Grantee::User(&n), &bindings))
         .await?;
