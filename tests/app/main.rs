@@ -24,6 +24,7 @@ mod migrations;
 mod oidc;
 mod overview;
 mod pages;
+mod pg_schema;
 mod reveal;
 mod secrets_at_rest;
 mod security;
