@@ -3,9 +3,7 @@
 //! resources, and who sees which buttons.
 
 use actix_web::http::StatusCode;
-use actix_web::test::TestRequest;
 use diesel::prelude::*;
-use portcullis::connectors::registry;
 use portcullis::db::schema::connectors as t;
 
 use crate::helpers::{PASSWORD, TestApp};
@@ -40,24 +38,6 @@ fn aws_form<'a>(name: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
-/// Rows matching `selector` in an htmx fragment of table rows.
-fn fragment_rows(body: &str, selector: &str) -> usize {
-    let frag = scraper::Html::parse_fragment(&format!("<table>{body}</table>"));
-    frag.select(&scraper::Selector::parse(selector).unwrap())
-        .count()
-}
-
-fn secrets_of(app: &TestApp, name: &str) -> serde_json::Map<String, serde_json::Value> {
-    let (id, sealed): (i64, String) = app.conn(|c| {
-        t::table
-            .filter(t::name.eq(name))
-            .select((t::id, t::secrets))
-            .first(c)
-            .unwrap()
-    });
-    registry::open_secrets(&app.state.connector_sealer, id, &sealed).unwrap()
-}
-
 #[actix_web::test]
 async fn the_catalog_pages_describe_types_methods_and_resources() {
     let mut app = admin_app().await;
@@ -76,22 +56,12 @@ async fn the_catalog_pages_describe_types_methods_and_resources() {
     );
     // The filters swap the rows (htmx).
     let rows = app
-        .send(
-            TestRequest::get()
-                .uri("/connector-types?resource_type=kubernetes-cluster&auth_method=")
-                .insert_header(("HX-Request", "true")),
-        )
+        .htmx_get("/connector-types?resource_type=kubernetes-cluster&auth_method=")
         .await;
-    assert_eq!(fragment_rows(&rows.body, "tr.type-row"), 4, "{}", rows.body);
+    assert_eq!(rows.fragment_count("tr.type-row"), 4, "{}", rows.body);
     assert!(!rows.body.contains("<html"));
-    let rows = app
-        .send(
-            TestRequest::get()
-                .uri("/connector-types?auth_method=password")
-                .insert_header(("HX-Request", "true")),
-        )
-        .await;
-    assert_eq!(fragment_rows(&rows.body, "tr.type-row"), 2);
+    let rows = app.htmx_get("/connector-types?auth_method=password").await;
+    assert_eq!(rows.fragment_count("tr.type-row"), 2);
 
     let page = app.get("/connector-types/aws").await;
     assert_eq!(page.texts("tr.method-row").len(), 6);
@@ -154,13 +124,8 @@ async fn the_form_follows_the_schema_and_never_carries_secrets_in_urls() {
         .get("/connectors/new?connector_type=gcp&auth_method=service-account")
         .await;
     assert_eq!(page.status, StatusCode::OK);
-    let names: Vec<String> = page
-        .html()
-        .select(&scraper::Selector::parse("#config-fields [name^='cfg.']").unwrap())
-        .map(|e| e.value().attr("name").unwrap().to_owned())
-        .collect();
     assert_eq!(
-        names,
+        page.attrs("#config-fields [name^='cfg.']", "name"),
         [
             "cfg.project_id",
             "cfg.service_account_json",
@@ -193,11 +158,7 @@ async fn the_form_follows_the_schema_and_never_carries_secrets_in_urls() {
     );
     // Changing the type swaps the form (htmx), keeping what was typed.
     let swapped = app
-        .send(
-            TestRequest::get()
-                .uri("/connectors/new?connector_type=kubernetes&name=k8s-one&namespace=team-a")
-                .insert_header(("HX-Request", "true")),
-        )
+        .htmx_get("/connectors/new?connector_type=kubernetes&name=k8s-one&namespace=team-a")
         .await;
     assert_eq!(
         swapped.attr("input[name=name]", "value").as_deref(),
@@ -208,8 +169,24 @@ async fn the_form_follows_the_schema_and_never_carries_secrets_in_urls() {
         swapped.attr("#cfg-insecure", "name").as_deref(),
         Some("cfg.insecure")
     );
-    // The implicit method is offered but disabled.
-    assert!(swapped.body.contains("disabled on this server") || !swapped.body.contains("implicit"));
+    // Kubernetes has no implicit method: only its own methods are offered, all usable.
+    assert_eq!(
+        swapped.attrs("#auth-method option", "value"),
+        ["password", "token"]
+    );
+    assert!(
+        swapped
+            .attr("#auth-method option[disabled]", "value")
+            .is_none()
+    );
+    // AWS's implicit method is offered but disabled (implicit auth is off by default).
+    let implicit = "#auth-method option[value=implicit]";
+    assert!(page.attr(implicit, "disabled").is_some(), "{}", page.body);
+    assert!(page.text(implicit).ends_with("(disabled on this server)"));
+    assert!(
+        page.attr("#auth-method option[value=iam-role]", "disabled")
+            .is_none()
+    );
 }
 
 #[actix_web::test]
@@ -316,7 +293,7 @@ async fn editing_keeps_secrets_left_blank() {
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let secrets = secrets_of(&app, "s3-edit");
+    let secrets = app.connector_secrets("s3-edit");
     assert_eq!(secrets["aws_secret_access_key"], SECRET);
     assert_eq!(secrets["aws_access_key_id"], "AKIAPAGETEST");
     let page = app.get("/connectors/s3-edit").await;
@@ -355,13 +332,9 @@ async fn editing_keeps_secrets_left_blank() {
     assert!(res.text("#form-error").contains("changed this connector"));
     // A field swap of the stale form keeps its version: saving it is still a 409.
     let swapped = app
-        .send(
-            TestRequest::get()
-                .uri(&format!(
-                    "/connectors/s3-edit/edit?auth_method=secret-key&version={version}"
-                ))
-                .insert_header(("HX-Request", "true")),
-        )
+        .htmx_get(&format!(
+            "/connectors/s3-edit/edit?auth_method=secret-key&version={version}"
+        ))
         .await;
     assert_eq!(
         swapped.attr("input[name=version]", "value").as_deref(),
@@ -387,7 +360,10 @@ async fn editing_keeps_secrets_left_blank() {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.text("#error-cfg-region"), "is required");
     assert!(!res.body.contains("new-but-refused"));
-    assert_eq!(secrets_of(&app, "s3-edit")["aws_secret_access_key"], SECRET);
+    assert_eq!(
+        app.connector_secrets("s3-edit")["aws_secret_access_key"],
+        SECRET
+    );
     // An expired connector (expiry with seconds and milliseconds, set through the API)
     // can still be edited in the form: an unchanged expiry is kept exactly.
     app.conn(|c| {
@@ -455,21 +431,11 @@ async fn lists_and_resources_show_what_the_viewer_may_read() {
     );
     assert!(page.attr("a#new-connector", "href").is_some());
     let rows = app
-        .send(
-            TestRequest::get()
-                .uri("/connectors?q=&namespace=&connector_type=&resource_type=s3-bucket&label=")
-                .insert_header(("HX-Request", "true")),
-        )
+        .htmx_get("/connectors?q=&namespace=&connector_type=&resource_type=s3-bucket&label=")
         .await;
-    assert_eq!(fragment_rows(&rows.body, "tr.connector-row"), 1);
-    let rows = app
-        .send(
-            TestRequest::get()
-                .uri("/connectors?label=env%3Dprod")
-                .insert_header(("HX-Request", "true")),
-        )
-        .await;
-    assert_eq!(fragment_rows(&rows.body, "tr.connector-row"), 2);
+    assert_eq!(rows.fragment_count("tr.connector-row"), 1);
+    let rows = app.htmx_get("/connectors?label=env%3Dprod").await;
+    assert_eq!(rows.fragment_count("tr.connector-row"), 2);
 
     let page = app.get("/resources?resource_type=s3-bucket").await;
     assert_eq!(page.texts("#resources tr.resource-row").len(), 1);

@@ -1,7 +1,6 @@
 //! Dashboard pages of environments, namespaces, "My access", tokens and users.
 
 use actix_web::http::StatusCode;
-use actix_web::test::TestRequest;
 
 use crate::helpers::{PASSWORD, TestApp};
 
@@ -41,13 +40,7 @@ async fn the_environments_page_lists_readable_environments_and_offers_only_allow
         app.get("/environments/team-b/etl").await.status,
         StatusCode::NOT_FOUND
     );
-    let search = app
-        .send(
-            TestRequest::get()
-                .uri("/environments?search=tra")
-                .insert_header(("HX-Request", "true")),
-        )
-        .await;
+    let search = app.htmx_get("/environments?search=tra").await;
     assert!(!search.body.contains("<html"));
     assert!(search.body.contains(">train<") && !search.body.contains(">serve<"));
 

@@ -51,13 +51,7 @@ async fn unknown_routes_are_full_404_pages_or_json() {
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert_eq!(page.attr("#error", "data-status").as_deref(), Some("404"));
     assert!(page.body.contains("<html"));
-    let fragment = app
-        .send(
-            TestRequest::get()
-                .uri("/nope")
-                .insert_header(("HX-Request", "true")),
-        )
-        .await;
+    let fragment = app.htmx_get("/nope").await;
     assert_eq!(fragment.status, StatusCode::NOT_FOUND);
     assert!(!fragment.body.contains("<html"), "{}", fragment.body);
     assert_eq!(fragment.texts("#error").len(), 1);
@@ -69,13 +63,7 @@ async fn unknown_routes_are_full_404_pages_or_json() {
 #[actix_web::test]
 async fn htmx_requests_of_expired_sessions_are_redirected_by_header() {
     let mut app = TestApp::new().await;
-    let res = app
-        .send(
-            TestRequest::get()
-                .uri("/")
-                .insert_header(("HX-Request", "true")),
-        )
-        .await;
+    let res = app.htmx_get("/").await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.header("hx-redirect"), Some("/login?return_to=%2F"));
 }

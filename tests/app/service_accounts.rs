@@ -289,24 +289,12 @@ async fn live_search_answers_rows_for_htmx_and_pages_with_load_more() {
     let page = app.get("/service-accounts").await;
     assert_eq!(page.texts(".account-name").len(), 25);
     let more = page.attr("#load-more a", "hx-get").unwrap();
-    let rest = app
-        .send(
-            actix_web::test::TestRequest::get()
-                .uri(&more)
-                .insert_header(("HX-Request", "true")),
-        )
-        .await;
+    let rest = app.htmx_get(&more).await;
     assert!(!rest.body.contains("<html"));
     let frag = scraper::Html::parse_fragment(&format!("<table>{}</table>", rest.body));
     let sel = scraper::Selector::parse(".account-name").unwrap();
     assert_eq!(frag.select(&sel).count(), 5);
-    let search = app
-        .send(
-            actix_web::test::TestRequest::get()
-                .uri("/service-accounts?q=job-1")
-                .insert_header(("HX-Request", "true")),
-        )
-        .await;
+    let search = app.htmx_get("/service-accounts?q=job-1").await;
     let frag = scraper::Html::parse_fragment(&format!("<table>{}</table>", search.body));
     assert_eq!(frag.select(&sel).count(), 10);
 }
