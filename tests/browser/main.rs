@@ -2,8 +2,9 @@
 //! Debian's headless Chromium and chromedriver with fantoccini.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (or `CHROMIUM` and
-//! `CHROMEDRIVER`). tests/run.sh installs them; with `CI=true` a missing browser fails
-//! the run instead of skipping it.
+//! `CHROMEDRIVER`), so every test is `#[ignore]`d: a plain `cargo test` lists them as
+//! ignored. tests/run.sh installs the browser and runs them with `--include-ignored`,
+//! where a missing browser fails them.
 
 #![expect(
     clippy::unwrap_used,
@@ -19,6 +20,11 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
+
+#[path = "../app/pg_schema.rs"]
+mod pg_schema;
+
+use pg_schema::PgSchema;
 
 const ADMIN_PASSWORD: &str = "browser-test-admin-password";
 
@@ -74,24 +80,20 @@ fn http_get(port: u16, path: &str, bearer: Option<&str>) -> Option<(u16, String)
     Some((status, body))
 }
 
-/// Browser binaries, or `None` to skip (never in CI).
-fn browser_paths() -> Option<(PathBuf, PathBuf)> {
+/// The browser binaries (asserted present).
+fn browser_paths() -> (PathBuf, PathBuf) {
     let chromium =
         PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
     let driver = PathBuf::from(
         std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into()),
     );
-    if chromium.exists() && driver.exists() {
-        return Some((chromium, driver));
-    }
-    let required = std::env::var("CI").is_ok_and(|v| v == "true")
-        || std::env::var("PORTCULLIS_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
     assert!(
-        !required,
-        "chromium/chromedriver missing: run tests/run.sh, which installs them"
+        chromium.exists() && driver.exists(),
+        "{} or {} missing: run tests/run.sh, which installs them",
+        chromium.display(),
+        driver.display()
     );
-    eprintln!("SKIPPED: chromium or chromedriver not found; tests/run.sh installs them");
-    None
+    (chromium, driver)
 }
 
 /// A running Portcullis (the real binary, demo data) and a Chromium session.
@@ -102,16 +104,18 @@ struct Browser {
     _server: Guard,
     _driver: Guard,
     _dirs: Vec<tempfile::TempDir>,
+    /// The server's PostgreSQL schema, dropped after the server has stopped.
+    _schema: Option<PgSchema>,
 }
 
 impl Browser {
-    async fn start() -> Option<Self> {
+    async fn start() -> Self {
         Self::start_on(free_port(), &[]).await
     }
 
     /// The server on `port` with extra environment variables.
-    async fn start_on(port: u16, env: &[(&str, String)]) -> Option<Self> {
-        let (chromium, driver) = browser_paths()?;
+    async fn start_on(port: u16, env: &[(&str, String)]) -> Self {
+        let (chromium, driver) = browser_paths();
         let data = tempfile::tempdir().unwrap();
         let profile = tempfile::tempdir().unwrap();
         let mut server = Command::new(env!("CARGO_BIN_EXE_portcullis"));
@@ -124,9 +128,13 @@ impl Browser {
             .env("PORTCULLIS_LOG", "warn")
             .env_remove("PORTCULLIS_DATABASE_URL")
             .stderr(Stdio::null());
-        if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
-            // Same binary over PostgreSQL when the suite runs on it.
-            server.env("PORTCULLIS_DATABASE_URL", fresh_pg_schema(&url));
+        // Same binary over PostgreSQL when the suite runs on it.
+        let schema = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .map(|url| PgSchema::create(&url, &format!("browser_{:016x}", rand::random::<u64>())));
+        if let Some(schema) = &schema {
+            server.env("PORTCULLIS_DATABASE_URL", schema.url());
         }
         let server = Guard(server.spawn().unwrap());
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -164,14 +172,15 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{driver_port}"))
             .await
             .unwrap();
-        Some(Self {
+        Self {
             client,
             base: format!("http://127.0.0.1:{port}"),
             port,
             _server: server,
             _driver: driver,
             _dirs: vec![data, profile],
-        })
+            _schema: schema,
+        }
     }
 
     async fn goto(&self, path: &str) {
@@ -210,21 +219,6 @@ impl Browser {
     }
 }
 
-fn fresh_pg_schema(base: &str) -> String {
-    use diesel::connection::SimpleConnection;
-    let schema = format!("browser_{}", free_port());
-    let admin =
-        portcullis::db::Db::connect(&portcullis::config::DatabaseUrl::Postgres(base.into()), 1)
-            .unwrap();
-    admin
-        .get()
-        .unwrap()
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-csearch_path%3D{schema}")
-}
-
 fn save_screenshot(png: &[u8], name: &str) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
     std::fs::write(dir.join(name), png).unwrap();
@@ -236,10 +230,9 @@ fn save_screenshot(png: &[u8], name: &str) {
 }
 
 #[actix_web::test]
+#[ignore = "needs Chromium and chromedriver: run tests/run.sh"]
 async fn an_admin_signs_in_and_sees_the_overview() {
-    let Some(b) = Browser::start().await else {
-        return;
-    };
+    let b = Browser::start().await;
     b.sign_in("admin", ADMIN_PASSWORD).await;
     let who = b
         .client
@@ -298,10 +291,9 @@ async fn an_admin_signs_in_and_sees_the_overview() {
 }
 
 #[actix_web::test]
+#[ignore = "needs Chromium and chromedriver: run tests/run.sh"]
 async fn a_wrong_password_shows_the_form_again_with_one_message() {
-    let Some(b) = Browser::start().await else {
-        return;
-    };
+    let b = Browser::start().await;
     b.sign_in("admin", "not the password").await;
     let err = b
         .client
@@ -320,10 +312,9 @@ async fn a_wrong_password_shows_the_form_again_with_one_message() {
 }
 
 #[actix_web::test]
+#[ignore = "needs Chromium and chromedriver: run tests/run.sh"]
 async fn a_new_key_is_copied_from_the_reveal_page_used_and_never_shown_again() {
-    let Some(b) = Browser::start().await else {
-        return;
-    };
+    let b = Browser::start().await;
     b.sign_in("admin", ADMIN_PASSWORD).await;
     b.client
         .wait()
@@ -405,10 +396,9 @@ async fn a_new_key_is_copied_from_the_reveal_page_used_and_never_shown_again() {
 }
 
 #[actix_web::test]
+#[ignore = "needs Chromium and chromedriver: run tests/run.sh"]
 async fn live_search_filters_environments_as_you_type() {
-    let Some(b) = Browser::start().await else {
-        return;
-    };
+    let b = Browser::start().await;
     b.sign_in("admin", ADMIN_PASSWORD).await;
     b.client
         .wait()
@@ -469,26 +459,20 @@ async fn live_search_filters_environments_as_you_type() {
     b.client.close().await.unwrap();
 }
 
-/// The test OpenID provider started by tests/run.sh, or `None` (skipped) elsewhere.
-fn oidc_issuer() -> Option<String> {
-    match std::env::var("TEST_OIDC_ISSUER") {
-        Ok(i) if !i.is_empty() => Some(i),
-        _ => {
-            assert!(
-                std::env::var("PORTCULLIS_REQUIRE_OIDC").is_err(),
-                "TEST_OIDC_ISSUER is required (tests/run.sh starts the provider)"
-            );
-            eprintln!("skipped: no TEST_OIDC_ISSUER (run tests/run.sh)");
-            None
-        }
-    }
+/// The test OpenID provider started by tests/run.sh.
+fn oidc_issuer() -> String {
+    std::env::var("TEST_OIDC_ISSUER")
+        .ok()
+        .filter(|i| !i.is_empty())
+        .unwrap_or_else(|| {
+            panic!("TEST_OIDC_ISSUER is required: run tests/run.sh, which starts the provider")
+        })
 }
 
 #[actix_web::test]
+#[ignore = "needs Chromium, chromedriver and the test OpenID provider: run tests/run.sh"]
 async fn a_user_signs_in_with_the_openid_provider_and_sees_group_access() {
-    let Some(issuer) = oidc_issuer() else {
-        return;
-    };
+    let issuer = oidc_issuer();
     let port = free_port();
     let registered: serde_json::Value = reqwest::Client::new()
         .post(format!("{issuer}/reg"))
@@ -510,9 +494,7 @@ async fn a_user_signs_in_with_the_openid_provider_and_sees_group_access() {
         ("PORTCULLIS_OIDC_ADMIN_GROUPS", "platform-admins".to_owned()),
         ("PORTCULLIS_OIDC_GROUP_NAMESPACES", "true".to_owned()),
     ];
-    let Some(b) = Browser::start_on(port, &env).await else {
-        return;
-    };
+    let b = Browser::start_on(port, &env).await;
     b.goto("/access").await;
     b.client
         .wait()
@@ -593,11 +575,10 @@ async fn a_user_signs_in_with_the_openid_provider_and_sees_group_access() {
 }
 
 #[actix_web::test]
+#[ignore = "needs Chromium and chromedriver: run tests/run.sh"]
 async fn an_aws_connector_is_registered_through_the_form_and_its_secrets_show_as_hidden() {
     const SECRET: &str = "browserSecretAccessKey0123456789";
-    let Some(b) = Browser::start().await else {
-        return;
-    };
+    let b = Browser::start().await;
     b.sign_in("admin", ADMIN_PASSWORD).await;
     b.client
         .wait()
