@@ -64,18 +64,16 @@ async fn every_bad_key_gets_the_identical_401() {
     let inactive = app.create_key(&admin, "default", "ci", "inactive").await;
     let expired = app.create_key(&admin, "default", "ci", "expired").await;
     let owner_off = app.create_key(&admin, "default", "sleepy", "k").await;
-    app.json(
-        Method::PATCH,
+    app.patch_as(
+        &admin,
         "/api/v1/service-accounts/ci/api-keys/inactive",
         json!({"active": false}),
-        Some(&admin),
     )
     .await;
-    app.json(
-        Method::PATCH,
+    app.patch_as(
+        &admin,
         "/api/v1/service-accounts/sleepy",
         json!({"active": false}),
-        Some(&admin),
     )
     .await;
     app.conn(|c| {
@@ -121,12 +119,7 @@ async fn every_bad_key_gets_the_identical_401() {
         bodies.push(ex.body);
     }
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &good.plaintext)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.whoami_status(&good.plaintext).await, StatusCode::OK);
 }
 
 #[actix_web::test]
@@ -160,11 +153,10 @@ async fn rotation_keeps_the_old_secret_for_the_grace_window_then_refuses_it() {
         .unwrap()
         .to_owned();
     let res = app
-        .json(
-            Method::POST,
+        .post_as(
+            &admin,
             "/api/v1/service-accounts/ci/api-keys/main/rotate",
             json!({"retain_period_minutes": 60}),
-            Some(&admin),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
@@ -178,10 +170,7 @@ async fn rotation_keeps_the_old_secret_for_the_grace_window_then_refuses_it() {
     assert!(res.json()["retain_until"].is_string());
     assert!(res.json()["last_rotated_at"].is_string());
     for key in [&old.plaintext, &new, &old_token] {
-        assert_eq!(
-            app.get_bearer("/api/v1/whoami", key).await.status,
-            StatusCode::OK
-        );
+        assert_eq!(app.whoami_status(key).await, StatusCode::OK);
     }
     let page_key = app
         .get_bearer("/api/v1/service-accounts/ci/api-keys/main", &admin)
@@ -197,19 +186,14 @@ async fn rotation_keeps_the_old_secret_for_the_grace_window_then_refuses_it() {
     });
     app.state.key_cache.clear();
     assert_eq!(
-        app.get_bearer("/api/v1/whoami", &old.plaintext)
-            .await
-            .status,
+        app.whoami_status(&old.plaintext).await,
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        app.get_bearer("/api/v1/whoami", &old_token).await.status,
+        app.whoami_status(&old_token).await,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &new).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.whoami_status(&new).await, StatusCode::OK);
 }
 
 #[actix_web::test]
@@ -218,30 +202,23 @@ async fn rotation_without_grace_stops_the_old_secret_at_once() {
     let admin = app.admin_token().await;
     let old = app.create_key(&admin, "default", "ci", "main").await;
     let res = app
-        .json(
-            Method::POST,
+        .post_as(
+            &admin,
             "/api/v1/service-accounts/ci/api-keys/main/rotate",
             json!({}),
-            Some(&admin),
         )
         .await;
     let new = res.json()["key"].as_str().unwrap().to_owned();
     assert_eq!(
-        app.get_bearer("/api/v1/whoami", &old.plaintext)
-            .await
-            .status,
+        app.whoami_status(&old.plaintext).await,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &new).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.whoami_status(&new).await, StatusCode::OK);
     let bad = app
-        .json(
-            Method::POST,
+        .post_as(
+            &admin,
             "/api/v1/service-accounts/ci/api-keys/main/rotate",
             json!({"retain_period_minutes": -1}),
-            Some(&admin),
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -254,38 +231,34 @@ async fn the_grace_window_never_outlives_the_key() {
     app.create_key(&admin, "default", "ci", "placeholder").await;
     let expires = chrono::Utc::now() + chrono::Duration::minutes(30);
     let created = app
-        .json(
-            Method::POST,
+        .post_as(
+            &admin,
             "/api/v1/service-accounts/ci/api-keys",
             json!({"name": "short", "expires_at": expires.to_rfc3339()}),
-            Some(&admin),
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let res = app
-        .json(
-            Method::POST,
+        .post_as(
+            &admin,
             "/api/v1/service-accounts/ci/api-keys/short/rotate",
             json!({"retain_period_minutes": 600}),
-            Some(&admin),
         )
         .await;
     assert_eq!(res.json()["retain_until"], res.json()["expires_at"]);
     let past = app
-        .json(
-            Method::POST,
+        .post_as(
+            &admin,
             "/api/v1/service-accounts/ci/api-keys",
             json!({"name": "past", "expires_at": "2001-01-01T00:00:00Z"}),
-            Some(&admin),
         )
         .await;
     assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
     let garbage = app
-        .json(
-            Method::POST,
+        .post_as(
+            &admin,
             "/api/v1/service-accounts/ci/api-keys",
             json!({"name": "x", "expires_at": "tomorrow"}),
-            Some(&admin),
         )
         .await;
     assert_eq!(garbage.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -315,7 +288,7 @@ async fn twenty_concurrent_rotations_leave_one_current_and_one_consistent_previo
     app.state.key_cache.clear();
     let mut working = 0;
     for key in &results {
-        if app.get_bearer("/api/v1/whoami", key).await.status == StatusCode::OK {
+        if app.whoami_status(key).await == StatusCode::OK {
             working += 1;
         }
     }
@@ -375,66 +348,38 @@ async fn deactivating_an_account_rejects_its_keys_and_tokens_on_the_next_request
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &key.plaintext)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    app.json(
-        Method::PATCH,
+    assert_eq!(app.whoami_status(&key.plaintext).await, StatusCode::OK);
+    app.patch_as(
+        &admin,
         "/api/v1/service-accounts/ci",
         json!({"active": false}),
-        Some(&admin),
     )
     .await;
     assert_eq!(
-        app.get_bearer("/api/v1/whoami", &key.plaintext)
-            .await
-            .status,
+        app.whoami_status(&key.plaintext).await,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &token).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    app.json(
-        Method::PATCH,
+    assert_eq!(app.whoami_status(&token).await, StatusCode::UNAUTHORIZED);
+    app.patch_as(
+        &admin,
         "/api/v1/service-accounts/ci",
         json!({"active": true}),
-        Some(&admin),
     )
     .await;
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &key.plaintext)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.whoami_status(&key.plaintext).await, StatusCode::OK);
     let del = app
-        .json(
-            Method::DELETE,
-            "/api/v1/service-accounts/ci/api-keys/main",
-            json!({}),
-            Some(&admin),
-        )
+        .delete_as(&admin, "/api/v1/service-accounts/ci/api-keys/main")
         .await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
     assert_eq!(
-        app.get_bearer("/api/v1/whoami", &key.plaintext)
-            .await
-            .status,
+        app.whoami_status(&key.plaintext).await,
         StatusCode::UNAUTHORIZED
     );
 }
 
 #[actix_web::test]
 async fn failed_key_attempts_are_throttled_per_client() {
-    let mut app = TestApp::with_config(|c| {
-        c.login_limits.burst = 2;
-        c.login_limits.refill = Duration::from_secs(3600);
-    })
-    .await;
+    let mut app = TestApp::with_login_limits(2, Duration::from_secs(3600)).await;
     let admin = app.admin_token().await;
     let good = app.create_key(&admin, "default", "ci", "main").await;
     let unknown = portcullis::auth::credential::generate(
@@ -444,7 +389,7 @@ async fn failed_key_attempts_are_throttled_per_client() {
     .plaintext;
     let mut statuses = Vec::new();
     for _ in 0..8 {
-        statuses.push(app.get_bearer("/api/v1/whoami", &unknown).await.status);
+        statuses.push(app.whoami_status(&unknown).await);
     }
     assert!(
         statuses[..6].iter().all(|s| *s == StatusCode::UNAUTHORIZED),
@@ -452,10 +397,5 @@ async fn failed_key_attempts_are_throttled_per_client() {
     );
     assert_eq!(statuses[7], StatusCode::TOO_MANY_REQUESTS);
     // A valid key from the same client still works: successes never count.
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &good.plaintext)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.whoami_status(&good.plaintext).await, StatusCode::OK);
 }

@@ -17,35 +17,22 @@ async fn key_lifecycle_and_failed_authentication_are_audited_without_secrets() {
         None,
     )
     .await;
-    app.json(
-        Method::POST,
+    app.post_as(
+        &admin,
         "/api/v1/service-accounts/ci/api-keys/main/rotate",
         json!({}),
-        Some(&admin),
     )
     .await;
-    app.json(
-        Method::PATCH,
+    app.patch_as(
+        &admin,
         "/api/v1/service-accounts/ci/api-keys/main",
         json!({"active": false}),
-        Some(&admin),
     )
     .await;
     app.get_bearer("/api/v1/whoami", &key.plaintext).await;
-    app.json(
-        Method::DELETE,
-        "/api/v1/service-accounts/ci/api-keys/main",
-        json!({}),
-        Some(&admin),
-    )
-    .await;
-    app.json(
-        Method::DELETE,
-        "/api/v1/service-accounts/ci",
-        json!({}),
-        Some(&admin),
-    )
-    .await;
+    app.delete_as(&admin, "/api/v1/service-accounts/ci/api-keys/main")
+        .await;
+    app.delete_as(&admin, "/api/v1/service-accounts/ci").await;
     let res = app
         .get_bearer("/api/v1/audit-events?limit=100", &admin)
         .await;

@@ -184,13 +184,8 @@ async fn secrets_rekey_moves_connector_secrets_to_the_new_server_secret() {
     let mut app = crate::helpers::TestApp::with_config(|c| c.secret_key = Some(OLD.into())).await;
     let root = app.admin_token().await;
     let res = app
-        .json(
-            Method::POST,
-            "/api/v1/connectors",
-            serde_json::json!({"name": "hub", "connector_type": "docker", "auth_method": "password",
-                               "configuration": {"username": "u", "password": "registry-password"}}),
-            Some(&root),
-        )
+        .post_as(&root, "/api/v1/connectors", serde_json::json!({"name": "hub", "connector_type": "docker", "auth_method": "password",
+                               "configuration": {"username": "u", "password": "registry-password"}}))
         .await;
     assert_eq!(
         res.status,

@@ -309,11 +309,10 @@ async fn editing_keeps_secrets_left_blank() {
     let root = app.new_browser().admin_token().await;
     let res = app
         .new_browser()
-        .json(
-            actix_web::http::Method::PATCH,
+        .patch_as(
+            &root,
             "/api/v1/connectors/s3-edit",
             serde_json::json!({"description": "changed elsewhere"}),
-            Some(&root),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);

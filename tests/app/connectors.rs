@@ -36,12 +36,7 @@ async fn setup() -> (TestApp, String) {
     let root = app.admin_token().await;
     for ns in ["team-a", "team-b"] {
         let res = app
-            .json(
-                Method::POST,
-                "/api/v1/namespaces",
-                json!({"name": ns}),
-                Some(&root),
-            )
+            .post_as(&root, "/api/v1/namespaces", json!({"name": ns}))
             .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     }

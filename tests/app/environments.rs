@@ -119,30 +119,23 @@ async fn developers_create_and_update_admins_delete_environments() {
     let dev = app.access_token("dev", PASSWORD).await;
     let lead = app.access_token("lead", PASSWORD).await;
     let created = app
-        .json(
-            Method::POST,
-            "/api/v1/environments",
-            json!({"namespace": "team-a", "name": "new", "specification": "dependencies: [python]"}),
-            Some(&dev),
-        )
+        .post_as(&dev, "/api/v1/environments", json!({"namespace": "team-a", "name": "new", "specification": "dependencies: [python]"}))
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.json()["current_build"]["status"], "QUEUED");
     let dup = app
-        .json(
-            Method::POST,
+        .post_as(
+            &dev,
             "/api/v1/environments",
             json!({"namespace": "team-a", "name": "new"}),
-            Some(&dev),
         )
         .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
     let elsewhere = app
-        .json(
-            Method::POST,
+        .post_as(
+            &dev,
             "/api/v1/environments",
             json!({"namespace": "team-b", "name": "x"}),
-            Some(&dev),
         )
         .await;
     assert_eq!(
@@ -151,20 +144,18 @@ async fn developers_create_and_update_admins_delete_environments() {
         "unreadable namespace reads as missing"
     );
     let bad = app
-        .json(
-            Method::POST,
+        .post_as(
+            &dev,
             "/api/v1/environments",
             json!({"namespace": "team-a", "name": "bad name"}),
-            Some(&dev),
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let built = app
-        .json(
-            Method::PATCH,
+        .patch_as(
+            &dev,
             "/api/v1/environments/team-a/new",
             json!({"current_build": {"status": "COMPLETED"}, "description": "ok"}),
-            Some(&dev),
         )
         .await;
     assert_eq!(built.status, StatusCode::OK, "{}", built.body);
@@ -175,22 +166,10 @@ async fn developers_create_and_update_admins_delete_environments() {
         .await
         .json();
     assert_eq!(names(&completed), ["team-a/new"]);
-    let del = app
-        .json(
-            Method::DELETE,
-            "/api/v1/environments/team-a/new",
-            json!({}),
-            Some(&dev),
-        )
-        .await;
+    let del = app.delete_as(&dev, "/api/v1/environments/team-a/new").await;
     assert_eq!(del.status, StatusCode::FORBIDDEN);
     let del = app
-        .json(
-            Method::DELETE,
-            "/api/v1/environments/team-a/new",
-            json!({}),
-            Some(&lead),
-        )
+        .delete_as(&lead, "/api/v1/environments/team-a/new")
         .await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
     assert_eq!(
@@ -220,11 +199,10 @@ async fn environment_scoped_bindings_never_give_namespace_powers() {
         StatusCode::NOT_FOUND
     );
     let create = app
-        .json(
-            Method::POST,
+        .post_as(
+            &pin,
             "/api/v1/environments",
             json!({"namespace": "team-a", "name": "x"}),
-            Some(&pin),
         )
         .await;
     assert!(
@@ -237,12 +215,7 @@ async fn environment_scoped_bindings_never_give_namespace_powers() {
         StatusCode::NOT_FOUND
     );
     let del = app
-        .json(
-            Method::DELETE,
-            "/api/v1/environments/team-a/train",
-            json!({}),
-            Some(&pin),
-        )
+        .delete_as(&pin, "/api/v1/environments/team-a/train")
         .await;
     assert_eq!(
         del.status,
@@ -258,30 +231,23 @@ async fn namespaces_are_created_listed_and_deleted_by_role() {
     app.create_user("teams", &[("team-*/*", "admin")]);
     let teams = app.access_token("teams", PASSWORD).await;
     let created = app
-        .json(
-            Method::POST,
+        .post_as(
+            &teams,
             "/api/v1/namespaces",
             json!({"name": "team-c", "metadata": {"owner": "c"}}),
-            Some(&teams),
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.json()["metadata"]["owner"], "c");
     let outside = app
-        .json(
-            Method::POST,
-            "/api/v1/namespaces",
-            json!({"name": "org-y"}),
-            Some(&teams),
-        )
+        .post_as(&teams, "/api/v1/namespaces", json!({"name": "org-y"}))
         .await;
     assert_eq!(outside.status, StatusCode::FORBIDDEN);
     let bad_meta = app
-        .json(
-            Method::POST,
+        .post_as(
+            &teams,
             "/api/v1/namespaces",
             json!({"name": "team-d", "metadata": [1]}),
-            Some(&teams),
         )
         .await;
     assert_eq!(bad_meta.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -298,14 +264,7 @@ async fn namespaces_are_created_listed_and_deleted_by_role() {
         .await
         .json();
     assert_eq!(one["environments"], 3);
-    let del = app
-        .json(
-            Method::DELETE,
-            "/api/v1/namespaces/team-a",
-            json!({}),
-            Some(&teams),
-        )
-        .await;
+    let del = app.delete_as(&teams, "/api/v1/namespaces/team-a").await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
     let gone = app
         .get_bearer("/api/v1/environments?namespace=team-a", &teams)
@@ -313,14 +272,7 @@ async fn namespaces_are_created_listed_and_deleted_by_role() {
         .json();
     assert_eq!(gone["total"], 0);
     let root = app.admin_token().await;
-    let default = app
-        .json(
-            Method::DELETE,
-            "/api/v1/namespaces/default",
-            json!({}),
-            Some(&root),
-        )
-        .await;
+    let default = app.delete_as(&root, "/api/v1/namespaces/default").await;
     assert_eq!(default.status, StatusCode::CONFLICT);
 }
 
@@ -341,11 +293,10 @@ async fn sharing_grants_within_what_the_sharer_holds() {
         StatusCode::NOT_FOUND
     );
     let shared = app
-        .json(
-            Method::PUT,
+        .put_as(
+            &lead,
             "/api/v1/namespaces/team-a/shares/guest",
             json!({"role": "viewer"}),
-            Some(&lead),
         )
         .await;
     assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
@@ -367,48 +318,39 @@ async fn sharing_grants_within_what_the_sharer_holds() {
     assert_eq!(share["source"], "share");
     // A developer cannot share; nobody can share another namespace or beyond a role.
     let by_dev = app
-        .json(
-            Method::PUT,
+        .put_as(
+            &dev,
             "/api/v1/namespaces/team-a/shares/guest",
             json!({"role": "admin"}),
-            Some(&dev),
         )
         .await;
     assert_eq!(by_dev.status, StatusCode::FORBIDDEN);
     let other = app
-        .json(
-            Method::PUT,
+        .put_as(
+            &lead,
             "/api/v1/namespaces/team-b/shares/guest",
             json!({"role": "viewer"}),
-            Some(&lead),
         )
         .await;
     assert_eq!(other.status, StatusCode::NOT_FOUND);
     let nobody = app
-        .json(
-            Method::PUT,
+        .put_as(
+            &lead,
             "/api/v1/namespaces/team-a/shares/nobody",
             json!({"role": "viewer"}),
-            Some(&lead),
         )
         .await;
     assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY);
     let bad_role = app
-        .json(
-            Method::PUT,
+        .put_as(
+            &lead,
             "/api/v1/namespaces/team-a/shares/guest",
             json!({"role": "owner"}),
-            Some(&lead),
         )
         .await;
     assert_eq!(bad_role.status, StatusCode::UNPROCESSABLE_ENTITY);
     let removed = app
-        .json(
-            Method::DELETE,
-            "/api/v1/namespaces/team-a/shares/guest",
-            json!({}),
-            Some(&lead),
-        )
+        .delete_as(&lead, "/api/v1/namespaces/team-a/shares/guest")
         .await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT);
     assert_eq!(
@@ -431,11 +373,10 @@ async fn cached_totals_follow_every_write_from_any_instance() {
     // Another instance writes; this one's cached total must not survive it.
     let mut b = a.sibling().await;
     let created = b
-        .json(
-            Method::POST,
+        .post_as(
+            &lead,
             "/api/v1/environments",
             json!({"namespace": "team-b", "name": "new"}),
-            Some(&lead),
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED);
@@ -443,11 +384,10 @@ async fn cached_totals_follow_every_write_from_any_instance() {
         total(a.get_bearer("/api/v1/environments", &lead).await.json()),
         7
     );
-    b.json(
-        Method::PATCH,
+    b.patch_as(
+        &lead,
         "/api/v1/environments/team-b/new",
         json!({"current_build": {"status": "FAILED"}}),
-        Some(&lead),
     )
     .await;
     assert_eq!(
@@ -458,13 +398,7 @@ async fn cached_totals_follow_every_write_from_any_instance() {
         ),
         1
     );
-    b.json(
-        Method::DELETE,
-        "/api/v1/environments/team-b/new",
-        json!({}),
-        Some(&lead),
-    )
-    .await;
+    b.delete_as(&lead, "/api/v1/environments/team-b/new").await;
     assert_eq!(
         total(a.get_bearer("/api/v1/environments", &lead).await.json()),
         6
@@ -477,13 +411,7 @@ async fn cached_totals_follow_every_write_from_any_instance() {
         ),
         0
     );
-    b.json(
-        Method::DELETE,
-        "/api/v1/namespaces/team-a",
-        json!({}),
-        Some(&lead),
-    )
-    .await;
+    b.delete_as(&lead, "/api/v1/namespaces/team-a").await;
     assert_eq!(
         total(a.get_bearer("/api/v1/environments", &lead).await.json()),
         3

@@ -224,6 +224,15 @@ impl TestApp {
         Self::mount(AppState::new(config, pool, &secret).unwrap(), db).await
     }
 
+    /// An app whose sign-in throttling allows `burst` failures, refilled one per `refill`.
+    pub async fn with_login_limits(burst: u32, refill: std::time::Duration) -> Self {
+        Self::with_config(|c| {
+            c.login_limits.burst = burst;
+            c.login_limits.refill = refill;
+        })
+        .await
+    }
+
     /// A second instance over the same database and secret (multi-instance tests).
     pub async fn sibling(&self) -> Self {
         Self::mount_with_db(self, self.state.config.clone()).await
@@ -490,18 +499,28 @@ impl TestApp {
         self.send(TestRequest::post().uri(path).set_form(all)).await
     }
 
+    /// Posts the sign-in form (with `return_to` when given); returns the answer.
+    pub async fn post_login(
+        &mut self,
+        name: &str,
+        password: &str,
+        return_to: Option<&str>,
+    ) -> TestResponse {
+        let mut fields = vec![("username", name), ("password", password)];
+        if let Some(target) = return_to {
+            fields.push(("return_to", target));
+        }
+        self.post_form("/login", &fields).await
+    }
+
+    /// `POST /api/v1/login` with `body` and no credential.
+    pub async fn api_login(&mut self, body: serde_json::Value) -> TestResponse {
+        self.json(Method::POST, "/api/v1/login", body, None).await
+    }
+
     /// Signs in through the HTML form; asserts success.
     pub async fn login(&mut self, name: &str, password: &str) {
-        let res = self
-            .post_form(
-                "/login",
-                &[
-                    ("username", name),
-                    ("password", password),
-                    ("return_to", "/"),
-                ],
-            )
-            .await;
+        let res = self.post_login(name, password, Some("/")).await;
         assert_eq!(
             res.status,
             StatusCode::SEE_OTHER,
@@ -533,16 +552,10 @@ impl TestApp {
 
     /// Exchanges a password for an access token through the API.
     pub async fn access_token(&mut self, name: &str, password: &str) -> String {
-        let res = self
-            .json(
-                Method::POST,
-                "/api/v1/login",
-                serde_json::json!({"username": name, "password": password}),
-                None,
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-        res.json()["access_token"].as_str().unwrap().to_owned()
+        self.api_login(serde_json::json!({"username": name, "password": password}))
+            .await
+            .assert_status(StatusCode::OK)
+            .json_str("access_token")
     }
 }
 
@@ -572,11 +585,10 @@ impl TestApp {
         key: &str,
     ) -> Key {
         let res = self
-            .json(
-                Method::POST,
+            .post_as(
+                token,
                 "/api/v1/service-accounts",
                 serde_json::json!({"name": account, "namespace": namespace}),
-                Some(token),
             )
             .await;
         assert!(
@@ -585,11 +597,10 @@ impl TestApp {
             res.body
         );
         let res = self
-            .json(
-                Method::POST,
+            .post_as(
+                token,
                 &format!("/api/v1/service-accounts/{account}/api-keys"),
                 serde_json::json!({"name": key}),
-                Some(token),
             )
             .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
@@ -600,15 +611,10 @@ impl TestApp {
 
     /// Exchanges an API key for an access token through the API.
     pub async fn key_token(&mut self, key: &str) -> String {
-        self.json(
-            Method::POST,
-            "/api/v1/login",
-            serde_json::json!({ "api_key": key }),
-            None,
-        )
-        .await
-        .assert_status(StatusCode::OK)
-        .json_str("access_token")
+        self.api_login(serde_json::json!({ "api_key": key }))
+            .await
+            .assert_status(StatusCode::OK)
+            .json_str("access_token")
     }
 
     /// Writes the coalesced key-usage updates now (the server does it every 5 s).

@@ -335,20 +335,18 @@ async fn world(who: usize) -> (TestApp, Option<String>) {
     let root = app.admin_token().await;
     let key = app.create_key(&root, "team-a", "sa-a", "k1").await;
     app.create_key(&root, "team-b", "sa-reader", "k").await;
-    app.json(
-        Method::PUT,
+    app.put_as(
+        &root,
         "/api/v1/service-accounts/sa-a/role-bindings",
         json!({"team-a/*": ["viewer"]}),
-        Some(&root),
     )
     .await;
     let res = app
-        .json(
-            Method::POST,
+        .post_as(
+            &root,
             "/api/v1/connectors",
             json!({"name": "conn-a", "namespace": "team-a", "connector_type": "docker",
                    "auth_method": "password", "configuration": {"username": "u", "password": "p"}}),
-            Some(&root),
         )
         .await;
     assert_eq!(

@@ -323,12 +323,7 @@ async fn groups_are_refreshed_at_each_sign_in() {
     let root = app.new_browser().admin_token().await;
     let res = app
         .new_browser()
-        .json(
-            actix_web::http::Method::PATCH,
-            "/api/v1/users/bob",
-            json!({"groups": ["ops"]}),
-            Some(&root),
-        )
+        .patch_as(&root, "/api/v1/users/bob", json!({"groups": ["ops"]}))
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let mut next = app.new_browser();

@@ -189,10 +189,7 @@ async fn tokens_are_minted_down_scoped_revealed_once_and_revoked_from_my_access(
     assert!(!too_much.text("#token-error").is_empty());
     let revoked = app.post_form(&format!("/tokens/{id}/revoke"), &[]).await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &token).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.whoami_status(&token).await, StatusCode::UNAUTHORIZED);
 }
 
 #[actix_web::test]

@@ -47,10 +47,7 @@ async fn api_key_plaintext_is_shown_only_once() {
     assert!(!second.body.contains(&key), "a reload never shows the key");
     assert!(!second.body.contains(&key[16..48]));
     // The key works.
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &key).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.whoami_status(&key).await, StatusCode::OK);
 }
 
 #[actix_web::test]
@@ -143,10 +140,7 @@ async fn rotating_in_the_dashboard_reveals_the_new_secret_once() {
         page.text(".key-row .grace")
             .starts_with("both keys valid until")
     );
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &old).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.whoami_status(&old).await, StatusCode::OK);
     let bad = app
         .post_form(
             "/service-accounts/ci/api-keys/deploy/rotate",

@@ -10,11 +10,10 @@ async fn accounts_default_to_the_default_namespace_and_list_with_pagination() {
     let mut app = TestApp::new().await;
     let admin = app.admin_token().await;
     let res = app
-        .json(
-            Method::POST,
+        .post_as(
+            &admin,
             "/api/v1/service-accounts",
             json!({"name": "ci", "description": "CI"}),
-            Some(&admin),
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
@@ -24,11 +23,10 @@ async fn accounts_default_to_the_default_namespace_and_list_with_pagination() {
     assert_eq!(body["api_keys"], 0);
     assert_eq!(body["created_by"], "user:root");
     for i in 0..4 {
-        app.json(
-            Method::POST,
+        app.post_as(
+            &admin,
             "/api/v1/service-accounts",
             json!({"name": format!("bot-{i}")}),
-            Some(&admin),
         )
         .await;
     }
@@ -81,12 +79,7 @@ async fn bad_account_input_is_422_or_409_and_nothing_is_stored() {
         ),
     ] {
         let res = app
-            .json(
-                Method::POST,
-                "/api/v1/service-accounts",
-                body.clone(),
-                Some(&admin),
-            )
+            .post_as(&admin, "/api/v1/service-accounts", body.clone())
             .await;
         assert_eq!(
             res.status,
@@ -101,28 +94,17 @@ async fn bad_account_input_is_422_or_409_and_nothing_is_stored() {
         );
     }
     let unknown = app
-        .json(
-            Method::POST,
+        .post_as(
+            &admin,
             "/api/v1/service-accounts",
             json!({"name": "ok", "colour": "red"}),
-            Some(&admin),
         )
         .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
-    app.json(
-        Method::POST,
-        "/api/v1/service-accounts",
-        json!({"name": "ok"}),
-        Some(&admin),
-    )
-    .await;
+    app.post_as(&admin, "/api/v1/service-accounts", json!({"name": "ok"}))
+        .await;
     let dup = app
-        .json(
-            Method::POST,
-            "/api/v1/service-accounts",
-            json!({"name": "ok"}),
-            Some(&admin),
-        )
+        .post_as(&admin, "/api/v1/service-accounts", json!({"name": "ok"}))
         .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
     let list = app
@@ -146,20 +128,18 @@ async fn namespace_admins_manage_their_namespace_only_and_others_get_404() {
     let dev = app.access_token("dev", PASSWORD).await;
     let outsider = app.access_token("outsider", PASSWORD).await;
     let ok = app
-        .json(
-            Method::POST,
+        .post_as(
+            &lead,
             "/api/v1/service-accounts",
             json!({"name": "a-ci", "namespace": "team-a"}),
-            Some(&lead),
         )
         .await;
     assert_eq!(ok.status, StatusCode::CREATED);
     let other = app
-        .json(
-            Method::POST,
+        .post_as(
+            &lead,
             "/api/v1/service-accounts",
             json!({"name": "b-ci", "namespace": "team-b"}),
-            Some(&lead),
         )
         .await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
@@ -171,11 +151,10 @@ async fn namespace_admins_manage_their_namespace_only_and_others_get_404() {
         StatusCode::OK
     );
     let key = app
-        .json(
-            Method::POST,
+        .post_as(
+            &dev,
             "/api/v1/service-accounts/a-ci/api-keys",
             json!({"name": "k"}),
-            Some(&dev),
         )
         .await;
     assert_eq!(key.status, StatusCode::FORBIDDEN);
@@ -187,12 +166,7 @@ async fn namespace_admins_manage_their_namespace_only_and_others_get_404() {
         StatusCode::NOT_FOUND
     );
     let del = app
-        .json(
-            Method::DELETE,
-            "/api/v1/service-accounts/a-ci",
-            json!({}),
-            Some(&outsider),
-        )
+        .delete_as(&outsider, "/api/v1/service-accounts/a-ci")
         .await;
     assert_eq!(del.status, StatusCode::NOT_FOUND);
     let list = app
@@ -202,20 +176,18 @@ async fn namespace_admins_manage_their_namespace_only_and_others_get_404() {
     assert_eq!(list["items"].as_array().unwrap().len(), 0);
     // The lead cannot bind the account beyond what the lead holds.
     let escalate = app
-        .json(
-            Method::PUT,
+        .put_as(
+            &lead,
             "/api/v1/service-accounts/a-ci/role-bindings",
             json!({"*/*": ["admin"]}),
-            Some(&lead),
         )
         .await;
     assert_eq!(escalate.status, StatusCode::FORBIDDEN);
     let fine = app
-        .json(
-            Method::PUT,
+        .put_as(
+            &lead,
             "/api/v1/service-accounts/a-ci/role-bindings",
             json!({"team-a/*": ["viewer"]}),
-            Some(&lead),
         )
         .await;
     assert_eq!(fine.status, StatusCode::OK, "{}", fine.body);
@@ -277,11 +249,10 @@ async fn live_search_answers_rows_for_htmx_and_pages_with_load_more() {
     let mut app = TestApp::new().await.with_user("root", &[("*/*", "admin")]);
     let admin = app.admin_token().await;
     for i in 0..30 {
-        app.json(
-            Method::POST,
+        app.post_as(
+            &admin,
             "/api/v1/service-accounts",
             json!({"name": format!("job-{i:02}")}),
-            Some(&admin),
         )
         .await;
     }
@@ -316,29 +287,16 @@ async fn deleting_an_account_revokes_its_keys_and_tokens() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &token).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.whoami_status(&token).await, StatusCode::OK);
     let del = app
-        .json(
-            Method::DELETE,
-            "/api/v1/service-accounts/doomed",
-            json!({}),
-            Some(&admin),
-        )
+        .delete_as(&admin, "/api/v1/service-accounts/doomed")
         .await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
     assert_eq!(
-        app.get_bearer("/api/v1/whoami", &key.plaintext)
-            .await
-            .status,
+        app.whoami_status(&key.plaintext).await,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &token).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.whoami_status(&token).await, StatusCode::UNAUTHORIZED);
     let (keys, tokens): (i64, i64) = app.conn(|c| {
         use diesel::prelude::*;
         use portcullis::db::schema::{access_tokens, api_keys};
@@ -398,45 +356,40 @@ async fn a_namespace_admin_cannot_mint_keys_for_an_account_that_holds_more_than_
     let root = app.admin_token().await;
     let lead = app.access_token("lead", PASSWORD).await;
     app.create_key(&root, "team-a", "deployer", "k1").await;
-    app.json(
-        Method::PUT,
+    app.put_as(
+        &root,
         "/api/v1/service-accounts/deployer/role-bindings",
         json!({"team-b/*": ["admin"]}),
-        Some(&root),
     )
     .await;
     let mint = app
-        .json(
-            Method::POST,
+        .post_as(
+            &lead,
             "/api/v1/service-accounts/deployer/api-keys",
             json!({"name": "mine"}),
-            Some(&lead),
         )
         .await;
     assert_eq!(mint.status, StatusCode::FORBIDDEN, "{}", mint.body);
     let rotate = app
-        .json(
-            Method::POST,
+        .post_as(
+            &lead,
             "/api/v1/service-accounts/deployer/api-keys/k1/rotate",
             json!({}),
-            Some(&lead),
         )
         .await;
     assert_eq!(rotate.status, StatusCode::FORBIDDEN);
     // Within the lead's own scope it works.
-    app.json(
-        Method::PUT,
+    app.put_as(
+        &root,
         "/api/v1/service-accounts/deployer/role-bindings",
         json!({"team-a/*": ["admin"]}),
-        Some(&root),
     )
     .await;
     let ok = app
-        .json(
-            Method::POST,
+        .post_as(
+            &lead,
             "/api/v1/service-accounts/deployer/api-keys",
             json!({"name": "mine"}),
-            Some(&lead),
         )
         .await;
     assert_eq!(ok.status, StatusCode::CREATED);
@@ -451,20 +404,13 @@ async fn a_deleted_account_takes_its_shares_along() {
     });
     let root = app.admin_token().await;
     app.create_key(&root, "default", "ci", "k").await;
-    app.json(
-        Method::PUT,
+    app.put_as(
+        &root,
         "/api/v1/namespaces/team-b/shares/ci",
         json!({"role": "admin"}),
-        Some(&root),
     )
     .await;
-    app.json(
-        Method::DELETE,
-        "/api/v1/service-accounts/ci",
-        json!({}),
-        Some(&root),
-    )
-    .await;
+    app.delete_as(&root, "/api/v1/service-accounts/ci").await;
     // A new account (which may reuse the row id) inherits nothing.
     let fresh = app.create_key(&root, "default", "newcomer", "k").await;
     let envs = app

@@ -22,11 +22,10 @@ async fn a_down_scoped_token_sees_only_what_it_names_and_its_issuer_still_holds(
     let uid = app.create_user("alice", &[("team-*/*", "developer")]);
     let alice = app.access_token("alice", PASSWORD).await;
     let res = app
-        .json(
-            Method::POST,
+        .post_as(
+            &alice,
             "/api/v1/tokens",
             json!({"role_bindings": {"team-a/*": ["viewer"]}, "expires_in_seconds": 600}),
-            Some(&alice),
         )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
@@ -35,11 +34,10 @@ async fn a_down_scoped_token_sees_only_what_it_names_and_its_issuer_still_holds(
     let list = app.get_bearer("/api/v1/environments", &token).await.json();
     assert_eq!(list["total"], 1, "only team-a, and no defaults are added");
     let write = app
-        .json(
-            Method::PATCH,
+        .patch_as(
+            &token,
             "/api/v1/environments/team-a/env",
             json!({"description": "x"}),
-            Some(&token),
         )
         .await;
     assert_eq!(write.status, StatusCode::FORBIDDEN, "the token says viewer");
@@ -67,19 +65,9 @@ async fn a_down_scoped_token_sees_only_what_it_names_and_its_issuer_still_holds(
     let mine = app.get_bearer("/api/v1/tokens", &alice).await;
     assert!(mine.body.contains(&id));
     assert!(!mine.body.contains(&token[16..48]));
-    let del = app
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/tokens/{id}"),
-            json!({}),
-            Some(&alice),
-        )
-        .await;
+    let del = app.delete_as(&alice, &format!("/api/v1/tokens/{id}")).await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &token).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.whoami_status(&token).await, StatusCode::UNAUTHORIZED);
 }
 
 #[actix_web::test]
@@ -94,49 +82,32 @@ async fn nobody_mints_a_token_with_more_than_they_hold() {
         json!({"team-*/*": ["viewer"]}),
     ] {
         let res = app
-            .json(
-                Method::POST,
-                "/api/v1/tokens",
-                json!({"role_bindings": bindings}),
-                Some(&dev),
-            )
+            .post_as(&dev, "/api/v1/tokens", json!({"role_bindings": bindings}))
             .await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{bindings}");
     }
     let bad = app
-        .json(
-            Method::POST,
+        .post_as(
+            &dev,
             "/api/v1/tokens",
             json!({"role_bindings": {"a b/*": ["viewer"]}}),
-            Some(&dev),
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let too_long = app
-        .json(
-            Method::POST,
+        .post_as(
+            &dev,
             "/api/v1/tokens",
             json!({"expires_in_seconds": 365 * 24 * 3600}),
-            Some(&dev),
         )
         .await;
     assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Someone else's token id is 404.
     app.create_user("eve", &[]);
     let eve = app.access_token("eve", PASSWORD).await;
-    let mine = app
-        .json(Method::POST, "/api/v1/tokens", json!({}), Some(&dev))
-        .await
-        .json();
+    let mine = app.post_as(&dev, "/api/v1/tokens", json!({})).await.json();
     let id = mine["id"].as_str().unwrap();
-    let steal = app
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/tokens/{id}"),
-            json!({}),
-            Some(&eve),
-        )
-        .await;
+    let steal = app.delete_as(&eve, &format!("/api/v1/tokens/{id}")).await;
     assert_eq!(steal.status, StatusCode::NOT_FOUND);
 }
 
@@ -147,11 +118,10 @@ async fn a_token_minted_by_a_token_never_outlives_it() {
     app.create_user("alice", &[]);
     let parent = app.access_token("alice", PASSWORD).await;
     let child = app
-        .json(
-            Method::POST,
+        .post_as(
+            &parent,
             "/api/v1/tokens",
             json!({"expires_in_seconds": 3600}),
-            Some(&parent),
         )
         .await
         .json();
@@ -198,11 +168,10 @@ async fn admins_see_what_any_user_can_read_and_why() {
     );
     // Edit alice's explicit bindings; the view follows.
     let put = app
-        .json(
-            Method::PUT,
+        .put_as(
+            &root,
             "/api/v1/users/alice/role-bindings",
             json!({"team-*/*": ["viewer"]}),
-            Some(&root),
         )
         .await;
     assert_eq!(put.status, StatusCode::OK);
@@ -231,12 +200,7 @@ async fn admins_create_and_deactivate_users() {
     let mut app = TestApp::new().await;
     let root = app.admin_token().await;
     let created = app
-        .json(
-            Method::POST,
-            "/api/v1/users",
-            json!({"name": "bob", "password": "a long password here", "primary_namespace": "team-bob"}),
-            Some(&root),
-        )
+        .post_as(&root, "/api/v1/users", json!({"name": "bob", "password": "a long password here", "primary_namespace": "team-bob"}))
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.json()["primary_namespace"], "team-bob");
@@ -248,36 +212,22 @@ async fn admins_create_and_deactivate_users() {
         StatusCode::OK
     );
     let short = app
-        .json(
-            Method::POST,
+        .post_as(
+            &root,
             "/api/v1/users",
             json!({"name": "carl", "password": "short"}),
-            Some(&root),
         )
         .await;
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
     let dup = app
-        .json(
-            Method::POST,
-            "/api/v1/users",
-            json!({"name": "bob"}),
-            Some(&root),
-        )
+        .post_as(&root, "/api/v1/users", json!({"name": "bob"}))
         .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
     let off = app
-        .json(
-            Method::PATCH,
-            "/api/v1/users/bob",
-            json!({"active": false}),
-            Some(&root),
-        )
+        .patch_as(&root, "/api/v1/users/bob", json!({"active": false}))
         .await;
     assert_eq!(off.json()["active"], false);
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &bob).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.whoami_status(&bob).await, StatusCode::UNAUTHORIZED);
     let list = app
         .get_bearer("/api/v1/users?search=bo", &root)
         .await
@@ -299,21 +249,15 @@ async fn group_members_get_the_group_bindings_shown_as_their_source() {
         0
     );
     let put = app
-        .json(
-            Method::PUT,
+        .put_as(
+            &root,
             "/api/v1/groups/data-eng/role-bindings",
             json!({"team-b/*": ["developer"]}),
-            Some(&root),
         )
         .await;
     assert_eq!(put.status, StatusCode::OK, "{}", put.body);
     let member = app
-        .json(
-            Method::PATCH,
-            "/api/v1/users/gina",
-            json!({"groups": ["data-eng"]}),
-            Some(&root),
-        )
+        .patch_as(&root, "/api/v1/users/gina", json!({"groups": ["data-eng"]}))
         .await;
     assert_eq!(member.json()["groups"], json!(["data-eng"]));
     assert_eq!(
@@ -334,13 +278,8 @@ async fn group_members_get_the_group_bindings_shown_as_their_source() {
     let groups = app.get_bearer("/api/v1/groups", &root).await.json();
     assert_eq!(groups["items"][0]["name"], "data-eng");
     // Leaving the group takes the binding away; only admins manage groups.
-    app.json(
-        Method::PATCH,
-        "/api/v1/users/gina",
-        json!({"groups": []}),
-        Some(&root),
-    )
-    .await;
+    app.patch_as(&root, "/api/v1/users/gina", json!({"groups": []}))
+        .await;
     assert_eq!(
         app.get_bearer("/api/v1/environments?namespace=team-b", &gina)
             .await
@@ -348,21 +287,15 @@ async fn group_members_get_the_group_bindings_shown_as_their_source() {
         0
     );
     let denied = app
-        .json(
-            Method::PUT,
+        .put_as(
+            &gina,
             "/api/v1/groups/data-eng/role-bindings",
             json!({"gina/*": ["viewer"]}),
-            Some(&gina),
         )
         .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
     let bad = app
-        .json(
-            Method::PATCH,
-            "/api/v1/users/gina",
-            json!({"groups": ["bad name"]}),
-            Some(&root),
-        )
+        .patch_as(&root, "/api/v1/users/gina", json!({"groups": ["bad name"]}))
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
@@ -374,11 +307,10 @@ async fn a_token_minted_with_a_down_scoped_token_keeps_its_scope_and_dies_with_i
     app.create_user("alice", &[("team-*/*", "developer")]);
     let alice = app.access_token("alice", PASSWORD).await;
     let scoped = app
-        .json(
-            Method::POST,
+        .post_as(
+            &alice,
             "/api/v1/tokens",
             json!({"role_bindings": {"team-a/*": ["viewer"]}}),
-            Some(&alice),
         )
         .await
         .json();
@@ -386,7 +318,7 @@ async fn a_token_minted_with_a_down_scoped_token_keeps_its_scope_and_dies_with_i
     let scoped = scoped["token"].as_str().unwrap().to_owned();
     // Asking for "everything" with the scoped token gets the scoped token's scope.
     let child = app
-        .json(Method::POST, "/api/v1/tokens", json!({}), Some(&scoped))
+        .post_as(&scoped, "/api/v1/tokens", json!({}))
         .await
         .json();
     let child = child["token"].as_str().unwrap().to_owned();
@@ -395,26 +327,17 @@ async fn a_token_minted_with_a_down_scoped_token_keeps_its_scope_and_dies_with_i
         1
     );
     let wider = app
-        .json(
-            Method::POST,
+        .post_as(
+            &scoped,
             "/api/v1/tokens",
             json!({"role_bindings": {"team-b/*": ["viewer"]}}),
-            Some(&scoped),
         )
         .await;
     assert_eq!(wider.status, StatusCode::FORBIDDEN);
     // Revoking the parent revokes the child.
     let del = app
-        .json(
-            Method::DELETE,
-            &format!("/api/v1/tokens/{scoped_id}"),
-            json!({}),
-            Some(&alice),
-        )
+        .delete_as(&alice, &format!("/api/v1/tokens/{scoped_id}"))
         .await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &child).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.whoami_status(&child).await, StatusCode::UNAUTHORIZED);
 }
