@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp};

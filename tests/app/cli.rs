@@ -174,7 +174,6 @@ fn serve_creates_the_admin_once_and_prints_where_to_sign_in() {
 
 #[actix_web::test]
 async fn secrets_rekey_moves_connector_secrets_to_the_new_server_secret() {
-    use actix_web::http::Method;
     use portcullis::connectors::{SECRETS_KEY_LABEL, registry};
     use portcullis::crypto::Sealer;
     use portcullis::secrets::ServerSecret;

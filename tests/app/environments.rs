@@ -1,7 +1,7 @@
 //! Namespaces and environments through the API: lists only what the caller may read,
 //! exact totals, keyset pages, filters, builds, CRUD by role.
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp};

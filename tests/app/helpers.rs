@@ -143,6 +143,12 @@ impl TestResponse {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
+    /// Status and JSON body (`Null` when the body is not JSON).
+    pub fn parts(&self) -> (StatusCode, serde_json::Value) {
+        let json = serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null);
+        (self.status, json)
+    }
+
     /// The `Location` header (asserted present).
     #[track_caller]
     pub fn location(&self) -> &str {
@@ -306,17 +312,22 @@ impl TestApp {
         });
     }
 
-    /// The stored secrets of connector `name`, unsealed.
-    pub fn connector_secrets(&self, name: &str) -> serde_json::Map<String, serde_json::Value> {
+    /// The row id and the sealed secrets of connector `name`.
+    pub fn sealed_connector(&self, name: &str) -> (i64, String) {
         use diesel::prelude::*;
         use portcullis::db::schema::connectors as t;
-        let (id, sealed): (i64, String) = self.conn(|c| {
+        self.conn(|c| {
             t::table
                 .filter(t::name.eq(name))
                 .select((t::id, t::secrets))
                 .first(c)
                 .unwrap()
-        });
+        })
+    }
+
+    /// The stored secrets of connector `name`, unsealed.
+    pub fn connector_secrets(&self, name: &str) -> serde_json::Map<String, serde_json::Value> {
+        let (id, sealed) = self.sealed_connector(name);
         portcullis::connectors::registry::open_secrets(&self.state.connector_sealer, id, &sealed)
             .unwrap()
     }
@@ -459,6 +470,26 @@ impl TestApp {
     pub async fn delete_as(&mut self, token: &str, path: &str) -> TestResponse {
         self.call_as(token, Method::DELETE, path, serde_json::Value::Null)
             .await
+    }
+
+    /// Sends each `(method, path, body, expected status)` as `token` (a `Null` body sends
+    /// none) and asserts the status; `who` names the caller in failures.
+    pub async fn assert_statuses(
+        &mut self,
+        who: &str,
+        token: &str,
+        steps: &[(Method, &str, serde_json::Value, StatusCode)],
+    ) {
+        for (method, path, body, expected) in steps {
+            let res = self
+                .call_as(token, method.clone(), path, body.clone())
+                .await;
+            assert_eq!(
+                res.status, *expected,
+                "{method} {path} as {who}: {}",
+                res.body
+            );
+        }
     }
 
     /// The status `GET /api/v1/whoami` answers to `credential`.
@@ -640,4 +671,34 @@ impl TestApp {
             }
         }
     }
+}
+
+/// The `items` of a JSON list answer.
+#[track_caller]
+pub fn items(body: &serde_json::Value) -> &[serde_json::Value] {
+    body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items in {body}"))
+}
+
+/// `field` of each of the `items` of a JSON list answer.
+#[track_caller]
+pub fn item_strings(body: &serde_json::Value, field: &str) -> Vec<String> {
+    items(body)
+        .iter()
+        .map(|i| {
+            i[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {field} in {i}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The element of the JSON array `list` whose `key` is `value`.
+#[track_caller]
+pub fn find_by<'a>(list: &'a serde_json::Value, key: &str, value: &str) -> &'a serde_json::Value {
+    list.as_array()
+        .and_then(|l| l.iter().find(|x| x[key] == value))
+        .unwrap_or_else(|| panic!("no {key} = {value} in {list}"))
 }

@@ -1,7 +1,7 @@
 //! Down-scoped tokens: never more than the issuer, the intersection with the issuer's
 //! current grants, revocable, and the permission map.
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp};
