@@ -78,6 +78,23 @@ fn field_error<'a>(body: &'a Value, field: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no error at {field}: {body}"))
 }
 
+/// A connector in team-a: `name` of `connector_type` with `auth_method` and
+/// `configuration`.
+fn connector(name: &str, connector_type: &str, auth_method: &str, configuration: Value) -> Value {
+    json!({
+        "name": name, "namespace": "team-a", "connector_type": connector_type,
+        "auth_method": auth_method, "configuration": configuration,
+    })
+}
+
+/// `body` with the fields of `more` added or replaced.
+fn with(mut body: Value, more: Value) -> Value {
+    for (key, value) in more.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    body
+}
+
 fn count(app: &TestApp) -> i64 {
     app.conn(|c| {
         use diesel::prelude::*;
@@ -389,24 +406,25 @@ async fn permissions_follow_the_namespace() {
 async fn lists_filter_and_resources_show_what_each_connector_reaches() {
     let (mut app, root) = setup().await;
     register(&mut app, &root, aws("s3-training", "team-a")).await;
-    let multi = json!({
-        "name": "aws-all", "namespace": "team-b", "connector_type": "aws", "auth_method": "secret-key",
-        "configuration": {"region": "eu-west-1", "aws_access_key_id": "a", "aws_secret_access_key": "s"},
-        "labels": {"env": "dev"},
-    });
+    let config =
+        json!({"region": "eu-west-1", "aws_access_key_id": "a", "aws_secret_access_key": "s"});
+    let multi = connector("aws-all", "aws", "secret-key", config);
+    let multi = with(
+        multi,
+        json!({"namespace": "team-b", "labels": {"env": "dev"}}),
+    );
     let body = register(&mut app, &root, multi).await;
     let types = body["resource_types"].as_array().unwrap();
     assert_eq!(types.len(), 4, "all of the type's");
-    let declared = json!({
-        "name": "buckets", "namespace": "team-b", "connector_type": "gcp", "auth_method": "oauth2-token",
-        "resource_types": ["gcs-bucket"], "resource_ids": ["gs://a-data", "b-data"],
-        "configuration": {"project_id": "p", "token": "ya29.x"},
-    });
+    let config = json!({"project_id": "p", "token": "ya29.x"});
+    let declared = connector("buckets", "gcp", "oauth2-token", config);
+    let declared = with(
+        declared,
+        json!({"namespace": "team-b", "resource_types": ["gcs-bucket"], "resource_ids": ["gs://a-data", "b-data"]}),
+    );
     register(&mut app, &root, declared).await;
-    let docker = json!({
-        "name": "hub", "namespace": "team-a", "connector_type": "docker", "auth_method": "password",
-        "configuration": {"username": "u", "password": "p"},
-    });
+    let config = json!({"username": "u", "password": "p"});
+    let docker = connector("hub", "docker", "password", config);
     let body = register(&mut app, &root, docker).await;
     assert_eq!(body["resource_id"], "docker.io", "the registry's default");
 
@@ -549,10 +567,8 @@ async fn deleting_a_namespace_deletes_its_connectors_with_an_audit_event_each() 
 #[actix_web::test]
 async fn resources_follow_what_the_configuration_names() {
     let (mut app, root) = setup().await;
-    let ghcr = json!({
-        "name": "ghcr", "namespace": "team-a", "connector_type": "docker", "auth_method": "password",
-        "configuration": {"username": "u", "password": "p", "registry": "ghcr.io"},
-    });
+    let config = json!({"username": "u", "password": "p", "registry": "ghcr.io"});
+    let ghcr = connector("ghcr", "docker", "password", config);
     let body = register(&mut app, &root, ghcr).await;
     assert_eq!(body["resource_id"], "ghcr.io");
     assert_eq!(body["resources"][0]["resource_ids"], json!(["ghcr.io"]));
@@ -564,19 +580,16 @@ async fn resources_follow_what_the_configuration_names() {
     assert_eq!(body["resource_id"], "quay.io");
     assert_eq!(body["resources"][0]["resource_ids"], json!(["quay.io"]));
     // A pin that contradicts the configuration is refused.
-    let k8s = json!({
-        "name": "k8s", "namespace": "team-a", "connector_type": "kubernetes", "auth_method": "token",
-        "resource_id": "other-cluster",
-        "configuration": {"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "t"},
-    });
+    let config =
+        json!({"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "t"});
+    let k8s = connector("k8s", "kubernetes", "token", config);
+    let k8s = with(k8s, json!({"resource_id": "other-cluster"}));
     let (status, body) = app.post_as(&root, "/api/v1/connectors", k8s).await.parts();
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(field_error(&body, "resource_id").contains("prod"));
     // Hosts of an SSH connector are its resources.
-    let ssh = json!({
-        "name": "gpus", "namespace": "team-a", "connector_type": "hyperai", "auth_method": "ed25519-key",
-        "configuration": {"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab", "gpu-2.lab"], "username": "ml"},
-    });
+    let config = json!({"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab", "gpu-2.lab"], "username": "ml"});
+    let ssh = connector("gpus", "hyperai", "ed25519-key", config);
     let body = register(&mut app, &root, ssh).await;
     assert_eq!(body["resource_id"], Value::Null);
     let hosts = &body["resources"][0]["resource_ids"];
@@ -586,10 +599,8 @@ async fn resources_follow_what_the_configuration_names() {
 #[actix_web::test]
 async fn a_stored_secret_is_never_kept_for_a_new_destination() {
     let (mut app, root) = setup().await;
-    let k8s = json!({
-        "name": "k8s", "namespace": "team-a", "connector_type": "kubernetes", "auth_method": "token",
-        "configuration": {"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "cluster-token"},
-    });
+    let config = json!({"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "cluster-token"});
+    let k8s = connector("k8s", "kubernetes", "token", config);
     register(&mut app, &root, k8s).await;
     // Pointing it at another server without re-entering the token: refused.
     let elsewhere = json!({"configuration": {"server": "https://attacker.example"}});
@@ -642,10 +653,9 @@ async fn concurrent_registrations_all_succeed() {
 #[actix_web::test]
 async fn configuration_edits_move_the_resources_with_them() {
     let (mut app, root) = setup().await;
-    let ssh = json!({
-        "name": "gpus", "namespace": "team-a", "connector_type": "hyperai", "auth_method": "ed25519-key",
-        "configuration": {"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab"], "username": "ml"},
-    });
+    let config =
+        json!({"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab"], "username": "ml"});
+    let ssh = connector("gpus", "hyperai", "ed25519-key", config);
     register(&mut app, &root, ssh).await;
     let hosts = json!({"configuration": {"hostnames": ["gpu-2.lab", "gpu-3.lab"], "base64_ssh_key": "bmV3LWtleQ=="}});
     let (status, body) = edit(&mut app, &root, "gpus", hosts).await;
@@ -653,21 +663,21 @@ async fn configuration_edits_move_the_resources_with_them() {
     let ids = &body["resources"][0]["resource_ids"];
     assert_eq!(ids, &json!(["gpu-2.lab", "gpu-3.lab"]));
     // An AWS connector over all its resource types: the region is the generic resource.
-    let all = json!({
-        "name": "aws-all", "namespace": "team-a", "connector_type": "aws", "auth_method": "secret-key",
-        "configuration": {"region": "eu-west-1", "aws_access_key_id": "a", "aws_secret_access_key": "s"},
-    });
+    let config =
+        json!({"region": "eu-west-1", "aws_access_key_id": "a", "aws_secret_access_key": "s"});
+    let all = connector("aws-all", "aws", "secret-key", config);
     register(&mut app, &root, all).await;
     let region = json!({"configuration": {"region": "us-west-2"}});
     let (_, body) = edit(&mut app, &root, "aws-all", region).await;
     let generic = find_by(&body["resources"], "resource_type", "aws-generic");
     assert_eq!(generic["resource_ids"], json!(["us-west-2"]));
     // A pinned host the new list no longer names is unpinned, not refused.
-    let pinned = json!({
-        "name": "one-gpu", "namespace": "team-a", "connector_type": "hyperai", "auth_method": "ed25519-key",
-        "resource_types": ["hyperai-instance"], "resource_id": "gpu-1.lab",
-        "configuration": {"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab", "gpu-2.lab"], "username": "ml"},
-    });
+    let config = json!({"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab", "gpu-2.lab"], "username": "ml"});
+    let pinned = connector("one-gpu", "hyperai", "ed25519-key", config);
+    let pinned = with(
+        pinned,
+        json!({"resource_types": ["hyperai-instance"], "resource_id": "gpu-1.lab"}),
+    );
     register(&mut app, &root, pinned).await;
     let fewer =
         json!({"configuration": {"hostnames": ["gpu-2.lab"], "base64_ssh_key": "bmV3LWtleQ=="}});
@@ -675,10 +685,8 @@ async fn configuration_edits_move_the_resources_with_them() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["resource_id"], Value::Null);
     // A value that names no valid resource is an error, not the default.
-    let bad = json!({
-        "name": "bad-registry", "namespace": "team-a", "connector_type": "docker", "auth_method": "password",
-        "configuration": {"username": "u", "password": "p", "registry": "my registry.example"},
-    });
+    let config = json!({"username": "u", "password": "p", "registry": "my registry.example"});
+    let bad = connector("bad-registry", "docker", "password", config);
     let (status, body) = app.post_as(&root, "/api/v1/connectors", bad).await.parts();
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     field_error(&body, "configuration.registry");
@@ -687,11 +695,8 @@ async fn configuration_edits_move_the_resources_with_them() {
 #[actix_web::test]
 async fn turning_off_tls_checks_or_changing_the_ca_needs_the_secrets_again() {
     let (mut app, root) = setup().await;
-    let k8s = json!({
-        "name": "k8s", "namespace": "team-a", "connector_type": "kubernetes", "auth_method": "token",
-        "configuration": {"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "cluster-token",
-                          "certificate_authority": "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----"},
-    });
+    let config = json!({"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "cluster-token", "certificate_authority": "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----"});
+    let k8s = connector("k8s", "kubernetes", "token", config);
     register(&mut app, &root, k8s).await;
     for change in [
         json!({"insecure": true}),
