@@ -25,6 +25,7 @@ mod oidc;
 mod overview;
 mod pages;
 mod pg_schema;
+mod provider;
 mod reveal;
 mod secrets_at_rest;
 mod security;

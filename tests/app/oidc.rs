@@ -13,18 +13,6 @@ use crate::helpers::TestApp;
 /// Where the tests tell the provider to send the browser back.
 const REDIRECT_URI: &str = "http://localhost/auth/oidc/callback";
 
-/// The provider's issuer. The tests that need it are `#[ignore]`d, so a plain
-/// `cargo test` lists them as ignored; tests/run.sh starts the provider and runs them
-/// with `--include-ignored`, where a missing provider fails them.
-fn issuer() -> String {
-    std::env::var("TEST_OIDC_ISSUER")
-        .ok()
-        .filter(|i| !i.is_empty())
-        .unwrap_or_else(|| {
-            panic!("TEST_OIDC_ISSUER is required: run tests/run.sh, which starts the provider")
-        })
-}
-
 /// The test provider.
 struct Provider {
     issuer: String,
@@ -39,24 +27,6 @@ impl Provider {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap()
-    }
-
-    /// Registers a client with our redirect URI; `(client_id, client_secret)`.
-    async fn register(&self) -> (String, String) {
-        let res: Value = self
-            .http()
-            .post(format!("{}/reg", self.issuer))
-            .json(&json!({"redirect_uris": [REDIRECT_URI], "client_name": "portcullis tests"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        (
-            res["client_id"].as_str().unwrap().to_owned(),
-            res["client_secret"].as_str().unwrap().to_owned(),
-        )
     }
 
     /// Follows the authorization URL through the provider's login form as `login`, with
@@ -131,13 +101,12 @@ impl Provider {
 async fn app_with_provider(
     adjust: impl FnOnce(&mut portcullis::config::Config),
 ) -> (TestApp, Provider) {
-    let issuer = issuer();
-    let mut provider = Provider {
+    let issuer = crate::provider::issuer();
+    let (client_id, client_secret) = crate::provider::register_client(REDIRECT_URI).await;
+    let provider = Provider {
         issuer: issuer.clone(),
-        client_id: String::new(),
+        client_id: client_id.clone(),
     };
-    let (client_id, client_secret) = provider.register().await;
-    provider.client_id = client_id.clone();
     let app = TestApp::with_config(|c| {
         c.oidc = Some(OidcConfig {
             issuer,
