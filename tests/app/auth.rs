@@ -36,10 +36,10 @@ async fn the_login_page_is_a_form_with_a_csrf_field() {
         res.attr("input[name=password]", "type").as_deref(),
         Some("password")
     );
-    let csrf = res.attr("input[type=hidden][name^=csrf]", "value").unwrap();
+    let csrf = res.value("input[type=hidden][name^=csrf]").unwrap();
     assert!(csrf.len() >= 32);
     assert_eq!(
-        res.attr("input[name=return_to]", "value").as_deref(),
+        res.value("input[name=return_to]").as_deref(),
         Some("/somewhere")
     );
 }
@@ -66,7 +66,7 @@ async fn unknown_users_and_wrong_passwords_get_the_same_answer() {
     assert_eq!(unknown.text("#login-error"), wrong.text("#login-error"));
     // The form comes back with the name, never the password.
     assert_eq!(
-        wrong.attr("input[name=username]", "value").as_deref(),
+        wrong.value("input[name=username]").as_deref(),
         Some("alice")
     );
     assert!(!wrong.body.contains("not the password"));

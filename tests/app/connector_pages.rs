@@ -161,7 +161,7 @@ async fn the_form_follows_the_schema_and_never_carries_secrets_in_urls() {
         .htmx_get("/connectors/new?connector_type=kubernetes&name=k8s-one&namespace=team-a")
         .await;
     assert_eq!(
-        swapped.attr("input[name=name]", "value").as_deref(),
+        swapped.value("input[name=name]").as_deref(),
         Some("k8s-one")
     );
     assert!(swapped.attr("#cfg-server", "name").is_some());
@@ -174,11 +174,7 @@ async fn the_form_follows_the_schema_and_never_carries_secrets_in_urls() {
         swapped.attrs("#auth-method option", "value"),
         ["password", "token"]
     );
-    assert!(
-        swapped
-            .attr("#auth-method option[disabled]", "value")
-            .is_none()
-    );
+    assert!(swapped.value("#auth-method option[disabled]").is_none());
     // AWS's implicit method is offered but disabled (implicit auth is off by default).
     let implicit = "#auth-method option[value=implicit]";
     assert!(page.attr(implicit, "disabled").is_some(), "{}", page.body);
@@ -200,14 +196,8 @@ async fn registering_shows_errors_inline_and_then_hidden_secrets() {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.text("#error-cfg-region"), "is required");
     assert!(res.text("#error-cfg-endpoint_url").contains("URL"));
-    assert_eq!(
-        res.attr("input[name=name]", "value").as_deref(),
-        Some("s3-page")
-    );
-    assert_eq!(
-        res.attr("#cfg-aws_secret_access_key", "value").as_deref(),
-        Some("")
-    );
+    assert_eq!(res.value("input[name=name]").as_deref(), Some("s3-page"));
+    assert_eq!(res.value("#cfg-aws_secret_access_key").as_deref(), Some(""));
     assert!(!res.body.contains(SECRET), "a secret came back in the page");
     assert_eq!(
         app.conn(|c| t::table.count().get_result::<i64>(c).unwrap()),
@@ -256,12 +246,9 @@ async fn editing_keeps_secrets_left_blank() {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let form = app.get("/connectors/s3-edit/edit").await;
     assert_eq!(form.status, StatusCode::OK);
+    assert_eq!(form.value("#cfg-region").as_deref(), Some("eu-west-1"));
     assert_eq!(
-        form.attr("#cfg-region", "value").as_deref(),
-        Some("eu-west-1")
-    );
-    assert_eq!(
-        form.attr("#cfg-aws_secret_access_key", "value").as_deref(),
+        form.value("#cfg-aws_secret_access_key").as_deref(),
         Some("")
     );
     assert!(
@@ -305,7 +292,7 @@ async fn editing_keeps_secrets_left_blank() {
     assert!(page.text("#history tbody").contains("connector.update"));
     // A form opened before someone else's change is refused (409), not applied blindly.
     let stale = app.get("/connectors/s3-edit/edit").await;
-    let version = stale.attr("input[name=version]", "value").unwrap();
+    let version = stale.value("input[name=version]").unwrap();
     let root = app.new_browser().admin_token().await;
     let res = app
         .new_browser()
@@ -336,11 +323,11 @@ async fn editing_keeps_secrets_left_blank() {
         ))
         .await;
     assert_eq!(
-        swapped.attr("input[name=version]", "value").as_deref(),
+        swapped.value("input[name=version]").as_deref(),
         Some(version.as_str())
     );
     // The 409 page carries the current version: saving again applies the entries.
-    let current = res.attr("input[name=version]", "value").unwrap();
+    let current = res.value("input[name=version]").unwrap();
     assert_ne!(current, version);
     let page = app.get("/connectors/s3-edit").await;
     assert_eq!(page.text("#description"), "changed elsewhere");
@@ -372,9 +359,9 @@ async fn editing_keeps_secrets_left_blank() {
             .unwrap();
     });
     let form = app.get("/connectors/s3-edit/edit").await;
-    let shown = form.attr("input[name=expires_at]", "value").unwrap();
+    let shown = form.value("input[name=expires_at]").unwrap();
     assert_eq!(shown, "2023-11-14T22:13:50");
-    let version = form.attr("input[name=version]", "value").unwrap();
+    let version = form.value("input[name=version]").unwrap();
     let res = app
         .post_form(
             "/connectors/s3-edit/edit",

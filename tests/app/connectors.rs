@@ -62,14 +62,6 @@ async fn edit(app: &mut TestApp, token: &str, name: &str, body: Value) -> (Statu
         .parts()
 }
 
-/// `GET path` as `token`; asserts the 200 and returns the JSON body.
-async fn get_json(app: &mut TestApp, token: &str, path: &str) -> Value {
-    app.get_as(token, path)
-        .await
-        .assert_status(StatusCode::OK)
-        .json()
-}
-
 /// The message of the 422 at `field`.
 #[track_caller]
 fn field_error<'a>(body: &'a Value, field: &str) -> &'a str {
@@ -108,7 +100,7 @@ fn count(app: &TestApp) -> i64 {
 #[actix_web::test]
 async fn the_catalog_lists_every_type_with_schemas_and_filters() {
     let (mut app, root) = setup().await;
-    let all = get_json(&mut app, &root, "/api/v1/connector-types").await;
+    let all = app.read_as(&root, "/api/v1/connector-types").await;
     let ids = item_strings(&all, "connector_type");
     let expected = [
         "aws",
@@ -125,11 +117,11 @@ async fn the_catalog_lists_every_type_with_schemas_and_filters() {
         ("auth_method=password", &["kubernetes", "docker"][..]),
     ] {
         let path = format!("/api/v1/connector-types?{query}");
-        let body = get_json(&mut app, &root, &path).await;
+        let body = app.read_as(&root, &path).await;
         assert_eq!(item_strings(&body, "connector_type"), expected, "{query}");
     }
 
-    let aws = get_json(&mut app, &root, "/api/v1/connector-types/aws").await;
+    let aws = app.read_as(&root, "/api/v1/connector-types/aws").await;
     assert_eq!(aws["supports_auto_configuration"], true);
     let method = find_by(&aws["auth_methods"], "auth_method", "session-token");
     assert_eq!(method["min_expiration_seconds"], 900);
@@ -147,11 +139,11 @@ async fn the_catalog_lists_every_type_with_schemas_and_filters() {
     let s3 = find_by(&aws["resource_types"], "resource_type", "s3-bucket");
     assert_eq!(s3["supports_instances"], true);
     assert_eq!(s3["auth_methods"].as_array().unwrap().len(), 6);
-    let page = get_json(&mut app, &root, "/api/v1/connector-types?limit=4").await;
+    let page = app.read_as(&root, "/api/v1/connector-types?limit=4").await;
     assert_eq!(items(&page).len(), 4);
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
     let next = format!("/api/v1/connector-types?limit=4&cursor={cursor}");
-    let page = get_json(&mut app, &root, &next).await;
+    let page = app.read_as(&root, &next).await;
     assert_eq!(page["items"][0]["connector_type"], "docker");
     assert_eq!(items(&page).len(), 3);
     assert_eq!(page["next_cursor"], Value::Null);
@@ -180,8 +172,8 @@ async fn a_registered_connector_never_shows_its_secrets() {
     assert_eq!(created["labels"]["team"], "ml");
     assert_eq!(created["resources"][0]["resource_ids"], json!([canonical]));
     assert_eq!(created["resources"][0]["origin"], "declared");
-    let got = get_json(&mut app, &alice, "/api/v1/connectors/s3-training").await;
-    let list = get_json(&mut app, &alice, "/api/v1/connectors").await;
+    let got = app.read_as(&alice, "/api/v1/connectors/s3-training").await;
+    let list = app.read_as(&alice, "/api/v1/connectors").await;
     for body in [&created, &got, &list] {
         let text = body.to_string();
         assert!(!text.contains(SECRET) && !text.contains(KEY_ID), "{text}");
@@ -324,7 +316,7 @@ async fn edits_keep_secrets_unless_replaced() {
     // Every change is audited, without a secret.
     let root = app.admin_token().await;
     let events = "/api/v1/audit-events?target=connector:s3-training";
-    let text = get_json(&mut app, &root, events).await.to_string();
+    let text = app.read_as(&root, events).await.to_string();
     assert!(
         text.contains("connector.create") && text.contains("connector.update"),
         "{text}"
@@ -392,7 +384,7 @@ async fn permissions_follow_the_namespace() {
     app.assert_statuses("another namespace's admin", &dave, &outsider)
         .await;
     for path in ["/api/v1/connectors", "/api/v1/resources"] {
-        let list = get_json(&mut app, &dave, path).await;
+        let list = app.read_as(&dave, path).await;
         assert_eq!(list["items"], json!([]), "{path}");
     }
     register(&mut app, &dave, aws("mine", "team-b")).await;
@@ -445,34 +437,37 @@ async fn lists_filter_and_resources_show_what_each_connector_reaches() {
         ("label=team", &["s3-training"][..], ""),
         ("search=TRAIN", &["s3-training"][..], ""),
     ] {
-        let list = get_json(&mut app, &root, &format!("/api/v1/connectors?{query}")).await;
+        let list = app
+            .read_as(&root, &format!("/api/v1/connectors?{query}"))
+            .await;
         assert_eq!(item_strings(&list, "name"), expected, "{query} {why}");
     }
     let page = "/api/v1/connectors?namespace=team-a&limit=1";
-    let l = get_json(&mut app, &root, page).await;
+    let l = app.read_as(&root, page).await;
     assert_eq!(item_strings(&l, "name"), ["hub"]);
     let cursor = l["next_cursor"].as_str().unwrap().to_owned();
-    let l = get_json(&mut app, &root, &format!("{page}&cursor={cursor}")).await;
+    let l = app.read_as(&root, &format!("{page}&cursor={cursor}")).await;
     assert_eq!(item_strings(&l, "name"), ["s3-training"]);
     assert_eq!(l["next_cursor"], Value::Null);
 
-    let r = get_json(&mut app, &root, "/api/v1/resources?resource_type=s3-bucket").await;
+    let r = app
+        .read_as(&root, "/api/v1/resources?resource_type=s3-bucket")
+        .await;
     let rows = items(&r);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["connector"], "aws-all");
     let any = &rows[0]["resource_ids"];
     assert_eq!(any, &Value::Null, "any bucket, not verified");
     assert_eq!(rows[1]["resource_ids"], json!(["s3://training-data"]));
-    let r = get_json(
-        &mut app,
-        &root,
-        "/api/v1/resources?resource_type=gcs-bucket",
-    )
-    .await;
+    let r = app
+        .read_as(&root, "/api/v1/resources?resource_type=gcs-bucket")
+        .await;
     let ids = &r["items"][0]["resource_ids"];
     assert_eq!(ids, &json!(["gs://a-data", "gs://b-data"]));
     assert_eq!(r["items"][0]["origin"], "declared");
-    let r = get_json(&mut app, &root, "/api/v1/resources?connector_type=aws").await;
+    let r = app
+        .read_as(&root, "/api/v1/resources?connector_type=aws")
+        .await;
     assert_eq!(items(&r).len(), 5);
 }
 
@@ -495,7 +490,7 @@ async fn sealed_secrets_are_bound_to_their_row() {
     let (id, sealed) = app.sealed_connector("two");
     assert!(registry::open_secrets(&app.state.connector_sealer, id, &sealed).is_err());
     // Reading still works (no secret needed); editing refuses cleanly (500 is logged).
-    get_json(&mut app, &root, "/api/v1/connectors/two").await;
+    app.read_as(&root, "/api/v1/connectors/two").await;
 }
 
 #[actix_web::test]
@@ -559,7 +554,7 @@ async fn deleting_a_namespace_deletes_its_connectors_with_an_audit_event_each() 
     assert_eq!(resources, 0);
     for name in ["one", "two"] {
         let path = format!("/api/v1/audit-events?action=connector.delete&target=connector:{name}");
-        let events = get_json(&mut app, &root, &path).await;
+        let events = app.read_as(&root, &path).await;
         assert_eq!(items(&events).len(), 1, "{events}");
     }
 }

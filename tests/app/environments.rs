@@ -1,31 +1,35 @@
 //! Namespaces and environments through the API: lists only what the caller may read,
 //! exact totals, keyset pages, filters, builds, CRUD by role.
 
-use actix_web::http::StatusCode;
-use serde_json::json;
+use actix_web::http::{Method, StatusCode};
+use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, find_by, item_strings, items};
 
-fn seed(app: &TestApp) {
-    app.conn(|c| {
-        for (ns, envs) in [
-            ("default", &["base", "r"][..]),
-            ("team-a", &["train", "serve", "etl"][..]),
-            ("team-b", &["etl"][..]),
-            ("org-x", &["secret"][..]),
-        ] {
-            let id = portcullis::environments::ensure_namespace(c, ns, "").unwrap();
-            for env in envs {
-                portcullis::environments::create_environment(c, id, env, "", "").unwrap();
-            }
-        }
-    });
+/// default, team-a, team-b and org-x with their environments; `users` with their
+/// bindings; returns the app and each user's access token, in order.
+async fn world(users: &[(&str, &[(&str, &str)])]) -> (TestApp, Vec<String>) {
+    let mut app = TestApp::new().await;
+    app.seed_environments(
+        &[
+            ("default", &["base", "r"]),
+            ("team-a", &["train", "serve", "etl"]),
+            ("team-b", &["etl"]),
+            ("org-x", &["secret"]),
+        ],
+        "",
+    );
+    let mut tokens = Vec::new();
+    for (name, bindings) in users {
+        app.create_user(name, bindings);
+        tokens.push(app.access_token(name, PASSWORD).await);
+    }
+    (app, tokens)
 }
 
-fn names(body: &serde_json::Value) -> Vec<String> {
-    body["items"]
-        .as_array()
-        .unwrap()
+/// `namespace/name` of each environment in a list answer.
+fn names(body: &Value) -> Vec<String> {
+    items(body)
         .iter()
         .map(|i| {
             format!(
@@ -37,239 +41,189 @@ fn names(body: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// The `total` of a list answer.
+fn total(body: &Value) -> i64 {
+    body["total"].as_i64().unwrap()
+}
+
 #[actix_web::test]
 async fn environment_lists_show_only_what_the_caller_may_read_with_exact_totals() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("alice", &[("team-*/*", "viewer")]);
-    let alice = app.access_token("alice", PASSWORD).await;
-    let all = app.get_bearer("/api/v1/environments", &alice).await.json();
-    assert_eq!(
-        names(&all),
-        [
-            "default/base",
-            "default/r",
-            "team-a/etl",
-            "team-a/serve",
-            "team-a/train",
-            "team-b/etl"
-        ]
-    );
+    let (mut app, tokens) = world(&[("alice", &[("team-*/*", "viewer")])]).await;
+    let alice = &tokens[0];
+    let all = app.read_as(alice, "/api/v1/environments").await;
+    let readable = [
+        "default/base",
+        "default/r",
+        "team-a/etl",
+        "team-a/serve",
+        "team-a/train",
+        "team-b/etl",
+    ];
+    assert_eq!(names(&all), readable);
     assert_eq!(all["total"], 6);
-    let page = app
-        .get_bearer("/api/v1/environments?limit=4", &alice)
-        .await
-        .json();
+    let page = app.read_as(alice, "/api/v1/environments?limit=4").await;
     assert_eq!(page["total"], 6);
     assert_eq!(names(&page).len(), 4);
     let cursor = page["next_cursor"].as_str().unwrap();
-    let rest = app
-        .get_bearer(
-            &format!("/api/v1/environments?limit=4&cursor={cursor}"),
-            &alice,
-        )
-        .await
-        .json();
+    let next = format!("/api/v1/environments?limit=4&cursor={cursor}");
+    let rest = app.read_as(alice, &next).await;
     assert_eq!(names(&rest), ["team-a/train", "team-b/etl"]);
     assert!(rest["next_cursor"].is_null());
-    let search = app
-        .get_bearer("/api/v1/environments?search=ET", &alice)
-        .await
-        .json();
+    let search = app.read_as(alice, "/api/v1/environments?search=ET").await;
     assert_eq!(names(&search), ["team-a/etl", "team-b/etl"]);
     assert_eq!(search["total"], 2);
-    let ns = app
-        .get_bearer("/api/v1/environments?namespace=team-a", &alice)
-        .await
-        .json();
-    assert_eq!(ns["total"], 3);
-    let hidden = app
-        .get_bearer("/api/v1/environments?namespace=org-x", &alice)
-        .await
-        .json();
-    assert_eq!(hidden["total"], 0);
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/org-x/secret", &alice)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/train", &alice)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    let bad = app
-        .get_bearer("/api/v1/environments?status=DONE", &alice)
-        .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let bad_cursor = app
-        .get_bearer("/api/v1/environments?cursor=%%%", &alice)
-        .await;
-    assert_eq!(bad_cursor.status, StatusCode::BAD_REQUEST);
+    for (namespace, expected) in [("team-a", 3), ("org-x", 0)] {
+        let path = format!("/api/v1/environments?namespace={namespace}");
+        let list = app.read_as(alice, &path).await;
+        assert_eq!(total(&list), expected, "{namespace}");
+    }
+    let checks = [
+        (
+            Method::GET,
+            "/api/v1/environments/org-x/secret",
+            Value::Null,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::GET,
+            "/api/v1/environments/team-a/train",
+            Value::Null,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/api/v1/environments?status=DONE",
+            Value::Null,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::GET,
+            "/api/v1/environments?cursor=%%%",
+            Value::Null,
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    app.assert_statuses("a team-* viewer", alice, &checks).await;
 }
 
 #[actix_web::test]
 async fn developers_create_and_update_admins_delete_environments() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("dev", &[("team-a/*", "developer")]);
-    app.create_user("lead", &[("team-a/*", "admin")]);
-    let dev = app.access_token("dev", PASSWORD).await;
-    let lead = app.access_token("lead", PASSWORD).await;
-    let created = app
-        .post_as(&dev, "/api/v1/environments", json!({"namespace": "team-a", "name": "new", "specification": "dependencies: [python]"}))
-        .await;
+    let users: [(&str, &[(&str, &str)]); 2] = [
+        ("dev", &[("team-a/*", "developer")]),
+        ("lead", &[("team-a/*", "admin")]),
+    ];
+    let (mut app, tokens) = world(&users).await;
+    let (dev, lead) = (&tokens[0], &tokens[1]);
+    let new =
+        json!({"namespace": "team-a", "name": "new", "specification": "dependencies: [python]"});
+    let created = app.post_as(dev, "/api/v1/environments", new).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.json()["current_build"]["status"], "QUEUED");
-    let dup = app
-        .post_as(
-            &dev,
-            "/api/v1/environments",
+    let refused = [
+        (
             json!({"namespace": "team-a", "name": "new"}),
-        )
-        .await;
-    assert_eq!(dup.status, StatusCode::CONFLICT);
-    let elsewhere = app
-        .post_as(
-            &dev,
-            "/api/v1/environments",
+            StatusCode::CONFLICT,
+            "a duplicate",
+        ),
+        (
             json!({"namespace": "team-b", "name": "x"}),
-        )
-        .await;
-    assert_eq!(
-        elsewhere.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "unreadable namespace reads as missing"
-    );
-    let bad = app
-        .post_as(
-            &dev,
-            "/api/v1/environments",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unreadable namespace reads as missing",
+        ),
+        (
             json!({"namespace": "team-a", "name": "bad name"}),
-        )
-        .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a bad name",
+        ),
+    ];
+    for (body, expected, why) in refused {
+        let res = app.post_as(dev, "/api/v1/environments", body).await;
+        assert_eq!(res.status, expected, "{why}: {}", res.body);
+    }
+    let build = json!({"current_build": {"status": "COMPLETED"}, "description": "ok"});
     let built = app
-        .patch_as(
-            &dev,
-            "/api/v1/environments/team-a/new",
-            json!({"current_build": {"status": "COMPLETED"}, "description": "ok"}),
-        )
+        .patch_as(dev, "/api/v1/environments/team-a/new", build)
         .await;
     assert_eq!(built.status, StatusCode::OK, "{}", built.body);
     assert_eq!(built.json()["current_build"]["status"], "COMPLETED");
     assert!(built.json()["current_build"]["ended_at"].is_string());
     let completed = app
-        .get_bearer("/api/v1/environments?status=COMPLETED", &dev)
-        .await
-        .json();
-    assert_eq!(names(&completed), ["team-a/new"]);
-    let del = app.delete_as(&dev, "/api/v1/environments/team-a/new").await;
-    assert_eq!(del.status, StatusCode::FORBIDDEN);
-    let del = app
-        .delete_as(&lead, "/api/v1/environments/team-a/new")
+        .read_as(dev, "/api/v1/environments?status=COMPLETED")
         .await;
-    assert_eq!(del.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/new", &lead)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(names(&completed), ["team-a/new"]);
+    let env = "/api/v1/environments/team-a/new";
+    let forbidden = [(Method::DELETE, env, Value::Null, StatusCode::FORBIDDEN)];
+    app.assert_statuses("a developer", dev, &forbidden).await;
+    let deleted = [
+        (Method::DELETE, env, Value::Null, StatusCode::NO_CONTENT),
+        (Method::GET, env, Value::Null, StatusCode::NOT_FOUND),
+    ];
+    app.assert_statuses("a namespace admin", lead, &deleted)
+        .await;
 }
 
 #[actix_web::test]
 async fn environment_scoped_bindings_never_give_namespace_powers() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("pin", &[("team-a/train", "admin")]);
-    let pin = app.access_token("pin", PASSWORD).await;
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/train", &pin)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/serve", &pin)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    let create = app
-        .post_as(
-            &pin,
-            "/api/v1/environments",
-            json!({"namespace": "team-a", "name": "x"}),
-        )
+    let (mut app, tokens) = world(&[("pin", &[("team-a/train", "admin")])]).await;
+    let pin = &tokens[0];
+    let reads = [
+        (
+            Method::GET,
+            "/api/v1/environments/team-a/train",
+            Value::Null,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/api/v1/environments/team-a/serve",
+            Value::Null,
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    app.assert_statuses("an environment admin", pin, &reads)
         .await;
+    let new = json!({"namespace": "team-a", "name": "x"});
+    let create = app.post_as(pin, "/api/v1/environments", new).await;
     assert!(
         create.status == StatusCode::FORBIDDEN || create.status == StatusCode::UNPROCESSABLE_ENTITY
     );
-    assert_eq!(
-        app.get_bearer("/api/v1/namespaces/team-a", &pin)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    let namespace = app.get_as(pin, "/api/v1/namespaces/team-a").await;
+    assert_eq!(namespace.status, StatusCode::NOT_FOUND);
     let del = app
-        .delete_as(&pin, "/api/v1/environments/team-a/train")
+        .delete_as(pin, "/api/v1/environments/team-a/train")
         .await;
-    assert_eq!(
-        del.status,
-        StatusCode::NO_CONTENT,
-        "admin on the environment itself"
-    );
+    let why = "admin on the environment itself";
+    assert_eq!(del.status, StatusCode::NO_CONTENT, "{why}");
 }
 
 #[actix_web::test]
 async fn namespaces_are_created_listed_and_deleted_by_role() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("teams", &[("team-*/*", "admin")]);
-    let teams = app.access_token("teams", PASSWORD).await;
-    let created = app
-        .post_as(
-            &teams,
-            "/api/v1/namespaces",
-            json!({"name": "team-c", "metadata": {"owner": "c"}}),
-        )
-        .await;
+    let (mut app, tokens) = world(&[("teams", &[("team-*/*", "admin")])]).await;
+    let teams = &tokens[0];
+    let new = json!({"name": "team-c", "metadata": {"owner": "c"}});
+    let created = app.post_as(teams, "/api/v1/namespaces", new).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.json()["metadata"]["owner"], "c");
-    let outside = app
-        .post_as(&teams, "/api/v1/namespaces", json!({"name": "org-y"}))
-        .await;
-    assert_eq!(outside.status, StatusCode::FORBIDDEN);
-    let bad_meta = app
-        .post_as(
-            &teams,
-            "/api/v1/namespaces",
+    for (body, expected) in [
+        (json!({"name": "org-y"}), StatusCode::FORBIDDEN),
+        (
             json!({"name": "team-d", "metadata": [1]}),
-        )
-        .await;
-    assert_eq!(bad_meta.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let list = app.get_bearer("/api/v1/namespaces", &teams).await.json();
-    let names: Vec<_> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["name"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(names, ["default", "team-a", "team-b", "team-c", "teams"]);
-    let one = app
-        .get_bearer("/api/v1/namespaces/team-a", &teams)
-        .await
-        .json();
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let res = app.post_as(teams, "/api/v1/namespaces", body.clone()).await;
+        assert_eq!(res.status, expected, "{body}");
+    }
+    let list = app.read_as(teams, "/api/v1/namespaces").await;
+    let listed = item_strings(&list, "name");
+    assert_eq!(listed, ["default", "team-a", "team-b", "team-c", "teams"]);
+    let one = app.read_as(teams, "/api/v1/namespaces/team-a").await;
     assert_eq!(one["environments"], 3);
-    let del = app.delete_as(&teams, "/api/v1/namespaces/team-a").await;
+    let del = app.delete_as(teams, "/api/v1/namespaces/team-a").await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
     let gone = app
-        .get_bearer("/api/v1/environments?namespace=team-a", &teams)
-        .await
-        .json();
+        .read_as(teams, "/api/v1/environments?namespace=team-a")
+        .await;
     assert_eq!(gone["total"], 0);
     let root = app.admin_token().await;
     let default = app.delete_as(&root, "/api/v1/namespaces/default").await;
@@ -278,142 +232,87 @@ async fn namespaces_are_created_listed_and_deleted_by_role() {
 
 #[actix_web::test]
 async fn sharing_grants_within_what_the_sharer_holds() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("lead", &[("team-a/*", "admin")]);
-    app.create_user("dev", &[("team-a/*", "developer")]);
-    app.create_user("guest", &[]);
-    let lead = app.access_token("lead", PASSWORD).await;
-    let dev = app.access_token("dev", PASSWORD).await;
-    let guest = app.access_token("guest", PASSWORD).await;
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/train", &guest)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    let shared = app
-        .put_as(
-            &lead,
-            "/api/v1/namespaces/team-a/shares/guest",
-            json!({"role": "viewer"}),
-        )
+    const TRAIN: &str = "/api/v1/environments/team-a/train";
+    const SHARE: &str = "/api/v1/namespaces/team-a/shares/guest";
+    let users: [(&str, &[(&str, &str)]); 3] = [
+        ("lead", &[("team-a/*", "admin")]),
+        ("dev", &[("team-a/*", "developer")]),
+        ("guest", &[]),
+    ];
+    let (mut app, tokens) = world(&users).await;
+    let (lead, dev, guest) = (&tokens[0], &tokens[1], &tokens[2]);
+    let hidden = [(Method::GET, TRAIN, Value::Null, StatusCode::NOT_FOUND)];
+    app.assert_statuses("a guest without a share", guest, &hidden)
         .await;
+    let shared = app.put_as(lead, SHARE, json!({"role": "viewer"})).await;
     assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
     assert_eq!(shared.json()["items"][0]["principal_name"], "guest");
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/train", &guest)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    let perms = app.get_bearer("/api/v1/permissions", &guest).await.json();
-    let share = perms["bindings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["pattern"] == "team-a/*")
-        .unwrap()
-        .clone();
+    let visible = [(Method::GET, TRAIN, Value::Null, StatusCode::OK)];
+    app.assert_statuses("a guest with a share", guest, &visible)
+        .await;
+    let perms = app.read_as(guest, "/api/v1/permissions").await;
+    let share = find_by(&perms["bindings"], "pattern", "team-a/*");
     assert_eq!(share["source"], "share");
     // A developer cannot share; nobody can share another namespace or beyond a role.
-    let by_dev = app
-        .put_as(
-            &dev,
-            "/api/v1/namespaces/team-a/shares/guest",
-            json!({"role": "admin"}),
-        )
-        .await;
-    assert_eq!(by_dev.status, StatusCode::FORBIDDEN);
-    let other = app
-        .put_as(
-            &lead,
+    let by_dev = [(
+        Method::PUT,
+        SHARE,
+        json!({"role": "admin"}),
+        StatusCode::FORBIDDEN,
+    )];
+    app.assert_statuses("a developer", dev, &by_dev).await;
+    let by_lead = [
+        (
+            Method::PUT,
             "/api/v1/namespaces/team-b/shares/guest",
             json!({"role": "viewer"}),
-        )
-        .await;
-    assert_eq!(other.status, StatusCode::NOT_FOUND);
-    let nobody = app
-        .put_as(
-            &lead,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::PUT,
             "/api/v1/namespaces/team-a/shares/nobody",
             json!({"role": "viewer"}),
-        )
-        .await;
-    assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let bad_role = app
-        .put_as(
-            &lead,
-            "/api/v1/namespaces/team-a/shares/guest",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::PUT,
+            SHARE,
             json!({"role": "owner"}),
-        )
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (Method::DELETE, SHARE, Value::Null, StatusCode::NO_CONTENT),
+    ];
+    app.assert_statuses("the namespace admin", lead, &by_lead)
         .await;
-    assert_eq!(bad_role.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let removed = app
-        .delete_as(&lead, "/api/v1/namespaces/team-a/shares/guest")
+    app.assert_statuses("a guest whose share was removed", guest, &hidden)
         .await;
-    assert_eq!(removed.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/train", &guest)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
 }
 
 #[actix_web::test]
 async fn cached_totals_follow_every_write_from_any_instance() {
-    let mut a = TestApp::new().await;
-    seed(&a);
-    a.create_user("lead", &[("team-*/*", "admin")]);
-    let lead = a.access_token("lead", PASSWORD).await;
-    let total = |body: serde_json::Value| body["total"].as_i64().unwrap();
-    let before = total(a.get_bearer("/api/v1/environments", &lead).await.json());
-    assert_eq!(before, 6);
+    let (mut a, tokens) = world(&[("lead", &[("team-*/*", "admin")])]).await;
+    let lead = &tokens[0];
+    let all = "/api/v1/environments";
+    let failed = "/api/v1/environments?status=FAILED";
+    assert_eq!(total(&a.read_as(lead, all).await), 6);
     // Another instance writes; this one's cached total must not survive it.
     let mut b = a.sibling().await;
-    let created = b
-        .post_as(
-            &lead,
-            "/api/v1/environments",
-            json!({"namespace": "team-b", "name": "new"}),
-        )
-        .await;
+    let new = json!({"namespace": "team-b", "name": "new"});
+    let created = b.post_as(lead, all, new).await;
     assert_eq!(created.status, StatusCode::CREATED);
-    assert_eq!(
-        total(a.get_bearer("/api/v1/environments", &lead).await.json()),
-        7
-    );
-    b.patch_as(
-        &lead,
-        "/api/v1/environments/team-b/new",
-        json!({"current_build": {"status": "FAILED"}}),
-    )
-    .await;
-    assert_eq!(
-        total(
-            a.get_bearer("/api/v1/environments?status=FAILED", &lead)
-                .await
-                .json()
-        ),
-        1
-    );
-    b.delete_as(&lead, "/api/v1/environments/team-b/new").await;
-    assert_eq!(
-        total(a.get_bearer("/api/v1/environments", &lead).await.json()),
-        6
-    );
-    assert_eq!(
-        total(
-            a.get_bearer("/api/v1/environments?status=FAILED", &lead)
-                .await
-                .json()
-        ),
-        0
-    );
-    b.delete_as(&lead, "/api/v1/namespaces/team-a").await;
-    assert_eq!(
-        total(a.get_bearer("/api/v1/environments", &lead).await.json()),
-        3
-    );
+    assert_eq!(total(&a.read_as(lead, all).await), 7);
+    let build = json!({"current_build": {"status": "FAILED"}});
+    b.patch_as(lead, "/api/v1/environments/team-b/new", build)
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(total(&a.read_as(lead, failed).await), 1);
+    b.delete_as(lead, "/api/v1/environments/team-b/new")
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(total(&a.read_as(lead, all).await), 6);
+    assert_eq!(total(&a.read_as(lead, failed).await), 0);
+    b.delete_as(lead, "/api/v1/namespaces/team-a")
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(total(&a.read_as(lead, all).await), 3);
 }

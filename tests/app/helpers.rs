@@ -129,6 +129,11 @@ impl TestResponse {
             .and_then(|e| e.value().attr(attr).map(str::to_owned))
     }
 
+    /// The `value` of the first element matching `selector`.
+    pub fn value(&self, selector: &str) -> Option<String> {
+        self.attr(selector, "value")
+    }
+
     /// An attribute of every element matching `selector` (that has it).
     pub fn attrs(&self, selector: &str, attr: &str) -> Vec<String> {
         let sel = Selector::parse(selector).unwrap();
@@ -370,14 +375,7 @@ impl TestApp {
                     .insert(cookie.name().to_owned(), cookie.value().to_owned());
             }
         }
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = test::read_body(res).await;
-        TestResponse {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        read(res).await
     }
 
     /// `GET path`.
@@ -434,6 +432,14 @@ impl TestApp {
     /// `GET path` as `token`.
     pub async fn get_as(&mut self, token: &str, path: &str) -> TestResponse {
         self.get_bearer(path, token).await
+    }
+
+    /// `GET path` as `token`; asserts the 200 and returns the JSON body.
+    pub async fn read_as(&mut self, token: &str, path: &str) -> serde_json::Value {
+        self.get_bearer(path, token)
+            .await
+            .assert_status(StatusCode::OK)
+            .json()
     }
 
     /// `POST path` with a JSON body as `token`.
@@ -659,17 +665,19 @@ impl TestApp {
     /// app (for concurrent requests).
     pub fn send_detached(&self, req: TestRequest) -> impl Future<Output = TestResponse> + use<> {
         let call = self.call.clone();
-        async move {
-            let res = call(req.to_request()).await;
-            let status = res.status();
-            let headers = res.headers().clone();
-            let bytes = test::read_body(res).await;
-            TestResponse {
-                status,
-                headers,
-                body: String::from_utf8_lossy(&bytes).into_owned(),
-            }
-        }
+        async move { read(call(req.to_request()).await).await }
+    }
+}
+
+/// A response with its body read.
+async fn read(res: ServiceResponse<BoxBody>) -> TestResponse {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = test::read_body(res).await;
+    TestResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }
 

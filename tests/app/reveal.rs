@@ -121,8 +121,7 @@ async fn rotating_in_the_dashboard_reveals_the_new_secret_once() {
     let form = app.get("/service-accounts/ci/api-keys/deploy/rotate").await;
     assert_eq!(form.status, StatusCode::OK);
     assert_eq!(
-        form.attr("input[name=retain_period_minutes]", "value")
-            .as_deref(),
+        form.value("input[name=retain_period_minutes]").as_deref(),
         Some("0")
     );
     let res = app

@@ -237,10 +237,7 @@ async fn dashboard_form_errors_come_back_as_422_with_messages() {
         .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text("#name-error").contains("only letters"));
-    assert_eq!(
-        res.attr("input[name=name]", "value").as_deref(),
-        Some("bad name")
-    );
+    assert_eq!(res.value("input[name=name]").as_deref(), Some("bad name"));
     assert!(res.attr("#new-account", "open").is_some());
 }
 
