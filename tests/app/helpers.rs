@@ -244,6 +244,18 @@ impl TestApp {
         .await
     }
 
+    /// An app whose database cannot be reached (an SQLite file in a missing directory;
+    /// the pool connects lazily, so every database access fails).
+    pub async fn over_unreachable_database() -> Self {
+        let db = TestDb::new();
+        let unreachable = DatabaseUrl::Sqlite(db.dir.path().join("missing-dir/never/p.db"));
+        let config = Config::for_tests(db.dir.path(), unreachable.clone());
+        let secret =
+            ServerSecret::load_or_create(config.secret_key.as_deref(), db.dir.path()).unwrap();
+        let pool = Db::connect_lazily(&unreachable, 1);
+        Self::mount(AppState::new(config, pool, &secret).unwrap(), db).await
+    }
+
     /// A second instance over the same database and secret (multi-instance tests).
     pub async fn sibling(&self) -> Self {
         Self::mount_with_db(self, self.state.config.clone()).await
@@ -501,6 +513,14 @@ impl TestApp {
     /// The status `GET /api/v1/whoami` answers to `credential`.
     pub async fn whoami_status(&mut self, credential: &str) -> StatusCode {
         self.get_bearer("/api/v1/whoami", credential).await.status
+    }
+
+    /// Asserts the status `GET /api/v1/whoami` answers to each of `credentials`.
+    pub async fn assert_whoami(&mut self, credentials: &[&str], expected: StatusCode) {
+        for (i, credential) in credentials.iter().enumerate() {
+            let status = self.whoami_status(credential).await;
+            assert_eq!(status, expected, "credential #{i}");
+        }
     }
 
     /// `GET path` as htmx sends it (`HX-Request: true`).
