@@ -35,9 +35,7 @@ async fn set_active(app: &mut TestApp, admin: &str, path: &str, active: bool) {
 
 #[actix_web::test]
 async fn a_key_authenticates_its_service_account_directly_and_by_token() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let key = app.create_key(&admin, "default", "ci", "main").await;
+    let (mut app, admin, key) = TestApp::with_key("ci", "main").await;
     assert!(key.plaintext.starts_with("pck_"));
     let me = app.get_bearer("/api/v1/whoami", &key.plaintext).await;
     assert_eq!(me.status, StatusCode::OK);
@@ -72,9 +70,7 @@ async fn a_key_authenticates_its_service_account_directly_and_by_token() {
 
 #[actix_web::test]
 async fn every_bad_key_gets_the_identical_401() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let good = app.create_key(&admin, "default", "ci", "good").await;
+    let (mut app, admin, good) = TestApp::with_key("ci", "good").await;
     let inactive = app.create_key(&admin, "default", "ci", "inactive").await;
     let expired = app.create_key(&admin, "default", "ci", "expired").await;
     let owner_off = app.create_key(&admin, "default", "sleepy", "k").await;
@@ -137,9 +133,7 @@ async fn a_malformed_key_is_refused_without_touching_the_database() {
 
 #[actix_web::test]
 async fn rotation_keeps_the_old_secret_for_the_grace_window_then_refuses_it() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let old = app.create_key(&admin, "default", "ci", "main").await;
+    let (mut app, admin, old) = TestApp::with_key("ci", "main").await;
     let old_token = app.key_token(&old.plaintext).await;
     let res = rotate(
         &mut app,
@@ -179,9 +173,7 @@ async fn rotation_keeps_the_old_secret_for_the_grace_window_then_refuses_it() {
 
 #[actix_web::test]
 async fn rotation_without_grace_stops_the_old_secret_at_once() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let old = app.create_key(&admin, "default", "ci", "main").await;
+    let (mut app, admin, old) = TestApp::with_key("ci", "main").await;
     let res = rotate(&mut app, &admin, "main", json!({})).await;
     let new = res.assert_status(StatusCode::OK).json_str("key");
     let old_status = app.whoami_status(&old.plaintext).await;
@@ -260,9 +252,7 @@ async fn twenty_concurrent_rotations_leave_one_current_and_one_consistent_previo
 
 #[actix_web::test]
 async fn last_used_is_recorded_off_the_request_path_at_most_once_a_minute() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let key = app.create_key(&admin, "default", "ci", "main").await;
+    let (mut app, admin, key) = TestApp::with_key("ci", "main").await;
     let last_used = |app: &TestApp| -> Option<i64> {
         app.conn(|c| {
             api_keys::table
@@ -291,9 +281,7 @@ async fn last_used_is_recorded_off_the_request_path_at_most_once_a_minute() {
 
 #[actix_web::test]
 async fn deactivating_an_account_rejects_its_keys_and_tokens_on_the_next_request() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let key = app.create_key(&admin, "default", "ci", "main").await;
+    let (mut app, admin, key) = TestApp::with_key("ci", "main").await;
     let token = app.key_token(&key.plaintext).await;
     assert_eq!(app.whoami_status(&key.plaintext).await, StatusCode::OK);
     set_active(&mut app, &admin, "/api/v1/service-accounts/ci", false).await;

@@ -7,9 +7,7 @@ use crate::helpers::{PASSWORD, TestApp, item_strings, items};
 
 #[actix_web::test]
 async fn key_lifecycle_and_failed_authentication_are_audited_without_secrets() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let key = app.create_key(&admin, "default", "ci", "main").await;
+    let (mut app, admin, key) = TestApp::with_key("ci", "main").await;
     app.key_token(&key.plaintext).await;
     const MAIN: &str = "/api/v1/service-accounts/ci/api-keys/main";
     let lifecycle = [
@@ -17,26 +15,21 @@ async fn key_lifecycle_and_failed_authentication_are_audited_without_secrets() {
             Method::POST,
             "/api/v1/service-accounts/ci/api-keys/main/rotate",
             json!({}),
-            StatusCode::OK,
+            200,
         ),
-        (
-            Method::PATCH,
-            MAIN,
-            json!({"active": false}),
-            StatusCode::OK,
-        ),
+        (Method::PATCH, MAIN, json!({"active": false}), 200),
     ];
     app.assert_statuses("the admin", &admin, &lifecycle).await;
     // The deactivated key fails to authenticate (audited as a failure).
     let refused = app.whoami_status(&key.plaintext).await;
     assert_eq!(refused, StatusCode::UNAUTHORIZED);
     let deletions = [
-        (Method::DELETE, MAIN, Value::Null, StatusCode::NO_CONTENT),
+        (Method::DELETE, MAIN, Value::Null, 204),
         (
             Method::DELETE,
             "/api/v1/service-accounts/ci",
             Value::Null,
-            StatusCode::NO_CONTENT,
+            204,
         ),
     ];
     app.assert_statuses("the admin", &admin, &deletions).await;

@@ -10,12 +10,9 @@ use crate::helpers::{PASSWORD, TestApp};
 #[actix_web::test]
 async fn an_anonymous_dashboard_get_redirects_to_login_with_return_to() {
     let mut app = TestApp::new().await;
-    let res = app.get("/?tab=x").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        res.header("location"),
-        Some("/login?return_to=%2F%3Ftab%3Dx")
-    );
+    app.get("/?tab=x")
+        .await
+        .assert_redirect("/login?return_to=%2F%3Ftab%3Dx");
 }
 
 #[actix_web::test]

@@ -9,6 +9,7 @@ use portcullis::db::schema::connectors as t;
 use crate::helpers::{PASSWORD, TestApp};
 
 const SECRET: &str = "pageSecretValue0123456789abcdef";
+const EDIT: &str = "/connectors/s3-edit/edit";
 
 async fn admin_app() -> TestApp {
     let mut app = TestApp::new().await;
@@ -36,6 +37,13 @@ fn aws_form<'a>(name: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
         ("description", "from the form"),
         ("expires_at", "2099-01-31T12:00"),
     ]
+}
+
+/// Posts the edit form of s3-edit (secret-key method) with `fields`.
+async fn edit(app: &mut TestApp, fields: &[(&str, &str)]) -> crate::helpers::TestResponse {
+    let mut all = vec![("auth_method", "secret-key")];
+    all.extend_from_slice(fields);
+    app.post_form(EDIT, &all).await
 }
 
 #[actix_web::test]
@@ -244,7 +252,7 @@ async fn editing_keeps_secrets_left_blank() {
         .post_form("/connectors", &aws_form("s3-edit", SECRET))
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let form = app.get("/connectors/s3-edit/edit").await;
+    let form = app.get(EDIT).await;
     assert_eq!(form.status, StatusCode::OK);
     assert_eq!(form.value("#cfg-region").as_deref(), Some("eu-west-1"));
     assert_eq!(
@@ -262,23 +270,18 @@ async fn editing_keeps_secrets_left_blank() {
     );
     assert!(!form.body.contains(SECRET));
     assert_eq!(form.text("textarea[name=labels]"), "env=prod\nteam=ml");
-    let res = app
-        .post_form(
-            "/connectors/s3-edit/edit",
-            &[
-                ("auth_method", "secret-key"),
-                ("cfg.region", "us-east-2"),
-                ("cfg.endpoint_url", ""),
-                ("cfg.aws_access_key_id", ""),
-                ("cfg.aws_secret_access_key", ""),
-                ("resource_type", "s3-bucket"),
-                ("resource_id", "s3://page-bucket"),
-                ("labels", "team=ml"),
-                ("description", "edited"),
-                ("expires_at", ""),
-            ],
-        )
-        .await;
+    let fields = [
+        ("cfg.region", "us-east-2"),
+        ("cfg.endpoint_url", ""),
+        ("cfg.aws_access_key_id", ""),
+        ("cfg.aws_secret_access_key", ""),
+        ("resource_type", "s3-bucket"),
+        ("resource_id", "s3://page-bucket"),
+        ("labels", "team=ml"),
+        ("description", "edited"),
+        ("expires_at", ""),
+    ];
+    let res = edit(&mut app, &fields).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let secrets = app.connector_secrets("s3-edit");
     assert_eq!(secrets["aws_secret_access_key"], SECRET);
@@ -291,7 +294,7 @@ async fn editing_keeps_secrets_left_blank() {
     assert_eq!(page.text("#expires-in"), "—");
     assert!(page.text("#history tbody").contains("connector.update"));
     // A form opened before someone else's change is refused (409), not applied blindly.
-    let stale = app.get("/connectors/s3-edit/edit").await;
+    let stale = app.get(EDIT).await;
     let version = stale.value("input[name=version]").unwrap();
     let root = app.new_browser().admin_token().await;
     let res = app
@@ -303,17 +306,12 @@ async fn editing_keeps_secrets_left_blank() {
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
-    let res = app
-        .post_form(
-            "/connectors/s3-edit/edit",
-            &[
-                ("version", version.as_str()),
-                ("auth_method", "secret-key"),
-                ("cfg.region", "us-east-2"),
-                ("description", "mine"),
-            ],
-        )
-        .await;
+    let fields = [
+        ("version", version.as_str()),
+        ("cfg.region", "us-east-2"),
+        ("description", "mine"),
+    ];
+    let res = edit(&mut app, &fields).await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert!(res.text("#form-error").contains("changed this connector"));
     // A field swap of the stale form keeps its version: saving it is still a 409.
@@ -332,17 +330,12 @@ async fn editing_keeps_secrets_left_blank() {
     let page = app.get("/connectors/s3-edit").await;
     assert_eq!(page.text("#description"), "changed elsewhere");
     // An invalid edit shows the form again and changes nothing.
-    let res = app
-        .post_form(
-            "/connectors/s3-edit/edit",
-            &[
-                ("auth_method", "secret-key"),
-                ("cfg.region", ""),
-                ("cfg.aws_secret_access_key", "new-but-refused"),
-                ("labels", ""),
-            ],
-        )
-        .await;
+    let fields = [
+        ("cfg.region", ""),
+        ("cfg.aws_secret_access_key", "new-but-refused"),
+        ("labels", ""),
+    ];
+    let res = edit(&mut app, &fields).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.text("#error-cfg-region"), "is required");
     assert!(!res.body.contains("new-but-refused"));
@@ -358,22 +351,17 @@ async fn editing_keeps_secrets_left_blank() {
             .execute(c)
             .unwrap();
     });
-    let form = app.get("/connectors/s3-edit/edit").await;
+    let form = app.get(EDIT).await;
     let shown = form.value("input[name=expires_at]").unwrap();
     assert_eq!(shown, "2023-11-14T22:13:50");
     let version = form.value("input[name=version]").unwrap();
-    let res = app
-        .post_form(
-            "/connectors/s3-edit/edit",
-            &[
-                ("version", version.as_str()),
-                ("auth_method", "secret-key"),
-                ("cfg.region", "us-east-2"),
-                ("description", "still expired"),
-                ("expires_at", shown.as_str()),
-            ],
-        )
-        .await;
+    let fields = [
+        ("version", version.as_str()),
+        ("cfg.region", "us-east-2"),
+        ("description", "still expired"),
+        ("expires_at", shown.as_str()),
+    ];
+    let res = edit(&mut app, &fields).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let stored: Option<i64> = app.conn(|c| {
         t::table
@@ -446,14 +434,12 @@ async fn lists_and_resources_show_what_the_viewer_may_read() {
     let page = viewer.get("/connectors/s3-list").await;
     assert!(page.attr("a#edit-connector", "href").is_none());
     assert!(page.texts("#delete-connector").is_empty());
-    assert_eq!(
-        viewer.get("/connectors/s3-list/edit").await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        viewer.get("/connectors/aws-b").await.status,
-        StatusCode::NOT_FOUND
-    );
+    for (route, expected) in [
+        ("/connectors/s3-list/edit", StatusCode::FORBIDDEN),
+        ("/connectors/aws-b", StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(viewer.get(route).await.status, expected, "{route}");
+    }
     let res = viewer
         .post_form("/connectors/s3-list/edit", &[("auth_method", "secret-key")])
         .await;

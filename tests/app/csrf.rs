@@ -29,6 +29,19 @@ async fn logout_with(
     app.send(req).await
 }
 
+/// Asserts that `POST /logout` with `headers` (and the token as a form field, when
+/// given) signs out: the redirect to the sign-in page, and the session is over.
+async fn assert_logs_out(
+    app: &mut TestApp,
+    headers: &[(&'static str, &str)],
+    csrf_token: Option<&str>,
+) {
+    logout_with(app, headers, csrf_token)
+        .await
+        .assert_redirect("/login");
+    app.assert_signed_out().await;
+}
+
 /// Asserts that the session survived a refused request.
 async fn assert_still_signed_in(app: &mut TestApp) {
     let page = app.get("/").await.assert_status(StatusCode::OK);
@@ -76,35 +89,6 @@ async fn cross_site_fetch_metadata_is_refused_even_with_a_token() {
 }
 
 #[actix_web::test]
-async fn a_foreign_origin_is_refused() {
-    let mut app = signed_in().await;
-    let token = app.csrf_token().await;
-    let evil = [("Origin", "https://evil.example")];
-    let res = logout_with(&mut app, &evil, Some(&token)).await;
-    assert_eq!(res.status, StatusCode::FORBIDDEN);
-    assert_still_signed_in(&mut app).await;
-    let same = [
-        ("Origin", "http://localhost"),
-        ("Sec-Fetch-Site", "same-origin"),
-    ];
-    logout_with(&mut app, &same, Some(&token))
-        .await
-        .assert_redirect("/login");
-    app.assert_signed_out().await;
-}
-
-#[actix_web::test]
-async fn htmx_requests_carry_the_token_in_a_header() {
-    let mut app = signed_in().await;
-    let token = app.csrf_token().await;
-    let headers = [("HX-Request", "true"), ("X-CSRF-Token", token.as_str())];
-    logout_with(&mut app, &headers, None)
-        .await
-        .assert_redirect("/login");
-    app.assert_signed_out().await;
-}
-
-#[actix_web::test]
 async fn api_calls_with_a_session_cookie_need_the_token_but_bearer_calls_do_not() {
     let mut app = signed_in().await;
     let login = json!({"username": "alice", "password": PASSWORD});
@@ -116,6 +100,29 @@ async fn api_calls_with_a_session_cookie_need_the_token_but_bearer_calls_do_not(
     app.cookies.clear();
     let bare = app.json(Method::POST, "/api/v1/login", login, None).await;
     assert_eq!(bare.status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn a_foreign_origin_is_refused() {
+    let mut app = signed_in().await;
+    let token = app.csrf_token().await;
+    let evil = [("Origin", "https://evil.example")];
+    let res = logout_with(&mut app, &evil, Some(&token)).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_still_signed_in(&mut app).await;
+    let same = [
+        ("Origin", "http://localhost"),
+        ("Sec-Fetch-Site", "same-origin"),
+    ];
+    assert_logs_out(&mut app, &same, Some(&token)).await;
+}
+
+#[actix_web::test]
+async fn htmx_requests_carry_the_token_in_a_header() {
+    let mut app = signed_in().await;
+    let token = app.csrf_token().await;
+    let headers = [("HX-Request", "true"), ("X-CSRF-Token", token.as_str())];
+    assert_logs_out(&mut app, &headers, None).await;
 }
 
 #[actix_web::test]

@@ -496,14 +496,15 @@ impl TestApp {
         &mut self,
         who: &str,
         token: &str,
-        steps: &[(Method, &str, serde_json::Value, StatusCode)],
+        steps: &[(Method, &str, serde_json::Value, u16)],
     ) {
         for (method, path, body, expected) in steps {
             let res = self
                 .call_as(token, method.clone(), path, body.clone())
                 .await;
             assert_eq!(
-                res.status, *expected,
+                res.status.as_u16(),
+                *expected,
                 "{method} {path} as {who}: {}",
                 res.body
             );
@@ -630,6 +631,15 @@ impl TestApp {
             self.create_user("root", &[("*/*", "admin")]);
         }
         self.access_token("root", PASSWORD).await
+    }
+
+    /// A fresh app with `root`'s token and key `key` of account `account` in the default
+    /// namespace.
+    pub async fn with_key(account: &str, key: &str) -> (Self, String, Key) {
+        let mut app = Self::new().await;
+        let root = app.admin_token().await;
+        let key = app.create_key(&root, "default", account, key).await;
+        (app, root, key)
     }
 
     /// Creates account `account` in `namespace` and a key `key` through the API as

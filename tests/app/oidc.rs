@@ -583,14 +583,10 @@ async fn an_unreachable_provider_gets_a_clear_page_and_no_provider_means_no_rout
             .attr("a#oidc-login", "href")
             .is_none()
     );
-    assert_eq!(
-        plain.get("/auth/oidc/login").await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        plain.get("/auth/oidc/callback?code=x&state=y").await.status,
-        StatusCode::NOT_FOUND
-    );
+    for route in ["/auth/oidc/login", "/auth/oidc/callback?code=x&state=y"] {
+        let status = plain.get(route).await.status;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{route}");
+    }
 }
 
 #[actix_web::test]

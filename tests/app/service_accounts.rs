@@ -102,19 +102,19 @@ async fn namespace_admins_manage_their_namespace_only_and_others_get_404() {
     assert_eq!(other.status, StatusCode::FORBIDDEN);
     // A developer reads but cannot mint keys.
     let developer = [
-        (Method::GET, A_CI, Value::Null, StatusCode::OK),
+        (Method::GET, A_CI, Value::Null, 200),
         (
             Method::POST,
             "/api/v1/service-accounts/a-ci/api-keys",
             json!({"name": "k"}),
-            StatusCode::FORBIDDEN,
+            403,
         ),
     ];
     app.assert_statuses("a developer", &dev, &developer).await;
     // Someone without a binding on team-a cannot even see it exists.
     let stranger = [
-        (Method::GET, A_CI, Value::Null, StatusCode::NOT_FOUND),
-        (Method::DELETE, A_CI, Value::Null, StatusCode::NOT_FOUND),
+        (Method::GET, A_CI, Value::Null, 404),
+        (Method::DELETE, A_CI, Value::Null, 404),
     ];
     app.assert_statuses("an outsider", &outsider, &stranger)
         .await;
@@ -186,9 +186,7 @@ async fn live_search_answers_rows_for_htmx_and_pages_with_load_more() {
 
 #[actix_web::test]
 async fn deleting_an_account_revokes_its_keys_and_tokens() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let key = app.create_key(&admin, "default", "doomed", "k1").await;
+    let (mut app, admin, key) = TestApp::with_key("doomed", "k1").await;
     let token = app.key_token(&key.plaintext).await;
     assert_eq!(app.whoami_status(&token).await, StatusCode::OK);
     let del = app
@@ -214,6 +212,12 @@ async fn deleting_an_account_revokes_its_keys_and_tokens() {
     assert_eq!((keys, tokens), (0, 0));
 }
 
+/// The label of the one toggle on the account list.
+async fn toggle(app: &mut TestApp) -> String {
+    let page = app.get("/service-accounts").await;
+    page.text(".account-row button.toggle")
+}
+
 #[actix_web::test]
 async fn the_list_toggles_an_account_and_stays_on_the_list() {
     let mut app = dashboard().await;
@@ -221,14 +225,12 @@ async fn the_list_toggles_an_account_and_stays_on_the_list() {
     app.post_form("/service-accounts", &fields)
         .await
         .assert_redirect("/service-accounts/etl");
-    let page = app.get("/service-accounts").await;
-    assert_eq!(page.text(".account-row button.toggle"), "active");
+    assert_eq!(toggle(&mut app).await, "active");
     let off = [("active", "false"), ("back", "list")];
     app.post_form("/service-accounts/etl/active", &off)
         .await
         .assert_redirect("/service-accounts");
-    let page = app.get("/service-accounts").await;
-    assert_eq!(page.text(".account-row button.toggle"), "inactive");
+    assert_eq!(toggle(&mut app).await, "inactive");
     let bad = app
         .post_form("/service-accounts/etl/active", &[("active", "maybe")])
         .await;
@@ -255,17 +257,12 @@ async fn a_namespace_admin_cannot_mint_keys_for_an_account_that_holds_more_than_
         .await
         .assert_status(StatusCode::OK);
     let beyond = [
-        (
-            Method::POST,
-            KEYS,
-            json!({"name": "mine"}),
-            StatusCode::FORBIDDEN,
-        ),
+        (Method::POST, KEYS, json!({"name": "mine"}), 403),
         (
             Method::POST,
             "/api/v1/service-accounts/deployer/api-keys/k1/rotate",
             json!({}),
-            StatusCode::FORBIDDEN,
+            403,
         ),
     ];
     app.assert_statuses("a team-a admin", &lead, &beyond).await;

@@ -65,8 +65,7 @@ async fn a_down_scoped_token_sees_only_what_it_names_and_its_issuer_still_holds(
 #[actix_web::test]
 async fn nobody_mints_a_token_with_more_than_they_hold() {
     let (mut app, _, dev) = world("dev", &[("team-a/*", "developer")]).await;
-    let forbidden = StatusCode::FORBIDDEN;
-    let invalid = StatusCode::UNPROCESSABLE_ENTITY;
+    let (forbidden, invalid) = (403, 422);
     let mut refused = Vec::new();
     for bindings in [
         json!({"*/*": ["admin"]}),
