@@ -168,18 +168,6 @@ impl TestResponse {
         self
     }
 
-    /// Asserts a 2xx status (a setup step that must have worked).
-    #[track_caller]
-    pub fn assert_success(self) -> Self {
-        assert!(
-            self.status.is_success(),
-            "expected success, got {}: {}",
-            self.status,
-            self.body
-        );
-        self
-    }
-
     /// Asserts a `303 See Other` to exactly `location`.
     #[track_caller]
     pub fn assert_redirect(self, location: &str) -> Self {

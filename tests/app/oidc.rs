@@ -87,12 +87,14 @@ impl Provider {
     }
 
     async fn disarm(&self) {
-        self.http()
+        let res = self
+            .http()
             .delete(format!("{}/__test/tamper", self.issuer))
             .query(&[("client_id", &self.client_id)])
             .send()
             .await
             .unwrap();
+        assert!(res.status().is_success(), "disarming: {}", res.status());
     }
 }
 
@@ -259,8 +261,9 @@ async fn the_flow_uses_pkce_state_and_nonce_and_creates_the_user_with_group_bind
     assert_eq!(res.status, StatusCode::OK);
     // Same account on the next sign-in, still one user.
     let mut again = app.new_browser();
-    let res = sign_in(&mut again, &provider, "alice", "/").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    sign_in(&mut again, &provider, "alice", "/")
+        .await
+        .assert_redirect("/");
     assert_eq!(whoami(&mut again).await.1["id"], me["id"]);
     assert_eq!(user_count(&app), 1);
 }
@@ -269,8 +272,9 @@ async fn the_flow_uses_pkce_state_and_nonce_and_creates_the_user_with_group_bind
 #[ignore = "needs the test OpenID provider (TEST_OIDC_ISSUER): run tests/run.sh"]
 async fn groups_are_refreshed_at_each_sign_in() {
     let (mut app, provider) = app_with_provider(|_| {}).await;
-    let res = sign_in(&mut app, &provider, "bob", "/").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    sign_in(&mut app, &provider, "bob", "/")
+        .await
+        .assert_redirect("/");
     let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
     // The provider reported other groups at an earlier sign-in; this one resets them.
     app.conn(|c| {
@@ -296,8 +300,9 @@ async fn groups_are_refreshed_at_each_sign_in() {
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let mut next = app.new_browser();
-    let res = sign_in(&mut next, &provider, "bob", "/").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    sign_in(&mut next, &provider, "bob", "/")
+        .await
+        .assert_redirect("/");
     let groups = app.conn(|c| portcullis::access::repo::list_user_groups(c, id).unwrap());
     assert_eq!(groups, ["ml-team", "ops"]);
     assert_eq!(
@@ -318,8 +323,9 @@ async fn names_from_the_provider_never_take_over_existing_users_or_namespaces() 
     app.create_user("alice", &[]);
     app.conn(|c| portcullis::environments::ensure_namespace(c, "alice-2", "").unwrap());
     // carol's provider lets her claim preferred_username "alice".
-    let res = sign_in(&mut app, &provider, "carol", "/").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    sign_in(&mut app, &provider, "carol", "/")
+        .await
+        .assert_redirect("/");
     let me = whoami(&mut app).await.1;
     assert_eq!(me["name"], "alice-3");
     assert_eq!(me["namespace"], "alice-3");
@@ -334,8 +340,9 @@ async fn names_from_the_provider_never_take_over_existing_users_or_namespaces() 
     );
     // The provider's alice (another subject) is yet another user.
     let mut other = app.new_browser();
-    let res = sign_in(&mut other, &provider, "alice", "/").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    sign_in(&mut other, &provider, "alice", "/")
+        .await
+        .assert_redirect("/");
     assert_eq!(whoami(&mut other).await.1["name"], "alice-4");
 }
 
@@ -388,8 +395,9 @@ async fn tampered_id_tokens_are_refused() {
     });
     assert_eq!(failures, 6);
     // The same app then signs alice in normally.
-    let res = sign_in(&mut app, &provider, "alice", "/").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    sign_in(&mut app, &provider, "alice", "/")
+        .await
+        .assert_redirect("/");
 }
 
 #[actix_web::test]
@@ -436,8 +444,7 @@ async fn state_is_bound_to_the_session_and_single_use_and_codes_do_not_replay() 
     let callback = provider.sign_in(&authorize, "alice").await;
     let mut victim = app.new_browser();
     victim.cookies = app.cookies.clone();
-    let res = victim.get(&callback).await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    victim.get(&callback).await.assert_redirect("/");
     let res = app.get(&callback).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST, "replayed state");
 
@@ -525,8 +532,9 @@ async fn password_sign_in_can_be_switched_off_except_for_break_glass_users() {
     assert_eq!(whoami(&mut app).await.1["name"], "root");
     // Provider users still sign in.
     let mut other = app.new_browser();
-    let res = sign_in(&mut other, &provider, "bob", "/").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    sign_in(&mut other, &provider, "bob", "/")
+        .await
+        .assert_redirect("/");
     assert_eq!(whoami(&mut other).await.1["name"], "bob-2");
 }
 
@@ -534,8 +542,9 @@ async fn password_sign_in_can_be_switched_off_except_for_break_glass_users() {
 #[ignore = "needs the test OpenID provider (TEST_OIDC_ISSUER): run tests/run.sh"]
 async fn deactivated_users_cannot_sign_in_through_the_provider() {
     let (mut app, provider) = app_with_provider(|_| {}).await;
-    let res = sign_in(&mut app, &provider, "bob", "/").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    sign_in(&mut app, &provider, "bob", "/")
+        .await
+        .assert_redirect("/");
     let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
     app.conn(|c| {
         use diesel::prelude::*;
@@ -593,8 +602,9 @@ async fn an_unreachable_provider_gets_a_clear_page_and_no_provider_means_no_rout
 #[ignore = "needs the test OpenID provider (TEST_OIDC_ISSUER): run tests/run.sh"]
 async fn administrators_see_how_a_provider_user_signs_in_and_their_groups() {
     let (mut app, provider) = app_with_provider(|_| {}).await;
-    let res = sign_in(&mut app, &provider, "alice", "/").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    sign_in(&mut app, &provider, "alice", "/")
+        .await
+        .assert_redirect("/");
     // alice is an admin through platform-admins.
     let page = app.get("/users/alice").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -614,8 +624,9 @@ async fn administrators_see_how_a_provider_user_signs_in_and_their_groups() {
 #[ignore = "needs the test OpenID provider (TEST_OIDC_ISSUER): run tests/run.sh"]
 async fn provider_groups_stop_counting_a_session_after_the_sign_in_that_reported_them() {
     let (mut app, provider) = app_with_provider(|_| {}).await;
-    let res = sign_in(&mut app, &provider, "alice", "/").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    sign_in(&mut app, &provider, "alice", "/")
+        .await
+        .assert_redirect("/");
     // A long-lived token minted while alice is an admin through platform-admins.
     let csrf = app.csrf_token().await;
     let res = app
@@ -657,7 +668,9 @@ async fn provider_groups_stop_counting_a_session_after_the_sign_in_that_reported
     assert!(app.get("/access").await.texts("#my-groups").is_empty());
     // Signing in again brings it back.
     let mut again = app.new_browser();
-    sign_in(&mut again, &provider, "alice", "/").await;
+    sign_in(&mut again, &provider, "alice", "/")
+        .await
+        .assert_redirect("/");
     assert_eq!(
         api.get_bearer("/api/v1/users", &token).await.status,
         StatusCode::OK
@@ -682,8 +695,9 @@ async fn only_allowed_groups_may_sign_in_when_configured() {
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
     assert!(res.text("#login-error").contains("not in a group allowed"));
     assert_eq!(user_count(&app), 0, "no account for someone not allowed");
-    let res = sign_in(&mut app, &provider, "bob", "/").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    sign_in(&mut app, &provider, "bob", "/")
+        .await
+        .assert_redirect("/");
     assert_eq!(whoami(&mut app).await.1["name"], "bob");
     // Once bob's groups no longer include an allowed one, a refused sign-in also drops
     // what the provider reported before.
@@ -706,8 +720,9 @@ async fn group_namespaces_never_reach_personal_or_default_namespaces() {
     let (mut app, provider) = app_with_provider(|_| {}).await;
     // A local user whose personal namespace is called like bob's group.
     app.create_user("ml-team", &[]);
-    let res = sign_in(&mut app, &provider, "bob", "/").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    sign_in(&mut app, &provider, "bob", "/")
+        .await
+        .assert_redirect("/");
     let perms = app.get("/api/v1/permissions").await.json();
     assert!(perms["entity_roles"].get("ml-team/*").is_none(), "{perms}");
     // The membership is still recorded (group bindings set by an admin still apply).
