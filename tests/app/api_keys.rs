@@ -3,27 +3,39 @@
 
 use std::time::Duration;
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use diesel::prelude::*;
-use portcullis::app::AppState;
-use portcullis::config::{Config, DatabaseUrl};
-use portcullis::db::Db;
 use portcullis::db::schema::api_keys;
-use portcullis::secrets::ServerSecret;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestDb};
+use crate::helpers::{TestApp, TestResponse};
 
-async fn exchange(app: &mut TestApp, key: &str) -> crate::helpers::TestResponse {
-    app.json(Method::POST, "/api/v1/login", json!({"api_key": key}), None)
+async fn exchange(app: &mut TestApp, key: &str) -> TestResponse {
+    app.api_login(json!({"api_key": key})).await
+}
+
+/// Rotates key `main` of account `ci` as `admin` with `body`.
+async fn rotate(app: &mut TestApp, admin: &str, key: &str, body: Value) -> TestResponse {
+    let path = format!("/api/v1/service-accounts/ci/api-keys/{key}/rotate");
+    app.post_as(admin, &path, body).await
+}
+
+/// A well-formed API key that was never issued.
+fn unknown_key() -> String {
+    let kind = portcullis::credential::CredentialKind::ApiKey;
+    portcullis::credential::generate(kind, &[0; 32]).plaintext
+}
+
+/// `PATCH path` with `{"active": active}` as `admin`; asserts the 200.
+async fn set_active(app: &mut TestApp, admin: &str, path: &str, active: bool) {
+    app.patch_as(admin, path, json!({ "active": active }))
         .await
+        .assert_status(StatusCode::OK);
 }
 
 #[actix_web::test]
 async fn a_key_authenticates_its_service_account_directly_and_by_token() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let key = app.create_key(&admin, "default", "ci", "main").await;
+    let (mut app, admin, key) = TestApp::with_key("ci", "main").await;
     assert!(key.plaintext.starts_with("pck_"));
     let me = app.get_bearer("/api/v1/whoami", &key.plaintext).await;
     assert_eq!(me.status, StatusCode::OK);
@@ -58,26 +70,13 @@ async fn a_key_authenticates_its_service_account_directly_and_by_token() {
 
 #[actix_web::test]
 async fn every_bad_key_gets_the_identical_401() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let good = app.create_key(&admin, "default", "ci", "good").await;
+    let (mut app, admin, good) = TestApp::with_key("ci", "good").await;
     let inactive = app.create_key(&admin, "default", "ci", "inactive").await;
     let expired = app.create_key(&admin, "default", "ci", "expired").await;
     let owner_off = app.create_key(&admin, "default", "sleepy", "k").await;
-    app.json(
-        Method::PATCH,
-        "/api/v1/service-accounts/ci/api-keys/inactive",
-        json!({"active": false}),
-        Some(&admin),
-    )
-    .await;
-    app.json(
-        Method::PATCH,
-        "/api/v1/service-accounts/sleepy",
-        json!({"active": false}),
-        Some(&admin),
-    )
-    .await;
+    let inactive_key = "/api/v1/service-accounts/ci/api-keys/inactive";
+    set_active(&mut app, &admin, inactive_key, false).await;
+    set_active(&mut app, &admin, "/api/v1/service-accounts/sleepy", false).await;
     app.conn(|c| {
         diesel::update(api_keys::table.filter(api_keys::name.eq("expired")))
             .set(api_keys::expires_at.eq(Some(1i64)))
@@ -98,9 +97,7 @@ async fn every_bad_key_gets_the_identical_401() {
     };
     wrong[30] = if wrong[30] == b'a' { b'b' } else { b'a' };
     let malformed = String::from_utf8(wrong).unwrap();
-    let unknown =
-        portcullis::credential::generate(portcullis::credential::CredentialKind::ApiKey, &[0; 32])
-            .plaintext;
+    let unknown = unknown_key();
     let mut bodies = Vec::new();
     for (what, key) in [
         ("inactive", inactive.plaintext.as_str()),
@@ -119,29 +116,13 @@ async fn every_bad_key_gets_the_identical_401() {
         bodies.push(ex.body);
     }
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &good.plaintext)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.whoami_status(&good.plaintext).await, StatusCode::OK);
 }
 
 #[actix_web::test]
 async fn a_malformed_key_is_refused_without_touching_the_database() {
-    let db = TestDb::new();
-    let unreachable = DatabaseUrl::Sqlite(db.dir.path().join("missing/never.db"));
-    let config = Config::for_tests(db.dir.path(), unreachable.clone());
-    let secret = ServerSecret::load_or_create(
-        config.secret_key.as_ref().map(|s| s.expose()),
-        db.dir.path(),
-    )
-    .unwrap();
-    let state = AppState::new(config, Db::connect_lazily(&unreachable, 1), &secret).unwrap();
-    let mut app = TestApp::mount(state, db).await;
-    let good =
-        portcullis::credential::generate(portcullis::credential::CredentialKind::ApiKey, &[0; 32]);
-    let mut bad = good.plaintext.into_bytes();
+    let mut app = TestApp::over_unreachable_database().await;
+    let mut bad = unknown_key().into_bytes();
     bad[10] = if bad[10] == b'x' { b'y' } else { b'x' };
     let res = app
         .get_bearer("/api/v1/whoami", &String::from_utf8(bad).unwrap())
@@ -152,21 +133,15 @@ async fn a_malformed_key_is_refused_without_touching_the_database() {
 
 #[actix_web::test]
 async fn rotation_keeps_the_old_secret_for_the_grace_window_then_refuses_it() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let old = app.create_key(&admin, "default", "ci", "main").await;
-    let old_token = exchange(&mut app, &old.plaintext).await.json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let res = app
-        .json(
-            Method::POST,
-            "/api/v1/service-accounts/ci/api-keys/main/rotate",
-            json!({"retain_period_minutes": 60}),
-            Some(&admin),
-        )
-        .await;
+    let (mut app, admin, old) = TestApp::with_key("ci", "main").await;
+    let old_token = app.key_token(&old.plaintext).await;
+    let res = rotate(
+        &mut app,
+        &admin,
+        "main",
+        json!({"retain_period_minutes": 60}),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let new = res.json()["key"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -177,16 +152,11 @@ async fn rotation_keeps_the_old_secret_for_the_grace_window_then_refuses_it() {
     assert_ne!(new, old.plaintext);
     assert!(res.json()["retain_until"].is_string());
     assert!(res.json()["last_rotated_at"].is_string());
-    for key in [&old.plaintext, &new, &old_token] {
-        assert_eq!(
-            app.get_bearer("/api/v1/whoami", key).await.status,
-            StatusCode::OK
-        );
-    }
+    app.assert_whoami(&[&old.plaintext, &new, &old_token], StatusCode::OK)
+        .await;
     let page_key = app
-        .get_bearer("/api/v1/service-accounts/ci/api-keys/main", &admin)
-        .await
-        .json();
+        .read_as(&admin, "/api/v1/service-accounts/ci/api-keys/main")
+        .await;
     assert_eq!(page_key["retain_until"], res.json()["retain_until"]);
     // The window ends (moved into the past); the old secret and its tokens stop.
     app.conn(|c| {
@@ -196,54 +166,21 @@ async fn rotation_keeps_the_old_secret_for_the_grace_window_then_refuses_it() {
             .unwrap();
     });
     app.state.key_cache.clear();
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &old.plaintext)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &old_token).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &new).await.status,
-        StatusCode::OK
-    );
+    app.assert_whoami(&[&old.plaintext, &old_token], StatusCode::UNAUTHORIZED)
+        .await;
+    assert_eq!(app.whoami_status(&new).await, StatusCode::OK);
 }
 
 #[actix_web::test]
 async fn rotation_without_grace_stops_the_old_secret_at_once() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let old = app.create_key(&admin, "default", "ci", "main").await;
-    let res = app
-        .json(
-            Method::POST,
-            "/api/v1/service-accounts/ci/api-keys/main/rotate",
-            json!({}),
-            Some(&admin),
-        )
-        .await;
-    let new = res.json()["key"].as_str().unwrap().to_owned();
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &old.plaintext)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &new).await.status,
-        StatusCode::OK
-    );
-    let bad = app
-        .json(
-            Method::POST,
-            "/api/v1/service-accounts/ci/api-keys/main/rotate",
-            json!({"retain_period_minutes": -1}),
-            Some(&admin),
-        )
-        .await;
+    let (mut app, admin, old) = TestApp::with_key("ci", "main").await;
+    let res = rotate(&mut app, &admin, "main", json!({})).await;
+    let new = res.assert_status(StatusCode::OK).json_str("key");
+    let old_status = app.whoami_status(&old.plaintext).await;
+    assert_eq!(old_status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.whoami_status(&new).await, StatusCode::OK);
+    let negative = json!({"retain_period_minutes": -1});
+    let bad = rotate(&mut app, &admin, "main", negative).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -253,42 +190,23 @@ async fn the_grace_window_never_outlives_the_key() {
     let admin = app.admin_token().await;
     app.create_key(&admin, "default", "ci", "placeholder").await;
     let expires = chrono::Utc::now() + chrono::Duration::minutes(30);
-    let created = app
-        .json(
-            Method::POST,
-            "/api/v1/service-accounts/ci/api-keys",
-            json!({"name": "short", "expires_at": expires.to_rfc3339()}),
-            Some(&admin),
-        )
-        .await;
+    let keys = "/api/v1/service-accounts/ci/api-keys";
+    let short = json!({"name": "short", "expires_at": expires.to_rfc3339()});
+    let created = app.post_as(&admin, keys, short).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let res = app
-        .json(
-            Method::POST,
-            "/api/v1/service-accounts/ci/api-keys/short/rotate",
-            json!({"retain_period_minutes": 600}),
-            Some(&admin),
-        )
-        .await;
-    assert_eq!(res.json()["retain_until"], res.json()["expires_at"]);
-    let past = app
-        .json(
-            Method::POST,
-            "/api/v1/service-accounts/ci/api-keys",
-            json!({"name": "past", "expires_at": "2001-01-01T00:00:00Z"}),
-            Some(&admin),
-        )
-        .await;
-    assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let garbage = app
-        .json(
-            Method::POST,
-            "/api/v1/service-accounts/ci/api-keys",
-            json!({"name": "x", "expires_at": "tomorrow"}),
-            Some(&admin),
-        )
-        .await;
-    assert_eq!(garbage.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let long_grace = json!({"retain_period_minutes": 600});
+    let res = rotate(&mut app, &admin, "short", long_grace).await;
+    let res = res.assert_status(StatusCode::OK).json();
+    assert_eq!(res["retain_until"], res["expires_at"]);
+    for expires_at in ["2001-01-01T00:00:00Z", "tomorrow"] {
+        let key = json!({"name": "x", "expires_at": expires_at});
+        let refused = app.post_as(&admin, keys, key).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{expires_at}"
+        );
+    }
 }
 
 #[actix_web::test]
@@ -315,7 +233,7 @@ async fn twenty_concurrent_rotations_leave_one_current_and_one_consistent_previo
     app.state.key_cache.clear();
     let mut working = 0;
     for key in &results {
-        if app.get_bearer("/api/v1/whoami", key).await.status == StatusCode::OK {
+        if app.whoami_status(key).await == StatusCode::OK {
             working += 1;
         }
     }
@@ -334,9 +252,7 @@ async fn twenty_concurrent_rotations_leave_one_current_and_one_consistent_previo
 
 #[actix_web::test]
 async fn last_used_is_recorded_off_the_request_path_at_most_once_a_minute() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let key = app.create_key(&admin, "default", "ci", "main").await;
+    let (mut app, admin, key) = TestApp::with_key("ci", "main").await;
     let last_used = |app: &TestApp| -> Option<i64> {
         app.conn(|c| {
             api_keys::table
@@ -345,7 +261,7 @@ async fn last_used_is_recorded_off_the_request_path_at_most_once_a_minute() {
                 .unwrap()
         })
     };
-    app.get_bearer("/api/v1/whoami", &key.plaintext).await;
+    assert_eq!(app.whoami_status(&key.plaintext).await, StatusCode::OK);
     assert_eq!(
         last_used(&app),
         None,
@@ -355,94 +271,43 @@ async fn last_used_is_recorded_off_the_request_path_at_most_once_a_minute() {
     let first = last_used(&app).expect("written by the flush");
     actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     for _ in 0..5 {
-        app.get_bearer("/api/v1/whoami", &key.plaintext).await;
+        assert_eq!(app.whoami_status(&key.plaintext).await, StatusCode::OK);
     }
     app.flush_usage().await;
     assert_eq!(last_used(&app), Some(first), "coalesced within the minute");
-    let listed = app
-        .get_bearer("/api/v1/service-accounts/ci", &admin)
-        .await
-        .json();
+    let listed = app.read_as(&admin, "/api/v1/service-accounts/ci").await;
     assert!(listed["last_used_at"].is_string());
 }
 
 #[actix_web::test]
 async fn deactivating_an_account_rejects_its_keys_and_tokens_on_the_next_request() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let key = app.create_key(&admin, "default", "ci", "main").await;
-    let token = exchange(&mut app, &key.plaintext).await.json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &key.plaintext)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    app.json(
-        Method::PATCH,
-        "/api/v1/service-accounts/ci",
-        json!({"active": false}),
-        Some(&admin),
-    )
-    .await;
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &key.plaintext)
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &token).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    app.json(
-        Method::PATCH,
-        "/api/v1/service-accounts/ci",
-        json!({"active": true}),
-        Some(&admin),
-    )
-    .await;
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &key.plaintext)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    let (mut app, admin, key) = TestApp::with_key("ci", "main").await;
+    let token = app.key_token(&key.plaintext).await;
+    assert_eq!(app.whoami_status(&key.plaintext).await, StatusCode::OK);
+    set_active(&mut app, &admin, "/api/v1/service-accounts/ci", false).await;
+    app.assert_whoami(&[&key.plaintext, &token], StatusCode::UNAUTHORIZED)
+        .await;
+    set_active(&mut app, &admin, "/api/v1/service-accounts/ci", true).await;
+    assert_eq!(app.whoami_status(&key.plaintext).await, StatusCode::OK);
     let del = app
-        .json(
-            Method::DELETE,
-            "/api/v1/service-accounts/ci/api-keys/main",
-            json!({}),
-            Some(&admin),
-        )
+        .delete_as(&admin, "/api/v1/service-accounts/ci/api-keys/main")
         .await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
     assert_eq!(
-        app.get_bearer("/api/v1/whoami", &key.plaintext)
-            .await
-            .status,
+        app.whoami_status(&key.plaintext).await,
         StatusCode::UNAUTHORIZED
     );
 }
 
 #[actix_web::test]
 async fn failed_key_attempts_are_throttled_per_client() {
-    let mut app = TestApp::with_config(|c| {
-        c.login_limits.burst = 2;
-        c.login_limits.refill = Duration::from_secs(3600);
-    })
-    .await;
+    let mut app = TestApp::with_login_limits(2, Duration::from_secs(3600)).await;
     let admin = app.admin_token().await;
     let good = app.create_key(&admin, "default", "ci", "main").await;
-    let unknown =
-        portcullis::credential::generate(portcullis::credential::CredentialKind::ApiKey, &[0; 32])
-            .plaintext;
+    let unknown = unknown_key();
     let mut statuses = Vec::new();
     for _ in 0..8 {
-        statuses.push(app.get_bearer("/api/v1/whoami", &unknown).await.status);
+        statuses.push(app.whoami_status(&unknown).await);
     }
     assert!(
         statuses[..6].iter().all(|s| *s == StatusCode::UNAUTHORIZED),
@@ -450,10 +315,5 @@ async fn failed_key_attempts_are_throttled_per_client() {
     );
     assert_eq!(statuses[7], StatusCode::TOO_MANY_REQUESTS);
     // A valid key from the same client still works: successes never count.
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &good.plaintext)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.whoami_status(&good.plaintext).await, StatusCode::OK);
 }

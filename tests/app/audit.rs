@@ -1,61 +1,43 @@
 //! Audit events for service accounts and keys: recorded, listed for admins, secret-free.
 
 use actix_web::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, item_strings, items};
 
 #[actix_web::test]
 async fn key_lifecycle_and_failed_authentication_are_audited_without_secrets() {
-    let mut app = TestApp::new().await;
-    let admin = app.admin_token().await;
-    let key = app.create_key(&admin, "default", "ci", "main").await;
-    app.json(
-        Method::POST,
-        "/api/v1/login",
-        json!({"api_key": key.plaintext}),
-        None,
-    )
-    .await;
-    app.json(
-        Method::POST,
-        "/api/v1/service-accounts/ci/api-keys/main/rotate",
-        json!({}),
-        Some(&admin),
-    )
-    .await;
-    app.json(
-        Method::PATCH,
-        "/api/v1/service-accounts/ci/api-keys/main",
-        json!({"active": false}),
-        Some(&admin),
-    )
-    .await;
-    app.get_bearer("/api/v1/whoami", &key.plaintext).await;
-    app.json(
-        Method::DELETE,
-        "/api/v1/service-accounts/ci/api-keys/main",
-        json!({}),
-        Some(&admin),
-    )
-    .await;
-    app.json(
-        Method::DELETE,
-        "/api/v1/service-accounts/ci",
-        json!({}),
-        Some(&admin),
-    )
-    .await;
+    let (mut app, admin, key) = TestApp::with_key("ci", "main").await;
+    app.key_token(&key.plaintext).await;
+    const MAIN: &str = "/api/v1/service-accounts/ci/api-keys/main";
+    let lifecycle = [
+        (
+            Method::POST,
+            "/api/v1/service-accounts/ci/api-keys/main/rotate",
+            json!({}),
+            200,
+        ),
+        (Method::PATCH, MAIN, json!({"active": false}), 200),
+    ];
+    app.assert_statuses("the admin", &admin, &lifecycle).await;
+    // The deactivated key fails to authenticate (audited as a failure).
+    let refused = app.whoami_status(&key.plaintext).await;
+    assert_eq!(refused, StatusCode::UNAUTHORIZED);
+    let deletions = [
+        (Method::DELETE, MAIN, Value::Null, 204),
+        (
+            Method::DELETE,
+            "/api/v1/service-accounts/ci",
+            Value::Null,
+            204,
+        ),
+    ];
+    app.assert_statuses("the admin", &admin, &deletions).await;
     let res = app
         .get_bearer("/api/v1/audit-events?limit=100", &admin)
         .await;
     assert_eq!(res.status, StatusCode::OK);
-    let actions: Vec<String> = res.json()["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_owned())
-        .collect();
+    let actions = item_strings(&res.json(), "action");
     for expected in [
         "service_account.create",
         "api_key.create",
@@ -76,17 +58,14 @@ async fn key_lifecycle_and_failed_authentication_are_audited_without_secrets() {
         "no secret in the audit log"
     );
     let failed = app
-        .get_bearer("/api/v1/audit-events?action=api_key.authenticate", &admin)
-        .await
-        .json();
+        .read_as(&admin, "/api/v1/audit-events?action=api_key.authenticate")
+        .await;
     let event = &failed["items"][0];
     assert_eq!(event["outcome"], "failure");
     assert_eq!(event["target"], format!("key_id:{}", &key.plaintext[4..16]));
-    let filtered = app
-        .get_bearer("/api/v1/audit-events?action=api_key.create&limit=1", &admin)
-        .await
-        .json();
-    assert_eq!(filtered["items"].as_array().unwrap().len(), 1);
+    let one = "/api/v1/audit-events?action=api_key.create&limit=1";
+    let filtered = app.read_as(&admin, one).await;
+    assert_eq!(items(&filtered).len(), 1);
 }
 
 #[actix_web::test]

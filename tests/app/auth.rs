@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp};
@@ -10,12 +10,9 @@ use crate::helpers::{PASSWORD, TestApp};
 #[actix_web::test]
 async fn an_anonymous_dashboard_get_redirects_to_login_with_return_to() {
     let mut app = TestApp::new().await;
-    let res = app.get("/?tab=x").await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        res.header("location"),
-        Some("/login?return_to=%2F%3Ftab%3Dx")
-    );
+    app.get("/?tab=x")
+        .await
+        .assert_redirect("/login?return_to=%2F%3Ftab%3Dx");
 }
 
 #[actix_web::test]
@@ -36,10 +33,10 @@ async fn the_login_page_is_a_form_with_a_csrf_field() {
         res.attr("input[name=password]", "type").as_deref(),
         Some("password")
     );
-    let csrf = res.attr("input[type=hidden][name^=csrf]", "value").unwrap();
+    let csrf = res.value("input[type=hidden][name^=csrf]").unwrap();
     assert!(csrf.len() >= 32);
     assert_eq!(
-        res.attr("input[name=return_to]", "value").as_deref(),
+        res.value("input[name=return_to]").as_deref(),
         Some("/somewhere")
     );
 }
@@ -47,18 +44,9 @@ async fn the_login_page_is_a_form_with_a_csrf_field() {
 #[actix_web::test]
 async fn signing_in_redirects_to_return_to_and_shows_the_overview() {
     let mut app = TestApp::new().await.with_user("alice", &[]);
-    let res = app
-        .post_form(
-            "/login",
-            &[
-                ("username", "alice"),
-                ("password", PASSWORD),
-                ("return_to", "/?x=1"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert_eq!(res.header("location"), Some("/?x=1"));
+    app.post_login("alice", PASSWORD, Some("/?x=1"))
+        .await
+        .assert_redirect("/?x=1");
     let page = app.get("/").await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.text("#whoami"), "alice");
@@ -67,25 +55,15 @@ async fn signing_in_redirects_to_return_to_and_shows_the_overview() {
 #[actix_web::test]
 async fn unknown_users_and_wrong_passwords_get_the_same_answer() {
     let mut app = TestApp::new().await.with_user("alice", &[]);
-    let wrong = app
-        .post_form(
-            "/login",
-            &[("username", "alice"), ("password", "not the password")],
-        )
-        .await;
-    let unknown = app
-        .post_form(
-            "/login",
-            &[("username", "mallory"), ("password", "not the password")],
-        )
-        .await;
+    let wrong = app.post_login("alice", "not the password", None).await;
+    let unknown = app.post_login("mallory", "not the password", None).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status, wrong.status);
     assert_eq!(wrong.text("#login-error"), "Invalid user name or password.");
     assert_eq!(unknown.text("#login-error"), wrong.text("#login-error"));
     // The form comes back with the name, never the password.
     assert_eq!(
-        wrong.attr("input[name=username]", "value").as_deref(),
+        wrong.value("input[name=username]").as_deref(),
         Some("alice")
     );
     assert!(!wrong.body.contains("not the password"));
@@ -100,17 +78,9 @@ async fn off_site_return_to_targets_are_ignored() {
         "/%5Cevil",
     ] {
         let mut app = TestApp::new().await.with_user("alice", &[]);
-        let res = app
-            .post_form(
-                "/login",
-                &[
-                    ("username", "alice"),
-                    ("password", PASSWORD),
-                    ("return_to", target),
-                ],
-            )
-            .await;
-        let location = res.header("location").unwrap().to_owned();
+        let res = app.post_login("alice", PASSWORD, Some(target)).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{target}: {}", res.body);
+        let location = res.location().to_owned();
         assert!(
             location == "/" || location == "/%5Cevil",
             "{target} → {location}"
@@ -122,12 +92,7 @@ async fn off_site_return_to_targets_are_ignored() {
 async fn api_login_returns_a_bearer_token_that_whoami_accepts() {
     let mut app = TestApp::new().await.with_user("alice", &[]);
     let res = app
-        .json(
-            Method::POST,
-            "/api/v1/login",
-            json!({"username": "alice", "password": PASSWORD}),
-            None,
-        )
+        .api_login(json!({"username": "alice", "password": PASSWORD}))
         .await;
     assert_eq!(res.status, StatusCode::OK);
     let body = res.json();
@@ -156,24 +121,12 @@ async fn api_login_returns_a_bearer_token_that_whoami_accepts() {
 async fn bad_credentials_are_401_with_www_authenticate() {
     let mut app = TestApp::new().await.with_user("alice", &[]);
     let wrong = app
-        .json(
-            Method::POST,
-            "/api/v1/login",
-            json!({"username": "alice", "password": "nope"}),
-            None,
-        )
+        .api_login(json!({"username": "alice", "password": "nope"}))
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.header("www-authenticate"), Some("Bearer"));
     assert_eq!(wrong.json()["error"]["code"], "unauthenticated");
-    let neither = app
-        .json(
-            Method::POST,
-            "/api/v1/login",
-            json!({"username": "alice"}),
-            None,
-        )
-        .await;
+    let neither = app.api_login(json!({"username": "alice"})).await;
     assert_eq!(neither.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -214,48 +167,26 @@ async fn expired_access_tokens_are_refused() {
     let mut app = TestApp::with_config(|c| c.access_token_ttl = Duration::from_millis(300)).await;
     app.create_user("alice", &[]);
     let token = app.access_token("alice", PASSWORD).await;
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &token).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.whoami_status(&token).await, StatusCode::OK);
     actix_web::rt::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &token).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.whoami_status(&token).await, StatusCode::UNAUTHORIZED);
 }
 
 #[actix_web::test]
 async fn failed_sign_ins_are_throttled_with_retry_after() {
-    let mut app = TestApp::with_config(|c| {
-        c.login_limits.burst = 3;
-        c.login_limits.refill = Duration::from_secs(60);
-    })
-    .await;
+    let mut app = TestApp::with_login_limits(3, Duration::from_secs(60)).await;
     app.create_user("alice", &[]);
     for _ in 0..3 {
-        let res = app
-            .post_form(
-                "/login",
-                &[("username", "alice"), ("password", "wrong password")],
-            )
-            .await;
+        let res = app.post_login("alice", "wrong password", None).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     }
-    let res = app
-        .post_form("/login", &[("username", "alice"), ("password", PASSWORD)])
-        .await;
+    let res = app.post_login("alice", PASSWORD, None).await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = res.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry));
     app.cookies.clear();
     let api = app
-        .json(
-            Method::POST,
-            "/api/v1/login",
-            json!({"username": "alice", "password": PASSWORD}),
-            None,
-        )
+        .api_login(json!({"username": "alice", "password": PASSWORD}))
         .await;
     assert_eq!(api.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(api.header("retry-after").is_some());
@@ -263,20 +194,12 @@ async fn failed_sign_ins_are_throttled_with_retry_after() {
 
 #[actix_web::test]
 async fn throttling_refills_so_nobody_is_locked_out_for_good() {
-    let mut app = TestApp::with_config(|c| {
-        c.login_limits.burst = 1;
-        c.login_limits.refill = Duration::from_millis(500);
-    })
-    .await;
+    let mut app = TestApp::with_login_limits(1, Duration::from_millis(500)).await;
     app.create_user("alice", &[]);
-    app.post_form(
-        "/login",
-        &[("username", "alice"), ("password", "wrong password")],
-    )
-    .await;
-    let blocked = app
-        .post_form("/login", &[("username", "alice"), ("password", PASSWORD)])
-        .await;
+    app.post_login("alice", "wrong password", None)
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    let blocked = app.post_login("alice", PASSWORD, None).await;
     assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
     actix_web::rt::time::sleep(Duration::from_millis(600)).await;
     app.login("alice", PASSWORD).await;
@@ -284,25 +207,22 @@ async fn throttling_refills_so_nobody_is_locked_out_for_good() {
 
 #[actix_web::test]
 async fn an_attacker_cannot_lock_the_owner_out_of_a_known_device() {
-    let mut owner = TestApp::with_config(|c| {
-        c.login_limits.burst = 2;
-        c.login_limits.refill = Duration::from_secs(3600);
-    })
-    .await;
+    let mut owner = TestApp::with_login_limits(2, Duration::from_secs(3600)).await;
     owner.create_user("alice", &[]);
     owner.login("alice", PASSWORD).await;
     assert!(owner.cookies.contains_key("portcullis_device"));
-    owner.post_form("/logout", &[]).await;
+    owner.logout().await;
     // The attacker (no device cookie) exhausts alice's bucket.
     let device = owner.cookies.remove("portcullis_device").unwrap();
     for _ in 0..2 {
-        owner
-            .post_form("/login", &[("username", "alice"), ("password", "guess")])
-            .await;
+        let guess = owner.post_login("alice", "guess", None).await;
+        assert!(
+            [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(&guess.status),
+            "a guess got {}",
+            guess.status
+        );
     }
-    let attacker = owner
-        .post_form("/login", &[("username", "alice"), ("password", PASSWORD)])
-        .await;
+    let attacker = owner.post_login("alice", PASSWORD, None).await;
     assert_eq!(attacker.status, StatusCode::TOO_MANY_REQUESTS);
     // The owner's browser still signs in.
     owner.cookies.insert("portcullis_device".into(), device);

@@ -174,7 +174,6 @@ fn serve_creates_the_admin_once_and_prints_where_to_sign_in() {
 
 #[actix_web::test]
 async fn secrets_rekey_moves_connector_secrets_to_the_new_server_secret() {
-    use actix_web::http::Method;
     use portcullis::connectors::{SECRETS_KEY_LABEL, registry};
     use portcullis::crypto::Sealer;
     use portcullis::secrets::ServerSecret;
@@ -184,13 +183,8 @@ async fn secrets_rekey_moves_connector_secrets_to_the_new_server_secret() {
     let mut app = crate::helpers::TestApp::with_config(|c| c.secret_key = Some(OLD.into())).await;
     let root = app.admin_token().await;
     let res = app
-        .json(
-            Method::POST,
-            "/api/v1/connectors",
-            serde_json::json!({"name": "hub", "connector_type": "docker", "auth_method": "password",
-                               "configuration": {"username": "u", "password": "registry-password"}}),
-            Some(&root),
-        )
+        .post_as(&root, "/api/v1/connectors", serde_json::json!({"name": "hub", "connector_type": "docker", "auth_method": "password",
+                               "configuration": {"username": "u", "password": "registry-password"}}))
         .await;
     assert_eq!(
         res.status,

@@ -3,14 +3,13 @@
 //! resources, and who sees which buttons.
 
 use actix_web::http::StatusCode;
-use actix_web::test::TestRequest;
 use diesel::prelude::*;
-use portcullis::connectors::registry;
 use portcullis::db::schema::connectors as t;
 
 use crate::helpers::{PASSWORD, TestApp};
 
 const SECRET: &str = "pageSecretValue0123456789abcdef";
+const EDIT: &str = "/connectors/s3-edit/edit";
 
 async fn admin_app() -> TestApp {
     let mut app = TestApp::new().await;
@@ -40,22 +39,11 @@ fn aws_form<'a>(name: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
-/// Rows matching `selector` in an htmx fragment of table rows.
-fn fragment_rows(body: &str, selector: &str) -> usize {
-    let frag = scraper::Html::parse_fragment(&format!("<table>{body}</table>"));
-    frag.select(&scraper::Selector::parse(selector).unwrap())
-        .count()
-}
-
-fn secrets_of(app: &TestApp, name: &str) -> serde_json::Map<String, serde_json::Value> {
-    let (id, sealed): (i64, String) = app.conn(|c| {
-        t::table
-            .filter(t::name.eq(name))
-            .select((t::id, t::secrets))
-            .first(c)
-            .unwrap()
-    });
-    registry::open_secrets(&app.state.connector_sealer, id, &sealed).unwrap()
+/// Posts the edit form of s3-edit (secret-key method) with `fields`.
+async fn edit(app: &mut TestApp, fields: &[(&str, &str)]) -> crate::helpers::TestResponse {
+    let mut all = vec![("auth_method", "secret-key")];
+    all.extend_from_slice(fields);
+    app.post_form(EDIT, &all).await
 }
 
 #[actix_web::test]
@@ -76,22 +64,12 @@ async fn the_catalog_pages_describe_types_methods_and_resources() {
     );
     // The filters swap the rows (htmx).
     let rows = app
-        .send(
-            TestRequest::get()
-                .uri("/connector-types?resource_type=kubernetes-cluster&auth_method=")
-                .insert_header(("HX-Request", "true")),
-        )
+        .htmx_get("/connector-types?resource_type=kubernetes-cluster&auth_method=")
         .await;
-    assert_eq!(fragment_rows(&rows.body, "tr.type-row"), 4, "{}", rows.body);
+    assert_eq!(rows.fragment_count("tr.type-row"), 4, "{}", rows.body);
     assert!(!rows.body.contains("<html"));
-    let rows = app
-        .send(
-            TestRequest::get()
-                .uri("/connector-types?auth_method=password")
-                .insert_header(("HX-Request", "true")),
-        )
-        .await;
-    assert_eq!(fragment_rows(&rows.body, "tr.type-row"), 2);
+    let rows = app.htmx_get("/connector-types?auth_method=password").await;
+    assert_eq!(rows.fragment_count("tr.type-row"), 2);
 
     let page = app.get("/connector-types/aws").await;
     assert_eq!(page.texts("tr.method-row").len(), 6);
@@ -154,13 +132,8 @@ async fn the_form_follows_the_schema_and_never_carries_secrets_in_urls() {
         .get("/connectors/new?connector_type=gcp&auth_method=service-account")
         .await;
     assert_eq!(page.status, StatusCode::OK);
-    let names: Vec<String> = page
-        .html()
-        .select(&scraper::Selector::parse("#config-fields [name^='cfg.']").unwrap())
-        .map(|e| e.value().attr("name").unwrap().to_owned())
-        .collect();
     assert_eq!(
-        names,
+        page.attrs("#config-fields [name^='cfg.']", "name"),
         [
             "cfg.project_id",
             "cfg.service_account_json",
@@ -193,14 +166,10 @@ async fn the_form_follows_the_schema_and_never_carries_secrets_in_urls() {
     );
     // Changing the type swaps the form (htmx), keeping what was typed.
     let swapped = app
-        .send(
-            TestRequest::get()
-                .uri("/connectors/new?connector_type=kubernetes&name=k8s-one&namespace=team-a")
-                .insert_header(("HX-Request", "true")),
-        )
+        .htmx_get("/connectors/new?connector_type=kubernetes&name=k8s-one&namespace=team-a")
         .await;
     assert_eq!(
-        swapped.attr("input[name=name]", "value").as_deref(),
+        swapped.value("input[name=name]").as_deref(),
         Some("k8s-one")
     );
     assert!(swapped.attr("#cfg-server", "name").is_some());
@@ -208,8 +177,20 @@ async fn the_form_follows_the_schema_and_never_carries_secrets_in_urls() {
         swapped.attr("#cfg-insecure", "name").as_deref(),
         Some("cfg.insecure")
     );
-    // The implicit method is offered but disabled.
-    assert!(swapped.body.contains("disabled on this server") || !swapped.body.contains("implicit"));
+    // Kubernetes has no implicit method: only its own methods are offered, all usable.
+    assert_eq!(
+        swapped.attrs("#auth-method option", "value"),
+        ["password", "token"]
+    );
+    assert!(swapped.value("#auth-method option[disabled]").is_none());
+    // AWS's implicit method is offered but disabled (implicit auth is off by default).
+    let implicit = "#auth-method option[value=implicit]";
+    assert!(page.attr(implicit, "disabled").is_some(), "{}", page.body);
+    assert!(page.text(implicit).ends_with("(disabled on this server)"));
+    assert!(
+        page.attr("#auth-method option[value=iam-role]", "disabled")
+            .is_none()
+    );
 }
 
 #[actix_web::test]
@@ -223,14 +204,8 @@ async fn registering_shows_errors_inline_and_then_hidden_secrets() {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.text("#error-cfg-region"), "is required");
     assert!(res.text("#error-cfg-endpoint_url").contains("URL"));
-    assert_eq!(
-        res.attr("input[name=name]", "value").as_deref(),
-        Some("s3-page")
-    );
-    assert_eq!(
-        res.attr("#cfg-aws_secret_access_key", "value").as_deref(),
-        Some("")
-    );
+    assert_eq!(res.value("input[name=name]").as_deref(), Some("s3-page"));
+    assert_eq!(res.value("#cfg-aws_secret_access_key").as_deref(), Some(""));
     assert!(!res.body.contains(SECRET), "a secret came back in the page");
     assert_eq!(
         app.conn(|c| t::table.count().get_result::<i64>(c).unwrap()),
@@ -277,14 +252,11 @@ async fn editing_keeps_secrets_left_blank() {
         .post_form("/connectors", &aws_form("s3-edit", SECRET))
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let form = app.get("/connectors/s3-edit/edit").await;
+    let form = app.get(EDIT).await;
     assert_eq!(form.status, StatusCode::OK);
+    assert_eq!(form.value("#cfg-region").as_deref(), Some("eu-west-1"));
     assert_eq!(
-        form.attr("#cfg-region", "value").as_deref(),
-        Some("eu-west-1")
-    );
-    assert_eq!(
-        form.attr("#cfg-aws_secret_access_key", "value").as_deref(),
+        form.value("#cfg-aws_secret_access_key").as_deref(),
         Some("")
     );
     assert!(
@@ -298,25 +270,20 @@ async fn editing_keeps_secrets_left_blank() {
     );
     assert!(!form.body.contains(SECRET));
     assert_eq!(form.text("textarea[name=labels]"), "env=prod\nteam=ml");
-    let res = app
-        .post_form(
-            "/connectors/s3-edit/edit",
-            &[
-                ("auth_method", "secret-key"),
-                ("cfg.region", "us-east-2"),
-                ("cfg.endpoint_url", ""),
-                ("cfg.aws_access_key_id", ""),
-                ("cfg.aws_secret_access_key", ""),
-                ("resource_type", "s3-bucket"),
-                ("resource_id", "s3://page-bucket"),
-                ("labels", "team=ml"),
-                ("description", "edited"),
-                ("expires_at", ""),
-            ],
-        )
-        .await;
+    let fields = [
+        ("cfg.region", "us-east-2"),
+        ("cfg.endpoint_url", ""),
+        ("cfg.aws_access_key_id", ""),
+        ("cfg.aws_secret_access_key", ""),
+        ("resource_type", "s3-bucket"),
+        ("resource_id", "s3://page-bucket"),
+        ("labels", "team=ml"),
+        ("description", "edited"),
+        ("expires_at", ""),
+    ];
+    let res = edit(&mut app, &fields).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let secrets = secrets_of(&app, "s3-edit");
+    let secrets = app.connector_secrets("s3-edit");
     assert_eq!(secrets["aws_secret_access_key"], SECRET);
     assert_eq!(secrets["aws_access_key_id"], "AKIAPAGETEST");
     let page = app.get("/connectors/s3-edit").await;
@@ -327,67 +294,55 @@ async fn editing_keeps_secrets_left_blank() {
     assert_eq!(page.text("#expires-in"), "—");
     assert!(page.text("#history tbody").contains("connector.update"));
     // A form opened before someone else's change is refused (409), not applied blindly.
-    let stale = app.get("/connectors/s3-edit/edit").await;
-    let version = stale.attr("input[name=version]", "value").unwrap();
+    let stale = app.get(EDIT).await;
+    let version = stale.value("input[name=version]").unwrap();
     let root = app.new_browser().admin_token().await;
     let res = app
         .new_browser()
-        .json(
-            actix_web::http::Method::PATCH,
+        .patch_as(
+            &root,
             "/api/v1/connectors/s3-edit",
             serde_json::json!({"description": "changed elsewhere"}),
-            Some(&root),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);
-    let res = app
-        .post_form(
-            "/connectors/s3-edit/edit",
-            &[
-                ("version", version.as_str()),
-                ("auth_method", "secret-key"),
-                ("cfg.region", "us-east-2"),
-                ("description", "mine"),
-            ],
-        )
-        .await;
+    let fields = [
+        ("version", version.as_str()),
+        ("cfg.region", "us-east-2"),
+        ("description", "mine"),
+    ];
+    let res = edit(&mut app, &fields).await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     assert!(res.text("#form-error").contains("changed this connector"));
     // A field swap of the stale form keeps its version: saving it is still a 409.
     let swapped = app
-        .send(
-            TestRequest::get()
-                .uri(&format!(
-                    "/connectors/s3-edit/edit?auth_method=secret-key&version={version}"
-                ))
-                .insert_header(("HX-Request", "true")),
-        )
+        .htmx_get(&format!(
+            "/connectors/s3-edit/edit?auth_method=secret-key&version={version}"
+        ))
         .await;
     assert_eq!(
-        swapped.attr("input[name=version]", "value").as_deref(),
+        swapped.value("input[name=version]").as_deref(),
         Some(version.as_str())
     );
     // The 409 page carries the current version: saving again applies the entries.
-    let current = res.attr("input[name=version]", "value").unwrap();
+    let current = res.value("input[name=version]").unwrap();
     assert_ne!(current, version);
     let page = app.get("/connectors/s3-edit").await;
     assert_eq!(page.text("#description"), "changed elsewhere");
     // An invalid edit shows the form again and changes nothing.
-    let res = app
-        .post_form(
-            "/connectors/s3-edit/edit",
-            &[
-                ("auth_method", "secret-key"),
-                ("cfg.region", ""),
-                ("cfg.aws_secret_access_key", "new-but-refused"),
-                ("labels", ""),
-            ],
-        )
-        .await;
+    let fields = [
+        ("cfg.region", ""),
+        ("cfg.aws_secret_access_key", "new-but-refused"),
+        ("labels", ""),
+    ];
+    let res = edit(&mut app, &fields).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.text("#error-cfg-region"), "is required");
     assert!(!res.body.contains("new-but-refused"));
-    assert_eq!(secrets_of(&app, "s3-edit")["aws_secret_access_key"], SECRET);
+    assert_eq!(
+        app.connector_secrets("s3-edit")["aws_secret_access_key"],
+        SECRET
+    );
     // An expired connector (expiry with seconds and milliseconds, set through the API)
     // can still be edited in the form: an unchanged expiry is kept exactly.
     app.conn(|c| {
@@ -396,22 +351,17 @@ async fn editing_keeps_secrets_left_blank() {
             .execute(c)
             .unwrap();
     });
-    let form = app.get("/connectors/s3-edit/edit").await;
-    let shown = form.attr("input[name=expires_at]", "value").unwrap();
+    let form = app.get(EDIT).await;
+    let shown = form.value("input[name=expires_at]").unwrap();
     assert_eq!(shown, "2023-11-14T22:13:50");
-    let version = form.attr("input[name=version]", "value").unwrap();
-    let res = app
-        .post_form(
-            "/connectors/s3-edit/edit",
-            &[
-                ("version", version.as_str()),
-                ("auth_method", "secret-key"),
-                ("cfg.region", "us-east-2"),
-                ("description", "still expired"),
-                ("expires_at", shown.as_str()),
-            ],
-        )
-        .await;
+    let version = form.value("input[name=version]").unwrap();
+    let fields = [
+        ("version", version.as_str()),
+        ("cfg.region", "us-east-2"),
+        ("description", "still expired"),
+        ("expires_at", shown.as_str()),
+    ];
+    let res = edit(&mut app, &fields).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let stored: Option<i64> = app.conn(|c| {
         t::table
@@ -455,21 +405,11 @@ async fn lists_and_resources_show_what_the_viewer_may_read() {
     );
     assert!(page.attr("a#new-connector", "href").is_some());
     let rows = app
-        .send(
-            TestRequest::get()
-                .uri("/connectors?q=&namespace=&connector_type=&resource_type=s3-bucket&label=")
-                .insert_header(("HX-Request", "true")),
-        )
+        .htmx_get("/connectors?q=&namespace=&connector_type=&resource_type=s3-bucket&label=")
         .await;
-    assert_eq!(fragment_rows(&rows.body, "tr.connector-row"), 1);
-    let rows = app
-        .send(
-            TestRequest::get()
-                .uri("/connectors?label=env%3Dprod")
-                .insert_header(("HX-Request", "true")),
-        )
-        .await;
-    assert_eq!(fragment_rows(&rows.body, "tr.connector-row"), 2);
+    assert_eq!(rows.fragment_count("tr.connector-row"), 1);
+    let rows = app.htmx_get("/connectors?label=env%3Dprod").await;
+    assert_eq!(rows.fragment_count("tr.connector-row"), 2);
 
     let page = app.get("/resources?resource_type=s3-bucket").await;
     assert_eq!(page.texts("#resources tr.resource-row").len(), 1);
@@ -494,14 +434,12 @@ async fn lists_and_resources_show_what_the_viewer_may_read() {
     let page = viewer.get("/connectors/s3-list").await;
     assert!(page.attr("a#edit-connector", "href").is_none());
     assert!(page.texts("#delete-connector").is_empty());
-    assert_eq!(
-        viewer.get("/connectors/s3-list/edit").await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        viewer.get("/connectors/aws-b").await.status,
-        StatusCode::NOT_FOUND
-    );
+    for (route, expected) in [
+        ("/connectors/s3-list/edit", StatusCode::FORBIDDEN),
+        ("/connectors/aws-b", StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(viewer.get(route).await.status, expected, "{route}");
+    }
     let res = viewer
         .post_form("/connectors/s3-list/edit", &[("auth_method", "secret-key")])
         .await;

@@ -6,7 +6,7 @@ use actix_web::http::{Method, StatusCode};
 use portcullis::connectors::registry;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, find_by, item_strings, items};
 
 const SECRET: &str = "wJalrXUtnFEMIexampleSECRETvalue0001";
 const KEY_ID: &str = "AKIAEXAMPLEKEYID0001";
@@ -36,12 +36,7 @@ async fn setup() -> (TestApp, String) {
     let root = app.admin_token().await;
     for ns in ["team-a", "team-b"] {
         let res = app
-            .json(
-                Method::POST,
-                "/api/v1/namespaces",
-                json!({"name": ns}),
-                Some(&root),
-            )
+            .post_as(&root, "/api/v1/namespaces", json!({"name": ns}))
             .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     }
@@ -52,24 +47,44 @@ async fn setup() -> (TestApp, String) {
     (app, root)
 }
 
-async fn call(
-    app: &mut TestApp,
-    method: Method,
-    path: &str,
-    body: Value,
-    token: &str,
-) -> (StatusCode, Value) {
-    let res = if method == Method::GET || method == Method::DELETE {
-        let req = actix_web::test::TestRequest::default()
-            .method(method)
-            .uri(path)
-            .insert_header(("Authorization", format!("Bearer {token}")));
-        app.send(req).await
-    } else {
-        app.json(method, path, body, Some(token)).await
-    };
-    let json = serde_json::from_str(&res.body).unwrap_or(Value::Null);
-    (res.status, json)
+/// Registers `body` as `token`; asserts the 201 and returns the connector.
+async fn register(app: &mut TestApp, token: &str, body: Value) -> Value {
+    app.post_as(token, "/api/v1/connectors", body)
+        .await
+        .assert_status(StatusCode::CREATED)
+        .json()
+}
+
+/// `PATCH /api/v1/connectors/{name}` with `body` as `token`: status and JSON body.
+async fn edit(app: &mut TestApp, token: &str, name: &str, body: Value) -> (StatusCode, Value) {
+    app.patch_as(token, &format!("/api/v1/connectors/{name}"), body)
+        .await
+        .parts()
+}
+
+/// The message of the 422 at `field`.
+#[track_caller]
+fn field_error<'a>(body: &'a Value, field: &str) -> &'a str {
+    body["error"]["fields"][field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error at {field}: {body}"))
+}
+
+/// A connector in team-a: `name` of `connector_type` with `auth_method` and
+/// `configuration`.
+fn connector(name: &str, connector_type: &str, auth_method: &str, configuration: Value) -> Value {
+    json!({
+        "name": name, "namespace": "team-a", "connector_type": connector_type,
+        "auth_method": auth_method, "configuration": configuration,
+    })
+}
+
+/// `body` with the fields of `more` added or replaced.
+fn with(mut body: Value, more: Value) -> Value {
+    for (key, value) in more.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    body
 }
 
 fn count(app: &TestApp) -> i64 {
@@ -82,156 +97,59 @@ fn count(app: &TestApp) -> i64 {
     })
 }
 
-fn stored_secrets(app: &TestApp, name: &str) -> serde_json::Map<String, Value> {
-    let (id, sealed): (i64, String) = app.conn(|c| {
-        use diesel::prelude::*;
-        use portcullis::db::schema::connectors as t;
-        t::table
-            .filter(t::name.eq(name))
-            .select((t::id, t::secrets))
-            .first(c)
-            .unwrap()
-    });
-    registry::open_secrets(&app.state.connector_sealer, id, &sealed).unwrap()
-}
-
 #[actix_web::test]
 async fn the_catalog_lists_every_type_with_schemas_and_filters() {
     let (mut app, root) = setup().await;
-    let (status, body) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connector-types",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let ids: Vec<&str> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["connector_type"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        ids,
-        [
-            "aws",
-            "gcp",
-            "azure",
-            "kubernetes",
-            "docker",
-            "hyperai",
-            "oauth2"
-        ]
-    );
-    let (_, body) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connector-types?resource_type=s3-bucket",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(body["items"].as_array().unwrap().len(), 1);
-    let (_, body) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connector-types?auth_method=password",
-        Value::Null,
-        &root,
-    )
-    .await;
-    let ids: Vec<&str> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["connector_type"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["kubernetes", "docker"]);
+    let all = app.read_as(&root, "/api/v1/connector-types").await;
+    let ids = item_strings(&all, "connector_type");
+    let expected = [
+        "aws",
+        "gcp",
+        "azure",
+        "kubernetes",
+        "docker",
+        "hyperai",
+        "oauth2",
+    ];
+    assert_eq!(ids, expected);
+    for (query, expected) in [
+        ("resource_type=s3-bucket", &["aws"][..]),
+        ("auth_method=password", &["kubernetes", "docker"][..]),
+    ] {
+        let path = format!("/api/v1/connector-types?{query}");
+        let body = app.read_as(&root, &path).await;
+        assert_eq!(item_strings(&body, "connector_type"), expected, "{query}");
+    }
 
-    let (status, aws) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connector-types/aws",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let aws = app.read_as(&root, "/api/v1/connector-types/aws").await;
     assert_eq!(aws["supports_auto_configuration"], true);
-    let method = aws["auth_methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["auth_method"] == "session-token")
-        .unwrap();
+    let method = find_by(&aws["auth_methods"], "auth_method", "session-token");
     assert_eq!(method["min_expiration_seconds"], 900);
     assert_eq!(method["max_expiration_seconds"], 129600);
     assert_eq!(method["default_expiration_seconds"], 43200);
     let schema = &method["config_schema"];
-    assert_eq!(
-        schema["properties"]["aws_secret_access_key"]["format"],
-        "password"
-    );
-    assert!(
-        schema["required"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("region"))
-    );
-    let implicit = aws["auth_methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["auth_method"] == "implicit")
-        .unwrap();
+    let secret = &schema["properties"]["aws_secret_access_key"];
+    assert_eq!(secret["format"], "password");
+    let required = schema["required"].as_array().unwrap();
+    assert!(required.contains(&json!("region")));
+    let implicit = find_by(&aws["auth_methods"], "auth_method", "implicit");
     assert_eq!(implicit["enabled"], false);
-    assert!(
-        implicit["disabled_reason"]
-            .as_str()
-            .unwrap()
-            .contains("PORTCULLIS_CONNECTOR_IMPLICIT_AUTH")
-    );
-    let s3 = aws["resource_types"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["resource_type"] == "s3-bucket")
-        .unwrap();
+    let reason = implicit["disabled_reason"].as_str().unwrap();
+    assert!(reason.contains("PORTCULLIS_CONNECTOR_IMPLICIT_AUTH"));
+    let s3 = find_by(&aws["resource_types"], "resource_type", "s3-bucket");
     assert_eq!(s3["supports_instances"], true);
     assert_eq!(s3["auth_methods"].as_array().unwrap().len(), 6);
-    let (_, page) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connector-types?limit=4",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(page["items"].as_array().unwrap().len(), 4);
+    let page = app.read_as(&root, "/api/v1/connector-types?limit=4").await;
+    assert_eq!(items(&page).len(), 4);
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
-    let (_, page) = call(
-        &mut app,
-        Method::GET,
-        &format!("/api/v1/connector-types?limit=4&cursor={cursor}"),
-        Value::Null,
-        &root,
-    )
-    .await;
+    let next = format!("/api/v1/connector-types?limit=4&cursor={cursor}");
+    let page = app.read_as(&root, &next).await;
     assert_eq!(page["items"][0]["connector_type"], "docker");
-    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    assert_eq!(items(&page).len(), 3);
     assert_eq!(page["next_cursor"], Value::Null);
 
-    let (status, _) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connector-types/nope",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let nope = app.get_as(&root, "/api/v1/connector-types/nope").await;
+    assert_eq!(nope.status, StatusCode::NOT_FOUND);
     let anonymous = app.new_browser().get("/api/v1/connector-types").await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
@@ -240,66 +158,35 @@ async fn the_catalog_lists_every_type_with_schemas_and_filters() {
 async fn a_registered_connector_never_shows_its_secrets() {
     let (mut app, _) = setup().await;
     let alice = app.access_token("alice", PASSWORD).await;
-    let (status, created) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors",
-        aws("s3-training", "team-a"),
-        &alice,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!(created["configuration"]["region"], "eu-west-1");
+    let created = register(&mut app, &alice, aws("s3-training", "team-a")).await;
+    let configuration = &created["configuration"];
+    assert_eq!(configuration["region"], "eu-west-1");
+    assert_eq!(configuration["aws_secret_access_key"], "[HIDDEN]");
+    assert_eq!(configuration["aws_access_key_id"], "[HIDDEN]");
+    let canonical = "s3://training-data";
     assert_eq!(
-        created["configuration"]["aws_secret_access_key"],
-        "[HIDDEN]"
-    );
-    assert_eq!(created["configuration"]["aws_access_key_id"], "[HIDDEN]");
-    assert_eq!(
-        created["resource_id"], "s3://training-data",
+        created["resource_id"], canonical,
         "canonical form of the ARN"
     );
     assert_eq!(created["owner"], "user:alice");
     assert_eq!(created["labels"]["team"], "ml");
-    assert_eq!(
-        created["resources"][0]["resource_ids"],
-        json!(["s3://training-data"])
-    );
+    assert_eq!(created["resources"][0]["resource_ids"], json!([canonical]));
     assert_eq!(created["resources"][0]["origin"], "declared");
-    let (_, got) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors/s3-training",
-        Value::Null,
-        &alice,
-    )
-    .await;
-    let (_, list) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors",
-        Value::Null,
-        &alice,
-    )
-    .await;
+    let got = app.read_as(&alice, "/api/v1/connectors/s3-training").await;
+    let list = app.read_as(&alice, "/api/v1/connectors").await;
     for body in [&created, &got, &list] {
         let text = body.to_string();
         assert!(!text.contains(SECRET) && !text.contains(KEY_ID), "{text}");
     }
-    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(items(&list).len(), 1);
     // The secrets are stored, sealed.
-    let secrets = stored_secrets(&app, "s3-training");
+    let secrets = app.connector_secrets("s3-training");
     assert_eq!(secrets["aws_secret_access_key"], SECRET);
     // A second connector of the same name is a conflict.
-    let (status, _) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors",
-        aws("s3-training", "team-a"),
-        &alice,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let again = app
+        .post_as(&alice, "/api/v1/connectors", aws("s3-training", "team-a"))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
 }
 
 #[actix_web::test]
@@ -368,11 +255,9 @@ async fn invalid_configuration_is_a_422_per_field_and_stores_nothing() {
     for (mut body, field, message) in cases {
         body["name"] = json!("broken");
         body["namespace"] = json!("team-a");
-        let (status, res) = call(&mut app, Method::POST, "/api/v1/connectors", body, &root).await;
+        let (status, res) = app.post_as(&root, "/api/v1/connectors", body).await.parts();
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {res}");
-        let got = res["error"]["fields"][field]
-            .as_str()
-            .unwrap_or_else(|| panic!("{field}: {res}"));
+        let got = field_error(&res, field);
         assert!(got.contains(message), "{field}: {got}");
         assert_eq!(res["error"]["code"], "validation_failed");
     }
@@ -387,15 +272,9 @@ async fn invalid_configuration_is_a_422_per_field_and_stores_nothing() {
         )
         .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
-    let (status, _) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors",
-        json!({"name": "x", "connector_type": "aws", "auth_method": "secret-key", "configuration": "region=r"}),
-        &root,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let wrong_type = json!({"name": "x", "connector_type": "aws", "auth_method": "secret-key", "configuration": "region=r"});
+    let res = app.post_as(&root, "/api/v1/connectors", wrong_type).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert_eq!(count(&app), 0, "nothing stored");
 }
 
@@ -403,88 +282,41 @@ async fn invalid_configuration_is_a_422_per_field_and_stores_nothing() {
 async fn edits_keep_secrets_unless_replaced() {
     let (mut app, _) = setup().await;
     let alice = app.access_token("alice", PASSWORD).await;
-    let (status, _) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors",
-        aws("s3-training", "team-a"),
-        &alice,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    register(&mut app, &alice, aws("s3-training", "team-a")).await;
     // Plain change; secrets untouched.
-    let (status, body) = call(
-        &mut app,
-        Method::PATCH,
-        "/api/v1/connectors/s3-training",
-        json!({"configuration": {"region": "us-east-1", "aws_secret_access_key": "[HIDDEN]"}, "labels": {"team": "data"}}),
-        &alice,
-    )
-    .await;
+    let change = json!({"configuration": {"region": "us-east-1", "aws_secret_access_key": "[HIDDEN]"}, "labels": {"team": "data"}});
+    let (status, body) = edit(&mut app, &alice, "s3-training", change).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["configuration"]["region"], "us-east-1");
     assert_eq!(body["labels"], json!({"team": "data"}));
-    let secrets = stored_secrets(&app, "s3-training");
+    let secrets = app.connector_secrets("s3-training");
     assert_eq!(secrets["aws_secret_access_key"], SECRET);
     assert_eq!(secrets["aws_access_key_id"], KEY_ID);
     // A new secret value replaces the old one.
-    let (status, _) = call(
-        &mut app,
-        Method::PATCH,
-        "/api/v1/connectors/s3-training",
-        json!({"configuration": {"aws_secret_access_key": "rotated-secret-value"}}),
-        &alice,
-    )
-    .await;
+    let rotated = json!({"configuration": {"aws_secret_access_key": "rotated-secret-value"}});
+    let (status, _) = edit(&mut app, &alice, "s3-training", rotated).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        stored_secrets(&app, "s3-training")["aws_secret_access_key"],
-        "rotated-secret-value"
-    );
+    let secrets = app.connector_secrets("s3-training");
+    assert_eq!(secrets["aws_secret_access_key"], "rotated-secret-value");
     // Switching to a method with more secrets needs them; the shared ones are kept.
-    let (status, body) = call(
-        &mut app,
-        Method::PATCH,
-        "/api/v1/connectors/s3-training",
-        json!({"auth_method": "sts-token"}),
-        &alice,
-    )
-    .await;
+    let sts = json!({"auth_method": "sts-token"});
+    let (status, body) = edit(&mut app, &alice, "s3-training", sts).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body["error"]["fields"]["configuration.aws_session_token"].is_string());
-    let (status, body) = call(
-        &mut app,
-        Method::PATCH,
-        "/api/v1/connectors/s3-training",
-        json!({"auth_method": "sts-token", "configuration": {"aws_session_token": "session-token-value"}}),
-        &alice,
-    )
-    .await;
+    field_error(&body, "configuration.aws_session_token");
+    let sts = json!({"auth_method": "sts-token", "configuration": {"aws_session_token": "session-token-value"}});
+    let (status, body) = edit(&mut app, &alice, "s3-training", sts).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let secrets = stored_secrets(&app, "s3-training");
+    let secrets = app.connector_secrets("s3-training");
     assert_eq!(secrets["aws_access_key_id"], KEY_ID);
     assert_eq!(secrets["aws_session_token"], "session-token-value");
     // Name, namespace and type are fixed.
-    let (status, body) = call(
-        &mut app,
-        Method::PATCH,
-        "/api/v1/connectors/s3-training",
-        json!({"namespace": "team-b"}),
-        &alice,
-    )
-    .await;
+    let moved = json!({"namespace": "team-b"});
+    let (status, body) = edit(&mut app, &alice, "s3-training", moved).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     // Every change is audited, without a secret.
     let root = app.admin_token().await;
-    let (_, events) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/audit-events?target=connector:s3-training",
-        Value::Null,
-        &root,
-    )
-    .await;
-    let text = events.to_string();
+    let events = "/api/v1/audit-events?target=connector:s3-training";
+    let text = app.read_as(&root, events).await.to_string();
     assert!(
         text.contains("connector.create") && text.contains("connector.update"),
         "{text}"
@@ -494,434 +326,172 @@ async fn edits_keep_secrets_unless_replaced() {
 
 #[actix_web::test]
 async fn permissions_follow_the_namespace() {
+    const S3: &str = "/api/v1/connectors/s3-training";
+    const USE: &str = "/api/v1/connectors/s3-training/client-credentials";
+    const VERIFY: &str = "/api/v1/connectors/s3-training/verify";
     let (mut app, _) = setup().await;
     let alice = app.access_token("alice", PASSWORD).await;
     let bob = app.access_token("bob", PASSWORD).await;
     let carol = app.access_token("carol", PASSWORD).await;
     let dave = app.access_token("dave", PASSWORD).await;
-    let (status, _) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors",
-        aws("s3-training", "team-a"),
-        &alice,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    register(&mut app, &alice, aws("s3-training", "team-a")).await;
     // Viewers and developers read but do not register or change.
-    for token in [&bob, &carol] {
-        let (status, _) = call(
-            &mut app,
-            Method::GET,
-            "/api/v1/connectors/s3-training",
-            Value::Null,
-            token,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
-        let (status, _) = call(
-            &mut app,
+    let read_only = [
+        (Method::GET, S3, Value::Null, 200),
+        (
             Method::POST,
             "/api/v1/connectors",
             aws("other", "team-a"),
-            token,
-        )
-        .await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        let (status, _) = call(
-            &mut app,
-            Method::PATCH,
-            "/api/v1/connectors/s3-training",
-            json!({"description": "x"}),
-            token,
-        )
-        .await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-        let (status, _) = call(
-            &mut app,
-            Method::DELETE,
-            "/api/v1/connectors/s3-training",
-            Value::Null,
-            token,
-        )
-        .await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
-    }
+            403,
+        ),
+        (Method::PATCH, S3, json!({"description": "x"}), 403),
+        (Method::DELETE, S3, Value::Null, 403),
+    ];
+    app.assert_statuses("a viewer", &bob, &read_only).await;
+    app.assert_statuses("a developer", &carol, &read_only).await;
     // Using needs developer: viewers are refused, developers reach the 501.
     let body = json!({"resource_type": "s3-bucket"});
-    let (status, _) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors/s3-training/client-credentials",
-        body.clone(),
-        &bob,
-    )
-    .await;
+    let (status, _) = app.post_as(&bob, USE, body.clone()).await.parts();
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, res) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors/s3-training/client-credentials",
-        body,
-        &carol,
-    )
-    .await;
+    let (status, res) = app.post_as(&carol, USE, body).await.parts();
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{res}");
-    assert!(
-        res["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("aws/secret-key")
-    );
-    let (status, res) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors/s3-training/client-credentials",
-        json!({"resource_type": "gcs-bucket"}),
-        &carol,
-    )
-    .await;
+    let message = res["error"]["message"].as_str().unwrap();
+    assert!(message.contains("aws/secret-key"), "{message}");
+    let other_type = json!({"resource_type": "gcs-bucket"});
+    let (status, res) = app.post_as(&carol, USE, other_type).await.parts();
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{res}");
-    let (status, res) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors/s3-training/verify",
-        Value::Null,
-        &carol,
-    )
-    .await;
+    let (status, res) = app.post_as(&carol, VERIFY, Value::Null).await.parts();
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
-    assert!(
-        res["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("verification")
-    );
+    let message = res["error"]["message"].as_str().unwrap();
+    assert!(message.contains("verification"), "{message}");
     // Another namespace's admin sees nothing and cannot register here.
-    let (status, _) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors/s3-training",
-        Value::Null,
-        &dave,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = call(
-        &mut app,
-        Method::DELETE,
-        "/api/v1/connectors/s3-training",
-        Value::Null,
-        &dave,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors/s3-training/verify",
-        Value::Null,
-        &dave,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, list) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors",
-        Value::Null,
-        &dave,
-    )
-    .await;
-    assert_eq!(list["items"], json!([]));
-    let (_, list) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/resources",
-        Value::Null,
-        &dave,
-    )
-    .await;
-    assert_eq!(list["items"], json!([]));
-    let (status, _) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors",
-        aws("mine", "team-a"),
-        &dave,
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors",
-        aws("mine", "team-b"),
-        &dave,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let outsider = [
+        (Method::GET, S3, Value::Null, 404),
+        (Method::DELETE, S3, Value::Null, 404),
+        (Method::POST, VERIFY, Value::Null, 404),
+        (
+            Method::POST,
+            "/api/v1/connectors",
+            aws("mine", "team-a"),
+            403,
+        ),
+    ];
+    app.assert_statuses("another namespace's admin", &dave, &outsider)
+        .await;
+    for path in ["/api/v1/connectors", "/api/v1/resources"] {
+        let list = app.read_as(&dave, path).await;
+        assert_eq!(list["items"], json!([]), "{path}");
+    }
+    register(&mut app, &dave, aws("mine", "team-b")).await;
     // The namespace admin deletes.
-    let (status, _) = call(
-        &mut app,
-        Method::DELETE,
-        "/api/v1/connectors/s3-training",
-        Value::Null,
-        &alice,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    let deleted = app.delete_as(&alice, S3).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(count(&app), 1);
 }
 
 #[actix_web::test]
 async fn lists_filter_and_resources_show_what_each_connector_reaches() {
     let (mut app, root) = setup().await;
-    let (status, _) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors",
-        aws("s3-training", "team-a"),
-        &root,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let multi = json!({
-        "name": "aws-all", "namespace": "team-b", "connector_type": "aws", "auth_method": "secret-key",
-        "configuration": {"region": "eu-west-1", "aws_access_key_id": "a", "aws_secret_access_key": "s"},
-        "labels": {"env": "dev"},
-    });
-    let (status, body) = call(&mut app, Method::POST, "/api/v1/connectors", multi, &root).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(
-        body["resource_types"].as_array().unwrap().len(),
-        4,
-        "all of the type's"
+    register(&mut app, &root, aws("s3-training", "team-a")).await;
+    let config =
+        json!({"region": "eu-west-1", "aws_access_key_id": "a", "aws_secret_access_key": "s"});
+    let multi = connector("aws-all", "aws", "secret-key", config);
+    let multi = with(
+        multi,
+        json!({"namespace": "team-b", "labels": {"env": "dev"}}),
     );
-    let declared = json!({
-        "name": "buckets", "namespace": "team-b", "connector_type": "gcp", "auth_method": "oauth2-token",
-        "resource_types": ["gcs-bucket"], "resource_ids": ["gs://a-data", "b-data"],
-        "configuration": {"project_id": "p", "token": "ya29.x"},
-    });
-    let (status, body) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors",
+    let body = register(&mut app, &root, multi).await;
+    let types = body["resource_types"].as_array().unwrap();
+    assert_eq!(types.len(), 4, "all of the type's");
+    let config = json!({"project_id": "p", "token": "ya29.x"});
+    let declared = connector("buckets", "gcp", "oauth2-token", config);
+    let declared = with(
         declared,
-        &root,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let docker = json!({
-        "name": "hub", "namespace": "team-a", "connector_type": "docker", "auth_method": "password",
-        "configuration": {"username": "u", "password": "p"},
-    });
-    let (_, body) = call(&mut app, Method::POST, "/api/v1/connectors", docker, &root).await;
+        json!({"namespace": "team-b", "resource_types": ["gcs-bucket"], "resource_ids": ["gs://a-data", "b-data"]}),
+    );
+    register(&mut app, &root, declared).await;
+    let config = json!({"username": "u", "password": "p"});
+    let docker = connector("hub", "docker", "password", config);
+    let body = register(&mut app, &root, docker).await;
     assert_eq!(body["resource_id"], "docker.io", "the registry's default");
 
-    let names = |v: &Value| -> Vec<String> {
-        v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["name"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    let (_, l) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors?resource_type=s3-bucket",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(names(&l), ["aws-all", "s3-training"]);
-    let (_, l) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors?connector_type=gcp",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(names(&l), ["buckets"]);
-    let (_, l) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors?label=env=dev",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(names(&l), ["aws-all"]);
-    let (_, l) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors?label=env=DEV",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(
-        names(&l),
-        Vec::<String>::new(),
-        "labels match case-sensitively on both backends"
-    );
-    let (_, l) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors?label=e*v",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(
-        names(&l),
-        Vec::<String>::new(),
-        "no wildcards in label filters"
-    );
-    let (_, l) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors?label=team",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(names(&l), ["s3-training"]);
-    let (_, l) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors?search=TRAIN",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(names(&l), ["s3-training"]);
-    let (_, l) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors?namespace=team-a&limit=1",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(names(&l), ["hub"]);
+    for (query, expected, why) in [
+        (
+            "resource_type=s3-bucket",
+            &["aws-all", "s3-training"][..],
+            "",
+        ),
+        ("connector_type=gcp", &["buckets"][..], ""),
+        ("label=env=dev", &["aws-all"][..], ""),
+        (
+            "label=env=DEV",
+            &[][..],
+            "labels match case-sensitively on both backends",
+        ),
+        ("label=e*v", &[][..], "no wildcards in label filters"),
+        ("label=team", &["s3-training"][..], ""),
+        ("search=TRAIN", &["s3-training"][..], ""),
+    ] {
+        let list = app
+            .read_as(&root, &format!("/api/v1/connectors?{query}"))
+            .await;
+        assert_eq!(item_strings(&list, "name"), expected, "{query} {why}");
+    }
+    let page = "/api/v1/connectors?namespace=team-a&limit=1";
+    let l = app.read_as(&root, page).await;
+    assert_eq!(item_strings(&l, "name"), ["hub"]);
     let cursor = l["next_cursor"].as_str().unwrap().to_owned();
-    let (_, l) = call(
-        &mut app,
-        Method::GET,
-        &format!("/api/v1/connectors?namespace=team-a&limit=1&cursor={cursor}"),
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(names(&l), ["s3-training"]);
+    let l = app.read_as(&root, &format!("{page}&cursor={cursor}")).await;
+    assert_eq!(item_strings(&l, "name"), ["s3-training"]);
     assert_eq!(l["next_cursor"], Value::Null);
 
-    let (_, r) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/resources?resource_type=s3-bucket",
-        Value::Null,
-        &root,
-    )
-    .await;
-    let rows = r["items"].as_array().unwrap();
+    let r = app
+        .read_as(&root, "/api/v1/resources?resource_type=s3-bucket")
+        .await;
+    let rows = items(&r);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["connector"], "aws-all");
-    assert_eq!(
-        rows[0]["resource_ids"],
-        Value::Null,
-        "any bucket, not verified"
-    );
+    let any = &rows[0]["resource_ids"];
+    assert_eq!(any, &Value::Null, "any bucket, not verified");
     assert_eq!(rows[1]["resource_ids"], json!(["s3://training-data"]));
-    let (_, r) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/resources?resource_type=gcs-bucket",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(
-        r["items"][0]["resource_ids"],
-        json!(["gs://a-data", "gs://b-data"])
-    );
+    let r = app
+        .read_as(&root, "/api/v1/resources?resource_type=gcs-bucket")
+        .await;
+    let ids = &r["items"][0]["resource_ids"];
+    assert_eq!(ids, &json!(["gs://a-data", "gs://b-data"]));
     assert_eq!(r["items"][0]["origin"], "declared");
-    let (_, r) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/resources?connector_type=aws",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(r["items"].as_array().unwrap().len(), 5);
+    let r = app
+        .read_as(&root, "/api/v1/resources?connector_type=aws")
+        .await;
+    assert_eq!(items(&r).len(), 5);
 }
 
 #[actix_web::test]
 async fn sealed_secrets_are_bound_to_their_row() {
     let (mut app, root) = setup().await;
     for name in ["one", "two"] {
-        let (status, _) = call(
-            &mut app,
-            Method::POST,
-            "/api/v1/connectors",
-            aws(name, "team-a"),
-            &root,
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED);
+        register(&mut app, &root, aws(name, "team-a")).await;
     }
     // Copying one row's sealed secrets onto another does not decrypt there.
+    let (_, sealed_one) = app.sealed_connector("one");
     app.conn(|c| {
         use diesel::prelude::*;
         use portcullis::db::schema::connectors as t;
-        let sealed: String = t::table
-            .filter(t::name.eq("one"))
-            .select(t::secrets)
-            .first(c)
-            .unwrap();
         diesel::update(t::table.filter(t::name.eq("two")))
-            .set(t::secrets.eq(sealed))
+            .set(t::secrets.eq(sealed_one))
             .execute(c)
             .unwrap();
     });
-    let (id, sealed): (i64, String) = app.conn(|c| {
-        use diesel::prelude::*;
-        use portcullis::db::schema::connectors as t;
-        t::table
-            .filter(t::name.eq("two"))
-            .select((t::id, t::secrets))
-            .first(c)
-            .unwrap()
-    });
+    let (id, sealed) = app.sealed_connector("two");
     assert!(registry::open_secrets(&app.state.connector_sealer, id, &sealed).is_err());
     // Reading still works (no secret needed); editing refuses cleanly (500 is logged).
-    let (status, _) = call(
-        &mut app,
-        Method::GET,
-        "/api/v1/connectors/two",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    app.read_as(&root, "/api/v1/connectors/two").await;
 }
 
 #[actix_web::test]
 async fn concurrent_edits_never_undo_a_secret_change() {
     let (mut app, root) = setup().await;
-    let (status, _) = call(
-        &mut app,
-        Method::POST,
-        "/api/v1/connectors",
-        aws("racy", "team-a"),
-        &root,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    register(&mut app, &root, aws("racy", "team-a")).await;
     let patch = |body: Value| {
         actix_web::test::TestRequest::patch()
             .uri("/api/v1/connectors/racy")
@@ -952,7 +522,7 @@ async fn concurrent_edits_never_undo_a_secret_change() {
             expected = secret;
         }
         assert_eq!(
-            stored_secrets(&app, "racy")["aws_secret_access_key"],
+            app.connector_secrets("racy")["aws_secret_access_key"],
             expected.as_str(),
             "round {round}: an acknowledged secret change was undone"
         );
@@ -964,25 +534,10 @@ async fn concurrent_edits_never_undo_a_secret_change() {
 async fn deleting_a_namespace_deletes_its_connectors_with_an_audit_event_each() {
     let (mut app, root) = setup().await;
     for name in ["one", "two"] {
-        let (status, _) = call(
-            &mut app,
-            Method::POST,
-            "/api/v1/connectors",
-            aws(name, "team-b"),
-            &root,
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED);
+        register(&mut app, &root, aws(name, "team-b")).await;
     }
-    let (status, _) = call(
-        &mut app,
-        Method::DELETE,
-        "/api/v1/namespaces/team-b",
-        Value::Null,
-        &root,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    let deleted = app.delete_as(&root, "/api/v1/namespaces/team-b").await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(count(&app), 0);
     let resources: i64 = app.conn(|c| {
         use diesel::prelude::*;
@@ -993,115 +548,65 @@ async fn deleting_a_namespace_deletes_its_connectors_with_an_audit_event_each() 
     });
     assert_eq!(resources, 0);
     for name in ["one", "two"] {
-        let (_, events) = call(
-            &mut app,
-            Method::GET,
-            &format!("/api/v1/audit-events?action=connector.delete&target=connector:{name}"),
-            Value::Null,
-            &root,
-        )
-        .await;
-        assert_eq!(events["items"].as_array().unwrap().len(), 1, "{events}");
+        let path = format!("/api/v1/audit-events?action=connector.delete&target=connector:{name}");
+        let events = app.read_as(&root, &path).await;
+        assert_eq!(items(&events).len(), 1, "{events}");
     }
 }
 
 #[actix_web::test]
 async fn resources_follow_what_the_configuration_names() {
     let (mut app, root) = setup().await;
-    let ghcr = json!({
-        "name": "ghcr", "namespace": "team-a", "connector_type": "docker", "auth_method": "password",
-        "configuration": {"username": "u", "password": "p", "registry": "ghcr.io"},
-    });
-    let (status, body) = call(&mut app, Method::POST, "/api/v1/connectors", ghcr, &root).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let config = json!({"username": "u", "password": "p", "registry": "ghcr.io"});
+    let ghcr = connector("ghcr", "docker", "password", config);
+    let body = register(&mut app, &root, ghcr).await;
     assert_eq!(body["resource_id"], "ghcr.io");
     assert_eq!(body["resources"][0]["resource_ids"], json!(["ghcr.io"]));
     // The registry moves: so does the resource (the secrets had to be entered again).
-    let (status, body) = call(
-        &mut app,
-        Method::PATCH,
-        "/api/v1/connectors/ghcr",
-        json!({"configuration": {"registry": "quay.io", "username": "u2", "password": "p2"}}),
-        &root,
-    )
-    .await;
+    let quay =
+        json!({"configuration": {"registry": "quay.io", "username": "u2", "password": "p2"}});
+    let (status, body) = edit(&mut app, &root, "ghcr", quay).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["resource_id"], "quay.io");
     assert_eq!(body["resources"][0]["resource_ids"], json!(["quay.io"]));
     // A pin that contradicts the configuration is refused.
-    let k8s = json!({
-        "name": "k8s", "namespace": "team-a", "connector_type": "kubernetes", "auth_method": "token",
-        "resource_id": "other-cluster",
-        "configuration": {"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "t"},
-    });
-    let (status, body) = call(&mut app, Method::POST, "/api/v1/connectors", k8s, &root).await;
+    let config =
+        json!({"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "t"});
+    let k8s = connector("k8s", "kubernetes", "token", config);
+    let k8s = with(k8s, json!({"resource_id": "other-cluster"}));
+    let (status, body) = app.post_as(&root, "/api/v1/connectors", k8s).await.parts();
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]["fields"]["resource_id"]
-            .as_str()
-            .unwrap()
-            .contains("prod")
-    );
+    assert!(field_error(&body, "resource_id").contains("prod"));
     // Hosts of an SSH connector are its resources.
-    let ssh = json!({
-        "name": "gpus", "namespace": "team-a", "connector_type": "hyperai", "auth_method": "ed25519-key",
-        "configuration": {"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab", "gpu-2.lab"], "username": "ml"},
-    });
-    let (status, body) = call(&mut app, Method::POST, "/api/v1/connectors", ssh, &root).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let config = json!({"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab", "gpu-2.lab"], "username": "ml"});
+    let ssh = connector("gpus", "hyperai", "ed25519-key", config);
+    let body = register(&mut app, &root, ssh).await;
     assert_eq!(body["resource_id"], Value::Null);
-    assert_eq!(
-        body["resources"][0]["resource_ids"],
-        json!(["gpu-1.lab", "gpu-2.lab"])
-    );
+    let hosts = &body["resources"][0]["resource_ids"];
+    assert_eq!(hosts, &json!(["gpu-1.lab", "gpu-2.lab"]));
 }
 
 #[actix_web::test]
 async fn a_stored_secret_is_never_kept_for_a_new_destination() {
     let (mut app, root) = setup().await;
-    let k8s = json!({
-        "name": "k8s", "namespace": "team-a", "connector_type": "kubernetes", "auth_method": "token",
-        "configuration": {"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "cluster-token"},
-    });
-    let (status, _) = call(&mut app, Method::POST, "/api/v1/connectors", k8s, &root).await;
-    assert_eq!(status, StatusCode::CREATED);
+    let config = json!({"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "cluster-token"});
+    let k8s = connector("k8s", "kubernetes", "token", config);
+    register(&mut app, &root, k8s).await;
     // Pointing it at another server without re-entering the token: refused.
-    let (status, body) = call(
-        &mut app,
-        Method::PATCH,
-        "/api/v1/connectors/k8s",
-        json!({"configuration": {"server": "https://attacker.example"}}),
-        &root,
-    )
-    .await;
+    let elsewhere = json!({"configuration": {"server": "https://attacker.example"}});
+    let (status, body) = edit(&mut app, &root, "k8s", elsewhere).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(
-        body["error"]["fields"]["configuration.token"]
-            .as_str()
-            .unwrap()
-            .contains("server changed")
-    );
-    assert_eq!(stored_secrets(&app, "k8s")["token"], "cluster-token");
+    assert!(field_error(&body, "configuration.token").contains("server changed"));
+    assert_eq!(app.connector_secrets("k8s")["token"], "cluster-token");
     // Other edits keep it; re-entering it with the new server works.
-    let (status, _) = call(
-        &mut app,
-        Method::PATCH,
-        "/api/v1/connectors/k8s",
-        json!({"description": "prod"}),
-        &root,
-    )
-    .await;
+    let described = json!({"description": "prod"});
+    let (status, _) = edit(&mut app, &root, "k8s", described).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(
-        &mut app,
-        Method::PATCH,
-        "/api/v1/connectors/k8s",
-        json!({"configuration": {"server": "https://k8s-2.example:6443", "token": "new-token"}}),
-        &root,
-    )
-    .await;
+    let moved =
+        json!({"configuration": {"server": "https://k8s-2.example:6443", "token": "new-token"}});
+    let (status, _) = edit(&mut app, &root, "k8s", moved).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(stored_secrets(&app, "k8s")["token"], "new-token");
+    assert_eq!(app.connector_secrets("k8s")["token"], "new-token");
 }
 
 #[actix_web::test]
@@ -1138,105 +643,58 @@ async fn concurrent_registrations_all_succeed() {
 #[actix_web::test]
 async fn configuration_edits_move_the_resources_with_them() {
     let (mut app, root) = setup().await;
-    let ssh = json!({
-        "name": "gpus", "namespace": "team-a", "connector_type": "hyperai", "auth_method": "ed25519-key",
-        "configuration": {"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab"], "username": "ml"},
-    });
-    let (status, _) = call(&mut app, Method::POST, "/api/v1/connectors", ssh, &root).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, body) = call(
-        &mut app,
-        Method::PATCH,
-        "/api/v1/connectors/gpus",
-        json!({"configuration": {"hostnames": ["gpu-2.lab", "gpu-3.lab"], "base64_ssh_key": "bmV3LWtleQ=="}}),
-        &root,
-    )
-    .await;
+    let config =
+        json!({"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab"], "username": "ml"});
+    let ssh = connector("gpus", "hyperai", "ed25519-key", config);
+    register(&mut app, &root, ssh).await;
+    let hosts = json!({"configuration": {"hostnames": ["gpu-2.lab", "gpu-3.lab"], "base64_ssh_key": "bmV3LWtleQ=="}});
+    let (status, body) = edit(&mut app, &root, "gpus", hosts).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        body["resources"][0]["resource_ids"],
-        json!(["gpu-2.lab", "gpu-3.lab"])
-    );
+    let ids = &body["resources"][0]["resource_ids"];
+    assert_eq!(ids, &json!(["gpu-2.lab", "gpu-3.lab"]));
     // An AWS connector over all its resource types: the region is the generic resource.
-    let all = json!({
-        "name": "aws-all", "namespace": "team-a", "connector_type": "aws", "auth_method": "secret-key",
-        "configuration": {"region": "eu-west-1", "aws_access_key_id": "a", "aws_secret_access_key": "s"},
-    });
-    let (status, _) = call(&mut app, Method::POST, "/api/v1/connectors", all, &root).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (_, body) = call(
-        &mut app,
-        Method::PATCH,
-        "/api/v1/connectors/aws-all",
-        json!({"configuration": {"region": "us-west-2"}}),
-        &root,
-    )
-    .await;
-    let generic = body["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["resource_type"] == "aws-generic")
-        .unwrap()
-        .clone();
+    let config =
+        json!({"region": "eu-west-1", "aws_access_key_id": "a", "aws_secret_access_key": "s"});
+    let all = connector("aws-all", "aws", "secret-key", config);
+    register(&mut app, &root, all).await;
+    let region = json!({"configuration": {"region": "us-west-2"}});
+    let (_, body) = edit(&mut app, &root, "aws-all", region).await;
+    let generic = find_by(&body["resources"], "resource_type", "aws-generic");
     assert_eq!(generic["resource_ids"], json!(["us-west-2"]));
     // A pinned host the new list no longer names is unpinned, not refused.
-    let pinned = json!({
-        "name": "one-gpu", "namespace": "team-a", "connector_type": "hyperai", "auth_method": "ed25519-key",
-        "resource_types": ["hyperai-instance"], "resource_id": "gpu-1.lab",
-        "configuration": {"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab", "gpu-2.lab"], "username": "ml"},
-    });
-    let (status, body) = call(&mut app, Method::POST, "/api/v1/connectors", pinned, &root).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = call(
-        &mut app,
-        Method::PATCH,
-        "/api/v1/connectors/one-gpu",
-        json!({"configuration": {"hostnames": ["gpu-2.lab"], "base64_ssh_key": "bmV3LWtleQ=="}}),
-        &root,
-    )
-    .await;
+    let config = json!({"base64_ssh_key": "c3NoLWtleQ==", "hostnames": ["gpu-1.lab", "gpu-2.lab"], "username": "ml"});
+    let pinned = connector("one-gpu", "hyperai", "ed25519-key", config);
+    let pinned = with(
+        pinned,
+        json!({"resource_types": ["hyperai-instance"], "resource_id": "gpu-1.lab"}),
+    );
+    register(&mut app, &root, pinned).await;
+    let fewer =
+        json!({"configuration": {"hostnames": ["gpu-2.lab"], "base64_ssh_key": "bmV3LWtleQ=="}});
+    let (status, body) = edit(&mut app, &root, "one-gpu", fewer).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["resource_id"], Value::Null);
     // A value that names no valid resource is an error, not the default.
-    let bad = json!({
-        "name": "bad-registry", "namespace": "team-a", "connector_type": "docker", "auth_method": "password",
-        "configuration": {"username": "u", "password": "p", "registry": "my registry.example"},
-    });
-    let (status, body) = call(&mut app, Method::POST, "/api/v1/connectors", bad, &root).await;
+    let config = json!({"username": "u", "password": "p", "registry": "my registry.example"});
+    let bad = connector("bad-registry", "docker", "password", config);
+    let (status, body) = app.post_as(&root, "/api/v1/connectors", bad).await.parts();
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        body["error"]["fields"]["configuration.registry"].is_string(),
-        "{body}"
-    );
+    field_error(&body, "configuration.registry");
 }
 
 #[actix_web::test]
 async fn turning_off_tls_checks_or_changing_the_ca_needs_the_secrets_again() {
     let (mut app, root) = setup().await;
-    let k8s = json!({
-        "name": "k8s", "namespace": "team-a", "connector_type": "kubernetes", "auth_method": "token",
-        "configuration": {"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "cluster-token",
-                          "certificate_authority": "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----"},
-    });
-    let (status, _) = call(&mut app, Method::POST, "/api/v1/connectors", k8s, &root).await;
-    assert_eq!(status, StatusCode::CREATED);
+    let config = json!({"server": "https://k8s.example:6443", "cluster_name": "prod", "token": "cluster-token", "certificate_authority": "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----"});
+    let k8s = connector("k8s", "kubernetes", "token", config);
+    register(&mut app, &root, k8s).await;
     for change in [
         json!({"insecure": true}),
         json!({"certificate_authority": "-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----"}),
     ] {
-        let (status, body) = call(
-            &mut app,
-            Method::PATCH,
-            "/api/v1/connectors/k8s",
-            json!({"configuration": change}),
-            &root,
-        )
-        .await;
+        let patch = json!({"configuration": change});
+        let (status, body) = edit(&mut app, &root, "k8s", patch).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{change}: {body}");
-        assert!(
-            body["error"]["fields"]["configuration.token"].is_string(),
-            "{body}"
-        );
+        field_error(&body, "configuration.token");
     }
 }

@@ -2,30 +2,34 @@
 //! exact totals, keyset pages, filters, builds, CRUD by role.
 
 use actix_web::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, find_by, item_strings, items};
 
-fn seed(app: &TestApp) {
-    app.conn(|c| {
-        for (ns, envs) in [
-            ("default", &["base", "r"][..]),
-            ("team-a", &["train", "serve", "etl"][..]),
-            ("team-b", &["etl"][..]),
-            ("org-x", &["secret"][..]),
-        ] {
-            let id = portcullis::environments::ensure_namespace(c, ns, "").unwrap();
-            for env in envs {
-                portcullis::environments::create_environment(c, id, env, "", "").unwrap();
-            }
-        }
-    });
+/// default, team-a, team-b and org-x with their environments; `users` with their
+/// bindings; returns the app and each user's access token, in order.
+async fn world<const N: usize>(users: [(&str, &[(&str, &str)]); N]) -> (TestApp, [String; N]) {
+    let mut app = TestApp::new().await;
+    app.seed_environments(
+        &[
+            ("default", &["base", "r"]),
+            ("team-a", &["train", "serve", "etl"]),
+            ("team-b", &["etl"]),
+            ("org-x", &["secret"]),
+        ],
+        "",
+    );
+    let mut tokens = Vec::new();
+    for (name, bindings) in users {
+        app.create_user(name, bindings);
+        tokens.push(app.access_token(name, PASSWORD).await);
+    }
+    (app, tokens.try_into().unwrap())
 }
 
-fn names(body: &serde_json::Value) -> Vec<String> {
-    body["items"]
-        .as_array()
-        .unwrap()
+/// `namespace/name` of each environment in a list answer.
+fn names(body: &Value) -> Vec<String> {
+    items(body)
         .iter()
         .map(|i| {
             format!(
@@ -37,455 +41,260 @@ fn names(body: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// The `total` of a list answer.
+fn total(body: &Value) -> i64 {
+    body["total"].as_i64().unwrap()
+}
+
 #[actix_web::test]
 async fn environment_lists_show_only_what_the_caller_may_read_with_exact_totals() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("alice", &[("team-*/*", "viewer")]);
-    let alice = app.access_token("alice", PASSWORD).await;
-    let all = app.get_bearer("/api/v1/environments", &alice).await.json();
-    assert_eq!(
-        names(&all),
-        [
-            "default/base",
-            "default/r",
-            "team-a/etl",
-            "team-a/serve",
-            "team-a/train",
-            "team-b/etl"
-        ]
-    );
+    let (mut app, [alice]) = world([("alice", &[("team-*/*", "viewer")])]).await;
+    let all = app.read_as(&alice, "/api/v1/environments").await;
+    let readable = [
+        "default/base",
+        "default/r",
+        "team-a/etl",
+        "team-a/serve",
+        "team-a/train",
+        "team-b/etl",
+    ];
+    assert_eq!(names(&all), readable);
     assert_eq!(all["total"], 6);
-    let page = app
-        .get_bearer("/api/v1/environments?limit=4", &alice)
-        .await
-        .json();
+    let page = app.read_as(&alice, "/api/v1/environments?limit=4").await;
     assert_eq!(page["total"], 6);
     assert_eq!(names(&page).len(), 4);
     let cursor = page["next_cursor"].as_str().unwrap();
-    let rest = app
-        .get_bearer(
-            &format!("/api/v1/environments?limit=4&cursor={cursor}"),
-            &alice,
-        )
-        .await
-        .json();
+    let next = format!("/api/v1/environments?limit=4&cursor={cursor}");
+    let rest = app.read_as(&alice, &next).await;
     assert_eq!(names(&rest), ["team-a/train", "team-b/etl"]);
     assert!(rest["next_cursor"].is_null());
-    let search = app
-        .get_bearer("/api/v1/environments?search=ET", &alice)
-        .await
-        .json();
+    let search = app.read_as(&alice, "/api/v1/environments?search=ET").await;
     assert_eq!(names(&search), ["team-a/etl", "team-b/etl"]);
     assert_eq!(search["total"], 2);
-    let ns = app
-        .get_bearer("/api/v1/environments?namespace=team-a", &alice)
-        .await
-        .json();
-    assert_eq!(ns["total"], 3);
-    let hidden = app
-        .get_bearer("/api/v1/environments?namespace=org-x", &alice)
-        .await
-        .json();
-    assert_eq!(hidden["total"], 0);
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/org-x/secret", &alice)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/train", &alice)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    let bad = app
-        .get_bearer("/api/v1/environments?status=DONE", &alice)
+    for (namespace, expected) in [("team-a", 3), ("org-x", 0)] {
+        let path = format!("/api/v1/environments?namespace={namespace}");
+        let list = app.read_as(&alice, &path).await;
+        assert_eq!(total(&list), expected, "{namespace}");
+    }
+    let checks = [
+        (
+            Method::GET,
+            "/api/v1/environments/org-x/secret",
+            Value::Null,
+            404,
+        ),
+        (
+            Method::GET,
+            "/api/v1/environments/team-a/train",
+            Value::Null,
+            200,
+        ),
+        (
+            Method::GET,
+            "/api/v1/environments?status=DONE",
+            Value::Null,
+            422,
+        ),
+        (
+            Method::GET,
+            "/api/v1/environments?cursor=%%%",
+            Value::Null,
+            400,
+        ),
+    ];
+    app.assert_statuses("a team-* viewer", &alice, &checks)
         .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let bad_cursor = app
-        .get_bearer("/api/v1/environments?cursor=%%%", &alice)
-        .await;
-    assert_eq!(bad_cursor.status, StatusCode::BAD_REQUEST);
 }
 
 #[actix_web::test]
 async fn developers_create_and_update_admins_delete_environments() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("dev", &[("team-a/*", "developer")]);
-    app.create_user("lead", &[("team-a/*", "admin")]);
-    let dev = app.access_token("dev", PASSWORD).await;
-    let lead = app.access_token("lead", PASSWORD).await;
-    let created = app
-        .json(
-            Method::POST,
-            "/api/v1/environments",
-            json!({"namespace": "team-a", "name": "new", "specification": "dependencies: [python]"}),
-            Some(&dev),
-        )
-        .await;
+    let developer: (&str, &[_]) = ("dev", &[("team-a/*", "developer")]);
+    let admin: (&str, &[_]) = ("lead", &[("team-a/*", "admin")]);
+    let (mut app, [dev, lead]) = world([developer, admin]).await;
+    let new =
+        json!({"namespace": "team-a", "name": "new", "specification": "dependencies: [python]"});
+    let created = app.post_as(&dev, "/api/v1/environments", new).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.json()["current_build"]["status"], "QUEUED");
-    let dup = app
-        .json(
-            Method::POST,
-            "/api/v1/environments",
+    let refused = [
+        (
             json!({"namespace": "team-a", "name": "new"}),
-            Some(&dev),
-        )
-        .await;
-    assert_eq!(dup.status, StatusCode::CONFLICT);
-    let elsewhere = app
-        .json(
-            Method::POST,
-            "/api/v1/environments",
+            StatusCode::CONFLICT,
+            "a duplicate",
+        ),
+        (
             json!({"namespace": "team-b", "name": "x"}),
-            Some(&dev),
-        )
-        .await;
-    assert_eq!(
-        elsewhere.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "unreadable namespace reads as missing"
-    );
-    let bad = app
-        .json(
-            Method::POST,
-            "/api/v1/environments",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unreadable namespace reads as missing",
+        ),
+        (
             json!({"namespace": "team-a", "name": "bad name"}),
-            Some(&dev),
-        )
-        .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a bad name",
+        ),
+    ];
+    for (body, expected, why) in refused {
+        let res = app.post_as(&dev, "/api/v1/environments", body).await;
+        assert_eq!(res.status, expected, "{why}: {}", res.body);
+    }
+    let build = json!({"current_build": {"status": "COMPLETED"}, "description": "ok"});
     let built = app
-        .json(
-            Method::PATCH,
-            "/api/v1/environments/team-a/new",
-            json!({"current_build": {"status": "COMPLETED"}, "description": "ok"}),
-            Some(&dev),
-        )
+        .patch_as(&dev, "/api/v1/environments/team-a/new", build)
         .await;
     assert_eq!(built.status, StatusCode::OK, "{}", built.body);
     assert_eq!(built.json()["current_build"]["status"], "COMPLETED");
     assert!(built.json()["current_build"]["ended_at"].is_string());
     let completed = app
-        .get_bearer("/api/v1/environments?status=COMPLETED", &dev)
-        .await
-        .json();
+        .read_as(&dev, "/api/v1/environments?status=COMPLETED")
+        .await;
     assert_eq!(names(&completed), ["team-a/new"]);
-    let del = app
-        .json(
-            Method::DELETE,
-            "/api/v1/environments/team-a/new",
-            json!({}),
-            Some(&dev),
-        )
+    let env = "/api/v1/environments/team-a/new";
+    let forbidden = [(Method::DELETE, env, Value::Null, 403)];
+    app.assert_statuses("a developer", &dev, &forbidden).await;
+    let deleted = [
+        (Method::DELETE, env, Value::Null, 204),
+        (Method::GET, env, Value::Null, 404),
+    ];
+    app.assert_statuses("a namespace admin", &lead, &deleted)
         .await;
-    assert_eq!(del.status, StatusCode::FORBIDDEN);
-    let del = app
-        .json(
-            Method::DELETE,
-            "/api/v1/environments/team-a/new",
-            json!({}),
-            Some(&lead),
-        )
-        .await;
-    assert_eq!(del.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/new", &lead)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
 }
 
 #[actix_web::test]
 async fn environment_scoped_bindings_never_give_namespace_powers() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("pin", &[("team-a/train", "admin")]);
-    let pin = app.access_token("pin", PASSWORD).await;
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/train", &pin)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/serve", &pin)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    let create = app
-        .json(
-            Method::POST,
-            "/api/v1/environments",
-            json!({"namespace": "team-a", "name": "x"}),
-            Some(&pin),
-        )
+    let (mut app, [pin]) = world([("pin", &[("team-a/train", "admin")])]).await;
+    let reads = [
+        (
+            Method::GET,
+            "/api/v1/environments/team-a/train",
+            Value::Null,
+            200,
+        ),
+        (
+            Method::GET,
+            "/api/v1/environments/team-a/serve",
+            Value::Null,
+            404,
+        ),
+    ];
+    app.assert_statuses("an environment admin", &pin, &reads)
         .await;
+    let new = json!({"namespace": "team-a", "name": "x"});
+    let create = app.post_as(&pin, "/api/v1/environments", new).await;
     assert!(
         create.status == StatusCode::FORBIDDEN || create.status == StatusCode::UNPROCESSABLE_ENTITY
     );
-    assert_eq!(
-        app.get_bearer("/api/v1/namespaces/team-a", &pin)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    let namespace = app.get_as(&pin, "/api/v1/namespaces/team-a").await;
+    assert_eq!(namespace.status, StatusCode::NOT_FOUND);
     let del = app
-        .json(
-            Method::DELETE,
-            "/api/v1/environments/team-a/train",
-            json!({}),
-            Some(&pin),
-        )
+        .delete_as(&pin, "/api/v1/environments/team-a/train")
         .await;
-    assert_eq!(
-        del.status,
-        StatusCode::NO_CONTENT,
-        "admin on the environment itself"
-    );
+    let why = "admin on the environment itself";
+    assert_eq!(del.status, StatusCode::NO_CONTENT, "{why}");
 }
 
 #[actix_web::test]
 async fn namespaces_are_created_listed_and_deleted_by_role() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("teams", &[("team-*/*", "admin")]);
-    let teams = app.access_token("teams", PASSWORD).await;
-    let created = app
-        .json(
-            Method::POST,
-            "/api/v1/namespaces",
-            json!({"name": "team-c", "metadata": {"owner": "c"}}),
-            Some(&teams),
-        )
-        .await;
+    let (mut app, [teams]) = world([("teams", &[("team-*/*", "admin")])]).await;
+    let new = json!({"name": "team-c", "metadata": {"owner": "c"}});
+    let created = app.post_as(&teams, "/api/v1/namespaces", new).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.json()["metadata"]["owner"], "c");
-    let outside = app
-        .json(
-            Method::POST,
-            "/api/v1/namespaces",
-            json!({"name": "org-y"}),
-            Some(&teams),
-        )
-        .await;
-    assert_eq!(outside.status, StatusCode::FORBIDDEN);
-    let bad_meta = app
-        .json(
-            Method::POST,
-            "/api/v1/namespaces",
+    for (body, expected) in [
+        (json!({"name": "org-y"}), StatusCode::FORBIDDEN),
+        (
             json!({"name": "team-d", "metadata": [1]}),
-            Some(&teams),
-        )
-        .await;
-    assert_eq!(bad_meta.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let list = app.get_bearer("/api/v1/namespaces", &teams).await.json();
-    let names: Vec<_> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["name"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(names, ["default", "team-a", "team-b", "team-c", "teams"]);
-    let one = app
-        .get_bearer("/api/v1/namespaces/team-a", &teams)
-        .await
-        .json();
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let res = app
+            .post_as(&teams, "/api/v1/namespaces", body.clone())
+            .await;
+        assert_eq!(res.status, expected, "{body}");
+    }
+    let list = app.read_as(&teams, "/api/v1/namespaces").await;
+    let listed = item_strings(&list, "name");
+    assert_eq!(listed, ["default", "team-a", "team-b", "team-c", "teams"]);
+    let one = app.read_as(&teams, "/api/v1/namespaces/team-a").await;
     assert_eq!(one["environments"], 3);
-    let del = app
-        .json(
-            Method::DELETE,
-            "/api/v1/namespaces/team-a",
-            json!({}),
-            Some(&teams),
-        )
-        .await;
+    let del = app.delete_as(&teams, "/api/v1/namespaces/team-a").await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
     let gone = app
-        .get_bearer("/api/v1/environments?namespace=team-a", &teams)
-        .await
-        .json();
+        .read_as(&teams, "/api/v1/environments?namespace=team-a")
+        .await;
     assert_eq!(gone["total"], 0);
     let root = app.admin_token().await;
-    let default = app
-        .json(
-            Method::DELETE,
-            "/api/v1/namespaces/default",
-            json!({}),
-            Some(&root),
-        )
-        .await;
+    let default = app.delete_as(&root, "/api/v1/namespaces/default").await;
     assert_eq!(default.status, StatusCode::CONFLICT);
 }
 
 #[actix_web::test]
 async fn sharing_grants_within_what_the_sharer_holds() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("lead", &[("team-a/*", "admin")]);
-    app.create_user("dev", &[("team-a/*", "developer")]);
-    app.create_user("guest", &[]);
-    let lead = app.access_token("lead", PASSWORD).await;
-    let dev = app.access_token("dev", PASSWORD).await;
-    let guest = app.access_token("guest", PASSWORD).await;
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/train", &guest)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    let shared = app
-        .json(
-            Method::PUT,
-            "/api/v1/namespaces/team-a/shares/guest",
-            json!({"role": "viewer"}),
-            Some(&lead),
-        )
+    const TRAIN: &str = "/api/v1/environments/team-a/train";
+    const SHARE: &str = "/api/v1/namespaces/team-a/shares/guest";
+    let admin: (&str, &[_]) = ("lead", &[("team-a/*", "admin")]);
+    let developer: (&str, &[_]) = ("dev", &[("team-a/*", "developer")]);
+    let (mut app, [lead, dev, guest]) = world([admin, developer, ("guest", &[])]).await;
+    let hidden = [(Method::GET, TRAIN, Value::Null, 404)];
+    app.assert_statuses("a guest without a share", &guest, &hidden)
         .await;
+    let shared = app.put_as(&lead, SHARE, json!({"role": "viewer"})).await;
     assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
     assert_eq!(shared.json()["items"][0]["principal_name"], "guest");
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/train", &guest)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    let perms = app.get_bearer("/api/v1/permissions", &guest).await.json();
-    let share = perms["bindings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["pattern"] == "team-a/*")
-        .unwrap()
-        .clone();
+    let visible = [(Method::GET, TRAIN, Value::Null, 200)];
+    app.assert_statuses("a guest with a share", &guest, &visible)
+        .await;
+    let perms = app.read_as(&guest, "/api/v1/permissions").await;
+    let share = find_by(&perms["bindings"], "pattern", "team-a/*");
     assert_eq!(share["source"], "share");
     // A developer cannot share; nobody can share another namespace or beyond a role.
-    let by_dev = app
-        .json(
-            Method::PUT,
-            "/api/v1/namespaces/team-a/shares/guest",
-            json!({"role": "admin"}),
-            Some(&dev),
-        )
-        .await;
-    assert_eq!(by_dev.status, StatusCode::FORBIDDEN);
-    let other = app
-        .json(
+    let by_dev = [(Method::PUT, SHARE, json!({"role": "admin"}), 403)];
+    app.assert_statuses("a developer", &dev, &by_dev).await;
+    let by_lead = [
+        (
             Method::PUT,
             "/api/v1/namespaces/team-b/shares/guest",
             json!({"role": "viewer"}),
-            Some(&lead),
-        )
-        .await;
-    assert_eq!(other.status, StatusCode::NOT_FOUND);
-    let nobody = app
-        .json(
+            404,
+        ),
+        (
             Method::PUT,
             "/api/v1/namespaces/team-a/shares/nobody",
             json!({"role": "viewer"}),
-            Some(&lead),
-        )
+            422,
+        ),
+        (Method::PUT, SHARE, json!({"role": "owner"}), 422),
+        (Method::DELETE, SHARE, Value::Null, 204),
+    ];
+    app.assert_statuses("the namespace admin", &lead, &by_lead)
         .await;
-    assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let bad_role = app
-        .json(
-            Method::PUT,
-            "/api/v1/namespaces/team-a/shares/guest",
-            json!({"role": "owner"}),
-            Some(&lead),
-        )
+    app.assert_statuses("a guest whose share was removed", &guest, &hidden)
         .await;
-    assert_eq!(bad_role.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let removed = app
-        .json(
-            Method::DELETE,
-            "/api/v1/namespaces/team-a/shares/guest",
-            json!({}),
-            Some(&lead),
-        )
-        .await;
-    assert_eq!(removed.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.get_bearer("/api/v1/environments/team-a/train", &guest)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
 }
 
 #[actix_web::test]
 async fn cached_totals_follow_every_write_from_any_instance() {
-    let mut a = TestApp::new().await;
-    seed(&a);
-    a.create_user("lead", &[("team-*/*", "admin")]);
-    let lead = a.access_token("lead", PASSWORD).await;
-    let total = |body: serde_json::Value| body["total"].as_i64().unwrap();
-    let before = total(a.get_bearer("/api/v1/environments", &lead).await.json());
-    assert_eq!(before, 6);
+    let (mut a, [lead]) = world([("lead", &[("team-*/*", "admin")])]).await;
+    let all = "/api/v1/environments";
+    let failed = "/api/v1/environments?status=FAILED";
+    assert_eq!(total(&a.read_as(&lead, all).await), 6);
     // Another instance writes; this one's cached total must not survive it.
     let mut b = a.sibling().await;
-    let created = b
-        .json(
-            Method::POST,
-            "/api/v1/environments",
-            json!({"namespace": "team-b", "name": "new"}),
-            Some(&lead),
-        )
-        .await;
+    let new = json!({"namespace": "team-b", "name": "new"});
+    let created = b.post_as(&lead, all, new).await;
     assert_eq!(created.status, StatusCode::CREATED);
-    assert_eq!(
-        total(a.get_bearer("/api/v1/environments", &lead).await.json()),
-        7
-    );
-    b.json(
-        Method::PATCH,
-        "/api/v1/environments/team-b/new",
-        json!({"current_build": {"status": "FAILED"}}),
-        Some(&lead),
-    )
-    .await;
-    assert_eq!(
-        total(
-            a.get_bearer("/api/v1/environments?status=FAILED", &lead)
-                .await
-                .json()
-        ),
-        1
-    );
-    b.json(
-        Method::DELETE,
-        "/api/v1/environments/team-b/new",
-        json!({}),
-        Some(&lead),
-    )
-    .await;
-    assert_eq!(
-        total(a.get_bearer("/api/v1/environments", &lead).await.json()),
-        6
-    );
-    assert_eq!(
-        total(
-            a.get_bearer("/api/v1/environments?status=FAILED", &lead)
-                .await
-                .json()
-        ),
-        0
-    );
-    b.json(
-        Method::DELETE,
-        "/api/v1/namespaces/team-a",
-        json!({}),
-        Some(&lead),
-    )
-    .await;
-    assert_eq!(
-        total(a.get_bearer("/api/v1/environments", &lead).await.json()),
-        3
-    );
+    assert_eq!(total(&a.read_as(&lead, all).await), 7);
+    let build = json!({"current_build": {"status": "FAILED"}});
+    b.patch_as(&lead, "/api/v1/environments/team-b/new", build)
+        .await
+        .assert_status(StatusCode::OK);
+    assert_eq!(total(&a.read_as(&lead, failed).await), 1);
+    b.delete_as(&lead, "/api/v1/environments/team-b/new")
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(total(&a.read_as(&lead, all).await), 6);
+    assert_eq!(total(&a.read_as(&lead, failed).await), 0);
+    b.delete_as(&lead, "/api/v1/namespaces/team-a")
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(total(&a.read_as(&lead, all).await), 3);
 }

@@ -1,12 +1,8 @@
 //! Liveness, readiness, metrics and static assets.
 
 use actix_web::http::StatusCode;
-use portcullis::app::AppState;
-use portcullis::config::{Config, DatabaseUrl};
-use portcullis::db::Db;
-use portcullis::secrets::ServerSecret;
 
-use crate::helpers::{TestApp, TestDb};
+use crate::helpers::TestApp;
 
 #[actix_web::test]
 async fn healthz_answers_ok() {
@@ -24,16 +20,7 @@ async fn readyz_answers_200_when_the_database_answers() {
 
 #[actix_web::test]
 async fn readyz_answers_503_when_the_database_does_not() {
-    let db = TestDb::new();
-    let unreachable = DatabaseUrl::Sqlite(db.dir.path().join("missing-dir/never/p.db"));
-    let config = Config::for_tests(db.dir.path(), unreachable.clone());
-    let secret = ServerSecret::load_or_create(
-        config.secret_key.as_ref().map(|s| s.expose()),
-        db.dir.path(),
-    )
-    .unwrap();
-    let state = AppState::new(config, Db::connect_lazily(&unreachable, 1), &secret).unwrap();
-    let mut app = TestApp::mount(state, db).await;
+    let mut app = TestApp::over_unreachable_database().await;
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
     assert_eq!(
         app.get("/readyz").await.status,
@@ -44,9 +31,13 @@ async fn readyz_answers_503_when_the_database_does_not() {
 #[actix_web::test]
 async fn metrics_count_requests_by_route_and_status() {
     let mut app = TestApp::new().await;
-    app.get("/healthz").await;
-    app.get("/healthz").await;
-    app.get("/no/such/page").await;
+    for (path, expected) in [
+        ("/healthz", StatusCode::OK),
+        ("/healthz", StatusCode::OK),
+        ("/no/such/page", StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(app.get(path).await.status, expected, "{path}");
+    }
     let res = app.get("/metrics").await;
     assert_eq!(res.status, StatusCode::OK);
     let line = res
@@ -77,12 +68,8 @@ async fn static_assets_are_embedded_with_long_cache_lifetimes_and_mime_types() {
     );
     let css = app.get("/static/pico-2.1.1.min.css").await;
     assert!(css.header("content-type").unwrap().starts_with("text/css"));
-    assert_eq!(
-        app.get("/static/nope.js").await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.get("/static/../Cargo.toml").await.status,
-        StatusCode::NOT_FOUND
-    );
+    for missing in ["/static/nope.js", "/static/../Cargo.toml"] {
+        let status = app.get(missing).await.status;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+    }
 }

@@ -13,7 +13,6 @@ use actix_web::http::header::HeaderMap;
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
 use actix_web::web;
-use diesel::connection::SimpleConnection;
 use portcullis::access::{self, Pattern, Role};
 use portcullis::app::{AppState, build_app};
 use portcullis::auth;
@@ -23,6 +22,8 @@ use portcullis::secrets::ServerSecret;
 use rand::RngCore;
 use scraper::{Html, Selector};
 use tempfile::TempDir;
+
+use crate::pg_schema::PgSchema;
 
 /// Password of users made by fixtures.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -35,29 +36,42 @@ pub struct TestDb {
     pub url: DatabaseUrl,
     /// Keeps the SQLite directory alive.
     pub dir: TempDir,
+    /// The PostgreSQL schema this test created (dropped with it); `None` on SQLite and
+    /// for handles that share another test database.
+    _schema: Option<PgSchema>,
 }
 
 impl TestDb {
     /// A fresh, empty database (not migrated).
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = match std::env::var("TEST_DATABASE_URL") {
+        match std::env::var("TEST_DATABASE_URL") {
             Ok(base) if !base.is_empty() => {
                 let mut bytes = [0u8; 6];
                 rand::rng().fill_bytes(&mut bytes);
-                let schema = format!("t_{}", hex::encode(bytes));
-                let admin = Db::connect(&DatabaseUrl::Postgres(base.clone()), 1).unwrap();
-                admin
-                    .get()
-                    .unwrap()
-                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
-                    .unwrap();
-                let sep = if base.contains('?') { '&' } else { '?' };
-                DatabaseUrl::Postgres(format!("{base}{sep}options=-csearch_path%3D{schema}"))
+                let schema = PgSchema::create(&base, &format!("t_{}", hex::encode(bytes)));
+                Self {
+                    url: DatabaseUrl::Postgres(schema.url()),
+                    dir,
+                    _schema: Some(schema),
+                }
             }
-            _ => DatabaseUrl::Sqlite(dir.path().join("portcullis.db")),
-        };
-        Self { url, dir }
+            _ => Self {
+                url: DatabaseUrl::Sqlite(dir.path().join("portcullis.db")),
+                dir,
+                _schema: None,
+            },
+        }
+    }
+
+    /// Another handle on the same database, with a directory of its own; dropping it
+    /// leaves the database alone.
+    pub fn shared(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            dir: tempfile::tempdir().unwrap(),
+            _schema: None,
+        }
     }
 
     /// The URL as the CLI takes it.
@@ -115,9 +129,66 @@ impl TestResponse {
             .and_then(|e| e.value().attr(attr).map(str::to_owned))
     }
 
+    /// The `value` of the first element matching `selector`.
+    pub fn value(&self, selector: &str) -> Option<String> {
+        self.attr(selector, "value")
+    }
+
+    /// An attribute of every element matching `selector` (that has it).
+    pub fn attrs(&self, selector: &str, attr: &str) -> Vec<String> {
+        let sel = Selector::parse(selector).unwrap();
+        self.html()
+            .select(&sel)
+            .filter_map(|e| e.value().attr(attr).map(str::to_owned))
+            .collect()
+    }
+
     /// The body parsed as JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// Status and JSON body (`Null` when the body is not JSON).
+    pub fn parts(&self) -> (StatusCode, serde_json::Value) {
+        let json = serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null);
+        (self.status, json)
+    }
+
+    /// The `Location` header (asserted present).
+    #[track_caller]
+    pub fn location(&self) -> &str {
+        self.header("location")
+            .unwrap_or_else(|| panic!("no Location ({}): {}", self.status, self.body))
+    }
+
+    /// Asserts the status; returns the response for further checks.
+    #[track_caller]
+    pub fn assert_status(self, expected: StatusCode) -> Self {
+        assert_eq!(self.status, expected, "{}", self.body);
+        self
+    }
+
+    /// Asserts a `303 See Other` to exactly `location`.
+    #[track_caller]
+    pub fn assert_redirect(self, location: &str) -> Self {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "{}", self.body);
+        assert_eq!(self.location(), location);
+        self
+    }
+
+    /// Elements matching `selector` in an htmx fragment of table rows.
+    pub fn fragment_count(&self, selector: &str) -> usize {
+        let frag = Html::parse_fragment(&format!("<table>{}</table>", self.body));
+        frag.select(&Selector::parse(selector).unwrap()).count()
+    }
+
+    /// A string field of the JSON body.
+    #[track_caller]
+    pub fn json_str(&self, field: &str) -> String {
+        self.json()[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no string {field:?} in {}", self.body))
+            .to_owned()
     }
 }
 
@@ -125,11 +196,12 @@ impl TestResponse {
 pub struct TestApp {
     /// Shared state (database, config).
     pub state: web::Data<AppState>,
-    /// The database.
-    pub db: TestDb,
     call: Rc<Call>,
     /// Cookies set by the server (name → value).
     pub cookies: BTreeMap<String, String>,
+    /// The database; last, so that the app's pool is closed before a test's own
+    /// PostgreSQL schema is dropped.
+    pub db: TestDb,
 }
 
 impl TestApp {
@@ -154,6 +226,30 @@ impl TestApp {
         Self::mount(AppState::new(config, pool, &secret).unwrap(), db).await
     }
 
+    /// An app whose sign-in throttling allows `burst` failures, refilled one per `refill`.
+    pub async fn with_login_limits(burst: u32, refill: std::time::Duration) -> Self {
+        Self::with_config(|c| {
+            c.login_limits.burst = burst;
+            c.login_limits.refill = refill;
+        })
+        .await
+    }
+
+    /// An app whose database cannot be reached (an SQLite file in a missing directory;
+    /// the pool connects lazily, so every database access fails).
+    pub async fn over_unreachable_database() -> Self {
+        let db = TestDb::new();
+        let unreachable = DatabaseUrl::Sqlite(db.dir.path().join("missing-dir/never/p.db"));
+        let config = Config::for_tests(db.dir.path(), unreachable.clone());
+        let secret = ServerSecret::load_or_create(
+            config.secret_key.as_ref().map(|s| s.expose()),
+            db.dir.path(),
+        )
+        .unwrap();
+        let pool = Db::connect_lazily(&unreachable, 1);
+        Self::mount(AppState::new(config, pool, &secret).unwrap(), db).await
+    }
+
     /// A second instance over the same database and secret (multi-instance tests).
     pub async fn sibling(&self) -> Self {
         Self::mount_with_db(self, self.state.config.clone()).await
@@ -167,23 +263,20 @@ impl TestApp {
         )
         .unwrap();
         let pool = Db::connect(&config.database, 2).unwrap();
-        let db = TestDb {
-            url: other.db.url.clone(),
-            dir: tempfile::tempdir().unwrap(),
-        };
-        Self::mount(AppState::new(config, pool, &secret).unwrap(), db).await
+        Self::mount(
+            AppState::new(config, pool, &secret).unwrap(),
+            other.db.shared(),
+        )
+        .await
     }
 
     /// Another browser (empty cookie jar) on the same app.
     pub fn new_browser(&self) -> Self {
         Self {
             state: self.state.clone(),
-            db: TestDb {
-                url: self.db.url.clone(),
-                dir: tempfile::tempdir().unwrap(),
-            },
             call: self.call.clone(),
             cookies: BTreeMap::new(),
+            db: self.db.shared(),
         }
     }
 
@@ -202,9 +295,9 @@ impl TestApp {
         });
         Self {
             state,
-            db,
             call,
             cookies: BTreeMap::new(),
+            db,
         }
     }
 
@@ -212,6 +305,44 @@ impl TestApp {
     pub fn conn<T>(&self, f: impl FnOnce(&mut db::DbConnection) -> T) -> T {
         let mut conn = self.state.db.get().unwrap();
         f(&mut conn)
+    }
+
+    /// Creates the namespaces (if missing), directly in the database.
+    pub fn ensure_namespaces(&self, names: &[&str]) {
+        self.seed_environments(&names.iter().map(|n| (*n, &[][..])).collect::<Vec<_>>(), "");
+    }
+
+    /// Creates namespaces (if missing) and their environments, whose specification is
+    /// `spec`, directly in the database.
+    pub fn seed_environments(&self, layout: &[(&str, &[&str])], spec: &str) {
+        self.conn(|c| {
+            for (ns, envs) in layout {
+                let id = portcullis::environments::ensure_namespace(c, ns, "").unwrap();
+                for env in *envs {
+                    portcullis::environments::create_environment(c, id, env, "", spec).unwrap();
+                }
+            }
+        });
+    }
+
+    /// The row id and the sealed secrets of connector `name`.
+    pub fn sealed_connector(&self, name: &str) -> (i64, String) {
+        use diesel::prelude::*;
+        use portcullis::db::schema::connectors as t;
+        self.conn(|c| {
+            t::table
+                .filter(t::name.eq(name))
+                .select((t::id, t::secrets))
+                .first(c)
+                .unwrap()
+        })
+    }
+
+    /// The stored secrets of connector `name`, unsealed.
+    pub fn connector_secrets(&self, name: &str) -> serde_json::Map<String, serde_json::Value> {
+        let (id, sealed) = self.sealed_connector(name);
+        portcullis::connectors::registry::open_secrets(&self.state.connector_sealer, id, &sealed)
+            .unwrap()
     }
 
     /// Creates a user with [`PASSWORD`] and explicit bindings `(pattern, role)`.
@@ -252,14 +383,7 @@ impl TestApp {
                     .insert(cookie.name().to_owned(), cookie.value().to_owned());
             }
         }
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = test::read_body(res).await;
-        TestResponse {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        read(res).await
     }
 
     /// `GET path`.
@@ -295,6 +419,117 @@ impl TestApp {
         self.send(req).await
     }
 
+    /// A request with a bearer credential; a `Value::Null` body sends no body.
+    pub async fn call_as(
+        &mut self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> TestResponse {
+        let mut req = TestRequest::default()
+            .method(method)
+            .uri(path)
+            .insert_header(("Authorization", format!("Bearer {token}")));
+        if !body.is_null() {
+            req = req.set_json(body);
+        }
+        self.send(req).await
+    }
+
+    /// `GET path` as `token`.
+    pub async fn get_as(&mut self, token: &str, path: &str) -> TestResponse {
+        self.get_bearer(path, token).await
+    }
+
+    /// `GET path` as `token`; asserts the 200 and returns the JSON body.
+    pub async fn read_as(&mut self, token: &str, path: &str) -> serde_json::Value {
+        self.get_bearer(path, token)
+            .await
+            .assert_status(StatusCode::OK)
+            .json()
+    }
+
+    /// `POST path` with a JSON body as `token`.
+    pub async fn post_as(
+        &mut self,
+        token: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> TestResponse {
+        self.call_as(token, Method::POST, path, body).await
+    }
+
+    /// `PATCH path` with a JSON body as `token`.
+    pub async fn patch_as(
+        &mut self,
+        token: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> TestResponse {
+        self.call_as(token, Method::PATCH, path, body).await
+    }
+
+    /// `PUT path` with a JSON body as `token`.
+    pub async fn put_as(
+        &mut self,
+        token: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> TestResponse {
+        self.call_as(token, Method::PUT, path, body).await
+    }
+
+    /// `DELETE path` as `token`.
+    pub async fn delete_as(&mut self, token: &str, path: &str) -> TestResponse {
+        self.call_as(token, Method::DELETE, path, serde_json::Value::Null)
+            .await
+    }
+
+    /// Sends each `(method, path, body, expected status)` as `token` (a `Null` body sends
+    /// none) and asserts the status; `who` names the caller in failures.
+    pub async fn assert_statuses(
+        &mut self,
+        who: &str,
+        token: &str,
+        steps: &[(Method, &str, serde_json::Value, u16)],
+    ) {
+        for (method, path, body, expected) in steps {
+            let res = self
+                .call_as(token, method.clone(), path, body.clone())
+                .await;
+            assert_eq!(
+                res.status.as_u16(),
+                *expected,
+                "{method} {path} as {who}: {}",
+                res.body
+            );
+        }
+    }
+
+    /// The status `GET /api/v1/whoami` answers to `credential`.
+    pub async fn whoami_status(&mut self, credential: &str) -> StatusCode {
+        self.get_bearer("/api/v1/whoami", credential).await.status
+    }
+
+    /// Asserts the status `GET /api/v1/whoami` answers to each of `credentials`.
+    pub async fn assert_whoami(&mut self, credentials: &[&str], expected: StatusCode) {
+        for (i, credential) in credentials.iter().enumerate() {
+            let status = self.whoami_status(credential).await;
+            assert_eq!(status, expected, "credential #{i}");
+        }
+    }
+
+    /// `GET path` as htmx sends it (`HX-Request: true`).
+    pub async fn htmx_get(&mut self, path: &str) -> TestResponse {
+        self.send(
+            TestRequest::get()
+                .uri(path)
+                .insert_header(("HX-Request", "true")),
+        )
+        .await
+    }
+
     /// The CSRF token of the current session (creating a session if needed).
     pub async fn csrf_token(&mut self) -> String {
         let page = self.get("/login").await;
@@ -318,38 +553,63 @@ impl TestApp {
         self.send(TestRequest::post().uri(path).set_form(all)).await
     }
 
+    /// Posts the sign-in form (with `return_to` when given); returns the answer.
+    pub async fn post_login(
+        &mut self,
+        name: &str,
+        password: &str,
+        return_to: Option<&str>,
+    ) -> TestResponse {
+        let mut fields = vec![("username", name), ("password", password)];
+        if let Some(target) = return_to {
+            fields.push(("return_to", target));
+        }
+        self.post_form("/login", &fields).await
+    }
+
+    /// `POST /api/v1/login` with `body` and no credential.
+    pub async fn api_login(&mut self, body: serde_json::Value) -> TestResponse {
+        self.json(Method::POST, "/api/v1/login", body, None).await
+    }
+
     /// Signs in through the HTML form; asserts success.
     pub async fn login(&mut self, name: &str, password: &str) {
-        let res = self
-            .post_form(
-                "/login",
-                &[
-                    ("username", name),
-                    ("password", password),
-                    ("return_to", "/"),
-                ],
-            )
-            .await;
+        let res = self.post_login(name, password, Some("/")).await;
         assert_eq!(
             res.status,
             StatusCode::SEE_OTHER,
             "login failed: {}",
             res.body
         );
+        assert_eq!(res.location(), "/", "login went elsewhere");
+    }
+
+    /// Signs out through the form; asserts the redirect to the sign-in page and that the
+    /// session is over.
+    pub async fn logout(&mut self) {
+        self.post_form("/logout", &[])
+            .await
+            .assert_redirect("/login");
+        self.assert_signed_out().await;
+    }
+
+    /// Signs out, then in as `name` (with [`PASSWORD`]).
+    pub async fn switch_to(&mut self, name: &str) {
+        self.logout().await;
+        self.login(name, PASSWORD).await;
+    }
+
+    /// Asserts that this browser is anonymous: the overview sends it to sign in.
+    pub async fn assert_signed_out(&mut self) {
+        self.get("/").await.assert_redirect("/login?return_to=%2F");
     }
 
     /// Exchanges a password for an access token through the API.
     pub async fn access_token(&mut self, name: &str, password: &str) -> String {
-        let res = self
-            .json(
-                Method::POST,
-                "/api/v1/login",
-                serde_json::json!({"username": name, "password": password}),
-                None,
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-        res.json()["access_token"].as_str().unwrap().to_owned()
+        self.api_login(serde_json::json!({"username": name, "password": password}))
+            .await
+            .assert_status(StatusCode::OK)
+            .json_str("access_token")
     }
 }
 
@@ -369,6 +629,15 @@ impl TestApp {
         self.access_token("root", PASSWORD).await
     }
 
+    /// A fresh app with `root`'s token and key `key` of account `account` in the default
+    /// namespace.
+    pub async fn with_key(account: &str, key: &str) -> (Self, String, Key) {
+        let mut app = Self::new().await;
+        let root = app.admin_token().await;
+        let key = app.create_key(&root, "default", account, key).await;
+        (app, root, key)
+    }
+
     /// Creates account `account` in `namespace` and a key `key` through the API as
     /// `token`; returns the key.
     pub async fn create_key(
@@ -379,11 +648,10 @@ impl TestApp {
         key: &str,
     ) -> Key {
         let res = self
-            .json(
-                Method::POST,
+            .post_as(
+                token,
                 "/api/v1/service-accounts",
                 serde_json::json!({"name": account, "namespace": namespace}),
-                Some(token),
             )
             .await;
         assert!(
@@ -392,17 +660,24 @@ impl TestApp {
             res.body
         );
         let res = self
-            .json(
-                Method::POST,
+            .post_as(
+                token,
                 &format!("/api/v1/service-accounts/{account}/api-keys"),
                 serde_json::json!({"name": key}),
-                Some(token),
             )
             .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
         Key {
             plaintext: res.json()["key"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// Exchanges an API key for an access token through the API.
+    pub async fn key_token(&mut self, key: &str) -> String {
+        self.api_login(serde_json::json!({ "api_key": key }))
+            .await
+            .assert_status(StatusCode::OK)
+            .json_str("access_token")
     }
 
     /// Writes the coalesced key-usage updates now (the server does it every 5 s).
@@ -416,16 +691,48 @@ impl TestApp {
     /// app (for concurrent requests).
     pub fn send_detached(&self, req: TestRequest) -> impl Future<Output = TestResponse> + use<> {
         let call = self.call.clone();
-        async move {
-            let res = call(req.to_request()).await;
-            let status = res.status();
-            let headers = res.headers().clone();
-            let bytes = test::read_body(res).await;
-            TestResponse {
-                status,
-                headers,
-                body: String::from_utf8_lossy(&bytes).into_owned(),
-            }
-        }
+        async move { read(call(req.to_request()).await).await }
     }
+}
+
+/// A response with its body read.
+async fn read(res: ServiceResponse<BoxBody>) -> TestResponse {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = test::read_body(res).await;
+    TestResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// The `items` of a JSON list answer.
+#[track_caller]
+pub fn items(body: &serde_json::Value) -> &[serde_json::Value] {
+    body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items in {body}"))
+}
+
+/// `field` of each of the `items` of a JSON list answer.
+#[track_caller]
+pub fn item_strings(body: &serde_json::Value, field: &str) -> Vec<String> {
+    items(body)
+        .iter()
+        .map(|i| {
+            i[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {field} in {i}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The element of the JSON array `list` whose `key` is `value`.
+#[track_caller]
+pub fn find_by<'a>(list: &'a serde_json::Value, key: &str, value: &str) -> &'a serde_json::Value {
+    list.as_array()
+        .and_then(|l| l.iter().find(|x| x[key] == value))
+        .unwrap_or_else(|| panic!("no {key} = {value} in {list}"))
 }

@@ -25,6 +25,8 @@ mod migrations;
 mod oidc;
 mod overview;
 mod pages;
+mod pg_schema;
+mod provider;
 mod reveal;
 mod secrets_at_rest;
 mod security;

@@ -2,12 +2,12 @@
 //! another namespace, service account and global admin, against the expected status.
 //! Deny by default; what the caller may not read is 404, not 403.
 
-use actix_web::http::Method;
+use actix_web::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp};
 
-/// Columns: anonymous, viewer, developer, other-namespace admin, service account, admin.
+/// The callers, one column each of the table below.
 const WHO: [&str; 6] = [
     "anonymous",
     "viewer",
@@ -17,6 +17,58 @@ const WHO: [&str; 6] = [
     "global admin",
 ];
 
+/// One row a route: method, path, the status expected for each caller of [`WHO`] in
+/// order, then the JSON body sent (none: `{}`; GETs send no body).
+const TABLE: &str = r#"
+GET    /api/v1/whoami                                  401 200 200 200 200 200
+GET    /api/v1/permissions                             401 200 200 200 200 200
+GET    /api/v1/environments                            401 200 200 200 200 200
+GET    /api/v1/environments/team-a/train               401 200 200 404 200 200
+POST   /api/v1/environments                            401 403 201 422 403 201 {"namespace": "team-a", "name": "m"}
+PATCH  /api/v1/environments/team-a/train               401 403 200 404 403 200 {"description": "d"}
+GET    /api/v1/namespaces                              401 200 200 200 200 200
+GET    /api/v1/namespaces/team-a                       401 200 200 404 200 200
+POST   /api/v1/namespaces                              401 403 403 403 403 201 {"name": "team-z"}
+GET    /api/v1/namespaces/team-a/shares                401 200 200 404 200 200
+PUT    /api/v1/namespaces/team-a/shares/guest          401 403 403 404 403 200 {"role": "viewer"}
+DELETE /api/v1/namespaces/team-a/shares/guest          401 403 403 404 403 204
+GET    /api/v1/service-accounts                        401 200 200 200 200 200
+GET    /api/v1/service-accounts/sa-a                   401 200 200 404 200 200
+POST   /api/v1/service-accounts                        401 403 403 403 403 201 {"name": "new-sa", "namespace": "team-a"}
+PATCH  /api/v1/service-accounts/sa-a                   401 403 403 404 403 200 {"description": "x"}
+GET    /api/v1/service-accounts/sa-a/api-keys          401 200 200 404 200 200
+POST   /api/v1/service-accounts/sa-a/api-keys          401 403 403 404 403 201 {"name": "k2"}
+GET    /api/v1/service-accounts/sa-a/role-bindings     401 200 200 404 200 200
+PUT    /api/v1/service-accounts/sa-a/role-bindings     401 403 403 404 403 200 {"team-a/*": ["viewer"]}
+GET    /api/v1/users                                   401 403 403 403 403 200
+POST   /api/v1/users                                   401 403 403 403 403 201 {"name": "u2"}
+GET    /api/v1/users/viewer                            401 403 403 403 403 200
+PATCH  /api/v1/users/viewer                            401 403 403 403 403 200 {"active": true}
+GET    /api/v1/users/viewer/role-bindings              401 403 403 403 403 200
+PUT    /api/v1/users/viewer/role-bindings              401 403 403 403 403 200 {"team-a/*": ["viewer"]}
+GET    /api/v1/users/viewer/environments               401 403 403 403 403 200
+GET    /api/v1/users/viewer/permissions                401 403 403 403 403 200
+GET    /api/v1/groups                                  401 403 403 403 403 200
+PUT    /api/v1/groups/g/role-bindings                  401 403 403 403 403 200 {"team-a/*": ["viewer"]}
+GET    /api/v1/audit-events                            401 403 403 403 403 200
+GET    /api/v1/tokens                                  401 200 200 200 200 200
+POST   /api/v1/tokens                                  401 201 201 201 201 201 {}
+GET    /api/v1/connector-types                         401 200 200 200 200 200
+GET    /api/v1/connector-types/aws                     401 200 200 200 200 200
+GET    /api/v1/connectors                              401 200 200 200 200 200
+GET    /api/v1/connectors/conn-a                       401 200 200 404 200 200
+GET    /api/v1/resources?resource_type=docker-registry 401 200 200 200 200 200
+POST   /api/v1/connectors                              401 403 403 403 403 201 {"name": "conn-new", "namespace": "team-a", "connector_type": "docker", "auth_method": "password", "configuration": {"username": "u", "password": "p"}}
+PATCH  /api/v1/connectors/conn-a                       401 403 403 404 403 200 {"description": "d"}
+POST   /api/v1/connectors/conn-a/verify                401 403 501 404 403 501
+POST   /api/v1/connectors/conn-a/client-credentials    401 403 501 404 403 501 {"resource_type": "docker-registry"}
+DELETE /api/v1/connectors/conn-a                       401 403 403 404 403 204
+DELETE /api/v1/environments/team-a/train               401 403 403 404 403 204
+DELETE /api/v1/service-accounts/sa-a/api-keys/k1       401 403 403 404 403 204
+DELETE /api/v1/service-accounts/sa-a                   401 403 403 404 403 204
+DELETE /api/v1/namespaces/team-a                       401 403 403 404 403 204
+"#;
+
 struct Case {
     method: Method,
     path: &'static str,
@@ -24,310 +76,44 @@ struct Case {
     expect: [u16; 6],
 }
 
+/// The first word of `rest`; `rest` keeps what follows.
+fn word(rest: &mut &'static str) -> &'static str {
+    let (word, tail) = rest
+        .trim_start()
+        .split_once(' ')
+        .unwrap_or((rest.trim(), ""));
+    *rest = tail;
+    word
+}
+
 fn cases() -> Vec<Case> {
-    let c = |method: Method, path: &'static str, body: Value, expect: [u16; 6]| Case {
-        method,
-        path,
-        body,
-        expect,
-    };
-    vec![
-        c(
-            Method::GET,
-            "/api/v1/whoami",
-            json!(null),
-            [401, 200, 200, 200, 200, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/permissions",
-            json!(null),
-            [401, 200, 200, 200, 200, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/environments",
-            json!(null),
-            [401, 200, 200, 200, 200, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/environments/team-a/train",
-            json!(null),
-            [401, 200, 200, 404, 200, 200],
-        ),
-        c(
-            Method::POST,
-            "/api/v1/environments",
-            json!({"namespace": "team-a", "name": "m"}),
-            [401, 403, 201, 422, 403, 201],
-        ),
-        c(
-            Method::PATCH,
-            "/api/v1/environments/team-a/train",
-            json!({"description": "d"}),
-            [401, 403, 200, 404, 403, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/namespaces",
-            json!(null),
-            [401, 200, 200, 200, 200, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/namespaces/team-a",
-            json!(null),
-            [401, 200, 200, 404, 200, 200],
-        ),
-        c(
-            Method::POST,
-            "/api/v1/namespaces",
-            json!({"name": "team-z"}),
-            [401, 403, 403, 403, 403, 201],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/namespaces/team-a/shares",
-            json!(null),
-            [401, 200, 200, 404, 200, 200],
-        ),
-        c(
-            Method::PUT,
-            "/api/v1/namespaces/team-a/shares/guest",
-            json!({"role": "viewer"}),
-            [401, 403, 403, 404, 403, 200],
-        ),
-        c(
-            Method::DELETE,
-            "/api/v1/namespaces/team-a/shares/guest",
-            json!(null),
-            [401, 403, 403, 404, 403, 204],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/service-accounts",
-            json!(null),
-            [401, 200, 200, 200, 200, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/service-accounts/sa-a",
-            json!(null),
-            [401, 200, 200, 404, 200, 200],
-        ),
-        c(
-            Method::POST,
-            "/api/v1/service-accounts",
-            json!({"name": "new-sa", "namespace": "team-a"}),
-            [401, 403, 403, 403, 403, 201],
-        ),
-        c(
-            Method::PATCH,
-            "/api/v1/service-accounts/sa-a",
-            json!({"description": "x"}),
-            [401, 403, 403, 404, 403, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/service-accounts/sa-a/api-keys",
-            json!(null),
-            [401, 200, 200, 404, 200, 200],
-        ),
-        c(
-            Method::POST,
-            "/api/v1/service-accounts/sa-a/api-keys",
-            json!({"name": "k2"}),
-            [401, 403, 403, 404, 403, 201],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/service-accounts/sa-a/role-bindings",
-            json!(null),
-            [401, 200, 200, 404, 200, 200],
-        ),
-        c(
-            Method::PUT,
-            "/api/v1/service-accounts/sa-a/role-bindings",
-            json!({"team-a/*": ["viewer"]}),
-            [401, 403, 403, 404, 403, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/users",
-            json!(null),
-            [401, 403, 403, 403, 403, 200],
-        ),
-        c(
-            Method::POST,
-            "/api/v1/users",
-            json!({"name": "u2"}),
-            [401, 403, 403, 403, 403, 201],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/users/viewer",
-            json!(null),
-            [401, 403, 403, 403, 403, 200],
-        ),
-        c(
-            Method::PATCH,
-            "/api/v1/users/viewer",
-            json!({"active": true}),
-            [401, 403, 403, 403, 403, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/users/viewer/role-bindings",
-            json!(null),
-            [401, 403, 403, 403, 403, 200],
-        ),
-        c(
-            Method::PUT,
-            "/api/v1/users/viewer/role-bindings",
-            json!({"team-a/*": ["viewer"]}),
-            [401, 403, 403, 403, 403, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/users/viewer/environments",
-            json!(null),
-            [401, 403, 403, 403, 403, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/users/viewer/permissions",
-            json!(null),
-            [401, 403, 403, 403, 403, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/groups",
-            json!(null),
-            [401, 403, 403, 403, 403, 200],
-        ),
-        c(
-            Method::PUT,
-            "/api/v1/groups/g/role-bindings",
-            json!({"team-a/*": ["viewer"]}),
-            [401, 403, 403, 403, 403, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/audit-events",
-            json!(null),
-            [401, 403, 403, 403, 403, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/tokens",
-            json!(null),
-            [401, 200, 200, 200, 200, 200],
-        ),
-        c(
-            Method::POST,
-            "/api/v1/tokens",
-            json!({}),
-            [401, 201, 201, 201, 201, 201],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/connector-types",
-            json!(null),
-            [401, 200, 200, 200, 200, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/connector-types/aws",
-            json!(null),
-            [401, 200, 200, 200, 200, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/connectors",
-            json!(null),
-            [401, 200, 200, 200, 200, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/connectors/conn-a",
-            json!(null),
-            [401, 200, 200, 404, 200, 200],
-        ),
-        c(
-            Method::GET,
-            "/api/v1/resources?resource_type=docker-registry",
-            json!(null),
-            [401, 200, 200, 200, 200, 200],
-        ),
-        c(
-            Method::POST,
-            "/api/v1/connectors",
-            json!({"name": "conn-new", "namespace": "team-a", "connector_type": "docker",
-                   "auth_method": "password", "configuration": {"username": "u", "password": "p"}}),
-            [401, 403, 403, 403, 403, 201],
-        ),
-        c(
-            Method::PATCH,
-            "/api/v1/connectors/conn-a",
-            json!({"description": "d"}),
-            [401, 403, 403, 404, 403, 200],
-        ),
-        c(
-            Method::POST,
-            "/api/v1/connectors/conn-a/verify",
-            json!(null),
-            [401, 403, 501, 404, 403, 501],
-        ),
-        c(
-            Method::POST,
-            "/api/v1/connectors/conn-a/client-credentials",
-            json!({"resource_type": "docker-registry"}),
-            [401, 403, 501, 404, 403, 501],
-        ),
-        c(
-            Method::DELETE,
-            "/api/v1/connectors/conn-a",
-            json!(null),
-            [401, 403, 403, 404, 403, 204],
-        ),
-        c(
-            Method::DELETE,
-            "/api/v1/environments/team-a/train",
-            json!(null),
-            [401, 403, 403, 404, 403, 204],
-        ),
-        c(
-            Method::DELETE,
-            "/api/v1/service-accounts/sa-a/api-keys/k1",
-            json!(null),
-            [401, 403, 403, 404, 403, 204],
-        ),
-        c(
-            Method::DELETE,
-            "/api/v1/service-accounts/sa-a",
-            json!(null),
-            [401, 403, 403, 404, 403, 204],
-        ),
-        c(
-            Method::DELETE,
-            "/api/v1/namespaces/team-a",
-            json!(null),
-            [401, 403, 403, 404, 403, 204],
-        ),
-    ]
+    TABLE
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let mut rest = line;
+            let method = Method::from_bytes(word(&mut rest).as_bytes()).unwrap();
+            let path = word(&mut rest);
+            let expect = std::array::from_fn(|_| word(&mut rest).parse().unwrap());
+            let body = match rest.trim() {
+                "" => json!({}),
+                text => serde_json::from_str(text).unwrap_or_else(|e| panic!("{line}: {e}")),
+            };
+            Case {
+                method,
+                path,
+                body,
+                expect,
+            }
+        })
+        .collect()
 }
 
 /// A fresh world: team-a (an environment, a service account with a key), team-b; the
 /// callers; returns the bearer credential of column `who` (None: anonymous).
 async fn world(who: usize) -> (TestApp, Option<String>) {
     let mut app = TestApp::new().await;
-    app.conn(|c| {
-        for ns in ["team-a", "team-b"] {
-            let id = portcullis::environments::ensure_namespace(c, ns, "").unwrap();
-            portcullis::environments::create_environment(c, id, "train", "", "").unwrap();
-        }
-    });
+    app.seed_environments(&[("team-a", &["train"]), ("team-b", &["train"])], "");
     app.create_user("viewer", &[("team-a/*", "viewer")]);
     app.create_user("developer", &[("team-a/*", "developer")]);
     app.create_user("other", &[("team-b/*", "admin")]);
@@ -335,28 +121,16 @@ async fn world(who: usize) -> (TestApp, Option<String>) {
     let root = app.admin_token().await;
     let key = app.create_key(&root, "team-a", "sa-a", "k1").await;
     app.create_key(&root, "team-b", "sa-reader", "k").await;
-    app.json(
-        Method::PUT,
-        "/api/v1/service-accounts/sa-a/role-bindings",
-        json!({"team-a/*": ["viewer"]}),
-        Some(&root),
-    )
-    .await;
-    let res = app
-        .json(
-            Method::POST,
-            "/api/v1/connectors",
-            json!({"name": "conn-a", "namespace": "team-a", "connector_type": "docker",
-                   "auth_method": "password", "configuration": {"username": "u", "password": "p"}}),
-            Some(&root),
-        )
-        .await;
-    assert_eq!(
-        res.status,
-        actix_web::http::StatusCode::CREATED,
-        "{}",
-        res.body
-    );
+    let bindings = json!({"team-a/*": ["viewer"]});
+    let path = "/api/v1/service-accounts/sa-a/role-bindings";
+    app.put_as(&root, path, bindings)
+        .await
+        .assert_status(StatusCode::OK);
+    let connector = json!({"name": "conn-a", "namespace": "team-a", "connector_type": "docker",
+                           "auth_method": "password", "configuration": {"username": "u", "password": "p"}});
+    app.post_as(&root, "/api/v1/connectors", connector)
+        .await
+        .assert_status(StatusCode::CREATED);
     let credential = match who {
         0 => None,
         1 => Some(app.access_token("viewer", PASSWORD).await),
@@ -374,11 +148,7 @@ async fn every_route_answers_each_kind_of_caller_as_the_table_says() {
     for (col, who) in WHO.iter().enumerate() {
         let (mut app, credential) = world(col).await;
         for case in cases() {
-            let body = if case.body.is_null() {
-                json!({})
-            } else {
-                case.body.clone()
-            };
+            let body = case.body.clone();
             let res = if case.method == Method::GET {
                 match &credential {
                     Some(t) => app.get_bearer(case.path, t).await,

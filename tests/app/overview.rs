@@ -1,24 +1,21 @@
 //! The overview page counts only what the viewer may read.
 
 use actix_web::http::StatusCode;
-use portcullis::environments;
 
 use crate::helpers::{PASSWORD, TestApp};
 
 fn seed(app: &TestApp) {
+    app.seed_environments(
+        &[
+            ("default", &["a", "b"]),
+            ("team-a", &["x", "y", "z"]),
+            ("team_b", &["q"]),
+            ("teamXb", &["r"]),
+            ("other", &["s"]),
+        ],
+        "",
+    );
     app.conn(|c| {
-        for (ns, envs) in [
-            ("default", &["a", "b"][..]),
-            ("team-a", &["x", "y", "z"][..]),
-            ("team_b", &["q"][..]),
-            ("teamXb", &["r"][..]),
-            ("other", &["s"][..]),
-        ] {
-            let id = environments::ensure_namespace(c, ns, "").unwrap();
-            for env in envs {
-                environments::create_environment(c, id, env, "", "").unwrap();
-            }
-        }
         for (name, ns) in [
             ("hub-default", "default"),
             ("hub-a", "team-a"),
@@ -75,16 +72,14 @@ async fn the_overview_counts_what_each_viewer_can_read() {
         "users card is for admins only"
     );
 
-    app.post_form("/logout", &[]).await;
-    app.login("teams", PASSWORD).await;
+    app.switch_to("teams").await;
     let page = app.get("/").await;
     assert_eq!(card(&page, "card-environments"), 2 + 3 + 1 + 1);
     assert_eq!(card(&page, "card-connectors"), 2);
 
     // `_` is literal: team_b matches, teamXb does not; env-scoped binding adds an
     // environment but no namespace.
-    app.post_form("/logout", &[]).await;
-    app.login("literal", PASSWORD).await;
+    app.switch_to("literal").await;
     let page = app.get("/").await;
     assert_eq!(card(&page, "card-environments"), 2 + 1 + 1);
     assert_eq!(card(&page, "card-namespaces"), 3);
@@ -99,8 +94,7 @@ async fn the_overview_counts_what_each_viewer_can_read() {
         ["default", "primary namespace", "explicit", "explicit"]
     );
 
-    app.post_form("/logout", &[]).await;
-    app.login("root", PASSWORD).await;
+    app.switch_to("root").await;
     let page = app.get("/").await;
     assert_eq!(card(&page, "card-environments"), 8);
     assert_eq!(card(&page, "card-users"), 4);

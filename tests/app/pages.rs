@@ -1,31 +1,31 @@
 //! Dashboard pages of environments, namespaces, "My access", tokens and users.
 
 use actix_web::http::StatusCode;
-use actix_web::test::TestRequest;
 
 use crate::helpers::{PASSWORD, TestApp};
 
-fn seed(app: &TestApp) {
-    app.conn(|c| {
-        for (ns, envs) in [
-            ("team-a", &["train", "serve"][..]),
-            ("team-b", &["etl"][..]),
-        ] {
-            let id = portcullis::environments::ensure_namespace(c, ns, "").unwrap();
-            for env in envs {
-                portcullis::environments::create_environment(c, id, env, "", "deps: [x]").unwrap();
-            }
-        }
-    });
+/// team-a (train, serve) and team-b (etl), and `users` with their bindings; the first
+/// user is signed in.
+async fn world(users: &[(&str, &[(&str, &str)])]) -> TestApp {
+    let mut app = TestApp::new().await;
+    app.seed_environments(
+        &[("team-a", &["train", "serve"]), ("team-b", &["etl"])],
+        "deps: [x]",
+    );
+    for (name, bindings) in users {
+        app.create_user(name, bindings);
+    }
+    app.login(users[0].0, PASSWORD).await;
+    app
 }
 
 #[actix_web::test]
 async fn the_environments_page_lists_readable_environments_and_offers_only_allowed_actions() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("viewer", &[("team-a/*", "viewer")]);
-    app.create_user("dev", &[("team-a/*", "developer")]);
-    app.login("viewer", PASSWORD).await;
+    let users: [(&str, &[(&str, &str)]); 2] = [
+        ("viewer", &[("team-a/*", "viewer")]),
+        ("dev", &[("team-a/*", "developer")]),
+    ];
+    let mut app = world(&users).await;
     let page = app.get("/environments").await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.texts(".env-name"), ["serve", "train"]);
@@ -41,35 +41,24 @@ async fn the_environments_page_lists_readable_environments_and_offers_only_allow
         app.get("/environments/team-b/etl").await.status,
         StatusCode::NOT_FOUND
     );
-    let search = app
-        .send(
-            TestRequest::get()
-                .uri("/environments?search=tra")
-                .insert_header(("HX-Request", "true")),
-        )
-        .await;
+    let search = app.htmx_get("/environments?search=tra").await;
     assert!(!search.body.contains("<html"));
     assert!(search.body.contains(">train<") && !search.body.contains(">serve<"));
 
-    app.post_form("/logout", &[]).await;
-    app.login("dev", PASSWORD).await;
+    app.switch_to("dev").await;
     let page = app.get("/environments").await;
     assert_eq!(
         page.texts("#new-env-form select[name=namespace] option"),
         ["dev", "team-a"]
     );
-    let res = app
-        .post_form(
-            "/environments",
-            &[
-                ("namespace", "team-a"),
-                ("name", "fresh"),
-                ("specification", "deps: [y]"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    assert_eq!(res.header("location"), Some("/environments/team-a/fresh"));
+    let fresh = [
+        ("namespace", "team-a"),
+        ("name", "fresh"),
+        ("specification", "deps: [y]"),
+    ];
+    app.post_form("/environments", &fresh)
+        .await
+        .assert_redirect("/environments/team-a/fresh");
     let shown = app.get("/environments/team-a/fresh").await;
     assert_eq!(shown.text("#build-status"), "QUEUED");
     assert_eq!(shown.texts("#edit-env-form").len(), 1);
@@ -77,21 +66,19 @@ async fn the_environments_page_lists_readable_environments_and_offers_only_allow
         shown.texts("#delete-env").is_empty(),
         "developers cannot delete"
     );
-    let bad = app
-        .post_form(
-            "/environments",
-            &[("namespace", "team-a"), ("name", "bad name")],
-        )
-        .await;
+    let bad_name = [("namespace", "team-a"), ("name", "bad name")];
+    let bad = app.post_form("/environments", &bad_name).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(!bad.text("#name-error").is_empty());
-    let edit = app
-        .post_form(
-            "/environments/team-a/fresh",
-            &[("description", "edited"), ("specification", "deps: [z]")],
-        )
-        .await;
-    assert_eq!(edit.status, StatusCode::SEE_OTHER);
+    let edit = [("description", "edited"), ("specification", "deps: [z]")];
+    app.post_form("/environments/team-a/fresh", &edit)
+        .await
+        .assert_redirect("/environments/team-a/fresh");
+    let edited = app.get("/environments/team-a/fresh").await;
+    let form = "#edit-env-form textarea[name=specification]";
+    assert_eq!(edited.text(form), "deps: [z]");
+    let description = edited.value("#edit-env-form input[name=description]");
+    assert_eq!(description.as_deref(), Some("edited"));
     let forced = app
         .post_form("/environments/team-a/fresh/delete", &[])
         .await;
@@ -104,11 +91,8 @@ async fn the_environments_page_lists_readable_environments_and_offers_only_allow
 
 #[actix_web::test]
 async fn namespace_admins_share_from_the_namespace_page() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("lead", &[("team-a/*", "admin")]);
-    app.create_user("guest", &[]);
-    app.login("lead", PASSWORD).await;
+    let users: [(&str, &[(&str, &str)]); 2] = [("lead", &[("team-a/*", "admin")]), ("guest", &[])];
+    let mut app = world(&users).await;
     let page = app.get("/namespaces/team-a").await;
     assert_eq!(page.text("#ns-name"), "team-a");
     assert_eq!(page.texts("#ns-envs .env-row").len(), 2);
@@ -119,7 +103,7 @@ async fn namespace_admins_share_from_the_namespace_page() {
             &[("principal", "guest"), ("role", "developer")],
         )
         .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    res.assert_redirect("/namespaces/team-a");
     let page = app.get("/namespaces/team-a").await;
     assert_eq!(page.texts(".share-row").len(), 1);
     let unknown = app
@@ -136,8 +120,7 @@ async fn namespace_admins_share_from_the_namespace_page() {
     );
     let list = app.get("/namespaces").await;
     assert!(list.texts(".ns-name").contains(&"team-a".to_owned()));
-    app.post_form("/logout", &[]).await;
-    app.login("guest", PASSWORD).await;
+    app.switch_to("guest").await;
     assert_eq!(
         app.get("/environments/team-a/train").await.status,
         StatusCode::OK
@@ -153,37 +136,29 @@ async fn namespace_admins_share_from_the_namespace_page() {
         ns.texts("#share-form").is_empty(),
         "a developer share cannot re-share"
     );
-    app.post_form("/logout", &[]).await;
-    app.login("lead", PASSWORD).await;
-    let removed = app
-        .post_form(
-            "/namespaces/team-a/shares/delete",
-            &[("principal", "user:guest")],
-        )
-        .await;
-    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    app.switch_to("lead").await;
+    let guest = [("principal", "user:guest")];
+    app.post_form("/namespaces/team-a/shares/delete", &guest)
+        .await
+        .assert_redirect("/namespaces/team-a");
+    let page = app.get("/namespaces/team-a").await;
+    assert!(page.texts(".share-row").is_empty(), "the share is gone");
 }
 
 #[actix_web::test]
 async fn tokens_are_minted_down_scoped_revealed_once_and_revoked_from_my_access() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("alice", &[("team-*/*", "developer")]);
-    app.login("alice", PASSWORD).await;
+    let users: [(&str, &[(&str, &str)]); 1] = [("alice", &[("team-*/*", "developer")])];
+    let mut app = world(&users).await;
     let page = app.get("/access").await;
     let sources = page.texts("#my-bindings .source");
     assert_eq!(sources, ["default", "primary namespace", "explicit"]);
-    let res = app
-        .post_form(
-            "/tokens",
-            &[("binding", "team-*/*=developer"), ("expires_days", "3")],
-        )
-        .await;
+    let scoped = [("binding", "team-*/*=developer"), ("expires_days", "3")];
+    let res = app.post_form("/tokens", &scoped).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let reveal = app.get(res.header("location").unwrap()).await;
+    let reveal = app.get(res.location()).await;
     let token = reveal.text("#api-key");
     assert!(token.starts_with("pct_"));
-    let envs = app.get_bearer("/api/v1/environments", &token).await.json();
+    let envs = app.read_as(&token, "/api/v1/environments").await;
     assert_eq!(envs["total"], 3, "only the team-* environments");
     let page = app.get("/access").await;
     let id = page.attr(".token-row", "data-id").unwrap();
@@ -194,21 +169,19 @@ async fn tokens_are_minted_down_scoped_revealed_once_and_revoked_from_my_access(
     let too_much = app.post_form("/tokens", &[("binding", "*/*=admin")]).await;
     assert_eq!(too_much.status, StatusCode::FORBIDDEN);
     assert!(!too_much.text("#token-error").is_empty());
-    let revoked = app.post_form(&format!("/tokens/{id}/revoke"), &[]).await;
-    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &token).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    app.post_form(&format!("/tokens/{id}/revoke"), &[])
+        .await
+        .assert_redirect("/access");
+    assert_eq!(app.whoami_status(&token).await, StatusCode::UNAUTHORIZED);
 }
 
 #[actix_web::test]
 async fn admins_view_as_a_user_and_edit_their_bindings() {
-    let mut app = TestApp::new().await;
-    seed(&app);
-    app.create_user("alice", &[("team-a/train", "viewer")]);
-    app.create_user("root", &[("*/*", "admin")]);
-    app.login("root", PASSWORD).await;
+    let users: [(&str, &[(&str, &str)]); 2] = [
+        ("root", &[("*/*", "admin")]),
+        ("alice", &[("team-a/train", "viewer")]),
+    ];
+    let mut app = world(&users).await;
     let users = app.get("/users").await;
     assert!(users.texts(".user-name").contains(&"alice".to_owned()));
     let page = app.get("/users/alice").await;
@@ -217,13 +190,10 @@ async fn admins_view_as_a_user_and_edit_their_bindings() {
         page.text(".why-row .because"),
         "team-a/train viewer (explicit)"
     );
-    let res = app
-        .post_form(
-            "/users/alice/role-bindings",
-            &[("bindings", "team-*/*=viewer\nteam-a/*=developer")],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let bindings = [("bindings", "team-*/*=viewer\nteam-a/*=developer")];
+    app.post_form("/users/alice/role-bindings", &bindings)
+        .await
+        .assert_redirect("/users/alice");
     let page = app.get("/users/alice").await;
     assert_eq!(page.text("#view-as-total"), "3");
     let bad = app
@@ -231,8 +201,7 @@ async fn admins_view_as_a_user_and_edit_their_bindings() {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(!bad.text("#bindings-error").is_empty());
-    app.post_form("/logout", &[]).await;
-    app.login("alice", PASSWORD).await;
+    app.switch_to("alice").await;
     assert_eq!(app.get("/users").await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.get("/users/root").await.status, StatusCode::FORBIDDEN);
 }

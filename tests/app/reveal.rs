@@ -6,31 +6,35 @@ use portcullis::db::schema::key_reveals;
 
 use crate::helpers::{PASSWORD, TestApp};
 
+const KEYS: &str = "/service-accounts/ci/api-keys";
+const ROTATE: &str = "/service-accounts/ci/api-keys/deploy/rotate";
+
+/// root signed in to the dashboard, with account `ci` made there.
 async fn dashboard_with_account() -> TestApp {
     let mut app = TestApp::new().await.with_user("root", &[("*/*", "admin")]);
     app.login("root", PASSWORD).await;
-    let res = app
-        .post_form(
-            "/service-accounts",
-            &[("name", "ci"), ("namespace", "default")],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let fields = [("name", "ci"), ("namespace", "default")];
+    app.post_form("/service-accounts", &fields)
+        .await
+        .assert_redirect("/service-accounts/ci");
     app
+}
+
+/// Posts the form `fields` at `path`; asserts the redirect to a reveal page, whose
+/// address it returns.
+async fn reveal_after(app: &mut TestApp, path: &str, fields: &[(&str, &str)]) -> String {
+    let res = app.post_form(path, fields).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let location = res.location().to_owned();
+    assert!(location.starts_with("/reveal/"), "{location}");
+    location
 }
 
 #[actix_web::test]
 async fn api_key_plaintext_is_shown_only_once() {
     let mut app = dashboard_with_account().await;
-    let res = app
-        .post_form(
-            "/service-accounts/ci/api-keys",
-            &[("name", "deploy"), ("description", "d"), ("expires", "30")],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let location = res.header("location").unwrap().to_owned();
-    assert!(location.starts_with("/reveal/"));
+    let fields = [("name", "deploy"), ("description", "d"), ("expires", "30")];
+    let location = reveal_after(&mut app, KEYS, &fields).await;
     assert!(!location.contains("pck_"), "never in a URL");
     let first = app.get(&location).await;
     assert_eq!(first.status, StatusCode::OK);
@@ -47,19 +51,13 @@ async fn api_key_plaintext_is_shown_only_once() {
     assert!(!second.body.contains(&key), "a reload never shows the key");
     assert!(!second.body.contains(&key[16..48]));
     // The key works.
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &key).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.whoami_status(&key).await, StatusCode::OK);
 }
 
 #[actix_web::test]
 async fn signing_in_as_someone_else_in_the_same_browser_drops_pending_reveals() {
     let mut app = dashboard_with_account().await;
-    let res = app
-        .post_form("/service-accounts/ci/api-keys", &[("name", "deploy")])
-        .await;
-    let location = res.header("location").unwrap().to_owned();
+    let location = reveal_after(&mut app, KEYS, &[("name", "deploy")]).await;
     app.create_user("bob", &[("*/*", "admin")]);
     app.login("bob", PASSWORD).await;
     let res = app.get(&location).await;
@@ -70,10 +68,7 @@ async fn signing_in_as_someone_else_in_the_same_browser_drops_pending_reveals() 
 #[actix_web::test]
 async fn another_session_never_sees_the_key_and_does_not_burn_it() {
     let mut app = dashboard_with_account().await;
-    let res = app
-        .post_form("/service-accounts/ci/api-keys", &[("name", "deploy")])
-        .await;
-    let location = res.header("location").unwrap().to_owned();
+    let location = reveal_after(&mut app, KEYS, &[("name", "deploy")]).await;
     let mut other = app.sibling().await;
     other.cookies.clear();
     other.create_user("root2", &[("*/*", "admin")]);
@@ -90,10 +85,7 @@ async fn another_session_never_sees_the_key_and_does_not_burn_it() {
 #[actix_web::test]
 async fn an_unviewed_reveal_expires_and_its_plaintext_is_never_stored() {
     let mut app = dashboard_with_account().await;
-    let res = app
-        .post_form("/service-accounts/ci/api-keys", &[("name", "deploy")])
-        .await;
-    let location = res.header("location").unwrap().to_owned();
+    let location = reveal_after(&mut app, KEYS, &[("name", "deploy")]).await;
     let stored: Vec<String> = app.conn(|c| {
         key_reveals::table
             .select(key_reveals::ciphertext)
@@ -114,28 +106,16 @@ async fn an_unviewed_reveal_expires_and_its_plaintext_is_never_stored() {
 #[actix_web::test]
 async fn rotating_in_the_dashboard_reveals_the_new_secret_once() {
     let mut app = dashboard_with_account().await;
-    let res = app
-        .post_form("/service-accounts/ci/api-keys", &[("name", "deploy")])
-        .await;
-    let old = app
-        .get(res.header("location").unwrap())
-        .await
-        .text("#api-key");
-    let form = app.get("/service-accounts/ci/api-keys/deploy/rotate").await;
+    let location = reveal_after(&mut app, KEYS, &[("name", "deploy")]).await;
+    let old = app.get(&location).await.text("#api-key");
+    let form = app.get(ROTATE).await;
     assert_eq!(form.status, StatusCode::OK);
     assert_eq!(
-        form.attr("input[name=retain_period_minutes]", "value")
-            .as_deref(),
+        form.value("input[name=retain_period_minutes]").as_deref(),
         Some("0")
     );
-    let res = app
-        .post_form(
-            "/service-accounts/ci/api-keys/deploy/rotate",
-            &[("retain_period_minutes", "15")],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
-    let location = res.header("location").unwrap().to_owned();
+    let grace = [("retain_period_minutes", "15")];
+    let location = reveal_after(&mut app, ROTATE, &grace).await;
     let new = app.get(&location).await.text("#api-key");
     assert_ne!(old, new);
     let page = app.get("/service-accounts/ci").await;
@@ -143,16 +123,9 @@ async fn rotating_in_the_dashboard_reveals_the_new_secret_once() {
         page.text(".key-row .grace")
             .starts_with("both keys valid until")
     );
-    assert_eq!(
-        app.get_bearer("/api/v1/whoami", &old).await.status,
-        StatusCode::OK
-    );
-    let bad = app
-        .post_form(
-            "/service-accounts/ci/api-keys/deploy/rotate",
-            &[("retain_period_minutes", "many")],
-        )
-        .await;
+    assert_eq!(app.whoami_status(&old).await, StatusCode::OK);
+    let many = [("retain_period_minutes", "many")];
+    let bad = app.post_form(ROTATE, &many).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(!bad.text("#retain-error").is_empty());
 }
@@ -160,31 +133,21 @@ async fn rotating_in_the_dashboard_reveals_the_new_secret_once() {
 #[actix_web::test]
 async fn key_form_errors_come_back_with_messages() {
     let mut app = dashboard_with_account().await;
-    let dup = app
-        .post_form("/service-accounts/ci/api-keys", &[("name", "a")])
-        .await;
-    assert_eq!(dup.status, StatusCode::SEE_OTHER);
-    let again = app
-        .post_form("/service-accounts/ci/api-keys", &[("name", "a")])
-        .await;
+    reveal_after(&mut app, KEYS, &[("name", "a")]).await;
+    let again = app.post_form(KEYS, &[("name", "a")]).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(again.text("#form-error").contains("already has a key"));
-    let bad = app
-        .post_form(
-            "/service-accounts/ci/api-keys",
-            &[("name", "b"), ("expires", "date"), ("expires_on", "")],
-        )
-        .await;
+    let no_date = [("name", "b"), ("expires", "date"), ("expires_on", "")];
+    let bad = app.post_form(KEYS, &no_date).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[actix_web::test]
 async fn the_keys_table_warns_about_expiry_and_old_rotations() {
     let mut app = dashboard_with_account().await;
-    app.post_form("/service-accounts/ci/api-keys", &[("name", "soon")])
-        .await;
-    app.post_form("/service-accounts/ci/api-keys", &[("name", "old")])
-        .await;
+    for name in ["soon", "old"] {
+        reveal_after(&mut app, KEYS, &[("name", name)]).await;
+    }
     let now = portcullis::db::now_ms();
     app.conn(|c| {
         use portcullis::db::schema::api_keys;

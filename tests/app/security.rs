@@ -3,7 +3,24 @@
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, TestResponse};
+
+const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// `POST path` with a raw body of `content_type`.
+async fn post_raw(
+    app: &mut TestApp,
+    path: &str,
+    content_type: &str,
+    payload: impl Into<String>,
+) -> TestResponse {
+    let req = TestRequest::post()
+        .uri(path)
+        .insert_header(("content-type", content_type))
+        .set_payload(payload.into());
+    app.send(req).await
+}
 
 #[actix_web::test]
 async fn html_responses_carry_the_security_headers() {
@@ -51,13 +68,7 @@ async fn unknown_routes_are_full_404_pages_or_json() {
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert_eq!(page.attr("#error", "data-status").as_deref(), Some("404"));
     assert!(page.body.contains("<html"));
-    let fragment = app
-        .send(
-            TestRequest::get()
-                .uri("/nope")
-                .insert_header(("HX-Request", "true")),
-        )
-        .await;
+    let fragment = app.htmx_get("/nope").await;
     assert_eq!(fragment.status, StatusCode::NOT_FOUND);
     assert!(!fragment.body.contains("<html"), "{}", fragment.body);
     assert_eq!(fragment.texts("#error").len(), 1);
@@ -69,13 +80,7 @@ async fn unknown_routes_are_full_404_pages_or_json() {
 #[actix_web::test]
 async fn htmx_requests_of_expired_sessions_are_redirected_by_header() {
     let mut app = TestApp::new().await;
-    let res = app
-        .send(
-            TestRequest::get()
-                .uri("/")
-                .insert_header(("HX-Request", "true")),
-        )
-        .await;
+    let res = app.htmx_get("/").await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.header("hx-redirect"), Some("/login?return_to=%2F"));
 }
@@ -83,14 +88,13 @@ async fn htmx_requests_of_expired_sessions_are_redirected_by_header() {
 #[actix_web::test]
 async fn malformed_json_is_a_400_json_error_that_echoes_nothing() {
     let mut app = TestApp::new().await;
-    let res = app
-        .send(
-            TestRequest::post()
-                .uri("/api/v1/login")
-                .insert_header(("content-type", "application/json"))
-                .set_payload("{\"username\": \"a\", \"password\": "),
-        )
-        .await;
+    let res = post_raw(
+        &mut app,
+        "/api/v1/login",
+        JSON,
+        "{\"username\": \"a\", \"password\": ",
+    )
+    .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert_eq!(res.json()["error"]["code"], "bad_request");
     let typed = app
@@ -118,24 +122,12 @@ async fn malformed_json_is_a_400_json_error_that_echoes_nothing() {
 async fn huge_bodies_are_413_not_500() {
     let mut app = TestApp::with_config(|c| c.max_body_bytes = 1024).await;
     let big = "x".repeat(4096);
-    let json = app
-        .send(
-            TestRequest::post()
-                .uri("/api/v1/login")
-                .insert_header(("content-type", "application/json"))
-                .set_payload(format!("{{\"username\":\"{big}\",\"password\":\"x\"}}")),
-        )
-        .await;
+    let payload = format!("{{\"username\":\"{big}\",\"password\":\"x\"}}");
+    let json = post_raw(&mut app, "/api/v1/login", JSON, payload).await;
     assert_eq!(json.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", json.body);
-    app.get("/login").await;
-    let form = app
-        .send(
-            TestRequest::post()
-                .uri("/login")
-                .insert_header(("content-type", "application/x-www-form-urlencoded"))
-                .set_payload(format!("username={big}&password=x")),
-        )
-        .await;
+    app.get("/login").await.assert_status(StatusCode::OK);
+    let payload = format!("username={big}&password=x");
+    let form = post_raw(&mut app, "/login", FORM, payload).await;
     assert_eq!(form.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", form.body);
 }
 

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::test::TestRequest;
 use diesel::prelude::*;
 use portcullis::db::schema::sessions;
 
@@ -11,6 +10,14 @@ use crate::helpers::{PASSWORD, TestApp};
 
 fn session_rows(app: &TestApp) -> i64 {
     app.conn(|c| sessions::table.count().get_result(c).unwrap())
+}
+
+/// alice, signed in to an app whose configuration `adjust` changed.
+async fn alice_signed_in(adjust: impl FnOnce(&mut portcullis::config::Config)) -> TestApp {
+    let mut app = TestApp::with_config(adjust).await;
+    app.create_user("alice", &[]);
+    app.login("alice", PASSWORD).await;
+    app
 }
 
 #[actix_web::test]
@@ -24,18 +31,15 @@ async fn the_session_id_changes_at_sign_in() {
     // The pre-login session key is dead: replaying it is anonymous.
     let mut replay = app.sibling().await;
     replay.cookies.insert("portcullis".into(), before);
-    assert_eq!(replay.get("/").await.status, StatusCode::SEE_OTHER);
+    replay.assert_signed_out().await;
 }
 
 #[actix_web::test]
 async fn logout_destroys_the_server_side_session() {
-    let mut app = TestApp::new().await.with_user("alice", &[]);
-    app.login("alice", PASSWORD).await;
+    let mut app = alice_signed_in(|_| {}).await;
     let cookie = app.cookies.get("portcullis").cloned().unwrap();
     assert_eq!(session_rows(&app), 1);
-    let res = app.post_form("/logout", &[]).await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert_eq!(res.header("location"), Some("/login"));
+    app.logout().await;
     assert_eq!(
         session_rows(&app),
         0,
@@ -43,30 +47,26 @@ async fn logout_destroys_the_server_side_session() {
     );
     // A copy of the old cookie no longer works.
     app.cookies.insert("portcullis".into(), cookie);
-    assert_eq!(app.get("/").await.status, StatusCode::SEE_OTHER);
+    app.assert_signed_out().await;
 }
 
 #[actix_web::test]
 async fn sessions_end_after_the_idle_timeout() {
-    let mut app = TestApp::with_config(|c| c.session.idle = Duration::from_millis(500)).await;
-    app.create_user("alice", &[]);
-    app.login("alice", PASSWORD).await;
+    let mut app = alice_signed_in(|c| c.session.idle = Duration::from_millis(500)).await;
     assert_eq!(app.get("/").await.status, StatusCode::OK);
     actix_web::rt::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(app.get("/").await.status, StatusCode::SEE_OTHER);
+    app.assert_signed_out().await;
 }
 
 #[actix_web::test]
 async fn sessions_end_after_the_absolute_timeout_even_when_active() {
-    let mut app = TestApp::with_config(|c| c.session.absolute = Duration::from_millis(900)).await;
-    app.create_user("alice", &[]);
-    app.login("alice", PASSWORD).await;
+    let mut app = alice_signed_in(|c| c.session.absolute = Duration::from_millis(900)).await;
     for _ in 0..3 {
         actix_web::rt::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(app.get("/").await.status, StatusCode::OK);
     }
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(app.get("/").await.status, StatusCode::SEE_OTHER);
+    app.assert_signed_out().await;
 }
 
 #[actix_web::test]
@@ -105,19 +105,14 @@ async fn any_instance_sharing_the_database_serves_a_session() {
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.text("#whoami"), "alice");
     // Sign out on the second instance; the first no longer accepts the cookie.
-    second.post_form("/logout", &[]).await;
-    assert_eq!(first.get("/").await.status, StatusCode::SEE_OTHER);
+    second.logout().await;
+    first.assert_signed_out().await;
 }
 
 #[actix_web::test]
 async fn a_forged_session_cookie_is_anonymous() {
     let mut app = TestApp::new().await;
-    let res = app
-        .send(
-            TestRequest::get()
-                .uri("/")
-                .insert_header(("Cookie", "portcullis=forged-value")),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    app.cookies
+        .insert("portcullis".into(), "forged-value".into());
+    app.assert_signed_out().await;
 }

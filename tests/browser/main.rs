@@ -2,8 +2,9 @@
 //! Debian's headless Chromium and chromedriver with fantoccini.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (or `CHROMIUM` and
-//! `CHROMEDRIVER`). tests/run.sh installs them; with `CI=true` a missing browser fails
-//! the run instead of skipping it.
+//! `CHROMEDRIVER`), so every test is `#[ignore]`d: a plain `cargo test` lists them as
+//! ignored. tests/run.sh installs the browser and runs them with `--include-ignored`,
+//! where a missing browser fails them.
 
 #![expect(
     clippy::unwrap_used,
@@ -16,9 +17,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
+
+#[path = "../app/pg_schema.rs"]
+mod pg_schema;
+#[path = "../app/provider.rs"]
+mod provider;
+
+use pg_schema::PgSchema;
 
 const ADMIN_PASSWORD: &str = "browser-test-admin-password";
 
@@ -74,24 +83,20 @@ fn http_get(port: u16, path: &str, bearer: Option<&str>) -> Option<(u16, String)
     Some((status, body))
 }
 
-/// Browser binaries, or `None` to skip (never in CI).
-fn browser_paths() -> Option<(PathBuf, PathBuf)> {
+/// The browser binaries (asserted present).
+fn browser_paths() -> (PathBuf, PathBuf) {
     let chromium =
         PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
     let driver = PathBuf::from(
         std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into()),
     );
-    if chromium.exists() && driver.exists() {
-        return Some((chromium, driver));
-    }
-    let required = std::env::var("CI").is_ok_and(|v| v == "true")
-        || std::env::var("PORTCULLIS_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
     assert!(
-        !required,
-        "chromium/chromedriver missing: run tests/run.sh, which installs them"
+        chromium.exists() && driver.exists(),
+        "{} or {} missing: run tests/run.sh, which installs them",
+        chromium.display(),
+        driver.display()
     );
-    eprintln!("SKIPPED: chromium or chromedriver not found; tests/run.sh installs them");
-    None
+    (chromium, driver)
 }
 
 /// A running Portcullis (the real binary, demo data) and a Chromium session.
@@ -102,16 +107,18 @@ struct Browser {
     _server: Guard,
     _driver: Guard,
     _dirs: Vec<tempfile::TempDir>,
+    /// The server's PostgreSQL schema, dropped after the server has stopped.
+    _schema: Option<PgSchema>,
 }
 
 impl Browser {
-    async fn start() -> Option<Self> {
+    async fn start() -> Self {
         Self::start_on(free_port(), &[]).await
     }
 
     /// The server on `port` with extra environment variables.
-    async fn start_on(port: u16, env: &[(&str, String)]) -> Option<Self> {
-        let (chromium, driver) = browser_paths()?;
+    async fn start_on(port: u16, env: &[(&str, String)]) -> Self {
+        let (chromium, driver) = browser_paths();
         let data = tempfile::tempdir().unwrap();
         let profile = tempfile::tempdir().unwrap();
         let mut server = Command::new(env!("CARGO_BIN_EXE_portcullis"));
@@ -124,9 +131,13 @@ impl Browser {
             .env("PORTCULLIS_LOG", "warn")
             .env_remove("PORTCULLIS_DATABASE_URL")
             .stderr(Stdio::null());
-        if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
-            // Same binary over PostgreSQL when the suite runs on it.
-            server.env("PORTCULLIS_DATABASE_URL", fresh_pg_schema(&url));
+        // Same binary over PostgreSQL when the suite runs on it.
+        let schema = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .map(|url| PgSchema::create(&url, &format!("browser_{:016x}", rand::random::<u64>())));
+        if let Some(schema) = &schema {
+            server.env("PORTCULLIS_DATABASE_URL", schema.url());
         }
         let server = Guard(server.spawn().unwrap());
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -164,14 +175,15 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{driver_port}"))
             .await
             .unwrap();
-        Some(Self {
+        Self {
             client,
             base: format!("http://127.0.0.1:{port}"),
             port,
             _server: server,
             _driver: driver,
             _dirs: vec![data, profile],
-        })
+            _schema: schema,
+        }
     }
 
     async fn goto(&self, path: &str) {
@@ -181,48 +193,77 @@ impl Browser {
             .unwrap();
     }
 
-    async fn sign_in(&self, user: &str, password: &str) {
-        self.goto("/").await;
-        let form = self
-            .client
+    /// The element matching `css`, once it shows up.
+    async fn wait_for(&self, css: &str) -> Element {
+        self.client
             .wait()
-            .for_element(Locator::Css("#login-form"))
+            .for_element(Locator::Css(css))
             .await
-            .unwrap();
-        form.find(Locator::Css("input[name=username]"))
+            .unwrap_or_else(|e| panic!("{css} never showed up: {e}"))
+    }
+
+    /// The element matching `css`, now.
+    async fn find(&self, css: &str) -> Element {
+        self.client
+            .find(Locator::Css(css))
             .await
-            .unwrap()
-            .send_keys(user)
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+    }
+
+    /// The text of the element matching `css`, now.
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap()
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap();
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        self.find(css).await.send_keys(text).await.unwrap();
+    }
+
+    /// Chooses `value` in the select matching `css`, once it shows up.
+    async fn choose(&self, css: &str, value: &str) {
+        self.wait_for(css)
             .await
-            .unwrap();
-        form.find(Locator::Css("input[name=password]"))
-            .await
-            .unwrap()
-            .send_keys(password)
-            .await
-            .unwrap();
-        form.find(Locator::Css("button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
+            .select_by_value(value)
             .await
             .unwrap();
     }
-}
 
-fn fresh_pg_schema(base: &str) -> String {
-    use diesel::connection::SimpleConnection;
-    let schema = format!("browser_{}", free_port());
-    let admin =
-        portcullis::db::Db::connect(&portcullis::config::DatabaseUrl::Postgres(base.into()), 1)
-            .unwrap();
-    admin
-        .get()
-        .unwrap()
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-csearch_path%3D{schema}")
+    /// What `js` returns in the page.
+    async fn script(&self, js: &str) -> serde_json::Value {
+        self.client.execute(js, vec![]).await.unwrap()
+    }
+
+    /// The path of the current page.
+    async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_owned()
+    }
+
+    async fn screenshot(&self, name: &str) {
+        save_screenshot(&self.client.screenshot().await.unwrap(), name);
+    }
+
+    async fn sign_in(&self, user: &str, password: &str) {
+        self.goto("/").await;
+        self.wait_for("#login-form").await;
+        self.type_into("#login-form input[name=username]", user)
+            .await;
+        self.type_into("#login-form input[name=password]", password)
+            .await;
+        self.click("#login-form button[type=submit]").await;
+    }
+
+    /// A browser signed in as the demo's admin, at `path`.
+    async fn signed_in_admin_at(path: &str) -> Self {
+        let b = Self::start().await;
+        b.sign_in("admin", ADMIN_PASSWORD).await;
+        b.wait_for("#whoami").await;
+        b.goto(path).await;
+        b
+    }
 }
 
 fn save_screenshot(png: &[u8], name: &str) {
@@ -236,143 +277,58 @@ fn save_screenshot(png: &[u8], name: &str) {
 }
 
 #[actix_web::test]
+#[ignore = "needs Chromium and chromedriver: run tests/run.sh"]
 async fn an_admin_signs_in_and_sees_the_overview() {
-    let Some(b) = Browser::start().await else {
-        return;
-    };
+    let b = Browser::start().await;
     b.sign_in("admin", ADMIN_PASSWORD).await;
-    let who = b
-        .client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#whoami"))
-        .await
-        .unwrap();
-    assert_eq!(who.text().await.unwrap(), "admin");
-    assert_eq!(b.client.current_url().await.unwrap().path(), "/");
+    assert_eq!(b.wait_for("#whoami").await.text().await.unwrap(), "admin");
+    assert_eq!(b.path().await, "/");
     // The demo data shows; the admin sees every environment.
-    let envs = b
-        .client
-        .find(Locator::Css("#card-environments .count"))
-        .await
-        .unwrap();
-    assert_eq!(envs.text().await.unwrap(), "12");
+    assert_eq!(b.text("#card-environments .count").await, "12");
     // htmx and the stylesheet load under the strict CSP.
-    let htmx = b
-        .client
-        .execute("return typeof window.htmx", vec![])
-        .await
-        .unwrap();
+    let htmx = b.script("return typeof window.htmx").await;
     assert_eq!(htmx, json!("object"));
     let styled = b
-        .client
-        .execute("return getComputedStyle(document.body).fontFamily", vec![])
-        .await
-        .unwrap();
+        .script("return getComputedStyle(document.body).fontFamily")
+        .await;
     assert_ne!(styled, json!("\"Times New Roman\""));
-    save_screenshot(&b.client.screenshot().await.unwrap(), "overview.png");
+    b.screenshot("overview.png").await;
     // Sign out from the user menu.
-    b.client
-        .find(Locator::Css("details.dropdown summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("#sign-out"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.client
-        .wait()
-        .for_element(Locator::Css("#login-form"))
-        .await
-        .unwrap();
+    b.click("details.dropdown summary").await;
+    b.click("#sign-out").await;
+    b.wait_for("#login-form").await;
     b.goto("/").await;
-    let url = b.client.current_url().await.unwrap();
-    assert_eq!(url.path(), "/login");
+    assert_eq!(b.path().await, "/login");
     b.client.close().await.unwrap();
 }
 
 #[actix_web::test]
+#[ignore = "needs Chromium and chromedriver: run tests/run.sh"]
 async fn a_wrong_password_shows_the_form_again_with_one_message() {
-    let Some(b) = Browser::start().await else {
-        return;
-    };
+    let b = Browser::start().await;
     b.sign_in("admin", "not the password").await;
-    let err = b
-        .client
-        .wait()
-        .for_element(Locator::Css("#login-error"))
-        .await
-        .unwrap();
+    let err = b.wait_for("#login-error").await;
     assert_eq!(err.text().await.unwrap(), "Invalid user name or password.");
-    let name = b
-        .client
-        .find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap();
+    let name = b.find("input[name=username]").await;
     assert_eq!(name.prop("value").await.unwrap().as_deref(), Some("admin"));
     b.client.close().await.unwrap();
 }
 
 #[actix_web::test]
+#[ignore = "needs Chromium and chromedriver: run tests/run.sh"]
 async fn a_new_key_is_copied_from_the_reveal_page_used_and_never_shown_again() {
-    let Some(b) = Browser::start().await else {
-        return;
-    };
-    b.sign_in("admin", ADMIN_PASSWORD).await;
-    b.client
-        .wait()
-        .for_element(Locator::Css("#whoami"))
-        .await
-        .unwrap();
-    b.goto("/service-accounts").await;
-    b.client
-        .find(Locator::Css("#new-account summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let form = b
-        .client
-        .find(Locator::Css("#new-account-form"))
-        .await
-        .unwrap();
-    form.find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("browser-ci")
-        .await
-        .unwrap();
-    form.find(Locator::Css("input[name=description]"))
-        .await
-        .unwrap()
-        .send_keys("made in Chromium")
-        .await
-        .unwrap();
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let shown = b
-        .client
-        .wait()
-        .for_element(Locator::Css("#api-key"))
-        .await
-        .unwrap();
-    let key = shown.text().await.unwrap();
+    let b = Browser::signed_in_admin_at("/service-accounts").await;
+    b.click("#new-account summary").await;
+    b.type_into("#new-account-form input[name=name]", "browser-ci")
+        .await;
+    let description = "#new-account-form input[name=description]";
+    b.type_into(description, "made in Chromium").await;
+    b.click("#new-account-form button[type=submit]").await;
+    let key = b.wait_for("#api-key").await.text().await.unwrap();
     assert!(key.starts_with("pck_"), "{key}");
-    let reveal_url = b.client.current_url().await.unwrap();
-    assert!(reveal_url.path().starts_with("/reveal/"));
-    save_screenshot(&b.client.screenshot().await.unwrap(), "reveal.png");
-    let copy = b.client.find(Locator::Css("#copy-key")).await.unwrap();
+    assert!(b.path().await.starts_with("/reveal/"));
+    b.screenshot("reveal.png").await;
+    let copy = b.find("#copy-key").await;
     copy.click().await.unwrap();
     let label = copy.text().await.unwrap();
     assert!(label == "Copied" || label == "Press Ctrl+C", "{label}");
@@ -382,67 +338,31 @@ async fn a_new_key_is_copied_from_the_reveal_page_used_and_never_shown_again() {
     assert!(body.contains("browser-ci"));
     // A reload shows "already revealed", never the key.
     b.client.refresh().await.unwrap();
-    b.client
-        .wait()
-        .for_element(Locator::Css("#revealed"))
-        .await
-        .unwrap();
+    b.wait_for("#revealed").await;
     let source = b.client.source().await.unwrap();
     assert!(!source.contains(&key));
     assert!(b.client.find(Locator::Css("#api-key")).await.is_err());
     // The account page lists the key by its fragment.
     b.goto("/service-accounts/browser-ci").await;
-    let fragment = b
-        .client
-        .find(Locator::Css(".key-row code"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let fragment = b.text(".key-row code").await;
     assert!(fragment.starts_with(&key[..8]), "{fragment}");
     b.client.close().await.unwrap();
 }
 
 #[actix_web::test]
+#[ignore = "needs Chromium and chromedriver: run tests/run.sh"]
 async fn live_search_filters_environments_as_you_type() {
-    let Some(b) = Browser::start().await else {
-        return;
-    };
-    b.sign_in("admin", ADMIN_PASSWORD).await;
-    b.client
-        .wait()
-        .for_element(Locator::Css("#whoami"))
-        .await
-        .unwrap();
-    b.goto("/environments").await;
-    let total = b
-        .client
-        .find(Locator::Css("#total"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(total, "12");
-    let search = b
-        .client
-        .find(Locator::Css("#env-filters input[name=search]"))
-        .await
-        .unwrap();
-    search.send_keys("spark").await.unwrap();
+    let b = Browser::signed_in_admin_at("/environments").await;
+    assert_eq!(b.text("#total").await, "12");
+    b.type_into("#env-filters input[name=search]", "spark")
+        .await;
     // htmx swaps the rows in place (no navigation) once typing pauses.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         // Read the rows in one script call: htmx may swap them between two WebDriver calls.
         let names = b
-            .client
-            .execute(
-                "return [...document.querySelectorAll('#envs .env-name')].map(e => e.textContent.trim())",
-                vec![],
-            )
-            .await
-            .unwrap();
+            .script("return [...document.querySelectorAll('#envs .env-name')].map(e => e.textContent.trim())")
+            .await;
         if names == json!(["spark-3.5"]) {
             break;
         }
@@ -452,114 +372,40 @@ async fn live_search_filters_environments_as_you_type() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(
-        b.client.current_url().await.unwrap().path(),
-        "/environments"
-    );
-    let total = b
-        .client
-        .find(Locator::Css("#total"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(b.path().await, "/environments");
+    let total = b.text("#total").await;
     assert_eq!(total, "1", "the exact total follows the search");
-    save_screenshot(&b.client.screenshot().await.unwrap(), "environments.png");
+    b.screenshot("environments.png").await;
     b.client.close().await.unwrap();
 }
 
-/// The test OpenID provider started by tests/run.sh, or `None` (skipped) elsewhere.
-fn oidc_issuer() -> Option<String> {
-    match std::env::var("TEST_OIDC_ISSUER") {
-        Ok(i) if !i.is_empty() => Some(i),
-        _ => {
-            assert!(
-                std::env::var("PORTCULLIS_REQUIRE_OIDC").is_err(),
-                "TEST_OIDC_ISSUER is required (tests/run.sh starts the provider)"
-            );
-            eprintln!("skipped: no TEST_OIDC_ISSUER (run tests/run.sh)");
-            None
-        }
-    }
-}
-
 #[actix_web::test]
+#[ignore = "needs Chromium, chromedriver and the test OpenID provider: run tests/run.sh"]
 async fn a_user_signs_in_with_the_openid_provider_and_sees_group_access() {
-    let Some(issuer) = oidc_issuer() else {
-        return;
-    };
+    let issuer = provider::issuer();
     let port = free_port();
-    let registered: serde_json::Value = reqwest::Client::new()
-        .post(format!("{issuer}/reg"))
-        .json(&json!({
-            "redirect_uris": [format!("http://127.0.0.1:{port}/auth/oidc/callback")],
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let field = |k: &str| registered[k].as_str().unwrap().to_owned();
+    let callback = format!("http://127.0.0.1:{port}/auth/oidc/callback");
+    let (client_id, client_secret) = provider::register_client(&callback).await;
     let env = [
         ("PORTCULLIS_OIDC_ISSUER", issuer.clone()),
-        ("PORTCULLIS_OIDC_CLIENT_ID", field("client_id")),
-        ("PORTCULLIS_OIDC_CLIENT_SECRET", field("client_secret")),
+        ("PORTCULLIS_OIDC_CLIENT_ID", client_id),
+        ("PORTCULLIS_OIDC_CLIENT_SECRET", client_secret),
         ("PORTCULLIS_OIDC_NAME", "Example SSO".to_owned()),
         ("PORTCULLIS_OIDC_ADMIN_GROUPS", "platform-admins".to_owned()),
         ("PORTCULLIS_OIDC_GROUP_NAMESPACES", "true".to_owned()),
     ];
-    let Some(b) = Browser::start_on(port, &env).await else {
-        return;
-    };
+    let b = Browser::start_on(port, &env).await;
     b.goto("/access").await;
-    b.client
-        .wait()
-        .for_element(Locator::Css("a#oidc-login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.wait_for("a#oidc-login").await.click().await.unwrap();
     // The provider's own login page.
-    let login = b
-        .client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("input#login"))
-        .await
-        .unwrap();
-    assert!(
-        b.client
-            .current_url()
-            .await
-            .unwrap()
-            .as_str()
-            .starts_with(&issuer)
-    );
+    let login = b.wait_for("input#login").await;
+    let url = b.client.current_url().await.unwrap();
+    assert!(url.as_str().starts_with(&issuer), "{url}");
     login.send_keys("alice").await.unwrap();
-    b.client
-        .find(Locator::Css("input#password"))
-        .await
-        .unwrap()
-        .send_keys("anything")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Css("button#submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.type_into("input#password", "anything").await;
+    b.click("button#submit").await;
     // Back on the page asked for, signed in, with the group bindings shown.
-    b.client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#my-groups"))
-        .await
-        .unwrap();
+    b.wait_for("#my-groups").await;
     let url = b.client.current_url().await.unwrap();
     assert_eq!(url.as_str(), format!("{}/access", b.base));
     let mut group_rows = Vec::new();
@@ -584,63 +430,27 @@ async fn a_user_signs_in_with_the_openid_provider_and_sees_group_access() {
             .any(|r| r.starts_with("data-science/* developer")),
         "{group_rows:?}"
     );
-    save_screenshot(&b.client.screenshot().await.unwrap(), "oidc-access.png");
+    b.screenshot("oidc-access.png").await;
     b.goto("/").await;
-    let who = b.client.find(Locator::Css("#whoami")).await.unwrap();
     // The demo data has a local alice: the provider's alice gets a name of her own.
-    assert_eq!(who.text().await.unwrap(), "alice-2");
+    assert_eq!(b.text("#whoami").await, "alice-2");
     b.client.close().await.unwrap();
 }
 
 #[actix_web::test]
+#[ignore = "needs Chromium and chromedriver: run tests/run.sh"]
 async fn an_aws_connector_is_registered_through_the_form_and_its_secrets_show_as_hidden() {
     const SECRET: &str = "browserSecretAccessKey0123456789";
-    let Some(b) = Browser::start().await else {
-        return;
-    };
-    b.sign_in("admin", ADMIN_PASSWORD).await;
-    b.client
-        .wait()
-        .for_element(Locator::Css("#whoami"))
-        .await
-        .unwrap();
-    b.goto("/connectors/new").await;
-    let wait = |css: &'static str| {
-        let client = b.client.clone();
-        async move {
-            client
-                .wait()
-                .at_most(Duration::from_secs(10))
-                .for_element(Locator::Css(css))
-                .await
-                .unwrap()
-        }
-    };
+    let b = Browser::signed_in_admin_at("/connectors/new").await;
     // Choosing a type swaps the fields (htmx): Docker's, then AWS's again.
-    wait("#connector-type")
-        .await
-        .select_by_value("docker")
-        .await
-        .unwrap();
-    wait("#cfg-username").await;
-    wait("#connector-type")
-        .await
-        .select_by_value("aws")
-        .await
-        .unwrap();
-    wait("#cfg-region").await;
+    b.choose("#connector-type", "docker").await;
+    b.wait_for("#cfg-username").await;
+    b.choose("#connector-type", "aws").await;
+    b.wait_for("#cfg-region").await;
     // A method with a session length adds that field.
-    wait("#auth-method")
-        .await
-        .select_by_value("session-token")
-        .await
-        .unwrap();
-    wait("input[name=expiration_seconds]").await;
-    wait("#auth-method")
-        .await
-        .select_by_value("secret-key")
-        .await
-        .unwrap();
+    b.choose("#auth-method", "session-token").await;
+    b.wait_for("input[name=expiration_seconds]").await;
+    b.choose("#auth-method", "secret-key").await;
     // The swap is done when the session-length field is gone again.
     let deadline = Instant::now() + Duration::from_secs(10);
     while b
@@ -652,70 +462,28 @@ async fn an_aws_connector_is_registered_through_the_form_and_its_secrets_show_as
         assert!(Instant::now() < deadline, "the form did not swap back");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let fill = |css: &'static str, text: &'static str| {
-        let client = b.client.clone();
-        async move {
-            client
-                .find(Locator::Css(css))
-                .await
-                .unwrap()
-                .send_keys(text)
-                .await
-                .unwrap();
-        }
-    };
-    fill("input[name=name]", "s3-from-browser").await;
-    b.client
-        .find(Locator::Css("select[name=namespace]"))
-        .await
-        .unwrap()
-        .select_by_value("team-a")
-        .await
-        .unwrap();
-    fill("#cfg-region", "eu-central-1").await;
-    fill("#cfg-aws_access_key_id", "AKIABROWSERTEST01").await;
-    fill("#cfg-aws_secret_access_key", SECRET).await;
-    b.client
-        .find(Locator::Css("input[name=resource_type][value=s3-bucket]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    fill("input[name=resource_id]", "s3://browser-bucket").await;
-    fill("textarea[name=labels]", "team=a").await;
-    b.client
-        .find(Locator::Css("#save-connector"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let title = wait("#connector-name").await;
+    b.type_into("input[name=name]", "s3-from-browser").await;
+    b.choose("select[name=namespace]", "team-a").await;
+    b.type_into("#cfg-region", "eu-central-1").await;
+    b.type_into("#cfg-aws_access_key_id", "AKIABROWSERTEST01")
+        .await;
+    b.type_into("#cfg-aws_secret_access_key", SECRET).await;
+    b.click("input[name=resource_type][value=s3-bucket]").await;
+    b.type_into("input[name=resource_id]", "s3://browser-bucket")
+        .await;
+    b.type_into("textarea[name=labels]", "team=a").await;
+    b.click("#save-connector").await;
+    let title = b.wait_for("#connector-name").await;
     assert_eq!(title.text().await.unwrap(), "s3-from-browser");
-    let hidden = b
-        .client
-        .find(Locator::Css(
-            "tr.config-row[data-attribute=aws_secret_access_key] td.value",
-        ))
-        .await
-        .unwrap();
-    assert_eq!(hidden.text().await.unwrap(), "[HIDDEN]");
+    let hidden = "tr.config-row[data-attribute=aws_secret_access_key] td.value";
+    assert_eq!(b.text(hidden).await, "[HIDDEN]");
     let source = b.client.source().await.unwrap();
     assert!(!source.contains(SECRET) && !source.contains("AKIABROWSERTEST01"));
-    assert_eq!(
-        b.client
-            .find(Locator::Css("#resource"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "s3://browser-bucket"
-    );
-    save_screenshot(&b.client.screenshot().await.unwrap(), "connector.png");
+    assert_eq!(b.text("#resource").await, "s3://browser-bucket");
+    b.screenshot("connector.png").await;
     // The list shows it next to the demo's connectors.
     b.goto("/connectors").await;
-    wait("tr.connector-row[data-connector=s3-from-browser]").await;
+    b.wait_for("tr.connector-row[data-connector=s3-from-browser]")
+        .await;
     b.client.close().await.unwrap();
 }
