@@ -43,6 +43,33 @@ pub struct Event<'a> {
     pub detail: Option<&'a str>,
 }
 
+impl<'a> Event<'a> {
+    /// An event with no client address and no detail.
+    pub fn new(actor: &'a str, action: &'a str, target: &'a str, outcome: Outcome) -> Self {
+        Self {
+            actor,
+            action,
+            target,
+            outcome,
+            client_addr: None,
+            detail: None,
+        }
+    }
+
+    /// The same event, from `client`.
+    pub fn from(self, client: Option<&'a str>) -> Self {
+        Self {
+            client_addr: client,
+            ..self
+        }
+    }
+
+    /// The same event, with `detail`.
+    pub fn detail(self, detail: Option<&'a str>) -> Self {
+        Self { detail, ..self }
+    }
+}
+
 /// Appends an event.
 pub fn record(conn: &mut DbConnection, event: &Event<'_>) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)
@@ -142,17 +169,8 @@ pub fn own(
     client: Option<&str>,
     detail: Option<&str>,
 ) -> QueryResult<()> {
-    record(
-        conn,
-        &Event {
-            actor: who,
-            action,
-            target: who,
-            outcome,
-            client_addr: client,
-            detail,
-        },
-    )
+    let event = Event::new(who, action, who, outcome);
+    record(conn, &event.from(client).detail(detail))
 }
 
 /// Records a refused attempt by a caller nobody could identify (`anonymous`).
@@ -163,17 +181,8 @@ pub fn anonymous_failure(
     client: &str,
     detail: Option<&str>,
 ) -> QueryResult<()> {
-    record(
-        conn,
-        &Event {
-            actor: "anonymous",
-            action,
-            target,
-            outcome: Outcome::Failure,
-            client_addr: Some(client),
-            detail,
-        },
-    )
+    let event = Event::new("anonymous", action, target, Outcome::Failure);
+    record(conn, &event.from(Some(client)).detail(detail))
 }
 
 /// Records a successful action of the request's caller. The one way areas audit what
@@ -204,16 +213,8 @@ pub fn record_success(
     target: &str,
     detail: Option<&str>,
 ) -> crate::errors::AppResult<()> {
-    record(
-        conn,
-        &Event {
-            actor: &principal.actor_name(),
-            action,
-            target,
-            outcome: Outcome::Success,
-            client_addr: Some(client),
-            detail,
-        },
-    )?;
+    let actor = principal.actor_name();
+    let event = Event::new(&actor, action, target, Outcome::Success);
+    record(conn, &event.from(Some(client)).detail(detail))?;
     Ok(())
 }

@@ -108,17 +108,9 @@ pub fn create_user(
             let all = Pattern::parse("*/*").map_err(CreateUserError::Invalid)?;
             access::bind_user(conn, id, &all, Role::Admin)?;
         }
-        audit::record(
-            conn,
-            &audit::Event {
-                actor,
-                action: "user.create",
-                target: &format!("user:{name}"),
-                outcome: audit::Outcome::Success,
-                client_addr: None,
-                detail: admin.then_some("global admin"),
-            },
-        )?;
+        let target = format!("user:{name}");
+        let event = audit::Event::new(actor, "user.create", &target, audit::Outcome::Success);
+        audit::record(conn, &event.detail(admin.then_some("global admin")))?;
         Ok(id)
     })
 }
