@@ -9,8 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=10s
-BACKENDS=both
+DURATION=${DURATION:-10s}
+BACKENDS=${BACKENDS:-both}
 . benches/common.sh "$@"
 
 api() { # method path token [body]

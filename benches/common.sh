@@ -1,6 +1,6 @@
 # What every benchmark script shares; source it after setting the defaults of the
 # options the script reads, with the script's arguments:
-#   DURATION=10s BACKENDS=both; . benches/common.sh "$@"
+#   DURATION=${DURATION:-10s}; . benches/common.sh "$@"   (defaults yield to the environment)
 # Options: --duration, --backend (sqlite|postgres|both), --count, --sizes, --connections.
 # Builds the release binary (or takes PORTCULLIS_BIN, to measure another build side by
 # side), makes a scratch folder, and on exit stops the server and any PostgreSQL.

@@ -11,9 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=10s
-BACKENDS=both
-COUNT=10000
+DURATION=${DURATION:-10s}
+BACKENDS=${BACKENDS:-both}
+COUNT=${COUNT:-10000}
 . benches/common.sh "$@"
 row() { wrk_row "$@" >/dev/null; }
 

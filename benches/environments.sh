@@ -11,9 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SIZES="10000 100000 1000000"
-BACKENDS=both
-DURATION=5s
+SIZES=${SIZES:-"10000 100000 1000000"}
+BACKENDS=${BACKENDS:-both}
+DURATION=${DURATION:-5s}
 . benches/common.sh "$@"
 
 # Namespaces and environments in bulk, straight into the schema the binary migrated.

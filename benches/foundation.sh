@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=10s
-CONNECTIONS=32
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
 . benches/common.sh "$@"
 
 start() { # $1 = data dir, $2 = port, $3… = extra serve flags; sets PID
