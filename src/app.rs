@@ -128,6 +128,11 @@ pub struct Cx {
     pub session: actix_session::Session,
 }
 
+/// A [`Cx`] whose caller holds global administration (`*/*: admin`). As an extractor
+/// it refuses everyone else with 403: the one guard of admin-only routes. Handlers
+/// take it as `Admin(cx): Admin`.
+pub struct Admin(pub Cx);
+
 impl Cx {
     /// The layout of a signed-in page in `section`.
     pub fn layout(

@@ -12,8 +12,8 @@ pub mod sql;
 pub use bindings::{Binding, Grants, Source};
 pub use pattern::{Pattern, Segment, SqlMatch};
 pub use principal::{
-    Actor, Admin, AuthMethod, KIND_SERVICE_ACCOUNT, KIND_USER, MaybeActor, Principal,
-    PrincipalKind, require_global_admin, require_namespace,
+    Actor, AuthMethod, KIND_SERVICE_ACCOUNT, KIND_USER, MaybeActor, Principal, PrincipalKind,
+    require_global_admin, require_namespace,
 };
 pub use repo::{
     GROUP_SOURCE_ADMIN, GROUP_SOURCE_OIDC, GroupsBySource, ShareRow, delete_share,

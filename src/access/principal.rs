@@ -113,19 +113,6 @@ impl Actor {
     }
 }
 
-/// A caller who holds global administration (`*/*: admin`). As an extractor it
-/// refuses everyone else with 403: the one admin guard of admin-only routes.
-#[derive(Debug, Clone)]
-pub struct Admin(pub Actor);
-
-impl std::ops::Deref for Admin {
-    type Target = Actor;
-
-    fn deref(&self) -> &Actor {
-        &self.0
-    }
-}
-
 /// A request's caller, if any (for pages that also render anonymously).
 #[derive(Debug, Clone)]
 pub struct MaybeActor(pub Option<Actor>);

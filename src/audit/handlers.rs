@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Filter, StoredEvent};
-use crate::app::{AppState, Cx};
+use crate::app::{Admin, AppState};
 use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
 use crate::web::layout::{Layout, Section};
@@ -58,8 +58,7 @@ async fn load(state: &AppState, f: Filter) -> AppResult<(Vec<StoredEvent>, Optio
 }
 
 /// `GET /api/v1/audit-events`
-async fn list_events(cx: Cx, query: web::Query<AuditQuery>) -> AppResult<HttpResponse> {
-    cx.actor.require_global_admin()?;
+async fn list_events(Admin(cx): Admin, query: web::Query<AuditQuery>) -> AppResult<HttpResponse> {
     let (events, next) = load(&cx.state, filter(&query)?).await?;
     let items: Vec<_> = events
         .iter()
@@ -96,8 +95,7 @@ pub struct AuditPage {
     next_url: Option<String>,
 }
 
-async fn show_audit(cx: Cx, query: web::Query<AuditQuery>) -> AppResult<HttpResponse> {
-    cx.actor.require_global_admin()?;
+async fn show_audit(Admin(cx): Admin, query: web::Query<AuditQuery>) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let (events, next) = load(&cx.state, filter(&q)?).await?;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();

@@ -18,8 +18,7 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::access::cache::TtlCache;
 use crate::access::{
-    self, Actor, Admin, AuthMethod, KIND_SERVICE_ACCOUNT, KIND_USER, MaybeActor, Principal,
-    PrincipalKind,
+    self, Actor, AuthMethod, KIND_SERVICE_ACCOUNT, KIND_USER, MaybeActor, Principal, PrincipalKind,
 };
 use crate::app::AppState;
 use crate::auth::session_keys as keys;
@@ -58,19 +57,6 @@ impl FromRequest for Actor {
     }
 }
 
-impl FromRequest for Admin {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        extract(req, |actor| {
-            let actor = actor.ok_or(AppError::Unauthenticated)?;
-            actor.require_global_admin()?;
-            Ok(Admin(actor))
-        })
-    }
-}
-
 impl FromRequest for crate::app::Cx {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
@@ -90,6 +76,20 @@ impl FromRequest for crate::app::Cx {
                 req,
                 session,
             })
+        })
+    }
+}
+
+impl FromRequest for crate::app::Admin {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let cx = crate::app::Cx::from_request(req, payload);
+        Box::pin(async move {
+            let cx = cx.await?;
+            cx.actor.require_global_admin()?;
+            Ok(crate::app::Admin(cx))
         })
     }
 }

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ops::{self, Grantee};
-use crate::access::{self, Admin, AuthMethod, GroupsBySource};
-use crate::app::Cx;
+use crate::access::{self, AuthMethod, GroupsBySource};
+use crate::app::{Admin, Cx};
 use crate::audit;
 use crate::auth::{self, CreateUserError, User};
 use crate::db::rfc3339;
@@ -86,7 +86,7 @@ pub struct UserQuery {
     cursor: Option<String>,
 }
 
-async fn list_users(cx: Cx, _: Admin, q: web::Query<UserQuery>) -> AppResult<HttpResponse> {
+async fn list_users(Admin(cx): Admin, q: web::Query<UserQuery>) -> AppResult<HttpResponse> {
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
@@ -120,7 +120,7 @@ pub struct CreateUser {
     active: Option<bool>,
 }
 
-async fn create_user(cx: Cx, admin: Admin, body: web::Json<CreateUser>) -> AppResult<HttpResponse> {
+async fn create_user(Admin(cx): Admin, body: web::Json<CreateUser>) -> AppResult<HttpResponse> {
     let b = body.into_inner();
     let hash = ops::hash_password(b.password.clone()).await?;
     let user = cx
@@ -136,7 +136,7 @@ async fn create_user(cx: Cx, admin: Admin, body: web::Json<CreateUser>) -> AppRe
                 primary,
                 active,
                 false,
-                &admin.name(),
+                &cx.actor.name(),
             );
             match created {
                 Ok(_) => ops::find(conn, &b.name),
@@ -154,7 +154,7 @@ async fn create_user(cx: Cx, admin: Admin, body: web::Json<CreateUser>) -> AppRe
     Ok(HttpResponse::Created().json(user_json(&user, &Default::default())))
 }
 
-async fn get_user(cx: Cx, _: Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn get_user(Admin(cx): Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
     let since = ops::provider_groups_since(&cx.state);
     let (user, groups) = cx
         .state
@@ -176,8 +176,7 @@ pub struct PatchUser {
 }
 
 async fn update_user(
-    cx: Cx,
-    admin: Admin,
+    Admin(cx): Admin,
     path: web::Path<String>,
     body: web::Json<PatchUser>,
 ) -> AppResult<HttpResponse> {
@@ -203,7 +202,7 @@ async fn update_user(
         .run(move |conn| -> AppResult<(User, GroupsBySource)> {
             let user = ops::find(conn, &name)?;
             let target = format!("user:{name}");
-            let actor = &admin.0;
+            let actor = &cx.actor;
             crate::db::write_transaction(conn, |conn| -> AppResult<()> {
                 auth::update_user(conn, user.id, b.active, hash.as_deref())?;
                 if let Some(groups) = &groups {
@@ -229,7 +228,7 @@ async fn update_user(
 }
 
 /// `GET /api/v1/users/{name}/role-bindings` and `GET /api/v1/groups/{group}/role-bindings`.
-async fn get_bindings(cx: Cx, _: Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn get_bindings(Admin(cx): Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
     let of_group = is_group_route(&cx.req);
     if of_group && crate::names::validate_name(&path).is_err() {
         return Err(AppError::NotFound);
@@ -245,8 +244,7 @@ async fn get_bindings(cx: Cx, _: Admin, path: web::Path<String>) -> AppResult<Ht
 /// `PUT /api/v1/users/{name}/role-bindings`, and `PUT /api/v1/groups/{group}/role-bindings`
 /// (what every member of the group gets).
 async fn put_bindings(
-    cx: Cx,
-    admin: Admin,
+    Admin(cx): Admin,
     path: web::Path<String>,
     body: web::Json<BTreeMap<String, Vec<String>>>,
 ) -> AppResult<HttpResponse> {
@@ -261,7 +259,7 @@ async fn put_bindings(
         .state
         .db
         .run(move |conn| {
-            ops::replace_bindings(conn, &st, &admin, grantee(of_group, &path), &bindings)
+            ops::replace_bindings(conn, &st, &cx.actor, grantee(of_group, &path), &bindings)
         })
         .await?;
     Ok(HttpResponse::Ok().json(map))
@@ -282,8 +280,7 @@ fn grantee(of_group: bool, name: &str) -> Grantee<'_> {
 /// `GET /api/v1/users/{name}/environments`: what that user can read (the notebook
 /// spawner's one call), same filters and paging as `/api/v1/environments`.
 async fn user_environments(
-    cx: Cx,
-    _: Admin,
+    Admin(cx): Admin,
     path: web::Path<String>,
     q: web::Query<environments::api::EnvQuery>,
 ) -> AppResult<HttpResponse> {
@@ -302,7 +299,7 @@ async fn user_environments(
 }
 
 /// `GET /api/v1/users/{name}/permissions`: that user's bindings with their sources.
-async fn user_permissions(cx: Cx, _: Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn user_permissions(Admin(cx): Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
     let st = cx.state.clone();
     let (user, grants) = cx
         .state
@@ -317,7 +314,7 @@ async fn user_permissions(cx: Cx, _: Admin, path: web::Path<String>) -> AppResul
 }
 
 /// `GET /api/v1/groups`: every group with bindings (global admins).
-async fn list_groups(cx: Cx, _: Admin) -> AppResult<HttpResponse> {
+async fn list_groups(Admin(cx): Admin) -> AppResult<HttpResponse> {
     let rows = cx
         .state
         .db

@@ -8,10 +8,8 @@ use serde::Deserialize;
 
 use super::ops::{self, Grantee};
 use super::views::{AccessPage, BindingRow, TokenRow, UserPage, UsersPage, WhyRow};
-use crate::access::{
-    self, Admin, Grants, KIND_USER, Pattern, Permission, Principal, PrincipalKind, Role,
-};
-use crate::app::{AppState, Cx};
+use crate::access::{self, Grants, KIND_USER, Pattern, Permission, Principal, PrincipalKind, Role};
+use crate::app::{Admin, AppState, Cx};
 use crate::auth::{self, tokens};
 use crate::db::{DbConnection, now_ms};
 use crate::environments::{self, EnvFilter};
@@ -186,11 +184,7 @@ pub struct UsersQuery {
     search: String,
 }
 
-async fn list_users(
-    cx: Cx,
-    admin: Admin,
-    query: web::Query<UsersQuery>,
-) -> AppResult<HttpResponse> {
+async fn list_users(Admin(cx): Admin, query: web::Query<UsersQuery>) -> AppResult<HttpResponse> {
     let search = query.into_inner().search;
     let s = search.clone();
     let users = cx
@@ -199,7 +193,7 @@ async fn list_users(
         .run(move |conn| auth::list_users(conn, Some(&s), 500).map_err(AppError::from))
         .await?;
     let page = UsersPage {
-        layout: Layout::new(&admin.principal, &cx.session, Section::Users)?,
+        layout: Layout::new(&cx.actor.principal, &cx.session, Section::Users)?,
         rows: users
             .into_iter()
             .map(|u| (u.name, u.primary_namespace, u.active, when(u.last_login_at)))
@@ -280,10 +274,10 @@ async fn user_page(
     })
 }
 
-async fn show_user(cx: Cx, admin: Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn show_user(Admin(cx): Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
     let page = user_page(
         &cx.state,
-        &admin.principal,
+        &cx.actor.principal,
         &cx.session,
         path.into_inner(),
         None,
@@ -300,8 +294,7 @@ pub struct BindingsForm {
 }
 
 async fn save_bindings(
-    cx: Cx,
-    admin: Admin,
+    Admin(cx): Admin,
     path: web::Path<String>,
     form: web::Form<BindingsForm>,
 ) -> AppResult<HttpResponse> {
@@ -322,7 +315,8 @@ async fn save_bindings(
     let bindings = match parsed {
         Ok(b) => b,
         Err(e) => {
-            let page = user_page(&cx.state, &admin.principal, &cx.session, name, Some(e)).await?;
+            let page =
+                user_page(&cx.state, &cx.actor.principal, &cx.session, name, Some(e)).await?;
             return Ok(respond_with_status(
                 page,
                 &cx.req,
@@ -333,7 +327,7 @@ async fn save_bindings(
     let (n, st) = (name.clone(), cx.state.clone());
     cx.state
         .db
-        .run(move |conn| ops::replace_bindings(conn, &st, &admin, Grantee::User(&n), &bindings))
+        .run(move |conn| ops::replace_bindings(conn, &st, &cx.actor, Grantee::User(&n), &bindings))
         .await?;
     Ok(see_other(&format!(
         "/users/{}",
