@@ -150,41 +150,41 @@ fn imports_of(module: &str) -> BTreeSet<String> {
     all
 }
 
+/// Fails with every line of `wrong`, if any.
+fn assert_none(wrong: &[String]) {
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// `module imports used` for every area `module` imports that `allowed` refuses.
+fn imports_refused(module: &str, allowed: impl Fn(usize) -> bool) -> Vec<String> {
+    imports_of(module)
+        .into_iter()
+        .filter_map(|used| {
+            let level = LAYERS.iter().position(|a| *a == used)?;
+            (!allowed(level)).then(|| format!("{module} imports {used}"))
+        })
+        .collect()
+}
+
 #[test]
 fn every_area_imports_only_the_layers_below_it() {
     let mut wrong = Vec::new();
     for (level, area) in LAYERS.iter().enumerate() {
-        assert!(
-            !module_files(area).is_empty(),
-            "area {area} has no files: update LAYERS"
-        );
-        for used in imports_of(area) {
-            if let Some(used_level) = LAYERS.iter().position(|a| *a == used)
-                && used_level > level
-            {
-                wrong.push(format!("{area} imports {used}, a layer above it"));
-            }
-        }
+        assert!(!module_files(area).is_empty(), "no files for area {area}");
+        wrong.extend(imports_refused(area, |used| used < level));
     }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_none(&wrong);
 }
 
 #[test]
 fn kernel_modules_import_no_area_but_the_access_kernel() {
-    let mut wrong = Vec::new();
-    for module in KERNEL {
-        for used in imports_of(module) {
-            if used != "access" && LAYERS.contains(&used.as_str()) {
-                wrong.push(format!("{module} imports the area {used}"));
-            }
-        }
-    }
-    let access: Vec<_> = imports_of("access")
-        .into_iter()
-        .filter(|m| LAYERS.contains(&m.as_str()))
+    let access = LAYERS.iter().position(|a| *a == "access");
+    let mut wrong: Vec<String> = KERNEL
+        .iter()
+        .flat_map(|module| imports_refused(module, |used| Some(used) == access))
         .collect();
-    assert!(access.is_empty(), "the access kernel imports {access:?}");
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    wrong.extend(imports_refused("access", |_| false));
+    assert_none(&wrong);
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn no_area_reaches_into_another_areas_repo() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_none(&wrong);
 }
 
 /// The tables declared in `db/schema.rs`.
@@ -279,7 +279,7 @@ fn every_table_is_written_by_its_owning_area_only() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_none(&wrong);
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn no_source_file_is_over_the_line_limit() {
             (lines > MAX_LINES).then(|| format!("{} has {lines} lines", f.display()))
         })
         .collect();
-    assert!(long.is_empty(), "{}", long.join("\n"));
+    assert_none(&long);
 }
 
 #[test]

@@ -14,6 +14,11 @@ use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
 use crate::web::{client_addr, see_other};
 
+/// The configured provider; without one these routes do not exist (404).
+fn provider(state: &AppState) -> AppResult<std::sync::Arc<super::oidc::Oidc>> {
+    state.oidc.clone().ok_or(AppError::NotFound)
+}
+
 /// `GET /auth/oidc/login?return_to=`: starts the authorization-code flow (PKCE S256,
 /// `state`, `nonce` kept in the session) and sends the browser to the provider.
 pub(super) async fn oidc_login(
@@ -21,9 +26,7 @@ pub(super) async fn oidc_login(
     session: Session,
     query: web::Query<LoginQuery>,
 ) -> AppResult<HttpResponse> {
-    let Some(oidc) = state.oidc.clone() else {
-        return Err(AppError::NotFound);
-    };
+    let oidc = provider(&state)?;
     let return_to = safe_return_to(query.return_to.as_deref());
     match oidc.start(return_to.clone(), now_ms()).await {
         Ok((url, pending)) => {
@@ -68,9 +71,7 @@ pub(super) async fn oidc_callback(
     session: Session,
     query: web::Query<CallbackQuery>,
 ) -> AppResult<HttpResponse> {
-    let Some(oidc) = state.oidc.clone() else {
-        return Err(AppError::NotFound);
-    };
+    let oidc = provider(&state)?;
     let client = client_addr(&req);
     let pending = session
         .remove_as::<super::oidc::PendingSignIn>(keys::OIDC_PENDING)

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp};
@@ -42,15 +42,10 @@ async fn a_revoked_binding_is_gone_from_the_users_next_request() {
     assert_eq!(roles_of(&mut bob).await["team-a/*"], json!(["developer"]));
     let mut admin = bob.new_browser();
     let root = admin.admin_token().await;
-    let res = admin
-        .json(
-            Method::PUT,
-            "/api/v1/users/bob/role-bindings",
-            json!({}),
-            Some(&root),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    admin
+        .put_as(&root, "/api/v1/users/bob/role-bindings", json!({}))
+        .await
+        .assert_status(StatusCode::OK);
     assert!(roles_of(&mut bob).await.get("team-a/*").is_none());
 }
 
@@ -61,15 +56,10 @@ async fn a_deactivated_user_is_signed_out_on_the_next_request() {
     assert_eq!(bob.get("/").await.status, StatusCode::OK);
     let mut admin = bob.new_browser();
     let root = admin.admin_token().await;
-    let res = admin
-        .json(
-            Method::PATCH,
-            "/api/v1/users/bob",
-            json!({"active": false}),
-            Some(&root),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    admin
+        .patch_as(&root, "/api/v1/users/bob", json!({"active": false}))
+        .await
+        .assert_status(StatusCode::OK);
     let res = bob.get("/").await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert!(
@@ -83,26 +73,20 @@ async fn a_group_binding_reaches_signed_in_members_at_once() {
     let mut bob = app_with_long_cache().await;
     let mut admin = bob.new_browser();
     let root = admin.admin_token().await;
-    let res = admin
-        .json(
-            Method::PATCH,
-            "/api/v1/users/bob",
-            json!({"groups": ["ml"]}),
-            Some(&root),
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    admin
+        .patch_as(&root, "/api/v1/users/bob", json!({"groups": ["ml"]}))
+        .await
+        .assert_status(StatusCode::OK);
     bob.login("bob", PASSWORD).await;
     assert!(roles_of(&mut bob).await.get("ml/*").is_none());
-    let res = admin
-        .json(
-            Method::PUT,
+    admin
+        .put_as(
+            &root,
             "/api/v1/groups/ml/role-bindings",
             json!({"ml/*": ["viewer"]}),
-            Some(&root),
         )
-        .await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        .await
+        .assert_status(StatusCode::OK);
     assert_eq!(roles_of(&mut bob).await["ml/*"], json!(["viewer"]));
 }
 
