@@ -152,6 +152,16 @@ async fn sign_in(
     app.get(&callback).await
 }
 
+/// An app with the provider, where bob has signed in through it; bob's user id.
+async fn bob_signed_in() -> (TestApp, Provider, i64) {
+    let (mut app, provider) = app_with_provider(|_| {}).await;
+    sign_in(&mut app, &provider, "bob", "/")
+        .await
+        .assert_redirect("/");
+    let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
+    (app, provider, id)
+}
+
 async fn whoami(app: &mut TestApp) -> (StatusCode, Value) {
     let res = app.get("/api/v1/whoami").await;
     let body = serde_json::from_str(&res.body).unwrap_or(Value::Null);
@@ -271,11 +281,7 @@ async fn the_flow_uses_pkce_state_and_nonce_and_creates_the_user_with_group_bind
 #[actix_web::test]
 #[ignore = "needs the test OpenID provider (TEST_OIDC_ISSUER): run tests/run.sh"]
 async fn groups_are_refreshed_at_each_sign_in() {
-    let (mut app, provider) = app_with_provider(|_| {}).await;
-    sign_in(&mut app, &provider, "bob", "/")
-        .await
-        .assert_redirect("/");
-    let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
+    let (mut app, provider, id) = bob_signed_in().await;
     // The provider reported other groups at an earlier sign-in; this one resets them.
     app.conn(|c| {
         portcullis::access::replace_provider_groups(
@@ -541,11 +547,7 @@ async fn password_sign_in_can_be_switched_off_except_for_break_glass_users() {
 #[actix_web::test]
 #[ignore = "needs the test OpenID provider (TEST_OIDC_ISSUER): run tests/run.sh"]
 async fn deactivated_users_cannot_sign_in_through_the_provider() {
-    let (mut app, provider) = app_with_provider(|_| {}).await;
-    sign_in(&mut app, &provider, "bob", "/")
-        .await
-        .assert_redirect("/");
-    let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
+    let (app, provider, id) = bob_signed_in().await;
     app.conn(|c| {
         use diesel::prelude::*;
         use portcullis::db::schema::users;
