@@ -1,13 +1,12 @@
 //! Templates of the connector pages, and the rows they show built from connectors.
 
-use actix_session::Session;
 use askama::Template;
 use askama_web::WebTemplate;
 
 use super::catalog::{Attribute, AttributeKind, AuthMethod, ConnectorType};
 use super::form::FormInput;
 use super::models::{Connector, ResourceRow};
-use crate::access::Actor;
+use crate::app::Cx;
 use crate::errors::{AppResult, FieldErrors};
 use crate::web::format::when;
 use crate::web::layout::{Layout, Section};
@@ -15,9 +14,9 @@ use crate::web::layout::{Layout, Section};
 /// A week, in ms: expiry warnings start then.
 const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
 
-/// The layout of a connectors page for `actor`.
-pub fn layout(actor: &Actor, session: &Session) -> AppResult<Layout> {
-    Layout::new(&actor.principal, session, Section::Connectors)
+/// The layout of a connectors page for the caller.
+pub fn layout(cx: &Cx) -> AppResult<Layout> {
+    cx.layout(Section::Connectors)
 }
 
 /// "in 3 days" / "expired 2 hours ago" / "—", and whether to warn.
