@@ -141,26 +141,18 @@ impl Catalog {
 
     /// Every resource type id, sorted, without duplicates.
     pub fn resource_type_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .types
-            .iter()
-            .flat_map(|t| t.resource_types.iter().map(|r| r.resource_type.clone()))
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
+        self.sorted_ids(|t| t.resource_types.iter().map(|r| &r.resource_type).collect())
     }
 
     /// Every auth method id, sorted, without duplicates.
     pub fn auth_method_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .types
-            .iter()
-            .flat_map(|t| t.auth_methods.iter().map(|m| m.auth_method.clone()))
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
+        self.sorted_ids(|t| t.auth_methods.iter().map(|m| &m.auth_method).collect())
+    }
+
+    /// The ids `of` every type names, sorted, without duplicates.
+    fn sorted_ids(&self, of: impl Fn(&ConnectorType) -> Vec<&String>) -> Vec<String> {
+        let ids: std::collections::BTreeSet<&String> = self.types.iter().flat_map(of).collect();
+        ids.into_iter().cloned().collect()
     }
 
     /// The API shape of a type (CONTRACT.md), plus docs and per-method availability.
