@@ -14,26 +14,6 @@ use crate::app::Cx;
 use crate::errors::{AppError, AppResult};
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
-/// Routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/connector-types", web::get().to(list_types))
-        .route("/api/v1/connector-types/{type}", web::get().to(get_type))
-        .route("/api/v1/resources", web::get().to(list_resources))
-        .service(
-            web::scope("/api/v1/connectors")
-                .route("", web::get().to(list_connectors))
-                .route("", web::post().to(create_connector))
-                .route("/{name}", web::get().to(get_connector))
-                .route("/{name}", web::patch().to(update_connector))
-                .route("/{name}", web::delete().to(delete_connector))
-                .route("/{name}/verify", web::post().to(verify_connector))
-                .route(
-                    "/{name}/client-credentials",
-                    web::post().to(client_credentials),
-                ),
-        );
-}
-
 /// Query of the type list.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +24,7 @@ pub struct TypeQuery {
     cursor: Option<String>,
 }
 
-async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> AppResult<HttpResponse> {
+pub async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> AppResult<HttpResponse> {
     let (q, catalog) = (query.into_inner(), &cx.state.catalog);
     let limit = pagination::limit(q.limit)? as usize;
     let after = decode_cursor(q.cursor.as_deref())?;
@@ -76,7 +56,7 @@ async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> AppResult<HttpRespo
         .body(body))
 }
 
-async fn get_type(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_type(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     let catalog = &cx.state.catalog;
     let t = catalog.get(&path).ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
@@ -119,7 +99,7 @@ pub struct ConnectorQuery {
     cursor: Option<String>,
 }
 
-async fn list_connectors(cx: Cx, query: web::Query<ConnectorQuery>) -> AppResult<HttpResponse> {
+pub async fn list_connectors(cx: Cx, query: web::Query<ConnectorQuery>) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let filter = ListQuery {
         namespace: q.namespace,
@@ -173,17 +153,17 @@ impl From<CreateBody> for Draft {
     }
 }
 
-async fn create_connector(cx: Cx, body: web::Json<CreateBody>) -> AppResult<HttpResponse> {
+pub async fn create_connector(cx: Cx, body: web::Json<CreateBody>) -> AppResult<HttpResponse> {
     let (c, resources) = calls::create(&cx, body.into_inner().into()).await?;
     Ok(HttpResponse::Created().json(c.json(&resources)))
 }
 
-async fn get_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     let (c, resources) = calls::get(&cx, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(c.json(&resources)))
 }
 
-async fn update_connector(
+pub async fn update_connector(
     cx: Cx,
     path: web::Path<String>,
     body: web::Json<Map<String, Value>>,
@@ -196,7 +176,7 @@ async fn update_connector(
     Ok(HttpResponse::Ok().json(c.json(&resources)))
 }
 
-async fn delete_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     calls::delete(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -206,7 +186,7 @@ async fn usable(cx: &Cx, name: String) -> AppResult<Connector> {
     calls::readable_with(cx, Permission::ConnectorUse, name).await
 }
 
-async fn verify_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn verify_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     let c = usable(&cx, path.into_inner()).await?;
     Err(AppError::NotImplemented(format!(
         "verification is not available for the {}/{} auth method yet; the connector's \
@@ -223,7 +203,7 @@ pub struct CredentialsBody {
     resource_id: Option<String>,
 }
 
-async fn client_credentials(
+pub async fn client_credentials(
     cx: Cx,
     path: web::Path<String>,
     body: web::Json<CredentialsBody>,
@@ -260,7 +240,7 @@ pub struct ResourcesQuery {
 
 /// `GET /api/v1/resources`: one row per readable connector and resource type (a page
 /// holds up to `limit` connectors).
-async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> AppResult<HttpResponse> {
+pub async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let resource_type = q.resource_type.filter(|s| !s.is_empty());
     let filter = ListQuery {

@@ -19,31 +19,17 @@ use crate::web::htmx::is_htmx;
 /// How many connectors a catalog page lists at most.
 const REACHING: i64 = 500;
 
-/// Routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/connector-types", web::get().to(list_types))
-        .route("/connector-types/{type}", web::get().to(show_type))
-        .route(
-            "/connector-types/{type}/auth-methods/{method}",
-            web::get().to(show_method),
-        )
-        .route(
-            "/connector-types/{type}/resource-types/{rt}",
-            web::get().to(show_resource_type),
-        );
-}
-
 /// Query of the types page.
 #[derive(Debug, Default, Deserialize)]
 pub struct TypesQuery {
     #[serde(default)]
-    resource_type: String,
+    pub resource_type: String,
     #[serde(default)]
-    auth_method: String,
+    pub auth_method: String,
 }
 
 /// `GET /connector-types` (htmx: the rows only).
-async fn list_types(
+pub async fn list_types(
     cx: Cx,
     query: web::Query<TypesQuery>,
 ) -> AppResult<Either<TypeRows, TypesPage>> {
@@ -79,8 +65,7 @@ async fn list_types(
     Ok(Either::Right(TypesPage {
         layout: layout(&cx)?,
         rows,
-        resource_type: q.resource_type,
-        auth_method: q.auth_method,
+        filter: q,
         resource_types: catalog.resource_type_ids(),
         auth_methods: catalog.auth_method_ids(),
         implicit_enabled: catalog.implicit_enabled,
@@ -93,7 +78,7 @@ fn catalog_type(state: &AppState, id: &str) -> AppResult<ConnectorType> {
 }
 
 /// `GET /connector-types/{type}`
-async fn show_type(cx: Cx, path: web::Path<String>) -> AppResult<TypePage> {
+pub async fn show_type(cx: Cx, path: web::Path<String>) -> AppResult<TypePage> {
     let t = catalog_type(&cx.state, &path)?;
     let filter = ListQuery {
         connector_type: Some(t.connector_type.clone()),
@@ -121,7 +106,7 @@ async fn show_type(cx: Cx, path: web::Path<String>) -> AppResult<TypePage> {
 }
 
 /// `GET /connector-types/{type}/auth-methods/{method}`
-async fn show_method(cx: Cx, path: web::Path<(String, String)>) -> AppResult<MethodPage> {
+pub async fn show_method(cx: Cx, path: web::Path<(String, String)>) -> AppResult<MethodPage> {
     let (type_id, method_id) = path.into_inner();
     let t = catalog_type(&cx.state, &type_id)?;
     let m = t.auth_method(&method_id).ok_or(AppError::NotFound)?.clone();
@@ -137,7 +122,7 @@ async fn show_method(cx: Cx, path: web::Path<(String, String)>) -> AppResult<Met
 }
 
 /// `GET /connector-types/{type}/resource-types/{rt}`
-async fn show_resource_type(
+pub async fn show_resource_type(
     cx: Cx,
     path: web::Path<(String, String)>,
 ) -> AppResult<ResourceTypePage> {

@@ -5,6 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::catalog::{Attribute, AuthMethod, ConnectorType, ResourceType};
+use super::catalog_pages::TypesQuery;
 use crate::web::layout::Layout;
 
 /// One row of the types table.
@@ -39,10 +40,8 @@ pub struct TypesPage {
     pub layout: Layout,
     /// Rows.
     pub rows: TypeRows,
-    /// Filter: resource type.
-    pub resource_type: String,
-    /// Filter: auth method.
-    pub auth_method: String,
+    /// The filters, as asked.
+    pub filter: TypesQuery,
     /// Every resource type id.
     pub resource_types: Vec<String>,
     /// Every auth method id.

@@ -31,17 +31,6 @@ const REACHING: i64 = 500;
 /// How many audit events a connector's page shows.
 const HISTORY: i64 = 50;
 
-/// Routes (`/connectors/new` is the form's and must come first).
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/connectors", web::get().to(list_connectors))
-        .route("/connectors/{name}", web::get().to(show_connector))
-        .route(
-            "/connectors/{name}/delete",
-            web::post().to(delete_connector),
-        )
-        .route("/resources", web::get().to(list_resources));
-}
-
 /// Every connector type id, in catalog order.
 fn type_ids(state: &AppState) -> Vec<String> {
     state
@@ -56,15 +45,15 @@ fn type_ids(state: &AppState) -> Vec<String> {
 #[derive(Debug, Default, Deserialize)]
 pub struct ListPageQuery {
     #[serde(default)]
-    q: String,
+    pub q: String,
     #[serde(default)]
-    namespace: String,
+    pub namespace: String,
     #[serde(default)]
-    connector_type: String,
+    pub connector_type: String,
     #[serde(default)]
-    resource_type: String,
+    pub resource_type: String,
     #[serde(default)]
-    label: String,
+    pub label: String,
     cursor: Option<String>,
 }
 
@@ -84,7 +73,7 @@ impl ListPageQuery {
 }
 
 /// `GET /connectors` (htmx: the rows only).
-async fn list_connectors(
+pub async fn list_connectors(
     cx: Cx,
     query: web::Query<ListPageQuery>,
 ) -> AppResult<Either<ConnectorRows, ConnectorsPage>> {
@@ -113,11 +102,7 @@ async fn list_connectors(
     Ok(Either::Right(ConnectorsPage {
         layout: layout(&cx)?,
         rows,
-        search: q.q,
-        namespace: q.namespace,
-        connector_type: q.connector_type,
-        resource_type: q.resource_type,
-        label: q.label,
+        filter: q,
         namespaces,
         types: type_ids(&cx.state),
         resource_types: cx.state.catalog.resource_type_ids(),
@@ -184,7 +169,7 @@ async fn history(cx: &Cx, c: &Connector) -> AppResult<Vec<HistoryRow>> {
 }
 
 /// `GET /connectors/{name}`
-async fn show_connector(cx: Cx, path: web::Path<String>) -> AppResult<ShowPage> {
+pub async fn show_connector(cx: Cx, path: web::Path<String>) -> AppResult<ShowPage> {
     let (c, resources) = calls::get(&cx, path.into_inner()).await?;
     let history = history(&cx, &c).await?;
     let t = cx
@@ -219,7 +204,7 @@ async fn show_connector(cx: Cx, path: web::Path<String>) -> AppResult<ShowPage> 
 }
 
 /// `POST /connectors/{name}/delete`
-async fn delete_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     calls::delete(&cx, path.into_inner()).await?;
     Ok(see_other("/connectors"))
 }
@@ -228,13 +213,13 @@ async fn delete_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResp
 #[derive(Debug, Default, Deserialize)]
 pub struct ResourcesQuery {
     #[serde(default)]
-    resource_type: String,
+    pub resource_type: String,
     #[serde(default)]
-    connector_type: String,
+    pub connector_type: String,
 }
 
 /// `GET /resources`
-async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> AppResult<ResourcesPage> {
+pub async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> AppResult<ResourcesPage> {
     let q = query.into_inner();
     let filter = ListQuery {
         resource_type: Some(q.resource_type.clone()),
@@ -255,8 +240,7 @@ async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> AppResult<
         layout: layout(&cx)?,
         resource_types: cx.state.catalog.resource_type_ids(),
         types: type_ids(&cx.state),
-        resource_type: q.resource_type,
-        connector_type: q.connector_type,
+        filter: q,
         rows,
     })
 }

@@ -17,17 +17,6 @@ use crate::web::{form_errors, path_segment, see_other};
 const STALE_FORM: &str = "Someone changed this connector after you opened the form. Your \
                           entries are below; saving again applies them to the current version.";
 
-/// Routes (`/connectors/new` before `/connectors/{name}`).
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/connectors", web::post().to(create_connector))
-        .route("/connectors/new", web::get().to(new_connector_form))
-        .route(
-            "/connectors/{name}/edit",
-            web::get().to(edit_connector_form),
-        )
-        .route("/connectors/{name}/edit", web::post().to(update_connector));
-}
-
 /// The form for `input`, on connector `editing` when editing, with `errors` (attribute
 /// errors sit with their fields) and a summary `error`.
 struct FormState<'a> {
@@ -202,13 +191,13 @@ async fn refused(
 
 /// `GET /connectors/new[?connector_type=&auth_method=&…]` (htmx swaps the form when
 /// the type or method changes; secrets are never part of that request).
-async fn new_connector_form(cx: Cx) -> AppResult<FormPage> {
+pub async fn new_connector_form(cx: Cx) -> AppResult<FormPage> {
     let input = FormInput::decode(cx.req.query_string().as_bytes());
     form_page(&cx, fresh(None, &input)).await
 }
 
 /// `POST /connectors`
-async fn create_connector(cx: Cx, body: web::Bytes) -> AppResult<HttpResponse> {
+pub async fn create_connector(cx: Cx, body: web::Bytes) -> AppResult<HttpResponse> {
     let input = FormInput::decode(&body);
     let result = match input.draft(&cx.state.catalog) {
         Ok(draft) => calls::create(&cx, draft).await,
@@ -224,7 +213,7 @@ async fn create_connector(cx: Cx, body: web::Bytes) -> AppResult<HttpResponse> {
 }
 
 /// `GET /connectors/{name}/edit[?auth_method=…]`
-async fn edit_connector_form(cx: Cx, path: web::Path<String>) -> AppResult<FormPage> {
+pub async fn edit_connector_form(cx: Cx, path: web::Path<String>) -> AppResult<FormPage> {
     let c = calls::editable(&cx, path.into_inner()).await?;
     let query = cx.req.query_string();
     let input = if query.is_empty() {
@@ -247,7 +236,7 @@ fn on_identity(input: FormInput, c: &Connector) -> FormInput {
 }
 
 /// `POST /connectors/{name}/edit`
-async fn update_connector(
+pub async fn update_connector(
     cx: Cx,
     path: web::Path<String>,
     body: web::Bytes,

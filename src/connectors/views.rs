@@ -4,6 +4,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::catalog::{Attribute, AttributeKind, AuthMethod, ConnectorType};
+use super::connector_pages::{ListPageQuery, ResourcesQuery};
 use super::form::FormInput;
 use super::models::{Connector, ResourceRow};
 use crate::app::Cx;
@@ -120,16 +121,8 @@ pub struct ConnectorsPage {
     pub layout: Layout,
     /// Rows.
     pub rows: ConnectorRows,
-    /// Filters.
-    pub search: String,
-    /// Filter: namespace.
-    pub namespace: String,
-    /// Filter: type.
-    pub connector_type: String,
-    /// Filter: resource type.
-    pub resource_type: String,
-    /// Filter: label.
-    pub label: String,
+    /// The filters, as asked.
+    pub filter: ListPageQuery,
     /// Readable namespaces.
     pub namespaces: Vec<String>,
     /// Type ids.
@@ -343,10 +336,8 @@ pub struct ResourcesRow {
 pub struct ResourcesPage {
     /// Layout.
     pub layout: Layout,
-    /// Chosen resource type.
-    pub resource_type: String,
-    /// Chosen connector type.
-    pub connector_type: String,
+    /// The chosen resource type and connector type.
+    pub filter: ResourcesQuery,
     /// Every resource type.
     pub resource_types: Vec<String>,
     /// Every type.
