@@ -35,6 +35,8 @@ pub struct Catalog {
     validators: Arc<BTreeMap<(String, String), jsonschema::Validator>>,
     /// Each type's API JSON, serialized once at load.
     serialized: Arc<Vec<String>>,
+    /// The ids filters offer, gathered once at load.
+    choices: Arc<Choices>,
     /// Whether implicit auth methods may be used on this server.
     pub implicit_enabled: bool,
 }
@@ -45,6 +47,32 @@ impl std::fmt::Debug for Catalog {
             .field("types", &self.types.len())
             .field("implicit_enabled", &self.implicit_enabled)
             .finish()
+    }
+}
+
+/// The ids the filters of the connector pages offer.
+#[derive(Debug, Default)]
+pub struct Choices {
+    /// Type ids, in catalog order.
+    pub types: Vec<String>,
+    /// Resource type ids, sorted, without duplicates.
+    pub resource_types: Vec<String>,
+    /// Auth method ids, sorted, without duplicates.
+    pub auth_methods: Vec<String>,
+}
+
+impl Choices {
+    /// The choices of `types`.
+    fn of(types: &[ConnectorType]) -> Self {
+        let sorted = |of: fn(&ConnectorType) -> Vec<&String>| {
+            let ids: std::collections::BTreeSet<&String> = types.iter().flat_map(of).collect();
+            ids.into_iter().cloned().collect()
+        };
+        Self {
+            types: types.iter().map(|t| t.connector_type.clone()).collect(),
+            resource_types: sorted(|t| t.resource_types.iter().map(|r| &r.resource_type).collect()),
+            auth_methods: sorted(|t| t.auth_methods.iter().map(|m| &m.auth_method).collect()),
+        }
     }
 }
 
@@ -74,6 +102,7 @@ impl Catalog {
             types.push(t);
         }
         let mut catalog = Self {
+            choices: Arc::new(Choices::of(&types)),
             types: Arc::new(types),
             validators: Arc::new(validators),
             serialized: Arc::new(Vec::new()),
@@ -139,20 +168,9 @@ impl Catalog {
             .collect()
     }
 
-    /// Every resource type id, sorted, without duplicates.
-    pub fn resource_type_ids(&self) -> Vec<String> {
-        self.sorted_ids(|t| t.resource_types.iter().map(|r| &r.resource_type).collect())
-    }
-
-    /// Every auth method id, sorted, without duplicates.
-    pub fn auth_method_ids(&self) -> Vec<String> {
-        self.sorted_ids(|t| t.auth_methods.iter().map(|m| &m.auth_method).collect())
-    }
-
-    /// The ids `of` every type names, sorted, without duplicates.
-    fn sorted_ids(&self, of: impl Fn(&ConnectorType) -> Vec<&String>) -> Vec<String> {
-        let ids: std::collections::BTreeSet<&String> = self.types.iter().flat_map(of).collect();
-        ids.into_iter().cloned().collect()
+    /// The ids the filters offer.
+    pub fn choices(&self) -> Arc<Choices> {
+        self.choices.clone()
     }
 
     /// The API shape of a type (CONTRACT.md), plus docs and per-method availability.

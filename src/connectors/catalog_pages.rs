@@ -66,8 +66,7 @@ pub async fn list_types(
         layout: layout(&cx)?,
         rows,
         filter: q,
-        resource_types: catalog.resource_type_ids(),
-        auth_methods: catalog.auth_method_ids(),
+        choices: catalog.choices(),
         implicit_enabled: catalog.implicit_enabled,
     }))
 }
@@ -112,10 +111,7 @@ pub async fn show_method(cx: Cx, path: web::Path<(String, String)>) -> AppResult
     let m = t.auth_method(&method_id).ok_or(AppError::NotFound)?.clone();
     Ok(MethodPage {
         layout: layout(&cx)?,
-        attributes: m.attributes(),
         disabled: cx.state.catalog.disabled_reason(&m).map(str::to_owned),
-        expiration: m.expiration_text(),
-        schema: serde_json::to_string_pretty(&m.config_schema).unwrap_or_default(),
         t,
         m,
     })

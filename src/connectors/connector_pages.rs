@@ -15,7 +15,7 @@ use super::views::{
     ResourcesPage, ResourcesRow, ShowPage, layout,
 };
 use crate::access::Permission;
-use crate::app::{AppState, Cx};
+use crate::app::Cx;
 use crate::audit;
 use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
@@ -30,16 +30,6 @@ const PAGE: i64 = 25;
 const REACHING: i64 = 500;
 /// How many audit events a connector's page shows.
 const HISTORY: i64 = 50;
-
-/// Every connector type id, in catalog order.
-fn type_ids(state: &AppState) -> Vec<String> {
-    state
-        .catalog
-        .types()
-        .iter()
-        .map(|t| t.connector_type.clone())
-        .collect()
-}
 
 /// Query of the list page.
 #[derive(Debug, Default, Deserialize)]
@@ -104,8 +94,7 @@ pub async fn list_connectors(
         rows,
         filter: q,
         namespaces,
-        types: type_ids(&cx.state),
-        resource_types: cx.state.catalog.resource_type_ids(),
+        choices: cx.state.catalog.choices(),
         can_create: !creatable.is_empty(),
     }))
 }
@@ -238,8 +227,7 @@ pub async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> AppRes
         .collect();
     Ok(ResourcesPage {
         layout: layout(&cx)?,
-        resource_types: cx.state.catalog.resource_type_ids(),
-        types: type_ids(&cx.state),
+        choices: cx.state.catalog.choices(),
         filter: q,
         rows,
     })

@@ -3,7 +3,9 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
-use super::catalog::{Attribute, AttributeKind, AuthMethod, ConnectorType};
+use std::sync::Arc;
+
+use super::catalog::{Attribute, AttributeKind, AuthMethod, Choices, ConnectorType};
 use super::connector_pages::{ListPageQuery, ResourcesQuery};
 use super::form::FormInput;
 use super::models::{Connector, ResourceRow};
@@ -125,10 +127,8 @@ pub struct ConnectorsPage {
     pub filter: ListPageQuery,
     /// Readable namespaces.
     pub namespaces: Vec<String>,
-    /// Type ids.
-    pub types: Vec<String>,
-    /// Resource type ids.
-    pub resource_types: Vec<String>,
+    /// Type and resource type ids.
+    pub choices: Arc<Choices>,
     /// Whether the viewer may register somewhere.
     pub can_create: bool,
 }
@@ -338,10 +338,8 @@ pub struct ResourcesPage {
     pub layout: Layout,
     /// The chosen resource type and connector type.
     pub filter: ResourcesQuery,
-    /// Every resource type.
-    pub resource_types: Vec<String>,
-    /// Every type.
-    pub types: Vec<String>,
+    /// Every type and resource type.
+    pub choices: Arc<Choices>,
     /// Rows.
     pub rows: Vec<ResourcesRow>,
 }
