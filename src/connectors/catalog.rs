@@ -262,13 +262,24 @@ oauth2 no: oauth2-api
         Catalog::load(false).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// The lines of a reference table: the line, and its head split at `sep` from the
+    /// rest after `": "`.
+    fn entries(table: &str, sep: char) -> impl Iterator<Item = (&str, (&str, &str), &str)> {
+        table
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(move |line| {
+                let (head, rest) = line.split_once(": ").unwrap_or_else(|| panic!("{line}"));
+                let head = head.split_once(sep).unwrap_or_else(|| panic!("{line}"));
+                (line, head, rest)
+            })
+    }
+
     #[test]
     fn every_method_and_attribute_of_the_reference_is_present_with_its_markers() {
         let c = catalog();
         let mut seen = 0;
-        for line in REFERENCE.lines().filter(|l| !l.trim().is_empty()) {
-            let (head, rest) = line.split_once(": ").unwrap_or_else(|| panic!("{line}"));
-            let (ty, method) = head.split_once('/').unwrap_or_else(|| panic!("{line}"));
+        for (line, (ty, method), rest) in entries(REFERENCE, '/') {
             let (attrs, exp) = rest
                 .split_once("; exp ")
                 .unwrap_or_else(|| panic!("{line}"));
@@ -326,9 +337,7 @@ oauth2 no: oauth2-api
     fn every_resource_type_is_present_with_instance_support() {
         let c = catalog();
         let mut lines = 0;
-        for line in RESOURCES.lines().filter(|l| !l.trim().is_empty()) {
-            let (head, list) = line.split_once(": ").unwrap_or_else(|| panic!("{line}"));
-            let (ty, auto) = head.split_once(' ').unwrap_or_else(|| panic!("{line}"));
+        for (_, (ty, auto), list) in entries(RESOURCES, ' ') {
             let t = c.get(ty).unwrap_or_else(|| panic!("type {ty} missing"));
             assert_eq!(t.supports_auto_configuration, auto == "yes", "{ty} auto");
             let expected: Vec<&str> = list.split(", ").collect();
