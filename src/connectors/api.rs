@@ -9,30 +9,10 @@ use serde_json::{Map, Value, json};
 use super::calls;
 use super::models::Connector;
 use super::registry::{self, Draft, ListQuery, Listed, Patch};
-use crate::access::{Actor, Permission};
-use crate::app::AppState;
+use crate::access::Permission;
+use crate::app::Cx;
 use crate::errors::{AppError, AppResult};
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
-
-/// Routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/connector-types", web::get().to(list_types))
-        .route("/api/v1/connector-types/{type}", web::get().to(get_type))
-        .route("/api/v1/resources", web::get().to(list_resources))
-        .service(
-            web::scope("/api/v1/connectors")
-                .route("", web::get().to(list_connectors))
-                .route("", web::post().to(create_connector))
-                .route("/{name}", web::get().to(get_connector))
-                .route("/{name}", web::patch().to(update_connector))
-                .route("/{name}", web::delete().to(delete_connector))
-                .route("/{name}/verify", web::post().to(verify_connector))
-                .route(
-                    "/{name}/client-credentials",
-                    web::post().to(client_credentials),
-                ),
-        );
-}
 
 /// Query of the type list.
 #[derive(Debug, Deserialize)]
@@ -44,15 +24,11 @@ pub struct TypeQuery {
     cursor: Option<String>,
 }
 
-async fn list_types(
-    state: web::Data<AppState>,
-    _actor: Actor,
-    query: web::Query<TypeQuery>,
-) -> AppResult<HttpResponse> {
-    let q = query.into_inner();
+pub async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> AppResult<HttpResponse> {
+    let (q, catalog) = (query.into_inner(), &cx.state.catalog);
     let limit = pagination::limit(q.limit)? as usize;
     let after = decode_cursor(q.cursor.as_deref())?;
-    let matching = state.catalog.filtered(
+    let matching = catalog.filtered(
         q.resource_type.as_deref().filter(|s| !s.is_empty()),
         q.auth_method.as_deref().filter(|s| !s.is_empty()),
     );
@@ -69,7 +45,7 @@ async fn list_types(
         .then(|| page.last().map(|t| encode_cursor(&t.connector_type)))
         .flatten();
     // The types' JSON is serialized once at start-up; a page only joins it.
-    let items: Vec<&str> = page.iter().map(|t| state.catalog.serialized(t)).collect();
+    let items: Vec<&str> = page.iter().map(|t| catalog.serialized(t)).collect();
     let body = format!(
         "{{\"items\":[{}],\"next_cursor\":{}}}",
         items.join(","),
@@ -80,29 +56,25 @@ async fn list_types(
         .body(body))
 }
 
-async fn get_type(
-    state: web::Data<AppState>,
-    _actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let t = state.catalog.get(&path).ok_or(AppError::NotFound)?;
+pub async fn get_type(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+    let catalog = &cx.state.catalog;
+    let t = catalog.get(&path).ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(state.catalog.serialized(t).to_owned()))
+        .body(catalog.serialized(t).to_owned()))
 }
 
 /// A page of readable connectors for the list parameters `limit` and `cursor`, and the
 /// cursor of the next page.
 async fn page(
-    state: &web::Data<AppState>,
-    actor: &Actor,
+    cx: &Cx,
     filter: ListQuery,
     limit: Option<i64>,
     cursor: Option<&str>,
 ) -> AppResult<(Vec<Listed>, Option<String>)> {
     let limit = pagination::limit(limit)?;
     let after = decode_cursor(cursor)?;
-    let (items, next) = calls::list(state, actor, filter, after, limit).await?;
+    let (items, next) = calls::list(cx, filter, after, limit).await?;
     Ok((items, next.as_deref().map(encode_cursor)))
 }
 
@@ -127,11 +99,7 @@ pub struct ConnectorQuery {
     cursor: Option<String>,
 }
 
-async fn list_connectors(
-    state: web::Data<AppState>,
-    actor: Actor,
-    query: web::Query<ConnectorQuery>,
-) -> AppResult<HttpResponse> {
+pub async fn list_connectors(cx: Cx, query: web::Query<ConnectorQuery>) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let filter = ListQuery {
         namespace: q.namespace,
@@ -140,7 +108,7 @@ async fn list_connectors(
         label: q.label,
         search: q.search,
     };
-    let (items, next) = page(&state, &actor, filter, q.limit, q.cursor.as_deref()).await?;
+    let (items, next) = page(&cx, filter, q.limit, q.cursor.as_deref()).await?;
     let items = items.iter().map(|(c, r)| c.json(r)).collect();
     Ok(list_body(items, next))
 }
@@ -185,61 +153,41 @@ impl From<CreateBody> for Draft {
     }
 }
 
-async fn create_connector(
-    state: web::Data<AppState>,
-    actor: Actor,
-    body: web::Json<CreateBody>,
-) -> AppResult<HttpResponse> {
-    let (c, resources) = calls::create(&state, &actor, body.into_inner().into()).await?;
+pub async fn create_connector(cx: Cx, body: web::Json<CreateBody>) -> AppResult<HttpResponse> {
+    let (c, resources) = calls::create(&cx, body.into_inner().into()).await?;
     Ok(HttpResponse::Created().json(c.json(&resources)))
 }
 
-async fn get_connector(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let (c, resources) = calls::get(&state, &actor, path.into_inner()).await?;
+pub async fn get_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+    let (c, resources) = calls::get(&cx, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(c.json(&resources)))
 }
 
-async fn update_connector(
-    state: web::Data<AppState>,
-    actor: Actor,
+pub async fn update_connector(
+    cx: Cx,
     path: web::Path<String>,
     body: web::Json<Map<String, Value>>,
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
     // Who may change it is answered before what the change says.
-    let current = calls::editable(&state, &actor, name.clone()).await?;
+    let current = calls::editable(&cx, name.clone()).await?;
     let patch = Patch::from_json(body.into_inner(), &current)?;
-    let (c, resources) = calls::update(&state, &actor, name, patch).await?;
+    let (c, resources) = calls::update(&cx, name, patch).await?;
     Ok(HttpResponse::Ok().json(c.json(&resources)))
 }
 
-async fn delete_connector(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    calls::delete(&state, actor, path.into_inner()).await?;
+pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+    calls::delete(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// The connector if the caller may use it (`connector::use`); 404 if unreadable.
-async fn usable(state: &web::Data<AppState>, actor: Actor, name: String) -> AppResult<Connector> {
-    state
-        .db
-        .run(move |conn| registry::readable_with(conn, &actor, Permission::ConnectorUse, &name))
-        .await
+async fn usable(cx: &Cx, name: String) -> AppResult<Connector> {
+    calls::readable_with(cx, Permission::ConnectorUse, name).await
 }
 
-async fn verify_connector(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let c = usable(&state, actor, path.into_inner()).await?;
+pub async fn verify_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+    let c = usable(&cx, path.into_inner()).await?;
     Err(AppError::NotImplemented(format!(
         "verification is not available for the {}/{} auth method yet; the connector's \
          resources are the ones it declared",
@@ -255,14 +203,13 @@ pub struct CredentialsBody {
     resource_id: Option<String>,
 }
 
-async fn client_credentials(
-    state: web::Data<AppState>,
-    actor: Actor,
+pub async fn client_credentials(
+    cx: Cx,
     path: web::Path<String>,
     body: web::Json<CredentialsBody>,
 ) -> AppResult<HttpResponse> {
     let b = body.into_inner();
-    let c = usable(&state, actor, path.into_inner()).await?;
+    let c = usable(&cx, path.into_inner()).await?;
     if !c.resource_types.contains(&b.resource_type) {
         return Err(AppError::invalid(
             "resource_type",
@@ -293,11 +240,7 @@ pub struct ResourcesQuery {
 
 /// `GET /api/v1/resources`: one row per readable connector and resource type (a page
 /// holds up to `limit` connectors).
-async fn list_resources(
-    state: web::Data<AppState>,
-    actor: Actor,
-    query: web::Query<ResourcesQuery>,
-) -> AppResult<HttpResponse> {
+pub async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let resource_type = q.resource_type.filter(|s| !s.is_empty());
     let filter = ListQuery {
@@ -305,7 +248,7 @@ async fn list_resources(
         resource_type: resource_type.clone(),
         ..Default::default()
     };
-    let (items, next) = page(&state, &actor, filter, q.limit, q.cursor.as_deref()).await?;
+    let (items, next) = page(&cx, filter, q.limit, q.cursor.as_deref()).await?;
     let rows = registry::resources_of(&items, resource_type.as_deref())
         .map(|(c, r)| {
             json!({

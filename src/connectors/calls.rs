@@ -1,106 +1,100 @@
 //! The connector operations pages and the JSON API share, run on the database pool
 //! for the request's caller.
 
-use actix_web::web;
-
 use super::models::Connector;
 use super::registry::{self, Draft, ListQuery, Listed, Patch};
 use crate::access::{Actor, Permission};
-use crate::app::AppState;
-use crate::errors::AppResult;
+use crate::app::{AppState, Cx};
+use crate::db::DbConnection;
+use crate::environments;
+use crate::errors::{AppError, AppResult};
 
-/// A page of the connectors `actor` may read, after the one named `after`; and the
+/// Runs `f` on the pool with the caller and the shared state.
+pub(super) async fn run<T: Send + 'static>(
+    cx: &Cx,
+    f: impl FnOnce(&mut DbConnection, &Actor, &AppState) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    let (state, actor) = (cx.state.clone(), cx.actor.clone());
+    cx.state.db.run(move |conn| f(conn, &actor, &state)).await
+}
+
+/// A page of the connectors the caller may read, after the one named `after`; and the
 /// name of its last connector when more follow.
 pub(super) async fn list(
-    state: &web::Data<AppState>,
-    actor: &Actor,
+    cx: &Cx,
     filter: ListQuery,
     after: Option<String>,
     limit: i64,
 ) -> AppResult<(Vec<Listed>, Option<String>)> {
-    let actor = actor.clone();
-    state
-        .db
-        .run(move |conn| registry::list(conn, &actor, &filter, after.as_deref(), limit))
-        .await
+    run(cx, move |conn, actor, _| {
+        registry::list(conn, actor, &filter, after.as_deref(), limit)
+    })
+    .await
 }
 
-/// The connector called `name` with its resources, if `actor` may read it.
-pub(super) async fn get(
-    state: &web::Data<AppState>,
-    actor: &Actor,
-    name: String,
-) -> AppResult<Listed> {
-    let actor = actor.clone();
-    state
-        .db
-        .run(move |conn| registry::get(conn, &actor, &name))
-        .await
+/// The connector called `name` with its resources, if the caller may read it.
+pub(super) async fn get(cx: &Cx, name: String) -> AppResult<Listed> {
+    run(cx, move |conn, actor, _| registry::get(conn, actor, &name)).await
 }
 
-/// The connector called `name` if `actor` may edit it: 404 if unreadable, 403 without
-/// `connector::update`.
-pub(super) async fn editable(
-    state: &web::Data<AppState>,
-    actor: &Actor,
+/// The connector called `name` if the caller may read it and has `permission` on its
+/// namespace: 404 if unreadable, 403 without the permission.
+pub(super) async fn readable_with(
+    cx: &Cx,
+    permission: Permission,
     name: String,
 ) -> AppResult<Connector> {
-    let actor = actor.clone();
-    state
-        .db
-        .run(move |conn| registry::readable_with(conn, &actor, Permission::ConnectorUpdate, &name))
-        .await
+    run(cx, move |conn, actor, _| {
+        registry::readable_with(conn, actor, permission, &name)
+    })
+    .await
 }
 
-/// Registers `draft` for `actor`; the connector with its resources.
-pub(super) async fn create(
-    state: &web::Data<AppState>,
-    actor: &Actor,
-    draft: Draft,
-) -> AppResult<Listed> {
-    let (st, actor) = (state.clone(), actor.clone());
-    state
-        .db
-        .run(move |conn| {
-            let c = registry::create(conn, &actor, &st.catalog, &st.connector_sealer, &draft)?;
-            registry::with_resources(conn, c)
-        })
-        .await
+/// The connector called `name` if the caller may edit it: 404 if unreadable, 403
+/// without `connector::update`.
+pub(super) async fn editable(cx: &Cx, name: String) -> AppResult<Connector> {
+    readable_with(cx, Permission::ConnectorUpdate, name).await
 }
 
-/// Applies `patch` to the connector called `name` for `actor`; the connector with its
-/// resources.
-pub(super) async fn update(
-    state: &web::Data<AppState>,
-    actor: &Actor,
-    name: String,
-    patch: Patch,
-) -> AppResult<Listed> {
-    let (st, actor) = (state.clone(), actor.clone());
-    state
-        .db
-        .run(move |conn| {
-            let c = registry::update(
-                conn,
-                &actor,
-                &st.catalog,
-                &st.connector_sealer,
-                &name,
-                &patch,
-            )?;
-            registry::with_resources(conn, c)
-        })
-        .await
+/// Registers `draft` for the caller; the connector with its resources.
+pub(super) async fn create(cx: &Cx, draft: Draft) -> AppResult<Listed> {
+    run(cx, move |conn, actor, st| {
+        let c = registry::create(conn, actor, &st.catalog, &st.connector_sealer, &draft)?;
+        registry::with_resources(conn, c)
+    })
+    .await
 }
 
-/// Deletes the connector called `name` for `actor`.
-pub(super) async fn delete(
-    state: &web::Data<AppState>,
-    actor: Actor,
-    name: String,
-) -> AppResult<()> {
-    state
-        .db
-        .run(move |conn| registry::delete(conn, &actor, &name))
-        .await
+/// Applies `patch` to the connector called `name` for the caller; the connector with
+/// its resources.
+pub(super) async fn update(cx: &Cx, name: String, patch: Patch) -> AppResult<Listed> {
+    run(cx, move |conn, actor, st| {
+        let (catalog, sealer) = (&st.catalog, &st.connector_sealer);
+        let c = registry::update(conn, actor, catalog, sealer, &name, &patch)?;
+        registry::with_resources(conn, c)
+    })
+    .await
+}
+
+/// Deletes the connector called `name` for the caller.
+pub(super) async fn delete(cx: &Cx, name: String) -> AppResult<()> {
+    run(cx, move |conn, actor, _| {
+        registry::delete(conn, actor, &name)
+    })
+    .await
+}
+
+/// Namespaces the caller may read, and those among them they may register in.
+pub(super) async fn namespaces(cx: &Cx) -> AppResult<(Vec<String>, Vec<String>)> {
+    let readable = run(cx, |conn, actor, _| {
+        environments::list_readable_namespace_names(conn, actor.grants()).map_err(AppError::from)
+    })
+    .await?;
+    let grants = cx.actor.grants();
+    let creatable = readable
+        .iter()
+        .filter(|ns| grants.can_namespace(Permission::ConnectorCreate, ns))
+        .cloned()
+        .collect();
+    Ok((readable, creatable))
 }

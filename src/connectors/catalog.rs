@@ -35,6 +35,8 @@ pub struct Catalog {
     validators: Arc<BTreeMap<(String, String), jsonschema::Validator>>,
     /// Each type's API JSON, serialized once at load.
     serialized: Arc<Vec<String>>,
+    /// The ids filters offer, gathered once at load.
+    choices: Arc<Choices>,
     /// Whether implicit auth methods may be used on this server.
     pub implicit_enabled: bool,
 }
@@ -45,6 +47,32 @@ impl std::fmt::Debug for Catalog {
             .field("types", &self.types.len())
             .field("implicit_enabled", &self.implicit_enabled)
             .finish()
+    }
+}
+
+/// The ids the filters of the connector pages offer.
+#[derive(Debug, Default)]
+pub struct Choices {
+    /// Type ids, in catalog order.
+    pub types: Vec<String>,
+    /// Resource type ids, sorted, without duplicates.
+    pub resource_types: Vec<String>,
+    /// Auth method ids, sorted, without duplicates.
+    pub auth_methods: Vec<String>,
+}
+
+impl Choices {
+    /// The choices of `types`.
+    fn of(types: &[ConnectorType]) -> Self {
+        let sorted = |of: fn(&ConnectorType) -> Vec<&String>| {
+            let ids: std::collections::BTreeSet<&String> = types.iter().flat_map(of).collect();
+            ids.into_iter().cloned().collect()
+        };
+        Self {
+            types: types.iter().map(|t| t.connector_type.clone()).collect(),
+            resource_types: sorted(|t| t.resource_types.iter().map(|r| &r.resource_type).collect()),
+            auth_methods: sorted(|t| t.auth_methods.iter().map(|m| &m.auth_method).collect()),
+        }
     }
 }
 
@@ -74,6 +102,7 @@ impl Catalog {
             types.push(t);
         }
         let mut catalog = Self {
+            choices: Arc::new(Choices::of(&types)),
             types: Arc::new(types),
             validators: Arc::new(validators),
             serialized: Arc::new(Vec::new()),
@@ -139,28 +168,9 @@ impl Catalog {
             .collect()
     }
 
-    /// Every resource type id, sorted, without duplicates.
-    pub fn resource_type_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .types
-            .iter()
-            .flat_map(|t| t.resource_types.iter().map(|r| r.resource_type.clone()))
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    }
-
-    /// Every auth method id, sorted, without duplicates.
-    pub fn auth_method_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .types
-            .iter()
-            .flat_map(|t| t.auth_methods.iter().map(|m| m.auth_method.clone()))
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
+    /// The ids the filters offer.
+    pub fn choices(&self) -> Arc<Choices> {
+        self.choices.clone()
     }
 
     /// The API shape of a type (CONTRACT.md), plus docs and per-method availability.
@@ -252,13 +262,24 @@ oauth2 no: oauth2-api
         Catalog::load(false).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// The lines of a reference table: the line, and its head split at `sep` from the
+    /// rest after `": "`.
+    fn entries(table: &str, sep: char) -> impl Iterator<Item = (&str, (&str, &str), &str)> {
+        table
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(move |line| {
+                let (head, rest) = line.split_once(": ").unwrap_or_else(|| panic!("{line}"));
+                let head = head.split_once(sep).unwrap_or_else(|| panic!("{line}"));
+                (line, head, rest)
+            })
+    }
+
     #[test]
     fn every_method_and_attribute_of_the_reference_is_present_with_its_markers() {
         let c = catalog();
         let mut seen = 0;
-        for line in REFERENCE.lines().filter(|l| !l.trim().is_empty()) {
-            let (head, rest) = line.split_once(": ").unwrap_or_else(|| panic!("{line}"));
-            let (ty, method) = head.split_once('/').unwrap_or_else(|| panic!("{line}"));
+        for (line, (ty, method), rest) in entries(REFERENCE, '/') {
             let (attrs, exp) = rest
                 .split_once("; exp ")
                 .unwrap_or_else(|| panic!("{line}"));
@@ -316,9 +337,7 @@ oauth2 no: oauth2-api
     fn every_resource_type_is_present_with_instance_support() {
         let c = catalog();
         let mut lines = 0;
-        for line in RESOURCES.lines().filter(|l| !l.trim().is_empty()) {
-            let (head, list) = line.split_once(": ").unwrap_or_else(|| panic!("{line}"));
-            let (ty, auto) = head.split_once(' ').unwrap_or_else(|| panic!("{line}"));
+        for (_, (ty, auto), list) in entries(RESOURCES, ' ') {
             let t = c.get(ty).unwrap_or_else(|| panic!("type {ty} missing"));
             assert_eq!(t.supports_auto_configuration, auto == "yes", "{ty} auto");
             let expected: Vec<&str> = list.split(", ").collect();

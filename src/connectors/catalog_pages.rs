@@ -2,8 +2,7 @@
 //! methods, one auth method with its attributes and schema, one resource type with the
 //! connectors that reach it.
 
-use actix_session::Session;
-use actix_web::{Either, HttpRequest, web};
+use actix_web::{Either, web};
 use serde::Deserialize;
 
 use super::calls;
@@ -13,47 +12,28 @@ use super::catalog_views::{
 };
 use super::registry::ListQuery;
 use super::views::{ids_text, layout};
-use crate::access::Actor;
-use crate::app::AppState;
+use crate::app::{AppState, Cx};
 use crate::errors::{AppError, AppResult};
 use crate::web::htmx::is_htmx;
 
 /// How many connectors a catalog page lists at most.
 const REACHING: i64 = 500;
 
-/// Routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/connector-types", web::get().to(list_types))
-        .route("/connector-types/{type}", web::get().to(show_type))
-        .route(
-            "/connector-types/{type}/auth-methods/{method}",
-            web::get().to(show_method),
-        )
-        .route(
-            "/connector-types/{type}/resource-types/{rt}",
-            web::get().to(show_resource_type),
-        );
-}
-
 /// Query of the types page.
 #[derive(Debug, Default, Deserialize)]
 pub struct TypesQuery {
     #[serde(default)]
-    resource_type: String,
+    pub resource_type: String,
     #[serde(default)]
-    auth_method: String,
+    pub auth_method: String,
 }
 
 /// `GET /connector-types` (htmx: the rows only).
-async fn list_types(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
+pub async fn list_types(
+    cx: Cx,
     query: web::Query<TypesQuery>,
 ) -> AppResult<Either<TypeRows, TypesPage>> {
-    let q = query.into_inner();
-    let catalog = &state.catalog;
+    let (q, catalog) = (query.into_inner(), &cx.state.catalog);
     let rows = TypeRows {
         rows: catalog
             .filtered(
@@ -79,16 +59,14 @@ async fn list_types(
             })
             .collect(),
     };
-    if is_htmx(&req) {
+    if is_htmx(&cx.req) {
         return Ok(Either::Left(rows));
     }
     Ok(Either::Right(TypesPage {
-        layout: layout(&actor, &session)?,
+        layout: layout(&cx)?,
         rows,
-        resource_type: q.resource_type,
-        auth_method: q.auth_method,
-        resource_types: catalog.resource_type_ids(),
-        auth_methods: catalog.auth_method_ids(),
+        filter: q,
+        choices: catalog.choices(),
         implicit_enabled: catalog.implicit_enabled,
     }))
 }
@@ -99,18 +77,13 @@ fn catalog_type(state: &AppState, id: &str) -> AppResult<ConnectorType> {
 }
 
 /// `GET /connector-types/{type}`
-async fn show_type(
-    state: web::Data<AppState>,
-    actor: Actor,
-    session: Session,
-    path: web::Path<String>,
-) -> AppResult<TypePage> {
-    let t = catalog_type(&state, &path)?;
+pub async fn show_type(cx: Cx, path: web::Path<String>) -> AppResult<TypePage> {
+    let t = catalog_type(&cx.state, &path)?;
     let filter = ListQuery {
         connector_type: Some(t.connector_type.clone()),
         ..Default::default()
     };
-    let (connectors, _) = calls::list(&state, &actor, filter, None, REACHING).await?;
+    let (connectors, _) = calls::list(&cx, filter, None, REACHING).await?;
     let methods = t
         .auth_methods
         .iter()
@@ -120,11 +93,11 @@ async fn show_type(
             description: m.description.clone(),
             kind: m.credential_kind.label().into(),
             expiration: m.expiration_text(),
-            disabled: state.catalog.disabled_reason(m).map(str::to_owned),
+            disabled: cx.state.catalog.disabled_reason(m).map(str::to_owned),
         })
         .collect();
     Ok(TypePage {
-        layout: layout(&actor, &session)?,
+        layout: layout(&cx)?,
         t,
         methods,
         connectors: connectors.len(),
@@ -132,42 +105,32 @@ async fn show_type(
 }
 
 /// `GET /connector-types/{type}/auth-methods/{method}`
-async fn show_method(
-    state: web::Data<AppState>,
-    actor: Actor,
-    session: Session,
-    path: web::Path<(String, String)>,
-) -> AppResult<MethodPage> {
+pub async fn show_method(cx: Cx, path: web::Path<(String, String)>) -> AppResult<MethodPage> {
     let (type_id, method_id) = path.into_inner();
-    let t = catalog_type(&state, &type_id)?;
+    let t = catalog_type(&cx.state, &type_id)?;
     let m = t.auth_method(&method_id).ok_or(AppError::NotFound)?.clone();
     Ok(MethodPage {
-        layout: layout(&actor, &session)?,
-        attributes: m.attributes(),
-        disabled: state.catalog.disabled_reason(&m).map(str::to_owned),
-        expiration: m.expiration_text(),
-        schema: serde_json::to_string_pretty(&m.config_schema).unwrap_or_default(),
+        layout: layout(&cx)?,
+        disabled: cx.state.catalog.disabled_reason(&m).map(str::to_owned),
         t,
         m,
     })
 }
 
 /// `GET /connector-types/{type}/resource-types/{rt}`
-async fn show_resource_type(
-    state: web::Data<AppState>,
-    actor: Actor,
-    session: Session,
+pub async fn show_resource_type(
+    cx: Cx,
     path: web::Path<(String, String)>,
 ) -> AppResult<ResourceTypePage> {
     let (type_id, rt_id) = path.into_inner();
-    let t = catalog_type(&state, &type_id)?;
+    let t = catalog_type(&cx.state, &type_id)?;
     let rt = t.resource_type(&rt_id).ok_or(AppError::NotFound)?.clone();
     let filter = ListQuery {
         connector_type: Some(t.connector_type.clone()),
         resource_type: Some(rt.resource_type.clone()),
         ..Default::default()
     };
-    let (connectors, _) = calls::list(&state, &actor, filter, None, REACHING).await?;
+    let (connectors, _) = calls::list(&cx, filter, None, REACHING).await?;
     let connectors = connectors
         .into_iter()
         .map(|(c, resources)| ReachRow {
@@ -182,7 +145,7 @@ async fn show_resource_type(
         })
         .collect();
     Ok(ResourceTypePage {
-        layout: layout(&actor, &session)?,
+        layout: layout(&cx)?,
         t,
         rt,
         connectors,

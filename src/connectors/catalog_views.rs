@@ -4,7 +4,10 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
-use super::catalog::{Attribute, AuthMethod, ConnectorType, ResourceType};
+use std::sync::Arc;
+
+use super::catalog::{AuthMethod, Choices, ConnectorType, ResourceType};
+use super::catalog_pages::TypesQuery;
 use crate::web::layout::Layout;
 
 /// One row of the types table.
@@ -39,14 +42,10 @@ pub struct TypesPage {
     pub layout: Layout,
     /// Rows.
     pub rows: TypeRows,
-    /// Filter: resource type.
-    pub resource_type: String,
-    /// Filter: auth method.
-    pub auth_method: String,
-    /// Every resource type id.
-    pub resource_types: Vec<String>,
-    /// Every auth method id.
-    pub auth_methods: Vec<String>,
+    /// The filters, as asked.
+    pub filter: TypesQuery,
+    /// Every resource type and auth method id.
+    pub choices: Arc<Choices>,
     /// Whether implicit methods are enabled here.
     pub implicit_enabled: bool,
 }
@@ -91,14 +90,15 @@ pub struct MethodPage {
     pub t: ConnectorType,
     /// The method.
     pub m: AuthMethod,
-    /// Its attributes.
-    pub attributes: Vec<Attribute>,
     /// Why it cannot be used here.
     pub disabled: Option<String>,
-    /// Expiration bounds.
-    pub expiration: String,
-    /// The schema, pretty-printed.
-    pub schema: String,
+}
+
+impl MethodPage {
+    /// The method's schema, pretty-printed.
+    pub fn schema(&self) -> String {
+        serde_json::to_string_pretty(&self.m.config_schema).unwrap_or_default()
+    }
 }
 
 /// A connector that reaches a resource type, as listed on its page.

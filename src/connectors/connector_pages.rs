@@ -2,8 +2,7 @@
 //! more"), one connector with its configuration, resources and history, deleting one,
 //! and the resources every readable connector reaches.
 
-use actix_session::Session;
-use actix_web::{Either, HttpRequest, HttpResponse, web};
+use actix_web::{Either, HttpResponse, web};
 use serde::Deserialize;
 
 use super::calls;
@@ -15,11 +14,10 @@ use super::views::{
     ConfigRow, ConnectorRow, ConnectorRows, ConnectorsPage, HistoryRow, ResourceLine,
     ResourcesPage, ResourcesRow, ShowPage, layout,
 };
-use crate::access::{Actor, Permission};
-use crate::app::AppState;
+use crate::access::Permission;
+use crate::app::Cx;
 use crate::audit;
 use crate::db::now_ms;
-use crate::environments;
 use crate::errors::{AppError, AppResult};
 use crate::web::format::when;
 use crate::web::htmx::is_htmx;
@@ -33,64 +31,19 @@ const REACHING: i64 = 500;
 /// How many audit events a connector's page shows.
 const HISTORY: i64 = 50;
 
-/// Routes (`/connectors/new` is the form's and must come first).
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/connectors", web::get().to(list_connectors))
-        .route("/connectors/{name}", web::get().to(show_connector))
-        .route(
-            "/connectors/{name}/delete",
-            web::post().to(delete_connector),
-        )
-        .route("/resources", web::get().to(list_resources));
-}
-
-/// Namespaces `actor` may read, and those among them they may register in.
-pub(super) async fn namespaces_for(
-    state: &web::Data<AppState>,
-    actor: &Actor,
-) -> AppResult<(Vec<String>, Vec<String>)> {
-    let grants = actor.grants().clone();
-    let readable = state
-        .db
-        .run(move |conn| {
-            environments::list_readable_namespace_names(conn, &grants).map_err(AppError::from)
-        })
-        .await?;
-    let creatable = readable
-        .iter()
-        .filter(|ns| {
-            actor
-                .grants()
-                .can_namespace(Permission::ConnectorCreate, ns)
-        })
-        .cloned()
-        .collect();
-    Ok((readable, creatable))
-}
-
-/// Every connector type id, in catalog order.
-fn type_ids(state: &AppState) -> Vec<String> {
-    state
-        .catalog
-        .types()
-        .iter()
-        .map(|t| t.connector_type.clone())
-        .collect()
-}
-
 /// Query of the list page.
 #[derive(Debug, Default, Deserialize)]
 pub struct ListPageQuery {
     #[serde(default)]
-    q: String,
+    pub q: String,
     #[serde(default)]
-    namespace: String,
+    pub namespace: String,
     #[serde(default)]
-    connector_type: String,
+    pub connector_type: String,
     #[serde(default)]
-    resource_type: String,
+    pub resource_type: String,
     #[serde(default)]
-    label: String,
+    pub label: String,
     cursor: Option<String>,
 }
 
@@ -110,11 +63,8 @@ impl ListPageQuery {
 }
 
 /// `GET /connectors` (htmx: the rows only).
-async fn list_connectors(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
+pub async fn list_connectors(
+    cx: Cx,
     query: web::Query<ListPageQuery>,
 ) -> AppResult<Either<ConnectorRows, ConnectorsPage>> {
     let q = query.into_inner();
@@ -126,7 +76,7 @@ async fn list_connectors(
         search: Some(q.q.clone()),
     };
     let after = decode_cursor(q.cursor.as_deref())?;
-    let (items, next) = calls::list(&state, &actor, filter, after, PAGE).await?;
+    let (items, next) = calls::list(&cx, filter, after, PAGE).await?;
     let now = now_ms();
     let rows = ConnectorRows {
         rows: items
@@ -135,21 +85,16 @@ async fn list_connectors(
             .collect(),
         next_url: next.map(|n| q.url(&encode_cursor(&n))),
     };
-    if is_htmx(&req) {
+    if is_htmx(&cx.req) {
         return Ok(Either::Left(rows));
     }
-    let (namespaces, creatable) = namespaces_for(&state, &actor).await?;
+    let (namespaces, creatable) = calls::namespaces(&cx).await?;
     Ok(Either::Right(ConnectorsPage {
-        layout: layout(&actor, &session)?,
+        layout: layout(&cx)?,
         rows,
-        search: q.q,
-        namespace: q.namespace,
-        connector_type: q.connector_type,
-        resource_type: q.resource_type,
-        label: q.label,
+        filter: q,
         namespaces,
-        types: type_ids(&state),
-        resource_types: state.catalog.resource_type_ids(),
+        choices: cx.state.catalog.choices(),
         can_create: !creatable.is_empty(),
     }))
 }
@@ -187,23 +132,17 @@ fn config_rows(c: &Connector, method: Option<&AuthMethod>) -> Vec<ConfigRow> {
 }
 
 /// The audit events of connector `c`, newest first.
-async fn history(state: &web::Data<AppState>, c: &Connector) -> AppResult<Vec<HistoryRow>> {
-    let target = format!("connector:{}", c.row.name);
+async fn history(cx: &Cx, c: &Connector) -> AppResult<Vec<HistoryRow>> {
+    let filter = audit::Filter {
+        target: Some(format!("connector:{}", c.row.name)),
+        limit: HISTORY,
+        ..Default::default()
+    };
+    let events = calls::run(cx, move |conn, _, _| {
+        audit::list(conn, &filter).map_err(AppError::from)
+    })
+    .await?;
     let created_at = c.row.created_at;
-    let events = state
-        .db
-        .run(move |conn| {
-            audit::list(
-                conn,
-                &audit::Filter {
-                    target: Some(target),
-                    limit: HISTORY,
-                    ..Default::default()
-                },
-            )
-            .map_err(AppError::from)
-        })
-        .await?;
     Ok(events
         .into_iter()
         // Names can be reused after a delete: only this connector's own events.
@@ -219,23 +158,19 @@ async fn history(state: &web::Data<AppState>, c: &Connector) -> AppResult<Vec<Hi
 }
 
 /// `GET /connectors/{name}`
-async fn show_connector(
-    state: web::Data<AppState>,
-    actor: Actor,
-    session: Session,
-    path: web::Path<String>,
-) -> AppResult<ShowPage> {
-    let (c, resources) = calls::get(&state, &actor, path.into_inner()).await?;
-    let history = history(&state, &c).await?;
-    let t = state
+pub async fn show_connector(cx: Cx, path: web::Path<String>) -> AppResult<ShowPage> {
+    let (c, resources) = calls::get(&cx, path.into_inner()).await?;
+    let history = history(&cx, &c).await?;
+    let t = cx
+        .state
         .catalog
         .get(&c.row.connector_type)
         .ok_or(AppError::NotFound)?
         .clone();
     let method = t.auth_method(&c.row.auth_method);
-    let may = |permission| actor.grants().can_namespace(permission, &c.namespace);
+    let may = |permission| cx.actor.grants().can_namespace(permission, &c.namespace);
     Ok(ShowPage {
-        layout: layout(&actor, &session)?,
+        layout: layout(&cx)?,
         row: ConnectorRow::of(&c, &resources, now_ms()),
         method: (
             c.row.auth_method.clone(),
@@ -258,12 +193,8 @@ async fn show_connector(
 }
 
 /// `POST /connectors/{name}/delete`
-async fn delete_connector(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    calls::delete(&state, actor, path.into_inner()).await?;
+pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+    calls::delete(&cx, path.into_inner()).await?;
     Ok(see_other("/connectors"))
 }
 
@@ -271,25 +202,20 @@ async fn delete_connector(
 #[derive(Debug, Default, Deserialize)]
 pub struct ResourcesQuery {
     #[serde(default)]
-    resource_type: String,
+    pub resource_type: String,
     #[serde(default)]
-    connector_type: String,
+    pub connector_type: String,
 }
 
 /// `GET /resources`
-async fn list_resources(
-    state: web::Data<AppState>,
-    actor: Actor,
-    session: Session,
-    query: web::Query<ResourcesQuery>,
-) -> AppResult<ResourcesPage> {
+pub async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> AppResult<ResourcesPage> {
     let q = query.into_inner();
     let filter = ListQuery {
         resource_type: Some(q.resource_type.clone()),
         connector_type: Some(q.connector_type.clone()),
         ..Default::default()
     };
-    let (items, _) = calls::list(&state, &actor, filter, None, REACHING).await?;
+    let (items, _) = calls::list(&cx, filter, None, REACHING).await?;
     let resource_type = Some(q.resource_type.as_str()).filter(|t| !t.is_empty());
     let rows = registry::resources_of(&items, resource_type)
         .map(|(c, r): (&Connector, &ResourceRow)| ResourcesRow {
@@ -300,11 +226,9 @@ async fn list_resources(
         })
         .collect();
     Ok(ResourcesPage {
-        layout: layout(&actor, &session)?,
-        resource_types: state.catalog.resource_type_ids(),
-        types: type_ids(&state),
-        resource_type: q.resource_type,
-        connector_type: q.connector_type,
+        layout: layout(&cx)?,
+        choices: cx.state.catalog.choices(),
+        filter: q,
         rows,
     })
 }

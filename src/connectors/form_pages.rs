@@ -1,35 +1,21 @@
 //! The register/edit form pages: one schema-driven form for both, swapped by htmx when
 //! the type or method changes, shown again with its messages when a save fails.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 use super::calls;
-use super::connector_pages::namespaces_for;
 use super::form::FormInput;
 use super::models::Connector;
 use super::registry;
 use super::views::{Field, FormPage, layout};
-use crate::access::Actor;
-use crate::app::AppState;
+use crate::app::Cx;
 use crate::errors::{AppError, AppResult, FieldErrors};
-use crate::web::{form_errors, path_segment, respond_with_status, see_other};
+use crate::web::{form_errors, path_segment, see_other};
 
 /// What a stale edit form says, shown above the entries it keeps.
 const STALE_FORM: &str = "Someone changed this connector after you opened the form. Your \
                           entries are below; saving again applies them to the current version.";
-
-/// Routes (`/connectors/new` before `/connectors/{name}`).
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/connectors", web::post().to(create_connector))
-        .route("/connectors/new", web::get().to(new_connector_form))
-        .route(
-            "/connectors/{name}/edit",
-            web::get().to(edit_connector_form),
-        )
-        .route("/connectors/{name}/edit", web::post().to(update_connector));
-}
 
 /// The form for `input`, on connector `editing` when editing, with `errors` (attribute
 /// errors sit with their fields) and a summary `error`.
@@ -41,19 +27,14 @@ struct FormState<'a> {
 }
 
 /// Builds the form page.
-async fn form_page(
-    state: &web::Data<AppState>,
-    actor: &Actor,
-    session: &Session,
-    form: FormState<'_>,
-) -> AppResult<FormPage> {
+async fn form_page(cx: &Cx, form: FormState<'_>) -> AppResult<FormPage> {
     let FormState {
         editing,
         input,
         errors,
         error,
     } = form;
-    let catalog = &state.catalog;
+    let catalog = &cx.state.catalog;
     let t = catalog
         .get(&input.connector_type)
         .or_else(|| catalog.types().first())
@@ -81,7 +62,7 @@ async fn form_page(
             a,
         })
         .collect();
-    let (_, creatable) = namespaces_for(state, actor).await?;
+    let (_, creatable) = calls::namespaces(cx).await?;
     let namespace = if input.namespace.is_empty() {
         creatable
             .iter()
@@ -113,7 +94,7 @@ async fn form_page(
         );
     }
     Ok(FormPage {
-        layout: layout(actor, session)?,
+        layout: layout(cx)?,
         editing: editing.is_some(),
         input: FormInput {
             namespace,
@@ -171,14 +152,22 @@ fn fresh<'a>(editing: Option<&'a Connector>, input: &'a FormInput) -> FormState<
     }
 }
 
-/// A failed save shown again: what the form says and its status. Only refusals the
-/// form can explain (invalid, forbidden, conflicting) are shown on it; a taken name
-/// sits with the name field when registering.
-fn refused<'a>(
+/// The form shown again with its messages, answered with `status`.
+async fn again(cx: &Cx, form: FormState<'_>, status: StatusCode) -> AppResult<HttpResponse> {
+    let page = form_page(cx, form).await?;
+    Ok(cx.render_with(page, status))
+}
+
+/// A failed save shown again with what the form says, or the error when the form
+/// cannot explain it. Only refusals the form can explain (invalid, forbidden,
+/// conflicting) are shown on it; a taken name sits with the name field when
+/// registering.
+async fn refused(
+    cx: &Cx,
     err: AppError,
-    editing: Option<&'a Connector>,
-    input: &'a FormInput,
-) -> AppResult<(FormState<'a>, StatusCode)> {
+    editing: Option<&Connector>,
+    input: &FormInput,
+) -> AppResult<HttpResponse> {
     if !matches!(
         err,
         AppError::Validation { .. } | AppError::Conflict(_) | AppError::Forbidden(_)
@@ -191,40 +180,27 @@ fn refused<'a>(
     {
         errors.insert("name".into(), error.take().unwrap_or_default());
     }
-    Ok((
-        FormState {
-            editing,
-            input,
-            errors,
-            error,
-        },
-        status,
-    ))
+    let form = FormState {
+        editing,
+        input,
+        errors,
+        error,
+    };
+    again(cx, form, status).await
 }
 
 /// `GET /connectors/new[?connector_type=&auth_method=&…]` (htmx swaps the form when
 /// the type or method changes; secrets are never part of that request).
-async fn new_connector_form(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-) -> AppResult<FormPage> {
-    let input = FormInput::decode(req.query_string().as_bytes());
-    form_page(&state, &actor, &session, fresh(None, &input)).await
+pub async fn new_connector_form(cx: Cx) -> AppResult<FormPage> {
+    let input = FormInput::decode(cx.req.query_string().as_bytes());
+    form_page(&cx, fresh(None, &input)).await
 }
 
 /// `POST /connectors`
-async fn create_connector(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    body: web::Bytes,
-) -> AppResult<HttpResponse> {
+pub async fn create_connector(cx: Cx, body: web::Bytes) -> AppResult<HttpResponse> {
     let input = FormInput::decode(&body);
-    let result = match input.draft(&state.catalog) {
-        Ok(draft) => calls::create(&state, &actor, draft).await,
+    let result = match input.draft(&cx.state.catalog) {
+        Ok(draft) => calls::create(&cx, draft).await,
         Err(e) => Err(e),
     };
     match result {
@@ -232,30 +208,21 @@ async fn create_connector(
             "/connectors/{}",
             path_segment(&c.row.name)
         ))),
-        Err(err) => {
-            let (form, status) = refused(err, None, &input)?;
-            let page = form_page(&state, &actor, &session, form).await?;
-            Ok(respond_with_status(page, &req, status))
-        }
+        Err(err) => refused(&cx, err, None, &input).await,
     }
 }
 
 /// `GET /connectors/{name}/edit[?auth_method=…]`
-async fn edit_connector_form(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    path: web::Path<String>,
-) -> AppResult<FormPage> {
-    let c = calls::editable(&state, &actor, path.into_inner()).await?;
-    let input = if req.query_string().is_empty() {
-        FormInput::from_connector(&c, registry::pinnable(&state.catalog, &c))
+pub async fn edit_connector_form(cx: Cx, path: web::Path<String>) -> AppResult<FormPage> {
+    let c = calls::editable(&cx, path.into_inner()).await?;
+    let query = cx.req.query_string();
+    let input = if query.is_empty() {
+        FormInput::from_connector(&c, registry::pinnable(&cx.state.catalog, &c))
     } else {
         // A field swap: what the form holds now, on the fixed identity.
-        on_identity(FormInput::decode(req.query_string().as_bytes()), &c)
+        on_identity(FormInput::decode(query.as_bytes()), &c)
     };
-    form_page(&state, &actor, &session, fresh(Some(&c), &input)).await
+    form_page(&cx, fresh(Some(&c), &input)).await
 }
 
 /// `input` on the name, namespace and type of `c`, which an edit cannot change.
@@ -269,19 +236,16 @@ fn on_identity(input: FormInput, c: &Connector) -> FormInput {
 }
 
 /// `POST /connectors/{name}/edit`
-async fn update_connector(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
+pub async fn update_connector(
+    cx: Cx,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let c = calls::editable(&state, &actor, name.clone()).await?;
+    let c = calls::editable(&cx, name.clone()).await?;
     let mut input = on_identity(FormInput::decode(&body), &c);
-    let result = match input.patch(&c, &state.catalog) {
-        Ok(patch) => calls::update(&state, &actor, name.clone(), patch).await,
+    let result = match input.patch(&c, &cx.state.catalog) {
+        Ok(patch) => calls::update(&cx, name.clone(), patch).await,
         Err(e) => Err(e),
     };
     match result {
@@ -289,19 +253,14 @@ async fn update_connector(
         Err(AppError::Conflict(_)) => {
             // Show the entries again on top of the current version: saving once more
             // applies them to it, knowingly.
-            let (current, _) = calls::get(&state, &actor, name).await?;
+            let (current, _) = calls::get(&cx, name).await?;
             input.version = current.row.updated_at.to_string();
             let form = FormState {
                 error: Some(STALE_FORM.into()),
                 ..fresh(Some(&current), &input)
             };
-            let page = form_page(&state, &actor, &session, form).await?;
-            Ok(respond_with_status(page, &req, StatusCode::CONFLICT))
+            again(&cx, form, StatusCode::CONFLICT).await
         }
-        Err(err) => {
-            let (form, status) = refused(err, Some(&c), &input)?;
-            let page = form_page(&state, &actor, &session, form).await?;
-            Ok(respond_with_status(page, &req, status))
-        }
+        Err(err) => refused(&cx, err, Some(&c), &input).await,
     }
 }

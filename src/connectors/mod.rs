@@ -1,6 +1,8 @@
 //! Service connectors: the catalog of connector types, registered connectors and what
 //! they reach — dashboard pages, JSON API, and the operations other areas call.
 
+use actix_web::web;
+
 mod api;
 mod calls;
 pub mod catalog;
@@ -44,11 +46,55 @@ pub fn delete_all_in_namespace(
     Ok(())
 }
 
-/// Routes of the area. The form's routes come before the connector pages', so that
+/// Routes of the area: the JSON API, then the catalog pages, the form and the
+/// connector pages. The form's routes come before the connector pages', so that
 /// `/connectors/new` is not taken for a connector's name.
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    api::configure(cfg);
-    catalog_pages::configure(cfg);
-    form_pages::configure(cfg);
-    connector_pages::configure(cfg);
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use {catalog_pages as catalog, connector_pages as pages, form_pages as form};
+    cfg.route("/api/v1/connector-types", web::get().to(api::list_types))
+        .route(
+            "/api/v1/connector-types/{type}",
+            web::get().to(api::get_type),
+        )
+        .route("/api/v1/resources", web::get().to(api::list_resources))
+        .service(
+            web::scope("/api/v1/connectors")
+                .route("", web::get().to(api::list_connectors))
+                .route("", web::post().to(api::create_connector))
+                .route("/{name}", web::get().to(api::get_connector))
+                .route("/{name}", web::patch().to(api::update_connector))
+                .route("/{name}", web::delete().to(api::delete_connector))
+                .route("/{name}/verify", web::post().to(api::verify_connector))
+                .route(
+                    "/{name}/client-credentials",
+                    web::post().to(api::client_credentials),
+                ),
+        );
+    cfg.route("/connector-types", web::get().to(catalog::list_types))
+        .route("/connector-types/{type}", web::get().to(catalog::show_type))
+        .route(
+            "/connector-types/{type}/auth-methods/{method}",
+            web::get().to(catalog::show_method),
+        )
+        .route(
+            "/connector-types/{type}/resource-types/{rt}",
+            web::get().to(catalog::show_resource_type),
+        );
+    cfg.route("/connectors", web::post().to(form::create_connector))
+        .route("/connectors/new", web::get().to(form::new_connector_form))
+        .route(
+            "/connectors/{name}/edit",
+            web::get().to(form::edit_connector_form),
+        )
+        .route(
+            "/connectors/{name}/edit",
+            web::post().to(form::update_connector),
+        );
+    cfg.route("/connectors", web::get().to(pages::list_connectors))
+        .route("/connectors/{name}", web::get().to(pages::show_connector))
+        .route(
+            "/connectors/{name}/delete",
+            web::post().to(pages::delete_connector),
+        )
+        .route("/resources", web::get().to(pages::list_resources));
 }

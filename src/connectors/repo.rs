@@ -4,8 +4,8 @@ use diesel::prelude::*;
 
 use super::models::{ConnectorRow, ResourceRow};
 use crate::access::sql::Condition;
-use crate::db::DbConnection;
 use crate::db::schema::{connector_resources, connectors, namespaces};
+use crate::db::{DbBackend, DbConnection};
 
 diesel::define_sql_function! {
     /// SQL `LOWER(text)`.
@@ -66,12 +66,31 @@ fn contains(column: &'static str, needle: &str, dialect: crate::db::Dialect) -> 
     }
 }
 
-/// The connector called `name`, with its namespace name.
-pub fn find(conn: &mut DbConnection, name: &str) -> QueryResult<Option<(ConnectorRow, String)>> {
+/// Connectors with their namespace name, for the callers to narrow.
+type WithNamespace<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::Select<
+        diesel::dsl::InnerJoin<connectors::table, namespaces::table>,
+        (
+            diesel::dsl::AsSelect<ConnectorRow, DbBackend>,
+            namespaces::name,
+        ),
+    >,
+    DbBackend,
+>;
+
+/// Every connector with its namespace name.
+fn with_namespace<'a>() -> WithNamespace<'a> {
     connectors::table
         .inner_join(namespaces::table)
-        .filter(connectors::name.eq(name))
         .select((ConnectorRow::as_select(), namespaces::name))
+        .into_boxed()
+}
+
+/// The connector called `name`, with its namespace name.
+pub fn find(conn: &mut DbConnection, name: &str) -> QueryResult<Option<(ConnectorRow, String)>> {
+    with_namespace()
+        .filter(connectors::name.eq(name))
         .first(conn)
         .optional()
 }
@@ -81,13 +100,10 @@ pub fn list(
     conn: &mut DbConnection,
     f: ListFilter<'_>,
 ) -> QueryResult<Vec<(ConnectorRow, String)>> {
-    let mut query = connectors::table
-        .inner_join(namespaces::table)
+    let mut query = with_namespace()
         .filter(f.readable)
-        .select((ConnectorRow::as_select(), namespaces::name))
         .order(connectors::name.asc())
-        .limit(f.limit + 1)
-        .into_boxed();
+        .limit(f.limit + 1);
     if let Some(ns) = f.namespace {
         query = query.filter(namespaces::name.eq(ns.to_owned()));
     }

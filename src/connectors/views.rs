@@ -1,13 +1,15 @@
 //! Templates of the connector pages, and the rows they show built from connectors.
 
-use actix_session::Session;
 use askama::Template;
 use askama_web::WebTemplate;
 
-use super::catalog::{Attribute, AttributeKind, AuthMethod, ConnectorType};
+use std::sync::Arc;
+
+use super::catalog::{Attribute, AttributeKind, AuthMethod, Choices, ConnectorType};
+use super::connector_pages::{ListPageQuery, ResourcesQuery};
 use super::form::FormInput;
 use super::models::{Connector, ResourceRow};
-use crate::access::Actor;
+use crate::app::Cx;
 use crate::errors::{AppResult, FieldErrors};
 use crate::web::format::when;
 use crate::web::layout::{Layout, Section};
@@ -15,9 +17,9 @@ use crate::web::layout::{Layout, Section};
 /// A week, in ms: expiry warnings start then.
 const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
 
-/// The layout of a connectors page for `actor`.
-pub fn layout(actor: &Actor, session: &Session) -> AppResult<Layout> {
-    Layout::new(&actor.principal, session, Section::Connectors)
+/// The layout of a connectors page for the caller.
+pub fn layout(cx: &Cx) -> AppResult<Layout> {
+    cx.layout(Section::Connectors)
 }
 
 /// "in 3 days" / "expired 2 hours ago" / "—", and whether to warn.
@@ -121,22 +123,12 @@ pub struct ConnectorsPage {
     pub layout: Layout,
     /// Rows.
     pub rows: ConnectorRows,
-    /// Filters.
-    pub search: String,
-    /// Filter: namespace.
-    pub namespace: String,
-    /// Filter: type.
-    pub connector_type: String,
-    /// Filter: resource type.
-    pub resource_type: String,
-    /// Filter: label.
-    pub label: String,
+    /// The filters, as asked.
+    pub filter: ListPageQuery,
     /// Readable namespaces.
     pub namespaces: Vec<String>,
-    /// Type ids.
-    pub types: Vec<String>,
-    /// Resource type ids.
-    pub resource_types: Vec<String>,
+    /// Type and resource type ids.
+    pub choices: Arc<Choices>,
     /// Whether the viewer may register somewhere.
     pub can_create: bool,
 }
@@ -344,14 +336,10 @@ pub struct ResourcesRow {
 pub struct ResourcesPage {
     /// Layout.
     pub layout: Layout,
-    /// Chosen resource type.
-    pub resource_type: String,
-    /// Chosen connector type.
-    pub connector_type: String,
-    /// Every resource type.
-    pub resource_types: Vec<String>,
-    /// Every type.
-    pub types: Vec<String>,
+    /// The chosen resource type and connector type.
+    pub filter: ResourcesQuery,
+    /// Every type and resource type.
+    pub choices: Arc<Choices>,
     /// Rows.
     pub rows: Vec<ResourcesRow>,
 }
