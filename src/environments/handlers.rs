@@ -148,7 +148,7 @@ async fn create_environment(cx: Cx, form: web::Form<EnvForm>) -> AppResult<HttpR
         Ok(env) => return Ok(see_other(&environment_url(&form.namespace, &env.name))),
         Err(err) => Rejected::invalid_or_forbidden(err)?,
     };
-    (form.errors, form.error) = (rejected.errors, rejected.error);
+    form.messages = rejected.messages;
     let listing = listing(&cx, &ListQuery::default()).await?;
     let page = environments_page(&cx, listing, ListQuery::default(), Some(form))?;
     Ok(cx.render_with(page, rejected.status))

@@ -20,14 +20,28 @@ where
     cx.state.db.run(move |conn| f(conn, &actor, &state)).await
 }
 
-/// A failed submission as its form shows it again: per-field messages or one message,
-/// and the status to answer with.
-#[derive(Debug)]
-pub struct Rejected {
+/// What a form shows after a failed submission: per-field messages, or one message.
+#[derive(Debug, Default, Clone)]
+pub struct Messages {
     /// Per-field messages (invalid input).
     pub errors: FieldErrors,
     /// One message (any other failure).
     pub error: Option<String>,
+}
+
+impl Messages {
+    /// The message of `field`, if any.
+    pub fn err(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+/// A failed submission as its form shows it again: its messages and the status to
+/// answer with.
+#[derive(Debug)]
+pub struct Rejected {
+    /// The messages.
+    pub messages: Messages,
     /// 422, or 403 for a refusal.
     pub status: StatusCode,
 }
@@ -56,11 +70,8 @@ impl Rejected {
             StatusCode::CONFLICT => StatusCode::UNPROCESSABLE_ENTITY,
             other => other,
         };
-        Self {
-            errors,
-            error,
-            status,
-        }
+        let messages = Messages { errors, error };
+        Self { messages, status }
     }
 }
 
@@ -72,10 +83,10 @@ mod tests {
     fn a_taken_name_is_shown_as_invalid_input() {
         let r = Rejected::invalid(AppError::Conflict("taken".into())).unwrap();
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(r.error.as_deref(), Some("taken"));
+        assert_eq!(r.messages.error.as_deref(), Some("taken"));
         let r = Rejected::invalid(AppError::invalid("name", "bad")).unwrap();
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(r.errors.get("name").map(String::as_str), Some("bad"));
+        assert_eq!(r.messages.err("name").map(String::as_str), Some("bad"));
     }
 
     #[test]

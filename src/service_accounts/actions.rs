@@ -2,7 +2,7 @@
 //! blocking pool, as the caller, clearing this instance's identity caches. Handlers
 //! differ only in how they answer.
 
-use super::accounts;
+use super::accounts::{self, Edit};
 use super::api_keys::{self, IssuedKey, NewKeyInput};
 use super::models::{AccountSummary, ApiKey};
 use crate::app::Cx;
@@ -10,15 +10,9 @@ use crate::environments::handling::as_caller;
 use crate::errors::AppResult;
 
 /// Changes account `name`'s description and/or active flag.
-pub async fn update_account(
-    cx: &Cx,
-    name: String,
-    description: Option<String>,
-    active: Option<bool>,
-) -> AppResult<AccountSummary> {
+pub async fn update_account(cx: &Cx, name: String, edit: Edit) -> AppResult<AccountSummary> {
     as_caller(cx, move |conn, actor, st| {
-        let description = description.as_deref();
-        accounts::update_account(conn, actor, &st.key_cache, &name, description, active)
+        accounts::update_account(conn, actor, &st.key_cache, &name, &edit)
     })
     .await
 }
@@ -57,12 +51,10 @@ pub async fn rotate_key(
 pub async fn update_key(
     cx: &Cx,
     (account, name): (String, String),
-    description: Option<String>,
-    active: Option<bool>,
+    edit: Edit,
 ) -> AppResult<ApiKey> {
     as_caller(cx, move |conn, actor, st| {
-        let (cache, description) = (&st.key_cache, description.as_deref());
-        api_keys::update_key(conn, actor, cache, &account, &name, description, active)
+        api_keys::update_key(conn, actor, &st.key_cache, &account, &name, &edit)
     })
     .await
 }

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::accounts::{self, NewAccount};
+use super::accounts::{self, Edit, NewAccount};
 use super::actions;
 use super::api_keys::{self, IssuedKey, NewKeyInput};
 use super::models::{AccountJson, ApiKey, KeyJson};
@@ -87,21 +87,12 @@ async fn get_account(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse>
     Ok(HttpResponse::Ok().json(AccountJson::from(&found)))
 }
 
-/// Body of PATCH (account or key).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatchBody {
-    description: Option<String>,
-    active: Option<bool>,
-}
-
 async fn update_account(
     cx: Cx,
     path: web::Path<String>,
-    body: web::Json<PatchBody>,
+    body: web::Json<Edit>,
 ) -> AppResult<HttpResponse> {
-    let b = body.into_inner();
-    let updated = actions::update_account(&cx, path.into_inner(), b.description, b.active).await?;
+    let updated = actions::update_account(&cx, path.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&updated)))
 }
 
@@ -207,11 +198,11 @@ async fn get_key(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpRes
 async fn update_key(
     cx: Cx,
     path: web::Path<(String, String)>,
-    body: web::Json<PatchBody>,
+    body: web::Json<Edit>,
 ) -> AppResult<HttpResponse> {
-    let (path, b) = (path.into_inner(), body.into_inner());
+    let path = path.into_inner();
     let account = path.0.clone();
-    let key = actions::update_key(&cx, path, b.description, b.active).await?;
+    let key = actions::update_key(&cx, path, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(key_json(&key, &account)))
 }
 

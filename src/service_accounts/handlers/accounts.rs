@@ -11,7 +11,7 @@ use crate::db::now_ms;
 use crate::environments;
 use crate::environments::handling::{Rejected, as_caller};
 use crate::errors::{AppError, AppResult};
-use crate::service_accounts::accounts::{self, NewAccount};
+use crate::service_accounts::accounts::{self, Edit, NewAccount};
 use crate::service_accounts::actions;
 use crate::service_accounts::api_keys::{self, NewKeyInput};
 use crate::service_accounts::repo::ListFilter;
@@ -151,7 +151,7 @@ async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> AppResult<HttpR
         Ok(None) => return Ok(see_other(&account_url(form.name.trim()))),
         Err(err) => Rejected::invalid_or_forbidden(err)?,
     };
-    (form.errors, form.error) = (rejected.errors, rejected.error);
+    form.messages = rejected.messages;
     let table = load_table(&cx, &ListQuery::default()).await?;
     let page = accounts_page(&cx, table, ListQuery::default(), Some(form))?;
     Ok(cx.render_with(page, rejected.status))
@@ -198,8 +198,11 @@ async fn update_account(
     form: web::Form<DescriptionForm>,
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let description = Some(form.into_inner().description);
-    actions::update_account(&cx, name.clone(), description, None).await?;
+    let edit = Edit {
+        description: Some(form.into_inner().description),
+        active: None,
+    };
+    actions::update_account(&cx, name.clone(), edit).await?;
     Ok(see_other(&account_url(&name)))
 }
 
@@ -210,8 +213,7 @@ async fn set_account_active(
     form: web::Form<ActiveForm>,
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let active = form.active()?;
-    actions::update_account(&cx, name.clone(), None, Some(active)).await?;
+    actions::update_account(&cx, name.clone(), form.edit()?).await?;
     // The list's row toggles send `back=list`.
     if form.back.as_deref() == Some("list") {
         return Ok(see_other("/service-accounts"));

@@ -106,7 +106,7 @@ async fn create_key(
         Ok(issued) => return reveal(&cx, binding, issued, account).await,
         Err(err) => Rejected::invalid(err)?,
     };
-    (form.errors, form.error) = (rejected.errors, rejected.error);
+    form.messages = rejected.messages;
     let page = NewKeyPage {
         layout: cx.layout(Section::ServiceAccounts)?,
         account,
@@ -181,8 +181,7 @@ async fn rotate_key(
     };
     let form = KeyForm {
         retain: text,
-        errors: rejected.errors,
-        error: rejected.error,
+        messages: rejected.messages,
         ..Default::default()
     };
     let page = rotate_page(&cx, path, form).await?;
@@ -197,7 +196,7 @@ async fn set_key_active(
 ) -> AppResult<HttpResponse> {
     let path = path.into_inner();
     let url = account_url(&path.0);
-    actions::update_key(&cx, path, None, Some(form.active()?)).await?;
+    actions::update_key(&cx, path, form.edit()?).await?;
     Ok(see_other(&url))
 }
 
