@@ -6,10 +6,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::envs::{self, EnvChanges, NewEnv};
+use super::handling::as_caller;
 use super::models::{Environment, EnvironmentJson};
 use super::repo::EnvFilter;
-use crate::access::Actor;
-use crate::app::AppState;
+use crate::app::Cx;
 use crate::errors::{AppError, AppResult};
 use crate::web::pagination::{self, decode_cursor, encode_cursor, split_page};
 
@@ -85,81 +85,64 @@ pub fn env_page(rows: Vec<(Environment, String)>, total: i64, limit: i64) -> ser
     json!({"items": items, "next_cursor": next_cursor, "total": total})
 }
 
-async fn list_environments(
-    state: web::Data<AppState>,
-    actor: Actor,
-    q: web::Query<EnvQuery>,
-) -> AppResult<HttpResponse> {
+async fn list_environments(cx: Cx, q: web::Query<EnvQuery>) -> AppResult<HttpResponse> {
     let filter = q.filter()?;
     let limit = filter.limit;
-    let st = state.clone();
-    let (rows, total) = state
-        .db
-        .run(move |conn| envs::list(conn, actor.grants(), &filter, &st.env_totals))
-        .await?;
+    let (rows, total) = as_caller(&cx, move |conn, actor, st| {
+        envs::list(conn, actor.grants(), &filter, &st.env_totals)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(env_page(rows, total, limit)))
 }
 
-async fn create_environment(
-    state: web::Data<AppState>,
-    actor: Actor,
-    body: web::Json<NewEnv>,
-) -> AppResult<HttpResponse> {
+async fn create_environment(cx: Cx, body: web::Json<NewEnv>) -> AppResult<HttpResponse> {
     let input = body.into_inner();
     let ns = input.namespace.clone();
-    let env = state
-        .db
-        .run(move |conn| envs::create(conn, &actor, &input))
-        .await?;
+    let env = as_caller(&cx, move |conn, actor, _| envs::create(conn, actor, &input)).await?;
     Ok(HttpResponse::Created().json(EnvironmentJson::new(&env, &ns, true)))
 }
 
-async fn get_environment(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<(String, String)>,
-) -> AppResult<HttpResponse> {
+async fn get_environment(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
     let (ns, name) = path.into_inner();
     let n = ns.clone();
-    let (env, _) = state
-        .db
-        .run(move |conn| envs::readable(conn, actor.grants(), &n, &name))
-        .await?;
+    let (env, _) = as_caller(&cx, move |conn, actor, _| {
+        envs::readable(conn, actor.grants(), &n, &name)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(EnvironmentJson::new(&env, &ns, true)))
 }
 
+/// Changes environment `(ns, name)` as the caller (the JSON and dashboard edits alike).
+pub(super) async fn update(
+    cx: &Cx,
+    (ns, name): (String, String),
+    changes: EnvChanges,
+) -> AppResult<Environment> {
+    as_caller(cx, move |conn, actor, _| {
+        envs::update(conn, actor, &ns, &name, &changes)
+    })
+    .await
+}
+
 async fn update_environment(
-    state: web::Data<AppState>,
-    actor: Actor,
+    cx: Cx,
     path: web::Path<(String, String)>,
     body: web::Json<EnvChanges>,
 ) -> AppResult<HttpResponse> {
     let (ns, name) = path.into_inner();
-    let (n, changes) = (ns.clone(), body.into_inner());
-    let env = state
-        .db
-        .run(move |conn| envs::update(conn, &actor, &n, &name, &changes))
-        .await?;
+    let env = update(&cx, (ns.clone(), name), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(EnvironmentJson::new(&env, &ns, true)))
 }
 
-/// Deletes environment `(ns, name)` as `actor` (the JSON and dashboard deletes alike).
-pub(super) async fn delete(
-    state: &web::Data<AppState>,
-    actor: Actor,
-    (ns, name): (String, String),
-) -> AppResult<()> {
-    state
-        .db
-        .run(move |conn| envs::delete(conn, &actor, &ns, &name))
-        .await
+/// Deletes environment `(ns, name)` as the caller (the JSON and dashboard deletes alike).
+pub(super) async fn delete(cx: &Cx, (ns, name): (String, String)) -> AppResult<()> {
+    as_caller(cx, move |conn, actor, _| {
+        envs::delete(conn, actor, &ns, &name)
+    })
+    .await
 }
 
-async fn delete_environment(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<(String, String)>,
-) -> AppResult<HttpResponse> {
-    delete(&state, actor, path.into_inner()).await?;
+async fn delete_environment(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+    delete(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

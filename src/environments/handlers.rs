@@ -1,24 +1,24 @@
 //! Dashboard pages of environments. Buttons appear only when allowed; every action is
 //! checked again on the server.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::api::{decode_env_cursor, split_env_page};
 use super::envs::{self, EnvChanges, NewEnv};
+use super::handling::{Rejected, as_caller};
 use super::models::BUILD_STATUSES;
 use super::repo::{self, EnvFilter};
 use super::views::{EnvForm, EnvRow, EnvRows, EnvironmentPage, EnvironmentsPage};
-use crate::access::{Actor, Permission};
-use crate::app::AppState;
+use crate::access::Permission;
+use crate::app::Cx;
 use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::web::format::when;
 use crate::web::htmx::is_htmx;
-use crate::web::layout::{Layout, Section};
+use crate::web::layout::Section;
 use crate::web::pagination::encode_cursor;
-use crate::web::{form_errors, path_segment, respond_with_status, see_other};
+use crate::web::{path_segment, see_other};
 
 const PAGE: i64 = 50;
 
@@ -52,7 +52,7 @@ struct Listing {
     creatable: Vec<String>,
 }
 
-async fn listing(state: &web::Data<AppState>, actor: &Actor, q: &ListQuery) -> AppResult<Listing> {
+async fn listing(cx: &Cx, q: &ListQuery) -> AppResult<Listing> {
     let after = decode_env_cursor(q.cursor.as_deref())?;
     let first_page = after.is_none();
     let filter = EnvFilter {
@@ -62,16 +62,12 @@ async fn listing(state: &web::Data<AppState>, actor: &Actor, q: &ListQuery) -> A
         after,
         limit: PAGE,
     };
-    let grants = actor.grants().clone();
-    let st = state.clone();
-    let (list, total, namespaces) = state
-        .db
-        .run(move |conn| -> AppResult<_> {
-            let (list, total) = envs::list(conn, &grants, &filter, &st.env_totals)?;
-            let names = repo::list_readable_namespace_names(conn, &grants)?;
-            Ok((list, total, names))
-        })
-        .await?;
+    let (list, total, namespaces) = as_caller(cx, move |conn, actor, st| {
+        let (list, total) = envs::list(conn, actor.grants(), &filter, &st.env_totals)?;
+        let names = repo::list_readable_namespace_names(conn, actor.grants())?;
+        Ok((list, total, names))
+    })
+    .await?;
     let (list, next) = split_env_page(list, PAGE);
     let next_url = match next {
         Some(key) => {
@@ -86,13 +82,10 @@ async fn listing(state: &web::Data<AppState>, actor: &Actor, q: &ListQuery) -> A
         }
         None => None,
     };
+    let grants = cx.actor.grants();
     let creatable = namespaces
         .iter()
-        .filter(|ns| {
-            actor
-                .grants()
-                .can_namespace(Permission::EnvironmentCreate, ns)
-        })
+        .filter(|ns| grants.can_namespace(Permission::EnvironmentCreate, ns))
         .cloned()
         .collect();
     Ok(Listing {
@@ -109,14 +102,13 @@ async fn listing(state: &web::Data<AppState>, actor: &Actor, q: &ListQuery) -> A
 
 /// The list page with its creation form (open when shown again with errors).
 fn environments_page(
-    actor: &Actor,
-    session: &Session,
+    cx: &Cx,
     listing: Listing,
     q: ListQuery,
     form: Option<EnvForm>,
 ) -> AppResult<EnvironmentsPage> {
     Ok(EnvironmentsPage {
-        layout: Layout::new(&actor.principal, session, Section::Environments)?,
+        layout: cx.layout(Section::Environments)?,
         rows: listing.rows,
         search: q.search,
         namespace: q.namespace,
@@ -129,29 +121,21 @@ fn environments_page(
     })
 }
 
-async fn list_environments(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    query: web::Query<ListQuery>,
-) -> AppResult<HttpResponse> {
+async fn list_environments(cx: Cx, query: web::Query<ListQuery>) -> AppResult<HttpResponse> {
     let q = query.into_inner();
-    let listing = listing(&state, &actor, &q).await?;
-    if is_htmx(&req) {
-        return Ok(listing.rows.respond_to(&req).map_into_boxed_body());
+    let listing = listing(&cx, &q).await?;
+    if is_htmx(&cx.req) {
+        return Ok(cx.render(listing.rows));
     }
-    let page = environments_page(&actor, &session, listing, q, None)?;
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    Ok(cx.render(environments_page(&cx, listing, q, None)?))
 }
 
-async fn create_environment(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    form: web::Form<EnvForm>,
-) -> AppResult<HttpResponse> {
+/// `/environments/{ns}/{name}`.
+fn environment_url(ns: &str, name: &str) -> String {
+    format!("/environments/{}/{}", path_segment(ns), path_segment(name))
+}
+
+async fn create_environment(cx: Cx, form: web::Form<EnvForm>) -> AppResult<HttpResponse> {
     let mut form = form.into_inner();
     let input = NewEnv {
         namespace: form.namespace.clone(),
@@ -159,53 +143,30 @@ async fn create_environment(
         description: Some(form.description.clone()),
         specification: Some(form.specification.clone()),
     };
-    let a = actor.clone();
-    let result = state
-        .db
-        .run(move |conn| envs::create(conn, &a, &input))
-        .await;
-    match result {
-        Ok(env) => Ok(see_other(&format!(
-            "/environments/{}/{}",
-            path_segment(&form.namespace),
-            path_segment(&env.name)
-        ))),
-        Err(
-            err @ (AppError::Validation { .. } | AppError::Conflict(_) | AppError::Forbidden(_)),
-        ) => {
-            let q = ListQuery::default();
-            let listing = listing(&state, &actor, &q).await?;
-            let status;
-            (form.errors, form.error, status) = form_errors(&err);
-            let page = environments_page(&actor, &session, listing, q, Some(form))?;
-            // A name already taken is shown on the form like any other invalid input.
-            let status = match status {
-                StatusCode::CONFLICT => StatusCode::UNPROCESSABLE_ENTITY,
-                other => other,
-            };
-            Ok(respond_with_status(page, &req, status))
-        }
-        Err(other) => Err(other),
-    }
+    let result = as_caller(&cx, move |conn, actor, _| envs::create(conn, actor, &input)).await;
+    let rejected = match result {
+        Ok(env) => return Ok(see_other(&environment_url(&form.namespace, &env.name))),
+        Err(err) => Rejected::invalid_or_forbidden(err)?,
+    };
+    form.messages = rejected.messages;
+    let listing = listing(&cx, &ListQuery::default()).await?;
+    let page = environments_page(&cx, listing, ListQuery::default(), Some(form))?;
+    Ok(cx.render_with(page, rejected.status))
 }
 
 async fn environment_page(
-    state: &AppState,
-    actor: &Actor,
-    session: &Session,
-    ns: String,
-    name: String,
+    cx: &Cx,
+    (ns, name): (String, String),
     errors: FieldErrors,
 ) -> AppResult<EnvironmentPage> {
-    let grants = actor.grants().clone();
     let (n, e) = (ns.clone(), name.clone());
-    let (env, _) = state
-        .db
-        .run(move |conn| envs::readable(conn, &grants, &n, &e))
-        .await?;
-    let may = |permission| actor.grants().can_environment(permission, &ns, &name);
+    let (env, _) = as_caller(cx, move |conn, actor, _| {
+        envs::readable(conn, actor.grants(), &n, &e)
+    })
+    .await?;
+    let may = |permission| cx.actor.grants().can_environment(permission, &ns, &name);
     Ok(EnvironmentPage {
-        layout: Layout::new(&actor.principal, session, Section::Environments)?,
+        layout: cx.layout(Section::Environments)?,
         env: EnvRow::new(&env, &ns),
         specification: env.specification.clone(),
         scheduled: when(env.build_scheduled_at),
@@ -217,16 +178,9 @@ async fn environment_page(
     })
 }
 
-async fn show_environment(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    path: web::Path<(String, String)>,
-) -> AppResult<HttpResponse> {
-    let (ns, name) = path.into_inner();
-    let page = environment_page(&state, &actor, &session, ns, name, FieldErrors::new()).await?;
-    Ok(page.respond_to(&req).map_into_boxed_body())
+async fn show_environment(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+    let page = environment_page(&cx, path.into_inner(), FieldErrors::new()).await?;
+    Ok(cx.render(page))
 }
 
 /// Form of an environment edit.
@@ -237,10 +191,7 @@ pub struct EditForm {
 }
 
 async fn update_environment(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
+    cx: Cx,
     path: web::Path<(String, String)>,
     form: web::Form<EditForm>,
 ) -> AppResult<HttpResponse> {
@@ -252,34 +203,18 @@ async fn update_environment(
         specification: f.specification.map(|s| s.replace("\r\n", "\n")),
         current_build: None,
     };
-    let (a, n, e) = (actor.clone(), ns.clone(), name.clone());
-    let result = state
-        .db
-        .run(move |conn| envs::update(conn, &a, &n, &e, &changes))
-        .await;
+    let result = super::api::update(&cx, (ns.clone(), name.clone()), changes).await;
     match result {
-        Ok(_) => Ok(see_other(&format!(
-            "/environments/{}/{}",
-            path_segment(&ns),
-            path_segment(&name)
-        ))),
+        Ok(_) => Ok(see_other(&environment_url(&ns, &name))),
         Err(AppError::Validation { fields, .. }) => {
-            let page = environment_page(&state, &actor, &session, ns, name, fields).await?;
-            Ok(respond_with_status(
-                page,
-                &req,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ))
+            let page = environment_page(&cx, (ns, name), fields).await?;
+            Ok(cx.render_with(page, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(other) => Err(other),
     }
 }
 
-async fn delete_environment(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<(String, String)>,
-) -> AppResult<HttpResponse> {
-    super::api::delete(&state, actor, path.into_inner()).await?;
+async fn delete_environment(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+    super::api::delete(&cx, path.into_inner()).await?;
     Ok(see_other("/environments"))
 }

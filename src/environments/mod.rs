@@ -6,6 +6,7 @@
 pub mod api;
 mod envs;
 mod handlers;
+pub mod handling;
 pub mod models;
 mod repo;
 pub mod totals;

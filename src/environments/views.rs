@@ -4,6 +4,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
+use super::handling::Messages;
 use super::models::Environment;
 use crate::errors::FieldErrors;
 use crate::web::format::when;
@@ -64,19 +65,9 @@ pub struct EnvForm {
     /// Specification.
     #[serde(default)]
     pub specification: String,
-    /// Field errors.
+    /// Messages after a failed submission.
     #[serde(skip)]
-    pub errors: FieldErrors,
-    /// Summary error.
-    #[serde(skip)]
-    pub error: Option<String>,
-}
-
-impl EnvForm {
-    /// The error of `field`.
-    pub fn err(&self, field: &str) -> Option<&String> {
-        self.errors.get(field)
-    }
+    pub messages: Messages,
 }
 
 /// `GET /environments`

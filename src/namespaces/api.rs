@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{manage, sharing};
-use crate::access::Actor;
-use crate::app::AppState;
+use crate::app::Cx;
+use crate::environments::handling::as_caller;
 use crate::environments::{self, NamespaceJson};
 use crate::errors::{AppError, AppResult};
 use crate::web::pagination::{self, decode_cursor, encode_cursor, split_page};
@@ -36,22 +36,18 @@ pub struct NamespaceQuery {
     cursor: Option<String>,
 }
 
-async fn list_namespaces(
-    state: web::Data<AppState>,
-    actor: Actor,
-    q: web::Query<NamespaceQuery>,
-) -> AppResult<HttpResponse> {
+async fn list_namespaces(cx: Cx, q: web::Query<NamespaceQuery>) -> AppResult<HttpResponse> {
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
-    let rows = state
-        .db
-        .run(move |conn| {
-            let (search, after) = (q.search.as_deref(), after.as_deref());
-            environments::list_namespaces(conn, actor.grants(), search, after, limit)
-                .map_err(AppError::from)
-        })
-        .await?;
+    let rows = as_caller(&cx, move |conn, actor, _| {
+        let (search, after) = (q.search.as_deref(), after.as_deref());
+        let grants = actor.grants();
+        Ok(environments::list_namespaces(
+            conn, grants, search, after, limit,
+        )?)
+    })
+    .await?;
     let (rows, next) = split_page(rows, limit, |n| n.name.clone());
     let items: Vec<NamespaceJson> = rows.iter().map(NamespaceJson::from).collect();
     let next_cursor = next.as_deref().map(encode_cursor);
@@ -67,50 +63,35 @@ pub struct CreateNamespace {
     metadata: Option<serde_json::Value>,
 }
 
-async fn create_namespace(
-    state: web::Data<AppState>,
-    actor: Actor,
-    body: web::Json<CreateNamespace>,
-) -> AppResult<HttpResponse> {
+async fn create_namespace(cx: Cx, body: web::Json<CreateNamespace>) -> AppResult<HttpResponse> {
     let b = body.into_inner();
     let description = b.description.unwrap_or_default();
-    let ns = state
-        .db
-        .run(move |conn| manage::create(conn, &actor, &b.name, &description, b.metadata.as_ref()))
-        .await?;
+    let ns = as_caller(&cx, move |conn, actor, _| {
+        manage::create(conn, actor, &b.name, &description, b.metadata.as_ref())
+    })
+    .await?;
     Ok(HttpResponse::Created().json(NamespaceJson::from(&ns)))
 }
 
-async fn get_namespace(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn get_namespace(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let (ns, count) = state
-        .db
-        .run(move |conn| -> AppResult<_> {
-            let ns = environments::readable_namespace(conn, actor.grants(), &name)?;
-            let count = environments::count_environments_in(conn, ns.id)?;
-            Ok((ns, count))
-        })
-        .await?;
+    let (ns, count) = as_caller(&cx, move |conn, actor, _| {
+        let ns = environments::readable_namespace(conn, actor.grants(), &name)?;
+        let count = environments::count_environments_in(conn, ns.id)?;
+        Ok((ns, count))
+    })
+    .await?;
     let mut body = serde_json::to_value(NamespaceJson::from(&ns)).map_err(AppError::internal)?;
     body["environments"] = json!(count);
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn delete_namespace(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn delete_namespace(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let st = state.clone();
-    state
-        .db
-        .run(move |conn| manage::delete(conn, &actor, &st.key_cache, &name))
-        .await?;
+    as_caller(&cx, move |conn, actor, st| {
+        manage::delete(conn, actor, &st.key_cache, &name)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -119,16 +100,12 @@ fn shares_answer(items: Vec<sharing::ShareJson>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"items": items, "next_cursor": null}))
 }
 
-async fn list_shares(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn list_shares(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let items = state
-        .db
-        .run(move |conn| sharing::shares(conn, &actor, &name))
-        .await?;
+    let items = as_caller(&cx, move |conn, actor, _| {
+        sharing::shares(conn, actor, &name)
+    })
+    .await?;
     Ok(shares_answer(items))
 }
 
@@ -140,42 +117,43 @@ pub struct ShareBody {
 }
 
 async fn put_share(
-    state: web::Data<AppState>,
-    actor: Actor,
+    cx: Cx,
     path: web::Path<(String, String)>,
     body: web::Json<ShareBody>,
 ) -> AppResult<HttpResponse> {
-    let (name, target) = path.into_inner();
-    let (st, role) = (state.clone(), body.into_inner().role);
-    let items = state
-        .db
-        .run(move |conn| {
-            sharing::share(conn, &actor, &st.key_cache, &name, &target, &role)?;
-            sharing::shares(conn, &actor, &name)
-        })
-        .await?;
+    let path = path.into_inner();
+    let name = path.0.clone();
+    share(&cx, path, body.into_inner().role).await?;
+    let items = as_caller(&cx, move |conn, actor, _| {
+        sharing::shares(conn, actor, &name)
+    })
+    .await?;
     Ok(shares_answer(items))
 }
 
-/// Stops sharing namespace `name` with `target` as `actor` (the JSON and dashboard
-/// removals alike).
-pub(super) async fn unshare(
-    state: &web::Data<AppState>,
-    actor: Actor,
+/// Shares namespace `name` with `target` as `role`, as the caller (the JSON and
+/// dashboard shares alike).
+pub(super) async fn share(
+    cx: &Cx,
     (name, target): (String, String),
+    role: String,
 ) -> AppResult<()> {
-    let st = state.clone();
-    state
-        .db
-        .run(move |conn| sharing::unshare(conn, &actor, &st.key_cache, &name, &target))
-        .await
+    as_caller(cx, move |conn, actor, st| {
+        sharing::share(conn, actor, &st.key_cache, &name, &target, &role)
+    })
+    .await
 }
 
-async fn delete_share(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<(String, String)>,
-) -> AppResult<HttpResponse> {
-    unshare(&state, actor, path.into_inner()).await?;
+/// Stops sharing namespace `name` with `target`, as the caller (the JSON and dashboard
+/// removals alike).
+pub(super) async fn unshare(cx: &Cx, (name, target): (String, String)) -> AppResult<()> {
+    as_caller(cx, move |conn, actor, st| {
+        sharing::unshare(conn, actor, &st.key_cache, &name, &target)
+    })
+    .await
+}
+
+async fn delete_share(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+    unshare(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -34,6 +34,17 @@ pub struct NewAccount {
     pub active: Option<bool>,
 }
 
+/// A change of description and/or active flag, of an account or a key: what is `Some`
+/// changes (also the JSON body of their `PATCH`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edit {
+    /// New description.
+    pub description: Option<String>,
+    /// New active flag.
+    pub active: Option<bool>,
+}
+
 /// The account called `name` if `grants` may read it; 404 otherwise (existence does
 /// not leak).
 pub fn readable_account(
@@ -167,9 +178,9 @@ pub fn update_account(
     actor: &Actor,
     cache: &KeyCache,
     name: &str,
-    description: Option<&str>,
-    active: Option<bool>,
+    edit: &Edit,
 ) -> AppResult<AccountSummary> {
+    let (description, active) = (edit.description.as_deref(), edit.active);
     let (account, _) = authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
     if active == Some(true) && !account.active {
         require_covers(conn, actor.grants(), account.id)?;

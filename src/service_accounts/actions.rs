@@ -2,73 +2,67 @@
 //! blocking pool, as the caller, clearing this instance's identity caches. Handlers
 //! differ only in how they answer.
 
-use actix_web::web;
-
-use super::accounts;
-use super::api_keys;
+use super::accounts::{self, Edit};
+use super::api_keys::{self, IssuedKey, NewKeyInput};
 use super::models::{AccountSummary, ApiKey};
-use crate::access::Actor;
-use crate::app::AppState;
+use crate::app::Cx;
+use crate::environments::handling::as_caller;
 use crate::errors::AppResult;
 
 /// Changes account `name`'s description and/or active flag.
-pub async fn update_account(
-    state: &web::Data<AppState>,
-    actor: Actor,
-    name: String,
-    description: Option<String>,
-    active: Option<bool>,
-) -> AppResult<AccountSummary> {
-    let st = state.clone();
-    state
-        .db
-        .run(move |conn| {
-            let description = description.as_deref();
-            accounts::update_account(conn, &actor, &st.key_cache, &name, description, active)
-        })
-        .await
+pub async fn update_account(cx: &Cx, name: String, edit: Edit) -> AppResult<AccountSummary> {
+    as_caller(cx, move |conn, actor, st| {
+        accounts::update_account(conn, actor, &st.key_cache, &name, &edit)
+    })
+    .await
 }
 
 /// Deletes account `name` and everything it owns.
-pub async fn delete_account(
-    state: &web::Data<AppState>,
-    actor: Actor,
-    name: String,
-) -> AppResult<()> {
-    let st = state.clone();
-    state
-        .db
-        .run(move |conn| accounts::delete_account(conn, &actor, &st.key_cache, &name))
-        .await
+pub async fn delete_account(cx: &Cx, name: String) -> AppResult<()> {
+    as_caller(cx, move |conn, actor, st| {
+        accounts::delete_account(conn, actor, &st.key_cache, &name)
+    })
+    .await
+}
+
+/// Creates a key of `account`; the plaintext exists only in the returned value.
+pub async fn create_key(cx: &Cx, account: String, input: NewKeyInput) -> AppResult<IssuedKey> {
+    as_caller(cx, move |conn, actor, st| {
+        let pepper = &st.keys.credential_pepper;
+        api_keys::create_key(conn, actor, pepper, &account, &input)
+    })
+    .await
+}
+
+/// Rotates key `(account, name)`, the previous secret working `retain` more minutes.
+pub async fn rotate_key(
+    cx: &Cx,
+    (account, name): (String, String),
+    retain: i64,
+) -> AppResult<IssuedKey> {
+    as_caller(cx, move |conn, actor, st| {
+        let (cache, pepper) = (&st.key_cache, &st.keys.credential_pepper);
+        api_keys::rotate_key(conn, actor, cache, pepper, &account, &name, retain)
+    })
+    .await
 }
 
 /// Changes key `(account, name)`'s description and/or active flag.
 pub async fn update_key(
-    state: &web::Data<AppState>,
-    actor: Actor,
+    cx: &Cx,
     (account, name): (String, String),
-    description: Option<String>,
-    active: Option<bool>,
+    edit: Edit,
 ) -> AppResult<ApiKey> {
-    let st = state.clone();
-    state
-        .db
-        .run(move |conn| {
-            let (cache, description) = (&st.key_cache, description.as_deref());
-            api_keys::update_key(conn, &actor, cache, &account, &name, description, active)
-        })
-        .await
+    as_caller(cx, move |conn, actor, st| {
+        api_keys::update_key(conn, actor, &st.key_cache, &account, &name, &edit)
+    })
+    .await
 }
 
 /// Deletes key `(account, name)` and the tokens minted from it.
-pub async fn delete_key(
-    state: &web::Data<AppState>,
-    actor: Actor,
-    (account, name): (String, String),
-) -> AppResult<()> {
-    let st = state.clone();
-    state
-        .db
-        .run(move |conn| api_keys::delete_key(conn, &actor, &st.key_cache, &account, &name))
-        .await
+pub async fn delete_key(cx: &Cx, (account, name): (String, String)) -> AppResult<()> {
+    as_caller(cx, move |conn, actor, st| {
+        api_keys::delete_key(conn, actor, &st.key_cache, &account, &name)
+    })
+    .await
 }

@@ -6,14 +6,15 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::accounts::{self, NewAccount};
+use super::accounts::{self, Edit, NewAccount};
 use super::actions;
 use super::api_keys::{self, IssuedKey, NewKeyInput};
-use super::models::{AccountJson, KeyJson};
+use super::models::{AccountJson, ApiKey, KeyJson};
 use super::repo::ListFilter;
-use crate::access::{self, Actor};
-use crate::app::AppState;
+use crate::access;
+use crate::app::Cx;
 use crate::db::now_ms;
+use crate::environments::handling::as_caller;
 use crate::errors::{AppError, AppResult};
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
@@ -47,26 +48,20 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-async fn list_accounts(
-    state: web::Data<AppState>,
-    actor: Actor,
-    query: web::Query<ListQuery>,
-) -> AppResult<HttpResponse> {
+async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let cursor = decode_cursor(q.cursor.as_deref())?;
-    let page = state
-        .db
-        .run(move |conn| {
-            let filter = ListFilter {
-                namespace: q.namespace.as_deref(),
-                search: q.search.as_deref(),
-                after: cursor.as_deref(),
-                limit,
-            };
-            accounts::list_accounts(conn, actor.grants(), &filter)
-        })
-        .await?;
+    let page = as_caller(&cx, move |conn, actor, _| {
+        let filter = ListFilter {
+            namespace: q.namespace.as_deref(),
+            search: q.search.as_deref(),
+            after: cursor.as_deref(),
+            limit,
+        };
+        accounts::list_accounts(conn, actor.grants(), &filter)
+    })
+    .await?;
     let items: Vec<AccountJson> = page.items.iter().map(AccountJson::from).collect();
     Ok(HttpResponse::Ok().json(json!({
         "items": items,
@@ -74,100 +69,68 @@ async fn list_accounts(
     })))
 }
 
-async fn create_account(
-    state: web::Data<AppState>,
-    actor: Actor,
-    body: web::Json<NewAccount>,
-) -> AppResult<HttpResponse> {
+async fn create_account(cx: Cx, body: web::Json<NewAccount>) -> AppResult<HttpResponse> {
     let input = body.into_inner();
-    let created = state
-        .db
-        .run(move |conn| accounts::create_account(conn, &actor, &input))
-        .await?;
+    let created = as_caller(&cx, move |conn, actor, _| {
+        accounts::create_account(conn, actor, &input)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(AccountJson::from(&created)))
 }
 
-async fn get_account(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn get_account(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let found = state
-        .db
-        .run(move |conn| accounts::summary(conn, actor.grants(), &name))
-        .await?;
+    let found = as_caller(&cx, move |conn, actor, _| {
+        accounts::summary(conn, actor.grants(), &name)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&found)))
 }
 
-/// Body of PATCH (account or key).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatchBody {
-    description: Option<String>,
-    active: Option<bool>,
-}
-
 async fn update_account(
-    state: web::Data<AppState>,
-    actor: Actor,
+    cx: Cx,
     path: web::Path<String>,
-    body: web::Json<PatchBody>,
+    body: web::Json<Edit>,
 ) -> AppResult<HttpResponse> {
-    let b = body.into_inner();
-    let updated =
-        actions::update_account(&state, actor, path.into_inner(), b.description, b.active).await?;
+    let updated = actions::update_account(&cx, path.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&updated)))
 }
 
-async fn delete_account(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    actions::delete_account(&state, actor, path.into_inner()).await?;
+async fn delete_account(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+    actions::delete_account(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn get_bindings(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn get_bindings(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let map = state
-        .db
-        .run(move |conn| accounts::bindings(conn, actor.grants(), &name))
-        .await?;
+    let map = as_caller(&cx, move |conn, actor, _| {
+        accounts::bindings(conn, actor.grants(), &name)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(map))
 }
 
 async fn put_bindings(
-    state: web::Data<AppState>,
-    actor: Actor,
+    cx: Cx,
     path: web::Path<String>,
     body: web::Json<BTreeMap<String, Vec<String>>>,
 ) -> AppResult<HttpResponse> {
-    let (name, st) = (path.into_inner(), state.clone());
+    let name = path.into_inner();
     let bindings = access::parse_binding_map(&body)?;
-    let map = state
-        .db
-        .run(move |conn| accounts::set_bindings(conn, &actor, &st.key_cache, &name, &bindings))
-        .await?;
+    let map = as_caller(&cx, move |conn, actor, st| {
+        accounts::set_bindings(conn, actor, &st.key_cache, &name, &bindings)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(map))
 }
 
-async fn list_keys(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn list_keys(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     let account = path.into_inner();
     let acc = account.clone();
-    let keys = state
-        .db
-        .run(move |conn| api_keys::list_keys(conn, actor.grants(), &acc))
-        .await?;
+    let keys = as_caller(&cx, move |conn, actor, _| {
+        api_keys::list_keys(conn, actor.grants(), &acc)
+    })
+    .await?;
     let now = now_ms();
     let items: Vec<KeyJson> = keys
         .iter()
@@ -197,9 +160,13 @@ fn issued_json(issued: IssuedKey, account: &str) -> KeyJson {
     KeyJson::new(&issued.key, account, now_ms(), Some(issued.plaintext))
 }
 
+/// A key as shown (without its plaintext).
+fn key_json(key: &ApiKey, account: &str) -> KeyJson {
+    KeyJson::new(key, account, now_ms(), None)
+}
+
 async fn create_key(
-    state: web::Data<AppState>,
-    actor: Actor,
+    cx: Cx,
     path: web::Path<String>,
     body: web::Json<CreateKeyBody>,
 ) -> AppResult<HttpResponse> {
@@ -214,49 +181,33 @@ async fn create_key(
             .map(|t| parse_time("expires_at", t))
             .transpose()?,
     };
-    let (acc, st) = (account.clone(), state.clone());
-    let issued = state
-        .db
-        .run(move |conn| {
-            let pepper = &st.keys.credential_pepper;
-            api_keys::create_key(conn, &actor, pepper, &acc, &input)
-        })
-        .await?;
+    let issued = actions::create_key(&cx, account.clone(), input).await?;
     Ok(HttpResponse::Created().json(issued_json(issued, &account)))
 }
 
-async fn get_key(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<(String, String)>,
-) -> AppResult<HttpResponse> {
+async fn get_key(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
     let (account, name) = path.into_inner();
     let acc = account.clone();
-    let key = state
-        .db
-        .run(move |conn| api_keys::get_key(conn, actor.grants(), &acc, &name))
-        .await?;
-    Ok(HttpResponse::Ok().json(KeyJson::new(&key, &account, now_ms(), None)))
+    let key = as_caller(&cx, move |conn, actor, _| {
+        api_keys::get_key(conn, actor.grants(), &acc, &name)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(key_json(&key, &account)))
 }
 
 async fn update_key(
-    state: web::Data<AppState>,
-    actor: Actor,
+    cx: Cx,
     path: web::Path<(String, String)>,
-    body: web::Json<PatchBody>,
+    body: web::Json<Edit>,
 ) -> AppResult<HttpResponse> {
-    let (path, b) = (path.into_inner(), body.into_inner());
+    let path = path.into_inner();
     let account = path.0.clone();
-    let key = actions::update_key(&state, actor, path, b.description, b.active).await?;
-    Ok(HttpResponse::Ok().json(KeyJson::new(&key, &account, now_ms(), None)))
+    let key = actions::update_key(&cx, path, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(key_json(&key, &account)))
 }
 
-async fn delete_key(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<(String, String)>,
-) -> AppResult<HttpResponse> {
-    actions::delete_key(&state, actor, path.into_inner()).await?;
+async fn delete_key(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+    actions::delete_key(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -268,20 +219,13 @@ pub struct RotateBody {
 }
 
 async fn rotate_key(
-    state: web::Data<AppState>,
-    actor: Actor,
+    cx: Cx,
     path: web::Path<(String, String)>,
     body: web::Json<RotateBody>,
 ) -> AppResult<HttpResponse> {
-    let (account, name) = path.into_inner();
+    let path = path.into_inner();
+    let account = path.0.clone();
     let retain = body.into_inner().retain_period_minutes.unwrap_or(0);
-    let (acc, st) = (account.clone(), state.clone());
-    let issued = state
-        .db
-        .run(move |conn| {
-            let (cache, pepper) = (&st.key_cache, &st.keys.credential_pepper);
-            api_keys::rotate_key(conn, &actor, cache, pepper, &acc, &name, retain)
-        })
-        .await?;
+    let issued = actions::rotate_key(&cx, path, retain).await?;
     Ok(HttpResponse::Ok().json(issued_json(issued, &account)))
 }

@@ -2,7 +2,8 @@
 //! the account's namespace (`api-key::manage`), audited, one transaction each.
 
 use super::accounts::{
-    activation, authorized_account, check_description, readable_account, require_covers, valid,
+    Edit, activation, authorized_account, check_description, readable_account, require_covers,
+    valid,
 };
 use super::cache::KeyCache;
 use super::keys::{self, MAX_RETAIN_MINUTES};
@@ -191,9 +192,9 @@ pub fn update_key(
     cache: &KeyCache,
     account: &str,
     name: &str,
-    description: Option<&str>,
-    active: Option<bool>,
+    edit: &Edit,
 ) -> AppResult<ApiKey> {
+    let (description, active) = (edit.description.as_deref(), edit.active);
     let key = managed_key(conn, actor, account, name)?;
     if active == Some(true) && !key.active {
         require_covers(conn, actor.grants(), key.service_account_id)?;

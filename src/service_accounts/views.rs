@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::keys::{self, EXPIRY_WARNING_MS, ROTATION_WARNING_MS};
 use super::models::{AccountSummary, ApiKey};
-use crate::errors::FieldErrors;
+use crate::environments::handling::Messages;
 use crate::web::layout::Layout;
 
 pub use crate::web::format::when;
@@ -70,24 +70,14 @@ pub struct AccountForm {
     /// "Create a default API key" (a checkbox: checked when sent at all).
     #[serde(default, deserialize_with = "checked")]
     pub create_key: bool,
-    /// Field errors.
+    /// Messages after a failed submission.
     #[serde(skip)]
-    pub errors: FieldErrors,
-    /// Summary error.
-    #[serde(skip)]
-    pub error: Option<String>,
+    pub messages: Messages,
 }
 
 /// A checkbox field is checked whatever value it was sent with.
 fn checked<'de, D: serde::Deserializer<'de>>(field: D) -> Result<bool, D::Error> {
     serde::de::IgnoredAny::deserialize(field).map(|_| true)
-}
-
-impl AccountForm {
-    /// The error of `field`, if any.
-    pub fn err(&self, field: &str) -> Option<&String> {
-        self.errors.get(field)
-    }
 }
 
 /// `GET /service-accounts`
@@ -223,19 +213,9 @@ pub struct KeyForm {
     /// Rotation: retain minutes.
     #[serde(skip)]
     pub retain: String,
-    /// Field errors.
+    /// Messages after a failed submission.
     #[serde(skip)]
-    pub errors: FieldErrors,
-    /// Summary error.
-    #[serde(skip)]
-    pub error: Option<String>,
-}
-
-impl KeyForm {
-    /// The error of `field`, if any.
-    pub fn err(&self, field: &str) -> Option<&String> {
-        self.errors.get(field)
-    }
+    pub messages: Messages,
 }
 
 /// `GET /service-accounts/{sa}/api-keys/new`

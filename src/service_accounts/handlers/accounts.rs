@@ -1,18 +1,17 @@
 //! Account pages: the list (with live search and the creation form), one account with
 //! its keys, and the edit, (de)activate and delete actions.
 
-use actix_session::Session;
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::{ActiveForm, account_url, store_reveal};
-use crate::access::{Actor, Permission};
-use crate::app::AppState;
+use crate::access::Permission;
+use crate::app::Cx;
 use crate::db::now_ms;
 use crate::environments;
+use crate::environments::handling::{Rejected, as_caller};
 use crate::errors::{AppError, AppResult};
-use crate::service_accounts::accounts::{self, NewAccount};
+use crate::service_accounts::accounts::{self, Edit, NewAccount};
 use crate::service_accounts::actions;
 use crate::service_accounts::api_keys::{self, NewKeyInput};
 use crate::service_accounts::repo::ListFilter;
@@ -21,8 +20,8 @@ use crate::service_accounts::views::{
     AccountForm, AccountPage, AccountRow, AccountsPage, AccountsTable, KeyRow, when,
 };
 use crate::web::htmx::is_htmx;
-use crate::web::layout::{Layout, Section};
-use crate::web::{form_errors, respond_with_status, see_other};
+use crate::web::layout::Section;
+use crate::web::see_other;
 
 /// Page size of the accounts table.
 const PAGE: i64 = 25;
@@ -49,30 +48,22 @@ pub struct ListQuery {
 }
 
 /// The table of readable accounts under `q`, and the readable namespaces.
-async fn load_table(
-    state: &web::Data<AppState>,
-    actor: &Actor,
-    session: &Session,
-    q: &ListQuery,
-) -> AppResult<(AccountsTable, Vec<String>)> {
+async fn load_table(cx: &Cx, q: &ListQuery) -> AppResult<(AccountsTable, Vec<String>)> {
     let namespace = Some(q.namespace.clone()).filter(|n| !n.is_empty());
     let search = q.q.clone();
     let cursor = q.cursor.clone().filter(|c| !c.is_empty());
-    let grants = actor.grants().clone();
-    let (page, namespaces) = state
-        .db
-        .run(move |conn| -> AppResult<_> {
-            let filter = ListFilter {
-                namespace: namespace.as_deref(),
-                search: Some(&search),
-                after: cursor.as_deref(),
-                limit: PAGE,
-            };
-            let page = accounts::list_accounts(conn, &grants, &filter)?;
-            let namespaces = environments::list_readable_namespace_names(conn, &grants)?;
-            Ok((page, namespaces))
-        })
-        .await?;
+    let (page, namespaces) = as_caller(cx, move |conn, actor, _| {
+        let filter = ListFilter {
+            namespace: namespace.as_deref(),
+            search: Some(&search),
+            after: cursor.as_deref(),
+            limit: PAGE,
+        };
+        let page = accounts::list_accounts(conn, actor.grants(), &filter)?;
+        let namespaces = environments::list_readable_namespace_names(conn, actor.grants())?;
+        Ok((page, namespaces))
+    })
+    .await?;
     let next_url = match page.next_cursor {
         Some(after) => {
             let next = ListQuery {
@@ -86,11 +77,11 @@ async fn load_table(
         None => None,
     };
     let table = AccountsTable {
-        csrf: crate::web::csrf::token(session)?,
+        csrf: crate::web::csrf::token(&cx.session)?,
         rows: page
             .items
             .iter()
-            .map(|s| AccountRow::for_viewer(s, actor.grants()))
+            .map(|s| AccountRow::for_viewer(s, cx.actor.grants()))
             .collect(),
         next_url,
     };
@@ -99,14 +90,13 @@ async fn load_table(
 
 /// The list page; `form` is the creation form shown again (open) with its messages.
 fn accounts_page(
-    actor: &Actor,
-    session: &Session,
+    cx: &Cx,
     (table, namespaces): (AccountsTable, Vec<String>),
     q: ListQuery,
     form: Option<AccountForm>,
 ) -> AppResult<AccountsPage> {
     Ok(AccountsPage {
-        layout: Layout::new(&actor.principal, session, Section::ServiceAccounts)?,
+        layout: cx.layout(Section::ServiceAccounts)?,
         table,
         search: q.q,
         namespace: q.namespace,
@@ -120,30 +110,17 @@ fn accounts_page(
 }
 
 /// `GET /service-accounts` (htmx: just the rows).
-async fn list_accounts(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    query: web::Query<ListQuery>,
-) -> AppResult<HttpResponse> {
+async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> AppResult<HttpResponse> {
     let q = query.into_inner();
-    let (table, namespaces) = load_table(&state, &actor, &session, &q).await?;
-    if is_htmx(&req) {
-        return Ok(table.respond_to(&req).map_into_boxed_body());
+    let (table, namespaces) = load_table(&cx, &q).await?;
+    if is_htmx(&cx.req) {
+        return Ok(cx.render(table));
     }
-    let page = accounts_page(&actor, &session, (table, namespaces), q, None)?;
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    Ok(cx.render(accounts_page(&cx, (table, namespaces), q, None)?))
 }
 
 /// `POST /service-accounts`, optionally with a first key → its reveal page.
-async fn create_account(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    form: web::Form<AccountForm>,
-) -> AppResult<HttpResponse> {
+async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> AppResult<HttpResponse> {
     let mut form = form.into_inner();
     let input = NewAccount {
         name: form.name.trim().to_owned(),
@@ -152,70 +129,51 @@ async fn create_account(
         active: Some(true),
     };
     let with_key = form.create_key;
-    let binding = reveal::session_binding(&session)?;
-    let (a, st) = (actor.clone(), state.clone());
-    let result = state
-        .db
-        .run(move |conn| {
-            let created = accounts::create_account(conn, &a, &input)?;
-            if !with_key {
-                return Ok(None);
-            }
-            let key_input = NewKeyInput {
-                name: "default".into(),
-                description: Some("Created with the account.".into()),
-                expires_at: None,
-            };
-            let account = &created.account.name;
-            let pepper = &st.keys.credential_pepper;
-            let issued = api_keys::create_key(conn, &a, pepper, account, &key_input)?;
-            store_reveal(conn, &st, &binding, &issued, account).map(Some)
-        })
-        .await;
-    match result {
-        Ok(Some(reveal_id)) => Ok(see_other(&format!("/reveal/{reveal_id}"))),
-        Ok(None) => Ok(see_other(&account_url(form.name.trim()))),
-        Err(
-            err @ (AppError::Validation { .. } | AppError::Conflict(_) | AppError::Forbidden(_)),
-        ) => {
-            let q = ListQuery::default();
-            let table = load_table(&state, &actor, &session, &q).await?;
-            let status;
-            (form.errors, form.error, status) = form_errors(&err);
-            let page = accounts_page(&actor, &session, table, q, Some(form))?;
-            // A name already taken is shown on the form like any other invalid input.
-            let status = match status {
-                StatusCode::CONFLICT => StatusCode::UNPROCESSABLE_ENTITY,
-                other => other,
-            };
-            Ok(respond_with_status(page, &req, status))
+    let binding = reveal::session_binding(&cx.session)?;
+    let result = as_caller(&cx, move |conn, actor, st| {
+        let created = accounts::create_account(conn, actor, &input)?;
+        if !with_key {
+            return Ok(None);
         }
-        Err(other) => Err(other),
-    }
+        let key_input = NewKeyInput {
+            name: "default".into(),
+            description: Some("Created with the account.".into()),
+            expires_at: None,
+        };
+        let account = &created.account.name;
+        let pepper = &st.keys.credential_pepper;
+        let issued = api_keys::create_key(conn, actor, pepper, account, &key_input)?;
+        store_reveal(conn, st, &binding, &issued, account).map(Some)
+    })
+    .await;
+    let rejected = match result {
+        Ok(Some(reveal_id)) => return Ok(see_other(&format!("/reveal/{reveal_id}"))),
+        Ok(None) => return Ok(see_other(&account_url(form.name.trim()))),
+        Err(err) => Rejected::invalid_or_forbidden(err)?,
+    };
+    form.messages = rejected.messages;
+    let table = load_table(&cx, &ListQuery::default()).await?;
+    let page = accounts_page(&cx, table, ListQuery::default(), Some(form))?;
+    Ok(cx.render_with(page, rejected.status))
 }
 
 /// `GET /service-accounts/{sa}`
-async fn show_account(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn show_account(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let grants = actor.grants().clone();
-    let (summary, keys) = state
-        .db
-        .run(move |conn| -> AppResult<_> {
-            let summary = accounts::summary(conn, &grants, &name)?;
-            let keys = api_keys::list_keys(conn, &grants, &name)?;
-            Ok((summary, keys))
-        })
-        .await?;
+    let (summary, keys) = as_caller(&cx, move |conn, actor, _| {
+        let summary = accounts::summary(conn, actor.grants(), &name)?;
+        let keys = api_keys::list_keys(conn, actor.grants(), &name)?;
+        Ok((summary, keys))
+    })
+    .await?;
     let now = now_ms();
-    let may = |permission| actor.grants().can_namespace(permission, &summary.namespace);
+    let may = |permission| {
+        cx.actor
+            .grants()
+            .can_namespace(permission, &summary.namespace)
+    };
     let page = AccountPage {
-        layout: Layout::new(&actor.principal, &session, Section::ServiceAccounts)?,
+        layout: cx.layout(Section::ServiceAccounts)?,
         account: AccountRow::from(&summary),
         created: when(Some(summary.account.created_at)),
         created_by: summary.account.created_by.clone(),
@@ -224,7 +182,7 @@ async fn show_account(
         can_delete: may(Permission::ServiceAccountDelete),
         can_manage_keys: may(Permission::ApiKeyManage),
     };
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    Ok(cx.render(page))
 }
 
 /// Form of the description edit.
@@ -235,27 +193,27 @@ pub struct DescriptionForm {
 
 /// `POST /service-accounts/{sa}`: edit the description.
 async fn update_account(
-    state: web::Data<AppState>,
-    actor: Actor,
+    cx: Cx,
     path: web::Path<String>,
     form: web::Form<DescriptionForm>,
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let description = Some(form.into_inner().description);
-    actions::update_account(&state, actor, name.clone(), description, None).await?;
+    let edit = Edit {
+        description: Some(form.into_inner().description),
+        active: None,
+    };
+    actions::update_account(&cx, name.clone(), edit).await?;
     Ok(see_other(&account_url(&name)))
 }
 
 /// `POST /service-accounts/{sa}/active`
 async fn set_account_active(
-    state: web::Data<AppState>,
-    actor: Actor,
+    cx: Cx,
     path: web::Path<String>,
     form: web::Form<ActiveForm>,
 ) -> AppResult<HttpResponse> {
     let name = path.into_inner();
-    let active = form.active()?;
-    actions::update_account(&state, actor, name.clone(), None, Some(active)).await?;
+    actions::update_account(&cx, name.clone(), form.edit()?).await?;
     // The list's row toggles send `back=list`.
     if form.back.as_deref() == Some("list") {
         return Ok(see_other("/service-accounts"));
@@ -264,11 +222,7 @@ async fn set_account_active(
 }
 
 /// `POST /service-accounts/{sa}/delete`
-async fn delete_account(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    actions::delete_account(&state, actor, path.into_inner()).await?;
+async fn delete_account(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+    actions::delete_account(&cx, path.into_inner()).await?;
     Ok(see_other("/service-accounts"))
 }

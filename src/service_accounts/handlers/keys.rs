@@ -1,24 +1,23 @@
 //! API-key pages: the new-key and rotation forms (each answered with a 303 to the
 //! one-time reveal), and the (de)activate and delete actions.
 
-use actix_session::Session;
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::{ActiveForm, account_url, store_reveal};
-use crate::access::{Actor, Permission};
-use crate::app::AppState;
+use crate::access::Permission;
+use crate::app::Cx;
 use crate::db::now_ms;
+use crate::environments::handling::{Rejected, as_caller};
 use crate::errors::{AppError, AppResult};
 use crate::service_accounts::accounts::authorized_account;
 use crate::service_accounts::actions;
-use crate::service_accounts::api_keys::{self, NewKeyInput};
+use crate::service_accounts::api_keys::{self, IssuedKey, NewKeyInput};
 use crate::service_accounts::keys::{DAY_MS, MAX_RETAIN_MINUTES};
 use crate::service_accounts::reveal;
 use crate::service_accounts::views::{KeyForm, KeyRow, NewKeyPage, RotateKeyPage};
-use crate::web::layout::{Layout, Section};
-use crate::web::{form_errors, respond_with_status, see_other};
+use crate::web::layout::Section;
+use crate::web::see_other;
 
 /// Routes.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,28 +32,22 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// `GET /service-accounts/{sa}/api-keys/new`
-async fn new_key_form(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+async fn new_key_form(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     let account = path.into_inner();
-    let (a, n) = (actor.clone(), account.clone());
-    state
-        .db
-        .run(move |conn| authorized_account(conn, &a, Permission::ApiKeyManage, &n))
-        .await?;
+    let n = account.clone();
+    as_caller(&cx, move |conn, actor, _| {
+        authorized_account(conn, actor, Permission::ApiKeyManage, &n)
+    })
+    .await?;
     let page = NewKeyPage {
-        layout: Layout::new(&actor.principal, &session, Section::ServiceAccounts)?,
+        layout: cx.layout(Section::ServiceAccounts)?,
         account,
         form: KeyForm {
             expires: "90".into(),
             ..Default::default()
         },
     };
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    Ok(cx.render(page))
 }
 
 /// Turns the expiry choice into ms.
@@ -74,68 +67,67 @@ fn expiry(choice: &str, on: &str, now: i64) -> AppResult<Option<i64>> {
     }
 }
 
+/// A new or rotated key sealed for the session `binding`, answered with a 303 to its
+/// reveal.
+async fn reveal(
+    cx: &Cx,
+    binding: String,
+    issued: IssuedKey,
+    account: String,
+) -> AppResult<HttpResponse> {
+    let id = as_caller(cx, move |conn, _, st| {
+        store_reveal(conn, st, &binding, &issued, &account)
+    })
+    .await?;
+    Ok(see_other(&format!("/reveal/{id}")))
+}
+
 /// `POST /service-accounts/{sa}/api-keys` → 303 to the reveal page.
 async fn create_key(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
+    cx: Cx,
     path: web::Path<String>,
     form: web::Form<KeyForm>,
 ) -> AppResult<HttpResponse> {
     let account = path.into_inner();
     let mut form = form.into_inner();
-    let binding = reveal::session_binding(&session)?;
-    let (a, acc, st) = (actor.clone(), account.clone(), state.clone());
-    let (name, description) = (form.name.trim().to_owned(), form.description.clone());
-    let (expires, expires_on) = (form.expires.clone(), form.expires_on.clone());
-    let result = state
-        .db
-        .run(move |conn| {
+    let binding = reveal::session_binding(&cx.session)?;
+    let created = match expiry(&form.expires, &form.expires_on, now_ms()) {
+        Ok(expires_at) => {
             let input = NewKeyInput {
-                name,
-                description: Some(description),
-                expires_at: expiry(&expires, &expires_on, now_ms())?,
+                name: form.name.trim().to_owned(),
+                description: Some(form.description.clone()),
+                expires_at,
             };
-            let pepper = &st.keys.credential_pepper;
-            let issued = api_keys::create_key(conn, &a, pepper, &acc, &input)?;
-            store_reveal(conn, &st, &binding, &issued, &acc)
-        })
-        .await;
-    match result {
-        Ok(id) => Ok(see_other(&format!("/reveal/{id}"))),
-        Err(err @ (AppError::Validation { .. } | AppError::Conflict(_))) => {
-            (form.errors, form.error, _) = form_errors(&err);
-            let page = NewKeyPage {
-                layout: Layout::new(&actor.principal, &session, Section::ServiceAccounts)?,
-                account,
-                form,
-            };
-            Ok(respond_with_status(
-                page,
-                &req,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ))
+            actions::create_key(&cx, account.clone(), input).await
         }
-        Err(other) => Err(other),
-    }
+        Err(err) => Err(err),
+    };
+    let rejected = match created {
+        Ok(issued) => return reveal(&cx, binding, issued, account).await,
+        Err(err) => Rejected::invalid(err)?,
+    };
+    form.messages = rejected.messages;
+    let page = NewKeyPage {
+        layout: cx.layout(Section::ServiceAccounts)?,
+        account,
+        form,
+    };
+    Ok(cx.render_with(page, rejected.status))
 }
 
 /// The rotation form of key `name` of `account`, for a caller who may manage it.
 async fn rotate_page(
-    state: &web::Data<AppState>,
-    actor: &Actor,
-    session: &Session,
+    cx: &Cx,
     (account, name): (String, String),
     form: KeyForm,
 ) -> AppResult<RotateKeyPage> {
-    let (a, acc) = (actor.clone(), account.clone());
-    let key = state
-        .db
-        .run(move |conn| api_keys::managed_key(conn, &a, &acc, &name))
-        .await?;
+    let acc = account.clone();
+    let key = as_caller(cx, move |conn, actor, _| {
+        api_keys::managed_key(conn, actor, &acc, &name)
+    })
+    .await?;
     Ok(RotateKeyPage {
-        layout: Layout::new(&actor.principal, session, Section::ServiceAccounts)?,
+        layout: cx.layout(Section::ServiceAccounts)?,
         account,
         key: KeyRow::new(&key, now_ms()),
         max_retain: MAX_RETAIN_MINUTES,
@@ -144,19 +136,13 @@ async fn rotate_page(
 }
 
 /// `GET /service-accounts/{sa}/api-keys/{key}/rotate`
-async fn rotate_key_form(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    path: web::Path<(String, String)>,
-) -> AppResult<HttpResponse> {
+async fn rotate_key_form(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
     let form = KeyForm {
         retain: "0".into(),
         ..Default::default()
     };
-    let page = rotate_page(&state, &actor, &session, path.into_inner(), form).await?;
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    let page = rotate_page(&cx, path.into_inner(), form).await?;
+    Ok(cx.render(page))
 }
 
 /// Form of a rotation.
@@ -166,81 +152,58 @@ pub struct RotateForm {
     retain_period_minutes: String,
 }
 
+/// Minutes the previous secret keeps working, as typed (blank: none).
+fn retain_minutes(text: &str) -> AppResult<i64> {
+    match text.trim() {
+        "" => Ok(0),
+        s => s.parse::<i64>().map_err(|_| {
+            AppError::invalid("retain_period_minutes", "must be a whole number of minutes")
+        }),
+    }
+}
+
 /// `POST /service-accounts/{sa}/api-keys/{key}/rotate` → 303 to the reveal page.
 async fn rotate_key(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
+    cx: Cx,
     path: web::Path<(String, String)>,
     form: web::Form<RotateForm>,
 ) -> AppResult<HttpResponse> {
-    let (account, name) = path.into_inner();
+    let path = path.into_inner();
     let text = form.into_inner().retain_period_minutes;
-    let binding = reveal::session_binding(&session)?;
-    let (a, acc, n, t, st) = (
-        actor.clone(),
-        account.clone(),
-        name.clone(),
-        text.clone(),
-        state.clone(),
-    );
-    let result = state
-        .db
-        .run(move |conn| {
-            let retain = match t.trim() {
-                "" => 0,
-                s => s.parse::<i64>().map_err(|_| {
-                    AppError::invalid("retain_period_minutes", "must be a whole number of minutes")
-                })?,
-            };
-            let (cache, pepper) = (&st.key_cache, &st.keys.credential_pepper);
-            let issued = api_keys::rotate_key(conn, &a, cache, pepper, &acc, &n, retain)?;
-            store_reveal(conn, &st, &binding, &issued, &acc)
-        })
-        .await;
-    match result {
-        Ok(id) => Ok(see_other(&format!("/reveal/{id}"))),
-        Err(err @ (AppError::Validation { .. } | AppError::Conflict(_))) => {
-            let (errors, error, _) = form_errors(&err);
-            let form = KeyForm {
-                retain: text,
-                errors,
-                error,
-                ..Default::default()
-            };
-            let page = rotate_page(&state, &actor, &session, (account, name), form).await?;
-            Ok(respond_with_status(
-                page,
-                &req,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            ))
-        }
-        Err(other) => Err(other),
-    }
+    let binding = reveal::session_binding(&cx.session)?;
+    let rotated = match retain_minutes(&text) {
+        Ok(retain) => actions::rotate_key(&cx, path.clone(), retain).await,
+        Err(err) => Err(err),
+    };
+    let rejected = match rotated {
+        Ok(issued) => return reveal(&cx, binding, issued, path.0).await,
+        Err(err) => Rejected::invalid(err)?,
+    };
+    let form = KeyForm {
+        retain: text,
+        messages: rejected.messages,
+        ..Default::default()
+    };
+    let page = rotate_page(&cx, path, form).await?;
+    Ok(cx.render_with(page, rejected.status))
 }
 
 /// `POST /service-accounts/{sa}/api-keys/{key}/active`
 async fn set_key_active(
-    state: web::Data<AppState>,
-    actor: Actor,
+    cx: Cx,
     path: web::Path<(String, String)>,
     form: web::Form<ActiveForm>,
 ) -> AppResult<HttpResponse> {
     let path = path.into_inner();
     let url = account_url(&path.0);
-    actions::update_key(&state, actor, path, None, Some(form.active()?)).await?;
+    actions::update_key(&cx, path, form.edit()?).await?;
     Ok(see_other(&url))
 }
 
 /// `POST /service-accounts/{sa}/api-keys/{key}/delete`
-async fn delete_key(
-    state: web::Data<AppState>,
-    actor: Actor,
-    path: web::Path<(String, String)>,
-) -> AppResult<HttpResponse> {
+async fn delete_key(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
     let path = path.into_inner();
     let url = account_url(&path.0);
-    actions::delete_key(&state, actor, path).await?;
+    actions::delete_key(&cx, path).await?;
     Ok(see_other(&url))
 }

@@ -8,6 +8,7 @@ mod reveal;
 use actix_web::web;
 use serde::Deserialize;
 
+use super::accounts::Edit;
 use super::api_keys::IssuedKey;
 use crate::app::AppState;
 use crate::db::{DbConnection, now_ms};
@@ -34,13 +35,17 @@ pub struct ActiveForm {
 }
 
 impl ActiveForm {
-    /// The chosen flag.
-    fn active(&self) -> AppResult<bool> {
-        match self.active.as_str() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(AppError::invalid("active", "must be true or false")),
-        }
+    /// The change the toggle asks for: the chosen flag.
+    fn edit(&self) -> AppResult<Edit> {
+        let active = match self.active.as_str() {
+            "true" => true,
+            "false" => false,
+            _ => return Err(AppError::invalid("active", "must be true or false")),
+        };
+        Ok(Edit {
+            description: None,
+            active: Some(active),
+        })
     }
 }
 

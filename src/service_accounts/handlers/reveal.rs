@@ -1,41 +1,28 @@
 //! `GET /reveal/{id}`: a new key (or token) once, to the session that created it.
 
-use actix_session::Session;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpResponse, web};
 
 use super::account_url;
-use crate::access::Actor;
-use crate::app::AppState;
+use crate::app::Cx;
 use crate::db::now_ms;
+use crate::environments::handling::as_caller;
 use crate::errors::AppResult;
 use crate::service_accounts::reveal;
 use crate::service_accounts::views::{RevealPage, RevealedPage};
-use crate::web::layout::{Layout, Section};
-use crate::web::respond_with_status;
+use crate::web::layout::Section;
 
 /// `GET /reveal/{id}`: the key once, to the session that created it; 410 afterwards.
-pub(super) async fn show_reveal(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    actor: Actor,
-    session: Session,
-    path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+pub(super) async fn show_reveal(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let binding = reveal::session_binding(&session)?;
-    let st = state.clone();
-    let revealed = state
-        .db
-        .run(move |conn| reveal::take(conn, &st.reveal_sealer, &id, &binding, now_ms()))
-        .await?;
-    let layout = Layout::new(&actor.principal, &session, Section::ServiceAccounts)?;
+    let binding = reveal::session_binding(&cx.session)?;
+    let revealed = as_caller(&cx, move |conn, _, st| {
+        reveal::take(conn, &st.reveal_sealer, &id, &binding, now_ms())
+    })
+    .await?;
+    let layout = cx.layout(Section::ServiceAccounts)?;
     let Some(r) = revealed else {
-        return Ok(respond_with_status(
-            RevealedPage { layout },
-            &req,
-            StatusCode::GONE,
-        ));
+        return Ok(cx.render_with(RevealedPage { layout }, StatusCode::GONE));
     };
     let is_key = r.label.starts_with("API key");
     let page = RevealPage {
@@ -49,14 +36,15 @@ pub(super) async fn show_reveal(
         },
         is_key,
         account: r.account,
-        base_url: state
+        base_url: cx
+            .state
             .config
             .public_url
             .as_str()
             .trim_end_matches('/')
             .to_owned(),
     };
-    let mut res = page.respond_to(&req).map_into_boxed_body();
+    let mut res = cx.render(page);
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),

@@ -1,0 +1,106 @@
+//! What the handlers of the dashboard areas share (environments, namespaces, service
+//! accounts, and any other that wants it): running an operation as the caller, and
+//! showing a failed form again.
+
+use actix_web::http::StatusCode;
+
+use crate::access::Actor;
+use crate::app::{AppState, Cx};
+use crate::db::DbConnection;
+use crate::errors::{AppError, AppResult, FieldErrors};
+
+/// Runs `f` with a pooled connection on the blocking pool, as `cx`'s caller, with the
+/// shared state.
+pub async fn as_caller<T, F>(cx: &Cx, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut DbConnection, &Actor, &AppState) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let (actor, state) = (cx.actor.clone(), cx.state.clone());
+    cx.state.db.run(move |conn| f(conn, &actor, &state)).await
+}
+
+/// What a form shows after a failed submission: per-field messages, or one message.
+#[derive(Debug, Default, Clone)]
+pub struct Messages {
+    /// Per-field messages (invalid input).
+    pub errors: FieldErrors,
+    /// One message (any other failure).
+    pub error: Option<String>,
+}
+
+impl Messages {
+    /// The message of `field`, if any.
+    pub fn err(&self, field: &str) -> Option<&String> {
+        self.errors.get(field)
+    }
+}
+
+/// A failed submission as its form shows it again: its messages and the status to
+/// answer with.
+#[derive(Debug)]
+pub struct Rejected {
+    /// The messages.
+    pub messages: Messages,
+    /// 422, or 403 for a refusal.
+    pub status: StatusCode,
+}
+
+impl Rejected {
+    /// `err` when it is invalid input or a name already taken (shown like any other
+    /// invalid input: 422); any other failure stays `Err` for the error page.
+    pub fn invalid(err: AppError) -> AppResult<Self> {
+        match err {
+            AppError::Validation { .. } | AppError::Conflict(_) => Ok(Self::new(&err)),
+            other => Err(other),
+        }
+    }
+
+    /// As [`Rejected::invalid`], and a refusal (403) is shown on the form too.
+    pub fn invalid_or_forbidden(err: AppError) -> AppResult<Self> {
+        match err {
+            AppError::Forbidden(_) => Ok(Self::new(&err)),
+            other => Self::invalid(other),
+        }
+    }
+
+    fn new(err: &AppError) -> Self {
+        let (errors, error, status) = crate::web::form_errors(err);
+        let status = match status {
+            StatusCode::CONFLICT => StatusCode::UNPROCESSABLE_ENTITY,
+            other => other,
+        };
+        let messages = Messages { errors, error };
+        Self { messages, status }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_name_is_shown_as_invalid_input() {
+        let r = Rejected::invalid(AppError::Conflict("taken".into())).unwrap();
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.messages.error.as_deref(), Some("taken"));
+        let r = Rejected::invalid(AppError::invalid("name", "bad")).unwrap();
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.messages.err("name").map(String::as_str), Some("bad"));
+    }
+
+    #[test]
+    fn refusals_are_shown_only_when_asked() {
+        let refused = || AppError::Forbidden("no".into());
+        assert!(matches!(
+            Rejected::invalid(refused()),
+            Err(AppError::Forbidden(_))
+        ));
+        let r = Rejected::invalid_or_forbidden(refused()).unwrap();
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(matches!(
+            Rejected::invalid_or_forbidden(AppError::NotFound),
+            Err(AppError::NotFound)
+        ));
+    }
+}
