@@ -10,6 +10,7 @@ use super::{Filter, StoredEvent};
 use crate::app::{Admin, AppState};
 use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
+use crate::web::Reply;
 use crate::web::layout::{Layout, Section};
 use crate::web::pagination;
 
@@ -58,7 +59,7 @@ async fn load(state: &AppState, f: Filter) -> AppResult<(Vec<StoredEvent>, Optio
 }
 
 /// `GET /api/v1/audit-events`
-async fn list_events(Admin(cx): Admin, query: web::Query<AuditQuery>) -> AppResult<HttpResponse> {
+async fn list_events(Admin(cx): Admin, query: web::Query<AuditQuery>) -> Reply {
     let (events, next) = load(&cx.state, filter(&query)?).await?;
     let items: Vec<_> = events
         .iter()
@@ -95,7 +96,7 @@ pub struct AuditPage {
     next_url: Option<String>,
 }
 
-async fn show_audit(Admin(cx): Admin, query: web::Query<AuditQuery>) -> AppResult<HttpResponse> {
+async fn show_audit(Admin(cx): Admin, query: web::Query<AuditQuery>) -> Reply {
     let q = query.into_inner();
     let (events, next) = load(&cx.state, filter(&q)?).await?;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();

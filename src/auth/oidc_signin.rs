@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::audit;
 use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
+use crate::web::Reply;
 use crate::web::{client_addr, see_other};
 
 /// The configured provider; without one these routes do not exist (404).
@@ -25,7 +26,7 @@ pub(super) async fn oidc_login(
     state: web::Data<AppState>,
     session: Session,
     query: web::Query<LoginQuery>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let oidc = provider(&state)?;
     let return_to = safe_return_to(query.return_to.as_deref());
     match oidc.start(return_to.clone(), now_ms()).await {
@@ -70,7 +71,7 @@ pub(super) async fn oidc_callback(
     state: web::Data<AppState>,
     session: Session,
     query: web::Query<CallbackQuery>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let oidc = provider(&state)?;
     let client = client_addr(&req);
     let pending = session

@@ -18,6 +18,7 @@ use crate::audit::{self, Outcome};
 use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
 use crate::names::validate_name;
+use crate::web::Reply;
 use crate::web::layout::Layout;
 use crate::web::{client_addr, csrf, see_other};
 
@@ -53,7 +54,7 @@ pub async fn login_page(
     session: Session,
     who: MaybeActor,
     query: web::Query<LoginQuery>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let return_to = safe_return_to(query.return_to.as_deref());
     if who.0.is_some() {
         return Ok(see_other(&return_to));
@@ -75,7 +76,7 @@ pub(super) fn render_login(
     username: String,
     error: Option<String>,
     status: actix_web::http::StatusCode,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let page = LoginPage {
         layout: Layout::anonymous(session)?,
         oidc_name: state.oidc.as_ref().map(|o| o.display_name().to_owned()),
@@ -206,7 +207,7 @@ pub async fn login(
     state: web::Data<AppState>,
     session: Session,
     form: web::Form<LoginForm>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let form = form.into_inner();
     let return_to = safe_return_to(form.return_to.as_deref());
     let checked = match check_password(&state, &req, &form.username, &form.password).await {
@@ -274,11 +275,7 @@ pub(super) fn establish_session(session: &Session, user_id: i64) -> AppResult<()
 }
 
 /// `POST /logout`: destroys the server-side session.
-pub async fn logout(
-    session: Session,
-    who: MaybeActor,
-    state: web::Data<AppState>,
-) -> AppResult<HttpResponse> {
+pub async fn logout(session: Session, who: MaybeActor, state: web::Data<AppState>) -> Reply {
     if let Some(a) = who.0 {
         let actor = a.name();
         let client = a.client;

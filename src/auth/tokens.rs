@@ -16,6 +16,7 @@ use crate::audit;
 use crate::credential::{self, CredentialKind};
 use crate::db::{now_ms, rfc3339};
 use crate::errors::{AppError, AppResult};
+use crate::web::Reply;
 
 /// Routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -130,7 +131,7 @@ pub fn mint(
 }
 
 /// `POST /api/v1/tokens`
-async fn mint_token(cx: Cx, body: web::Json<MintBody>) -> AppResult<HttpResponse> {
+async fn mint_token(cx: Cx, body: web::Json<MintBody>) -> Reply {
     let b = body.into_inner();
     let expires_in = b
         .expires_in_seconds
@@ -181,7 +182,7 @@ fn token_json(t: &AccessTokenRow) -> serde_json::Value {
 }
 
 /// `GET /api/v1/tokens`: the caller's tokens (never their secrets).
-async fn list_tokens(cx: Cx) -> AppResult<HttpResponse> {
+async fn list_tokens(cx: Cx) -> Reply {
     let tokens = cx
         .state
         .db
@@ -222,7 +223,7 @@ pub async fn revoke_async(state: &AppState, actor: Actor, id: String) -> AppResu
 }
 
 /// `DELETE /api/v1/tokens/{id}`
-async fn revoke_token(cx: Cx, id: web::Path<String>) -> AppResult<HttpResponse> {
+async fn revoke_token(cx: Cx, id: web::Path<String>) -> Reply {
     revoke_async(&cx.state, cx.actor, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -12,6 +12,7 @@ use super::registry::{self, Draft, ListQuery, Listed, Patch};
 use crate::access::Permission;
 use crate::app::Cx;
 use crate::errors::{AppError, AppResult};
+use crate::web::Reply;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
 /// Query of the type list.
@@ -24,7 +25,7 @@ pub struct TypeQuery {
     cursor: Option<String>,
 }
 
-pub async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> AppResult<HttpResponse> {
+pub async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> Reply {
     let (q, catalog) = (query.into_inner(), &cx.state.catalog);
     let limit = pagination::limit(q.limit)? as usize;
     let after = decode_cursor(q.cursor.as_deref())?;
@@ -56,7 +57,7 @@ pub async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> AppResult<HttpR
         .body(body))
 }
 
-pub async fn get_type(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_type(cx: Cx, path: web::Path<String>) -> Reply {
     let catalog = &cx.state.catalog;
     let t = catalog.get(&path).ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
@@ -99,7 +100,7 @@ pub struct ConnectorQuery {
     cursor: Option<String>,
 }
 
-pub async fn list_connectors(cx: Cx, query: web::Query<ConnectorQuery>) -> AppResult<HttpResponse> {
+pub async fn list_connectors(cx: Cx, query: web::Query<ConnectorQuery>) -> Reply {
     let q = query.into_inner();
     let filter = ListQuery {
         namespace: q.namespace,
@@ -153,12 +154,12 @@ impl From<CreateBody> for Draft {
     }
 }
 
-pub async fn create_connector(cx: Cx, body: web::Json<CreateBody>) -> AppResult<HttpResponse> {
+pub async fn create_connector(cx: Cx, body: web::Json<CreateBody>) -> Reply {
     let (c, resources) = calls::create(&cx, body.into_inner().into()).await?;
     Ok(HttpResponse::Created().json(c.json(&resources)))
 }
 
-pub async fn get_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_connector(cx: Cx, path: web::Path<String>) -> Reply {
     let (c, resources) = calls::get(&cx, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(c.json(&resources)))
 }
@@ -167,7 +168,7 @@ pub async fn update_connector(
     cx: Cx,
     path: web::Path<String>,
     body: web::Json<Map<String, Value>>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let name = path.into_inner();
     // Who may change it is answered before what the change says.
     let current = calls::editable(&cx, name.clone()).await?;
@@ -176,7 +177,7 @@ pub async fn update_connector(
     Ok(HttpResponse::Ok().json(c.json(&resources)))
 }
 
-pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> Reply {
     calls::delete(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -186,7 +187,7 @@ async fn usable(cx: &Cx, name: String) -> AppResult<Connector> {
     calls::readable_with(cx, Permission::ConnectorUse, name).await
 }
 
-pub async fn verify_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn verify_connector(cx: Cx, path: web::Path<String>) -> Reply {
     let c = usable(&cx, path.into_inner()).await?;
     Err(AppError::NotImplemented(format!(
         "verification is not available for the {}/{} auth method yet; the connector's \
@@ -207,7 +208,7 @@ pub async fn client_credentials(
     cx: Cx,
     path: web::Path<String>,
     body: web::Json<CredentialsBody>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let b = body.into_inner();
     let c = usable(&cx, path.into_inner()).await?;
     if !c.resource_types.contains(&b.resource_type) {
@@ -240,7 +241,7 @@ pub struct ResourcesQuery {
 
 /// `GET /api/v1/resources`: one row per readable connector and resource type (a page
 /// holds up to `limit` connectors).
-pub async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> AppResult<HttpResponse> {
+pub async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> Reply {
     let q = query.into_inner();
     let resource_type = q.resource_type.filter(|s| !s.is_empty());
     let filter = ListQuery {

@@ -2,7 +2,7 @@
 //! more"), one connector with its configuration, resources and history, deleting one,
 //! and the resources every readable connector reaches.
 
-use actix_web::{Either, HttpResponse, web};
+use actix_web::{Either, web};
 use serde::Deserialize;
 
 use super::calls;
@@ -19,6 +19,7 @@ use crate::app::Cx;
 use crate::audit;
 use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
+use crate::web::Reply;
 use crate::web::format::when;
 use crate::web::htmx::is_htmx;
 use crate::web::pagination::{decode_cursor, encode_cursor};
@@ -193,7 +194,7 @@ pub async fn show_connector(cx: Cx, path: web::Path<String>) -> AppResult<ShowPa
 }
 
 /// `POST /connectors/{name}/delete`
-pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> Reply {
     calls::delete(&cx, path.into_inner()).await?;
     Ok(see_other("/connectors"))
 }

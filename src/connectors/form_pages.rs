@@ -2,7 +2,7 @@
 //! the type or method changes, shown again with its messages when a save fails.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 
 use super::calls;
 use super::form::FormInput;
@@ -11,6 +11,7 @@ use super::registry;
 use super::views::{Field, FormPage, layout};
 use crate::app::Cx;
 use crate::errors::{AppError, AppResult, FieldErrors};
+use crate::web::Reply;
 use crate::web::{form_errors, path_segment, see_other};
 
 /// What a stale edit form says, shown above the entries it keeps.
@@ -153,7 +154,7 @@ fn fresh<'a>(editing: Option<&'a Connector>, input: &'a FormInput) -> FormState<
 }
 
 /// The form shown again with its messages, answered with `status`.
-async fn again(cx: &Cx, form: FormState<'_>, status: StatusCode) -> AppResult<HttpResponse> {
+async fn again(cx: &Cx, form: FormState<'_>, status: StatusCode) -> Reply {
     let page = form_page(cx, form).await?;
     Ok(cx.render_with(page, status))
 }
@@ -162,12 +163,7 @@ async fn again(cx: &Cx, form: FormState<'_>, status: StatusCode) -> AppResult<Ht
 /// cannot explain it. Only refusals the form can explain (invalid, forbidden,
 /// conflicting) are shown on it; a taken name sits with the name field when
 /// registering.
-async fn refused(
-    cx: &Cx,
-    err: AppError,
-    editing: Option<&Connector>,
-    input: &FormInput,
-) -> AppResult<HttpResponse> {
+async fn refused(cx: &Cx, err: AppError, editing: Option<&Connector>, input: &FormInput) -> Reply {
     if !matches!(
         err,
         AppError::Validation { .. } | AppError::Conflict(_) | AppError::Forbidden(_)
@@ -197,7 +193,7 @@ pub async fn new_connector_form(cx: Cx) -> AppResult<FormPage> {
 }
 
 /// `POST /connectors`
-pub async fn create_connector(cx: Cx, body: web::Bytes) -> AppResult<HttpResponse> {
+pub async fn create_connector(cx: Cx, body: web::Bytes) -> Reply {
     let input = FormInput::decode(&body);
     let result = match input.draft(&cx.state.catalog) {
         Ok(draft) => calls::create(&cx, draft).await,
@@ -236,11 +232,7 @@ fn on_identity(input: FormInput, c: &Connector) -> FormInput {
 }
 
 /// `POST /connectors/{name}/edit`
-pub async fn update_connector(
-    cx: Cx,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> AppResult<HttpResponse> {
+pub async fn update_connector(cx: Cx, path: web::Path<String>, body: web::Bytes) -> Reply {
     let name = path.into_inner();
     let c = calls::editable(&cx, name.clone()).await?;
     let mut input = on_identity(FormInput::decode(&body), &c);

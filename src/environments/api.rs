@@ -11,6 +11,7 @@ use super::models::{Environment, EnvironmentJson};
 use super::repo::EnvFilter;
 use crate::app::Cx;
 use crate::errors::{AppError, AppResult};
+use crate::web::Reply;
 use crate::web::pagination::{self, decode_cursor, encode_cursor, split_page};
 
 /// Path of one environment.
@@ -85,7 +86,7 @@ pub fn env_page(rows: Vec<(Environment, String)>, total: i64, limit: i64) -> ser
     json!({"items": items, "next_cursor": next_cursor, "total": total})
 }
 
-async fn list_environments(cx: Cx, q: web::Query<EnvQuery>) -> AppResult<HttpResponse> {
+async fn list_environments(cx: Cx, q: web::Query<EnvQuery>) -> Reply {
     let filter = q.filter()?;
     let limit = filter.limit;
     let (rows, total) = as_caller(&cx, move |conn, actor, st| {
@@ -95,14 +96,14 @@ async fn list_environments(cx: Cx, q: web::Query<EnvQuery>) -> AppResult<HttpRes
     Ok(HttpResponse::Ok().json(env_page(rows, total, limit)))
 }
 
-async fn create_environment(cx: Cx, body: web::Json<NewEnv>) -> AppResult<HttpResponse> {
+async fn create_environment(cx: Cx, body: web::Json<NewEnv>) -> Reply {
     let input = body.into_inner();
     let ns = input.namespace.clone();
     let env = as_caller(&cx, move |conn, actor, _| envs::create(conn, actor, &input)).await?;
     Ok(HttpResponse::Created().json(EnvironmentJson::new(&env, &ns, true)))
 }
 
-async fn get_environment(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+async fn get_environment(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     let (ns, name) = path.into_inner();
     let n = ns.clone();
     let (env, _) = as_caller(&cx, move |conn, actor, _| {
@@ -128,7 +129,7 @@ async fn update_environment(
     cx: Cx,
     path: web::Path<(String, String)>,
     body: web::Json<EnvChanges>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let (ns, name) = path.into_inner();
     let env = update(&cx, (ns.clone(), name), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(EnvironmentJson::new(&env, &ns, true)))
@@ -142,7 +143,7 @@ pub(super) async fn delete(cx: &Cx, (ns, name): (String, String)) -> AppResult<(
     .await
 }
 
-async fn delete_environment(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+async fn delete_environment(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     delete(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

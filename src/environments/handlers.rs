@@ -2,7 +2,7 @@
 //! checked again on the server.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use serde::{Deserialize, Serialize};
 
 use super::api::{decode_env_cursor, split_env_page};
@@ -14,6 +14,7 @@ use super::views::{EnvForm, EnvRow, EnvRows, EnvironmentPage, EnvironmentsPage};
 use crate::access::Permission;
 use crate::app::Cx;
 use crate::errors::{AppError, AppResult, FieldErrors};
+use crate::web::Reply;
 use crate::web::format::when;
 use crate::web::htmx::is_htmx;
 use crate::web::layout::Section;
@@ -121,7 +122,7 @@ fn environments_page(
     })
 }
 
-async fn list_environments(cx: Cx, query: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+async fn list_environments(cx: Cx, query: web::Query<ListQuery>) -> Reply {
     let q = query.into_inner();
     let listing = listing(&cx, &q).await?;
     if is_htmx(&cx.req) {
@@ -135,7 +136,7 @@ fn environment_url(ns: &str, name: &str) -> String {
     format!("/environments/{}/{}", path_segment(ns), path_segment(name))
 }
 
-async fn create_environment(cx: Cx, form: web::Form<EnvForm>) -> AppResult<HttpResponse> {
+async fn create_environment(cx: Cx, form: web::Form<EnvForm>) -> Reply {
     let mut form = form.into_inner();
     let input = NewEnv {
         namespace: form.namespace.clone(),
@@ -178,7 +179,7 @@ async fn environment_page(
     })
 }
 
-async fn show_environment(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+async fn show_environment(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     let page = environment_page(&cx, path.into_inner(), FieldErrors::new()).await?;
     Ok(cx.render(page))
 }
@@ -194,7 +195,7 @@ async fn update_environment(
     cx: Cx,
     path: web::Path<(String, String)>,
     form: web::Form<EditForm>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let (ns, name) = path.into_inner();
     let f = form.into_inner();
     let changes = EnvChanges {
@@ -214,7 +215,7 @@ async fn update_environment(
     }
 }
 
-async fn delete_environment(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+async fn delete_environment(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     super::api::delete(&cx, path.into_inner()).await?;
     Ok(see_other("/environments"))
 }

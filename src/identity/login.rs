@@ -12,6 +12,7 @@ use crate::auth::{self, AccessTokenRow, Checked};
 use crate::credential::{self, CredentialKind};
 use crate::db::{now_ms, rfc3339};
 use crate::errors::{AppError, AppResult};
+use crate::web::Reply;
 use crate::web::client_addr;
 
 /// Body of `POST /api/v1/login`.
@@ -38,7 +39,7 @@ pub async fn api_login(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<ApiLogin>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let body = body.into_inner();
     let client = client_addr(&req);
     let (kind, principal_id, api_key, audit_actor) =

@@ -9,6 +9,7 @@ use crate::app::Cx;
 use crate::environments::handling::as_caller;
 use crate::environments::{self, NamespaceJson};
 use crate::errors::{AppError, AppResult};
+use crate::web::Reply;
 use crate::web::pagination::{self, decode_cursor, encode_cursor, split_page};
 
 /// Path of one namespace.
@@ -36,7 +37,7 @@ pub struct NamespaceQuery {
     cursor: Option<String>,
 }
 
-async fn list_namespaces(cx: Cx, q: web::Query<NamespaceQuery>) -> AppResult<HttpResponse> {
+async fn list_namespaces(cx: Cx, q: web::Query<NamespaceQuery>) -> Reply {
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
@@ -63,7 +64,7 @@ pub struct CreateNamespace {
     metadata: Option<serde_json::Value>,
 }
 
-async fn create_namespace(cx: Cx, body: web::Json<CreateNamespace>) -> AppResult<HttpResponse> {
+async fn create_namespace(cx: Cx, body: web::Json<CreateNamespace>) -> Reply {
     let b = body.into_inner();
     let description = b.description.unwrap_or_default();
     let ns = as_caller(&cx, move |conn, actor, _| {
@@ -73,7 +74,7 @@ async fn create_namespace(cx: Cx, body: web::Json<CreateNamespace>) -> AppResult
     Ok(HttpResponse::Created().json(NamespaceJson::from(&ns)))
 }
 
-async fn get_namespace(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn get_namespace(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     let (ns, count) = as_caller(&cx, move |conn, actor, _| {
         let ns = environments::readable_namespace(conn, actor.grants(), &name)?;
@@ -86,7 +87,7 @@ async fn get_namespace(cx: Cx, path: web::Path<String>) -> AppResult<HttpRespons
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn delete_namespace(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn delete_namespace(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     as_caller(&cx, move |conn, actor, st| {
         manage::delete(conn, actor, &st.key_cache, &name)
@@ -100,7 +101,7 @@ fn shares_answer(items: Vec<sharing::ShareJson>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"items": items, "next_cursor": null}))
 }
 
-async fn list_shares(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn list_shares(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     let items = as_caller(&cx, move |conn, actor, _| {
         sharing::shares(conn, actor, &name)
@@ -116,11 +117,7 @@ pub struct ShareBody {
     role: String,
 }
 
-async fn put_share(
-    cx: Cx,
-    path: web::Path<(String, String)>,
-    body: web::Json<ShareBody>,
-) -> AppResult<HttpResponse> {
+async fn put_share(cx: Cx, path: web::Path<(String, String)>, body: web::Json<ShareBody>) -> Reply {
     let path = path.into_inner();
     let name = path.0.clone();
     share(&cx, path, body.into_inner().role).await?;
@@ -153,7 +150,7 @@ pub(super) async fn unshare(cx: &Cx, (name, target): (String, String)) -> AppRes
     .await
 }
 
-async fn delete_share(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+async fn delete_share(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     unshare(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,7 +2,7 @@
 //! service accounts and shares, and the share editor. Buttons appear only when
 //! allowed; every action is checked again on the server.
 
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use serde::Deserialize;
 
 use super::sharing;
@@ -13,6 +13,7 @@ use crate::environments::handling::as_caller;
 use crate::environments::{self, EnvFilter, EnvRow};
 use crate::errors::{AppError, AppResult};
 use crate::service_accounts;
+use crate::web::Reply;
 use crate::web::layout::Section;
 use crate::web::{form_errors, path_segment, see_other};
 
@@ -28,7 +29,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .route(&format!("{SHARES}/delete"), web::post().to(remove_share));
 }
 
-async fn list_namespaces(cx: Cx) -> AppResult<HttpResponse> {
+async fn list_namespaces(cx: Cx) -> Reply {
     let list = as_caller(&cx, move |conn, actor, _| {
         Ok(environments::list_namespaces(
             conn,
@@ -94,7 +95,7 @@ async fn namespace_page(
     })
 }
 
-async fn show_namespace(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn show_namespace(cx: Cx, path: web::Path<String>) -> Reply {
     let page = namespace_page(&cx, path.into_inner(), None).await?;
     Ok(cx.render(page))
 }
@@ -111,11 +112,7 @@ fn namespace_url(name: &str) -> String {
     format!("/namespaces/{}", path_segment(name))
 }
 
-async fn add_share(
-    cx: Cx,
-    path: web::Path<String>,
-    form: web::Form<ShareForm>,
-) -> AppResult<HttpResponse> {
+async fn add_share(cx: Cx, path: web::Path<String>, form: web::Form<ShareForm>) -> Reply {
     let name = path.into_inner();
     let f = form.into_inner();
     let role = f.role.unwrap_or_else(|| "viewer".into());
@@ -137,11 +134,7 @@ async fn add_share(
     }
 }
 
-async fn remove_share(
-    cx: Cx,
-    path: web::Path<String>,
-    form: web::Form<ShareForm>,
-) -> AppResult<HttpResponse> {
+async fn remove_share(cx: Cx, path: web::Path<String>, form: web::Form<ShareForm>) -> Reply {
     let name = path.into_inner();
     let url = namespace_url(&name);
     super::api::unshare(&cx, (name, form.into_inner().principal)).await?;

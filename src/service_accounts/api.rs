@@ -16,6 +16,7 @@ use crate::app::Cx;
 use crate::db::now_ms;
 use crate::environments::handling::as_caller;
 use crate::errors::{AppError, AppResult};
+use crate::web::Reply;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
 /// Routes.
@@ -48,7 +49,7 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> Reply {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let cursor = decode_cursor(q.cursor.as_deref())?;
@@ -69,7 +70,7 @@ async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> AppResult<HttpRe
     })))
 }
 
-async fn create_account(cx: Cx, body: web::Json<NewAccount>) -> AppResult<HttpResponse> {
+async fn create_account(cx: Cx, body: web::Json<NewAccount>) -> Reply {
     let input = body.into_inner();
     let created = as_caller(&cx, move |conn, actor, _| {
         accounts::create_account(conn, actor, &input)
@@ -78,7 +79,7 @@ async fn create_account(cx: Cx, body: web::Json<NewAccount>) -> AppResult<HttpRe
     Ok(HttpResponse::Created().json(AccountJson::from(&created)))
 }
 
-async fn get_account(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn get_account(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     let found = as_caller(&cx, move |conn, actor, _| {
         accounts::summary(conn, actor.grants(), &name)
@@ -87,21 +88,17 @@ async fn get_account(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse>
     Ok(HttpResponse::Ok().json(AccountJson::from(&found)))
 }
 
-async fn update_account(
-    cx: Cx,
-    path: web::Path<String>,
-    body: web::Json<Edit>,
-) -> AppResult<HttpResponse> {
+async fn update_account(cx: Cx, path: web::Path<String>, body: web::Json<Edit>) -> Reply {
     let updated = actions::update_account(&cx, path.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&updated)))
 }
 
-async fn delete_account(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn delete_account(cx: Cx, path: web::Path<String>) -> Reply {
     actions::delete_account(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn get_bindings(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn get_bindings(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     let map = as_caller(&cx, move |conn, actor, _| {
         accounts::bindings(conn, actor.grants(), &name)
@@ -114,7 +111,7 @@ async fn put_bindings(
     cx: Cx,
     path: web::Path<String>,
     body: web::Json<BTreeMap<String, Vec<String>>>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let name = path.into_inner();
     let bindings = access::parse_binding_map(&body)?;
     let map = as_caller(&cx, move |conn, actor, st| {
@@ -124,7 +121,7 @@ async fn put_bindings(
     Ok(HttpResponse::Ok().json(map))
 }
 
-async fn list_keys(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn list_keys(cx: Cx, path: web::Path<String>) -> Reply {
     let account = path.into_inner();
     let acc = account.clone();
     let keys = as_caller(&cx, move |conn, actor, _| {
@@ -165,11 +162,7 @@ fn key_json(key: &ApiKey, account: &str) -> KeyJson {
     KeyJson::new(key, account, now_ms(), None)
 }
 
-async fn create_key(
-    cx: Cx,
-    path: web::Path<String>,
-    body: web::Json<CreateKeyBody>,
-) -> AppResult<HttpResponse> {
+async fn create_key(cx: Cx, path: web::Path<String>, body: web::Json<CreateKeyBody>) -> Reply {
     let account = path.into_inner();
     let b = body.into_inner();
     let input = NewKeyInput {
@@ -185,7 +178,7 @@ async fn create_key(
     Ok(HttpResponse::Created().json(issued_json(issued, &account)))
 }
 
-async fn get_key(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+async fn get_key(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     let (account, name) = path.into_inner();
     let acc = account.clone();
     let key = as_caller(&cx, move |conn, actor, _| {
@@ -195,18 +188,14 @@ async fn get_key(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpRes
     Ok(HttpResponse::Ok().json(key_json(&key, &account)))
 }
 
-async fn update_key(
-    cx: Cx,
-    path: web::Path<(String, String)>,
-    body: web::Json<Edit>,
-) -> AppResult<HttpResponse> {
+async fn update_key(cx: Cx, path: web::Path<(String, String)>, body: web::Json<Edit>) -> Reply {
     let path = path.into_inner();
     let account = path.0.clone();
     let key = actions::update_key(&cx, path, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(key_json(&key, &account)))
 }
 
-async fn delete_key(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+async fn delete_key(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     actions::delete_key(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -222,7 +211,7 @@ async fn rotate_key(
     cx: Cx,
     path: web::Path<(String, String)>,
     body: web::Json<RotateBody>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let path = path.into_inner();
     let account = path.0.clone();
     let retain = body.into_inner().retain_period_minutes.unwrap_or(0);

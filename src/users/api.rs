@@ -15,6 +15,7 @@ use crate::auth::{self, CreateUserError, User};
 use crate::db::rfc3339;
 use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
+use crate::web::Reply;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
 /// Routes.
@@ -57,7 +58,7 @@ fn user_json(u: &User, groups: &GroupsBySource) -> serde_json::Value {
 }
 
 /// `GET /api/v1/permissions`: the caller's permission map.
-async fn my_permissions(cx: Cx) -> AppResult<HttpResponse> {
+async fn my_permissions(cx: Cx) -> Reply {
     let principal = cx.actor.principal;
     let expiration = match &principal.method {
         AuthMethod::AccessToken(id) => {
@@ -86,7 +87,7 @@ pub struct UserQuery {
     cursor: Option<String>,
 }
 
-async fn list_users(Admin(cx): Admin, q: web::Query<UserQuery>) -> AppResult<HttpResponse> {
+async fn list_users(Admin(cx): Admin, q: web::Query<UserQuery>) -> Reply {
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
@@ -120,7 +121,7 @@ pub struct CreateUser {
     active: Option<bool>,
 }
 
-async fn create_user(Admin(cx): Admin, body: web::Json<CreateUser>) -> AppResult<HttpResponse> {
+async fn create_user(Admin(cx): Admin, body: web::Json<CreateUser>) -> Reply {
     let b = body.into_inner();
     let hash = ops::hash_password(b.password.clone()).await?;
     let user = cx
@@ -154,7 +155,7 @@ async fn create_user(Admin(cx): Admin, body: web::Json<CreateUser>) -> AppResult
     Ok(HttpResponse::Created().json(user_json(&user, &Default::default())))
 }
 
-async fn get_user(Admin(cx): Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn get_user(Admin(cx): Admin, path: web::Path<String>) -> Reply {
     let since = ops::provider_groups_since(&cx.state);
     let (user, groups) = cx
         .state
@@ -179,7 +180,7 @@ async fn update_user(
     Admin(cx): Admin,
     path: web::Path<String>,
     body: web::Json<PatchUser>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let name = path.into_inner();
     let b = body.into_inner();
     let hash = ops::hash_password(b.password).await?;
@@ -228,7 +229,7 @@ async fn update_user(
 }
 
 /// `GET /api/v1/users/{name}/role-bindings` and `GET /api/v1/groups/{group}/role-bindings`.
-async fn get_bindings(Admin(cx): Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn get_bindings(Admin(cx): Admin, path: web::Path<String>) -> Reply {
     let of_group = is_group_route(&cx.req);
     if of_group && crate::names::validate_name(&path).is_err() {
         return Err(AppError::NotFound);
@@ -247,7 +248,7 @@ async fn put_bindings(
     Admin(cx): Admin,
     path: web::Path<String>,
     body: web::Json<BTreeMap<String, Vec<String>>>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let of_group = is_group_route(&cx.req);
     if of_group {
         crate::names::validate_name(&path)
@@ -283,7 +284,7 @@ async fn user_environments(
     Admin(cx): Admin,
     path: web::Path<String>,
     q: web::Query<environments::api::EnvQuery>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let filter: EnvFilter = q.filter()?;
     let limit = filter.limit;
     let st = cx.state.clone();
@@ -299,7 +300,7 @@ async fn user_environments(
 }
 
 /// `GET /api/v1/users/{name}/permissions`: that user's bindings with their sources.
-async fn user_permissions(Admin(cx): Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn user_permissions(Admin(cx): Admin, path: web::Path<String>) -> Reply {
     let st = cx.state.clone();
     let (user, grants) = cx
         .state
@@ -314,7 +315,7 @@ async fn user_permissions(Admin(cx): Admin, path: web::Path<String>) -> AppResul
 }
 
 /// `GET /api/v1/groups`: every group with bindings (global admins).
-async fn list_groups(Admin(cx): Admin) -> AppResult<HttpResponse> {
+async fn list_groups(Admin(cx): Admin) -> Reply {
     let rows = cx
         .state
         .db

@@ -3,7 +3,7 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use serde::Deserialize;
 
 use super::ops::{self, Grantee};
@@ -15,6 +15,7 @@ use crate::db::{DbConnection, now_ms};
 use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
 use crate::service_accounts::reveal;
+use crate::web::Reply;
 use crate::web::format::when;
 use crate::web::layout::{Layout, Section};
 use crate::web::{form_errors, respond_with_status, see_other};
@@ -110,13 +111,13 @@ async fn access_page(
     })
 }
 
-async fn show_access(cx: Cx) -> AppResult<HttpResponse> {
+async fn show_access(cx: Cx) -> Reply {
     let page = access_page(&cx.state, &cx.actor.principal, &cx.session, None).await?;
     Ok(cx.render(page))
 }
 
 /// `POST /tokens` (form: repeated `binding=pattern=role`, `expires_days`) → reveal.
-async fn mint_token(cx: Cx, body: web::Bytes) -> AppResult<HttpResponse> {
+async fn mint_token(cx: Cx, body: web::Bytes) -> Reply {
     let mut bindings = Vec::new();
     let mut days = 7i64;
     for (k, v) in url::form_urlencoded::parse(&body) {
@@ -172,7 +173,7 @@ async fn mint_token(cx: Cx, body: web::Bytes) -> AppResult<HttpResponse> {
     }
 }
 
-async fn revoke_token(cx: Cx, id: web::Path<String>) -> AppResult<HttpResponse> {
+async fn revoke_token(cx: Cx, id: web::Path<String>) -> Reply {
     tokens::revoke_async(&cx.state, cx.actor, id.into_inner()).await?;
     Ok(see_other("/access"))
 }
@@ -184,7 +185,7 @@ pub struct UsersQuery {
     search: String,
 }
 
-async fn list_users(Admin(cx): Admin, query: web::Query<UsersQuery>) -> AppResult<HttpResponse> {
+async fn list_users(Admin(cx): Admin, query: web::Query<UsersQuery>) -> Reply {
     let search = query.into_inner().search;
     let s = search.clone();
     let users = cx
@@ -274,7 +275,7 @@ async fn user_page(
     })
 }
 
-async fn show_user(Admin(cx): Admin, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn show_user(Admin(cx): Admin, path: web::Path<String>) -> Reply {
     let page = user_page(
         &cx.state,
         &cx.actor.principal,
@@ -297,7 +298,7 @@ async fn save_bindings(
     Admin(cx): Admin,
     path: web::Path<String>,
     form: web::Form<BindingsForm>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let name = path.into_inner();
     let text = form.into_inner().bindings.replace(',', "\n");
     let parsed: Result<Vec<(Pattern, Role)>, String> = text

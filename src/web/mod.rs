@@ -12,6 +12,9 @@ pub mod pagination;
 
 use actix_web::HttpRequest;
 
+/// What a handler answers: a response, or an error the error renderer shows.
+pub type Reply = Result<actix_web::HttpResponse, crate::errors::AppError>;
+
 /// The client address for rate limiting and audit: the TCP peer. Forwarded headers are
 /// not trusted, since any client can set them.
 pub fn client_addr(req: &HttpRequest) -> String {

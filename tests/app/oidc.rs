@@ -152,10 +152,10 @@ async fn sign_in(
     app.get(&callback).await
 }
 
-/// An app with the provider, where bob has signed in through it; bob's user id.
-async fn bob_signed_in() -> (TestApp, Provider, i64) {
+/// An app with the provider, where `login` has signed in through it; the user's id.
+async fn signed_in(login: &str) -> (TestApp, Provider, i64) {
     let (mut app, provider) = app_with_provider(|_| {}).await;
-    sign_in(&mut app, &provider, "bob", "/")
+    sign_in(&mut app, &provider, login, "/")
         .await
         .assert_redirect("/");
     let id = whoami(&mut app).await.1["id"].as_i64().unwrap();
@@ -281,7 +281,7 @@ async fn the_flow_uses_pkce_state_and_nonce_and_creates_the_user_with_group_bind
 #[actix_web::test]
 #[ignore = "needs the test OpenID provider (TEST_OIDC_ISSUER): run tests/run.sh"]
 async fn groups_are_refreshed_at_each_sign_in() {
-    let (mut app, provider, id) = bob_signed_in().await;
+    let (mut app, provider, id) = signed_in("bob").await;
     // The provider reported other groups at an earlier sign-in; this one resets them.
     app.conn(|c| {
         portcullis::access::replace_provider_groups(
@@ -547,7 +547,7 @@ async fn password_sign_in_can_be_switched_off_except_for_break_glass_users() {
 #[actix_web::test]
 #[ignore = "needs the test OpenID provider (TEST_OIDC_ISSUER): run tests/run.sh"]
 async fn deactivated_users_cannot_sign_in_through_the_provider() {
-    let (app, provider, id) = bob_signed_in().await;
+    let (app, provider, id) = signed_in("bob").await;
     app.conn(|c| {
         use diesel::prelude::*;
         use portcullis::db::schema::users;
@@ -603,10 +603,7 @@ async fn an_unreachable_provider_gets_a_clear_page_and_no_provider_means_no_rout
 #[actix_web::test]
 #[ignore = "needs the test OpenID provider (TEST_OIDC_ISSUER): run tests/run.sh"]
 async fn administrators_see_how_a_provider_user_signs_in_and_their_groups() {
-    let (mut app, provider) = app_with_provider(|_| {}).await;
-    sign_in(&mut app, &provider, "alice", "/")
-        .await
-        .assert_redirect("/");
+    let (mut app, provider, _) = signed_in("alice").await;
     // alice is an admin through platform-admins.
     let page = app.get("/users/alice").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -625,10 +622,7 @@ async fn administrators_see_how_a_provider_user_signs_in_and_their_groups() {
 #[actix_web::test]
 #[ignore = "needs the test OpenID provider (TEST_OIDC_ISSUER): run tests/run.sh"]
 async fn provider_groups_stop_counting_a_session_after_the_sign_in_that_reported_them() {
-    let (mut app, provider) = app_with_provider(|_| {}).await;
-    sign_in(&mut app, &provider, "alice", "/")
-        .await
-        .assert_redirect("/");
+    let (mut app, provider, _) = signed_in("alice").await;
     // A long-lived token minted while alice is an admin through platform-admins.
     let csrf = app.csrf_token().await;
     let res = app

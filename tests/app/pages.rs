@@ -6,14 +6,20 @@ use crate::helpers::{PASSWORD, TestApp};
 
 /// team-a (train, serve) and team-b (etl), and `users` with their bindings; the first
 /// user is signed in.
-async fn world(users: &[(&str, &[(&str, &str)])]) -> TestApp {
+/// team-a (train, serve) and team-b (etl), and `users` as `(name, "pattern=role,…")`;
+/// the first one signed in.
+async fn world(users: &[(&str, &str)]) -> TestApp {
     let mut app = TestApp::new().await;
     app.seed_environments(
         &[("team-a", &["train", "serve"]), ("team-b", &["etl"])],
         "deps: [x]",
     );
     for (name, bindings) in users {
-        app.create_user(name, bindings);
+        let bindings: Vec<(&str, &str)> = bindings
+            .split(',')
+            .filter_map(|b| b.split_once('='))
+            .collect();
+        app.create_user(name, &bindings);
     }
     app.login(users[0].0, PASSWORD).await;
     app
@@ -21,11 +27,7 @@ async fn world(users: &[(&str, &[(&str, &str)])]) -> TestApp {
 
 #[actix_web::test]
 async fn the_environments_page_lists_readable_environments_and_offers_only_allowed_actions() {
-    let users: [(&str, &[(&str, &str)]); 2] = [
-        ("viewer", &[("team-a/*", "viewer")]),
-        ("dev", &[("team-a/*", "developer")]),
-    ];
-    let mut app = world(&users).await;
+    let mut app = world(&[("viewer", "team-a/*=viewer"), ("dev", "team-a/*=developer")]).await;
     let page = app.get("/environments").await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.texts(".env-name"), ["serve", "train"]);
@@ -91,8 +93,7 @@ async fn the_environments_page_lists_readable_environments_and_offers_only_allow
 
 #[actix_web::test]
 async fn namespace_admins_share_from_the_namespace_page() {
-    let users: [(&str, &[(&str, &str)]); 2] = [("lead", &[("team-a/*", "admin")]), ("guest", &[])];
-    let mut app = world(&users).await;
+    let mut app = world(&[("lead", "team-a/*=admin"), ("guest", "")]).await;
     let page = app.get("/namespaces/team-a").await;
     assert_eq!(page.text("#ns-name"), "team-a");
     assert_eq!(page.texts("#ns-envs .env-row").len(), 2);
@@ -147,8 +148,7 @@ async fn namespace_admins_share_from_the_namespace_page() {
 
 #[actix_web::test]
 async fn tokens_are_minted_down_scoped_revealed_once_and_revoked_from_my_access() {
-    let users: [(&str, &[(&str, &str)]); 1] = [("alice", &[("team-*/*", "developer")])];
-    let mut app = world(&users).await;
+    let mut app = world(&[("alice", "team-*/*=developer")]).await;
     let page = app.get("/access").await;
     let sources = page.texts("#my-bindings .source");
     assert_eq!(sources, ["default", "primary namespace", "explicit"]);
@@ -177,11 +177,7 @@ async fn tokens_are_minted_down_scoped_revealed_once_and_revoked_from_my_access(
 
 #[actix_web::test]
 async fn admins_view_as_a_user_and_edit_their_bindings() {
-    let users: [(&str, &[(&str, &str)]); 2] = [
-        ("root", &[("*/*", "admin")]),
-        ("alice", &[("team-a/train", "viewer")]),
-    ];
-    let mut app = world(&users).await;
+    let mut app = world(&[("root", "*/*=admin"), ("alice", "team-a/train=viewer")]).await;
     let users = app.get("/users").await;
     assert!(users.texts(".user-name").contains(&"alice".to_owned()));
     let page = app.get("/users/alice").await;

@@ -1,7 +1,7 @@
 //! Account pages: the list (with live search and the creation form), one account with
 //! its keys, and the edit, (de)activate and delete actions.
 
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use serde::{Deserialize, Serialize};
 
 use super::{ActiveForm, account_url, store_reveal};
@@ -19,6 +19,7 @@ use crate::service_accounts::reveal;
 use crate::service_accounts::views::{
     AccountForm, AccountPage, AccountRow, AccountsPage, AccountsTable, KeyRow, when,
 };
+use crate::web::Reply;
 use crate::web::htmx::is_htmx;
 use crate::web::layout::Section;
 use crate::web::see_other;
@@ -110,7 +111,7 @@ fn accounts_page(
 }
 
 /// `GET /service-accounts` (htmx: just the rows).
-async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> Reply {
     let q = query.into_inner();
     let (table, namespaces) = load_table(&cx, &q).await?;
     if is_htmx(&cx.req) {
@@ -120,7 +121,7 @@ async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> AppResult<HttpRe
 }
 
 /// `POST /service-accounts`, optionally with a first key → its reveal page.
-async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> AppResult<HttpResponse> {
+async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> Reply {
     let mut form = form.into_inner();
     let input = NewAccount {
         name: form.name.trim().to_owned(),
@@ -158,7 +159,7 @@ async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> AppResult<HttpR
 }
 
 /// `GET /service-accounts/{sa}`
-async fn show_account(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn show_account(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     let (summary, keys) = as_caller(&cx, move |conn, actor, _| {
         let summary = accounts::summary(conn, actor.grants(), &name)?;
@@ -196,7 +197,7 @@ async fn update_account(
     cx: Cx,
     path: web::Path<String>,
     form: web::Form<DescriptionForm>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let name = path.into_inner();
     let edit = Edit {
         description: Some(form.into_inner().description),
@@ -207,11 +208,7 @@ async fn update_account(
 }
 
 /// `POST /service-accounts/{sa}/active`
-async fn set_account_active(
-    cx: Cx,
-    path: web::Path<String>,
-    form: web::Form<ActiveForm>,
-) -> AppResult<HttpResponse> {
+async fn set_account_active(cx: Cx, path: web::Path<String>, form: web::Form<ActiveForm>) -> Reply {
     let name = path.into_inner();
     actions::update_account(&cx, name.clone(), form.edit()?).await?;
     // The list's row toggles send `back=list`.
@@ -222,7 +219,7 @@ async fn set_account_active(
 }
 
 /// `POST /service-accounts/{sa}/delete`
-async fn delete_account(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn delete_account(cx: Cx, path: web::Path<String>) -> Reply {
     actions::delete_account(&cx, path.into_inner()).await?;
     Ok(see_other("/service-accounts"))
 }

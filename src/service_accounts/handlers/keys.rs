@@ -1,7 +1,7 @@
 //! API-key pages: the new-key and rotation forms (each answered with a 303 to the
 //! one-time reveal), and the (de)activate and delete actions.
 
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use serde::Deserialize;
 
 use super::{ActiveForm, account_url, store_reveal};
@@ -16,6 +16,7 @@ use crate::service_accounts::api_keys::{self, IssuedKey, NewKeyInput};
 use crate::service_accounts::keys::{DAY_MS, MAX_RETAIN_MINUTES};
 use crate::service_accounts::reveal;
 use crate::service_accounts::views::{KeyForm, KeyRow, NewKeyPage, RotateKeyPage};
+use crate::web::Reply;
 use crate::web::layout::Section;
 use crate::web::see_other;
 
@@ -32,7 +33,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// `GET /service-accounts/{sa}/api-keys/new`
-async fn new_key_form(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn new_key_form(cx: Cx, path: web::Path<String>) -> Reply {
     let account = path.into_inner();
     let n = account.clone();
     as_caller(&cx, move |conn, actor, _| {
@@ -69,12 +70,7 @@ fn expiry(choice: &str, on: &str, now: i64) -> AppResult<Option<i64>> {
 
 /// A new or rotated key sealed for the session `binding`, answered with a 303 to its
 /// reveal.
-async fn reveal(
-    cx: &Cx,
-    binding: String,
-    issued: IssuedKey,
-    account: String,
-) -> AppResult<HttpResponse> {
+async fn reveal(cx: &Cx, binding: String, issued: IssuedKey, account: String) -> Reply {
     let id = as_caller(cx, move |conn, _, st| {
         store_reveal(conn, st, &binding, &issued, &account)
     })
@@ -83,11 +79,7 @@ async fn reveal(
 }
 
 /// `POST /service-accounts/{sa}/api-keys` → 303 to the reveal page.
-async fn create_key(
-    cx: Cx,
-    path: web::Path<String>,
-    form: web::Form<KeyForm>,
-) -> AppResult<HttpResponse> {
+async fn create_key(cx: Cx, path: web::Path<String>, form: web::Form<KeyForm>) -> Reply {
     let account = path.into_inner();
     let mut form = form.into_inner();
     let binding = reveal::session_binding(&cx.session)?;
@@ -136,7 +128,7 @@ async fn rotate_page(
 }
 
 /// `GET /service-accounts/{sa}/api-keys/{key}/rotate`
-async fn rotate_key_form(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+async fn rotate_key_form(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     let form = KeyForm {
         retain: "0".into(),
         ..Default::default()
@@ -167,7 +159,7 @@ async fn rotate_key(
     cx: Cx,
     path: web::Path<(String, String)>,
     form: web::Form<RotateForm>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let path = path.into_inner();
     let text = form.into_inner().retain_period_minutes;
     let binding = reveal::session_binding(&cx.session)?;
@@ -193,7 +185,7 @@ async fn set_key_active(
     cx: Cx,
     path: web::Path<(String, String)>,
     form: web::Form<ActiveForm>,
-) -> AppResult<HttpResponse> {
+) -> Reply {
     let path = path.into_inner();
     let url = account_url(&path.0);
     actions::update_key(&cx, path, form.edit()?).await?;
@@ -201,7 +193,7 @@ async fn set_key_active(
 }
 
 /// `POST /service-accounts/{sa}/api-keys/{key}/delete`
-async fn delete_key(cx: Cx, path: web::Path<(String, String)>) -> AppResult<HttpResponse> {
+async fn delete_key(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     let path = path.into_inner();
     let url = account_url(&path.0);
     actions::delete_key(&cx, path).await?;

@@ -1,19 +1,19 @@
 //! `GET /reveal/{id}`: a new key (or token) once, to the session that created it.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 
 use super::account_url;
 use crate::app::Cx;
 use crate::db::now_ms;
 use crate::environments::handling::as_caller;
-use crate::errors::AppResult;
 use crate::service_accounts::reveal;
 use crate::service_accounts::views::{RevealPage, RevealedPage};
+use crate::web::Reply;
 use crate::web::layout::Section;
 
 /// `GET /reveal/{id}`: the key once, to the session that created it; 410 afterwards.
-pub(super) async fn show_reveal(cx: Cx, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub(super) async fn show_reveal(cx: Cx, path: web::Path<String>) -> Reply {
     let id = path.into_inner();
     let binding = reveal::session_binding(&cx.session)?;
     let revealed = as_caller(&cx, move |conn, _, st| {
