@@ -6,7 +6,7 @@ use actix_web::http::{Method, StatusCode};
 use portcullis::connectors::registry;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, find_by, item_strings, items};
+use crate::helpers::{PASSWORD, TestApp, find_by, get, item_strings, items};
 
 const SECRET: &str = "wJalrXUtnFEMIexampleSECRETvalue0001";
 const KEY_ID: &str = "AKIAEXAMPLEKEYID0001";
@@ -337,7 +337,7 @@ async fn permissions_follow_the_namespace() {
     register(&mut app, &alice, aws("s3-training", "team-a")).await;
     // Viewers and developers read but do not register or change.
     let read_only = [
-        (Method::GET, S3, Value::Null, 200),
+        get(S3, 200),
         (
             Method::POST,
             "/api/v1/connectors",
@@ -366,7 +366,7 @@ async fn permissions_follow_the_namespace() {
     assert!(message.contains("verification"), "{message}");
     // Another namespace's admin sees nothing and cannot register here.
     let outsider = [
-        (Method::GET, S3, Value::Null, 404),
+        get(S3, 404),
         (Method::DELETE, S3, Value::Null, 404),
         (Method::POST, VERIFY, Value::Null, 404),
         (

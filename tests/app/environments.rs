@@ -4,7 +4,7 @@
 use actix_web::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, find_by, item_strings, items};
+use crate::helpers::{PASSWORD, TestApp, find_by, get, item_strings, items};
 
 /// default, team-a, team-b and org-x with their environments; `users` with their
 /// bindings; returns the app and each user's access token, in order.
@@ -77,30 +77,10 @@ async fn environment_lists_show_only_what_the_caller_may_read_with_exact_totals(
         assert_eq!(total(&list), expected, "{namespace}");
     }
     let checks = [
-        (
-            Method::GET,
-            "/api/v1/environments/org-x/secret",
-            Value::Null,
-            404,
-        ),
-        (
-            Method::GET,
-            "/api/v1/environments/team-a/train",
-            Value::Null,
-            200,
-        ),
-        (
-            Method::GET,
-            "/api/v1/environments?status=DONE",
-            Value::Null,
-            422,
-        ),
-        (
-            Method::GET,
-            "/api/v1/environments?cursor=%%%",
-            Value::Null,
-            400,
-        ),
+        get("/api/v1/environments/org-x/secret", 404),
+        get("/api/v1/environments/team-a/train", 200),
+        get("/api/v1/environments?status=DONE", 422),
+        get("/api/v1/environments?cursor=%%%", 400),
     ];
     app.assert_statuses("a team-* viewer", &alice, &checks)
         .await;
@@ -151,10 +131,7 @@ async fn developers_create_and_update_admins_delete_environments() {
     let env = "/api/v1/environments/team-a/new";
     let forbidden = [(Method::DELETE, env, Value::Null, 403)];
     app.assert_statuses("a developer", &dev, &forbidden).await;
-    let deleted = [
-        (Method::DELETE, env, Value::Null, 204),
-        (Method::GET, env, Value::Null, 404),
-    ];
+    let deleted = [(Method::DELETE, env, Value::Null, 204), get(env, 404)];
     app.assert_statuses("a namespace admin", &lead, &deleted)
         .await;
 }
@@ -163,18 +140,8 @@ async fn developers_create_and_update_admins_delete_environments() {
 async fn environment_scoped_bindings_never_give_namespace_powers() {
     let (mut app, [pin]) = world([("pin", &[("team-a/train", "admin")])]).await;
     let reads = [
-        (
-            Method::GET,
-            "/api/v1/environments/team-a/train",
-            Value::Null,
-            200,
-        ),
-        (
-            Method::GET,
-            "/api/v1/environments/team-a/serve",
-            Value::Null,
-            404,
-        ),
+        get("/api/v1/environments/team-a/train", 200),
+        get("/api/v1/environments/team-a/serve", 404),
     ];
     app.assert_statuses("an environment admin", &pin, &reads)
         .await;
@@ -234,13 +201,13 @@ async fn sharing_grants_within_what_the_sharer_holds() {
     let admin: (&str, &[_]) = ("lead", &[("team-a/*", "admin")]);
     let developer: (&str, &[_]) = ("dev", &[("team-a/*", "developer")]);
     let (mut app, [lead, dev, guest]) = world([admin, developer, ("guest", &[])]).await;
-    let hidden = [(Method::GET, TRAIN, Value::Null, 404)];
+    let hidden = [get(TRAIN, 404)];
     app.assert_statuses("a guest without a share", &guest, &hidden)
         .await;
     let shared = app.put_as(&lead, SHARE, json!({"role": "viewer"})).await;
     assert_eq!(shared.status, StatusCode::OK, "{}", shared.body);
     assert_eq!(shared.json()["items"][0]["principal_name"], "guest");
-    let visible = [(Method::GET, TRAIN, Value::Null, 200)];
+    let visible = [get(TRAIN, 200)];
     app.assert_statuses("a guest with a share", &guest, &visible)
         .await;
     let perms = app.read_as(&guest, "/api/v1/permissions").await;

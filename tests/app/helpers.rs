@@ -486,7 +486,7 @@ impl TestApp {
             .await
     }
 
-    /// Sends each `(method, path, body, expected status)` as `token` (a `Null` body sends
+    /// Sends each `(method, path, body, expected status)` as `token` (see [`get`]) (a `Null` body sends
     /// none) and asserts the status; `who` names the caller in failures.
     pub async fn assert_statuses(
         &mut self,
@@ -735,4 +735,9 @@ pub fn find_by<'a>(list: &'a serde_json::Value, key: &str, value: &str) -> &'a s
     list.as_array()
         .and_then(|l| l.iter().find(|x| x[key] == value))
         .unwrap_or_else(|| panic!("no {key} = {value} in {list}"))
+}
+
+/// A body-less `GET path` step of [`TestApp::assert_statuses`] expecting `status`.
+pub fn get(path: &str, status: u16) -> (Method, &str, serde_json::Value, u16) {
+    (Method::GET, path, serde_json::Value::Null, status)
 }

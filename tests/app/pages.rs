@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, TestResponse};
 
 /// team-a (train, serve) and team-b (etl), and `users` with their bindings; the first
 /// user is signed in.
@@ -91,6 +91,12 @@ async fn the_environments_page_lists_readable_environments_and_offers_only_allow
     );
 }
 
+/// Submits the namespace page's share form for team-a.
+async fn share_team_a(app: &mut TestApp, principal: &str, role: &str) -> TestResponse {
+    let fields = [("principal", principal), ("role", role)];
+    app.post_form("/namespaces/team-a/shares", &fields).await
+}
+
 #[actix_web::test]
 async fn namespace_admins_share_from_the_namespace_page() {
     let mut app = world(&[("lead", "team-a/*=admin"), ("guest", "")]).await;
@@ -98,21 +104,11 @@ async fn namespace_admins_share_from_the_namespace_page() {
     assert_eq!(page.text("#ns-name"), "team-a");
     assert_eq!(page.texts("#ns-envs .env-row").len(), 2);
     assert_eq!(page.texts("#share-form").len(), 1);
-    let res = app
-        .post_form(
-            "/namespaces/team-a/shares",
-            &[("principal", "guest"), ("role", "developer")],
-        )
-        .await;
+    let res = share_team_a(&mut app, "guest", "developer").await;
     res.assert_redirect("/namespaces/team-a");
     let page = app.get("/namespaces/team-a").await;
     assert_eq!(page.texts(".share-row").len(), 1);
-    let unknown = app
-        .post_form(
-            "/namespaces/team-a/shares",
-            &[("principal", "ghost"), ("role", "viewer")],
-        )
-        .await;
+    let unknown = share_team_a(&mut app, "ghost", "viewer").await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(unknown.text("#share-error").contains("ghost"));
     assert_eq!(

@@ -3,7 +3,7 @@
 use actix_web::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, item_strings, items};
+use crate::helpers::{PASSWORD, TestApp, get, item_strings, items};
 
 const ACCOUNTS: &str = "/api/v1/service-accounts";
 
@@ -102,7 +102,7 @@ async fn namespace_admins_manage_their_namespace_only_and_others_get_404() {
     assert_eq!(other.status, StatusCode::FORBIDDEN);
     // A developer reads but cannot mint keys.
     let developer = [
-        (Method::GET, A_CI, Value::Null, 200),
+        get(A_CI, 200),
         (
             Method::POST,
             "/api/v1/service-accounts/a-ci/api-keys",
@@ -112,10 +112,7 @@ async fn namespace_admins_manage_their_namespace_only_and_others_get_404() {
     ];
     app.assert_statuses("a developer", &dev, &developer).await;
     // Someone without a binding on team-a cannot even see it exists.
-    let stranger = [
-        (Method::GET, A_CI, Value::Null, 404),
-        (Method::DELETE, A_CI, Value::Null, 404),
-    ];
+    let stranger = [get(A_CI, 404), (Method::DELETE, A_CI, Value::Null, 404)];
     app.assert_statuses("an outsider", &outsider, &stranger)
         .await;
     let list = app.read_as(&outsider, ACCOUNTS).await;
