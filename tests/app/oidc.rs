@@ -292,6 +292,8 @@ async fn groups_are_refreshed_at_each_sign_in() {
         )
         .unwrap()
     });
+    // Written behind the server's back: drop the cached identity as a sign-in would.
+    app.state.user_cache.clear();
     let res = app.get("/api/v1/users").await;
     assert_eq!(
         res.status,
