@@ -163,12 +163,48 @@ pub fn create_account(
     summary(conn, actor.grants(), &input.name)
 }
 
-/// The audit action of flipping an `active` flag from `was` to `to`, if it flips.
-pub fn activation(kind: &str, was: bool, to: Option<bool>) -> Option<String> {
-    match to {
-        Some(true) if !was => Some(format!("{kind}.activate")),
-        Some(false) if was => Some(format!("{kind}.deactivate")),
-        _ => None,
+impl Edit {
+    /// What is wrong with the edit of something that is `active` now and belongs to
+    /// account `account_id`: turning it on again needs the caller to cover the
+    /// account's grants (403), and the description has a length.
+    pub fn check(
+        &self,
+        conn: &mut DbConnection,
+        actor: &Actor,
+        active: bool,
+        account_id: i64,
+    ) -> AppResult<FieldErrors> {
+        if self.active == Some(true) && !active {
+            require_covers(conn, actor.grants(), account_id)?;
+        }
+        let mut fields = FieldErrors::new();
+        check_description(&mut fields, self.description.as_deref());
+        Ok(fields)
+    }
+
+    /// Audits what the edit changed on `target`, a `kind` (`service_account`,
+    /// `api_key`) that was `active` before: `<kind>.update` for the description,
+    /// `<kind>.activate` / `<kind>.deactivate` when the flag flips.
+    pub fn audit(
+        &self,
+        conn: &mut DbConnection,
+        actor: &Actor,
+        (kind, target): (&str, &str),
+        active: bool,
+    ) -> AppResult<()> {
+        if self.description.is_some() {
+            let action = format!("{kind}.update");
+            audit::success(conn, actor, &action, target, Some("description"))?;
+        }
+        let flip = match self.active {
+            Some(true) if !active => Some("activate"),
+            Some(false) if active => Some("deactivate"),
+            _ => None,
+        };
+        if let Some(flip) = flip {
+            audit::success(conn, actor, &format!("{kind}.{flip}"), target, None)?;
+        }
+        Ok(())
     }
 }
 
@@ -180,35 +216,18 @@ pub fn update_account(
     name: &str,
     edit: &Edit,
 ) -> AppResult<AccountSummary> {
-    let (description, active) = (edit.description.as_deref(), edit.active);
     let (account, _) = authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
-    if active == Some(true) && !account.active {
-        require_covers(conn, actor.grants(), account.id)?;
-    }
-    let mut fields = FieldErrors::new();
-    check_description(&mut fields, description);
+    let fields = edit.check(conn, actor, account.active, account.id)?;
     valid("the change is not valid", fields)?;
     write_transaction(conn, |conn| -> AppResult<()> {
         let changes = AccountChanges {
-            description,
-            active,
+            description: edit.description.as_deref(),
+            active: edit.active,
             updated_at: now_ms(),
         };
         repo::update_account(conn, account.id, &changes)?;
         let target = format!("service_account:{name}");
-        if description.is_some() {
-            audit::success(
-                conn,
-                actor,
-                "service_account.update",
-                &target,
-                Some("description"),
-            )?;
-        }
-        if let Some(action) = activation("service_account", account.active, active) {
-            audit::success(conn, actor, &action, &target, None)?;
-        }
-        Ok(())
+        edit.audit(conn, actor, ("service_account", &target), account.active)
     })?;
     cache.clear();
     summary(conn, actor.grants(), name)

@@ -2,8 +2,7 @@
 //! the account's namespace (`api-key::manage`), audited, one transaction each.
 
 use super::accounts::{
-    Edit, activation, authorized_account, check_description, readable_account, require_covers,
-    valid,
+    Edit, authorized_account, check_description, readable_account, require_covers, valid,
 };
 use super::cache::KeyCache;
 use super::keys::{self, MAX_RETAIN_MINUTES};
@@ -194,33 +193,19 @@ pub fn update_key(
     name: &str,
     edit: &Edit,
 ) -> AppResult<ApiKey> {
-    let (description, active) = (edit.description.as_deref(), edit.active);
     let key = managed_key(conn, actor, account, name)?;
-    if active == Some(true) && !key.active {
-        require_covers(conn, actor.grants(), key.service_account_id)?;
-    }
-    let mut fields = FieldErrors::new();
-    check_description(&mut fields, description);
+    let fields = edit.check(conn, actor, key.active, key.service_account_id)?;
     if let Some((field, message)) = fields.into_iter().next() {
         return Err(AppError::invalid(&field, message));
     }
     write_transaction(conn, |conn| -> AppResult<()> {
-        repo::update_key(
-            conn,
-            key.id,
-            &KeyChanges {
-                description,
-                active,
-            },
-        )?;
+        let changes = KeyChanges {
+            description: edit.description.as_deref(),
+            active: edit.active,
+        };
+        repo::update_key(conn, key.id, &changes)?;
         let target = format!("api_key:{account}/{name}");
-        if description.is_some() {
-            audit::success(conn, actor, "api_key.update", &target, Some("description"))?;
-        }
-        if let Some(action) = activation("api_key", key.active, active) {
-            audit::success(conn, actor, &action, &target, None)?;
-        }
-        Ok(())
+        edit.audit(conn, actor, ("api_key", &target), key.active)
     })?;
     cache.clear();
     Ok(repo::get_key(conn, key.id)?)
