@@ -180,3 +180,33 @@ async fn every_route_answers_each_kind_of_caller_as_the_table_says() {
         failures.join("\n")
     );
 }
+
+#[actix_web::test]
+async fn a_method_a_route_does_not_have_answers_like_an_unknown_path() {
+    let mut app = TestApp::new().await;
+    let root = app.admin_token().await;
+    for path in [
+        "/api/v1/users/root",
+        "/api/v1/users/root/role-bindings",
+        "/api/v1/groups/ml/role-bindings",
+        "/api/v1/service-accounts",
+        "/api/v1/connectors",
+        "/api/v1/environments",
+        "/api/v1/no-such-thing",
+    ] {
+        let res = app
+            .json(Method::DELETE, path, Value::Null, Some(&root))
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::NOT_FOUND,
+            "DELETE {path}: {}",
+            res.body
+        );
+        assert!(
+            res.json()["error"].is_object(),
+            "DELETE {path}: {}",
+            res.body
+        );
+    }
+}
