@@ -93,11 +93,6 @@ impl Actor {
         self.principal.actor_name()
     }
 
-    /// Whether the caller is a signed-in user (not a service account).
-    pub fn is_user(&self) -> bool {
-        self.principal.kind == PrincipalKind::User
-    }
-
     /// Requires global administration (`*/*: admin`); 403 otherwise.
     pub fn require_global_admin(&self) -> Result<(), AppError> {
         require_global_admin(&self.principal)

@@ -194,27 +194,8 @@ pub fn success(
     target: &str,
     detail: Option<&str>,
 ) -> crate::errors::AppResult<()> {
-    record_success(
-        conn,
-        &actor.principal,
-        &actor.client,
-        action,
-        target,
-        detail,
-    )
-}
-
-/// Records a successful action of `principal` from `client`.
-pub fn record_success(
-    conn: &mut DbConnection,
-    principal: &crate::access::Principal,
-    client: &str,
-    action: &str,
-    target: &str,
-    detail: Option<&str>,
-) -> crate::errors::AppResult<()> {
-    let actor = principal.actor_name();
-    let event = Event::new(&actor, action, target, Outcome::Success);
-    record(conn, &event.from(Some(client)).detail(detail))?;
+    let name = actor.name();
+    let event = Event::new(&name, action, target, Outcome::Success);
+    record(conn, &event.from(Some(&actor.client)).detail(detail))?;
     Ok(())
 }

@@ -176,14 +176,15 @@ impl Config {
         })
     }
 
-    /// A configuration for tests: SQLite in `data_dir`, fixed secret, defaults elsewhere.
-    pub fn for_tests(data_dir: &Path, database: DatabaseUrl) -> Self {
-        Self {
+    /// A configuration for tests: SQLite in `data_dir`, fixed secret, public URL
+    /// `http://localhost`, defaults elsewhere.
+    pub fn for_tests(data_dir: &Path, database: DatabaseUrl) -> Result<Self, String> {
+        Ok(Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_path_buf(),
             database,
             secret_key: Some("test-secret-key-with-at-least-32-characters".into()),
-            public_url: localhost(),
+            public_url: parse_public_url("http://localhost")?,
             admin_password: Some("admin-password-for-tests".into()),
             demo: false,
             grant_rules: Arc::new(GrantRules {
@@ -211,7 +212,7 @@ impl Config {
             password_login: true,
             connector_implicit_auth: false,
             break_glass_users: vec!["admin".into()],
-        }
+        })
     }
 
     /// Whether cookies must carry `Secure` (public URL is https).
@@ -223,15 +224,6 @@ impl Config {
     pub fn public_origin(&self) -> String {
         self.public_url.origin().ascii_serialization()
     }
-}
-
-/// `http://localhost`, the public URL of tests.
-#[expect(
-    clippy::expect_used,
-    reason = "a constant URL that always parses; checked by the unit tests"
-)]
-fn localhost() -> url::Url {
-    url::Url::parse("http://localhost").expect("a constant URL")
 }
 
 fn parse_public_url(text: &str) -> Result<url::Url, String> {
@@ -282,7 +274,8 @@ mod tests {
         let mut config = Config::for_tests(
             Path::new("/tmp"),
             DatabaseUrl::Postgres("postgres://app:db-password@db:5432/portcullis".into()),
-        );
+        )
+        .unwrap();
         config.admin_password = Some("admin-password-123".into());
         let shown = format!("{config:?}");
         for secret in [

@@ -178,7 +178,7 @@ async fn from_bearer_throttled(
 
 /// The principal behind a bearer credential: an API key (cached lookup in
 /// `service_accounts`) or an access token (stored in `auth`).
-pub async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppError> {
+async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppError> {
     // Malformed or mistyped credentials are refused here, without a database query.
     let presented = credential::parse(token).ok_or(AppError::Unauthenticated)?;
     if presented.kind == CredentialKind::ApiKey {

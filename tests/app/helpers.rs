@@ -213,7 +213,7 @@ impl TestApp {
     /// An app whose configuration `adjust` may change.
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
         let db = TestDb::new();
-        let mut config = Config::for_tests(db.dir.path(), db.url.clone());
+        let mut config = Config::for_tests(db.dir.path(), db.url.clone()).unwrap();
         config.admin_password = None;
         adjust(&mut config);
         let secret = ServerSecret::load_or_create(
@@ -240,7 +240,7 @@ impl TestApp {
     pub async fn over_unreachable_database() -> Self {
         let db = TestDb::new();
         let unreachable = DatabaseUrl::Sqlite(db.dir.path().join("missing-dir/never/p.db"));
-        let config = Config::for_tests(db.dir.path(), unreachable.clone());
+        let config = Config::for_tests(db.dir.path(), unreachable.clone()).unwrap();
         let secret = ServerSecret::load_or_create(
             config.secret_key.as_ref().map(|s| s.expose()),
             db.dir.path(),
