@@ -134,6 +134,23 @@ pub struct Cx {
 pub struct Admin(pub Cx);
 
 impl Cx {
+    /// Runs `f` on the blocking pool with a pooled connection, as the caller, with the
+    /// shared state: how handlers call an area's operations.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(
+                &mut crate::db::DbConnection,
+                &crate::access::Actor,
+                &AppState,
+            ) -> Result<T, AppError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let (actor, state) = (self.actor.clone(), self.state.clone());
+        self.state.db.run(move |conn| f(conn, &actor, &state)).await
+    }
+
     /// The layout of a signed-in page in `section`.
     pub fn layout(
         &self,

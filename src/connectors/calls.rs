@@ -3,20 +3,10 @@
 
 use super::models::Connector;
 use super::registry::{self, Draft, ListQuery, Listed, Patch};
-use crate::access::{Actor, Permission};
-use crate::app::{AppState, Cx};
-use crate::db::DbConnection;
+use crate::access::Permission;
+use crate::app::Cx;
 use crate::environments;
 use crate::errors::{AppError, AppResult};
-
-/// Runs `f` on the pool with the caller and the shared state.
-pub(super) async fn run<T: Send + 'static>(
-    cx: &Cx,
-    f: impl FnOnce(&mut DbConnection, &Actor, &AppState) -> AppResult<T> + Send + 'static,
-) -> AppResult<T> {
-    let (state, actor) = (cx.state.clone(), cx.actor.clone());
-    cx.state.db.run(move |conn| f(conn, &actor, &state)).await
-}
 
 /// A page of the connectors the caller may read, after the one named `after`; and the
 /// name of its last connector when more follow.
@@ -26,15 +16,14 @@ pub(super) async fn list(
     after: Option<String>,
     limit: i64,
 ) -> AppResult<(Vec<Listed>, Option<String>)> {
-    run(cx, move |conn, actor, _| {
-        registry::list(conn, actor, &filter, after.as_deref(), limit)
-    })
-    .await
+    cx.run(move |conn, actor, _| registry::list(conn, actor, &filter, after.as_deref(), limit))
+        .await
 }
 
 /// The connector called `name` with its resources, if the caller may read it.
 pub(super) async fn get(cx: &Cx, name: String) -> AppResult<Listed> {
-    run(cx, move |conn, actor, _| registry::get(conn, actor, &name)).await
+    cx.run(move |conn, actor, _| registry::get(conn, actor, &name))
+        .await
 }
 
 /// The connector called `name` if the caller may read it and has `permission` on its
@@ -44,10 +33,8 @@ pub(super) async fn readable_with(
     permission: Permission,
     name: String,
 ) -> AppResult<Connector> {
-    run(cx, move |conn, actor, _| {
-        registry::readable_with(conn, actor, permission, &name)
-    })
-    .await
+    cx.run(move |conn, actor, _| registry::readable_with(conn, actor, permission, &name))
+        .await
 }
 
 /// The connector called `name` if the caller may edit it: 404 if unreadable, 403
@@ -58,7 +45,7 @@ pub(super) async fn editable(cx: &Cx, name: String) -> AppResult<Connector> {
 
 /// Registers `draft` for the caller; the connector with its resources.
 pub(super) async fn create(cx: &Cx, draft: Draft) -> AppResult<Listed> {
-    run(cx, move |conn, actor, st| {
+    cx.run(move |conn, actor, st| {
         let c = registry::create(conn, actor, &st.catalog, &st.connector_sealer, &draft)?;
         registry::with_resources(conn, c)
     })
@@ -68,7 +55,7 @@ pub(super) async fn create(cx: &Cx, draft: Draft) -> AppResult<Listed> {
 /// Applies `patch` to the connector called `name` for the caller; the connector with
 /// its resources.
 pub(super) async fn update(cx: &Cx, name: String, patch: Patch) -> AppResult<Listed> {
-    run(cx, move |conn, actor, st| {
+    cx.run(move |conn, actor, st| {
         let (catalog, sealer) = (&st.catalog, &st.connector_sealer);
         let c = registry::update(conn, actor, catalog, sealer, &name, &patch)?;
         registry::with_resources(conn, c)
@@ -78,18 +65,18 @@ pub(super) async fn update(cx: &Cx, name: String, patch: Patch) -> AppResult<Lis
 
 /// Deletes the connector called `name` for the caller.
 pub(super) async fn delete(cx: &Cx, name: String) -> AppResult<()> {
-    run(cx, move |conn, actor, _| {
-        registry::delete(conn, actor, &name)
-    })
-    .await
+    cx.run(move |conn, actor, _| registry::delete(conn, actor, &name))
+        .await
 }
 
 /// Namespaces the caller may read, and those among them they may register in.
 pub(super) async fn namespaces(cx: &Cx) -> AppResult<(Vec<String>, Vec<String>)> {
-    let readable = run(cx, |conn, actor, _| {
-        environments::list_readable_namespace_names(conn, actor.grants()).map_err(AppError::from)
-    })
-    .await?;
+    let readable = cx
+        .run(|conn, actor, _| {
+            environments::list_readable_namespace_names(conn, actor.grants())
+                .map_err(AppError::from)
+        })
+        .await?;
     let grants = cx.actor.grants();
     let creatable = readable
         .iter()

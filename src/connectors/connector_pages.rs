@@ -139,10 +139,9 @@ async fn history(cx: &Cx, c: &Connector) -> AppResult<Vec<HistoryRow>> {
         limit: HISTORY,
         ..Default::default()
     };
-    let events = calls::run(cx, move |conn, _, _| {
-        audit::list(conn, &filter).map_err(AppError::from)
-    })
-    .await?;
+    let events = cx
+        .run(move |conn, _, _| audit::list(conn, &filter).map_err(AppError::from))
+        .await?;
     let created_at = c.row.created_at;
     Ok(events
         .into_iter()

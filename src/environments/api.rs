@@ -6,7 +6,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::envs::{self, EnvChanges, NewEnv};
-use super::handling::as_caller;
 use super::models::{Environment, EnvironmentJson};
 use super::repo::EnvFilter;
 use crate::app::Cx;
@@ -89,27 +88,27 @@ pub fn env_page(rows: Vec<(Environment, String)>, total: i64, limit: i64) -> ser
 async fn list_environments(cx: Cx, q: web::Query<EnvQuery>) -> Reply {
     let filter = q.filter()?;
     let limit = filter.limit;
-    let (rows, total) = as_caller(&cx, move |conn, actor, st| {
-        envs::list(conn, actor.grants(), &filter, &st.env_totals)
-    })
-    .await?;
+    let (rows, total) = cx
+        .run(move |conn, actor, st| envs::list(conn, actor.grants(), &filter, &st.env_totals))
+        .await?;
     Ok(HttpResponse::Ok().json(env_page(rows, total, limit)))
 }
 
 async fn create_environment(cx: Cx, body: web::Json<NewEnv>) -> Reply {
     let input = body.into_inner();
     let ns = input.namespace.clone();
-    let env = as_caller(&cx, move |conn, actor, _| envs::create(conn, actor, &input)).await?;
+    let env = cx
+        .run(move |conn, actor, _| envs::create(conn, actor, &input))
+        .await?;
     Ok(HttpResponse::Created().json(EnvironmentJson::new(&env, &ns, true)))
 }
 
 async fn get_environment(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     let (ns, name) = path.into_inner();
     let n = ns.clone();
-    let (env, _) = as_caller(&cx, move |conn, actor, _| {
-        envs::readable(conn, actor.grants(), &n, &name)
-    })
-    .await?;
+    let (env, _) = cx
+        .run(move |conn, actor, _| envs::readable(conn, actor.grants(), &n, &name))
+        .await?;
     Ok(HttpResponse::Ok().json(EnvironmentJson::new(&env, &ns, true)))
 }
 
@@ -119,10 +118,8 @@ pub(super) async fn update(
     (ns, name): (String, String),
     changes: EnvChanges,
 ) -> AppResult<Environment> {
-    as_caller(cx, move |conn, actor, _| {
-        envs::update(conn, actor, &ns, &name, &changes)
-    })
-    .await
+    cx.run(move |conn, actor, _| envs::update(conn, actor, &ns, &name, &changes))
+        .await
 }
 
 async fn update_environment(
@@ -137,10 +134,8 @@ async fn update_environment(
 
 /// Deletes environment `(ns, name)` as the caller (the JSON and dashboard deletes alike).
 pub(super) async fn delete(cx: &Cx, (ns, name): (String, String)) -> AppResult<()> {
-    as_caller(cx, move |conn, actor, _| {
-        envs::delete(conn, actor, &ns, &name)
-    })
-    .await
+    cx.run(move |conn, actor, _| envs::delete(conn, actor, &ns, &name))
+        .await
 }
 
 async fn delete_environment(cx: Cx, path: web::Path<(String, String)>) -> Reply {

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use super::api::{decode_env_cursor, split_env_page};
 use super::envs::{self, EnvChanges, NewEnv};
-use super::handling::{Rejected, as_caller};
 use super::models::BUILD_STATUSES;
 use super::repo::{self, EnvFilter};
 use super::views::{EnvForm, EnvRow, EnvRows, EnvironmentPage, EnvironmentsPage};
@@ -15,6 +14,7 @@ use crate::access::Permission;
 use crate::app::Cx;
 use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::web::Reply;
+use crate::web::form::Rejected;
 use crate::web::format::when;
 use crate::web::htmx::is_htmx;
 use crate::web::layout::Section;
@@ -63,12 +63,13 @@ async fn listing(cx: &Cx, q: &ListQuery) -> AppResult<Listing> {
         after,
         limit: PAGE,
     };
-    let (list, total, namespaces) = as_caller(cx, move |conn, actor, st| {
-        let (list, total) = envs::list(conn, actor.grants(), &filter, &st.env_totals)?;
-        let names = repo::list_readable_namespace_names(conn, actor.grants())?;
-        Ok((list, total, names))
-    })
-    .await?;
+    let (list, total, namespaces) = cx
+        .run(move |conn, actor, st| {
+            let (list, total) = envs::list(conn, actor.grants(), &filter, &st.env_totals)?;
+            let names = repo::list_readable_namespace_names(conn, actor.grants())?;
+            Ok((list, total, names))
+        })
+        .await?;
     let (list, next) = split_env_page(list, PAGE);
     let next_url = match next {
         Some(key) => {
@@ -144,7 +145,9 @@ async fn create_environment(cx: Cx, form: web::Form<EnvForm>) -> Reply {
         description: Some(form.description.clone()),
         specification: Some(form.specification.clone()),
     };
-    let result = as_caller(&cx, move |conn, actor, _| envs::create(conn, actor, &input)).await;
+    let result = cx
+        .run(move |conn, actor, _| envs::create(conn, actor, &input))
+        .await;
     let rejected = match result {
         Ok(env) => return Ok(see_other(&environment_url(&form.namespace, &env.name))),
         Err(err) => Rejected::invalid_or_forbidden(err)?,
@@ -161,10 +164,9 @@ async fn environment_page(
     errors: FieldErrors,
 ) -> AppResult<EnvironmentPage> {
     let (n, e) = (ns.clone(), name.clone());
-    let (env, _) = as_caller(cx, move |conn, actor, _| {
-        envs::readable(conn, actor.grants(), &n, &e)
-    })
-    .await?;
+    let (env, _) = cx
+        .run(move |conn, actor, _| envs::readable(conn, actor.grants(), &n, &e))
+        .await?;
     let may = |permission| cx.actor.grants().can_environment(permission, &ns, &name);
     Ok(EnvironmentPage {
         layout: cx.layout(Section::Environments)?,

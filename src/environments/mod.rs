@@ -6,7 +6,6 @@
 pub mod api;
 mod envs;
 mod handlers;
-pub mod handling;
 pub mod models;
 mod repo;
 pub mod totals;

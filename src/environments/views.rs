@@ -4,9 +4,9 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
-use super::handling::Messages;
 use super::models::Environment;
 use crate::errors::FieldErrors;
+use crate::web::form::Messages;
 use crate::web::format::when;
 use crate::web::layout::Layout;
 

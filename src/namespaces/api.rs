@@ -6,7 +6,6 @@ use serde_json::json;
 
 use super::{manage, sharing};
 use crate::app::Cx;
-use crate::environments::handling::as_caller;
 use crate::environments::{self, NamespaceJson};
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
@@ -41,14 +40,15 @@ async fn list_namespaces(cx: Cx, q: web::Query<NamespaceQuery>) -> Reply {
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
     let after = decode_cursor(q.cursor.as_deref())?;
-    let rows = as_caller(&cx, move |conn, actor, _| {
-        let (search, after) = (q.search.as_deref(), after.as_deref());
-        let grants = actor.grants();
-        Ok(environments::list_namespaces(
-            conn, grants, search, after, limit,
-        )?)
-    })
-    .await?;
+    let rows = cx
+        .run(move |conn, actor, _| {
+            let (search, after) = (q.search.as_deref(), after.as_deref());
+            let grants = actor.grants();
+            Ok(environments::list_namespaces(
+                conn, grants, search, after, limit,
+            )?)
+        })
+        .await?;
     let (rows, next) = split_page(rows, limit, |n| n.name.clone());
     let items: Vec<NamespaceJson> = rows.iter().map(NamespaceJson::from).collect();
     let next_cursor = next.as_deref().map(encode_cursor);
@@ -67,21 +67,23 @@ pub struct CreateNamespace {
 async fn create_namespace(cx: Cx, body: web::Json<CreateNamespace>) -> Reply {
     let b = body.into_inner();
     let description = b.description.unwrap_or_default();
-    let ns = as_caller(&cx, move |conn, actor, _| {
-        manage::create(conn, actor, &b.name, &description, b.metadata.as_ref())
-    })
-    .await?;
+    let ns = cx
+        .run(move |conn, actor, _| {
+            manage::create(conn, actor, &b.name, &description, b.metadata.as_ref())
+        })
+        .await?;
     Ok(HttpResponse::Created().json(NamespaceJson::from(&ns)))
 }
 
 async fn get_namespace(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
-    let (ns, count) = as_caller(&cx, move |conn, actor, _| {
-        let ns = environments::readable_namespace(conn, actor.grants(), &name)?;
-        let count = environments::count_environments_in(conn, ns.id)?;
-        Ok((ns, count))
-    })
-    .await?;
+    let (ns, count) = cx
+        .run(move |conn, actor, _| {
+            let ns = environments::readable_namespace(conn, actor.grants(), &name)?;
+            let count = environments::count_environments_in(conn, ns.id)?;
+            Ok((ns, count))
+        })
+        .await?;
     let mut body = serde_json::to_value(NamespaceJson::from(&ns)).map_err(AppError::internal)?;
     body["environments"] = json!(count);
     Ok(HttpResponse::Ok().json(body))
@@ -89,10 +91,8 @@ async fn get_namespace(cx: Cx, path: web::Path<String>) -> Reply {
 
 async fn delete_namespace(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
-    as_caller(&cx, move |conn, actor, st| {
-        manage::delete(conn, actor, &st.key_cache, &name)
-    })
-    .await?;
+    cx.run(move |conn, actor, st| manage::delete(conn, actor, &st.key_cache, &name))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -103,10 +103,9 @@ fn shares_answer(items: Vec<sharing::ShareJson>) -> HttpResponse {
 
 async fn list_shares(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
-    let items = as_caller(&cx, move |conn, actor, _| {
-        sharing::shares(conn, actor, &name)
-    })
-    .await?;
+    let items = cx
+        .run(move |conn, actor, _| sharing::shares(conn, actor, &name))
+        .await?;
     Ok(shares_answer(items))
 }
 
@@ -121,10 +120,9 @@ async fn put_share(cx: Cx, path: web::Path<(String, String)>, body: web::Json<Sh
     let path = path.into_inner();
     let name = path.0.clone();
     share(&cx, path, body.into_inner().role).await?;
-    let items = as_caller(&cx, move |conn, actor, _| {
-        sharing::shares(conn, actor, &name)
-    })
-    .await?;
+    let items = cx
+        .run(move |conn, actor, _| sharing::shares(conn, actor, &name))
+        .await?;
     Ok(shares_answer(items))
 }
 
@@ -135,19 +133,15 @@ pub(super) async fn share(
     (name, target): (String, String),
     role: String,
 ) -> AppResult<()> {
-    as_caller(cx, move |conn, actor, st| {
-        sharing::share(conn, actor, &st.key_cache, &name, &target, &role)
-    })
-    .await
+    cx.run(move |conn, actor, st| sharing::share(conn, actor, &st.key_cache, &name, &target, &role))
+        .await
 }
 
 /// Stops sharing namespace `name` with `target`, as the caller (the JSON and dashboard
 /// removals alike).
 pub(super) async fn unshare(cx: &Cx, (name, target): (String, String)) -> AppResult<()> {
-    as_caller(cx, move |conn, actor, st| {
-        sharing::unshare(conn, actor, &st.key_cache, &name, &target)
-    })
-    .await
+    cx.run(move |conn, actor, st| sharing::unshare(conn, actor, &st.key_cache, &name, &target))
+        .await
 }
 
 async fn delete_share(cx: Cx, path: web::Path<(String, String)>) -> Reply {

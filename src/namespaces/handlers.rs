@@ -9,7 +9,6 @@ use super::sharing;
 use super::views::{NamespacePage, NamespacesPage, ShareRow};
 use crate::access::{Pattern, Permission, Role};
 use crate::app::Cx;
-use crate::environments::handling::as_caller;
 use crate::environments::{self, EnvFilter, EnvRow};
 use crate::errors::{AppError, AppResult};
 use crate::service_accounts;
@@ -30,16 +29,17 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn list_namespaces(cx: Cx) -> Reply {
-    let list = as_caller(&cx, move |conn, actor, _| {
-        Ok(environments::list_namespaces(
-            conn,
-            actor.grants(),
-            None,
-            None,
-            1000,
-        )?)
-    })
-    .await?;
+    let list = cx
+        .run(move |conn, actor, _| {
+            Ok(environments::list_namespaces(
+                conn,
+                actor.grants(),
+                None,
+                None,
+                1000,
+            )?)
+        })
+        .await?;
     let page = NamespacesPage {
         layout: cx.layout(Section::Namespaces)?,
         rows: list.into_iter().map(|n| (n.name, n.description)).collect(),
@@ -53,24 +53,26 @@ async fn namespace_page(
     share_error: Option<String>,
 ) -> AppResult<NamespacePage> {
     let n = name.clone();
-    let (ns, envs_page, total, accounts, shares) = as_caller(cx, move |conn, a, st| {
-        let grants = a.grants();
-        let ns = environments::readable_namespace(conn, grants, &n)?;
-        let filter = EnvFilter {
-            namespace: Some(n.clone()),
-            limit: ENV_PAGE,
-            ..Default::default()
-        };
-        let (list, total) = environments::list_environments(conn, grants, &filter, &st.env_totals)?;
-        let accounts = service_accounts::accounts_in(conn, ns.id)?;
-        let shares = if grants.can_namespace(Permission::NamespaceRoleMappingRead, &n) {
-            Some(sharing::shares(conn, a, &n)?)
-        } else {
-            None
-        };
-        Ok((ns, list, total, accounts, shares))
-    })
-    .await?;
+    let (ns, envs_page, total, accounts, shares) = cx
+        .run(move |conn, a, st| {
+            let grants = a.grants();
+            let ns = environments::readable_namespace(conn, grants, &n)?;
+            let filter = EnvFilter {
+                namespace: Some(n.clone()),
+                limit: ENV_PAGE,
+                ..Default::default()
+            };
+            let (list, total) =
+                environments::list_environments(conn, grants, &filter, &st.env_totals)?;
+            let accounts = service_accounts::accounts_in(conn, ns.id)?;
+            let shares = if grants.can_namespace(Permission::NamespaceRoleMappingRead, &n) {
+                Some(sharing::shares(conn, a, &n)?)
+            } else {
+                None
+            };
+            Ok((ns, list, total, accounts, shares))
+        })
+        .await?;
     let grants = cx.actor.grants();
     let pattern = Pattern::parse(&format!("{name}/*")).map_err(AppError::bad_request)?;
     Ok(NamespacePage {

@@ -6,12 +6,11 @@ use super::accounts::{self, Edit};
 use super::api_keys::{self, IssuedKey, NewKeyInput};
 use super::models::{AccountSummary, ApiKey};
 use crate::app::Cx;
-use crate::environments::handling::as_caller;
 use crate::errors::AppResult;
 
 /// Changes account `name`'s description and/or active flag.
 pub async fn update_account(cx: &Cx, name: String, edit: Edit) -> AppResult<AccountSummary> {
-    as_caller(cx, move |conn, actor, st| {
+    cx.run(move |conn, actor, st| {
         accounts::update_account(conn, actor, &st.key_cache, &name, &edit)
     })
     .await
@@ -19,15 +18,13 @@ pub async fn update_account(cx: &Cx, name: String, edit: Edit) -> AppResult<Acco
 
 /// Deletes account `name` and everything it owns.
 pub async fn delete_account(cx: &Cx, name: String) -> AppResult<()> {
-    as_caller(cx, move |conn, actor, st| {
-        accounts::delete_account(conn, actor, &st.key_cache, &name)
-    })
-    .await
+    cx.run(move |conn, actor, st| accounts::delete_account(conn, actor, &st.key_cache, &name))
+        .await
 }
 
 /// Creates a key of `account`; the plaintext exists only in the returned value.
 pub async fn create_key(cx: &Cx, account: String, input: NewKeyInput) -> AppResult<IssuedKey> {
-    as_caller(cx, move |conn, actor, st| {
+    cx.run(move |conn, actor, st| {
         let pepper = &st.keys.credential_pepper;
         api_keys::create_key(conn, actor, pepper, &account, &input)
     })
@@ -40,7 +37,7 @@ pub async fn rotate_key(
     (account, name): (String, String),
     retain: i64,
 ) -> AppResult<IssuedKey> {
-    as_caller(cx, move |conn, actor, st| {
+    cx.run(move |conn, actor, st| {
         let (cache, pepper) = (&st.key_cache, &st.keys.credential_pepper);
         api_keys::rotate_key(conn, actor, cache, pepper, &account, &name, retain)
     })
@@ -53,7 +50,7 @@ pub async fn update_key(
     (account, name): (String, String),
     edit: Edit,
 ) -> AppResult<ApiKey> {
-    as_caller(cx, move |conn, actor, st| {
+    cx.run(move |conn, actor, st| {
         api_keys::update_key(conn, actor, &st.key_cache, &account, &name, &edit)
     })
     .await
@@ -61,8 +58,6 @@ pub async fn update_key(
 
 /// Deletes key `(account, name)` and the tokens minted from it.
 pub async fn delete_key(cx: &Cx, (account, name): (String, String)) -> AppResult<()> {
-    as_caller(cx, move |conn, actor, st| {
-        api_keys::delete_key(conn, actor, &st.key_cache, &account, &name)
-    })
-    .await
+    cx.run(move |conn, actor, st| api_keys::delete_key(conn, actor, &st.key_cache, &account, &name))
+        .await
 }

@@ -14,7 +14,6 @@ use super::repo::ListFilter;
 use crate::access;
 use crate::app::Cx;
 use crate::db::now_ms;
-use crate::environments::handling::as_caller;
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
@@ -53,16 +52,17 @@ async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> Reply {
     let q = query.into_inner();
     let limit = pagination::limit(q.limit)?;
     let cursor = decode_cursor(q.cursor.as_deref())?;
-    let page = as_caller(&cx, move |conn, actor, _| {
-        let filter = ListFilter {
-            namespace: q.namespace.as_deref(),
-            search: q.search.as_deref(),
-            after: cursor.as_deref(),
-            limit,
-        };
-        accounts::list_accounts(conn, actor.grants(), &filter)
-    })
-    .await?;
+    let page = cx
+        .run(move |conn, actor, _| {
+            let filter = ListFilter {
+                namespace: q.namespace.as_deref(),
+                search: q.search.as_deref(),
+                after: cursor.as_deref(),
+                limit,
+            };
+            accounts::list_accounts(conn, actor.grants(), &filter)
+        })
+        .await?;
     let items: Vec<AccountJson> = page.items.iter().map(AccountJson::from).collect();
     Ok(HttpResponse::Ok().json(json!({
         "items": items,
@@ -72,19 +72,17 @@ async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> Reply {
 
 async fn create_account(cx: Cx, body: web::Json<NewAccount>) -> Reply {
     let input = body.into_inner();
-    let created = as_caller(&cx, move |conn, actor, _| {
-        accounts::create_account(conn, actor, &input)
-    })
-    .await?;
+    let created = cx
+        .run(move |conn, actor, _| accounts::create_account(conn, actor, &input))
+        .await?;
     Ok(HttpResponse::Created().json(AccountJson::from(&created)))
 }
 
 async fn get_account(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
-    let found = as_caller(&cx, move |conn, actor, _| {
-        accounts::summary(conn, actor.grants(), &name)
-    })
-    .await?;
+    let found = cx
+        .run(move |conn, actor, _| accounts::summary(conn, actor.grants(), &name))
+        .await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&found)))
 }
 
@@ -100,10 +98,9 @@ async fn delete_account(cx: Cx, path: web::Path<String>) -> Reply {
 
 async fn get_bindings(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
-    let map = as_caller(&cx, move |conn, actor, _| {
-        accounts::bindings(conn, actor.grants(), &name)
-    })
-    .await?;
+    let map = cx
+        .run(move |conn, actor, _| accounts::bindings(conn, actor.grants(), &name))
+        .await?;
     Ok(HttpResponse::Ok().json(map))
 }
 
@@ -114,20 +111,20 @@ async fn put_bindings(
 ) -> Reply {
     let name = path.into_inner();
     let bindings = access::parse_binding_map(&body)?;
-    let map = as_caller(&cx, move |conn, actor, st| {
-        accounts::set_bindings(conn, actor, &st.key_cache, &name, &bindings)
-    })
-    .await?;
+    let map = cx
+        .run(move |conn, actor, st| {
+            accounts::set_bindings(conn, actor, &st.key_cache, &name, &bindings)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(map))
 }
 
 async fn list_keys(cx: Cx, path: web::Path<String>) -> Reply {
     let account = path.into_inner();
     let acc = account.clone();
-    let keys = as_caller(&cx, move |conn, actor, _| {
-        api_keys::list_keys(conn, actor.grants(), &acc)
-    })
-    .await?;
+    let keys = cx
+        .run(move |conn, actor, _| api_keys::list_keys(conn, actor.grants(), &acc))
+        .await?;
     let now = now_ms();
     let items: Vec<KeyJson> = keys
         .iter()
@@ -181,10 +178,9 @@ async fn create_key(cx: Cx, path: web::Path<String>, body: web::Json<CreateKeyBo
 async fn get_key(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     let (account, name) = path.into_inner();
     let acc = account.clone();
-    let key = as_caller(&cx, move |conn, actor, _| {
-        api_keys::get_key(conn, actor.grants(), &acc, &name)
-    })
-    .await?;
+    let key = cx
+        .run(move |conn, actor, _| api_keys::get_key(conn, actor.grants(), &acc, &name))
+        .await?;
     Ok(HttpResponse::Ok().json(key_json(&key, &account)))
 }
 

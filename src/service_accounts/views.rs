@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::keys::{self, EXPIRY_WARNING_MS, ROTATION_WARNING_MS};
 use super::models::{AccountSummary, ApiKey};
-use crate::environments::handling::Messages;
+use crate::web::form::Messages;
 use crate::web::layout::Layout;
 
 pub use crate::web::format::when;

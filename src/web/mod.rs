@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod csrf;
 pub mod errors;
+pub mod form;
 pub mod format;
 pub mod headers;
 pub mod htmx;

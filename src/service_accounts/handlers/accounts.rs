@@ -9,7 +9,6 @@ use crate::access::Permission;
 use crate::app::Cx;
 use crate::db::now_ms;
 use crate::environments;
-use crate::environments::handling::{Rejected, as_caller};
 use crate::errors::{AppError, AppResult};
 use crate::service_accounts::accounts::{self, Edit, NewAccount};
 use crate::service_accounts::actions;
@@ -20,6 +19,7 @@ use crate::service_accounts::views::{
     AccountForm, AccountPage, AccountRow, AccountsPage, AccountsTable, KeyRow, when,
 };
 use crate::web::Reply;
+use crate::web::form::Rejected;
 use crate::web::htmx::is_htmx;
 use crate::web::layout::Section;
 use crate::web::see_other;
@@ -53,18 +53,19 @@ async fn load_table(cx: &Cx, q: &ListQuery) -> AppResult<(AccountsTable, Vec<Str
     let namespace = Some(q.namespace.clone()).filter(|n| !n.is_empty());
     let search = q.q.clone();
     let cursor = q.cursor.clone().filter(|c| !c.is_empty());
-    let (page, namespaces) = as_caller(cx, move |conn, actor, _| {
-        let filter = ListFilter {
-            namespace: namespace.as_deref(),
-            search: Some(&search),
-            after: cursor.as_deref(),
-            limit: PAGE,
-        };
-        let page = accounts::list_accounts(conn, actor.grants(), &filter)?;
-        let namespaces = environments::list_readable_namespace_names(conn, actor.grants())?;
-        Ok((page, namespaces))
-    })
-    .await?;
+    let (page, namespaces) = cx
+        .run(move |conn, actor, _| {
+            let filter = ListFilter {
+                namespace: namespace.as_deref(),
+                search: Some(&search),
+                after: cursor.as_deref(),
+                limit: PAGE,
+            };
+            let page = accounts::list_accounts(conn, actor.grants(), &filter)?;
+            let namespaces = environments::list_readable_namespace_names(conn, actor.grants())?;
+            Ok((page, namespaces))
+        })
+        .await?;
     let next_url = match page.next_cursor {
         Some(after) => {
             let next = ListQuery {
@@ -131,22 +132,23 @@ async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> Reply {
     };
     let with_key = form.create_key;
     let binding = reveal::session_binding(&cx.session)?;
-    let result = as_caller(&cx, move |conn, actor, st| {
-        let created = accounts::create_account(conn, actor, &input)?;
-        if !with_key {
-            return Ok(None);
-        }
-        let key_input = NewKeyInput {
-            name: "default".into(),
-            description: Some("Created with the account.".into()),
-            expires_at: None,
-        };
-        let account = &created.account.name;
-        let pepper = &st.keys.credential_pepper;
-        let issued = api_keys::create_key(conn, actor, pepper, account, &key_input)?;
-        store_reveal(conn, st, &binding, &issued, account).map(Some)
-    })
-    .await;
+    let result = cx
+        .run(move |conn, actor, st| {
+            let created = accounts::create_account(conn, actor, &input)?;
+            if !with_key {
+                return Ok(None);
+            }
+            let key_input = NewKeyInput {
+                name: "default".into(),
+                description: Some("Created with the account.".into()),
+                expires_at: None,
+            };
+            let account = &created.account.name;
+            let pepper = &st.keys.credential_pepper;
+            let issued = api_keys::create_key(conn, actor, pepper, account, &key_input)?;
+            store_reveal(conn, st, &binding, &issued, account).map(Some)
+        })
+        .await;
     let rejected = match result {
         Ok(Some(reveal_id)) => return Ok(see_other(&format!("/reveal/{reveal_id}"))),
         Ok(None) => return Ok(see_other(&account_url(form.name.trim()))),
@@ -161,12 +163,13 @@ async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> Reply {
 /// `GET /service-accounts/{sa}`
 async fn show_account(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
-    let (summary, keys) = as_caller(&cx, move |conn, actor, _| {
-        let summary = accounts::summary(conn, actor.grants(), &name)?;
-        let keys = api_keys::list_keys(conn, actor.grants(), &name)?;
-        Ok((summary, keys))
-    })
-    .await?;
+    let (summary, keys) = cx
+        .run(move |conn, actor, _| {
+            let summary = accounts::summary(conn, actor.grants(), &name)?;
+            let keys = api_keys::list_keys(conn, actor.grants(), &name)?;
+            Ok((summary, keys))
+        })
+        .await?;
     let now = now_ms();
     let may = |permission| {
         cx.actor

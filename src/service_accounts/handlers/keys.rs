@@ -8,7 +8,6 @@ use super::{ActiveForm, account_url, store_reveal};
 use crate::access::Permission;
 use crate::app::Cx;
 use crate::db::now_ms;
-use crate::environments::handling::{Rejected, as_caller};
 use crate::errors::{AppError, AppResult};
 use crate::service_accounts::accounts::authorized_account;
 use crate::service_accounts::actions;
@@ -17,6 +16,7 @@ use crate::service_accounts::keys::{DAY_MS, MAX_RETAIN_MINUTES};
 use crate::service_accounts::reveal;
 use crate::service_accounts::views::{KeyForm, KeyRow, NewKeyPage, RotateKeyPage};
 use crate::web::Reply;
+use crate::web::form::Rejected;
 use crate::web::layout::Section;
 use crate::web::see_other;
 
@@ -36,10 +36,8 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 async fn new_key_form(cx: Cx, path: web::Path<String>) -> Reply {
     let account = path.into_inner();
     let n = account.clone();
-    as_caller(&cx, move |conn, actor, _| {
-        authorized_account(conn, actor, Permission::ApiKeyManage, &n)
-    })
-    .await?;
+    cx.run(move |conn, actor, _| authorized_account(conn, actor, Permission::ApiKeyManage, &n))
+        .await?;
     let page = NewKeyPage {
         layout: cx.layout(Section::ServiceAccounts)?,
         account,
@@ -71,10 +69,9 @@ fn expiry(choice: &str, on: &str, now: i64) -> AppResult<Option<i64>> {
 /// A new or rotated key sealed for the session `binding`, answered with a 303 to its
 /// reveal.
 async fn reveal(cx: &Cx, binding: String, issued: IssuedKey, account: String) -> Reply {
-    let id = as_caller(cx, move |conn, _, st| {
-        store_reveal(conn, st, &binding, &issued, &account)
-    })
-    .await?;
+    let id = cx
+        .run(move |conn, _, st| store_reveal(conn, st, &binding, &issued, &account))
+        .await?;
     Ok(see_other(&format!("/reveal/{id}")))
 }
 
@@ -114,10 +111,9 @@ async fn rotate_page(
     form: KeyForm,
 ) -> AppResult<RotateKeyPage> {
     let acc = account.clone();
-    let key = as_caller(cx, move |conn, actor, _| {
-        api_keys::managed_key(conn, actor, &acc, &name)
-    })
-    .await?;
+    let key = cx
+        .run(move |conn, actor, _| api_keys::managed_key(conn, actor, &acc, &name))
+        .await?;
     Ok(RotateKeyPage {
         layout: cx.layout(Section::ServiceAccounts)?,
         account,

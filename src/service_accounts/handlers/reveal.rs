@@ -6,7 +6,6 @@ use actix_web::web;
 use super::account_url;
 use crate::app::Cx;
 use crate::db::now_ms;
-use crate::environments::handling::as_caller;
 use crate::service_accounts::reveal;
 use crate::service_accounts::views::{RevealPage, RevealedPage};
 use crate::web::Reply;
@@ -16,10 +15,9 @@ use crate::web::layout::Section;
 pub(super) async fn show_reveal(cx: Cx, path: web::Path<String>) -> Reply {
     let id = path.into_inner();
     let binding = reveal::session_binding(&cx.session)?;
-    let revealed = as_caller(&cx, move |conn, _, st| {
-        reveal::take(conn, &st.reveal_sealer, &id, &binding, now_ms())
-    })
-    .await?;
+    let revealed = cx
+        .run(move |conn, _, st| reveal::take(conn, &st.reveal_sealer, &id, &binding, now_ms()))
+        .await?;
     let layout = cx.layout(Section::ServiceAccounts)?;
     let Some(r) = revealed else {
         return Ok(cx.render_with(RevealedPage { layout }, StatusCode::GONE));

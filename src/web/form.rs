@@ -1,24 +1,8 @@
-//! What the handlers of the dashboard areas share (environments, namespaces, service
-//! accounts, and any other that wants it): running an operation as the caller, and
-//! showing a failed form again.
+//! A form that failed, as it is shown again: its messages and the status to answer.
 
 use actix_web::http::StatusCode;
 
-use crate::access::Actor;
-use crate::app::{AppState, Cx};
-use crate::db::DbConnection;
 use crate::errors::{AppError, AppResult, FieldErrors};
-
-/// Runs `f` with a pooled connection on the blocking pool, as `cx`'s caller, with the
-/// shared state.
-pub async fn as_caller<T, F>(cx: &Cx, f: F) -> AppResult<T>
-where
-    F: FnOnce(&mut DbConnection, &Actor, &AppState) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let (actor, state) = (cx.actor.clone(), cx.state.clone());
-    cx.state.db.run(move |conn| f(conn, &actor, &state)).await
-}
 
 /// What a form shows after a failed submission: per-field messages, or one message.
 #[derive(Debug, Default, Clone)]
@@ -65,7 +49,7 @@ impl Rejected {
     }
 
     fn new(err: &AppError) -> Self {
-        let (errors, error, status) = crate::web::form_errors(err);
+        let (errors, error, status) = super::form_errors(err);
         let status = match status {
             StatusCode::CONFLICT => StatusCode::UNPROCESSABLE_ENTITY,
             other => other,
