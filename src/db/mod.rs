@@ -1,7 +1,8 @@
 //! Database access: one `MultiConnection` over SQLite and PostgreSQL, an r2d2 pool, the
-//! embedded migrations, and [`Db::run`] to call synchronous diesel code off the async
-//! workers.
+//! migrations (written once, rendered per dialect), and [`Db::run`] to call synchronous
+//! diesel code off the async workers.
 
+pub mod migrations;
 pub mod schema;
 
 use std::time::Duration;
@@ -11,13 +12,9 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, MultiConnection};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel_migrations::MigrationHarness;
 
 use crate::config::DatabaseUrl;
-
-/// Migrations for each backend; the folder names are identical in both.
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Serialises concurrent migrations of several instances sharing one PostgreSQL.
 const MIGRATION_LOCK_ID: i64 = 0x706f_7274_6375_6c6c;
@@ -187,15 +184,16 @@ impl Db {
 
 /// Applies every pending migration.
 pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let source = migrations::embedded(conn.dialect()).map_err(anyhow::Error::msg)?;
     match conn {
         DbConnection::Sqlite(c) => {
-            c.run_pending_migrations(SQLITE_MIGRATIONS)
+            c.run_pending_migrations(source)
                 .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
         }
         DbConnection::Postgresql(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))?;
             let result = c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .run_pending_migrations(source)
                 .map(|_| ())
                 .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
             c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))?;
@@ -207,9 +205,10 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
 
 /// Reverts every applied migration (used by the migration round-trip test).
 pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let source = migrations::embedded(conn.dialect()).map_err(anyhow::Error::msg)?;
     match conn {
-        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
-        DbConnection::Postgresql(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.revert_all_migrations(source),
+        DbConnection::Postgresql(c) => c.revert_all_migrations(source),
     }
     .map(|_| ())
     .map_err(|e| anyhow::anyhow!("revert failed: {e}"))

@@ -4,7 +4,7 @@
 
 use super::cache::CachedKey;
 use super::keys::{self, Matched};
-use super::repo;
+use super::repo::{self, KeyRef};
 use crate::access;
 use crate::access::{AuthMethod, Principal, PrincipalKind};
 use crate::app::AppState;
@@ -54,7 +54,7 @@ pub async fn principal_for_key(
             let entry = state
                 .db
                 .run(move |conn| {
-                    let found = repo::find_key_for_auth(conn, &key_id);
+                    let found = repo::find_key_for_auth(conn, KeyRef::Public(&key_id));
                     load(conn, found)
                 })
                 .await?
@@ -102,7 +102,7 @@ pub fn principal_for_key_token(
     role_bindings: Option<&str>,
 ) -> AppResult<Option<Principal>> {
     let now = now_ms();
-    let found = repo::find_key_by_row_for_auth(conn, key_row_id);
+    let found = repo::find_key_for_auth(conn, KeyRef::Row(key_row_id));
     let Some(entry) = load(conn, found)? else {
         return Ok(None);
     };

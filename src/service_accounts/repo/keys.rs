@@ -64,24 +64,27 @@ fn auth_columns() -> (
     )
 }
 
-/// What authentication needs about the key with public id `key_id`.
-pub fn find_key_for_auth(conn: &mut DbConnection, key_id: &str) -> QueryResult<Option<AuthRow>> {
-    api_keys::table
-        .inner_join(service_accounts::table.inner_join(namespaces::table))
-        .filter(api_keys::key_id.eq(key_id))
-        .select(auth_columns())
-        .first(conn)
-        .optional()
+/// How authentication names a key: by the public id in a presented key, or by row id
+/// (tokens minted from keys point at the row).
+#[derive(Debug, Clone, Copy)]
+pub enum KeyRef<'a> {
+    /// The public key id.
+    Public(&'a str),
+    /// The row id.
+    Row(i64),
 }
 
-/// The same, by key row id (tokens minted from keys point at the row).
-pub fn find_key_by_row_for_auth(conn: &mut DbConnection, id: i64) -> QueryResult<Option<AuthRow>> {
-    api_keys::table
+/// What authentication needs about the key `key`.
+pub fn find_key_for_auth(conn: &mut DbConnection, key: KeyRef<'_>) -> QueryResult<Option<AuthRow>> {
+    let query = api_keys::table
         .inner_join(service_accounts::table.inner_join(namespaces::table))
-        .filter(api_keys::id.eq(id))
         .select(auth_columns())
-        .first(conn)
-        .optional()
+        .into_boxed();
+    let query = match key {
+        KeyRef::Public(key_id) => query.filter(api_keys::key_id.eq(key_id)),
+        KeyRef::Row(id) => query.filter(api_keys::id.eq(id)),
+    };
+    query.first(conn).optional()
 }
 
 /// A new key's columns.

@@ -2,7 +2,7 @@
 -- (issuer, subject), never on an e-mail address or a name the provider lets users pick.
 
 CREATE TABLE user_identities (
-    id INTEGER PRIMARY KEY,
+    id {{identity}},
     user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     issuer TEXT NOT NULL,
     subject TEXT NOT NULL,

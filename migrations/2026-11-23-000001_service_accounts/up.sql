@@ -2,7 +2,7 @@
 -- reveal records, and the link from access tokens to the key secret they came from.
 
 CREATE TABLE service_accounts (
-    id INTEGER PRIMARY KEY,
+    id {{identity}},
     name TEXT NOT NULL UNIQUE,
     namespace_id BIGINT NOT NULL REFERENCES namespaces (id) ON DELETE CASCADE,
     description TEXT NOT NULL DEFAULT '',
@@ -17,7 +17,7 @@ CREATE INDEX service_accounts_namespace ON service_accounts (namespace_id, name)
 -- the current and (during a rotation's grace window) the previous secret are stored.
 -- `generation` counts rotations: tokens minted from a key remember it.
 CREATE TABLE api_keys (
-    id INTEGER PRIMARY KEY,
+    id {{identity}},
     service_account_id BIGINT NOT NULL REFERENCES service_accounts (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
