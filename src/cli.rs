@@ -166,6 +166,13 @@ pub struct ServeArgs {
     /// cloud identity (environment credentials, instance roles). Off by default.
     #[arg(long, env = "PORTCULLIS_CONNECTOR_IMPLICIT_AUTH", default_value_t = false, action = clap::ArgAction::Set)]
     pub connector_implicit_auth: bool,
+    /// Let connectors call loopback and private addresses (on-premises endpoints,
+    /// emulators). Off by default: only public endpoints are reached.
+    #[arg(long, env = "PORTCULLIS_CONNECTOR_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub connector_allow_private: bool,
+    /// Limit for each call a connector makes to its provider.
+    #[arg(long, env = "PORTCULLIS_CONNECTOR_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub connector_timeout_seconds: u64,
     /// OpenID Connect sign-in.
     #[command(flatten)]
     pub oidc: OidcArgs,

@@ -32,6 +32,7 @@ const KERNEL: &[&str] = &[
     "secrets",
     "config",
     "cli",
+    "outbound",
 ];
 
 /// Which area's code alone writes each table (docs/ARCHITECTURE.md).

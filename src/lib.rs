@@ -21,6 +21,7 @@ pub mod identity;
 pub mod names;
 pub mod namespaces;
 pub mod ops;
+pub mod outbound;
 pub mod secrets;
 pub mod server;
 pub mod service_accounts;

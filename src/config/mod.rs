@@ -73,6 +73,8 @@ pub struct Config {
     pub password_login: bool,
     /// Whether connectors may use `implicit` auth methods.
     pub connector_implicit_auth: bool,
+    /// Where connectors' outbound calls may go, and their time limit.
+    pub outbound: crate::outbound::Policy,
     /// Local users who may use a password when password sign-in is off.
     pub break_glass_users: Vec<String>,
 }
@@ -172,6 +174,10 @@ impl Config {
             oidc,
             password_login: serve.password_login,
             connector_implicit_auth: serve.connector_implicit_auth,
+            outbound: crate::outbound::Policy {
+                allow_private: serve.connector_allow_private,
+                timeout: Duration::from_secs(serve.connector_timeout_seconds),
+            },
             break_glass_users,
         })
     }
@@ -211,6 +217,7 @@ impl Config {
             oidc: None,
             password_login: true,
             connector_implicit_auth: false,
+            outbound: crate::outbound::Policy::default(),
             break_glass_users: vec!["admin".into()],
         })
     }
