@@ -14,6 +14,7 @@ mod form;
 mod form_pages;
 mod models;
 mod patch;
+pub mod providers;
 pub mod registry;
 mod repo;
 mod resolve;
