@@ -64,6 +64,10 @@ pub struct AppState {
     pub catalog: crate::connectors::catalog::Catalog,
     /// Seals connector secrets.
     pub connector_sealer: Sealer,
+    /// Outbound calls of connectors to their providers (policy and time limits).
+    pub outbound: crate::outbound::Outbound,
+    /// Credentials issued by connectors, until shortly before they expire.
+    pub credential_cache: crate::connectors::CredentialCache,
 }
 
 impl AppState {
@@ -91,6 +95,8 @@ impl AppState {
             oidc,
             catalog,
             connector_sealer: Sealer::new(&secret.derive(crate::connectors::SECRETS_KEY_LABEL)),
+            outbound: crate::outbound::Outbound::new(config.outbound)?,
+            credential_cache: crate::connectors::CredentialCache::default(),
             keys: Keys {
                 credential_pepper: secret.derive("credential-pepper"),
                 cookie: Key::from(&cookie_key),

@@ -48,9 +48,10 @@ pub enum AppError {
     /// 429: rate limited; retry after this many seconds.
     #[error("too many attempts; retry in {0} seconds")]
     RateLimited(u64),
-    /// 501: the operation exists but is not available for this object yet.
+    /// 502: the provider behind a connector refused or failed (the reason is safe to
+    /// show: no secret).
     #[error("{0}")]
-    NotImplemented(String),
+    Upstream(String),
     /// 503: a dependency (the database) is unavailable.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -92,7 +93,7 @@ impl AppError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::Validation { .. } => "validation_failed",
             Self::RateLimited(_) => "rate_limited",
-            Self::NotImplemented(_) => "not_implemented",
+            Self::Upstream(_) => "upstream_error",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -145,7 +146,7 @@ impl ResponseError for AppError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -56,7 +56,10 @@ const OWNERS: &[(&str, &[&str])] = &[
         "service_accounts",
         &["service_accounts", "api_keys", "key_reveals"],
     ),
-    ("connectors", &["connectors", "connector_resources"]),
+    (
+        "connectors",
+        &["connectors", "connector_resources", "connector_discoveries"],
+    ),
 ];
 
 /// No file under `src/` may be longer.

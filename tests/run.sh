@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need if missing (PostgreSQL, Chromium,
-# chromedriver, Node.js and the test OpenID provider from npm), then runs every suite —
+# chromedriver, Node.js, the test OpenID provider from npm, and the connector emulators:
+# moto, docker-registry, azurite, gcp-storage-emulator, sshd), then runs every suite —
 # unit tests, the integration suite on SQLite and again on a throwaway PostgreSQL
 # cluster, and the real-browser tests — against a real OpenID provider on 127.0.0.1.
 # Exits non-zero on any failure. The tests that need the provider or the browser are
@@ -14,6 +15,7 @@ log() { printf '\n==> %s\n' "$*" >&2; }
 # --- dependencies -------------------------------------------------------------------
 . tests/pg.sh
 . tests/oidc.sh
+. tests/emulators.sh
 missing=()
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
@@ -30,13 +32,17 @@ fi
 export CHROMIUM=/usr/bin/chromium CHROMEDRIVER=/usr/bin/chromedriver
 log "installing the test OpenID provider (npm ci in tests/oidc, if needed)"
 oidc_install
+log "installing the connector emulators if missing (moto, docker-registry, azurite, gcp-storage-emulator, sshd)"
+emulators_install
 
 # --- a throwaway PostgreSQL cluster on a free local port ------------------------------
-trap 'pg_stop; oidc_stop' EXIT
+trap 'pg_stop; oidc_stop; emulators_stop' EXIT
 pg_start
 log "started PostgreSQL ($("$PGBIN/postgres" --version)) on 127.0.0.1:$PGPORT"
 oidc_start
 export TEST_OIDC_ISSUER="$OIDC_ISSUER"
+emulators_start
+log "started the connector emulators (AWS on $TEST_AWS_ENDPOINT, registry on $TEST_REGISTRY_URL, Azure Storage, GCS, SSH on port $TEST_SSH_PORT)"
 log "started the test OpenID provider (oidc-provider $(node -p "require('./tests/oidc/node_modules/oidc-provider/package.json').version")) at $OIDC_ISSUER"
 
 # --- suites --------------------------------------------------------------------------

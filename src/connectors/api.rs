@@ -6,11 +6,12 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::brokering;
 use super::calls;
-use super::models::Connector;
+use super::providers::Verification;
 use super::registry::{self, Draft, ListQuery, Listed, Patch};
-use crate::access::Permission;
 use crate::app::Cx;
+use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
@@ -182,18 +183,36 @@ pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> Reply {
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The connector if the caller may use it (`connector::use`); 404 if unreadable.
-async fn usable(cx: &Cx, name: String) -> AppResult<Connector> {
-    calls::readable_with(cx, Permission::ConnectorUse, name).await
+/// Body of `POST /api/v1/connectors/{name}/verify` (all optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    resource_type: Option<String>,
+    resource_id: Option<String>,
 }
 
-pub async fn verify_connector(cx: Cx, path: web::Path<String>) -> Reply {
-    let c = usable(&cx, path.into_inner()).await?;
-    Err(AppError::NotImplemented(format!(
-        "verification is not available for the {}/{} auth method yet; the connector's \
-         resources are the ones it declared",
-        c.row.connector_type, c.row.auth_method
-    )))
+/// `POST /api/v1/connectors/{name}/verify`: 200 with what the connector reaches; a
+/// provider's refusal is the `error` of the body, not a failed request.
+pub async fn verify_connector(
+    cx: Cx,
+    path: web::Path<String>,
+    body: Option<web::Json<VerifyBody>>,
+) -> Reply {
+    let b = body.map(|b| b.into_inner()).unwrap_or_default();
+    let v = brokering::verify(&cx, path.into_inner(), b.resource_type, b.resource_id).await?;
+    Ok(HttpResponse::Ok().json(verification_json(&v)))
+}
+
+/// The API shape of a verification.
+pub(super) fn verification_json(v: &Verification) -> Value {
+    json!({
+        "resources": v.resources.iter().map(|r| json!({
+            "resource_type": r.resource_type,
+            "resource_ids": r.resource_ids,
+            "error": r.error,
+        })).collect::<Vec<_>>(),
+        "error": v.error,
+    })
 }
 
 /// Body of `POST /api/v1/connectors/{name}/client-credentials`.
@@ -204,29 +223,24 @@ pub struct CredentialsBody {
     resource_id: Option<String>,
 }
 
+/// `POST /api/v1/connectors/{name}/client-credentials` (`connector::use`).
 pub async fn client_credentials(
     cx: Cx,
     path: web::Path<String>,
     body: web::Json<CredentialsBody>,
 ) -> Reply {
     let b = body.into_inner();
-    let c = usable(&cx, path.into_inner()).await?;
-    if !c.resource_types.contains(&b.resource_type) {
-        return Err(AppError::invalid(
-            "resource_type",
-            format!(
-                "connector {} does not reach {:?}; it reaches {}",
-                c.row.name,
-                b.resource_type,
-                c.resource_types.join(", ")
-            ),
-        ));
-    }
-    let _ = b.resource_id;
-    Err(AppError::NotImplemented(format!(
-        "short-lived credentials are not available for the {}/{} auth method yet",
-        c.row.connector_type, c.row.auth_method
-    )))
+    let (rt, id, issued) =
+        brokering::client_credentials(&cx, path.into_inner(), b.resource_type, b.resource_id)
+            .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({
+            "resource_type": rt,
+            "resource_id": id,
+            "credentials": issued.credentials,
+            "expires_at": issued.expires_at.map(rfc3339),
+        })))
 }
 
 /// Query of the resources list.

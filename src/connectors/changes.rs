@@ -226,6 +226,8 @@ pub fn update(
         if resource_keys(&wanted) != resource_keys(&repo::resources_of(conn, &[id])?) {
             repo::replace_resources(conn, id, &wanted)?;
         }
+        // Earlier verifications described the previous configuration.
+        repo::clear_discoveries(conn, id)?;
         audit::success(
             conn,
             actor,

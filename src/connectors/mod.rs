@@ -4,6 +4,7 @@
 use actix_web::web;
 
 mod api;
+mod brokering;
 mod calls;
 pub mod catalog;
 mod catalog_pages;
@@ -16,6 +17,7 @@ mod models;
 mod patch;
 pub mod providers;
 pub mod registry;
+pub use brokering::CredentialCache;
 mod repo;
 mod resolve;
 mod sealing;

@@ -82,7 +82,7 @@ pub fn get(conn: &mut DbConnection, actor: &Actor, name: &str) -> AppResult<List
 
 /// A connector with its resources.
 pub fn with_resources(conn: &mut DbConnection, c: Connector) -> AppResult<Listed> {
-    let resources = repo::resources_of(conn, &[c.row.id])?;
+    let resources = repo::verified_resources_of(conn, &[c.row.id])?;
     Ok((c, resources))
 }
 
@@ -141,7 +141,7 @@ pub fn list(
     )?;
     let (rows, next) = crate::web::pagination::split_page(rows, limit, |(r, _)| r.name.clone());
     let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
-    let resources = repo::resources_of(conn, &ids)?;
+    let resources = repo::verified_resources_of(conn, &ids)?;
     let items = rows
         .into_iter()
         .map(|(row, ns)| {

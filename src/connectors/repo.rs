@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::models::{ConnectorRow, ResourceRow};
+use super::models::{ConnectorRow, Discovery, ResourceRow};
 use crate::access::sql::Condition;
 use crate::db::schema::{connector_resources, connectors, namespaces};
 use crate::db::{DbBackend, DbConnection};
@@ -287,6 +287,54 @@ pub fn resources_of(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Res
         ))
         .select(ResourceRow::as_select())
         .load(conn)
+}
+
+/// Records what a verification found, replacing earlier findings for the same types.
+pub fn record_discoveries(conn: &mut DbConnection, found: &[Discovery]) -> QueryResult<()> {
+    use crate::db::schema::connector_discoveries as d;
+    for f in found {
+        diesel::delete(
+            d::table
+                .filter(d::connector_id.eq(f.connector_id))
+                .filter(d::resource_type.eq(&f.resource_type)),
+        )
+        .execute(conn)?;
+        diesel::insert_into(d::table).values(f).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Forgets what verifications of connector `id` found (its configuration changed).
+pub fn clear_discoveries(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    use crate::db::schema::connector_discoveries as d;
+    diesel::delete(d::table.filter(d::connector_id.eq(id)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Resource rows of connectors `ids` as last verified: each declared row replaced by
+/// what verification found for its type, if anything.
+pub fn verified_resources_of(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> QueryResult<Vec<ResourceRow>> {
+    use crate::db::schema::connector_discoveries as d;
+    let found: Vec<Discovery> = d::table
+        .filter(d::connector_id.eq_any(ids))
+        .select(Discovery::as_select())
+        .load(conn)?;
+    let declared = resources_of(conn, ids)?;
+    Ok(declared
+        .into_iter()
+        .map(|row| {
+            found
+                .iter()
+                .find(|f| {
+                    f.connector_id == row.connector_id && f.resource_type == row.resource_type
+                })
+                .map_or_else(|| row.clone(), |f| f.over(&row))
+        })
+        .collect())
 }
 
 /// `(id, sealed secrets)` of every connector (re-encryption).

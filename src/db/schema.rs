@@ -231,9 +231,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// What the last verification of each connector found, per resource type.
+    connector_discoveries (connector_id, resource_type) {
+        connector_id -> BigInt,
+        resource_type -> Text,
+        resource_ids -> Nullable<Text>,
+        error -> Nullable<Text>,
+        checked_at -> BigInt,
+    }
+}
+
 diesel::joinable!(environments -> namespaces (namespace_id));
 diesel::joinable!(connectors -> namespaces (namespace_id));
 diesel::joinable!(connector_resources -> connectors (connector_id));
+diesel::joinable!(connector_discoveries -> connectors (connector_id));
 diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(service_accounts -> namespaces (namespace_id));
 diesel::joinable!(api_keys -> service_accounts (service_account_id));
@@ -252,4 +264,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_identities,
     connectors,
     connector_resources,
+    connector_discoveries,
 );

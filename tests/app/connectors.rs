@@ -1,6 +1,6 @@
 //! Connectors: the catalog API, registration with schema-validated configuration,
 //! secrets that never come back (and survive edits), per-namespace permissions,
-//! resources, and the 501s of verification and credentials.
+//! resources, verification and credentials.
 
 use actix_web::http::{Method, StatusCode};
 use portcullis::connectors::registry;
@@ -349,21 +349,53 @@ async fn permissions_follow_the_namespace() {
     ];
     app.assert_statuses("a viewer", &bob, &read_only).await;
     app.assert_statuses("a developer", &carol, &read_only).await;
-    // Using needs developer: viewers are refused, developers reach the 501.
+    // Using needs developer: viewers are refused; developers get this long-lived
+    // method's configured keys (no expiry) for the pinned bucket only.
     let body = json!({"resource_type": "s3-bucket"});
     let (status, _) = app.post_as(&bob, USE, body.clone()).await.parts();
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, res) = app.post_as(&carol, USE, body).await.parts();
-    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{res}");
-    let message = res["error"]["message"].as_str().unwrap();
-    assert!(message.contains("aws/secret-key"), "{message}");
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["resource_id"], "s3://training-data");
+    assert_eq!(res["credentials"]["aws_access_key_id"], KEY_ID);
+    assert!(res["expires_at"].is_null(), "{res}");
+    let elsewhere = json!({"resource_type": "s3-bucket", "resource_id": "s3://other"});
+    let (status, res) = app.post_as(&carol, USE, elsewhere).await.parts();
+    assert_eq!(status, StatusCode::FORBIDDEN, "{res}");
+    assert!(
+        res["error"]["message"].as_str().unwrap().contains("pinned"),
+        "{res}"
+    );
     let other_type = json!({"resource_type": "gcs-bucket"});
     let (status, res) = app.post_as(&carol, USE, other_type).await.parts();
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{res}");
+    // Verification reaches only public endpoints here (the test server does not set
+    // PORTCULLIS_CONNECTOR_ALLOW_PRIVATE): a refusal is the body's error, not a 5xx.
+    let patch = json!({"configuration": {"endpoint_url": "http://127.0.0.1:9"}});
+    let (status, res) = app.patch_as(&alice, S3, patch).await.parts();
+    assert_eq!(status, StatusCode::OK, "{res}");
     let (status, res) = app.post_as(&carol, VERIFY, Value::Null).await.parts();
-    assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
-    let message = res["error"]["message"].as_str().unwrap();
-    assert!(message.contains("verification"), "{message}");
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let error = res["error"].as_str().unwrap();
+    assert!(
+        error.contains("PORTCULLIS_CONNECTOR_ALLOW_PRIVATE"),
+        "{res}"
+    );
+    assert_eq!(res["resources"][0]["resource_type"], "s3-bucket");
+    assert_eq!(res["resources"][0]["error"], error);
+    let (_, shown) = app.get_as(&carol, S3).await.parts();
+    assert_eq!(shown["resources"][0]["origin"], "verified", "{shown}");
+    assert_eq!(shown["resources"][0]["error"], error, "{shown}");
+    let (_, events) = app
+        .get_as(&alice, "/api/v1/audit-events?target=connector:s3-training")
+        .await
+        .parts();
+    let text = events.to_string();
+    assert!(
+        text.contains("connector.verify") && text.contains("connector.credentials"),
+        "{text}"
+    );
+    assert!(!text.contains(SECRET), "{text}");
     // Another namespace's admin sees nothing and cannot register here.
     let outsider = [
         get(S3, 404),

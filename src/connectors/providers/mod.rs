@@ -11,8 +11,6 @@
 //! Every call goes through [`Outbound`] (its policy and time limits). Errors are
 //! [`ProviderError`]s whose text is safe to show: no secret, no signed URL.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
 use crate::outbound::{Outbound, OutboundError};
@@ -278,12 +276,4 @@ fn unsupported(target: &Target, what: &str) -> ProviderError {
         "{what} is not available for {}/{} connectors",
         target.connector_type, target.auth_method
     ))
-}
-
-/// Per-type ids as the API shows them: `{resource_type: [ids] | null}`.
-pub fn ids_by_type(v: &Verification) -> BTreeMap<String, Option<Vec<String>>> {
-    v.resources
-        .iter()
-        .map(|r| (r.resource_type.clone(), r.resource_ids.clone()))
-        .collect()
 }
