@@ -5,6 +5,7 @@
 use actix_web::{Either, web};
 use serde::Deserialize;
 
+use super::brokering;
 use super::calls;
 use super::catalog::{AuthMethod, duration_text, value_text};
 use super::models::{Connector, ResourceRow};
@@ -23,7 +24,7 @@ use crate::web::Reply;
 use crate::web::format::when;
 use crate::web::htmx::is_htmx;
 use crate::web::pagination::{decode_cursor, encode_cursor};
-use crate::web::see_other;
+use crate::web::{path_segment, see_other};
 
 /// Page size of the connectors table.
 const PAGE: i64 = 25;
@@ -188,6 +189,7 @@ pub async fn show_connector(cx: Cx, path: web::Path<String>) -> AppResult<ShowPa
         history,
         can_update: may(Permission::ConnectorUpdate),
         can_delete: may(Permission::ConnectorDelete),
+        can_use: may(Permission::ConnectorUse),
         t,
     })
 }
@@ -196,6 +198,14 @@ pub async fn show_connector(cx: Cx, path: web::Path<String>) -> AppResult<ShowPa
 pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> Reply {
     calls::delete(&cx, path.into_inner()).await?;
     Ok(see_other("/connectors"))
+}
+
+/// `POST /connectors/{name}/verify` → 303 to the connector page, which shows what
+/// verification found (htmx swaps in just its resources section).
+pub async fn verify_connector(cx: Cx, path: web::Path<String>) -> Reply {
+    let name = path.into_inner();
+    brokering::verify(&cx, name.clone(), None, None).await?;
+    Ok(see_other(&format!("/connectors/{}", path_segment(&name))))
 }
 
 /// Query of the resources page.

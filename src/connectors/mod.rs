@@ -99,5 +99,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/connectors/{name}/delete",
             web::post().to(pages::delete_connector),
         )
+        .route(
+            "/connectors/{name}/verify",
+            web::post().to(pages::verify_connector),
+        )
         .route("/resources", web::get().to(pages::list_resources));
 }

@@ -55,6 +55,8 @@ pub fn ids_text(r: &ResourceRow) -> String {
     match r.ids() {
         Some(ids) if !ids.is_empty() => ids.join(", "),
         Some(_) => "none".into(),
+        None if r.origin == "verified" && r.error.is_some() => "unknown".into(),
+        None if r.origin == "verified" => format!("the {}", r.resource_type),
         None => format!("any {} it can reach (not verified)", r.resource_type),
     }
 }
@@ -316,6 +318,8 @@ pub struct ShowPage {
     pub can_update: bool,
     /// May delete.
     pub can_delete: bool,
+    /// Whether the viewer may verify and use it (`connector::use`).
+    pub can_use: bool,
 }
 
 /// A row of the resources page: a connector and one resource type it reaches.

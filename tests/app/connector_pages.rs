@@ -457,3 +457,40 @@ async fn lists_and_resources_show_what_the_viewer_may_read() {
         0
     );
 }
+
+#[actix_web::test]
+async fn verify_on_the_connector_page_shows_what_the_provider_said() {
+    let mut app = admin_app().await;
+    let mut form = aws_form("s3-verify", SECRET).to_vec();
+    // The test server reaches only public endpoints: this one is refused, which is
+    // what verification reports.
+    form.push(("cfg.endpoint_url", "http://127.0.0.1:9"));
+    let res = app.post_form("/connectors", &form).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app.get("/connectors/s3-verify").await;
+    assert_eq!(
+        page.attr("#verify-form", "hx-post").as_deref(),
+        Some("/connectors/s3-verify/verify")
+    );
+    let before = page.text("#verified-at");
+    assert!(page.text("#resources tr.resource-row").contains("declared"));
+
+    let res = app.post_form("/connectors/s3-verify/verify", &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app.get("/connectors/s3-verify").await;
+    assert_ne!(page.text("#verified-at"), before);
+    let row = page.text("#resources tr.resource-row");
+    assert!(row.contains("verified"), "{row}");
+    assert!(row.contains("PORTCULLIS_CONNECTOR_ALLOW_PRIVATE"), "{row}");
+    assert!(!page.body.contains(SECRET));
+
+    // A viewer may read the connector but not verify it.
+    app.create_user("viewer", &[("default/*", "viewer")]);
+    let mut viewer = app.new_browser();
+    viewer.login("viewer", PASSWORD).await;
+    let page = viewer.get("/connectors/s3-verify").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.texts("#verify-connector").is_empty());
+    let res = viewer.post_form("/connectors/s3-verify/verify", &[]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+}

@@ -29,3 +29,14 @@ document.addEventListener("click", async (event) => {
     button.textContent = "Press Ctrl+C";
   }
 });
+
+// While an htmx request runs, the element that sent it is busy: Pico shows a spinner on
+// aria-busy buttons, and screen readers announce it.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const button = event.detail.elt.querySelector("button[type=submit]") || event.detail.elt;
+  button.setAttribute("aria-busy", "true");
+});
+document.addEventListener("htmx:afterRequest", (event) => {
+  const button = event.detail.elt.querySelector("button[type=submit]") || event.detail.elt;
+  button.removeAttribute("aria-busy");
+});
