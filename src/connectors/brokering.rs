@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
 use super::catalog::Catalog;
-use super::models::{Connector, Discovery};
+use super::models::Connector;
 use super::providers::{self, Issued, ProviderError, Scope, Target, Verification};
 use super::registry;
 use super::repo;
@@ -125,21 +125,7 @@ pub(super) async fn verify(
             // edit they would describe a configuration that no longer exists.
             let current = repo::find(conn, &c.row.name)?;
             if current.is_some_and(|(row, _)| row.updated_at == c.row.updated_at) {
-                let rows: Vec<Discovery> = found
-                    .resources
-                    .iter()
-                    .map(|r| Discovery {
-                        connector_id: c.row.id,
-                        resource_type: r.resource_type.clone(),
-                        resource_ids: r
-                            .resource_ids
-                            .as_ref()
-                            .map(|ids| Value::from(ids.clone()).to_string()),
-                        error: r.error.clone(),
-                        checked_at: now,
-                    })
-                    .collect();
-                repo::record_discoveries(conn, &rows)?;
+                repo::record_discoveries(conn, c.row.id, &found.resources, now)?;
             }
             let outcome = match (
                 &found.error,

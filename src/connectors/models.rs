@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::validate::HIDDEN;
 use crate::db::rfc3339;
-use crate::db::schema::{connector_discoveries, connector_resources, connectors};
+use crate::db::schema::{connector_resources, connectors};
 
 /// A connector row (secrets sealed).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -195,34 +195,5 @@ impl ResourceRow {
             "origin": self.origin,
             "checked_at": rfc3339(self.checked_at),
         })
-    }
-}
-
-/// What the last verification found for one resource type of a connector.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = connector_discoveries)]
-pub struct Discovery {
-    /// Connector.
-    pub connector_id: i64,
-    /// Resource type.
-    pub resource_type: String,
-    /// JSON array of the ids reached, or `None`.
-    pub resource_ids: Option<String>,
-    /// Why the type could not be checked.
-    pub error: Option<String>,
-    /// When (ms).
-    pub checked_at: i64,
-}
-
-impl Discovery {
-    /// The declared row `declared` as verification found it (`origin: verified`).
-    pub fn over(&self, declared: &ResourceRow) -> ResourceRow {
-        ResourceRow {
-            resource_ids: self.resource_ids.clone(),
-            error: self.error.clone(),
-            origin: "verified".into(),
-            checked_at: self.checked_at,
-            ..declared.clone()
-        }
     }
 }

@@ -2,7 +2,8 @@
 
 use diesel::prelude::*;
 
-use super::models::{ConnectorRow, Discovery, ResourceRow};
+use super::models::{ConnectorRow, ResourceRow};
+use super::providers::Reached;
 use crate::access::sql::Condition;
 use crate::db::schema::{connector_resources, connectors, namespaces};
 use crate::db::{DbBackend, DbConnection};
@@ -289,17 +290,33 @@ pub fn resources_of(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Res
         .load(conn)
 }
 
-/// Records what a verification found, replacing earlier findings for the same types.
-pub fn record_discoveries(conn: &mut DbConnection, found: &[Discovery]) -> QueryResult<()> {
+/// Records what a verification of connector `id` found at `now`, replacing earlier
+/// findings for the same resource types.
+pub fn record_discoveries(
+    conn: &mut DbConnection,
+    id: i64,
+    found: &[Reached],
+    now: i64,
+) -> QueryResult<()> {
     use crate::db::schema::connector_discoveries as d;
     for f in found {
-        diesel::delete(
-            d::table
-                .filter(d::connector_id.eq(f.connector_id))
-                .filter(d::resource_type.eq(&f.resource_type)),
-        )
-        .execute(conn)?;
-        diesel::insert_into(d::table).values(f).execute(conn)?;
+        let this = d::connector_id
+            .eq(id)
+            .and(d::resource_type.eq(&f.resource_type));
+        diesel::delete(d::table.filter(this)).execute(conn)?;
+        let ids = f
+            .resource_ids
+            .as_ref()
+            .map(|ids| serde_json::Value::from(ids.clone()).to_string());
+        diesel::insert_into(d::table)
+            .values((
+                d::connector_id.eq(id),
+                d::resource_type.eq(&f.resource_type),
+                d::resource_ids.eq(ids),
+                d::error.eq(&f.error),
+                d::checked_at.eq(now),
+            ))
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -319,22 +336,28 @@ pub fn verified_resources_of(
     ids: &[i64],
 ) -> QueryResult<Vec<ResourceRow>> {
     use crate::db::schema::connector_discoveries as d;
-    let found: Vec<Discovery> = d::table
+    type Found = (i64, String, Option<String>, Option<String>, i64);
+    let found: Vec<Found> = d::table
         .filter(d::connector_id.eq_any(ids))
-        .select(Discovery::as_select())
+        .select((
+            d::connector_id,
+            d::resource_type,
+            d::resource_ids,
+            d::error,
+            d::checked_at,
+        ))
         .load(conn)?;
-    let declared = resources_of(conn, ids)?;
-    Ok(declared
-        .into_iter()
-        .map(|row| {
-            found
-                .iter()
-                .find(|f| {
-                    f.connector_id == row.connector_id && f.resource_type == row.resource_type
-                })
-                .map_or_else(|| row.clone(), |f| f.over(&row))
-        })
-        .collect())
+    let mut rows = resources_of(conn, ids)?;
+    for row in &mut rows {
+        let this = |f: &&Found| f.0 == row.connector_id && f.1 == row.resource_type;
+        if let Some((_, _, resource_ids, error, checked_at)) = found.iter().find(this) {
+            row.resource_ids = resource_ids.clone();
+            row.error = error.clone();
+            row.origin = "verified".into();
+            row.checked_at = *checked_at;
+        }
+    }
+    Ok(rows)
 }
 
 /// `(id, sealed secrets)` of every connector (re-encryption).
