@@ -11,6 +11,8 @@
 //! Every call goes through [`Outbound`] (its policy and time limits). Errors are
 //! [`ProviderError`]s whose text is safe to show: no secret, no signed URL.
 
+mod docker;
+
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -246,8 +248,10 @@ fn must_reach(
 
 /// Proves the credentials with the provider.
 pub async fn authenticate(out: &Outbound, target: &Target) -> Result<(), ProviderError> {
-    let _ = out;
-    Err(unsupported(target, "verification"))
+    match target.connector_type.as_str() {
+        "docker" => docker::authenticate(out, target).await,
+        _ => Err(unsupported(target, "verification")),
+    }
 }
 
 /// The resource ids of `resource_type` that `target` reaches.
@@ -256,8 +260,18 @@ pub async fn discover(
     target: &Target,
     resource_type: &str,
 ) -> Result<Option<Vec<String>>, ProviderError> {
-    let _ = (out, resource_type);
-    Err(unsupported(target, "resource discovery"))
+    match target.connector_type.as_str() {
+        "docker" => docker::discover(out, target, resource_type).await,
+        _ => Err(unsupported(target, "resource discovery")),
+    }
+}
+
+/// The repositories of a Docker connector's registry (its catalog), at most 10,000.
+pub async fn repositories(out: &Outbound, target: &Target) -> Result<Vec<String>, ProviderError> {
+    match target.connector_type.as_str() {
+        "docker" => docker::repositories(out, target).await,
+        _ => Err(unsupported(target, "listing repositories")),
+    }
 }
 
 /// Credentials for one resource; `lifetime` seconds where the method issues temporary
@@ -269,8 +283,11 @@ pub async fn issue(
     resource_id: &str,
     lifetime: i64,
 ) -> Result<Issued, ProviderError> {
-    let _ = (out, resource_type, resource_id, lifetime);
-    Err(unsupported(target, "issuing credentials"))
+    let _ = lifetime;
+    match target.connector_type.as_str() {
+        "docker" => docker::issue(out, target, resource_type, resource_id).await,
+        _ => Err(unsupported(target, "issuing credentials")),
+    }
 }
 
 fn unsupported(target: &Target, what: &str) -> ProviderError {
