@@ -12,6 +12,7 @@
 //! [`ProviderError`]s whose text is safe to show: no secret, no signed URL.
 
 mod docker;
+mod oauth2;
 
 use std::collections::BTreeMap;
 
@@ -250,6 +251,7 @@ fn must_reach(
 pub async fn authenticate(out: &Outbound, target: &Target) -> Result<(), ProviderError> {
     match target.connector_type.as_str() {
         "docker" => docker::authenticate(out, target).await,
+        "oauth2" => oauth2::authenticate(out, target).await,
         _ => Err(unsupported(target, "verification")),
     }
 }
@@ -262,6 +264,7 @@ pub async fn discover(
 ) -> Result<Option<Vec<String>>, ProviderError> {
     match target.connector_type.as_str() {
         "docker" => docker::discover(out, target, resource_type).await,
+        "oauth2" => oauth2::discover(out, target, resource_type).await,
         _ => Err(unsupported(target, "resource discovery")),
     }
 }
@@ -286,6 +289,7 @@ pub async fn issue(
     let _ = lifetime;
     match target.connector_type.as_str() {
         "docker" => docker::issue(out, target, resource_type, resource_id).await,
+        "oauth2" => oauth2::issue(out, target, resource_type, resource_id).await,
         _ => Err(unsupported(target, "issuing credentials")),
     }
 }
