@@ -12,6 +12,7 @@
 //! [`ProviderError`]s whose text is safe to show: no secret, no signed URL.
 
 mod docker;
+mod kubernetes;
 mod oauth2;
 
 use std::collections::BTreeMap;
@@ -252,6 +253,7 @@ pub async fn authenticate(out: &Outbound, target: &Target) -> Result<(), Provide
     match target.connector_type.as_str() {
         "docker" => docker::authenticate(out, target).await,
         "oauth2" => oauth2::authenticate(out, target).await,
+        "kubernetes" => kubernetes::authenticate(out, target).await,
         _ => Err(unsupported(target, "verification")),
     }
 }
@@ -265,6 +267,7 @@ pub async fn discover(
     match target.connector_type.as_str() {
         "docker" => docker::discover(out, target, resource_type).await,
         "oauth2" => oauth2::discover(out, target, resource_type).await,
+        "kubernetes" => kubernetes::discover(out, target, resource_type).await,
         _ => Err(unsupported(target, "resource discovery")),
     }
 }
@@ -290,6 +293,7 @@ pub async fn issue(
     match target.connector_type.as_str() {
         "docker" => docker::issue(out, target, resource_type, resource_id).await,
         "oauth2" => oauth2::issue(out, target, resource_type, resource_id).await,
+        "kubernetes" => kubernetes::issue(out, target, resource_type, resource_id).await,
         _ => Err(unsupported(target, "issuing credentials")),
     }
 }
