@@ -502,3 +502,118 @@ async fn oauth2_wrong_secrets_and_unknown_tokens_fail_authentication() {
     assert!(err.starts_with("authentication failed"), "{err}");
     assert!(!err.contains("made-up-token"), "{err}");
 }
+
+// --- Docker registry with the token flow: a plain-http fixture on 127.0.0.1 ------------
+
+/// A registry that sends clients to its token service (`/token`, Basic `user`/`pw`) and
+/// wants the `registry:catalog:*` scope for the catalog, which comes in two pages.
+async fn token_registry() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let base = origin.clone();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let base = base.clone();
+            tokio::spawn(async move {
+                let Some((head, _)) = read_request(&mut tcp).await else {
+                    return;
+                };
+                let (status, headers, body) = registry_answer(&base, &head);
+                let response = format!(
+                    "HTTP/1.1 {status}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tcp.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    origin
+}
+
+fn registry_answer(base: &str, head: &str) -> (&'static str, String, String) {
+    let target = head.split(' ').nth(1).unwrap_or("/");
+    let url = url::Url::parse(&format!("{base}{target}")).unwrap();
+    let query = |k: &str| {
+        url.query_pairs()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.into_owned())
+    };
+    let auth = header(head, "authorization").unwrap_or_default();
+    let challenge = |scope: &str| {
+        format!("WWW-Authenticate: Bearer realm=\"{base}/token\",service=\"fixture\"{scope}\r\n")
+    };
+    let unauthorized = |h: String| {
+        (
+            "401 Unauthorized",
+            h,
+            r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#.to_owned(),
+        )
+    };
+    match url.path() {
+        "/token" => {
+            // base64("user:pw")
+            if auth != "Basic dXNlcjpwdw==" || query("service").as_deref() != Some("fixture") {
+                return unauthorized(String::new());
+            }
+            let scope = query("scope").unwrap_or_default();
+            let body = json!({"token": format!("tok:{scope}"), "expires_in": 300});
+            ("200 OK", String::new(), body.to_string())
+        }
+        "/v2/" if auth.starts_with("Bearer tok:") => ("200 OK", String::new(), "{}".into()),
+        "/v2/" => unauthorized(challenge("")),
+        "/v2/_catalog" if auth == "Bearer tok:registry:catalog:*" => {
+            if query("last").is_none() {
+                let link = format!(
+                    "Link: </v2/_catalog?last=a&n={}>; rel=\"next\"\r\n",
+                    query("n").unwrap_or_default()
+                );
+                ("200 OK", link, json!({"repositories": ["a"]}).to_string())
+            } else {
+                (
+                    "200 OK",
+                    String::new(),
+                    json!({"repositories": ["b"]}).to_string(),
+                )
+            }
+        }
+        "/v2/_catalog" => unauthorized(challenge(
+            ",scope=\"registry:catalog:*\",error=\"insufficient_scope\"",
+        )),
+        _ => ("404 Not Found", String::new(), "{}".into()),
+    }
+}
+
+#[tokio::test]
+async fn docker_registries_with_the_token_flow_issue_registry_tokens() {
+    let url = token_registry().await;
+    let out = outbound();
+    let t = |password: &str| {
+        let mut t = target(
+            "docker",
+            "password",
+            "docker-registry",
+            json!({"registry": url, "username": "user", "password": password}),
+        );
+        t.resource_id = Some(url.clone());
+        t
+    };
+    assert_reached(&verify(&out, &t("pw"), &Scope::default()).await, &url);
+    assert_eq!(
+        providers::repositories(&out, &t("pw")).await.unwrap(),
+        ["a", "b"],
+        "a token with the catalog scope, both pages"
+    );
+    let before = chrono::Utc::now().timestamp_millis();
+    let issued = issue(&out, &t("pw"), "docker-registry", &url, 3600)
+        .await
+        .unwrap();
+    assert_eq!(
+        Value::Object(issued.credentials),
+        json!({"registry": url, "token": "tok:"})
+    );
+    let expires_at = issued.expires_at.unwrap();
+    assert!((before + 299_000..=before + 305_000).contains(&expires_at));
+
+    let err = failure(&verify(&out, &t("wrong"), &Scope::default()).await);
+    assert!(err.starts_with("authentication failed"), "{err}");
+}
