@@ -27,6 +27,7 @@ mod overview;
 mod pages;
 mod pg_schema;
 mod provider;
+mod providers;
 mod reveal;
 mod secrets_at_rest;
 mod security;

@@ -74,7 +74,18 @@ await new Promise((resolve, reject) => {
 const { port } = server.address();
 const ISSUER = (process.env.OIDC_ISSUER || `http://127.0.0.1:${port}`).replace(/\/+$/, '');
 
+// A fixed machine client for the OAuth2 connector tests (client credentials only).
+const MACHINE_CLIENT = {
+  client_id: 'portcullis-machine',
+  client_secret: 'machine-secret',
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+  token_endpoint_auth_method: 'client_secret_basic',
+};
+
 const configuration = {
+  clients: [MACHINE_CLIENT],
   jwks: { keys: [privateJwk] },
   findAccount(ctx, id) {
     if (!hasAccount(id)) return undefined;

@@ -11,6 +11,10 @@
 //! Every call goes through [`Outbound`] (its policy and time limits). Errors are
 //! [`ProviderError`]s whose text is safe to show: no secret, no signed URL.
 
+mod docker;
+mod kubernetes;
+mod oauth2;
+
 use serde_json::{Map, Value};
 
 use crate::outbound::{Outbound, OutboundError};
@@ -244,8 +248,12 @@ fn must_reach(
 
 /// Proves the credentials with the provider.
 pub async fn authenticate(out: &Outbound, target: &Target) -> Result<(), ProviderError> {
-    let _ = out;
-    Err(unsupported(target, "verification"))
+    match target.connector_type.as_str() {
+        "docker" => docker::authenticate(out, target).await,
+        "oauth2" => oauth2::authenticate(out, target).await,
+        "kubernetes" => kubernetes::authenticate(out, target).await,
+        _ => Err(unsupported(target, "verification")),
+    }
 }
 
 /// The resource ids of `resource_type` that `target` reaches.
@@ -254,8 +262,20 @@ pub async fn discover(
     target: &Target,
     resource_type: &str,
 ) -> Result<Option<Vec<String>>, ProviderError> {
-    let _ = (out, resource_type);
-    Err(unsupported(target, "resource discovery"))
+    match target.connector_type.as_str() {
+        "docker" => docker::discover(out, target, resource_type).await,
+        "oauth2" => oauth2::discover(out, target, resource_type).await,
+        "kubernetes" => kubernetes::discover(out, target, resource_type).await,
+        _ => Err(unsupported(target, "resource discovery")),
+    }
+}
+
+/// The repositories of a Docker connector's registry (its catalog), at most 10,000.
+pub async fn repositories(out: &Outbound, target: &Target) -> Result<Vec<String>, ProviderError> {
+    match target.connector_type.as_str() {
+        "docker" => docker::repositories(out, target).await,
+        _ => Err(unsupported(target, "listing repositories")),
+    }
 }
 
 /// Credentials for one resource; `lifetime` seconds where the method issues temporary
@@ -267,8 +287,13 @@ pub async fn issue(
     resource_id: &str,
     lifetime: i64,
 ) -> Result<Issued, ProviderError> {
-    let _ = (out, resource_type, resource_id, lifetime);
-    Err(unsupported(target, "issuing credentials"))
+    let _ = lifetime;
+    match target.connector_type.as_str() {
+        "docker" => docker::issue(out, target, resource_type, resource_id).await,
+        "oauth2" => oauth2::issue(out, target, resource_type, resource_id).await,
+        "kubernetes" => kubernetes::issue(out, target, resource_type, resource_id).await,
+        _ => Err(unsupported(target, "issuing credentials")),
+    }
 }
 
 fn unsupported(target: &Target, what: &str) -> ProviderError {
