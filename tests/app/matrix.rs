@@ -61,7 +61,7 @@ GET    /api/v1/resources?resource_type=docker-registry 401 200 200 200 200 200
 POST   /api/v1/connectors                              401 403 403 403 403 201 {"name": "conn-new", "namespace": "team-a", "connector_type": "docker", "auth_method": "password", "configuration": {"username": "u", "password": "p"}}
 PATCH  /api/v1/connectors/conn-a                       401 403 403 404 403 200 {"description": "d"}
 POST   /api/v1/connectors/conn-a/verify                401 403 200 404 403 200
-POST   /api/v1/connectors/conn-a/client-credentials    401 403 501 404 403 501 {"resource_type": "docker-registry"}
+POST   /api/v1/connectors/conn-a/client-credentials    401 403 502 404 403 502 {"resource_type": "docker-registry"}
 DELETE /api/v1/connectors/conn-a                       401 403 403 404 403 204
 DELETE /api/v1/environments/team-a/train               401 403 403 404 403 204
 DELETE /api/v1/service-accounts/sa-a/api-keys/k1       401 403 403 404 403 204
