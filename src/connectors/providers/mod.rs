@@ -17,6 +17,8 @@ use serde_json::{Map, Value};
 
 use crate::outbound::{Outbound, OutboundError};
 
+mod aws;
+
 /// A connector as a provider sees it: its type, method, what it reaches, and its
 /// configuration with the secrets opened.
 #[derive(Clone)]
@@ -246,8 +248,10 @@ fn must_reach(
 
 /// Proves the credentials with the provider.
 pub async fn authenticate(out: &Outbound, target: &Target) -> Result<(), ProviderError> {
-    let _ = out;
-    Err(unsupported(target, "verification"))
+    match target.connector_type.as_str() {
+        "aws" => aws::authenticate(out, target).await,
+        _ => Err(unsupported(target, "verification")),
+    }
 }
 
 /// The resource ids of `resource_type` that `target` reaches.
@@ -256,8 +260,10 @@ pub async fn discover(
     target: &Target,
     resource_type: &str,
 ) -> Result<Option<Vec<String>>, ProviderError> {
-    let _ = (out, resource_type);
-    Err(unsupported(target, "resource discovery"))
+    match target.connector_type.as_str() {
+        "aws" => aws::discover(out, target, resource_type).await,
+        _ => Err(unsupported(target, "resource discovery")),
+    }
 }
 
 /// Credentials for one resource; `lifetime` seconds where the method issues temporary
@@ -269,8 +275,10 @@ pub async fn issue(
     resource_id: &str,
     lifetime: i64,
 ) -> Result<Issued, ProviderError> {
-    let _ = (out, resource_type, resource_id, lifetime);
-    Err(unsupported(target, "issuing credentials"))
+    match target.connector_type.as_str() {
+        "aws" => aws::issue(out, target, resource_type, resource_id, lifetime).await,
+        _ => Err(unsupported(target, "issuing credentials")),
+    }
 }
 
 fn unsupported(target: &Target, what: &str) -> ProviderError {
