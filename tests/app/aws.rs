@@ -15,17 +15,13 @@ use portcullis::outbound::{Outbound, Policy};
 use rand::RngCore;
 use serde_json::{Value, json};
 
-const IGNORED: &str = "needs the moto emulator (tests/run.sh starts it)";
-
 /// A `TEST_AWS_*` variable (asserted set).
 fn env(name: &str) -> String {
     std::env::var(name)
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| {
-            panic!(
-                "{name} is required: run tests/run.sh, which starts the moto emulator ({IGNORED})"
-            )
+            panic!("{name} is required: run tests/run.sh, which starts the moto emulator")
         })
 }
 
