@@ -11,6 +11,7 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod aws;
 mod cli;
 mod connector_pages;
 mod connectors;

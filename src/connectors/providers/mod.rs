@@ -11,6 +11,7 @@
 //! Every call goes through [`Outbound`] (its policy and time limits). Errors are
 //! [`ProviderError`]s whose text is safe to show: no secret, no signed URL.
 
+mod aws;
 mod docker;
 mod kubernetes;
 mod oauth2;
@@ -249,6 +250,7 @@ fn must_reach(
 /// Proves the credentials with the provider.
 pub async fn authenticate(out: &Outbound, target: &Target) -> Result<(), ProviderError> {
     match target.connector_type.as_str() {
+        "aws" => aws::authenticate(out, target).await,
         "docker" => docker::authenticate(out, target).await,
         "oauth2" => oauth2::authenticate(out, target).await,
         "kubernetes" => kubernetes::authenticate(out, target).await,
@@ -263,6 +265,7 @@ pub async fn discover(
     resource_type: &str,
 ) -> Result<Option<Vec<String>>, ProviderError> {
     match target.connector_type.as_str() {
+        "aws" => aws::discover(out, target, resource_type).await,
         "docker" => docker::discover(out, target, resource_type).await,
         "oauth2" => oauth2::discover(out, target, resource_type).await,
         "kubernetes" => kubernetes::discover(out, target, resource_type).await,
@@ -287,8 +290,8 @@ pub async fn issue(
     resource_id: &str,
     lifetime: i64,
 ) -> Result<Issued, ProviderError> {
-    let _ = lifetime;
     match target.connector_type.as_str() {
+        "aws" => aws::issue(out, target, resource_type, resource_id, lifetime).await,
         "docker" => docker::issue(out, target, resource_type, resource_id).await,
         "oauth2" => oauth2::issue(out, target, resource_type, resource_id).await,
         "kubernetes" => kubernetes::issue(out, target, resource_type, resource_id).await,
