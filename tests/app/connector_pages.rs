@@ -485,7 +485,7 @@ async fn verify_on_the_connector_page_shows_what_the_provider_said() {
     assert!(!page.body.contains(SECRET));
 
     // A viewer may read the connector but not verify it.
-    app.create_user("viewer", &[("default/*", "viewer")]);
+    app.create_user("viewer", &[("team-a/*", "viewer")]);
     let mut viewer = app.new_browser();
     viewer.login("viewer", PASSWORD).await;
     let page = viewer.get("/connectors/s3-verify").await;

@@ -371,7 +371,12 @@ async fn permissions_follow_the_namespace() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{res}");
     // Verification reaches only public endpoints here (the test server does not set
     // PORTCULLIS_CONNECTOR_ALLOW_PRIVATE): a refusal is the body's error, not a 5xx.
-    let patch = json!({"configuration": {"endpoint_url": "http://127.0.0.1:9"}});
+    // (A new endpoint needs the secrets again: they are never sent somewhere new.)
+    let patch = json!({"configuration": {
+        "endpoint_url": "http://127.0.0.1:9",
+        "aws_access_key_id": KEY_ID,
+        "aws_secret_access_key": SECRET,
+    }});
     let (status, res) = app.patch_as(&alice, S3, patch).await.parts();
     assert_eq!(status, StatusCode::OK, "{res}");
     let (status, res) = app.post_as(&carol, VERIFY, Value::Null).await.parts();
