@@ -329,7 +329,7 @@ async fn permissions_follow_the_namespace() {
     const S3: &str = "/api/v1/connectors/s3-training";
     const USE: &str = "/api/v1/connectors/s3-training/client-credentials";
     const VERIFY: &str = "/api/v1/connectors/s3-training/verify";
-    let (mut app, _) = setup().await;
+    let (mut app, root) = setup().await;
     let alice = app.access_token("alice", PASSWORD).await;
     let bob = app.access_token("bob", PASSWORD).await;
     let carol = app.access_token("carol", PASSWORD).await;
@@ -392,7 +392,7 @@ async fn permissions_follow_the_namespace() {
     assert_eq!(shown["resources"][0]["origin"], "verified", "{shown}");
     assert_eq!(shown["resources"][0]["error"], error, "{shown}");
     let (_, events) = app
-        .get_as(&alice, "/api/v1/audit-events?target=connector:s3-training")
+        .get_as(&root, "/api/v1/audit-events?target=connector:s3-training")
         .await
         .parts();
     let text = events.to_string();
