@@ -15,15 +15,7 @@ use portcullis::outbound::{Outbound, Policy};
 use rand::RngCore;
 use serde_json::{Value, json};
 
-/// A `TEST_AWS_*` variable (asserted set).
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| {
-            panic!("{name} is required: run tests/run.sh, which starts the moto emulator")
-        })
-}
+use crate::helpers::emulator_env;
 
 fn outbound() -> Outbound {
     Outbound::new(Policy {
@@ -31,6 +23,25 @@ fn outbound() -> Outbound {
         ..Policy::default()
     })
     .unwrap()
+}
+
+/// Credentials of `t` for `bucket`.
+async fn issue_for(
+    t: &Target,
+    bucket: &str,
+    lifetime: i64,
+) -> Result<
+    portcullis::connectors::providers::Issued,
+    portcullis::connectors::providers::ProviderError,
+> {
+    issue(
+        &outbound(),
+        t,
+        "s3-bucket",
+        &format!("s3://{bucket}"),
+        lifetime,
+    )
+    .await
 }
 
 /// A unique bucket name.
@@ -43,10 +54,10 @@ fn unique(prefix: &str) -> String {
 /// An AWS connector on moto with the test user's keys and `extra` attributes.
 fn target(method: &str, resource_types: &[&str], extra: Value) -> Target {
     let mut config = json!({
-        "region": env("TEST_AWS_REGION"),
-        "endpoint_url": env("TEST_AWS_ENDPOINT"),
-        "aws_access_key_id": env("TEST_AWS_ACCESS_KEY_ID"),
-        "aws_secret_access_key": env("TEST_AWS_SECRET_ACCESS_KEY"),
+        "region": emulator_env("TEST_AWS_REGION"),
+        "endpoint_url": emulator_env("TEST_AWS_ENDPOINT"),
+        "aws_access_key_id": emulator_env("TEST_AWS_ACCESS_KEY_ID"),
+        "aws_secret_access_key": emulator_env("TEST_AWS_SECRET_ACCESS_KEY"),
     });
     if let (Value::Object(c), Value::Object(more)) = (&mut config, extra) {
         c.extend(more);
@@ -56,22 +67,20 @@ fn target(method: &str, resource_types: &[&str], extra: Value) -> Target {
         "iam-role" => Some((900, None, 3600)),
         _ => None,
     };
-    Target {
-        name: "moto".into(),
-        connector_type: "aws".into(),
-        auth_method: method.into(),
-        resource_types: resource_types.iter().map(|s| (*s).to_owned()).collect(),
-        resource_id: None,
-        config: config.as_object().cloned().unwrap(),
-        expiration_seconds: None,
-        expiration_bounds: bounds,
-    }
+    let mut t = Target::new(
+        "aws",
+        method,
+        resource_types,
+        config.as_object().cloned().unwrap(),
+    );
+    t.expiration_bounds = bounds;
+    t
 }
 
 /// The emulator's AWS CLI with these keys, isolated from any AWS configuration of the
 /// machine; its text output, or its error.
 fn cli(keys: (&str, &str, Option<&str>), args: &[&str]) -> Result<String, String> {
-    let mut cmd = Command::new(env("TEST_AWS_CLI"));
+    let mut cmd = Command::new(emulator_env("TEST_AWS_CLI"));
     for var in [
         "AWS_PROFILE",
         "AWS_SESSION_TOKEN",
@@ -95,8 +104,8 @@ fn cli(keys: (&str, &str, Option<&str>), args: &[&str]) -> Result<String, String
     if let Some(token) = keys.2 {
         cmd.env("AWS_SESSION_TOKEN", token);
     }
-    let region = env("TEST_AWS_REGION");
-    let endpoint = env("TEST_AWS_ENDPOINT");
+    let region = emulator_env("TEST_AWS_REGION");
+    let endpoint = emulator_env("TEST_AWS_ENDPOINT");
     cmd.args([
         "--endpoint-url",
         &endpoint,
@@ -115,8 +124,8 @@ fn cli(keys: (&str, &str, Option<&str>), args: &[&str]) -> Result<String, String
 
 fn user_cli(args: &[&str]) -> String {
     let (id, secret) = (
-        env("TEST_AWS_ACCESS_KEY_ID"),
-        env("TEST_AWS_SECRET_ACCESS_KEY"),
+        emulator_env("TEST_AWS_ACCESS_KEY_ID"),
+        emulator_env("TEST_AWS_SECRET_ACCESS_KEY"),
     );
     cli((&id, &secret, None), args).unwrap_or_else(|e| panic!("aws {args:?}: {e}"))
 }
@@ -187,7 +196,7 @@ async fn every_resource_type_is_discovered() {
     );
     let v = verify(&outbound(), &t, &Scope::default()).await;
     assert_eq!(v.error, None);
-    let region = env("TEST_AWS_REGION");
+    let region = emulator_env("TEST_AWS_REGION");
     for r in &v.resources {
         assert_eq!(r.error, None, "{}", r.resource_type);
         let ids = r.resource_ids.clone().unwrap();
@@ -218,7 +227,7 @@ async fn a_wrong_secret_fails_verification_without_showing_a_secret() {
     assert!(error.contains("authentication failed"), "{error}");
     assert!(!error.contains(wrong), "{error}");
     assert!(
-        !error.contains(&env("TEST_AWS_SECRET_ACCESS_KEY")),
+        !error.contains(&emulator_env("TEST_AWS_SECRET_ACCESS_KEY")),
         "{error}"
     );
     assert!(v.resources.iter().all(|r| r.resource_ids.is_none()));
@@ -273,11 +282,17 @@ fn assert_temporary(
     }
     assert_ne!(
         issued.credentials["aws_access_key_id"],
-        env("TEST_AWS_ACCESS_KEY_ID"),
+        emulator_env("TEST_AWS_ACCESS_KEY_ID"),
         "{method}: fresh keys, not the stored ones"
     );
-    assert_eq!(issued.credentials["region"], env("TEST_AWS_REGION"));
-    assert_eq!(issued.credentials["endpoint_url"], env("TEST_AWS_ENDPOINT"));
+    assert_eq!(
+        issued.credentials["region"],
+        emulator_env("TEST_AWS_REGION")
+    );
+    assert_eq!(
+        issued.credentials["endpoint_url"],
+        emulator_env("TEST_AWS_ENDPOINT")
+    );
     let now = chrono::Utc::now().timestamp_millis();
     let expires_at = issued.expires_at.expect("temporary credentials expire");
     assert!(
@@ -296,15 +311,9 @@ async fn session_and_federation_tokens_are_temporary_credentials() {
         let t = target(method, &["s3-bucket"], json!({}));
         let lifetime = t.lifetime(Some(900));
         assert_eq!(lifetime, 900);
-        let issued = issue(
-            &outbound(),
-            &t,
-            "s3-bucket",
-            &format!("s3://{bucket}"),
-            lifetime,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{method}: {e}"));
+        let issued = issue_for(&t, &bucket, lifetime)
+            .await
+            .unwrap_or_else(|e| panic!("{method}: {e}"));
         assert_temporary(method, &issued, lifetime);
     }
 }
@@ -317,19 +326,11 @@ async fn role_credentials_really_reach_the_bucket() {
     let t = target(
         "iam-role",
         &["s3-bucket"],
-        json!({"role_arn": env("TEST_AWS_ROLE_ARN")}),
+        json!({"role_arn": emulator_env("TEST_AWS_ROLE_ARN")}),
     );
     let lifetime = t.lifetime(Some(7200));
     assert_eq!(lifetime, 7200, "the method has no maximum …");
-    let issued = issue(
-        &outbound(),
-        &t,
-        "s3-bucket",
-        &format!("s3://{bucket}"),
-        lifetime,
-    )
-    .await
-    .unwrap();
+    let issued = issue_for(&t, &bucket, lifetime).await.unwrap();
     assert_temporary("iam-role", &issued, 3600); // … but AssumeRole asks for at most 1 h
     let field = |k: &str| issued.credentials[k].as_str().unwrap().to_owned();
     let (id, secret, token) = (

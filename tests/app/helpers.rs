@@ -741,3 +741,14 @@ pub fn find_by<'a>(list: &'a serde_json::Value, key: &str, value: &str) -> &'a s
 pub fn get(path: &str, status: u16) -> (Method, &str, serde_json::Value, u16) {
     (Method::GET, path, serde_json::Value::Null, status)
 }
+
+/// An environment variable that `tests/run.sh` sets when it starts the emulators
+/// (asserted set, so a run without them fails instead of skipping).
+pub fn emulator_env(name: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| {
+            panic!("{name} is required: run tests/run.sh, which starts the emulators")
+        })
+}

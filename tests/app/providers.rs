@@ -17,6 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::{self, pki_types};
 
+use crate::helpers::emulator_env;
+
 fn outbound() -> Outbound {
     Outbound::new(Policy {
         allow_private: true,
@@ -26,16 +28,12 @@ fn outbound() -> Outbound {
 }
 
 fn target(connector_type: &str, auth_method: &str, resource_type: &str, config: Value) -> Target {
-    Target {
-        name: format!("test-{connector_type}"),
-        connector_type: connector_type.into(),
-        auth_method: auth_method.into(),
-        resource_types: vec![resource_type.into()],
-        resource_id: None,
-        config: config.as_object().cloned().unwrap(),
-        expiration_seconds: None,
-        expiration_bounds: None,
-    }
+    Target::new(
+        connector_type,
+        auth_method,
+        &[resource_type],
+        config.as_object().cloned().unwrap(),
+    )
 }
 
 /// Asserts that verification succeeded and reached exactly `id`.
@@ -54,16 +52,6 @@ fn failure(v: &Verification) -> String {
     v.error
         .clone()
         .unwrap_or_else(|| panic!("verification should have failed: {v:?}"))
-}
-
-/// An environment variable the emulators set (asserted set).
-fn emulator_env(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| {
-            panic!("{name} is required: run tests/run.sh, which starts the emulators")
-        })
 }
 
 // --- Kubernetes: a TLS fixture API server ---------------------------------------------
@@ -246,15 +234,21 @@ fn k8s_target(server: &str, config: Value) -> Target {
     t
 }
 
-#[tokio::test]
-async fn kubernetes_tokens_are_verified_over_tls_pinned_to_the_clusters_ca() {
+/// The fixture API server accepting `right-token`, and a connector to it that trusts
+/// its CA and presents that token.
+async fn k8s_with_the_right_token() -> (K8s, Target) {
     let api = k8s("right-token").await;
-    let out = outbound();
-
-    let good = k8s_target(
+    let t = k8s_target(
         &api.server,
         json!({"certificate_authority": api.ca_pem, "token": "right-token"}),
     );
+    (api, t)
+}
+
+#[tokio::test]
+async fn kubernetes_tokens_are_verified_over_tls_pinned_to_the_clusters_ca() {
+    let (api, good) = k8s_with_the_right_token().await;
+    let out = outbound();
     let v = verify(&out, &good, &Scope::default()).await;
     assert_reached(&v, "fixture");
     assert_eq!(
@@ -293,12 +287,8 @@ async fn kubernetes_tokens_are_verified_over_tls_pinned_to_the_clusters_ca() {
 
 #[tokio::test]
 async fn kubernetes_credentials_are_issued_as_configured_for_the_cluster() {
-    let api = k8s("right-token").await;
+    let (api, t) = k8s_with_the_right_token().await;
     let out = outbound();
-    let t = k8s_target(
-        &api.server,
-        json!({"certificate_authority": api.ca_pem, "token": "right-token"}),
-    );
     let issued = issue(&out, &t, "kubernetes-cluster", "fixture", 3600)
         .await
         .unwrap();

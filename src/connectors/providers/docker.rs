@@ -15,11 +15,17 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use self::parse::{Challenge, Registry, next_link, parse_challenges, parse_token, registry};
-use super::{Issued, ProviderError, Target};
+use super::{Issued, ProviderError, Single, Target};
 use crate::outbound::{Outbound, Tls};
 
 /// The only resource type.
 const RESOURCE_TYPE: &str = "docker-registry";
+
+/// The one resource a docker connector reaches.
+pub(super) const SINGLE: Single = Single {
+    resource_type: RESOURCE_TYPE,
+    noun: "registry",
+};
 /// Most repositories listed.
 pub(super) const MAX_REPOSITORIES: usize = 10_000;
 /// Repositories asked for per catalog page.
@@ -191,15 +197,8 @@ pub(super) async fn authenticate(out: &Outbound, t: &Target) -> Result<(), Provi
 }
 
 /// The registry's id, the one resource of a Docker connector.
-pub(super) async fn discover(
-    _out: &Outbound,
-    t: &Target,
-    resource_type: &str,
-) -> Result<Option<Vec<String>>, ProviderError> {
-    if resource_type != RESOURCE_TYPE {
-        return Err(not_a_type(resource_type));
-    }
-    Ok(Some(vec![registry(t.text("registry"))?.id]))
+pub(super) fn resource_id(t: &Target) -> Result<String, ProviderError> {
+    Ok(registry(t.text("registry"))?.id)
 }
 
 /// The repositories in the registry's catalog (`/v2/_catalog`, all pages on the
@@ -258,21 +257,8 @@ pub(super) async fn repositories(out: &Outbound, t: &Target) -> Result<Vec<Strin
 
 /// Credentials for the registry: a registry token where the registry uses the token
 /// flow (it expires), else the configured username and password (they do not).
-pub(super) async fn issue(
-    out: &Outbound,
-    t: &Target,
-    resource_type: &str,
-    resource_id: &str,
-) -> Result<Issued, ProviderError> {
-    if resource_type != RESOURCE_TYPE {
-        return Err(not_a_type(resource_type));
-    }
+pub(super) async fn issue(out: &Outbound, t: &Target) -> Result<Issued, ProviderError> {
     let session = Session::login(out, t).await?;
-    if session.registry.id != resource_id {
-        return Err(ProviderError::NotReached(format!(
-            "{RESOURCE_TYPE} {resource_id} is not the registry this connector reaches"
-        )));
-    }
     let mut credentials = Map::new();
     credentials.insert("registry".into(), json!(session.registry.id));
     let expires_at = match &session.auth {
@@ -290,10 +276,4 @@ pub(super) async fn issue(
         credentials,
         expires_at,
     })
-}
-
-fn not_a_type(resource_type: &str) -> ProviderError {
-    ProviderError::Unsupported(format!(
-        "Docker connectors reach {RESOURCE_TYPE} resources, not {resource_type}"
-    ))
 }

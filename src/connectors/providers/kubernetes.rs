@@ -7,11 +7,17 @@ use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::{Issued, ProviderError, Target};
+use super::{Issued, ProviderError, Single, Target};
 use crate::outbound::{Outbound, Tls};
 
 /// The only resource type.
 const RESOURCE_TYPE: &str = "kubernetes-cluster";
+
+/// The one resource a kubernetes connector reaches.
+pub(super) const SINGLE: Single = Single {
+    resource_type: RESOURCE_TYPE,
+    noun: "cluster",
+};
 /// Where the API answers "who am I" (Kubernetes 1.28 and later).
 const SELF_SUBJECT_REVIEWS: &str = "/apis/authentication.k8s.io/v1/selfsubjectreviews";
 
@@ -188,36 +194,16 @@ pub(super) async fn authenticate(out: &Outbound, t: &Target) -> Result<(), Provi
 }
 
 /// The cluster name, the one resource of a Kubernetes connector.
-pub(super) async fn discover(
-    _out: &Outbound,
-    t: &Target,
-    resource_type: &str,
-) -> Result<Option<Vec<String>>, ProviderError> {
-    if resource_type != RESOURCE_TYPE {
-        return Err(not_a_type(resource_type));
-    }
-    Ok(Some(vec![t.required("cluster_name")?.to_owned()]))
+pub(super) fn resource_id(t: &Target) -> Result<String, ProviderError> {
+    Ok(t.required("cluster_name")?.to_owned())
 }
 
 /// The configured credentials, ready for a kubeconfig or an `ExecCredential`:
 /// `server`, `cluster_name`, `insecure`, and those of `certificate_authority`, `token`,
 /// `username`/`password`, `client_certificate`/`client_key` that are set. They do not
 /// expire by themselves.
-pub(super) async fn issue(
-    _out: &Outbound,
-    t: &Target,
-    resource_type: &str,
-    resource_id: &str,
-) -> Result<Issued, ProviderError> {
-    if resource_type != RESOURCE_TYPE {
-        return Err(not_a_type(resource_type));
-    }
+pub(super) async fn issue(_out: &Outbound, t: &Target) -> Result<Issued, ProviderError> {
     let cluster_name = t.required("cluster_name")?;
-    if cluster_name != resource_id {
-        return Err(ProviderError::NotReached(format!(
-            "{RESOURCE_TYPE} {resource_id} is not the cluster this connector reaches"
-        )));
-    }
     let server = t.required("server")?;
     endpoint(server, "/")?;
     tls(t)?;
@@ -251,27 +237,17 @@ fn as_configured<'a>(t: &'a Target, key: &str) -> Option<&'a str> {
         .filter(|s| !s.trim().is_empty())
 }
 
-fn not_a_type(resource_type: &str) -> ProviderError {
-    ProviderError::Unsupported(format!(
-        "Kubernetes connectors reach {RESOURCE_TYPE} resources, not {resource_type}"
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn target(method: &str, config: Value) -> Target {
-        Target {
-            name: "k".into(),
-            connector_type: "kubernetes".into(),
-            auth_method: method.into(),
-            resource_types: vec![RESOURCE_TYPE.into()],
-            resource_id: None,
-            config: config.as_object().cloned().unwrap_or_default(),
-            expiration_seconds: None,
-            expiration_bounds: None,
-        }
+        Target::new(
+            "kubernetes",
+            method,
+            &[RESOURCE_TYPE],
+            config.as_object().cloned().unwrap_or_default(),
+        )
     }
 
     #[test]
@@ -325,7 +301,9 @@ mod tests {
             json!({"server": "https://k8s.example.com", "cluster_name": "prod", "token": "t0k",
                    "certificate_authority": "PEM", "insecure": false}),
         );
-        let issued = issue(&out, &t, RESOURCE_TYPE, "prod").await.unwrap();
+        let issued = super::super::issue(&out, &t, RESOURCE_TYPE, "prod", 0)
+            .await
+            .unwrap();
         assert_eq!(
             Value::Object(issued.credentials),
             json!({"server": "https://k8s.example.com", "cluster_name": "prod", "insecure": false,
@@ -333,7 +311,7 @@ mod tests {
         );
         assert_eq!(issued.expires_at, None);
         assert!(matches!(
-            issue(&out, &t, RESOURCE_TYPE, "other").await,
+            super::super::issue(&out, &t, RESOURCE_TYPE, "other", 0).await,
             Err(ProviderError::NotReached(_))
         ));
         let p = target(
@@ -341,7 +319,9 @@ mod tests {
             json!({"server": "https://k", "cluster_name": "c", "username": "u", "password": "p",
                    "token": "ignored"}),
         );
-        let issued = issue(&out, &p, RESOURCE_TYPE, "c").await.unwrap();
+        let issued = super::super::issue(&out, &p, RESOURCE_TYPE, "c", 0)
+            .await
+            .unwrap();
         assert_eq!(issued.credentials["username"], "u");
         assert_eq!(issued.credentials["password"], "p");
         assert!(!issued.credentials.contains_key("token"));

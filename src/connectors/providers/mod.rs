@@ -55,6 +55,27 @@ impl std::fmt::Debug for Target {
 }
 
 impl Target {
+    /// A connector of `connector_type`/`auth_method` reaching `resource_types` with
+    /// `config`, neither pinned nor with lifetime settings (tests and tools build
+    /// targets this way; the server builds them from stored connectors).
+    pub fn new(
+        connector_type: &str,
+        auth_method: &str,
+        resource_types: &[&str],
+        config: Map<String, Value>,
+    ) -> Self {
+        Self {
+            name: format!("{connector_type} connector"),
+            connector_type: connector_type.into(),
+            auth_method: auth_method.into(),
+            resource_types: resource_types.iter().map(|s| (*s).to_owned()).collect(),
+            resource_id: None,
+            config,
+            expiration_seconds: None,
+            expiration_bounds: None,
+        }
+    }
+
     /// A text attribute, trimmed, if set and not empty.
     pub fn text(&self, key: &str) -> Option<&str> {
         self.config
@@ -266,9 +287,11 @@ pub async fn discover(
 ) -> Result<Option<Vec<String>>, ProviderError> {
     match target.connector_type.as_str() {
         "aws" => aws::discover(out, target, resource_type).await,
-        "docker" => docker::discover(out, target, resource_type).await,
-        "oauth2" => oauth2::discover(out, target, resource_type).await,
-        "kubernetes" => kubernetes::discover(out, target, resource_type).await,
+        "docker" => docker::SINGLE.found(target, resource_type, || docker::resource_id(target)),
+        "oauth2" => oauth2::SINGLE.found(target, resource_type, || oauth2::resource_id(target)),
+        "kubernetes" => {
+            kubernetes::SINGLE.found(target, resource_type, || kubernetes::resource_id(target))
+        }
         _ => Err(unsupported(target, "resource discovery")),
     }
 }
@@ -292,10 +315,74 @@ pub async fn issue(
 ) -> Result<Issued, ProviderError> {
     match target.connector_type.as_str() {
         "aws" => aws::issue(out, target, resource_type, resource_id, lifetime).await,
-        "docker" => docker::issue(out, target, resource_type, resource_id).await,
-        "oauth2" => oauth2::issue(out, target, resource_type, resource_id).await,
-        "kubernetes" => kubernetes::issue(out, target, resource_type, resource_id).await,
+        "docker" => {
+            let reached = docker::resource_id(target);
+            docker::SINGLE.admit(target, resource_type, resource_id, reached)?;
+            docker::issue(out, target).await
+        }
+        "oauth2" => {
+            let reached = oauth2::resource_id(target);
+            oauth2::SINGLE.admit(target, resource_type, resource_id, reached)?;
+            oauth2::issue(out, target).await
+        }
+        "kubernetes" => {
+            let reached = kubernetes::resource_id(target);
+            kubernetes::SINGLE.admit(target, resource_type, resource_id, reached)?;
+            kubernetes::issue(out, target).await
+        }
         _ => Err(unsupported(target, "issuing credentials")),
+    }
+}
+
+/// The one resource type of a connector type that reaches a single resource (a
+/// registry, a cluster, an API), and the noun its messages use.
+pub(super) struct Single {
+    /// The resource type.
+    pub resource_type: &'static str,
+    /// What one is called in messages ("registry", "cluster", "API").
+    pub noun: &'static str,
+}
+
+impl Single {
+    /// Refuses any other resource type.
+    pub(super) fn check(&self, t: &Target, resource_type: &str) -> Result<(), ProviderError> {
+        if resource_type == self.resource_type {
+            return Ok(());
+        }
+        Err(ProviderError::Unsupported(format!(
+            "{} connectors reach {} resources, not {resource_type}",
+            t.connector_type, self.resource_type
+        )))
+    }
+
+    /// `[id]` as discovery reports it, once the type is checked.
+    pub(super) fn found(
+        &self,
+        t: &Target,
+        resource_type: &str,
+        id: impl FnOnce() -> Result<String, ProviderError>,
+    ) -> Result<Option<Vec<String>>, ProviderError> {
+        self.check(t, resource_type)?;
+        Ok(Some(vec![id()?]))
+    }
+
+    /// Refuses to issue for another resource type, or for `asked` when the connector
+    /// reaches `reached` instead.
+    pub(super) fn admit(
+        &self,
+        t: &Target,
+        resource_type: &str,
+        asked: &str,
+        reached: Result<String, ProviderError>,
+    ) -> Result<(), ProviderError> {
+        self.check(t, resource_type)?;
+        if asked == reached? {
+            return Ok(());
+        }
+        Err(ProviderError::NotReached(format!(
+            "{} {asked} is not the {} this connector reaches",
+            self.resource_type, self.noun
+        )))
     }
 }
 

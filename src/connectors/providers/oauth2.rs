@@ -12,11 +12,17 @@ use serde_json::{Map, Value, json};
 use url::Url;
 use url::form_urlencoded::{Serializer, byte_serialize};
 
-use super::{Issued, ProviderError, Target};
+use super::{Issued, ProviderError, Single, Target};
 use crate::outbound::{Outbound, Tls};
 
 /// The only resource type.
 const RESOURCE_TYPE: &str = "oauth2-api";
+
+/// The one resource a oauth2 connector reaches.
+pub(super) const SINGLE: Single = Single {
+    resource_type: RESOURCE_TYPE,
+    noun: "API",
+};
 
 /// An access token from a token endpoint.
 #[derive(Clone, PartialEq, Eq)]
@@ -258,34 +264,14 @@ pub(super) async fn authenticate(out: &Outbound, t: &Target) -> Result<(), Provi
 }
 
 /// The API URL, the one resource of an OAuth2 connector.
-pub(super) async fn discover(
-    _out: &Outbound,
-    t: &Target,
-    resource_type: &str,
-) -> Result<Option<Vec<String>>, ProviderError> {
-    if resource_type != RESOURCE_TYPE {
-        return Err(not_a_type(resource_type));
-    }
-    Ok(Some(vec![t.required("api_url")?.to_owned()]))
+pub(super) fn resource_id(t: &Target) -> Result<String, ProviderError> {
+    Ok(t.required("api_url")?.to_owned())
 }
 
 /// An access token for the API: `{"access_token", "token_type"}`. It expires when the
 /// token endpoint says (`expires_in`); where it does not say, and for a stored token,
 /// the expiry is unknown (`expires_at` is `None`), not "never".
-pub(super) async fn issue(
-    out: &Outbound,
-    t: &Target,
-    resource_type: &str,
-    resource_id: &str,
-) -> Result<Issued, ProviderError> {
-    if resource_type != RESOURCE_TYPE {
-        return Err(not_a_type(resource_type));
-    }
-    if t.required("api_url")? != resource_id {
-        return Err(ProviderError::NotReached(format!(
-            "{RESOURCE_TYPE} {resource_id} is not the API this connector reaches"
-        )));
-    }
+pub(super) async fn issue(out: &Outbound, t: &Target) -> Result<Issued, ProviderError> {
     let token = token(out, t).await?;
     let mut credentials = Map::new();
     credentials.insert("access_token".into(), json!(token.access_token));
@@ -296,12 +282,6 @@ pub(super) async fn issue(
             .expires_in
             .map(|s| chrono::Utc::now().timestamp_millis() + s * 1000),
     })
-}
-
-fn not_a_type(resource_type: &str) -> ProviderError {
-    ProviderError::Unsupported(format!(
-        "OAuth2 connectors reach {RESOURCE_TYPE} resources, not {resource_type}"
-    ))
 }
 
 #[cfg(test)]
