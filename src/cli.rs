@@ -44,6 +44,63 @@ pub enum Command {
         #[command(subcommand)]
         action: SecretsCommand,
     },
+    /// Fetch credentials brokered by a Portcullis server, in the format a standard tool
+    /// reads. The server is `PORTCULLIS_URL`; the API key or token is
+    /// `PORTCULLIS_API_KEY` or `PORTCULLIS_TOKEN` (never an argument).
+    Credentials {
+        /// The tool to serve.
+        #[command(subcommand)]
+        tool: CredentialsCommand,
+    },
+}
+
+/// `portcullis credentials …`
+#[derive(Debug, Subcommand)]
+pub enum CredentialsCommand {
+    /// AWS `credential_process` JSON (Version 1): use as
+    /// `credential_process = portcullis credentials aws --connector C --resource s3://b`.
+    Aws {
+        /// The connector.
+        #[arg(long)]
+        connector: String,
+        /// The resource (`s3://bucket`, a cluster, a registry); the connector's pin when
+        /// omitted.
+        #[arg(long)]
+        resource: Option<String>,
+        /// The resource type, when the connector reaches several and `--resource` does
+        /// not say (`s3://…` is an S3 bucket).
+        #[arg(long)]
+        resource_type: Option<String>,
+    },
+    /// The Docker credential-helper protocol: `get` reads a registry on stdin and prints
+    /// `{"ServerURL","Username","Secret"}`; `list` prints the registries reachable.
+    /// Install as `docker-credential-portcullis` (a link to this binary).
+    Docker {
+        /// `get`, `list` (`store` and `erase` are refused: Portcullis holds the
+        /// credentials).
+        action: String,
+    },
+    /// A `client.authentication.k8s.io/v1` ExecCredential for a kubeconfig's `exec`.
+    Kubernetes {
+        /// The connector.
+        #[arg(long)]
+        connector: String,
+        /// The cluster; the connector's pin when omitted.
+        #[arg(long)]
+        cluster: Option<String>,
+    },
+    /// A bare access token (GCP, Azure, OAuth2, registries).
+    Token {
+        /// The connector.
+        #[arg(long)]
+        connector: String,
+        /// The resource; the connector's pin when omitted.
+        #[arg(long)]
+        resource: Option<String>,
+        /// The resource type, when the connector reaches several.
+        #[arg(long)]
+        resource_type: Option<String>,
+    },
 }
 
 /// `portcullis secrets …`

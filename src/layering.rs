@@ -33,6 +33,7 @@ const KERNEL: &[&str] = &[
     "config",
     "cli",
     "outbound",
+    "client",
 ];
 
 /// Which area's code alone writes each table (docs/ARCHITECTURE.md).

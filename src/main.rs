@@ -8,7 +8,7 @@ use portcullis::config::Config;
 use portcullis::{commands, server};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(arguments());
     let filter = match tracing_subscriber::EnvFilter::try_new(&cli.common.log) {
         Ok(f) => f,
         Err(e) => {
@@ -39,11 +39,26 @@ fn main() -> ExitCode {
                 old_secret_key_file,
             },
         }) => commands::rekey(&cli.common, old_secret_key_file.as_deref()),
+        Some(Command::Credentials { tool }) => portcullis::client::run(tool),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("{e:#}")),
     }
+}
+
+/// The command line; invoked as `docker-credential-portcullis` (a link to this binary,
+/// as Docker runs credential helpers), `portcullis credentials docker …`.
+fn arguments() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<_> = std::env::args_os().collect();
+    let invoked_as = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned());
+    if invoked_as.as_deref() == Some("docker-credential-portcullis") {
+        args.splice(1..1, ["credentials".into(), "docker".into()]);
+    }
+    args
 }
 
 fn run_serve(cli: &Cli, args: &portcullis::cli::ServeArgs) -> anyhow::Result<()> {

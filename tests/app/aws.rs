@@ -45,7 +45,7 @@ async fn issue_for(
 }
 
 /// A unique bucket name.
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     let mut bytes = [0u8; 6];
     rand::rng().fill_bytes(&mut bytes);
     format!("{prefix}-{}", hex::encode(bytes))
@@ -79,7 +79,7 @@ fn target(method: &str, resource_types: &[&str], extra: Value) -> Target {
 
 /// The emulator's AWS CLI with these keys, isolated from any AWS configuration of the
 /// machine; its text output, or its error.
-fn cli(keys: (&str, &str, Option<&str>), args: &[&str]) -> Result<String, String> {
+pub fn cli(keys: (&str, &str, Option<&str>), args: &[&str]) -> Result<String, String> {
     let mut cmd = Command::new(emulator_env("TEST_AWS_CLI"));
     for var in [
         "AWS_PROFILE",
@@ -122,7 +122,7 @@ fn cli(keys: (&str, &str, Option<&str>), args: &[&str]) -> Result<String, String
     }
 }
 
-fn user_cli(args: &[&str]) -> String {
+pub fn user_cli(args: &[&str]) -> String {
     let (id, secret) = (
         emulator_env("TEST_AWS_ACCESS_KEY_ID"),
         emulator_env("TEST_AWS_SECRET_ACCESS_KEY"),
@@ -130,7 +130,7 @@ fn user_cli(args: &[&str]) -> String {
     cli((&id, &secret, None), args).unwrap_or_else(|e| panic!("aws {args:?}: {e}"))
 }
 
-fn create_bucket(name: &str) {
+pub fn create_bucket(name: &str) {
     user_cli(&["s3api", "create-bucket", "--bucket", name]);
 }
 

@@ -1,104 +1,33 @@
 //! Promise: a key's plaintext is never in a log line (at `trace`), nor in the
 //! database. Runs the real binary, so the production logging setup is what is checked.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use portcullis::config::DatabaseUrl;
 
 use crate::helpers::TestDb;
+use crate::running::{Running, field};
 
 /// Secret attribute values of the connector the test registers.
 const CONNECTOR_SECRET: &str = "wJalrXUtnFEMIK7MDENGbPxRfiCYzConnectorSecret";
 const CONNECTOR_KEY_ID: &str = "AKIAZZCONNECTORKEYID7";
 
-/// A tiny HTTP/1.1 client: enough for JSON calls to 127.0.0.1.
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<&str>,
-) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-    if let Some(t) = bearer {
-        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    let body = body.unwrap_or("");
-    req.push_str(&format!(
-        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    ));
-    s.write_all(req.as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
-fn field(body: &str, name: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{body}"));
-    v[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("{name} missing: {body}"))
-        .to_owned()
-}
-
 #[test]
 fn api_keys_and_connector_secrets_are_never_logged_nor_stored() {
     let db = TestDb::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log_path = db.dir.path().join("trace.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .env_clear()
-        .env("PORTCULLIS_DATA_DIR", db.dir.path())
-        .env("PORTCULLIS_DATABASE_URL", db.cli_url())
-        .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
-        .env(
-            "PORTCULLIS_ADMIN_PASSWORD",
-            "admin-password-for-the-trace-test",
-        )
-        .env("PORTCULLIS_LOG", "trace")
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let (status, body) = http(
-        port,
-        "POST",
-        "/api/v1/login",
-        None,
-        Some(r#"{"username":"admin","password":"admin-password-for-the-trace-test"}"#),
-    );
-    assert_eq!(status, 200, "{body}");
-    let admin = field(&body, "access_token");
+    let mut server = Running::start(&db, "trace", &[]);
+    let log_path = server.log_path.clone();
+    let admin = server.admin_token();
+    let http = |method: &str, path: &str, bearer: Option<&str>, body: Option<&str>| {
+        server.http(method, path, bearer, body)
+    };
     http(
-        port,
         "POST",
         "/api/v1/service-accounts",
         Some(&admin),
         Some(r#"{"name":"ci"}"#),
     );
     let (status, body) = http(
-        port,
         "POST",
         "/api/v1/service-accounts/ci/api-keys",
         Some(&admin),
@@ -106,10 +35,9 @@ fn api_keys_and_connector_secrets_are_never_logged_nor_stored() {
     );
     assert_eq!(status, 201, "{body}");
     let first = field(&body, "key");
-    let (status, _) = http(port, "GET", "/api/v1/whoami", Some(&first), None);
+    let (status, _) = http("GET", "/api/v1/whoami", Some(&first), None);
     assert_eq!(status, 200);
     let (_, body) = http(
-        port,
         "POST",
         "/api/v1/login",
         None,
@@ -117,18 +45,16 @@ fn api_keys_and_connector_secrets_are_never_logged_nor_stored() {
     );
     let token = field(&body, "access_token");
     let (_, body) = http(
-        port,
         "POST",
         "/api/v1/service-accounts/ci/api-keys/main/rotate",
         Some(&admin),
         Some(r#"{"retain_period_minutes":5}"#),
     );
     let second = field(&body, "key");
-    http(port, "GET", "/api/v1/whoami", Some(&second), None);
+    http("GET", "/api/v1/whoami", Some(&second), None);
     // A connector whose secret attributes must never be stored or logged in clear, also
     // after an edit that keeps them.
     let (status, body) = http(
-        port,
         "POST",
         "/api/v1/connectors",
         Some(&admin),
@@ -141,30 +67,21 @@ fn api_keys_and_connector_secrets_are_never_logged_nor_stored() {
     assert_eq!(status, 201, "{body}");
     assert!(!body.contains(CONNECTOR_SECRET) && body.contains("[HIDDEN]"));
     let (status, body) = http(
-        port,
         "PATCH",
         "/api/v1/connectors/aws-prod",
         Some(&admin),
         Some(r#"{"configuration":{"region":"us-east-1"}}"#),
     );
     assert_eq!(status, 200, "{body}");
-    let (_, body) = http(
-        port,
-        "GET",
-        "/api/v1/connectors/aws-prod",
-        Some(&admin),
-        None,
-    );
+    let (_, body) = http("GET", "/api/v1/connectors/aws-prod", Some(&admin), None);
     assert!(!body.contains(CONNECTOR_SECRET) && !body.contains(CONNECTOR_KEY_ID));
     http(
-        port,
         "GET",
         "/api/v1/whoami",
         Some(&format!("{}x", &second[..55])),
         None,
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    server.stop();
 
     let secrets: Vec<(&str, &str)> = vec![
         ("first key", &first[16..48]),

@@ -1,0 +1,121 @@
+//! The real binary serving on a free port of 127.0.0.1, with a tiny HTTP/1.1 client:
+//! for tests of what only the process as a whole shows (its logs, its command line).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::TestDb;
+
+/// The admin password the servers of these tests start with.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-binary-tests";
+
+/// A running `portcullis serve`; killed when dropped.
+pub struct Running {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Where its stderr (the log) goes.
+    pub log_path: PathBuf,
+    child: Child,
+}
+
+impl Running {
+    /// Starts the binary on `db` with logging at `log` and the extra `env`, and waits
+    /// until it accepts connections.
+    pub fn start(db: &TestDb, log: &str, env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log_path = db.dir.path().join("server.log");
+        let log_file = std::fs::File::create(&log_path).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .env_clear()
+            .env("PORTCULLIS_DATA_DIR", db.dir.path())
+            .env("PORTCULLIS_DATABASE_URL", db.cli_url())
+            .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
+            .env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("PORTCULLIS_LOG", log)
+            .envs(env.iter().copied())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            port,
+            log_path,
+            child,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One JSON call; `(status, body)`.
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let mut req =
+            format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+        if let Some(t) = bearer {
+            req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        }
+        let body = body.unwrap_or("");
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// An access token of the admin.
+    pub fn admin_token(&self) -> String {
+        let login = format!(r#"{{"username":"admin","password":"{ADMIN_PASSWORD}"}}"#);
+        let (status, body) = self.http("POST", "/api/v1/login", None, Some(&login));
+        assert_eq!(status, 200, "{body}");
+        field(&body, "access_token")
+    }
+
+    /// Stops the server (its log is complete afterwards).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A string field of a JSON body.
+pub fn field(body: &str, name: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{body}"));
+    v[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} missing: {body}"))
+        .to_owned()
+}
