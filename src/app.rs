@@ -95,7 +95,7 @@ impl AppState {
             oidc,
             catalog,
             connector_sealer: Sealer::new(&secret.derive(crate::connectors::SECRETS_KEY_LABEL)),
-            outbound: crate::outbound::Outbound::new(config.outbound)?,
+            outbound: crate::outbound::Outbound::new(config.outbound.clone())?,
             credential_cache: crate::connectors::CredentialCache::default(),
             keys: Keys {
                 credential_pepper: secret.derive("credential-pepper"),

@@ -227,6 +227,10 @@ pub struct ServeArgs {
     /// emulators). Off by default: only public endpoints are reached.
     #[arg(long, env = "PORTCULLIS_CONNECTOR_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
     pub connector_allow_private: bool,
+    /// A PEM bundle of extra certificate authorities that connector calls trust on top
+    /// of the public roots (TLS inspection, on-premises endpoints, emulators).
+    #[arg(long, env = "PORTCULLIS_CONNECTOR_CA_FILE")]
+    pub connector_ca_file: Option<std::path::PathBuf>,
     /// Limit for each call a connector makes to its provider.
     #[arg(long, env = "PORTCULLIS_CONNECTOR_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub connector_timeout_seconds: u64,

@@ -86,6 +86,28 @@ check "azurite: an unsigned request is refused" \
 check "azurite: a wrong key is refused" \
   fails env TEST_AZURITE_KEY=d3Jvbmcta2V5 "$EMU_VENV/bin/python" tests/emulators/azblob.py GET '?comp=list'
 
+# --- Azure Storage over https (azurite, bearer tokens) ---
+# A token with the claims azurite checks (it does not check the signature); ISS overrides iss.
+azurite_token() {
+  ISS=${1:-https://sts.windows.net/3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d/} "$EMU_VENV/bin/python" -c '
+import base64, json, os, time
+part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+now = int(time.time())
+claims = {"aud": "https://storage.azure.com", "iss": os.environ["ISS"], "nbf": now - 60, "iat": now - 60, "exp": now + 600}
+print(part({"alg": "RS256", "typ": "JWT"}) + "." + part(claims) + ".c2lnbmF0dXJl")'
+}
+https_list() { # [curl options...]
+  curl -sS "$@" -H 'x-ms-version: 2021-08-06' "$TEST_AZURITE_HTTPS_BLOB_URL?comp=list"
+}
+check "azurite (https): its certificate is not trusted without the test CA" fails https_list -o /dev/null
+check "azurite (https): a bearer token lists alpha and beta" \
+  bash -c "out=\$(curl -sSf --cacert '$TEST_AZURITE_CA_PEM_FILE' -H 'x-ms-version: 2021-08-06' \
+    -H 'Authorization: Bearer $(azurite_token)' '$TEST_AZURITE_HTTPS_BLOB_URL?comp=list') &&
+    grep -q '<Name>alpha</Name>' <<<\"\$out\" && grep -q '<Name>beta</Name>' <<<\"\$out\""
+check "azurite (https): a token from another issuer is refused" \
+  has ' 403' https_list --cacert "$TEST_AZURITE_CA_PEM_FILE" -o /dev/null -w ' %{http_code}' \
+  -H "Authorization: Bearer $(azurite_token https://evil.example/)"
+
 # --- GCS ---
 check "gcs: list buckets has alpha-bucket and beta-bucket" \
   bash -c "out=\$(curl -sSf '$TEST_GCS_URL/storage/v1/b?project=test-project'); grep -q alpha-bucket <<<\"\$out\" && grep -q beta-bucket <<<\"\$out\""

@@ -1,11 +1,13 @@
 # Real local emulators for the connector integration tests, for tests/run.sh: moto (AWS, with
 # IAM enforcement on), Debian's docker-registry (the CNCF distribution registry, htpasswd
-# auth), azurite's blob service (Azure Storage), gcp-storage-emulator (GCS) and a throwaway
-# sshd, each a plain process on a free 127.0.0.1 port, logs and data in a mktemp dir.
+# auth), azurite's blob service (Azure Storage; twice: plain http with SharedKey, and https with
+# bearer tokens from a test CA), gcp-storage-emulator (GCS) and a throwaway sshd, each a plain
+# process on a free 127.0.0.1 port, logs and data in a mktemp dir.
 # Source it, then: emulators_install (only what is missing: apt packages, the venv tests/.venv
 # from tests/emulators/requirements.txt, npm ci in tests/emulators), emulators_start (exports
-# TEST_AWS_*, TEST_REGISTRY_*, TEST_AZURITE_*, TEST_GCS_URL and TEST_SSH_*), emulators_stop
-# (also run on EXIT by the caller; safe to call twice). Check it all with tests/emulators-check.sh.
+# TEST_AWS_*, TEST_REGISTRY_*, TEST_AZURITE_* (with TEST_AZURITE_HTTPS_BLOB_URL and
+# TEST_AZURITE_CA_PEM_FILE), TEST_GCS_URL and TEST_SSH_*), emulators_stop (also run on EXIT by
+# the caller; safe to call twice). Check it all with tests/emulators-check.sh.
 # shellcheck shell=bash
 
 EMU_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,6 +25,7 @@ emulators_install() {
   [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   { command -v ssh && command -v ssh-keygen; } >/dev/null || missing+=(openssh-client)
   command -v curl >/dev/null || missing+=(curl ca-certificates)
+  command -v openssl >/dev/null || missing+=(openssl)
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
   # A venv whose interpreter went away (e.g. another pyenv version) is rebuilt.
@@ -112,9 +115,11 @@ emu_aws() {
 emulators_start() {
   EMU_DIR=$(mktemp -d /tmp/portcullis-emulators.XXXXXX)
   EMU_PIDS=()
-  # Launch all five first so that they boot in parallel, then wait for and seed each.
-  emu_moto_launch && emu_registry_launch && emu_azurite_launch && emu_gcs_launch && emu_sshd_launch &&
-    emu_moto_ready && emu_registry_ready && emu_azurite_ready && emu_gcs_ready && emu_sshd_ready
+  # Launch them all first so that they boot in parallel, then wait for and seed each.
+  emu_moto_launch && emu_registry_launch && emu_azurite_launch && emu_azurite_https_launch &&
+    emu_gcs_launch && emu_sshd_launch &&
+    emu_moto_ready && emu_registry_ready && emu_azurite_ready && emu_azurite_https_ready &&
+    emu_gcs_ready && emu_sshd_ready
 }
 
 emulators_stop() {
@@ -276,13 +281,15 @@ emu_registry_blob() {
 
 # --- Azure Storage: azurite's blob service, SharedKey with the well-known dev account -----
 
+# The emulator's well-known development key, published in Microsoft's azurite docs.
+EMU_AZURITE_DEV_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
 emu_azurite_launch() {
   local port d=$EMU_DIR/azurite
   port=$(emu_port) || return 1
   mkdir -p "$d"
   export TEST_AZURITE_BLOB_URL="http://127.0.0.1:$port/devstoreaccount1" TEST_AZURITE_ACCOUNT=devstoreaccount1
-  # The emulator's well-known development key, published in Microsoft's azurite docs.
-  export TEST_AZURITE_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+  export TEST_AZURITE_KEY=$EMU_AZURITE_DEV_KEY
   EMU_AZURITE_LOG=$d/azurite.log
   emu_spawn "$EMU_AZURITE_LOG" env -u AZURITE_ACCOUNTS -C "$d" node "$EMU_PKG/node_modules/azurite/dist/src/blob/main.js" \
     --blobHost 127.0.0.1 --blobPort "$port" --inMemoryPersistence \
@@ -297,6 +304,55 @@ emu_azurite_ready() {
     if ! "$EMU_VENV/bin/python" "$EMU_PKG/azblob.py" PUT "$c?restype=container" >/dev/null; then
       echo "azurite: creating container $c failed:" >&2
       cat "$EMU_AZURITE_LOG" >&2
+      return 1
+    fi
+  done
+}
+
+# --- Azure Storage over https: a second azurite accepting bearer tokens (--oauth basic) -----
+# azurite takes OAuth tokens only over https. Its certificate for 127.0.0.1 comes from a CA
+# made here (TEST_AZURITE_CA_PEM_FILE); the tokens come from the test's own token endpoint.
+
+emu_azurite_https_launch() {
+  local port d=$EMU_DIR/azurite-https
+  port=$(emu_port) || return 1
+  mkdir -p "$d"
+  if ! emu_test_certificates "$d" 127.0.0.1; then
+    echo "azurite (https): making the test certificates with openssl failed" >&2
+    return 1
+  fi
+  export TEST_AZURITE_HTTPS_BLOB_URL="https://127.0.0.1:$port/devstoreaccount1" TEST_AZURITE_CA_PEM_FILE=$d/ca.pem
+  EMU_AZURITE_HTTPS_LOG=$d/azurite.log
+  emu_spawn "$EMU_AZURITE_HTTPS_LOG" env -u AZURITE_ACCOUNTS -C "$d" node "$EMU_PKG/node_modules/azurite/dist/src/blob/main.js" \
+    --blobHost 127.0.0.1 --blobPort "$port" --inMemoryPersistence \
+    --loose --skipApiVersionCheck --disableTelemetry --disableProductStyleUrl \
+    --oauth basic --cert "$d/cert.pem" --key "$d/key.pem"
+  EMU_AZURITE_HTTPS_PID=$EMU_LAST_PID
+}
+
+# dir ip: a test CA (dir/ca.pem) and a server certificate for ip it signed (dir/cert.pem,
+# dir/key.pem), valid two days.
+emu_test_certificates() {
+  local d=$1 ip=$2
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj "/CN=portcullis test CA" -keyout "$d/ca.key" -out "$d/ca.pem" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign >/dev/null 2>&1 &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$ip" \
+      -keyout "$d/key.pem" -out "$d/server.csr" >/dev/null 2>&1 &&
+    printf 'subjectAltName=IP:%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$ip" >"$d/server.ext" &&
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+      -extfile "$d/server.ext" -out "$d/cert.pem" >/dev/null 2>&1
+}
+
+emu_azurite_https_ready() {
+  emu_wait "azurite (https)" "$EMU_AZURITE_HTTPS_LOG" "$EMU_AZURITE_HTTPS_PID" \
+    curl -s -o /dev/null --cacert "$TEST_AZURITE_CA_PEM_FILE" "$TEST_AZURITE_HTTPS_BLOB_URL?comp=list" || return 1
+  local c
+  for c in alpha beta; do
+    if ! SSL_CERT_FILE=$TEST_AZURITE_CA_PEM_FILE TEST_AZURITE_BLOB_URL=$TEST_AZURITE_HTTPS_BLOB_URL \
+      TEST_AZURITE_ACCOUNT=devstoreaccount1 TEST_AZURITE_KEY=$EMU_AZURITE_DEV_KEY "$EMU_VENV/bin/python" "$EMU_PKG/azblob.py" PUT "$c?restype=container" >/dev/null; then
+      echo "azurite (https): creating container $c failed:" >&2
+      cat "$EMU_AZURITE_HTTPS_LOG" >&2
       return 1
     fi
   done

@@ -143,6 +143,10 @@ impl Config {
                     .into(),
             );
         }
+        let extra_ca_pem = match &serve.connector_ca_file {
+            Some(path) => Some(read_ca_file(path)?),
+            None => None,
+        };
         Ok(Self {
             bind,
             data_dir: common.data_dir.clone(),
@@ -177,6 +181,7 @@ impl Config {
             outbound: crate::outbound::Policy {
                 allow_private: serve.connector_allow_private,
                 timeout: Duration::from_secs(serve.connector_timeout_seconds),
+                extra_ca_pem,
             },
             break_glass_users,
         })
@@ -231,6 +236,14 @@ impl Config {
     pub fn public_origin(&self) -> String {
         self.public_url.origin().ascii_serialization()
     }
+}
+
+/// The PEM bundle of `PORTCULLIS_CONNECTOR_CA_FILE`, checked.
+fn read_ca_file(path: &Path) -> Result<String, String> {
+    let name = format!("PORTCULLIS_CONNECTOR_CA_FILE {}", path.display());
+    let pem = std::fs::read_to_string(path).map_err(|e| format!("{name} cannot be read: {e}"))?;
+    crate::outbound::check_ca_bundle(&pem).map_err(|e| format!("{name}: {e}"))?;
+    Ok(pem)
 }
 
 fn parse_public_url(text: &str) -> Result<url::Url, String> {
@@ -372,6 +385,38 @@ mod tests {
             let err = serve_config(&bad).err().unwrap_or_default();
             assert!(err.contains(why), "{bad:?}: {err}");
         }
+    }
+
+    #[test]
+    fn the_connector_ca_file_is_read_and_checked_at_start_up() {
+        let dir = std::env::temp_dir().join(format!("portcullis-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = rcgen::CertificateParams::new(vec!["ca.test".to_owned()])
+            .unwrap()
+            .self_signed(&rcgen::KeyPair::generate().unwrap())
+            .unwrap()
+            .pem();
+        let good = dir.join("ca.pem");
+        let bad = dir.join("bad.pem");
+        std::fs::write(&good, &ca).unwrap();
+        std::fs::write(&bad, "not a certificate").unwrap();
+        let arg = |p: &Path| p.to_string_lossy().into_owned();
+        let ok = serve_config(&["--connector-ca-file", &arg(&good)]).unwrap();
+        assert_eq!(ok.outbound.extra_ca_pem.as_deref(), Some(ca.as_str()));
+        assert_eq!(serve_config(&[]).unwrap().outbound.extra_ca_pem, None);
+        for (path, why) in [
+            (dir.join("missing.pem"), "cannot be read"),
+            (bad, "no certificate"),
+        ] {
+            let err = serve_config(&["--connector-ca-file", &arg(&path)])
+                .err()
+                .unwrap_or_default();
+            assert!(
+                err.contains("PORTCULLIS_CONNECTOR_CA_FILE") && err.contains(why),
+                "{err}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

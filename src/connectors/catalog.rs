@@ -232,9 +232,9 @@ gcp/service-account: project_id R, service_account_json RS, generate_temporary_t
 gcp/external-account: project_id R, external_account_json RS, generate_temporary_tokens O; exp -/-/-
 gcp/oauth2-token: project_id R, token RS, service_account_email O; exp -/-/-
 gcp/impersonation: project_id R, service_account_json RS, target_principal R, generate_temporary_tokens O; exp -/3600/3600
-azure/implicit: subscription_id O, tenant_id O, resource_group O, storage_account O; exp -/-/-
-azure/service-principal: subscription_id O, tenant_id R, client_id R, client_secret RS, resource_group O, storage_account O; exp -/-/-
-azure/access-token: subscription_id O, tenant_id O, resource_group O, storage_account O, token RS; exp -/-/3600
+azure/implicit: subscription_id O, tenant_id O, resource_group O, storage_account O, blob_endpoint O; exp -/-/-
+azure/service-principal: subscription_id O, tenant_id R, client_id R, client_secret RS, resource_group O, storage_account O, authority_host O, blob_endpoint O; exp -/-/-
+azure/access-token: subscription_id O, tenant_id O, resource_group O, storage_account O, token RS, blob_endpoint O; exp -/-/3600
 kubernetes/password: server R, insecure O, certificate_authority OS, cluster_name R, username RS, password RS; exp -/-/-
 kubernetes/token: server R, insecure O, certificate_authority OS, cluster_name R, client_certificate OS, client_key OS, token OS; exp -/-/-
 docker/password: username RS, password RS, registry O; exp -/-/-

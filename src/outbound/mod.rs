@@ -11,7 +11,8 @@
 //! - Redirects are never followed; no proxy from the environment is used.
 //! - Every call has a timeout; bodies are read up to a size limit.
 //! - TLS is verified unless a caller asks for `insecure` (Kubernetes connectors can), and
-//!   may be pinned to one certificate authority.
+//!   may be pinned to one certificate authority. Otherwise the public roots are trusted,
+//!   plus the operator's extra authorities (`PORTCULLIS_CONNECTOR_CA_FILE`).
 //!
 //! Errors never carry the URL's query or any request header, so no secret leaks into a
 //! message.
@@ -26,18 +27,25 @@ use reqwest::{Client, RequestBuilder, Response};
 use url::Url;
 
 mod addresses;
+mod roots;
 pub use addresses::is_private;
+pub use roots::check_ca_bundle;
+use roots::with_extra_roots;
 
 /// Largest response body read.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
-/// Where outbound calls may go and how long they may take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where outbound calls may go, how long they may take, and which certificate
+/// authorities they trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// Whether loopback and private addresses may be called.
     pub allow_private: bool,
     /// Limit for a whole call (connect, send, read).
     pub timeout: Duration,
+    /// Extra certificate authorities (a PEM bundle) trusted on top of the public roots,
+    /// except by calls pinned to their own authority.
+    pub extra_ca_pem: Option<String>,
 }
 
 impl Default for Policy {
@@ -45,6 +53,7 @@ impl Default for Policy {
         Self {
             allow_private: false,
             timeout: Duration::from_secs(10),
+            extra_ca_pem: None,
         }
     }
 }
@@ -109,13 +118,15 @@ pub struct Outbound {
 impl Outbound {
     /// A client following `policy`.
     pub fn new(policy: Policy) -> Result<Self, OutboundError> {
-        let shared = builder(policy).build().map_err(config_error)?;
+        let shared = with_extra_roots(builder(&policy), &policy)?
+            .build()
+            .map_err(config_error)?;
         Ok(Self { policy, shared })
     }
 
     /// The policy.
-    pub fn policy(&self) -> Policy {
-        self.policy
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// A client for calls with `tls`; the shared one when `tls` asks for nothing special.
@@ -123,12 +134,14 @@ impl Outbound {
         if !tls.insecure && tls.ca_pem.is_none() && tls.identity_pem.is_none() {
             return Ok(self.shared.clone());
         }
-        let mut b = builder(self.policy).danger_accept_invalid_certs(tls.insecure);
+        let mut b = builder(&self.policy).danger_accept_invalid_certs(tls.insecure);
         if let Some(pem) = &tls.ca_pem {
             let ca = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|_| {
                 OutboundError::Config("the certificate authority is not valid PEM".into())
             })?;
             b = b.tls_built_in_root_certs(false).add_root_certificate(ca);
+        } else {
+            b = with_extra_roots(b, &self.policy)?;
         }
         if let Some(pem) = &tls.identity_pem {
             let id = reqwest::Identity::from_pem(pem.as_bytes()).map_err(|_| {
@@ -234,7 +247,7 @@ impl Outbound {
 }
 
 /// The builder every client starts from.
-fn builder(policy: Policy) -> reqwest::ClientBuilder {
+fn builder(policy: &Policy) -> reqwest::ClientBuilder {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()

@@ -12,6 +12,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod aws;
+mod azure;
 mod cli;
 mod client;
 mod connector_pages;

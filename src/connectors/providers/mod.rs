@@ -12,6 +12,7 @@
 //! [`ProviderError`]s whose text is safe to show: no secret, no signed URL.
 
 mod aws;
+mod azure;
 mod docker;
 mod kubernetes;
 mod oauth2;
@@ -272,6 +273,7 @@ fn must_reach(
 pub async fn authenticate(out: &Outbound, target: &Target) -> Result<(), ProviderError> {
     match target.connector_type.as_str() {
         "aws" => aws::authenticate(out, target).await,
+        "azure" => azure::authenticate(out, target).await,
         "docker" => docker::authenticate(out, target).await,
         "oauth2" => oauth2::authenticate(out, target).await,
         "kubernetes" => kubernetes::authenticate(out, target).await,
@@ -287,6 +289,7 @@ pub async fn discover(
 ) -> Result<Option<Vec<String>>, ProviderError> {
     match target.connector_type.as_str() {
         "aws" => aws::discover(out, target, resource_type).await,
+        "azure" => azure::discover(out, target, resource_type).await,
         "docker" => docker::SINGLE.found(target, resource_type, || docker::resource_id(target)),
         "oauth2" => oauth2::SINGLE.found(target, resource_type, || oauth2::resource_id(target)),
         "kubernetes" => {
@@ -315,6 +318,7 @@ pub async fn issue(
 ) -> Result<Issued, ProviderError> {
     match target.connector_type.as_str() {
         "aws" => aws::issue(out, target, resource_type, resource_id, lifetime).await,
+        "azure" => azure::issue(out, target, resource_type, resource_id).await,
         "docker" => {
             let reached = docker::resource_id(target);
             docker::SINGLE.admit(target, resource_type, resource_id, reached)?;
