@@ -13,6 +13,7 @@
 
 mod aws;
 mod docker;
+mod gcp;
 mod kubernetes;
 mod oauth2;
 
@@ -252,6 +253,7 @@ pub async fn authenticate(out: &Outbound, target: &Target) -> Result<(), Provide
     match target.connector_type.as_str() {
         "aws" => aws::authenticate(out, target).await,
         "docker" => docker::authenticate(out, target).await,
+        "gcp" => gcp::authenticate(out, target).await,
         "oauth2" => oauth2::authenticate(out, target).await,
         "kubernetes" => kubernetes::authenticate(out, target).await,
         _ => Err(unsupported(target, "verification")),
@@ -267,6 +269,7 @@ pub async fn discover(
     match target.connector_type.as_str() {
         "aws" => aws::discover(out, target, resource_type).await,
         "docker" => docker::discover(out, target, resource_type).await,
+        "gcp" => gcp::discover(out, target, resource_type).await,
         "oauth2" => oauth2::discover(out, target, resource_type).await,
         "kubernetes" => kubernetes::discover(out, target, resource_type).await,
         _ => Err(unsupported(target, "resource discovery")),
@@ -293,6 +296,7 @@ pub async fn issue(
     match target.connector_type.as_str() {
         "aws" => aws::issue(out, target, resource_type, resource_id, lifetime).await,
         "docker" => docker::issue(out, target, resource_type, resource_id).await,
+        "gcp" => gcp::issue(out, target, resource_type, resource_id, lifetime).await,
         "oauth2" => oauth2::issue(out, target, resource_type, resource_id).await,
         "kubernetes" => kubernetes::issue(out, target, resource_type, resource_id).await,
         _ => Err(unsupported(target, "issuing credentials")),
