@@ -226,12 +226,12 @@ aws/sts-token: region R, endpoint_url O, aws_access_key_id RS, aws_secret_access
 aws/iam-role: region R, endpoint_url O, aws_access_key_id RS, aws_secret_access_key RS, role_arn R, policy_arns O, policy O; exp 900/-/3600
 aws/session-token: region R, endpoint_url O, aws_access_key_id RS, aws_secret_access_key RS; exp 900/129600/43200
 aws/federation-token: region R, endpoint_url O, aws_access_key_id RS, aws_secret_access_key RS, policy_arns O, policy O; exp 900/129600/43200
-gcp/implicit: project_id R; exp -/-/-
-gcp/user-account: project_id R, user_account_json RS, generate_temporary_tokens O; exp -/-/-
-gcp/service-account: project_id R, service_account_json RS, generate_temporary_tokens O; exp -/-/-
-gcp/external-account: project_id R, external_account_json RS, generate_temporary_tokens O; exp -/-/-
-gcp/oauth2-token: project_id R, token RS, service_account_email O; exp -/-/-
-gcp/impersonation: project_id R, service_account_json RS, target_principal R, generate_temporary_tokens O; exp -/3600/3600
+gcp/implicit: project_id R, endpoint_url O; exp -/-/-
+gcp/user-account: project_id R, user_account_json RS, generate_temporary_tokens O, endpoint_url O; exp -/-/-
+gcp/service-account: project_id R, service_account_json RS, generate_temporary_tokens O, endpoint_url O; exp -/-/-
+gcp/external-account: project_id R, external_account_json RS, generate_temporary_tokens O, endpoint_url O; exp -/-/-
+gcp/oauth2-token: project_id R, token RS, service_account_email O, endpoint_url O; exp -/-/-
+gcp/impersonation: project_id R, service_account_json RS, target_principal R, generate_temporary_tokens O, endpoint_url O; exp -/3600/3600
 azure/implicit: subscription_id O, tenant_id O, resource_group O, storage_account O, blob_endpoint O; exp -/-/-
 azure/service-principal: subscription_id O, tenant_id R, client_id R, client_secret RS, resource_group O, storage_account O, authority_host O, blob_endpoint O; exp -/-/-
 azure/access-token: subscription_id O, tenant_id O, resource_group O, storage_account O, token RS, blob_endpoint O; exp -/-/3600

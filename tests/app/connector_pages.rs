@@ -137,7 +137,8 @@ async fn the_form_follows_the_schema_and_never_carries_secrets_in_urls() {
         [
             "cfg.project_id",
             "cfg.service_account_json",
-            "cfg.generate_temporary_tokens"
+            "cfg.generate_temporary_tokens",
+            "cfg.endpoint_url"
         ],
         "required first"
     );

@@ -19,6 +19,7 @@ mod connector_pages;
 mod connectors;
 mod csrf;
 mod environments;
+mod gcp;
 mod health;
 mod helpers;
 mod identity;

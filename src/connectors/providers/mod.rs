@@ -14,6 +14,7 @@
 mod aws;
 mod azure;
 mod docker;
+mod gcp;
 mod kubernetes;
 mod oauth2;
 
@@ -275,6 +276,7 @@ pub async fn authenticate(out: &Outbound, target: &Target) -> Result<(), Provide
         "aws" => aws::authenticate(out, target).await,
         "azure" => azure::authenticate(out, target).await,
         "docker" => docker::authenticate(out, target).await,
+        "gcp" => gcp::authenticate(out, target).await,
         "oauth2" => oauth2::authenticate(out, target).await,
         "kubernetes" => kubernetes::authenticate(out, target).await,
         _ => Err(unsupported(target, "verification")),
@@ -295,6 +297,7 @@ pub async fn discover(
         "kubernetes" => {
             kubernetes::SINGLE.found(target, resource_type, || kubernetes::resource_id(target))
         }
+        "gcp" => gcp::discover(out, target, resource_type).await,
         _ => Err(unsupported(target, "resource discovery")),
     }
 }
@@ -334,6 +337,7 @@ pub async fn issue(
             kubernetes::SINGLE.admit(target, resource_type, resource_id, reached)?;
             kubernetes::issue(out, target).await
         }
+        "gcp" => gcp::issue(out, target, resource_type, resource_id, lifetime).await,
         _ => Err(unsupported(target, "issuing credentials")),
     }
 }
