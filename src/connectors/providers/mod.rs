@@ -15,6 +15,7 @@ mod aws;
 mod docker;
 mod kubernetes;
 mod oauth2;
+mod ssh;
 
 use serde_json::{Map, Value};
 
@@ -254,6 +255,7 @@ pub async fn authenticate(out: &Outbound, target: &Target) -> Result<(), Provide
         "docker" => docker::authenticate(out, target).await,
         "oauth2" => oauth2::authenticate(out, target).await,
         "kubernetes" => kubernetes::authenticate(out, target).await,
+        "hyperai" => ssh::authenticate(out, target).await,
         _ => Err(unsupported(target, "verification")),
     }
 }
@@ -269,6 +271,7 @@ pub async fn discover(
         "docker" => docker::discover(out, target, resource_type).await,
         "oauth2" => oauth2::discover(out, target, resource_type).await,
         "kubernetes" => kubernetes::discover(out, target, resource_type).await,
+        "hyperai" => ssh::discover(out, target, resource_type).await,
         _ => Err(unsupported(target, "resource discovery")),
     }
 }
@@ -295,6 +298,7 @@ pub async fn issue(
         "docker" => docker::issue(out, target, resource_type, resource_id).await,
         "oauth2" => oauth2::issue(out, target, resource_type, resource_id).await,
         "kubernetes" => kubernetes::issue(out, target, resource_type, resource_id).await,
+        "hyperai" => ssh::issue(out, target, resource_type, resource_id).await,
         _ => Err(unsupported(target, "issuing credentials")),
     }
 }
