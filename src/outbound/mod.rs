@@ -8,6 +8,8 @@
 //!   (`PORTCULLIS_CONNECTOR_ALLOW_PRIVATE=true`). The check runs on the *resolved*
 //!   addresses, and the connection goes to exactly those addresses, so a DNS answer
 //!   cannot smuggle a private target in; IP literals are checked before the request.
+//! - Other protocols (SSH) resolve with [`resolve_checked`] under the same policy and
+//!   connect to exactly the addresses it returns.
 //! - Redirects are never followed; no proxy from the environment is used.
 //! - Every call has a timeout; bodies are read up to a size limit.
 //! - TLS is verified unless a caller asks for `insecure` (Kubernetes connectors can), and
@@ -27,8 +29,10 @@ use reqwest::{Client, RequestBuilder, Response};
 use url::Url;
 
 mod addresses;
+mod resolve;
 mod roots;
 pub use addresses::is_private;
+pub use resolve::resolve_checked;
 pub use roots::check_ca_bundle;
 use roots::with_extra_roots;
 

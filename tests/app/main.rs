@@ -38,4 +38,5 @@ mod secrets_at_rest;
 mod security;
 mod service_accounts;
 mod sessions;
+mod ssh;
 mod tokens;

@@ -17,6 +17,7 @@ mod docker;
 mod gcp;
 mod kubernetes;
 mod oauth2;
+mod ssh;
 
 use serde_json::{Map, Value};
 
@@ -279,6 +280,7 @@ pub async fn authenticate(out: &Outbound, target: &Target) -> Result<(), Provide
         "gcp" => gcp::authenticate(out, target).await,
         "oauth2" => oauth2::authenticate(out, target).await,
         "kubernetes" => kubernetes::authenticate(out, target).await,
+        "hyperai" => ssh::authenticate(out, target).await,
         _ => Err(unsupported(target, "verification")),
     }
 }
@@ -298,6 +300,7 @@ pub async fn discover(
             kubernetes::SINGLE.found(target, resource_type, || kubernetes::resource_id(target))
         }
         "gcp" => gcp::discover(out, target, resource_type).await,
+        "hyperai" => ssh::discover(out, target, resource_type).await,
         _ => Err(unsupported(target, "resource discovery")),
     }
 }
@@ -338,6 +341,7 @@ pub async fn issue(
             kubernetes::issue(out, target).await
         }
         "gcp" => gcp::issue(out, target, resource_type, resource_id, lifetime).await,
+        "hyperai" => ssh::issue(out, target, resource_type, resource_id).await,
         _ => Err(unsupported(target, "issuing credentials")),
     }
 }
