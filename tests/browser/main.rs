@@ -487,3 +487,58 @@ async fn an_aws_connector_is_registered_through_the_form_and_its_secrets_show_as
         .await;
     b.client.close().await.unwrap();
 }
+
+#[actix_web::test]
+#[ignore = "needs Chromium, chromedriver and the registry emulator: run tests/run.sh"]
+async fn verify_on_the_connector_page_shows_the_discovered_registry_in_place() {
+    let registry = std::env::var("TEST_REGISTRY_URL").expect("TEST_REGISTRY_URL: run tests/run.sh");
+    let user = std::env::var("TEST_REGISTRY_USER").expect("TEST_REGISTRY_USER");
+    let password = std::env::var("TEST_REGISTRY_PASSWORD").expect("TEST_REGISTRY_PASSWORD");
+    let allow = [("PORTCULLIS_CONNECTOR_ALLOW_PRIVATE", "true".to_owned())];
+    let b = Browser::start_on(free_port(), &allow).await;
+    b.sign_in("admin", ADMIN_PASSWORD).await;
+    b.wait_for("#whoami").await;
+    b.goto("/connectors/new").await;
+    b.choose("#connector-type", "docker").await;
+    b.wait_for("#cfg-username").await;
+    b.type_into("input[name=name]", "local-registry").await;
+    b.type_into("#cfg-username", &user).await;
+    b.type_into("#cfg-password", &password).await;
+    b.type_into("#cfg-registry", &registry).await;
+    b.click("#save-connector").await;
+    b.wait_for("#connector-name").await;
+    let row = "#resources tr.resource-row";
+    assert!(b.text(row).await.contains("declared"));
+    let page = b.path().await;
+    let never = b.text("#verified-at").await;
+
+    // Keyboard only: focus the button and press Enter; htmx swaps the section in.
+    b.find("#verify-connector")
+        .await
+        .send_keys("\u{e007}")
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = b.text(row).await;
+        if text.contains("verified") {
+            assert!(text.contains(&registry), "{text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no verification result: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        b.path().await,
+        page,
+        "the result came in place, no navigation"
+    );
+    assert_ne!(b.text("#verified-at").await, never);
+    let source = b.client.source().await.unwrap();
+    assert!(
+        !source.contains(&password),
+        "the password is never sent back"
+    );
+    b.screenshot("connector-verified.png").await;
+    b.client.close().await.unwrap();
+}
