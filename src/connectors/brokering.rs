@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
-use super::catalog::Catalog;
+use super::catalog::{AuthMethod, Catalog};
 use super::models::Connector;
 use super::providers::{self, Issued, ProviderError, Scope, Target, Verification};
-use super::registry;
+use super::registry::{self, Draft, Listed};
 use super::repo;
 use super::sealing::open_secrets;
 use super::validate::canonical_resource_id;
@@ -39,17 +39,10 @@ async fn usable_target(cx: &Cx, name: String) -> AppResult<(Connector, Target)> 
 fn target_of(catalog: &Catalog, c: &Connector, secrets: Map<String, Value>) -> Target {
     let mut config = c.plain_configuration();
     config.extend(secrets);
-    let method = catalog
+    let expiration_bounds = catalog
         .get(&c.row.connector_type)
-        .and_then(|t| t.auth_method(&c.row.auth_method));
-    let expiration_bounds = method.and_then(|m| {
-        let default = m.default_expiration_seconds.or(m.max_expiration_seconds)?;
-        Some((
-            m.min_expiration_seconds.unwrap_or(0),
-            m.max_expiration_seconds,
-            default,
-        ))
-    });
+        .and_then(|t| t.auth_method(&c.row.auth_method))
+        .and_then(expiration_bounds);
     Target {
         name: c.row.name.clone(),
         connector_type: c.row.connector_type.clone(),
@@ -60,6 +53,16 @@ fn target_of(catalog: &Catalog, c: &Connector, secrets: Map<String, Value>) -> T
         expiration_seconds: c.row.expiration_seconds,
         expiration_bounds,
     }
+}
+
+/// An auth method's (min, max, default) lifetimes, when it issues temporary credentials.
+fn expiration_bounds(m: &AuthMethod) -> Option<(i64, Option<i64>, i64)> {
+    let default = m.default_expiration_seconds.or(m.max_expiration_seconds)?;
+    Some((
+        m.min_expiration_seconds.unwrap_or(0),
+        m.max_expiration_seconds,
+        default,
+    ))
 }
 
 /// The resource type (one the connector reaches) and id (canonical) a request names.
@@ -117,35 +120,82 @@ pub(super) async fn verify(
         None => Scope::default(),
     };
     let result = providers::verify(&cx.state.outbound, &target, &scope).await;
-    let found = result.clone();
+    record(cx, c, result.clone()).await?;
+    Ok(result)
+}
+
+/// Records what verifying `c` found, and audits it. Only a connector unchanged since it
+/// was read gets the findings: after an edit they would describe a configuration that
+/// no longer exists.
+async fn record(cx: &Cx, c: Connector, found: Verification) -> AppResult<()> {
     cx.run(move |conn, actor, _| {
         let now = now_ms();
         write_transaction(conn, |conn| -> AppResult<()> {
-            // Only a connector unchanged since it was read gets the findings: after an
-            // edit they would describe a configuration that no longer exists.
             let current = repo::find(conn, &c.row.name)?;
             if current.is_some_and(|(row, _)| row.updated_at == c.row.updated_at) {
                 repo::record_discoveries(conn, c.row.id, &found.resources, now)?;
             }
-            let outcome = match (
-                &found.error,
-                found.resources.iter().find_map(|r| r.error.as_ref()),
-            ) {
-                (Some(e), _) => format!("failed: {e}"),
-                (None, Some(e)) => format!("partly failed: {e}"),
-                (None, None) => "ok".to_owned(),
+            let outcome = match failure(&found) {
+                Some(e) => format!("failed: {e}"),
+                None => "ok".to_owned(),
             };
-            audit::success(
-                conn,
-                actor,
-                "connector.verify",
-                &format!("connector:{}", c.row.name),
-                Some(&outcome),
-            )
+            let target = format!("connector:{}", c.row.name);
+            audit::success(conn, actor, "connector.verify", &target, Some(&outcome))
         })
     })
-    .await?;
-    Ok(result)
+    .await
+}
+
+/// Why a verification failed: the sign-in, else the first resource type's error.
+fn failure(v: &Verification) -> Option<&String> {
+    v.error
+        .as_ref()
+        .or_else(|| v.resources.iter().find_map(|r| r.error.as_ref()))
+}
+
+/// Registers `draft` only if the provider accepts it first ("verify before saving"):
+/// a refusal is a 422 naming why, and nothing is stored; on success the connector is
+/// stored with what verification found.
+pub(super) async fn create_verified(cx: &Cx, draft: Draft) -> AppResult<Listed> {
+    cx.actor
+        .require_namespace(Permission::ConnectorCreate, &draft.namespace)?;
+    let target = draft_target(&cx.state.catalog, &draft)?;
+    let found = providers::verify(&cx.state.outbound, &target, &Scope::default()).await;
+    if let Some(e) = failure(&found) {
+        return Err(AppError::invalid(
+            "verify_first",
+            format!("verification failed, nothing was saved: {e}"),
+        ));
+    }
+    let (c, _) = super::calls::create(cx, draft).await?;
+    record(cx, c.clone(), found).await?;
+    cx.run(move |conn, _, _| registry::with_resources(conn, c))
+        .await
+}
+
+/// A draft as a provider target, before it is stored.
+fn draft_target(catalog: &Catalog, d: &Draft) -> AppResult<Target> {
+    let r = super::changes::resolve_new(catalog, d)?.0;
+    let mut config: Map<String, Value> = r
+        .shown
+        .into_iter()
+        .filter(|(_, v)| v.as_str() != Some(super::validate::HIDDEN))
+        .collect();
+    config.extend(r.secrets);
+    let bounds = catalog
+        .get(&d.connector_type)
+        .and_then(|t| t.auth_method(&d.auth_method))
+        .and_then(expiration_bounds);
+    Ok(Target {
+        name: d.name.clone(),
+        connector_type: d.connector_type.clone(),
+        auth_method: d.auth_method.clone(),
+        resource_types: r.resource_types,
+        resource_id: r.resource_id,
+        config,
+        expiration_seconds: r.expiration_seconds,
+        expiration_bounds: bounds,
+    })
 }
 
 /// Credentials for one resource of connector `name`, for callers with `connector::use`.

@@ -104,7 +104,7 @@ pub fn create_unchecked(
     })
 }
 
-fn resolve_new(catalog: &Catalog, d: &Draft) -> AppResult<(Resolved, i64)> {
+pub(super) fn resolve_new(catalog: &Catalog, d: &Draft) -> AppResult<(Resolved, i64)> {
     let now = now_ms();
     let r = resolve(catalog, d, None, now).map_err(|f| invalid("the connector is not valid", f))?;
     Ok((r, now))

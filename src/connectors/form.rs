@@ -46,6 +46,8 @@ pub struct FormInput {
     pub version: String,
     /// `cfg.<attribute>` fields, in the order sent.
     pub cfg: Vec<(String, String)>,
+    /// Register only if the provider accepts the credentials first.
+    pub verify_first: bool,
 }
 
 /// An expiry as the form shows it.
@@ -86,6 +88,7 @@ impl FormInput {
                 "expires_at" => f.expires_at = v,
                 "expiration_seconds" => f.expiration_seconds = v,
                 "version" => f.version = v,
+                "verify_first" => f.verify_first = v == "true",
                 other => {
                     if let Some(attr) = other.strip_prefix("cfg.") {
                         f.cfg.push((attr.to_owned(), v));
@@ -130,6 +133,7 @@ impl FormInput {
                 .iter()
                 .map(|(k, v)| (k.clone(), value_text(v, "\n")))
                 .collect(),
+            verify_first: false,
         }
     }
 

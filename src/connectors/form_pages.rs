@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web;
 
+use super::brokering;
 use super::calls;
 use super::form::FormInput;
 use super::models::Connector;
@@ -196,6 +197,7 @@ pub async fn new_connector_form(cx: Cx) -> AppResult<FormPage> {
 pub async fn create_connector(cx: Cx, body: web::Bytes) -> Reply {
     let input = FormInput::decode(&body);
     let result = match input.draft(&cx.state.catalog) {
+        Ok(draft) if input.verify_first => brokering::create_verified(&cx, draft).await,
         Ok(draft) => calls::create(&cx, draft).await,
         Err(e) => Err(e),
     };

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use diesel::prelude::*;
 use portcullis::db::schema::connectors as t;
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, emulator_env};
 
 const SECRET: &str = "pageSecretValue0123456789abcdef";
 const EDIT: &str = "/connectors/s3-edit/edit";
@@ -494,4 +494,64 @@ async fn verify_on_the_connector_page_shows_what_the_provider_said() {
     assert!(page.texts("#verify-connector").is_empty());
     let res = viewer.post_form("/connectors/s3-verify/verify", &[]).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
+}
+
+#[actix_web::test]
+async fn verify_before_saving_stores_nothing_when_the_provider_cannot_be_reached() {
+    let mut app = admin_app().await;
+    let page = app.get("/connectors/new").await;
+    assert!(
+        page.attr("#verify-first", "name").is_some(),
+        "the form offers it"
+    );
+    let mut form = aws_form("s3-unverified", SECRET);
+    form.push(("cfg.endpoint_url", "http://127.0.0.1:9"));
+    form.push(("verify_first", "true"));
+    let res = app.post_form("/connectors", &form).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    let error = res.text("#error-verify_first");
+    assert!(error.contains("nothing was saved"), "{error}");
+    assert!(
+        error.contains("PORTCULLIS_CONNECTOR_ALLOW_PRIVATE"),
+        "{error}"
+    );
+    assert_eq!(res.attr("#verify-first", "checked").as_deref(), Some(""));
+    assert!(!res.body.contains(SECRET), "the secret is not sent back");
+    let page = app.get("/connectors/s3-unverified").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+#[ignore = "needs the docker-registry emulator (tests/run.sh starts it)"]
+async fn verify_before_saving_registers_with_what_verification_found() {
+    let mut app = TestApp::with_config(|c| c.outbound.allow_private = true).await;
+    app.create_user("root", &[("*/*", "admin")]);
+    app.login("root", PASSWORD).await;
+    let registry = emulator_env("TEST_REGISTRY_URL");
+    let (user, password) = (
+        emulator_env("TEST_REGISTRY_USER"),
+        emulator_env("TEST_REGISTRY_PASSWORD"),
+    );
+    let mut form = vec![
+        ("name", "checked-registry"),
+        ("namespace", "default"),
+        ("connector_type", "docker"),
+        ("auth_method", "password"),
+        ("cfg.username", user.as_str()),
+        ("cfg.password", "wrong-password"),
+        ("cfg.registry", registry.as_str()),
+        ("verify_first", "true"),
+    ];
+    let res = app.post_form("/connectors", &form).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert!(
+        res.text("#error-verify_first")
+            .contains("authentication failed")
+    );
+    form[5] = ("cfg.password", password.as_str());
+    let res = app.post_form("/connectors", &form).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = app.get("/connectors/checked-registry").await;
+    let row = page.text("#resources tr.resource-row");
+    assert!(row.contains("verified") && row.contains(&registry), "{row}");
 }

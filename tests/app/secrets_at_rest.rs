@@ -1,11 +1,13 @@
-//! Promise: a key's plaintext is never in a log line (at `trace`), nor in the
-//! database. Runs the real binary, so the production logging setup is what is checked.
+//! Promise: a key's plaintext, a connector's stored secrets and the credentials it
+//! issues are never in a log line (at `trace`), nor in the database, nor in any answer
+//! but the one that issues them. Runs the real binary, so the production logging setup
+//! is what is checked.
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use portcullis::config::DatabaseUrl;
 
-use crate::helpers::TestDb;
+use crate::helpers::{TestDb, emulator_env};
 use crate::running::{Running, field};
 
 /// Secret attribute values of the connector the test registers.
@@ -91,12 +93,18 @@ fn api_keys_and_connector_secrets_are_never_logged_nor_stored() {
         ("connector secret", CONNECTOR_SECRET),
         ("connector key id", CONNECTOR_KEY_ID),
     ];
-    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert_nowhere(&db, &log_path, &secrets);
+}
+
+/// Asserts that no value of `secrets` is in the trace log at `log_path` or anywhere
+/// in the database (the SQLite file and its WAL, or every PostgreSQL row).
+fn assert_nowhere(db: &TestDb, log_path: &std::path::Path, secrets: &[(&str, &str)]) {
+    let logs = std::fs::read_to_string(log_path).unwrap();
     assert!(
         logs.contains("TRACE") || logs.contains("DEBUG"),
         "logging ran at trace level"
     );
-    for (what, secret) in &secrets {
+    for (what, secret) in secrets {
         assert!(!logs.contains(secret), "{what} found in the logs");
     }
     match &db.url {
@@ -106,7 +114,7 @@ fn api_keys_and_connector_secrets_are_never_logged_nor_stored() {
                 raw.extend(wal);
             }
             let raw = String::from_utf8_lossy(&raw);
-            for (what, secret) in &secrets {
+            for (what, secret) in secrets {
                 assert!(!raw.contains(secret), "{what} found in the database file");
             }
         }
@@ -127,17 +135,88 @@ fn api_keys_and_connector_secrets_are_never_logged_nor_stored() {
                 "service_accounts",
                 "connectors",
                 "connector_resources",
+                "connector_discoveries",
             ] {
                 let rows: Vec<Row> =
                     diesel::sql_query(format!("SELECT row_to_json(x)::text AS t FROM {table} x"))
                         .load(&mut *conn)
                         .unwrap();
                 for row in rows {
-                    for (what, secret) in &secrets {
+                    for (what, secret) in secrets {
                         assert!(!row.t.contains(secret), "{what} found in {table}");
                     }
                 }
             }
         }
     }
+}
+
+#[test]
+#[ignore = "needs the moto emulator (tests/run.sh starts it)"]
+fn issued_credentials_and_stored_secrets_are_in_no_log_row_or_page() {
+    let db = TestDb::new();
+    let mut server = Running::start(
+        &db,
+        "trace",
+        &[("PORTCULLIS_CONNECTOR_ALLOW_PRIVATE", "true")],
+    );
+    let log_path = server.log_path.clone();
+    let admin = server.admin_token();
+    let stored = emulator_env("TEST_AWS_SECRET_ACCESS_KEY");
+    let connector = serde_json::json!({
+        "name": "moto-role", "connector_type": "aws", "auth_method": "iam-role",
+        "resource_types": ["s3-bucket"],
+        "configuration": {"region": emulator_env("TEST_AWS_REGION"),
+                          "endpoint_url": emulator_env("TEST_AWS_ENDPOINT"),
+                          "aws_access_key_id": emulator_env("TEST_AWS_ACCESS_KEY_ID"),
+                          "aws_secret_access_key": stored,
+                          "role_arn": emulator_env("TEST_AWS_ROLE_ARN")}});
+    let (status, body) = server.http(
+        "POST",
+        "/api/v1/connectors",
+        Some(&admin),
+        Some(&connector.to_string()),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server.http(
+        "POST",
+        "/api/v1/connectors/moto-role/verify",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""error":null"#), "{body}");
+    let request = r#"{"resource_type":"s3-bucket","resource_id":"s3://anything"}"#;
+    let path = "/api/v1/connectors/moto-role/client-credentials";
+    let (status, body) = server.http("POST", path, Some(&admin), Some(request));
+    assert_eq!(status, 200, "{body}");
+    let issued: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let c = &issued["credentials"];
+    let (secret, token) = (
+        c["aws_secret_access_key"].as_str().unwrap().to_owned(),
+        c["aws_session_token"].as_str().unwrap().to_owned(),
+    );
+    // A second request is served from the cache: the credentials still go nowhere.
+    assert_eq!(
+        server.http("POST", path, Some(&admin), Some(request)).1,
+        body
+    );
+    for page in [
+        "/api/v1/connectors/moto-role",
+        "/api/v1/resources",
+        "/api/v1/audit-events",
+    ] {
+        let (status, shown) = server.http("GET", page, Some(&admin), None);
+        assert_eq!(status, 200, "{page}");
+        for value in [&secret, &token, &stored] {
+            assert!(!shown.contains(value.as_str()), "a secret in {page}");
+        }
+    }
+    server.stop();
+    let secrets = [
+        ("issued secret key", secret.as_str()),
+        ("issued session token", &token[..40]),
+        ("stored secret", stored.as_str()),
+    ];
+    assert_nowhere(&db, &log_path, &secrets);
 }
