@@ -38,9 +38,9 @@ api() { # method path [body]
   curl -fsS -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
     ${3:+--data "$3"} "http://127.0.0.1:$PORT$2"
 }
-connector() { # name method
-  printf '{"name":"%s","connector_type":"aws","auth_method":"%s","resource_types":["s3-bucket"],"configuration":{"region":"us-east-1","endpoint_url":"%s","aws_access_key_id":"%s","aws_secret_access_key":"%s","role_arn":"%s"}}' \
-    "$1" "$2" "$TEST_AWS_ENDPOINT" "$TEST_AWS_ACCESS_KEY_ID" "$TEST_AWS_SECRET_ACCESS_KEY" "$TEST_AWS_ROLE_ARN"
+connector() { # name method [extra configuration JSON members]
+  printf '{"name":"%s","connector_type":"aws","auth_method":"%s","resource_types":["s3-bucket"],"configuration":{"region":"us-east-1","endpoint_url":"%s","aws_access_key_id":"%s","aws_secret_access_key":"%s"%s}}' \
+    "$1" "$2" "$TEST_AWS_ENDPOINT" "$TEST_AWS_ACCESS_KEY_ID" "$TEST_AWS_SECRET_ACCESS_KEY" "${3:+,$3}"
 }
 moto_posts() { grep -c '"POST / HTTP' "$EMU_MOTO_LOG" || true; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -53,7 +53,7 @@ for backend in $( [ "$BACKENDS" = both ] && echo sqlite postgres || echo "$BACKE
   esac
   export PORTCULLIS_CONNECTOR_ALLOW_PRIVATE=true
   serve_backend "$backend" "$URL"
-  api POST /api/v1/connectors "$(connector role iam-role)" >/dev/null
+  api POST /api/v1/connectors "$(connector role iam-role "\"role_arn\":\"$TEST_AWS_ROLE_ARN\"")" >/dev/null
   api POST /api/v1/connectors "$(connector everything secret-key)" >/dev/null
   body='{"resource_type":"s3-bucket","resource_id":"s3://bench-0001"}'
   path=/api/v1/connectors/role/client-credentials
