@@ -15,9 +15,11 @@ mod aws;
 mod azure;
 mod docker;
 mod gcp;
+mod http;
 mod kubernetes;
 mod oauth2;
 mod ssh;
+mod token_endpoint;
 
 use serde_json::{Map, Value};
 
