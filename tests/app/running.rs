@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::helpers::TestDb;
@@ -118,4 +118,17 @@ pub fn field(body: &str, name: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{name} missing: {body}"))
         .to_owned()
+}
+
+/// Runs `command` with `stdin` written to its standard input: its output (standard
+/// output and error captured).
+pub fn run_with_stdin(command: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
 }
