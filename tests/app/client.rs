@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::aws::{create_bucket, unique};
 use crate::helpers::{TestDb, emulator_env};
-use crate::running::{Running, field, run_with_stdin};
+use crate::running::{Running, run_with_stdin};
 
 /// A server that lets connectors reach the emulators, with a service account `ci`
 /// (developer in `default`) and its API key.
@@ -30,14 +30,7 @@ fn server_with_a_ci_key(db: &TestDb) -> (Running, String, String) {
     let path = "/api/v1/service-accounts/ci/role-bindings";
     let (status, body) = server.http("PUT", path, Some(&admin), Some(bindings));
     assert_eq!(status, 200, "{body}");
-    let (status, body) = server.http(
-        "POST",
-        "/api/v1/service-accounts/ci/api-keys",
-        Some(&admin),
-        Some(r#"{"name":"main"}"#),
-    );
-    assert_eq!(status, 201, "{body}");
-    let key = field(&body, "key");
+    let key = server.api_key(&admin, "ci");
     (server, admin, key)
 }
 

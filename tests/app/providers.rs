@@ -212,12 +212,18 @@ fn registry_target(password: &str) -> Target {
     t
 }
 
+/// The emulator registry: an outbound client, its URL, and a connector with the right
+/// password.
+fn registry() -> (Outbound, String, Target) {
+    let url = emulator_env("TEST_REGISTRY_URL");
+    let t = registry_target(&emulator_env("TEST_REGISTRY_PASSWORD"));
+    (outbound(), url, t)
+}
+
 #[tokio::test]
 #[ignore = "needs the docker-registry emulator (tests/run.sh starts it)"]
 async fn docker_registries_verify_list_repositories_and_refuse_wrong_passwords() {
-    let out = outbound();
-    let url = emulator_env("TEST_REGISTRY_URL");
-    let good = registry_target(&emulator_env("TEST_REGISTRY_PASSWORD"));
+    let (out, url, good) = registry();
     assert_reached(&verify(&out, &good, &Scope::default()).await, &url);
 
     let repositories = providers::repositories(&out, &good).await.unwrap();
@@ -242,9 +248,7 @@ async fn docker_registries_verify_list_repositories_and_refuse_wrong_passwords()
 #[tokio::test]
 #[ignore = "needs the docker-registry emulator (tests/run.sh starts it)"]
 async fn docker_credentials_are_issued_and_work_against_the_registry() {
-    let out = outbound();
-    let url = emulator_env("TEST_REGISTRY_URL");
-    let t = registry_target(&emulator_env("TEST_REGISTRY_PASSWORD"));
+    let (out, url, t) = registry();
     let issued = issue(&out, &t, "docker-registry", &url, 3600)
         .await
         .unwrap();

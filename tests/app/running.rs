@@ -90,6 +90,18 @@ impl Running {
         (status, body)
     }
 
+    /// A new API key `main` of service account `account`, made by `admin`.
+    pub fn api_key(&self, admin: &str, account: &str) -> String {
+        let (status, body) = self.http(
+            "POST",
+            &format!("/api/v1/service-accounts/{account}/api-keys"),
+            Some(admin),
+            Some(r#"{"name":"main"}"#),
+        );
+        assert_eq!(status, 201, "{body}");
+        field(&body, "key")
+    }
+
     /// An access token of the admin.
     pub fn admin_token(&self) -> String {
         let login = format!(r#"{{"username":"admin","password":"{ADMIN_PASSWORD}"}}"#);

@@ -406,3 +406,15 @@ fn unsupported(target: &Target, what: &str) -> ProviderError {
         target.connector_type, target.auth_method
     ))
 }
+
+/// Refuses a resource type not among `types`, the resource types of `connectors` (e.g.
+/// `AWS connectors`).
+fn known_type(types: &[&str], connectors: &str, resource_type: &str) -> Result<(), ProviderError> {
+    if types.contains(&resource_type) {
+        Ok(())
+    } else {
+        Err(ProviderError::Invalid(format!(
+            "{resource_type} is not a resource type of {connectors}"
+        )))
+    }
+}

@@ -46,6 +46,15 @@ async fn get_json(
         .map_err(|_| ProviderError::Protocol(format!("{api} answered no JSON")))
 }
 
+/// The array `v[key]` of a list answer (none at all when empty), or `Protocol(why)`.
+fn list<'a>(v: &'a Value, key: &str, why: &str) -> Result<&'a [Value], ProviderError> {
+    match &v[key] {
+        Value::Null => Ok(&[]),
+        Value::Array(items) => Ok(items),
+        _ => Err(ProviderError::Protocol(why.into())),
+    }
+}
+
 /// The bucket-list URL of `project` under `root` (`{root}/storage/v1/b?project=…`).
 pub(super) fn buckets_url(
     root: &str,
@@ -75,15 +84,11 @@ impl BucketPages {
     /// Adds one page (`{"items":[{"name"}], "nextPageToken"}`); the token of the next
     /// page, while one is worth reading.
     pub fn add(&mut self, page: &Value) -> Result<Option<String>, ProviderError> {
-        let items = match &page["items"] {
-            Value::Null => &[][..],
-            Value::Array(items) => items.as_slice(),
-            _ => {
-                return Err(ProviderError::Protocol(
-                    "Cloud Storage answered a bucket list without items".into(),
-                ));
-            }
-        };
+        let items = list(
+            page,
+            "items",
+            "Cloud Storage answered a bucket list without items",
+        )?;
         for item in items {
             let name = item["name"]
                 .as_str()
@@ -145,15 +150,11 @@ fn clusters_url(project: &str) -> Result<Url, ProviderError> {
 
 /// The cluster names of a GKE list answer, sorted.
 pub(super) fn cluster_names(v: &Value) -> Result<Vec<String>, ProviderError> {
-    let clusters = match &v["clusters"] {
-        Value::Null => &[][..],
-        Value::Array(c) => c.as_slice(),
-        _ => {
-            return Err(ProviderError::Protocol(
-                "GKE answered a cluster list without clusters".into(),
-            ));
-        }
-    };
+    let clusters = list(
+        v,
+        "clusters",
+        "GKE answered a cluster list without clusters",
+    )?;
     let mut names = clusters
         .iter()
         .map(|c| {
