@@ -59,19 +59,7 @@ pub enum Command {
 pub enum CredentialsCommand {
     /// AWS `credential_process` JSON (Version 1): use as
     /// `credential_process = portcullis credentials aws --connector C --resource s3://b`.
-    Aws {
-        /// The connector.
-        #[arg(long)]
-        connector: String,
-        /// The resource (`s3://bucket`, a cluster, a registry); the connector's pin when
-        /// omitted.
-        #[arg(long)]
-        resource: Option<String>,
-        /// The resource type, when the connector reaches several and `--resource` does
-        /// not say (`s3://…` is an S3 bucket).
-        #[arg(long)]
-        resource_type: Option<String>,
-    },
+    Aws(Wanted),
     /// The Docker credential-helper protocol: `get` reads a registry on stdin and prints
     /// `{"ServerURL","Username","Secret"}`; `list` prints the registries reachable.
     /// Install as `docker-credential-portcullis` (a link to this binary).
@@ -90,17 +78,24 @@ pub enum CredentialsCommand {
         cluster: Option<String>,
     },
     /// A bare access token (GCP, Azure, OAuth2, registries).
-    Token {
-        /// The connector.
-        #[arg(long)]
-        connector: String,
-        /// The resource; the connector's pin when omitted.
-        #[arg(long)]
-        resource: Option<String>,
-        /// The resource type, when the connector reaches several.
-        #[arg(long)]
-        resource_type: Option<String>,
-    },
+    Token(Wanted),
+}
+
+/// The credentials asked for: `--connector`, and `--resource`/`--resource-type` where
+/// the connector reaches more than one.
+#[derive(Debug, Args)]
+pub struct Wanted {
+    /// The connector.
+    #[arg(long)]
+    pub connector: String,
+    /// The resource (`s3://bucket`, a cluster, a registry); the connector's pin when
+    /// omitted.
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// The resource type, when the connector reaches several and `--resource` does not
+    /// say (`s3://…` is an S3 bucket).
+    #[arg(long)]
+    pub resource_type: Option<String>,
 }
 
 /// `portcullis secrets …`

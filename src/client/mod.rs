@@ -14,7 +14,7 @@ use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::cli::CredentialsCommand;
+use crate::cli::{CredentialsCommand, Wanted};
 
 pub use formats::{aws_process, docker_registry_host, exec_credential, first_token};
 
@@ -31,31 +31,15 @@ pub fn run(command: &CredentialsCommand) -> anyhow::Result<()> {
 async fn answer(command: &CredentialsCommand) -> anyhow::Result<String> {
     let server = Server::from_env()?;
     match command {
-        CredentialsCommand::Aws {
-            connector,
-            resource,
-            resource_type,
-        } => {
-            let issued = server
-                .issue(connector, resource_type.as_deref(), resource.as_deref())
-                .await?;
-            Ok(aws_process(&issued)?.to_string())
+        CredentialsCommand::Aws(wanted) => {
+            Ok(aws_process(&server.wanted(wanted).await?)?.to_string())
         }
         CredentialsCommand::Kubernetes { connector, cluster } => {
             let rt = Some("kubernetes-cluster");
             let issued = server.issue(connector, rt, cluster.as_deref()).await?;
             Ok(exec_credential(&issued)?.to_string())
         }
-        CredentialsCommand::Token {
-            connector,
-            resource,
-            resource_type,
-        } => {
-            let issued = server
-                .issue(connector, resource_type.as_deref(), resource.as_deref())
-                .await?;
-            first_token(&issued)
-        }
+        CredentialsCommand::Token(wanted) => first_token(&server.wanted(wanted).await?),
         CredentialsCommand::Docker { action } => docker(&server, action).await,
     }
 }
@@ -164,6 +148,13 @@ impl Server {
             bail!("the server answered {status}: {message}");
         }
         Ok(json)
+    }
+
+    /// The credentials `wanted` names.
+    async fn wanted(&self, wanted: &Wanted) -> anyhow::Result<Value> {
+        let rt = wanted.resource_type.as_deref();
+        self.issue(&wanted.connector, rt, wanted.resource.as_deref())
+            .await
     }
 
     /// `client-credentials` of `connector` for a resource (type inferred when omitted).

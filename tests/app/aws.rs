@@ -11,18 +11,15 @@
 use std::process::Command;
 
 use portcullis::connectors::providers::{Scope, Target, issue, verify};
-use portcullis::outbound::{Outbound, Policy};
+use portcullis::outbound::Outbound;
 use rand::RngCore;
 use serde_json::{Value, json};
 
+use crate::fixtures::{self, scope, sorted};
 use crate::helpers::emulator_env;
 
 fn outbound() -> Outbound {
-    Outbound::new(Policy {
-        allow_private: true,
-        ..Policy::default()
-    })
-    .unwrap()
+    fixtures::outbound(true)
 }
 
 /// Credentials of `t` for `bucket`.
@@ -67,12 +64,7 @@ fn target(method: &str, resource_types: &[&str], extra: Value) -> Target {
         "iam-role" => Some((900, None, 3600)),
         _ => None,
     };
-    let mut t = Target::new(
-        "aws",
-        method,
-        resource_types,
-        config.as_object().cloned().unwrap(),
-    );
+    let mut t = fixtures::target("aws", method, resource_types, config);
     t.expiration_bounds = bounds;
     t
 }
@@ -136,20 +128,16 @@ pub fn create_bucket(name: &str) {
 
 /// The buckets as the CLI lists them, as `s3://` ids.
 fn cli_buckets() -> Vec<String> {
-    let mut ids: Vec<String> = user_cli(&["s3api", "list-buckets", "--query", "Buckets[].Name"])
-        .split_whitespace()
-        .filter(|n| *n != "None")
-        .map(|n| format!("s3://{n}"))
-        .collect();
-    ids.sort();
-    ids
+    sorted(
+        user_cli(&["s3api", "list-buckets", "--query", "Buckets[].Name"])
+            .split_whitespace()
+            .filter(|n| *n != "None")
+            .map(|n| format!("s3://{n}")),
+    )
 }
 
 fn s3_scope() -> Scope {
-    Scope {
-        resource_type: Some("s3-bucket".into()),
-        resource_id: None,
-    }
+    scope("s3-bucket")
 }
 
 #[actix_web::test]

@@ -16,26 +16,18 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis::connectors::providers::{Scope, Target, Verification, issue, verify};
 use portcullis::outbound::{Outbound, Policy};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::fixtures::{self, serve};
+use crate::helpers::emulator_env;
 
 const TENANT: &str = "3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
 const CLIENT_ID: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 const SECRET: &str = "fixture-client-secret-4f7e";
 
-/// A `TEST_AZURITE_*` variable (asserted set).
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| {
-            panic!("{name} is required: run tests/run.sh, which starts azurite over https")
-        })
-}
-
 /// An outbound client allowed to reach 127.0.0.1, trusting the emulator's CA or not.
 fn outbound(trust_emulator_ca: bool) -> Outbound {
     let extra_ca_pem = trust_emulator_ca.then(|| {
-        std::fs::read_to_string(env("TEST_AZURITE_CA_PEM_FILE"))
+        std::fs::read_to_string(emulator_env("TEST_AZURITE_CA_PEM_FILE"))
             .unwrap_or_else(|e| panic!("TEST_AZURITE_CA_PEM_FILE: {e}"))
     });
     Outbound::new(Policy {
@@ -53,63 +45,14 @@ struct Entra {
 }
 
 async fn entra() -> Entra {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let scopes = Arc::new(Mutex::new(Vec::new()));
     let log = scopes.clone();
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let Some((head, body)) = read_request(&mut tcp).await else {
-                    return;
-                };
-                let (status, answer) = token_answer(&head, &body, &log);
-                let response = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-                let _ = tcp.write_all(response.as_bytes()).await;
-                let _ = tcp.shutdown().await;
-            });
-        }
-    });
+    let url = serve(None, move |head, body| {
+        let (status, answer) = token_answer(head, body, &log);
+        (status, String::new(), answer)
+    })
+    .await;
     Entra { url, scopes }
-}
-
-/// One HTTP/1.1 request: the head and the body.
-async fn read_request(s: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 || buf.len() > 64 * 1024 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8(buf[..end].to_vec()).ok()?;
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = buf[end..].to_vec();
-    while body.len() < length {
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some((head, body))
 }
 
 /// What Entra ID answers a client-credentials request (its error shapes included).
@@ -169,18 +112,9 @@ fn target(entra: &Entra, secret: &str) -> Target {
         "client_id": CLIENT_ID,
         "client_secret": secret,
         "authority_host": entra.url,
-        "blob_endpoint": env("TEST_AZURITE_HTTPS_BLOB_URL"),
+        "blob_endpoint": emulator_env("TEST_AZURITE_HTTPS_BLOB_URL"),
     });
-    Target {
-        name: "azurite".into(),
-        connector_type: "azure".into(),
-        auth_method: "service-principal".into(),
-        resource_types: vec!["blob-container".into()],
-        resource_id: None,
-        config: config.as_object().cloned().unwrap(),
-        expiration_seconds: None,
-        expiration_bounds: None,
-    }
+    fixtures::target("azure", "service-principal", &["blob-container"], config)
 }
 
 fn blob_error(v: &Verification) -> String {
@@ -193,12 +127,7 @@ fn blob_error(v: &Verification) -> String {
 async fn service_principals_verify_and_list_exactly_the_containers() {
     let entra = entra().await;
     let v = verify(&outbound(true), &target(&entra, SECRET), &Scope::default()).await;
-    assert_eq!(v.error, None, "{v:?}");
-    assert_eq!(v.resources[0].error, None, "{v:?}");
-    assert_eq!(
-        v.resources[0].resource_ids.as_deref(),
-        Some(&["alpha".to_owned(), "beta".to_owned()][..])
-    );
+    fixtures::assert_reached(&v, &["alpha".to_owned(), "beta".to_owned()]);
     assert_eq!(
         *entra.scopes.lock().unwrap(),
         [
@@ -248,7 +177,7 @@ async fn blob_tokens_are_issued_with_an_expiry_and_reach_the_containers() {
         ["https://storage.azure.com/.default"]
     );
     // The token itself opens the container, as a client would use it.
-    let ca = std::fs::read(env("TEST_AZURITE_CA_PEM_FILE")).unwrap();
+    let ca = std::fs::read(emulator_env("TEST_AZURITE_CA_PEM_FILE")).unwrap();
     let client = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
         .build()
@@ -256,7 +185,7 @@ async fn blob_tokens_are_issued_with_an_expiry_and_reach_the_containers() {
     let token = issued.credentials["access_token"].as_str().unwrap();
     let url = format!(
         "{}/alpha?restype=container&comp=list",
-        env("TEST_AZURITE_HTTPS_BLOB_URL")
+        emulator_env("TEST_AZURITE_HTTPS_BLOB_URL")
     );
     let resp = client
         .get(&url)

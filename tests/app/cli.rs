@@ -1,10 +1,11 @@
 //! The `portcullis` binary: configuration errors, `migrate`, `user create`, `serve`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::helpers::TestDb;
+use crate::running::run_with_stdin;
 
 fn portcullis(db: &TestDb) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
@@ -63,19 +64,10 @@ fn help_lists_the_commands() {
 #[test]
 fn user_create_reads_the_password_from_stdin_only() {
     let db = TestDb::new();
-    let mut child = portcullis(&db)
-        .args(["user", "create", "ci-admin", "--admin", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a long enough password\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        portcullis(&db).args(["user", "create", "ci-admin", "--admin", "--password-stdin"]),
+        b"a long enough password\n",
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -91,14 +83,11 @@ fn user_create_reads_the_password_from_stdin_only() {
         .unwrap();
     assert!(!again.status.success());
     // Too short a password is refused.
-    let mut short = portcullis(&db)
-        .args(["user", "create", "bob", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    short.stdin.take().unwrap().write_all(b"short\n").unwrap();
-    assert!(!short.wait_with_output().unwrap().status.success());
+    let short = run_with_stdin(
+        portcullis(&db).args(["user", "create", "bob", "--password-stdin"]),
+        b"short\n",
+    );
+    assert!(!short.status.success());
 }
 
 #[test]

@@ -2,14 +2,13 @@
 //! its connectors, and the real clients: the AWS CLI through `credential_process`, and
 //! the Docker credential-helper protocol (checked against the registry itself).
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
 use crate::aws::{create_bucket, unique};
 use crate::helpers::{TestDb, emulator_env};
-use crate::running::{Running, field};
+use crate::running::{Running, run_with_stdin};
 
 /// A server that lets connectors reach the emulators, with a service account `ci`
 /// (developer in `default`) and its API key.
@@ -31,14 +30,7 @@ fn server_with_a_ci_key(db: &TestDb) -> (Running, String, String) {
     let path = "/api/v1/service-accounts/ci/role-bindings";
     let (status, body) = server.http("PUT", path, Some(&admin), Some(bindings));
     assert_eq!(status, 200, "{body}");
-    let (status, body) = server.http(
-        "POST",
-        "/api/v1/service-accounts/ci/api-keys",
-        Some(&admin),
-        Some(r#"{"name":"main"}"#),
-    );
-    assert_eq!(status, 201, "{body}");
-    let key = field(&body, "key");
+    let key = server.api_key(&admin, "ci");
     (server, admin, key)
 }
 
@@ -55,23 +47,31 @@ fn credentials(server: &Running, key: &str, args: &[&str], stdin: &str) -> Outpu
 }
 
 fn run_as(program: &str, server: &Running, key: &str, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(program)
-        .env_clear()
+    run_with_stdin(
+        Command::new(program)
+            .env_clear()
+            .env("PORTCULLIS_URL", server.url())
+            .env("PORTCULLIS_API_KEY", key)
+            .args(args),
+        stdin.as_bytes(),
+    )
+}
+
+/// The AWS CLI with only the `portcullis` profile of `config` (its credential_process
+/// asking `server` with `key`).
+fn aws_cli(db: &TestDb, config: &std::path::Path, server: &Running, key: &str) -> Command {
+    let mut cli = Command::new(emulator_env("TEST_AWS_CLI"));
+    cli.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", db.dir.path())
+        .env("AWS_CONFIG_FILE", config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_PROFILE", "portcullis")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("PORTCULLIS_URL", server.url())
         .env("PORTCULLIS_API_KEY", key)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+        .args(["--endpoint-url", &emulator_env("TEST_AWS_ENDPOINT")]);
+    cli
 }
 
 fn stdout_json(out: &Output) -> Value {
@@ -130,18 +130,9 @@ fn the_aws_cli_reads_a_bucket_with_credentials_from_credential_process() {
         ),
     )
     .unwrap();
-    let out = Command::new(emulator_env("TEST_AWS_CLI"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", db.dir.path())
-        .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_PROFILE", "portcullis")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("PORTCULLIS_URL", server.url())
-        .env("PORTCULLIS_API_KEY", &key)
-        .args(["--endpoint-url", &emulator_env("TEST_AWS_ENDPOINT")])
-        .args(["s3api", "head-bucket", "--bucket", &bucket])
+    let head_bucket = ["s3api", "head-bucket", "--bucket", &bucket];
+    let out = aws_cli(&db, &config, &server, &key)
+        .args(head_bucket)
         .output()
         .unwrap();
     assert!(
@@ -149,17 +140,8 @@ fn the_aws_cli_reads_a_bucket_with_credentials_from_credential_process() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = Command::new(emulator_env("TEST_AWS_CLI"))
-        .env_clear()
-        .env("HOME", db.dir.path())
-        .env("AWS_CONFIG_FILE", &config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_PROFILE", "portcullis")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("PORTCULLIS_URL", server.url())
-        .env("PORTCULLIS_API_KEY", "pc_wrong")
-        .args(["--endpoint-url", &emulator_env("TEST_AWS_ENDPOINT")])
-        .args(["s3api", "head-bucket", "--bucket", &bucket])
+    let out = aws_cli(&db, &config, &server, "pc_wrong")
+        .args(head_bucket)
         .output()
         .unwrap();
     assert!(!out.status.success(), "a wrong API key gets no credentials");

@@ -20,9 +20,12 @@ use std::sync::{Arc, Mutex};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use portcullis::connectors::providers::{Scope, Target, issue, verify};
-use portcullis::outbound::{Outbound, Policy};
+use portcullis::outbound::Outbound;
 use rand::RngCore;
 use serde_json::{Value, json};
+
+use crate::fixtures::{self, scope, sorted};
+use crate::helpers::emulator_env;
 
 const TEST_KEY: &str = include_str!("../fixtures/gcp-test-key.pem");
 const TEST_PUBLIC_KEY: &str = include_str!("../fixtures/gcp-test-key.pub.pem");
@@ -34,20 +37,11 @@ const REFRESH_TOKEN: &str = "1//fixture-refresh-token";
 
 /// `TEST_GCS_URL` (asserted set).
 fn gcs_url() -> String {
-    std::env::var("TEST_GCS_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| {
-            panic!("TEST_GCS_URL is required: run tests/run.sh, which starts gcp-storage-emulator")
-        })
+    emulator_env("TEST_GCS_URL")
 }
 
 fn outbound() -> Outbound {
-    Outbound::new(Policy {
-        allow_private: true,
-        ..Policy::default()
-    })
-    .unwrap()
+    fixtures::outbound(true)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -174,16 +168,7 @@ fn target(method: &str, resource_type: &str, config: Value) -> Target {
     if let (Value::Object(c), Value::Object(more)) = (&mut c, config) {
         c.extend(more);
     }
-    Target {
-        name: "test-gcp".into(),
-        connector_type: "gcp".into(),
-        auth_method: method.into(),
-        resource_types: vec![resource_type.into()],
-        resource_id: None,
-        config: c.as_object().cloned().unwrap(),
-        expiration_seconds: None,
-        expiration_bounds: None,
-    }
+    fixtures::target("gcp", method, &[resource_type], c)
 }
 
 /// A service account connector signing with `private_key`, its tokens from `endpoint`.
@@ -206,21 +191,17 @@ fn on_emulator(endpoint: &TokenEndpoint) -> Target {
 async fn emulator_buckets() -> Vec<String> {
     let url = format!("{}/storage/v1/b?project=test-project", gcs_url());
     let body: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
-    let mut ids: Vec<String> = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| format!("gs://{}", b["name"].as_str().unwrap()))
-        .collect();
-    ids.sort();
-    ids
+    sorted(
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| format!("gs://{}", b["name"].as_str().unwrap())),
+    )
 }
 
 fn buckets() -> Scope {
-    Scope {
-        resource_type: Some("gcs-bucket".into()),
-        resource_id: None,
-    }
+    scope("gcs-bucket")
 }
 
 #[actix_web::test]

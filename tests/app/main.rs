@@ -19,6 +19,7 @@ mod connector_pages;
 mod connectors;
 mod csrf;
 mod environments;
+mod fixtures;
 mod gcp;
 mod health;
 mod helpers;

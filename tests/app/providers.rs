@@ -7,78 +7,29 @@
 //!   provider's `portcullis-machine` client; both are `#[ignore]`d and started by
 //!   tests/run.sh (`TEST_REGISTRY_*`, `TEST_OIDC_ISSUER`).
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 
 use portcullis::connectors::providers::{self, Scope, Target, Verification, issue, verify};
 use portcullis::outbound::{Outbound, Policy};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::{self, pki_types};
 
+use crate::fixtures::{self, Answer, ca, failure, header, listen, serve, serve_on};
 use crate::helpers::emulator_env;
 
 fn outbound() -> Outbound {
-    Outbound::new(Policy {
-        allow_private: true,
-        ..Policy::default()
-    })
-    .unwrap()
+    fixtures::outbound(true)
 }
 
 fn target(connector_type: &str, auth_method: &str, resource_type: &str, config: Value) -> Target {
-    Target::new(
-        connector_type,
-        auth_method,
-        &[resource_type],
-        config.as_object().cloned().unwrap(),
-    )
+    fixtures::target(connector_type, auth_method, &[resource_type], config)
 }
 
 /// Asserts that verification succeeded and reached exactly `id`.
 fn assert_reached(v: &Verification, id: &str) {
-    assert_eq!(v.error, None, "{v:?}");
-    assert_eq!(v.resources.len(), 1, "{v:?}");
-    assert_eq!(v.resources[0].error, None, "{v:?}");
-    assert_eq!(
-        v.resources[0].resource_ids.as_deref(),
-        Some(&[id.to_owned()][..])
-    );
-}
-
-/// The error verification failed with.
-fn failure(v: &Verification) -> String {
-    v.error
-        .clone()
-        .unwrap_or_else(|| panic!("verification should have failed: {v:?}"))
+    fixtures::assert_reached(v, &[id.to_owned()]);
 }
 
 // --- Kubernetes: a TLS fixture API server ---------------------------------------------
-
-/// A certificate authority for the fixture.
-struct Ca {
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-    pem: String,
-}
-
-fn ca(name: &str) -> Ca {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, name);
-    params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::DigitalSignature,
-    ];
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    Ca {
-        issuer: rcgen::Issuer::new(params, key),
-        pem: cert.pem(),
-    }
-}
 
 /// A fixture API server on 127.0.0.1 with a certificate from its own CA, accepting one
 /// bearer token.
@@ -91,89 +42,18 @@ struct K8s {
 
 async fn k8s(token: &str) -> K8s {
     let ca = ca("portcullis test cluster CA");
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.subject_alt_names = vec![rcgen::SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST))];
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "kube-apiserver");
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca.issuer).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![cert.der().clone()],
-        pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-    )
-    .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (token, log) = (token.to_owned(), seen.clone());
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let (acceptor, token, log) = (acceptor.clone(), token.clone(), log.clone());
-            tokio::spawn(async move {
-                // A client that distrusts the certificate ends the handshake: fine.
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let Some((head, body)) = read_request(&mut tls).await else {
-                    return;
-                };
-                let (status, answer) = api_answer(&head, &body, &token, &log);
-                let response = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-                let _ = tls.write_all(response.as_bytes()).await;
-                let _ = tls.shutdown().await;
-            });
-        }
-    });
+    let server = serve(Some(ca.acceptor("kube-apiserver")), move |head, body| {
+        let (status, answer) = api_answer(head, body, &token, &log);
+        (status, String::new(), answer)
+    })
+    .await;
     K8s {
-        server: format!("https://127.0.0.1:{port}"),
+        server,
         ca_pem: ca.pem,
         seen,
     }
-}
-
-/// One HTTP/1.1 request: the head (request line and headers) and the body.
-async fn read_request<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> Option<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 || buf.len() > 64 * 1024 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8(buf[..end].to_vec()).ok()?;
-    let length: usize = header(&head, "content-length").map_or(0, |l| l.parse().unwrap_or(0));
-    let mut body = buf[end..].to_vec();
-    while body.len() < length {
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some((head, body))
-}
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().skip(1).find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
 }
 
 /// What the API server answers: 401 without the token, `/version`, and the review.
@@ -332,12 +212,18 @@ fn registry_target(password: &str) -> Target {
     t
 }
 
+/// The emulator registry: an outbound client, its URL, and a connector with the right
+/// password.
+fn registry() -> (Outbound, String, Target) {
+    let url = emulator_env("TEST_REGISTRY_URL");
+    let t = registry_target(&emulator_env("TEST_REGISTRY_PASSWORD"));
+    (outbound(), url, t)
+}
+
 #[tokio::test]
 #[ignore = "needs the docker-registry emulator (tests/run.sh starts it)"]
 async fn docker_registries_verify_list_repositories_and_refuse_wrong_passwords() {
-    let out = outbound();
-    let url = emulator_env("TEST_REGISTRY_URL");
-    let good = registry_target(&emulator_env("TEST_REGISTRY_PASSWORD"));
+    let (out, url, good) = registry();
     assert_reached(&verify(&out, &good, &Scope::default()).await, &url);
 
     let repositories = providers::repositories(&out, &good).await.unwrap();
@@ -362,9 +248,7 @@ async fn docker_registries_verify_list_repositories_and_refuse_wrong_passwords()
 #[tokio::test]
 #[ignore = "needs the docker-registry emulator (tests/run.sh starts it)"]
 async fn docker_credentials_are_issued_and_work_against_the_registry() {
-    let out = outbound();
-    let url = emulator_env("TEST_REGISTRY_URL");
-    let t = registry_target(&emulator_env("TEST_REGISTRY_PASSWORD"));
+    let (out, url, t) = registry();
     let issued = issue(&out, &t, "docker-registry", &url, 3600)
         .await
         .unwrap();
@@ -498,29 +382,13 @@ async fn oauth2_wrong_secrets_and_unknown_tokens_fail_authentication() {
 /// A registry that sends clients to its token service (`/token`, Basic `user`/`pw`) and
 /// wants the `registry:catalog:*` scope for the catalog, which comes in two pages.
 async fn token_registry() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let (listener, origin) = listen(false).await;
     let base = origin.clone();
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            let base = base.clone();
-            tokio::spawn(async move {
-                let Some((head, _)) = read_request(&mut tcp).await else {
-                    return;
-                };
-                let (status, headers, body) = registry_answer(&base, &head);
-                let response = format!(
-                    "HTTP/1.1 {status}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = tcp.write_all(response.as_bytes()).await;
-            });
-        }
-    });
+    serve_on(listener, None, move |head, _| registry_answer(&base, head));
     origin
 }
 
-fn registry_answer(base: &str, head: &str) -> (&'static str, String, String) {
+fn registry_answer(base: &str, head: &str) -> Answer {
     let target = head.split(' ').nth(1).unwrap_or("/");
     let url = url::Url::parse(&format!("{base}{target}")).unwrap();
     let query = |k: &str| {

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::helpers::TestDb;
@@ -90,6 +90,18 @@ impl Running {
         (status, body)
     }
 
+    /// A new API key `main` of service account `account`, made by `admin`.
+    pub fn api_key(&self, admin: &str, account: &str) -> String {
+        let (status, body) = self.http(
+            "POST",
+            &format!("/api/v1/service-accounts/{account}/api-keys"),
+            Some(admin),
+            Some(r#"{"name":"main"}"#),
+        );
+        assert_eq!(status, 201, "{body}");
+        field(&body, "key")
+    }
+
     /// An access token of the admin.
     pub fn admin_token(&self) -> String {
         let login = format!(r#"{{"username":"admin","password":"{ADMIN_PASSWORD}"}}"#);
@@ -118,4 +130,17 @@ pub fn field(body: &str, name: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{name} missing: {body}"))
         .to_owned()
+}
+
+/// Runs `command` with `stdin` written to its standard input: its output (standard
+/// output and error captured).
+pub fn run_with_stdin(command: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
 }

@@ -29,14 +29,7 @@ fn api_keys_and_connector_secrets_are_never_logged_nor_stored() {
         Some(&admin),
         Some(r#"{"name":"ci"}"#),
     );
-    let (status, body) = http(
-        "POST",
-        "/api/v1/service-accounts/ci/api-keys",
-        Some(&admin),
-        Some(r#"{"name":"main"}"#),
-    );
-    assert_eq!(status, 201, "{body}");
-    let first = field(&body, "key");
+    let first = server.api_key(&admin, "ci");
     let (status, _) = http("GET", "/api/v1/whoami", Some(&first), None);
     assert_eq!(status, 200);
     let (_, body) = http(

@@ -15,6 +15,9 @@ use portcullis::connectors::providers::{
 use portcullis::outbound::{Outbound, Policy};
 use serde_json::{Value, json};
 
+use crate::fixtures::{self, assert_reached, failure};
+use crate::helpers::emulator_env;
+
 const RT: &str = "hyperai-instance";
 
 fn outbound(allow_private: bool) -> Outbound {
@@ -27,26 +30,7 @@ fn outbound(allow_private: bool) -> Outbound {
 }
 
 fn target(method: &str, config: Value) -> Target {
-    Target {
-        name: "test-hyperai".into(),
-        connector_type: "hyperai".into(),
-        auth_method: method.into(),
-        resource_types: vec![RT.into()],
-        resource_id: None,
-        config: config.as_object().cloned().unwrap(),
-        expiration_seconds: None,
-        expiration_bounds: None,
-    }
-}
-
-/// An environment variable the emulators set (asserted set).
-fn emulator_env(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| {
-            panic!("{name} is required: run tests/run.sh, which starts the emulators")
-        })
+    fixtures::target("hyperai", method, &[RT], config)
 }
 
 /// The test sshd as a `hostnames` entry.
@@ -71,19 +55,6 @@ fn sshd_target(method: &str, key_b64: &str, hostnames: &[String]) -> Target {
 fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/ssh/{name}", env!("CARGO_MANIFEST_DIR"));
     STANDARD.encode(std::fs::read(&path).unwrap())
-}
-
-fn assert_reached(v: &Verification, ids: &[String]) {
-    assert_eq!(v.error, None, "{v:?}");
-    assert_eq!(v.resources.len(), 1, "{v:?}");
-    assert_eq!(v.resources[0].error, None, "{v:?}");
-    assert_eq!(v.resources[0].resource_ids.as_deref(), Some(ids), "{v:?}");
-}
-
-fn failure(v: &Verification) -> String {
-    v.error
-        .clone()
-        .unwrap_or_else(|| panic!("verification should have failed: {v:?}"))
 }
 
 /// Log lines written while the guard lives (this thread's tasks only).

@@ -163,13 +163,18 @@ fn role_account(role_arn: &str) -> Result<&str, ProviderError> {
         })
 }
 
+/// Refuses resource types the connectors do not reach.
 fn known_type(resource_type: &str) -> Result<(), ProviderError> {
-    match resource_type {
-        "aws-generic" | "s3-bucket" | "kubernetes-cluster" | "docker-registry" => Ok(()),
-        other => Err(ProviderError::Invalid(format!(
-            "{other} is not a resource type of AWS connectors"
-        ))),
-    }
+    super::known_type(
+        &[
+            "aws-generic",
+            "s3-bucket",
+            "kubernetes-cluster",
+            "docker-registry",
+        ],
+        "AWS connectors",
+        resource_type,
+    )
 }
 
 fn method_unsupported(t: &Target) -> ProviderError {

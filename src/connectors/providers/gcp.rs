@@ -109,13 +109,18 @@ fn registry(project: &str) -> String {
     format!("gcr.io/{}", project.replacen(':', "/", 1))
 }
 
+/// Refuses resource types the connectors do not reach.
 fn known_type(resource_type: &str) -> Result<(), ProviderError> {
-    match resource_type {
-        "gcp-generic" | "gcs-bucket" | "kubernetes-cluster" | "docker-registry" => Ok(()),
-        other => Err(ProviderError::Invalid(format!(
-            "{other} is not a resource type of GCP connectors"
-        ))),
-    }
+    super::known_type(
+        &[
+            "gcp-generic",
+            "gcs-bucket",
+            "kubernetes-cluster",
+            "docker-registry",
+        ],
+        "GCP connectors",
+        resource_type,
+    )
 }
 
 /// Why a method gets no token.

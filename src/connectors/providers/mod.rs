@@ -15,9 +15,11 @@ mod aws;
 mod azure;
 mod docker;
 mod gcp;
+mod http;
 mod kubernetes;
 mod oauth2;
 mod ssh;
+mod token_endpoint;
 
 use serde_json::{Map, Value};
 
@@ -403,4 +405,16 @@ fn unsupported(target: &Target, what: &str) -> ProviderError {
         "{what} is not available for {}/{} connectors",
         target.connector_type, target.auth_method
     ))
+}
+
+/// Refuses a resource type not among `types`, the resource types of `connectors` (e.g.
+/// `AWS connectors`).
+fn known_type(types: &[&str], connectors: &str, resource_type: &str) -> Result<(), ProviderError> {
+    if types.contains(&resource_type) {
+        Ok(())
+    } else {
+        Err(ProviderError::Invalid(format!(
+            "{resource_type} is not a resource type of {connectors}"
+        )))
+    }
 }

@@ -7,13 +7,14 @@
 //! (`client_secret_post`).
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Map, Value, json};
 use url::Url;
-use url::form_urlencoded::{Serializer, byte_serialize};
+use url::form_urlencoded::byte_serialize;
 
+use super::http::{authorized_get, post_form};
+use super::token_endpoint::{STANDARD, Token, form, parse};
 use super::{Issued, ProviderError, Single, Target};
-use crate::outbound::{Outbound, Tls};
+use crate::outbound::Outbound;
 
 /// The only resource type.
 const RESOURCE_TYPE: &str = "oauth2-api";
@@ -24,24 +25,6 @@ pub(super) const SINGLE: Single = Single {
     noun: "API",
 };
 
-/// An access token from a token endpoint.
-#[derive(Clone, PartialEq, Eq)]
-pub(super) struct Token {
-    pub access_token: String,
-    pub token_type: String,
-    /// Seconds until it expires, when the server says.
-    pub expires_in: Option<i64>,
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Token")
-            .field("token_type", &self.token_type)
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
-    }
-}
-
 /// How the client authenticates to the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClientAuth {
@@ -51,68 +34,6 @@ enum ClientAuth {
     Post,
     /// A public client: only `client_id` in the form.
     None,
-}
-
-/// An error code from a token endpoint, reduced to characters safe to show.
-fn safe_code(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        .take(64)
-        .collect()
-}
-
-/// A token endpoint's answer: the token, or why not (the error code, never the body).
-pub(super) fn parse_token_response(
-    status: StatusCode,
-    body: &[u8],
-) -> Result<Token, ProviderError> {
-    let v: Option<Value> = serde_json::from_slice(body).ok();
-    if !status.is_success() {
-        let code = v
-            .as_ref()
-            .and_then(|v| v["error"].as_str())
-            .map(safe_code)
-            .filter(|c| !c.is_empty());
-        let why = match &code {
-            Some(c) => format!("the token endpoint answered {c} (HTTP {})", status.as_u16()),
-            None => format!("the token endpoint answered HTTP {}", status.as_u16()),
-        };
-        return Err(match code.as_deref() {
-            Some("invalid_client" | "invalid_grant" | "unauthorized_client") => {
-                ProviderError::Denied(why)
-            }
-            Some("access_denied" | "invalid_scope" | "invalid_target") => {
-                ProviderError::Forbidden(why)
-            }
-            _ if status == StatusCode::UNAUTHORIZED => ProviderError::Denied(why),
-            _ if status == StatusCode::FORBIDDEN => ProviderError::Forbidden(why),
-            _ => ProviderError::Protocol(why),
-        });
-    }
-    let v =
-        v.ok_or_else(|| ProviderError::Protocol("the token endpoint answered no JSON".into()))?;
-    let access_token = v["access_token"]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ProviderError::Protocol("the token endpoint answered no access_token".into())
-        })?;
-    let token_type = v["token_type"]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .unwrap_or("Bearer");
-    // A number, or (some servers) a numeric string.
-    let expires_in = match &v["expires_in"] {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|s| *s > 0);
-    Ok(Token {
-        access_token: access_token.to_owned(),
-        token_type: token_type.to_owned(),
-        expires_in,
-    })
 }
 
 /// The form-urlencoding RFC 6749 §2.3.1 asks for before Basic.
@@ -137,43 +58,42 @@ async fn request_token(
     let token_url = url(t, "token_url")?;
     let client_id = t.required("client_id")?;
     let secret = t.text("client_secret");
-    let client = out.client(&Tls::default())?;
     let mut auth = if secret.is_some() {
         ClientAuth::Basic
     } else {
         ClientAuth::None
     };
+    let grant: Vec<(&str, &str)> = grant
+        .iter()
+        .copied()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
     loop {
-        let mut form = Serializer::new(String::new());
-        for (k, v) in grant {
-            if !v.is_empty() {
-                form.append_pair(k, v);
-            }
-        }
-        let mut request = client
-            .post(token_url.clone())
-            .header(ACCEPT, "application/json")
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
-        match (auth, secret) {
+        let mut pairs = grant.clone();
+        let basic = match (auth, secret) {
             (ClientAuth::Basic, Some(secret)) => {
-                request = request.basic_auth(form_encoded(client_id), Some(form_encoded(secret)));
+                Some((form_encoded(client_id), form_encoded(secret)))
             }
             (ClientAuth::Post, Some(secret)) => {
-                form.append_pair("client_id", client_id);
-                form.append_pair("client_secret", secret);
+                pairs.extend([("client_id", client_id), ("client_secret", secret)]);
+                None
             }
             _ => {
-                form.append_pair("client_id", client_id);
+                pairs.push(("client_id", client_id));
+                None
             }
-        }
-        let resp = out.send(request.body(form.finish())).await?;
-        let status = resp.status();
-        let body = out.read(resp).await?;
+        };
+        let (status, body) = post_form(out, token_url.clone(), form(&pairs), basic).await?;
         if auth == ClientAuth::Basic && !status.is_success() && retry_with_post(status, &body) {
             auth = ClientAuth::Post;
             continue;
         }
-        return parse_token_response(status, &body);
+        return parse(
+            &STANDARD,
+            status,
+            &body,
+            chrono::Utc::now().timestamp_millis(),
+        );
     }
 }
 
@@ -221,11 +141,7 @@ async fn token(out: &Outbound, t: &Target) -> Result<Token, ProviderError> {
             )
             .await
         }
-        "token" => Ok(Token {
-            access_token: t.required("access_token")?.to_owned(),
-            token_type: "Bearer".into(),
-            expires_in: None,
-        }),
+        "token" => Ok(Token::bearer(t.required("access_token")?, None)),
         other => Err(ProviderError::Unsupported(format!(
             "oauth2 connectors have no auth method {other}"
         ))),
@@ -240,14 +156,7 @@ pub(super) async fn authenticate(out: &Outbound, t: &Target) -> Result<(), Provi
         return Ok(());
     }
     let api = url(t, "api_url")?;
-    let client = out.client(&Tls::default())?;
-    let resp = out
-        .send(
-            client
-                .get(api)
-                .header(AUTHORIZATION, format!("Bearer {}", token.access_token)),
-        )
-        .await?;
+    let resp = authorized_get(out, api, &token.access_token, &[]).await?;
     match resp.status() {
         StatusCode::UNAUTHORIZED => Err(ProviderError::Denied(
             "the API refused the access token (HTTP 401)".into(),
@@ -278,44 +187,13 @@ pub(super) async fn issue(out: &Outbound, t: &Target) -> Result<Issued, Provider
     credentials.insert("token_type".into(), json!(token.token_type));
     Ok(Issued {
         credentials,
-        expires_at: token
-            .expires_in
-            .map(|s| chrono::Utc::now().timestamp_millis() + s * 1000),
+        expires_at: token.expires_at,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn token_answers_are_parsed() {
-        let ok = |body: &str| parse_token_response(StatusCode::OK, body.as_bytes());
-        assert_eq!(
-            ok(r#"{"access_token":"at","token_type":"bearer","expires_in":600}"#).unwrap(),
-            Token {
-                access_token: "at".into(),
-                token_type: "bearer".into(),
-                expires_in: Some(600),
-            }
-        );
-        assert_eq!(
-            ok(r#"{"access_token":"at","expires_in":"3600"}"#).unwrap(),
-            Token {
-                access_token: "at".into(),
-                token_type: "Bearer".into(),
-                expires_in: Some(3600),
-            }
-        );
-        assert_eq!(ok(r#"{"access_token":"at"}"#).unwrap().expires_in, None);
-        for bad in [
-            r#"{"token_type":"Bearer"}"#,
-            r#"{"access_token":""}"#,
-            "<html>",
-        ] {
-            assert!(matches!(ok(bad), Err(ProviderError::Protocol(_))), "{bad}");
-        }
-    }
 
     #[test]
     fn token_errors_name_the_code_but_never_echo_the_body() {
@@ -355,12 +233,14 @@ mod tests {
             ),
         ];
         for (status, body, want) in cases {
-            let err = parse_token_response(status, body.as_bytes()).unwrap_err();
+            let err = parse(&STANDARD, status, body.as_bytes(), 0).unwrap_err();
             assert_eq!(err.to_string(), want, "{body}");
         }
-        let err = parse_token_response(
+        let err = parse(
+            &STANDARD,
             StatusCode::UNAUTHORIZED,
             format!(r#"{{"error":"invalid_client","error_description":"{secret}"}}"#).as_bytes(),
+            0,
         )
         .unwrap_err();
         assert!(!err.to_string().contains(secret));

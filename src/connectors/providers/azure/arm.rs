@@ -2,34 +2,16 @@
 //! subscription (or one resource group), page after page (`nextLink`).
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION};
+use reqwest::header::ACCEPT;
 use serde_json::Value;
 use url::Url;
 
+use super::super::http::{answered, bearer_get, by_status, safe_code};
 use super::super::{ProviderError, Target};
-use crate::outbound::{Outbound, Tls};
+use crate::outbound::Outbound;
 
 /// Most pages followed.
 const MAX_PAGES: usize = 50;
-
-/// A GET with a bearer token: the status and the body.
-pub(super) async fn get(
-    out: &Outbound,
-    url: Url,
-    token: &str,
-    headers: &[(&str, String)],
-) -> Result<(StatusCode, Vec<u8>), ProviderError> {
-    let client = out.client(&Tls::default())?;
-    let mut request = client
-        .get(url)
-        .header(AUTHORIZATION, format!("Bearer {token}"));
-    for (k, v) in headers {
-        request = request.header(*k, v);
-    }
-    let resp = out.send(request).await?;
-    let status = resp.status();
-    Ok((status, out.read(resp).await?))
-}
 
 /// What a listing collects from each item of `value`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,13 +49,8 @@ pub(super) async fn list(
         .append_pair("api-version", api_version);
     let mut ids = Vec::new();
     for _ in 0..MAX_PAGES {
-        let (status, body) = get(
-            out,
-            url.clone(),
-            token,
-            &[(ACCEPT.as_str(), "application/json".into())],
-        )
-        .await?;
+        let accept = [(ACCEPT.as_str(), "application/json".to_owned())];
+        let (status, body) = bearer_get(out, url.clone(), token, &accept).await?;
         let next = parse_page(status, &body, field, &mut ids)?;
         match next {
             // The token goes only to Resource Manager itself.
@@ -128,26 +105,11 @@ fn parse_page(
 
 /// A Resource Manager error: its code (never the message, which may quote ids).
 fn error(status: StatusCode, v: &Value) -> ProviderError {
-    let code: String = v["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(64)
-        .collect();
-    let why = if code.is_empty() {
-        format!("Resource Manager answered HTTP {}", status.as_u16())
-    } else {
-        format!(
-            "Resource Manager answered {code} (HTTP {})",
-            status.as_u16()
-        )
-    };
+    let code = v["error"]["code"].as_str().and_then(|c| safe_code(c, &[]));
+    let why = answered("Resource Manager", code.as_deref(), "", status);
     match status {
-        StatusCode::UNAUTHORIZED => ProviderError::Denied(why),
-        StatusCode::FORBIDDEN => ProviderError::Forbidden(why),
         StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST => ProviderError::Invalid(why),
-        _ => ProviderError::Protocol(why),
+        _ => by_status(status, why),
     }
 }
 

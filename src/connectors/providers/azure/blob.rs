@@ -5,8 +5,8 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use url::Url;
 
+use super::super::http::{answered, bearer_get, by_status, safe_code};
 use super::super::{ProviderError, Target};
-use super::arm::get;
 use super::cloud::Cloud;
 use crate::outbound::Outbound;
 
@@ -67,7 +67,7 @@ pub(super) async fn containers(
             .format("%a, %d %b %Y %H:%M:%S GMT")
             .to_string();
         let headers = [("x-ms-version", VERSION.to_owned()), ("x-ms-date", date)];
-        let (status, body) = get(out, url, token, &headers).await?;
+        let (status, body) = bearer_get(out, url, token, &headers).await?;
         marker = parse_page(status, &body, &mut names)?;
         if marker.is_none() {
             names.sort();
@@ -134,27 +134,16 @@ fn parse_page(
 
 /// A Blob service error: its code (never the message, which may quote the request).
 fn error(status: StatusCode, xml: &str) -> ProviderError {
-    let code: String = quick_xml::de::from_str::<StorageError>(xml)
-        .map(|e| e.code)
-        .unwrap_or_default()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(64)
-        .collect();
-    let why = if code.is_empty() {
-        format!("the storage account answered HTTP {}", status.as_u16())
-    } else {
-        format!(
-            "the storage account answered {code} (HTTP {})",
-            status.as_u16()
-        )
-    };
-    match (status, code.as_str()) {
-        (StatusCode::UNAUTHORIZED, _)
-        | (_, "AuthenticationFailed" | "InvalidAuthenticationInfo") => ProviderError::Denied(why),
-        (StatusCode::FORBIDDEN, _) => ProviderError::Forbidden(why),
+    let code = quick_xml::de::from_str::<StorageError>(xml)
+        .ok()
+        .and_then(|e| safe_code(&e.code, &[]));
+    let why = answered("the storage account", code.as_deref(), "", status);
+    match (status, code.as_deref()) {
+        (_, Some("AuthenticationFailed" | "InvalidAuthenticationInfo")) => {
+            ProviderError::Denied(why)
+        }
         (StatusCode::NOT_FOUND, _) => ProviderError::Invalid(why),
-        _ => ProviderError::Protocol(why),
+        _ => by_status(status, why),
     }
 }
 

@@ -5,28 +5,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::Value;
-use url::form_urlencoded::Serializer;
 
+use super::super::token_endpoint::{Dialect, ErrorKind, Token, request};
 use super::super::{ProviderError, Target};
 use super::cloud::Cloud;
-use crate::outbound::{Outbound, Tls};
-
-/// An access token and when it expires (ms since the epoch), if known.
-#[derive(Clone, PartialEq, Eq)]
-pub(super) struct Token {
-    pub access_token: String,
-    pub expires_at: Option<i64>,
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Token")
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
+use crate::outbound::Outbound;
 
 /// A token for `scope` (`<audience>/.default`) with the connector's method.
 pub(super) async fn token(
@@ -64,73 +48,37 @@ async fn client_credentials(
         .map_err(|_| ProviderError::Invalid("the attribute authority_host is not a URL".into()))?
         .pop_if_empty()
         .extend([tenant, "oauth2", "v2.0", "token"]);
-    let form = Serializer::new(String::new())
-        .append_pair("client_id", client_id)
-        .append_pair("client_secret", secret)
-        .append_pair("grant_type", "client_credentials")
-        .append_pair("scope", scope)
-        .finish();
-    let client = out.client(&Tls::default())?;
-    let request = client
-        .post(url)
-        .header(ACCEPT, "application/json")
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(form);
-    let resp = out.send(request).await?;
-    let status = resp.status();
-    let body = out.read(resp).await?;
-    parse_token_response(status, &body, chrono::Utc::now().timestamp_millis())
+    let pairs = [
+        ("client_id", client_id),
+        ("client_secret", secret),
+        ("grant_type", "client_credentials"),
+        ("scope", scope),
+    ];
+    request(out, &ENTRA_ID, url, &pairs).await
 }
 
-/// The token endpoint's answer at `now` (ms): the token, or why not — the error code and
-/// the AADSTS number, never the description (it may quote what was sent).
-fn parse_token_response(status: StatusCode, body: &[u8], now: i64) -> Result<Token, ProviderError> {
-    let v: Value = serde_json::from_slice(body).unwrap_or_default();
-    if !status.is_success() {
-        let code: String = v["error"]
-            .as_str()
-            .unwrap_or_default()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(64)
-            .collect();
-        let aadsts = v["error_codes"][0]
+/// Microsoft Entra ID's token endpoint: its refusals name the error code and the AADSTS
+/// number, never the description (it may quote what was sent).
+const ENTRA_ID: Dialect = Dialect {
+    who: "Microsoft Entra ID",
+    punctuation: &['_'],
+    kind: entra_kind,
+    detail: |v| {
+        v["error_codes"][0]
             .as_u64()
             .map(|n| format!("AADSTS{n}, "))
-            .unwrap_or_default();
-        let why = match code.as_str() {
-            "" => format!("Microsoft Entra ID answered HTTP {}", status.as_u16()),
-            c => format!(
-                "Microsoft Entra ID answered {c} ({aadsts}HTTP {})",
-                status.as_u16()
-            ),
-        };
-        return Err(match code.as_str() {
-            "invalid_client" | "unauthorized_client" | "invalid_grant" => {
-                ProviderError::Denied(why)
-            }
-            "invalid_scope" | "invalid_resource" => ProviderError::Forbidden(why),
-            "invalid_request" => ProviderError::Invalid(why),
-            _ if status == StatusCode::UNAUTHORIZED => ProviderError::Denied(why),
-            _ => ProviderError::Protocol(why),
-        });
+            .unwrap_or_default()
+    },
+};
+
+fn entra_kind(code: &str, status: StatusCode) -> ErrorKind {
+    match code {
+        "invalid_client" | "unauthorized_client" | "invalid_grant" => ProviderError::Denied,
+        "invalid_scope" | "invalid_resource" => ProviderError::Forbidden,
+        "invalid_request" => ProviderError::Invalid,
+        _ if status == StatusCode::UNAUTHORIZED => ProviderError::Denied,
+        _ => ProviderError::Protocol,
     }
-    let access_token = v["access_token"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            ProviderError::Protocol("Microsoft Entra ID answered no access_token".into())
-        })?;
-    let expires_in = match &v["expires_in"] {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|s| *s > 0);
-    Ok(Token {
-        access_token: access_token.to_owned(),
-        expires_at: expires_in.map(|s| now + s * 1000),
-    })
 }
 
 /// The stored token of an access-token connector, refused once its `exp` has passed.
@@ -145,10 +93,7 @@ pub(super) fn stored(t: &Target, now: i64) -> Result<Token, ProviderError> {
             "the stored access token expired{when}; store a new one"
         )));
     }
-    Ok(Token {
-        access_token: access_token.to_owned(),
-        expires_at,
-    })
+    Ok(Token::bearer(access_token, expires_at))
 }
 
 /// The `exp` claim (ms) of a JWT, unverified; `None` for anything else.
@@ -167,6 +112,7 @@ fn claims(token: &str) -> Option<Value> {
 mod tests {
     use serde_json::json;
 
+    use super::super::super::token_endpoint::parse;
     use super::*;
 
     fn jwt(claims: &Value) -> String {
@@ -221,31 +167,34 @@ mod tests {
         let body = format!(
             r#"{{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret {secret}","error_codes":[7000215]}}"#
         );
-        let err = parse_token_response(StatusCode::UNAUTHORIZED, body.as_bytes(), 0).unwrap_err();
+        let err = parse(&ENTRA_ID, StatusCode::UNAUTHORIZED, body.as_bytes(), 0).unwrap_err();
         assert_eq!(
             err.to_string(),
             "authentication failed: Microsoft Entra ID answered invalid_client (AADSTS7000215, HTTP 401)"
         );
-        let err = parse_token_response(
+        let err = parse(
+            &ENTRA_ID,
             StatusCode::BAD_REQUEST,
             br#"{"error":"unauthorized_client","error_codes":[700016]}"#,
             0,
         )
         .unwrap_err();
         assert!(matches!(err, ProviderError::Denied(_)), "{err:?}");
-        let err = parse_token_response(
+        let err = parse(
+            &ENTRA_ID,
             StatusCode::BAD_REQUEST,
             br#"{"error":"invalid_request"}"#,
             0,
         )
         .unwrap_err();
         assert!(matches!(err, ProviderError::Invalid(_)), "{err:?}");
-        let err = parse_token_response(StatusCode::BAD_GATEWAY, b"<html>", 0).unwrap_err();
+        let err = parse(&ENTRA_ID, StatusCode::BAD_GATEWAY, b"<html>", 0).unwrap_err();
         assert_eq!(
             err.to_string(),
             "unexpected answer: Microsoft Entra ID answered HTTP 502"
         );
-        let ok = parse_token_response(
+        let ok = parse(
+            &ENTRA_ID,
             StatusCode::OK,
             br#"{"token_type":"Bearer","expires_in":3599,"access_token":"at"}"#,
             1000,

@@ -3,12 +3,13 @@
 //! Google's status code only, never the message, which may quote the request).
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION};
+use reqwest::header::ACCEPT;
 use serde_json::Value;
 use url::Url;
 
 use super::super::ProviderError;
-use crate::outbound::{Outbound, Tls};
+use super::super::http::{answered, bearer_get, by_status, safe_code};
+use crate::outbound::Outbound;
 
 /// Google's Cloud Storage API root.
 pub(super) const STORAGE_ROOT: &str = "https://storage.googleapis.com";
@@ -21,25 +22,12 @@ const MAX_PAGES: usize = 100;
 
 /// An API's refusal, safe to show: 401 → Denied, 403 → Forbidden, others → Protocol.
 pub(super) fn api_error(api: &str, status: StatusCode, body: &[u8]) -> ProviderError {
-    let code = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["status"].as_str().map(str::to_owned))
-        .map(|s| {
-            s.chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .take(64)
-                .collect::<String>()
-        })
-        .filter(|s| !s.is_empty());
-    let why = match code {
-        Some(c) => format!("{api} answered {c} (HTTP {})", status.as_u16()),
-        None => format!("{api} answered HTTP {}", status.as_u16()),
-    };
-    match status {
-        StatusCode::UNAUTHORIZED => ProviderError::Denied(why),
-        StatusCode::FORBIDDEN => ProviderError::Forbidden(why),
-        _ => ProviderError::Protocol(why),
-    }
+    let code = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+        v["error"]["status"]
+            .as_str()
+            .and_then(|s| safe_code(s, &['_']))
+    });
+    by_status(status, answered(api, code.as_deref(), "", status))
 }
 
 /// `GET url` with the token; the JSON answer.
@@ -49,22 +37,22 @@ async fn get_json(
     url: Url,
     token: &str,
 ) -> Result<Value, ProviderError> {
-    let client = out.client(&Tls::default())?;
-    let resp = out
-        .send(
-            client
-                .get(url)
-                .header(ACCEPT, "application/json")
-                .header(AUTHORIZATION, format!("Bearer {token}")),
-        )
-        .await?;
-    let status = resp.status();
-    let body = out.read(resp).await?;
+    let accept = [(ACCEPT.as_str(), "application/json".to_owned())];
+    let (status, body) = bearer_get(out, url, token, &accept).await?;
     if !status.is_success() {
         return Err(api_error(api, status, &body));
     }
     serde_json::from_slice(&body)
         .map_err(|_| ProviderError::Protocol(format!("{api} answered no JSON")))
+}
+
+/// The array `v[key]` of a list answer (none at all when empty), or `Protocol(why)`.
+fn list<'a>(v: &'a Value, key: &str, why: &str) -> Result<&'a [Value], ProviderError> {
+    match &v[key] {
+        Value::Null => Ok(&[]),
+        Value::Array(items) => Ok(items),
+        _ => Err(ProviderError::Protocol(why.into())),
+    }
 }
 
 /// The bucket-list URL of `project` under `root` (`{root}/storage/v1/b?project=…`).
@@ -96,15 +84,11 @@ impl BucketPages {
     /// Adds one page (`{"items":[{"name"}], "nextPageToken"}`); the token of the next
     /// page, while one is worth reading.
     pub fn add(&mut self, page: &Value) -> Result<Option<String>, ProviderError> {
-        let items = match &page["items"] {
-            Value::Null => &[][..],
-            Value::Array(items) => items.as_slice(),
-            _ => {
-                return Err(ProviderError::Protocol(
-                    "Cloud Storage answered a bucket list without items".into(),
-                ));
-            }
-        };
+        let items = list(
+            page,
+            "items",
+            "Cloud Storage answered a bucket list without items",
+        )?;
         for item in items {
             let name = item["name"]
                 .as_str()
@@ -166,15 +150,11 @@ fn clusters_url(project: &str) -> Result<Url, ProviderError> {
 
 /// The cluster names of a GKE list answer, sorted.
 pub(super) fn cluster_names(v: &Value) -> Result<Vec<String>, ProviderError> {
-    let clusters = match &v["clusters"] {
-        Value::Null => &[][..],
-        Value::Array(c) => c.as_slice(),
-        _ => {
-            return Err(ProviderError::Protocol(
-                "GKE answered a cluster list without clusters".into(),
-            ));
-        }
-    };
+    let clusters = list(
+        v,
+        "clusters",
+        "GKE answered a cluster list without clusters",
+    )?;
     let mut names = clusters
         .iter()
         .map(|c| {

@@ -6,9 +6,8 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Value, json};
 use url::Url;
-use url::form_urlencoded::Serializer;
 
-use super::super::oauth2::parse_token_response;
+use super::super::token_endpoint::{STANDARD, Token, request};
 use super::super::{ProviderError, Target};
 use super::apis::api_error;
 use super::keys::{AuthorizedUser, CLOUD_PLATFORM, ServiceAccountKey};
@@ -21,35 +20,17 @@ const IAM_CREDENTIALS: &str = "https://iamcredentials.googleapis.com";
 /// Longest token `generateAccessToken` issues (without an organization policy change).
 pub(super) const IMPERSONATION_MAX_SECONDS: i64 = 3600;
 
-/// An access token and when it expires (ms since the epoch; `None` when unknown).
-#[derive(Clone, PartialEq, Eq)]
-pub(super) struct AccessToken {
-    pub access_token: String,
-    pub expires_at: Option<i64>,
-}
-
-impl std::fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessToken")
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A token for the connector's method; impersonated tokens live `lifetime` seconds
 /// (capped to the method's bounds and to what Google issues).
 pub(super) async fn token(
     out: &Outbound,
     t: &Target,
     lifetime: i64,
-) -> Result<AccessToken, ProviderError> {
+) -> Result<Token, ProviderError> {
     match t.auth_method.as_str() {
         "service-account" => service_account_token(out, &ServiceAccountKey::from_target(t)?).await,
         "user-account" => user_token(out, &AuthorizedUser::from_target(t)?).await,
-        "oauth2-token" => Ok(AccessToken {
-            access_token: t.required("token")?.to_owned(),
-            expires_at: None,
-        }),
+        "oauth2-token" => Ok(Token::bearer(t.required("token")?, None)),
         "impersonation" => {
             let principal = t.required("target_principal")?;
             let source = service_account_token(out, &ServiceAccountKey::from_target(t)?).await?;
@@ -71,7 +52,7 @@ async fn token_request(
     out: &Outbound,
     uri: &str,
     form: &[(&str, &str)],
-) -> Result<AccessToken, ProviderError> {
+) -> Result<Token, ProviderError> {
     let url = Url::parse(uri)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
@@ -80,36 +61,14 @@ async fn token_request(
                 "the token_uri of the credentials file is not an https URL".into(),
             )
         })?;
-    let mut body = Serializer::new(String::new());
-    for (k, v) in form {
-        body.append_pair(k, v);
-    }
-    let client = out.client(&Tls::default())?;
-    let resp = out
-        .send(
-            client
-                .post(url)
-                .header(ACCEPT, "application/json")
-                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(body.finish()),
-        )
-        .await?;
-    let status = resp.status();
-    let body = out.read(resp).await?;
-    let token = parse_token_response(status, &body)?;
-    Ok(AccessToken {
-        access_token: token.access_token,
-        expires_at: token
-            .expires_in
-            .map(|s| chrono::Utc::now().timestamp_millis() + s * 1000),
-    })
+    request(out, &STANDARD, url, form).await
 }
 
 /// A service account's token: a signed assertion exchanged at its token endpoint.
 pub(super) async fn service_account_token(
     out: &Outbound,
     key: &ServiceAccountKey,
-) -> Result<AccessToken, ProviderError> {
+) -> Result<Token, ProviderError> {
     let assertion = key.assertion(chrono::Utc::now().timestamp())?;
     token_request(
         out,
@@ -120,7 +79,7 @@ pub(super) async fn service_account_token(
 }
 
 /// A user account's token: its refresh token exchanged with its OAuth client.
-async fn user_token(out: &Outbound, user: &AuthorizedUser) -> Result<AccessToken, ProviderError> {
+async fn user_token(out: &Outbound, user: &AuthorizedUser) -> Result<Token, ProviderError> {
     token_request(
         out,
         user.token_uri(),
@@ -137,10 +96,10 @@ async fn user_token(out: &Outbound, user: &AuthorizedUser) -> Result<AccessToken
 /// A token of `principal`, made with `source` (IAM Credentials generateAccessToken).
 async fn impersonate(
     out: &Outbound,
-    source: &AccessToken,
+    source: &Token,
     principal: &str,
     lifetime: i64,
-) -> Result<AccessToken, ProviderError> {
+) -> Result<Token, ProviderError> {
     let url = generate_url(principal)?;
     let client = out.client(&Tls::default())?;
     let resp = out
@@ -182,7 +141,7 @@ fn generate_body(lifetime: i64) -> Value {
 }
 
 /// generateAccessToken's answer: `{"accessToken", "expireTime"}`, or an API error.
-fn parse_generated(status: StatusCode, body: &[u8]) -> Result<AccessToken, ProviderError> {
+fn parse_generated(status: StatusCode, body: &[u8]) -> Result<Token, ProviderError> {
     if !status.is_success() {
         return Err(api_error(
             "IAM Credentials (generateAccessToken)",
@@ -201,14 +160,12 @@ fn parse_generated(status: StatusCode, body: &[u8]) -> Result<AccessToken, Provi
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.timestamp_millis())
         .ok_or_else(|| ProviderError::Protocol("IAM Credentials answered no expireTime".into()))?;
-    Ok(AccessToken {
-        access_token: access_token.to_owned(),
-        expires_at: Some(expires_at),
-    })
+    Ok(Token::bearer(access_token, Some(expires_at)))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::token_endpoint::parse;
     use super::*;
 
     #[test]
@@ -234,10 +191,10 @@ mod tests {
     #[test]
     fn token_endpoint_answers_are_parsed_and_refusals_mapped_by_code() {
         let ok = br#"{"access_token":"ya29.c.x","expires_in":3599,"token_type":"Bearer"}"#;
-        let t = parse_token_response(StatusCode::OK, ok).unwrap();
+        let t = parse(&STANDARD, StatusCode::OK, ok, 0).unwrap();
         assert_eq!(
-            (t.access_token.as_str(), t.expires_in),
-            ("ya29.c.x", Some(3599))
+            (t.access_token.as_str(), t.expires_at),
+            ("ya29.c.x", Some(3_599_000))
         );
         let secret = "Invalid JWT Signature for ya29.secret";
         for (status, code, denied) in [
@@ -246,14 +203,14 @@ mod tests {
             (StatusCode::BAD_REQUEST, "invalid_request", false),
         ] {
             let body = json!({"error": code, "error_description": secret}).to_string();
-            let err = parse_token_response(status, body.as_bytes()).unwrap_err();
+            let err = parse(&STANDARD, status, body.as_bytes(), 0).unwrap_err();
             assert_eq!(matches!(err, ProviderError::Denied(_)), denied, "{err:?}");
             assert!(err.to_string().contains(code), "{err}");
             assert!(!err.to_string().contains("ya29"), "{err}");
         }
-        let err = parse_token_response(StatusCode::FORBIDDEN, b"{}").unwrap_err();
+        let err = parse(&STANDARD, StatusCode::FORBIDDEN, b"{}", 0).unwrap_err();
         assert!(matches!(err, ProviderError::Forbidden(_)), "{err:?}");
-        let err = parse_token_response(StatusCode::BAD_GATEWAY, b"<html>").unwrap_err();
+        let err = parse(&STANDARD, StatusCode::BAD_GATEWAY, b"<html>", 0).unwrap_err();
         assert!(matches!(err, ProviderError::Protocol(_)), "{err:?}");
     }
 
