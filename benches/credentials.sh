@@ -80,11 +80,13 @@ for backend in $( [ "$BACKENDS" = both ] && echo sqlite postgres || echo "$BACKE
 
   api PATCH /api/v1/connectors/role '{"labels":{"round":"burst"}}' >/dev/null
   before=$(moto_posts)
+  burst=()
   for _ in $(seq 1 200); do
     curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
       --data "$body" "http://127.0.0.1:$PORT$path" &
+    burst+=($!)
   done
-  wait
+  wait "${burst[@]}"
   echo "200 concurrent cold requests: $(( $(moto_posts) - before )) upstream call(s) to moto."
 
   start=$(now_ms)

@@ -4,13 +4,10 @@
 //! audited, issued credentials cached per connector and resource until shortly before
 //! they expire, with one upstream call per key however many callers wait for it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use serde_json::{Map, Value};
-use tokio::sync::OnceCell;
 
 use super::catalog::{AuthMethod, Catalog};
+use super::credential_cache::CacheKey;
 use super::models::Connector;
 use super::providers::{self, Issued, ProviderError, Scope, Target, Verification};
 use super::registry::{self, Draft, Listed};
@@ -199,19 +196,71 @@ fn draft_target(catalog: &Catalog, d: &Draft) -> AppResult<Target> {
 }
 
 /// Credentials for one resource of connector `name`, for callers with `connector::use`.
+/// Served from the cache in one database call (the permission check and the audit
+/// event); otherwise issued by the provider, once for all concurrent callers.
 pub(super) async fn client_credentials(
     cx: &Cx,
     name: String,
     resource_type: String,
     resource_id: Option<String>,
 ) -> AppResult<(String, String, Issued)> {
-    let (c, target) = usable_target(cx, name).await?;
-    let (rt, asked) = checked_resource(
-        &cx.state.catalog,
-        &c,
-        &resource_type,
-        resource_id.as_deref(),
-    )?;
+    let lookup = cx
+        .run(move |conn, actor, st| {
+            let c = registry::readable_with(conn, actor, Permission::ConnectorUse, &name)?;
+            let (rt, id) = wanted(&st.catalog, &c, &resource_type, resource_id.as_deref())?;
+            let key = CacheKey {
+                connector_id: c.row.id,
+                version: c.row.updated_at,
+                resource_type: rt.clone(),
+                resource_id: id.clone(),
+            };
+            if let Some(issued) = st.credential_cache.peek(&key) {
+                audit_issue(conn, actor, &c.row.name, &key, Ok(&issued), false)?;
+                return Ok(Lookup::Served(key, issued));
+            }
+            let secrets = open_secrets(&st.connector_sealer, c.row.id, &c.row.secrets)?;
+            let target = target_of(&st.catalog, &c, secrets);
+            Ok(Lookup::Missing(key, Box::new(target)))
+        })
+        .await?;
+    let (key, target) = match lookup {
+        Lookup::Served(key, issued) => return Ok((key.resource_type, key.resource_id, issued)),
+        Lookup::Missing(key, target) => (key, target),
+    };
+    let name = target.name.clone();
+    let outbound = cx.state.outbound.clone();
+    let lifetime = target.lifetime(None);
+    let (rt, id) = (key.resource_type.clone(), key.resource_id.clone());
+    let (issued, fresh) = cx
+        .state
+        .credential_cache
+        .get_or_issue(key.clone(), || async move {
+            providers::issue(&outbound, &target, &rt, &id, lifetime).await
+        })
+        .await;
+    let (audited, result) = (key.clone(), issued.clone());
+    cx.run(move |conn, actor, _| audit_issue(conn, actor, &name, &audited, result.as_ref(), fresh))
+        .await?;
+    let issued = issued.map_err(provider_refusal)?;
+    Ok((key.resource_type, key.resource_id, issued))
+}
+/// What a credentials request found: credentials served from the cache, or the
+/// connector as a provider target to issue them.
+enum Lookup {
+    Served(CacheKey, Issued),
+    Missing(CacheKey, Box<Target>),
+}
+
+/// The resource type and (canonical) id a credentials request is for: one the
+/// connector reaches, within its pin (403 outside it), named when it reaches several;
+/// 409 once the connector expired.
+fn wanted(
+    catalog: &Catalog,
+    c: &Connector,
+    resource_type: &str,
+    resource_id: Option<&str>,
+) -> AppResult<(String, String)> {
+    let (rt, asked) = checked_resource(catalog, c, resource_type, resource_id)?;
     let id = match (asked, &c.row.resource_id) {
         (Some(asked), Some(pin)) if &asked != pin => {
             return Err(AppError::Forbidden(format!(
@@ -234,24 +283,20 @@ pub(super) async fn client_credentials(
             c.row.name
         )));
     }
-    let key = CacheKey {
-        connector_id: c.row.id,
-        version: c.row.updated_at,
-        resource_type: rt.clone(),
-        resource_id: id.clone(),
-    };
-    let outbound = cx.state.outbound.clone();
-    let lifetime = target.lifetime(None);
-    let (issued, fresh) = cx
-        .state
-        .credential_cache
-        .get_or_issue(key, || async move {
-            providers::issue(&outbound, &target, &rt, &id, lifetime).await
-        })
-        .await;
-    let (rt, id) = (resource_type, resource_id_or(&c, &resource_id));
-    let detail = |outcome: &str| format!("{rt} {id}: {outcome}");
-    let outcome = match &issued {
+    Ok((rt, id))
+}
+
+/// The audit event of a credentials request: the resource, and whether the credentials
+/// were issued, served from the cache or passed through (never a secret).
+fn audit_issue(
+    conn: &mut crate::db::DbConnection,
+    actor: &crate::access::Actor,
+    connector: &str,
+    key: &CacheKey,
+    result: Result<&Issued, &ProviderError>,
+    fresh: bool,
+) -> AppResult<()> {
+    let outcome = match result {
         Ok(i) => match (fresh, i.expires_at) {
             (true, Some(at)) => format!("issued, expires {}", crate::db::rfc3339(at)),
             (false, Some(at)) => format!("served from cache, expires {}", crate::db::rfc3339(at)),
@@ -259,28 +304,9 @@ pub(super) async fn client_credentials(
         },
         Err(e) => format!("failed: {e}"),
     };
-    let name = c.row.name.clone();
-    let text = detail(&outcome);
-    cx.run(move |conn, actor, _| {
-        audit::success(
-            conn,
-            actor,
-            "connector.credentials",
-            &format!("connector:{name}"),
-            Some(&text),
-        )
-    })
-    .await?;
-    let issued = issued.map_err(provider_refusal)?;
-    Ok((rt, id, issued))
-}
-
-/// The id a credentials request was answered for (the pin when it named none).
-fn resource_id_or(c: &Connector, asked: &Option<String>) -> String {
-    asked
-        .clone()
-        .or_else(|| c.row.resource_id.clone())
-        .unwrap_or_default()
+    let detail = format!("{} {}: {outcome}", key.resource_type, key.resource_id);
+    let target = format!("connector:{connector}");
+    audit::success(conn, actor, "connector.credentials", &target, Some(&detail))
 }
 
 /// A provider's refusal to issue, as the API reports it: 502 for the provider's
@@ -291,165 +317,5 @@ fn provider_refusal(e: ProviderError) -> AppError {
         | ProviderError::Invalid(m)
         | ProviderError::NotReached(m) => AppError::invalid("resource_type", m),
         other => AppError::Upstream(other.to_string()),
-    }
-}
-
-/// What issued credentials are cached under: the connector at one version (an edit
-/// starts afresh) and one resource.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct CacheKey {
-    connector_id: i64,
-    version: i64,
-    resource_type: String,
-    resource_id: String,
-}
-
-type Slot = Arc<OnceCell<Result<Issued, ProviderError>>>;
-
-/// Issued credentials per connector and resource, shared by every caller allowed to
-/// use the connector, until shortly before they expire.
-#[derive(Default)]
-pub struct CredentialCache {
-    slots: Mutex<HashMap<CacheKey, Slot>>,
-}
-
-/// Most cached entries before expired ones are pruned.
-const PRUNE_AT: usize = 10_000;
-
-impl CredentialCache {
-    /// The credentials under `key`, issued by `issue` when none are cached or they are
-    /// about to expire; `true` when this call issued them. Concurrent callers for one
-    /// key wait for the same single call.
-    async fn get_or_issue<F, Fut>(
-        &self,
-        key: CacheKey,
-        issue: F,
-    ) -> (Result<Issued, ProviderError>, bool)
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Issued, ProviderError>>,
-    {
-        let now = now_ms();
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            if slots.len() > PRUNE_AT {
-                slots.retain(|_, s| s.get().is_some_and(|r| usable(r, now)));
-            }
-            let slot = slots.entry(key.clone()).or_default();
-            if slot.get().is_some_and(|r| !usable(r, now)) {
-                *slot = Slot::default();
-            }
-            slot.clone()
-        };
-        let mut fresh = false;
-        let result = slot
-            .get_or_init(|| {
-                fresh = true;
-                issue()
-            })
-            .await;
-        (result.clone(), fresh)
-    }
-}
-
-/// Whether a cached result may still be served at `now`: a success until a tenth of its
-/// lifetime (at least a minute) is left; a failure never (the next call tries again).
-fn usable(result: &Result<Issued, ProviderError>, now: i64) -> bool {
-    match result {
-        Ok(Issued {
-            expires_at: Some(at),
-            ..
-        }) => *at - now > 60_000,
-        Ok(_) => true,
-        Err(_) => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use super::*;
-
-    fn key(version: i64) -> CacheKey {
-        CacheKey {
-            connector_id: 1,
-            version,
-            resource_type: "s3-bucket".into(),
-            resource_id: "s3://b".into(),
-        }
-    }
-
-    fn issued(expires_in_ms: Option<i64>) -> Issued {
-        Issued {
-            credentials: Map::new(),
-            expires_at: expires_in_ms.map(|ms| now_ms() + ms),
-        }
-    }
-
-    #[tokio::test]
-    async fn concurrent_callers_for_one_resource_share_one_upstream_call() {
-        let cache = Arc::new(CredentialCache::default());
-        let calls = Arc::new(AtomicUsize::new(0));
-        let mut waiting = Vec::new();
-        for _ in 0..200 {
-            let (cache, calls) = (cache.clone(), calls.clone());
-            waiting.push(tokio::spawn(async move {
-                cache
-                    .get_or_issue(key(1), || async move {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                        Ok(issued(Some(3_600_000)))
-                    })
-                    .await
-            }));
-        }
-        let mut fresh = 0;
-        for w in waiting {
-            let (result, was_fresh) = w.await.unwrap();
-            assert!(result.is_ok());
-            fresh += usize::from(was_fresh);
-        }
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "one upstream call");
-        assert_eq!(fresh, 1, "one caller issued, 199 were served");
-    }
-
-    #[tokio::test]
-    async fn failures_expiring_credentials_and_edits_are_issued_again() {
-        let cache = CredentialCache::default();
-        let count = AtomicUsize::new(0);
-        let call = |result: Result<Issued, ProviderError>| {
-            count.fetch_add(1, Ordering::SeqCst);
-            async move { result }
-        };
-        let denied = Err(ProviderError::Denied("no".into()));
-        assert!(
-            cache
-                .get_or_issue(key(1), || call(denied.clone()))
-                .await
-                .0
-                .is_err()
-        );
-        // A failure is not kept: the next call tries again.
-        assert!(
-            cache
-                .get_or_issue(key(1), || call(Ok(issued(Some(30_000)))))
-                .await
-                .0
-                .is_ok()
-        );
-        // Credentials with less than a minute left are issued again.
-        let (_, fresh) = cache
-            .get_or_issue(key(1), || call(Ok(issued(Some(3_600_000)))))
-            .await;
-        assert!(fresh);
-        let (_, fresh) = cache
-            .get_or_issue(key(1), || call(Ok(issued(Some(3_600_000)))))
-            .await;
-        assert!(!fresh, "served from the cache");
-        // An edited connector (new version) starts afresh.
-        let (_, fresh) = cache.get_or_issue(key(2), || call(Ok(issued(None)))).await;
-        assert!(fresh);
-        assert_eq!(count.load(Ordering::SeqCst), 4);
     }
 }
