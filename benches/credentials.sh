@@ -95,5 +95,5 @@ for backend in $( [ "$BACKENDS" = both ] && echo sqlite postgres || echo "$BACKE
   echo "Verify of a connector reaching $BUCKETS buckets: $(( $(now_ms) - start )) ms (buckets found, error: $found)."
   echo
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
-  [ "$backend" = postgres ] && pg_stop
+  if [ "$backend" = postgres ]; then pg_stop; fi
 done
