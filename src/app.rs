@@ -68,6 +68,8 @@ pub struct AppState {
     pub outbound: crate::outbound::Outbound,
     /// Credentials issued by connectors, until shortly before they expire.
     pub credential_cache: crate::connectors::CredentialCache,
+    /// Group commit of standalone audit events (brokered credentials).
+    pub audit_batch: crate::audit::batch::Batcher,
 }
 
 impl AppState {
@@ -97,6 +99,7 @@ impl AppState {
             connector_sealer: Sealer::new(&secret.derive(crate::connectors::SECRETS_KEY_LABEL)),
             outbound: crate::outbound::Outbound::new(config.outbound.clone())?,
             credential_cache: crate::connectors::CredentialCache::default(),
+            audit_batch: crate::audit::batch::Batcher::start(db.clone())?,
             keys: Keys {
                 credential_pepper: secret.derive("credential-pepper"),
                 cookie: Key::from(&cookie_key),

@@ -1,6 +1,7 @@
 //! The audit log: every security-relevant action with actor, action, target, outcome,
 //! time and client address — never a secret.
 
+pub mod batch;
 mod handlers;
 
 use diesel::prelude::*;

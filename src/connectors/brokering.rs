@@ -215,8 +215,8 @@ pub(super) async fn client_credentials(
                 resource_id: id.clone(),
             };
             if let Some(issued) = st.credential_cache.peek(&key) {
-                audit_issue(conn, actor, &c.row.name, &key, Ok(&issued), false)?;
-                return Ok(Lookup::Served(key, issued));
+                let event = issue_event(actor, &c.row.name, &key, Ok(&issued), false);
+                return Ok(Lookup::Served(key, issued, event));
             }
             let secrets = open_secrets(&st.connector_sealer, c.row.id, &c.row.secrets)?;
             let target = target_of(&st.catalog, &c, secrets);
@@ -224,7 +224,10 @@ pub(super) async fn client_credentials(
         })
         .await?;
     let (key, target) = match lookup {
-        Lookup::Served(key, issued) => return Ok((key.resource_type, key.resource_id, issued)),
+        Lookup::Served(key, issued, event) => {
+            cx.state.audit_batch.record(event).await?;
+            return Ok((key.resource_type, key.resource_id, issued));
+        }
         Lookup::Missing(key, target) => (key, target),
     };
     let name = target.name.clone();
@@ -238,16 +241,16 @@ pub(super) async fn client_credentials(
             providers::issue(&outbound, &target, &rt, &id, lifetime).await
         })
         .await;
-    let (audited, result) = (key.clone(), issued.clone());
-    cx.run(move |conn, actor, _| audit_issue(conn, actor, &name, &audited, result.as_ref(), fresh))
-        .await?;
+    let event = issue_event(&cx.actor, &name, &key, issued.as_ref(), fresh);
+    cx.state.audit_batch.record(event).await?;
     let issued = issued.map_err(provider_refusal)?;
     Ok((key.resource_type, key.resource_id, issued))
 }
+
 /// What a credentials request found: credentials served from the cache, or the
 /// connector as a provider target to issue them.
 enum Lookup {
-    Served(CacheKey, Issued),
+    Served(CacheKey, Issued, audit::batch::Owned),
     Missing(CacheKey, Box<Target>),
 }
 
@@ -288,14 +291,13 @@ fn wanted(
 
 /// The audit event of a credentials request: the resource, and whether the credentials
 /// were issued, served from the cache or passed through (never a secret).
-fn audit_issue(
-    conn: &mut crate::db::DbConnection,
+fn issue_event(
     actor: &crate::access::Actor,
     connector: &str,
     key: &CacheKey,
     result: Result<&Issued, &ProviderError>,
     fresh: bool,
-) -> AppResult<()> {
+) -> audit::batch::Owned {
     let outcome = match result {
         Ok(i) => match (fresh, i.expires_at) {
             (true, Some(at)) => format!("issued, expires {}", crate::db::rfc3339(at)),
@@ -306,7 +308,7 @@ fn audit_issue(
     };
     let detail = format!("{} {}: {outcome}", key.resource_type, key.resource_id);
     let target = format!("connector:{connector}");
-    audit::success(conn, actor, "connector.credentials", &target, Some(&detail))
+    audit::batch::Owned::success(actor, "connector.credentials", &target, &detail)
 }
 
 /// A provider's refusal to issue, as the API reports it: 502 for the provider's

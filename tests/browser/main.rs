@@ -520,7 +520,11 @@ async fn verify_on_the_connector_page_shows_the_discovered_registry_in_place() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let text = b.text(row).await;
+        // The row may be swapped out between finding and reading it: read again.
+        let text = match b.client.find(Locator::Css(row)).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
         if text.contains("verified") {
             assert!(text.contains(&registry), "{text}");
             break;
