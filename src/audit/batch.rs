@@ -44,6 +44,12 @@ impl Owned {
         }
     }
 
+    /// Writes the event on `conn` (see [`Batcher::direct`]).
+    pub fn write(&self, conn: &mut crate::db::DbConnection) -> AppResult<()> {
+        record(conn, &self.event())?;
+        Ok(())
+    }
+
     fn event(&self) -> Event<'_> {
         Event::new(&self.actor, &self.action, &self.target, Outcome::Success)
             .from(self.client_addr.as_deref())
@@ -89,6 +95,12 @@ impl Batcher {
             queue: Some(queue),
             db,
         })
+    }
+
+    /// Whether events are written directly (PostgreSQL): then a caller already holding
+    /// a connection writes them with [`Owned::write`] in its own database call.
+    pub fn direct(&self) -> bool {
+        self.queue.is_none()
     }
 
     /// Records `event`; returns once it is committed.

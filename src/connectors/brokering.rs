@@ -216,7 +216,12 @@ pub(super) async fn client_credentials(
             };
             if let Some(issued) = st.credential_cache.peek(&key) {
                 let event = issue_event(actor, &c.row.name, &key, Ok(&issued), false);
-                return Ok(Lookup::Served(key, issued, event));
+                // Where events are written directly, in this same database call.
+                if st.audit_batch.direct() {
+                    event.write(conn)?;
+                    return Ok(Lookup::Served(key, issued, None));
+                }
+                return Ok(Lookup::Served(key, issued, Some(event)));
             }
             let secrets = open_secrets(&st.connector_sealer, c.row.id, &c.row.secrets)?;
             let target = target_of(&st.catalog, &c, secrets);
@@ -225,7 +230,9 @@ pub(super) async fn client_credentials(
         .await?;
     let (key, target) = match lookup {
         Lookup::Served(key, issued, event) => {
-            cx.state.audit_batch.record(event).await?;
+            if let Some(event) = event {
+                cx.state.audit_batch.record(event).await?;
+            }
             return Ok((key.resource_type, key.resource_id, issued));
         }
         Lookup::Missing(key, target) => (key, target),
@@ -250,7 +257,10 @@ pub(super) async fn client_credentials(
 /// What a credentials request found: credentials served from the cache, or the
 /// connector as a provider target to issue them.
 enum Lookup {
-    Served(CacheKey, Issued, audit::batch::Owned),
+    /// From the cache, with the audit event still to record (group commit) or `None`
+    /// when it was written in the lookup's own database call.
+    Served(CacheKey, Issued, Option<audit::batch::Owned>),
+    /// Not cached: the connector as a provider target.
     Missing(CacheKey, Box<Target>),
 }
 
