@@ -9,8 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10s}
-BACKENDS=${BACKENDS:-both}
 . benches/common.sh "$@"
 
 api() { # method path token [body]

@@ -1,9 +1,12 @@
-# What every benchmark script shares; source it after setting the defaults of the
-# options the script reads, with the script's arguments:
-#   DURATION=${DURATION:-10s}; . benches/common.sh "$@"   (defaults yield to the environment)
+# What every benchmark script shares; source it with the script's arguments, after
+# setting the defaults that differ from these (defaults yield to the environment):
+#   COUNT=${COUNT:-100}; . benches/common.sh "$@"
 # Options: --duration, --backend (sqlite|postgres|both), --count, --sizes, --connections.
 # Builds the release binary (or takes PORTCULLIS_BIN, to measure another build side by
 # side), makes a scratch folder, and on exit stops the server and any PostgreSQL.
+
+DURATION=${DURATION:-10s}
+BACKENDS=${BACKENDS:-both}
 
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || { echo "option $1 needs a value" >&2; exit 2; }

@@ -11,8 +11,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10s}
-BACKENDS=${BACKENDS:-both}
 COUNT=${COUNT:-10000}
 . benches/common.sh "$@"
 row() { wrk_row "$@" >/dev/null; }

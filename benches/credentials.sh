@@ -13,8 +13,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10s}
-BACKENDS=${BACKENDS:-both}
 COUNT=${COUNT:-20}
 . benches/common.sh "$@"
 . tests/emulators.sh

@@ -12,7 +12,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIZES=${SIZES:-"10000 100000 1000000"}
-BACKENDS=${BACKENDS:-both}
 DURATION=${DURATION:-5s}
 . benches/common.sh "$@"
 

@@ -7,7 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 . benches/common.sh "$@"
 

@@ -11,50 +11,30 @@ use std::sync::mpsc;
 use tokio::sync::oneshot;
 
 use super::{Event, Outcome, record};
-use crate::db::{Db, Dialect, write_transaction};
+use diesel::QueryResult;
+
+use crate::db::{Db, DbConnection, Dialect, write_transaction};
 use crate::errors::{AppError, AppResult};
 
 /// Most events committed in one transaction.
 const MAX_BATCH: usize = 256;
 
-/// An event with owned fields, as it crosses to the writer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owned {
-    /// Who acted.
-    pub actor: String,
-    /// What they did.
-    pub action: String,
-    /// To what.
-    pub target: String,
-    /// Client address.
-    pub client_addr: Option<String>,
-    /// Non-secret context.
-    pub detail: Option<String>,
-}
+/// One audit write, as it crosses to the writer: a closure that records the event on
+/// the connection it is given (see [`event`]).
+pub type Write = Box<dyn FnOnce(&mut DbConnection) -> QueryResult<()> + Send>;
 
-impl Owned {
-    /// A successful action of the request's caller.
-    pub fn success(actor: &crate::access::Actor, action: &str, target: &str, detail: &str) -> Self {
-        Self {
-            actor: actor.name(),
-            action: action.into(),
-            target: target.into(),
-            client_addr: Some(actor.client.clone()),
-            detail: Some(detail.into()),
-        }
-    }
-
-    /// Writes the event on `conn` (see [`Batcher::direct`]).
-    pub fn write(&self, conn: &mut crate::db::DbConnection) -> AppResult<()> {
-        record(conn, &self.event())?;
-        Ok(())
-    }
-
-    fn event(&self) -> Event<'_> {
-        Event::new(&self.actor, &self.action, &self.target, Outcome::Success)
-            .from(self.client_addr.as_deref())
-            .detail(self.detail.as_deref())
-    }
+/// The write of a successful action of the request's caller.
+pub fn event(
+    actor: &crate::access::Actor,
+    action: &'static str,
+    target: String,
+    detail: String,
+) -> Write {
+    let (who, client) = (actor.name(), actor.client.clone());
+    Box::new(move |conn| {
+        let event = Event::new(&who, action, &target, Outcome::Success);
+        record(conn, &event.from(Some(&client)).detail(Some(&detail)))
+    })
 }
 
 type Ack = oneshot::Sender<Result<(), String>>;
@@ -62,7 +42,7 @@ type Ack = oneshot::Sender<Result<(), String>>;
 /// The hand-over to the writer thread (SQLite), or direct writes (PostgreSQL).
 #[derive(Clone)]
 pub struct Batcher {
-    queue: Option<mpsc::Sender<(Owned, Ack)>>,
+    queue: Option<mpsc::Sender<(Write, Ack)>>,
     db: Db,
 }
 
@@ -73,7 +53,7 @@ impl Batcher {
             return Ok(Self { queue: None, db });
         }
         let writer = db.clone();
-        let (queue, incoming) = mpsc::channel::<(Owned, Ack)>();
+        let (queue, incoming) = mpsc::channel::<(Write, Ack)>();
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || {
@@ -85,9 +65,8 @@ impl Batcher {
                             Err(_) => break,
                         }
                     }
-                    let result = commit(&writer, &batch);
-                    for (_, ack) in batch {
-                        let _ = ack.send(result.clone());
+                    for (ack, result) in commit(&writer, batch) {
+                        let _ = ack.send(result);
                     }
                 }
             })?;
@@ -98,22 +77,22 @@ impl Batcher {
     }
 
     /// Whether events are written directly (PostgreSQL): then a caller already holding
-    /// a connection writes them with [`Owned::write`] in its own database call.
+    /// a connection runs the [`Write`] itself, in its own database call.
     pub fn direct(&self) -> bool {
         self.queue.is_none()
     }
 
     /// Records `event`; returns once it is committed.
-    pub async fn record(&self, event: Owned) -> AppResult<()> {
+    pub async fn record(&self, write: Write) -> AppResult<()> {
         let Some(queue) = &self.queue else {
             return self
                 .db
-                .run(move |conn| record(conn, &event.event()).map_err(AppError::from))
+                .run(move |conn| write(conn).map_err(AppError::from))
                 .await;
         };
         let (ack, committed) = oneshot::channel();
         queue
-            .send((event, ack))
+            .send((write, ack))
             .map_err(|_| AppError::internal(anyhow::anyhow!("the audit writer stopped")))?;
         match committed.await {
             Ok(Ok(())) => Ok(()),
@@ -127,13 +106,16 @@ impl Batcher {
     }
 }
 
-/// Commits a batch in one transaction.
-fn commit(db: &Db, batch: &[(Owned, Ack)]) -> Result<(), String> {
-    let mut conn = db.get().map_err(|e| e.to_string())?;
-    write_transaction(&mut conn, |conn| {
-        batch.iter().try_for_each(|(e, _)| record(conn, &e.event()))
-    })
-    .map_err(|e: diesel::result::Error| e.to_string())
+/// Commits a batch in one transaction; the acknowledgements to send.
+fn commit(db: &Db, batch: Vec<(Write, Ack)>) -> Vec<(Ack, Result<(), String>)> {
+    let (writes, acks): (Vec<Write>, Vec<Ack>) = batch.into_iter().unzip();
+    let result = db.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+        write_transaction(&mut conn, |conn| {
+            writes.into_iter().try_for_each(|w| w(conn))
+        })
+        .map_err(|e: diesel::result::Error| e.to_string())
+    });
+    acks.into_iter().map(|ack| (ack, result.clone())).collect()
 }
 
 #[cfg(test)]
@@ -152,14 +134,19 @@ mod tests {
         for i in 0..100 {
             let b = batcher.clone();
             waiting.push(tokio::spawn(async move {
-                let event = Owned {
-                    actor: format!("user:u{i}"),
-                    action: "connector.credentials".into(),
-                    target: "connector:c".into(),
-                    client_addr: None,
-                    detail: Some(format!("#{i}")),
-                };
-                b.record(event).await
+                let write: Write = Box::new(move |conn| {
+                    let actor = format!("user:u{i}");
+                    record(
+                        conn,
+                        &Event::new(
+                            &actor,
+                            "connector.credentials",
+                            "connector:c",
+                            Outcome::Success,
+                        ),
+                    )
+                });
+                b.record(write).await
             }));
         }
         for w in waiting {

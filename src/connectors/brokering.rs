@@ -218,7 +218,7 @@ pub(super) async fn client_credentials(
                 let event = issue_event(actor, &c.row.name, &key, Ok(&issued), false);
                 // Where events are written directly, in this same database call.
                 if st.audit_batch.direct() {
-                    event.write(conn)?;
+                    event(conn)?;
                     return Ok(Lookup::Served(key, issued, None));
                 }
                 return Ok(Lookup::Served(key, issued, Some(event)));
@@ -259,7 +259,7 @@ pub(super) async fn client_credentials(
 enum Lookup {
     /// From the cache, with the audit event still to record (group commit) or `None`
     /// when it was written in the lookup's own database call.
-    Served(CacheKey, Issued, Option<audit::batch::Owned>),
+    Served(CacheKey, Issued, Option<audit::batch::Write>),
     /// Not cached: the connector as a provider target.
     Missing(CacheKey, Box<Target>),
 }
@@ -307,7 +307,7 @@ fn issue_event(
     key: &CacheKey,
     result: Result<&Issued, &ProviderError>,
     fresh: bool,
-) -> audit::batch::Owned {
+) -> audit::batch::Write {
     let outcome = match result {
         Ok(i) => match (fresh, i.expires_at) {
             (true, Some(at)) => format!("issued, expires {}", crate::db::rfc3339(at)),
@@ -318,7 +318,7 @@ fn issue_event(
     };
     let detail = format!("{} {}: {outcome}", key.resource_type, key.resource_id);
     let target = format!("connector:{connector}");
-    audit::batch::Owned::success(actor, "connector.credentials", &target, &detail)
+    audit::batch::event(actor, "connector.credentials", target, detail)
 }
 
 /// A provider's refusal to issue, as the API reports it: 502 for the provider's
