@@ -27,7 +27,8 @@ use rust_embed::Embed;
 
 use super::Dialect;
 
-/// The `migrations/` folder, compiled in.
+/// The `migrations/` folder, compiled in (in debug builds too, `debug-embed`: a binary
+/// never depends on the source tree it was built from).
 #[derive(Embed)]
 #[folder = "migrations/"]
 struct Files;
@@ -68,7 +69,11 @@ pub fn embedded(dialect: Dialect) -> Result<Migrations, String> {
             String::from_utf8_lossy(&file.data).into_owned(),
         ))
     });
-    render(files, dialect).map(Migrations)
+    let all = render(files, dialect)?;
+    if all.is_empty() {
+        return Err("this binary has no migrations embedded".into());
+    }
+    Ok(Migrations(all))
 }
 
 /// Renders migration files, given as (path under `migrations/`, text), for `dialect`.
