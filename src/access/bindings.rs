@@ -118,6 +118,16 @@ impl Grants {
                 .is_none_or(|c| c.can_namespace(permission, namespace))
     }
 
+    /// The namespaces among `namespaces` on which `permission` is granted (what a
+    /// form's namespace picker offers).
+    pub fn namespaces_with(&self, permission: Permission, namespaces: &[String]) -> Vec<String> {
+        namespaces
+            .iter()
+            .filter(|ns| self.can_namespace(permission, ns))
+            .cloned()
+            .collect()
+    }
+
     /// Global administration (users, audit log, "view as") needs `admin` on `*/*`.
     pub fn is_global_admin(&self) -> bool {
         self.bindings.iter().any(|b| {

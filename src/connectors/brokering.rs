@@ -245,7 +245,12 @@ pub(super) async fn client_credentials(
         .state
         .credential_cache
         .get_or_issue(key.clone(), || async move {
-            providers::issue(&outbound, &target, &rt, &id, lifetime).await
+            let ask = providers::Ask {
+                resource_type: &rt,
+                resource_id: &id,
+                lifetime,
+            };
+            providers::issue(&outbound, &target, ask).await
         })
         .await;
     let event = issue_event(&cx.actor, &name, &key, issued.as_ref(), fresh);

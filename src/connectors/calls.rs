@@ -7,6 +7,7 @@ use crate::access::Permission;
 use crate::app::Cx;
 use crate::environments;
 use crate::errors::{AppError, AppResult};
+use crate::web::form::NamespaceChoices;
 
 /// A page of the connectors the caller may read, after the one named `after`; and the
 /// name of its last connector when more follow.
@@ -70,7 +71,7 @@ pub(super) async fn delete(cx: &Cx, name: String) -> AppResult<()> {
 }
 
 /// Namespaces the caller may read, and those among them they may register in.
-pub(super) async fn namespaces(cx: &Cx) -> AppResult<(Vec<String>, Vec<String>)> {
+pub(super) async fn namespaces(cx: &Cx) -> AppResult<NamespaceChoices> {
     let readable = cx
         .run(|conn, actor, _| {
             environments::list_readable_namespace_names(conn, actor.grants())
@@ -78,10 +79,9 @@ pub(super) async fn namespaces(cx: &Cx) -> AppResult<(Vec<String>, Vec<String>)>
         })
         .await?;
     let grants = cx.actor.grants();
-    let creatable = readable
-        .iter()
-        .filter(|ns| grants.can_namespace(Permission::ConnectorCreate, ns))
-        .cloned()
-        .collect();
-    Ok((readable, creatable))
+    Ok(NamespaceChoices::new(
+        grants,
+        Permission::ConnectorCreate,
+        readable,
+    ))
 }

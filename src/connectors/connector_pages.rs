@@ -90,14 +90,12 @@ pub async fn list_connectors(
     if is_htmx(&cx.req) {
         return Ok(Either::Left(rows));
     }
-    let (namespaces, creatable) = calls::namespaces(&cx).await?;
     Ok(Either::Right(ConnectorsPage {
         layout: layout(&cx)?,
         rows,
         filter: q,
-        namespaces,
+        namespaces: calls::namespaces(&cx).await?,
         choices: cx.state.catalog.choices(),
-        can_create: !creatable.is_empty(),
     }))
 }
 

@@ -64,7 +64,7 @@ async fn form_page(cx: &Cx, form: FormState<'_>) -> AppResult<FormPage> {
             a,
         })
         .collect();
-    let (_, creatable) = calls::namespaces(cx).await?;
+    let creatable = calls::namespaces(cx).await?.creatable;
     let namespace = if input.namespace.is_empty() {
         creatable
             .iter()

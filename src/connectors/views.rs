@@ -11,6 +11,7 @@ use super::form::FormInput;
 use super::models::{Connector, ResourceRow};
 use crate::app::Cx;
 use crate::errors::{AppResult, FieldErrors};
+use crate::web::form::NamespaceChoices;
 use crate::web::format::when;
 use crate::web::layout::{Layout, Section};
 
@@ -127,12 +128,10 @@ pub struct ConnectorsPage {
     pub rows: ConnectorRows,
     /// The filters, as asked.
     pub filter: ListPageQuery,
-    /// Readable namespaces.
-    pub namespaces: Vec<String>,
+    /// Readable namespaces, and where the viewer may register.
+    pub namespaces: NamespaceChoices,
     /// Type and resource type ids.
     pub choices: Arc<Choices>,
-    /// Whether the viewer may register somewhere.
-    pub can_create: bool,
 }
 
 /// An attribute as a form field.

@@ -14,6 +14,7 @@ use crate::access::Permission;
 use crate::app::Cx;
 use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::web::Reply;
+use crate::web::form::NamespaceChoices;
 use crate::web::form::Rejected;
 use crate::web::format::when;
 use crate::web::htmx::is_htmx;
@@ -45,12 +46,10 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-/// The rows of a list page, the readable namespaces, and those the caller may create
-/// environments in.
+/// The rows of a list page and its namespace choices.
 struct Listing {
     rows: EnvRows,
-    namespaces: Vec<String>,
-    creatable: Vec<String>,
+    namespaces: NamespaceChoices,
 }
 
 async fn listing(cx: &Cx, q: &ListQuery) -> AppResult<Listing> {
@@ -85,11 +84,7 @@ async fn listing(cx: &Cx, q: &ListQuery) -> AppResult<Listing> {
         None => None,
     };
     let grants = cx.actor.grants();
-    let creatable = namespaces
-        .iter()
-        .filter(|ns| grants.can_namespace(Permission::EnvironmentCreate, ns))
-        .cloned()
-        .collect();
+    let namespaces = NamespaceChoices::new(grants, Permission::EnvironmentCreate, namespaces);
     Ok(Listing {
         rows: EnvRows {
             rows: list.iter().map(|(e, ns)| EnvRow::new(e, ns)).collect(),
@@ -98,7 +93,6 @@ async fn listing(cx: &Cx, q: &ListQuery) -> AppResult<Listing> {
             with_total: first_page,
         },
         namespaces,
-        creatable,
     })
 }
 
@@ -116,8 +110,7 @@ fn environments_page(
         namespace: q.namespace,
         status: q.status,
         namespaces: listing.namespaces,
-        creatable: listing.creatable,
-        statuses: BUILD_STATUSES.to_vec(),
+        statuses: BUILD_STATUSES.map(str::to_owned).to_vec(),
         form_open: form.is_some(),
         form: form.unwrap_or_default(),
     })

@@ -7,6 +7,7 @@ use askama_web::WebTemplate;
 use super::models::Environment;
 use crate::errors::FieldErrors;
 use crate::web::form::Messages;
+use crate::web::form::NamespaceChoices;
 use crate::web::format::when;
 use crate::web::layout::Layout;
 
@@ -84,12 +85,10 @@ pub struct EnvironmentsPage {
     pub namespace: String,
     /// Filter: status.
     pub status: String,
-    /// Readable namespaces.
-    pub namespaces: Vec<String>,
-    /// Namespaces the viewer may create environments in.
-    pub creatable: Vec<String>,
+    /// Readable namespaces, and where the viewer may create environments.
+    pub namespaces: NamespaceChoices,
     /// Build statuses.
-    pub statuses: Vec<&'static str>,
+    pub statuses: Vec<String>,
     /// Creation form.
     pub form: EnvForm,
     /// Form starts open.

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::keys::{self, EXPIRY_WARNING_MS, ROTATION_WARNING_MS};
 use super::models::{AccountSummary, ApiKey};
 use crate::web::form::Messages;
+use crate::web::form::NamespaceChoices;
 use crate::web::layout::Layout;
 
 pub use crate::web::format::when;
@@ -92,8 +93,8 @@ pub struct AccountsPage {
     pub search: String,
     /// Filter: namespace.
     pub namespace: String,
-    /// Namespaces the viewer can read (filter and form choices).
-    pub namespaces: Vec<String>,
+    /// Readable namespaces, and where the viewer may create accounts.
+    pub namespaces: NamespaceChoices,
     /// The creation form.
     pub form: AccountForm,
     /// Whether the form starts open (after an error).

@@ -1,7 +1,9 @@
-//! A form that failed, as it is shown again: its messages and the status to answer.
+//! Forms: one that failed, as it is shown again (its messages and the status to
+//! answer), and the namespaces a creation form offers.
 
 use actix_web::http::StatusCode;
 
+use crate::access::{Grants, Permission};
 use crate::errors::{AppError, AppResult, FieldErrors};
 
 /// What a form shows after a failed submission: per-field messages, or one message.
@@ -86,5 +88,27 @@ mod tests {
             Rejected::invalid_or_forbidden(AppError::NotFound),
             Err(AppError::NotFound)
         ));
+    }
+}
+
+/// The namespaces a list page offers: those the viewer can read (its filter) and,
+/// among them, those where the viewer may create what the page lists (its creation
+/// form, shown only when there is one).
+#[derive(Debug, Clone, Default)]
+pub struct NamespaceChoices {
+    /// Readable namespaces.
+    pub readable: Vec<String>,
+    /// Namespaces the viewer may create in.
+    pub creatable: Vec<String>,
+}
+
+impl NamespaceChoices {
+    /// The choices of a viewer holding `grants` among `readable`, creating needing
+    /// `create`.
+    pub fn new(grants: &Grants, create: Permission, readable: Vec<String>) -> Self {
+        Self {
+            creatable: grants.namespaces_with(create, &readable),
+            readable,
+        }
     }
 }

@@ -10,12 +10,12 @@
 
 use std::process::Command;
 
-use portcullis::connectors::providers::{Scope, Target, issue, verify};
+use portcullis::connectors::providers::{Scope, Target, verify};
 use portcullis::outbound::Outbound;
 use rand::RngCore;
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, scope, sorted};
+use crate::fixtures::{self, issue, scope, sorted};
 use crate::helpers::emulator_env;
 
 fn outbound() -> Outbound {

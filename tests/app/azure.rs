@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use portcullis::connectors::providers::{Scope, Target, Verification, issue, verify};
+use portcullis::connectors::providers::{Scope, Target, Verification, verify};
 use portcullis::outbound::{Outbound, Policy};
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, serve};
+use crate::fixtures::{self, issue, serve};
 use crate::helpers::emulator_env;
 
 const TENANT: &str = "3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";

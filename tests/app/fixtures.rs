@@ -5,7 +5,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use portcullis::connectors::providers::{Scope, Target, Verification};
+use portcullis::connectors::providers::{
+    self, Ask, Issued, ProviderError, Scope, Target, Verification,
+};
 use portcullis::outbound::{Outbound, Policy};
 use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -20,6 +22,22 @@ pub fn outbound(allow_private: bool) -> Outbound {
         ..Policy::default()
     })
     .unwrap()
+}
+
+/// Credentials for `resource_id` of `resource_type`, living `lifetime` seconds.
+pub async fn issue(
+    out: &Outbound,
+    t: &Target,
+    resource_type: &str,
+    resource_id: &str,
+    lifetime: i64,
+) -> Result<Issued, ProviderError> {
+    let ask = Ask {
+        resource_type,
+        resource_id,
+        lifetime,
+    };
+    providers::issue(out, t, ask).await
 }
 
 /// A connector of `connector_type`/`method` reaching `resource_types` with `config`.

@@ -19,12 +19,12 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use portcullis::connectors::providers::{Scope, Target, issue, verify};
+use portcullis::connectors::providers::{Scope, Target, verify};
 use portcullis::outbound::Outbound;
 use rand::RngCore;
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, scope, sorted};
+use crate::fixtures::{self, issue, scope, sorted};
 use crate::helpers::emulator_env;
 
 const TEST_KEY: &str = include_str!("../fixtures/gcp-test-key.pem");

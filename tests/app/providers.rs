@@ -9,11 +9,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use portcullis::connectors::providers::{self, Scope, Target, Verification, issue, verify};
-use portcullis::outbound::{Outbound, Policy};
+use portcullis::connectors::providers::{self, Scope, Target, Verification, verify};
+use portcullis::outbound::{Outbound, OutboundError, Policy, Tls};
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, Answer, ca, failure, header, listen, serve, serve_on};
+use crate::fixtures::{self, Answer, ca, failure, header, issue, listen, serve, serve_on};
 use crate::helpers::emulator_env;
 
 fn outbound() -> Outbound {
@@ -27,6 +27,42 @@ fn target(connector_type: &str, auth_method: &str, resource_type: &str, config: 
 /// Asserts that verification succeeded and reached exactly `id`.
 fn assert_reached(v: &Verification, id: &str) {
     fixtures::assert_reached(v, &[id.to_owned()]);
+}
+
+// --- Extra certificate authorities ---------------------------------------------------
+
+#[tokio::test]
+async fn the_extra_authorities_are_what_makes_tls_succeed() {
+    let authority = ca("portcullis test CA");
+    let origin = serve(Some(authority.acceptor("127.0.0.1")), |_, _| {
+        ("200 OK", String::new(), "{}".into())
+    })
+    .await;
+    let outbound = |extra_ca_pem: Option<String>| {
+        Outbound::new(Policy {
+            allow_private: true,
+            extra_ca_pem,
+            ..Policy::default()
+        })
+        .unwrap()
+    };
+    let plain = outbound(None);
+    let client = plain.client(&Tls::default()).unwrap();
+    let err = plain.send(client.get(&origin)).await.unwrap_err();
+    assert!(matches!(err, OutboundError::Tls { .. }), "{err:?}");
+
+    let trusting = outbound(Some(authority.pem.clone()));
+    let client = trusting.client(&Tls::default()).unwrap();
+    let resp = trusting.send(client.get(&origin)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    // A call pinned to its own authority trusts only that one.
+    let pinned = Tls {
+        ca_pem: Some(ca("another CA").pem),
+        ..Tls::default()
+    };
+    let client = trusting.client(&pinned).unwrap();
+    let err = trusting.send(client.get(&origin)).await.unwrap_err();
+    assert!(matches!(err, OutboundError::Tls { .. }), "{err:?}");
 }
 
 // --- Kubernetes: a TLS fixture API server ---------------------------------------------

@@ -9,13 +9,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use portcullis::connectors::providers::{
-    ProviderError, Scope, Target, Verification, issue, verify,
-};
+use portcullis::connectors::providers::{ProviderError, Scope, Target, Verification, verify};
 use portcullis::outbound::{Outbound, Policy};
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, assert_reached, failure};
+use crate::fixtures::{self, assert_reached, failure, issue};
 use crate::helpers::emulator_env;
 
 const RT: &str = "hyperai-instance";

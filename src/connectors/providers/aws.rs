@@ -16,7 +16,7 @@
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::{Issued, ProviderError, Target};
+use super::{Ask, Issued, ProviderError, Target};
 use crate::outbound::Outbound;
 
 mod answers;
@@ -66,18 +66,17 @@ pub(super) async fn discover(
     Ok(Some(ids))
 }
 
-/// Credentials for `resource_id` of `resource_type`, living `lifetime` seconds where
-/// the method issues temporary ones.
+/// Credentials for the resource asked for, living `ask.lifetime` seconds where the
+/// method issues temporary ones, down-scoped to that resource where it can be.
 pub(super) async fn issue(
     out: &Outbound,
     t: &Target,
-    resource_type: &str,
-    resource_id: &str,
-    lifetime: i64,
+    ask: Ask<'_>,
 ) -> Result<Issued, ProviderError> {
+    let (resource_type, resource_id) = (ask.resource_type, ask.resource_id);
     known_type(resource_type)?;
     let s = Session::new(out, t)?;
-    let duration = lifetime.max(STS_MIN_SECONDS);
+    let duration = ask.lifetime.max(STS_MIN_SECONDS);
     let creds = match t.auth_method.as_str() {
         "secret-key" | "sts-token" => {
             return Ok(Issued {

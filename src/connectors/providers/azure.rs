@@ -14,7 +14,7 @@
 
 use serde_json::{Map, json};
 
-use super::{Issued, ProviderError, Target};
+use super::{Ask, Issued, ProviderError, Target};
 use crate::outbound::Outbound;
 
 mod arm;
@@ -87,9 +87,9 @@ pub(super) async fn discover(
 pub(super) async fn issue(
     out: &Outbound,
     t: &Target,
-    resource_type: &str,
-    resource_id: &str,
+    ask: Ask<'_>,
 ) -> Result<Issued, ProviderError> {
+    let (resource_type, resource_id) = (ask.resource_type, ask.resource_id);
     known_type(resource_type)?;
     if resource_type == "azure-generic"
         && t.text("subscription_id").is_some_and(|s| s != resource_id)
@@ -161,10 +161,14 @@ mod tests {
             discover(&out, &t, "azure-generic").await.unwrap(),
             Some(vec![sub.to_owned()])
         );
-        let issued = issue(&out, &t, "azure-generic", sub).await.unwrap();
+        let issued = issue(&out, &t, super::super::ask("azure-generic", sub))
+            .await
+            .unwrap();
         assert_eq!(issued.credentials["access_token"], "opaque");
         assert_eq!(issued.expires_at, None);
-        let err = issue(&out, &t, "azure-generic", "other").await.unwrap_err();
+        let err = issue(&out, &t, super::super::ask("azure-generic", "other"))
+            .await
+            .unwrap_err();
         assert!(matches!(err, ProviderError::NotReached(_)), "{err:?}");
         let t = target("access-token", json!({"token": "opaque"}));
         let err = discover(&out, &t, "azure-generic").await.unwrap_err();

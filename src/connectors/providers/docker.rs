@@ -25,6 +25,7 @@ const RESOURCE_TYPE: &str = "docker-registry";
 pub(super) const SINGLE: Single = Single {
     resource_type: RESOURCE_TYPE,
     noun: "registry",
+    reached: resource_id,
 };
 /// Most repositories listed.
 pub(super) const MAX_REPOSITORIES: usize = 10_000;
@@ -197,7 +198,7 @@ pub(super) async fn authenticate(out: &Outbound, t: &Target) -> Result<(), Provi
 }
 
 /// The registry's id, the one resource of a Docker connector.
-pub(super) fn resource_id(t: &Target) -> Result<String, ProviderError> {
+fn resource_id(t: &Target) -> Result<String, ProviderError> {
     Ok(registry(t.text("registry"))?.id)
 }
 

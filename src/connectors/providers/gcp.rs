@@ -17,7 +17,7 @@
 
 use serde_json::{Map, json};
 
-use super::{Issued, ProviderError, Target};
+use super::{Ask, Issued, ProviderError, Target};
 use crate::outbound::Outbound;
 
 mod apis;
@@ -59,16 +59,14 @@ pub(super) async fn discover(
     Ok(Some(ids))
 }
 
-/// A token for the project, living `lifetime` seconds where the method can choose
+/// A token for the project, living `ask.lifetime` seconds where the method can choose
 /// (impersonation); Google decides for the others (about an hour).
 pub(super) async fn issue(
     out: &Outbound,
     t: &Target,
-    resource_type: &str,
-    _resource_id: &str,
-    lifetime: i64,
+    ask: Ask<'_>,
 ) -> Result<Issued, ProviderError> {
-    known_type(resource_type)?;
+    known_type(ask.resource_type)?;
     let project = t.required("project_id")?;
     if matches!(t.auth_method.as_str(), "service-account" | "user-account")
         && !t.flag("generate_temporary_tokens", true)
@@ -79,7 +77,7 @@ pub(super) async fn issue(
             t.auth_method
         )));
     }
-    let token = token(out, t, lifetime).await?;
+    let token = token(out, t, ask.lifetime).await?;
     let mut credentials = Map::new();
     credentials.insert("access_token".into(), json!(token.access_token));
     credentials.insert("token_type".into(), json!("Bearer"));
@@ -201,7 +199,7 @@ pub(super) mod tests {
         assert_eq!(registry("example.com:p"), "gcr.io/example.com/p");
         let err = discover(&out(), &t, "s3-bucket").await.unwrap_err();
         assert!(matches!(err, ProviderError::Invalid(_)), "{err:?}");
-        let err = issue(&out(), &t, "blob-container", "x", 3600)
+        let err = issue(&out(), &t, super::super::ask("blob-container", "x"))
             .await
             .unwrap_err();
         assert!(matches!(err, ProviderError::Invalid(_)), "{err:?}");
@@ -216,7 +214,7 @@ pub(super) mod tests {
             ("kubernetes-cluster", "c"),
             ("docker-registry", "gcr.io/test-project"),
         ] {
-            let issued = issue(&out(), &t, rt, id, 3600).await.unwrap();
+            let issued = issue(&out(), &t, super::super::ask(rt, id)).await.unwrap();
             assert_eq!(
                 Value::Object(issued.credentials),
                 json!({"access_token": "ya29.stored", "token_type": "Bearer",
@@ -241,7 +239,7 @@ pub(super) mod tests {
         }
         for method in ["service-account", "user-account"] {
             let t = target(method, json!({"generate_temporary_tokens": false}));
-            let err = issue(&out(), &t, "gcs-bucket", "gs://b", 3600)
+            let err = issue(&out(), &t, super::super::ask("gcs-bucket", "gs://b"))
                 .await
                 .unwrap_err();
             assert!(matches!(err, ProviderError::Unsupported(_)), "{err:?}");

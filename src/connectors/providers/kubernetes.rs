@@ -17,6 +17,7 @@ const RESOURCE_TYPE: &str = "kubernetes-cluster";
 pub(super) const SINGLE: Single = Single {
     resource_type: RESOURCE_TYPE,
     noun: "cluster",
+    reached: resource_id,
 };
 /// Where the API answers "who am I" (Kubernetes 1.28 and later).
 const SELF_SUBJECT_REVIEWS: &str = "/apis/authentication.k8s.io/v1/selfsubjectreviews";
@@ -194,7 +195,7 @@ pub(super) async fn authenticate(out: &Outbound, t: &Target) -> Result<(), Provi
 }
 
 /// The cluster name, the one resource of a Kubernetes connector.
-pub(super) fn resource_id(t: &Target) -> Result<String, ProviderError> {
+fn resource_id(t: &Target) -> Result<String, ProviderError> {
     Ok(t.required("cluster_name")?.to_owned())
 }
 
@@ -301,7 +302,7 @@ mod tests {
             json!({"server": "https://k8s.example.com", "cluster_name": "prod", "token": "t0k",
                    "certificate_authority": "PEM", "insecure": false}),
         );
-        let issued = super::super::issue(&out, &t, RESOURCE_TYPE, "prod", 0)
+        let issued = super::super::issue(&out, &t, super::super::ask(RESOURCE_TYPE, "prod"))
             .await
             .unwrap();
         assert_eq!(
@@ -311,7 +312,7 @@ mod tests {
         );
         assert_eq!(issued.expires_at, None);
         assert!(matches!(
-            super::super::issue(&out, &t, RESOURCE_TYPE, "other", 0).await,
+            super::super::issue(&out, &t, super::super::ask(RESOURCE_TYPE, "other")).await,
             Err(ProviderError::NotReached(_))
         ));
         let p = target(
@@ -319,7 +320,7 @@ mod tests {
             json!({"server": "https://k", "cluster_name": "c", "username": "u", "password": "p",
                    "token": "ignored"}),
         );
-        let issued = super::super::issue(&out, &p, RESOURCE_TYPE, "c", 0)
+        let issued = super::super::issue(&out, &p, super::super::ask(RESOURCE_TYPE, "c"))
             .await
             .unwrap();
         assert_eq!(issued.credentials["username"], "u");

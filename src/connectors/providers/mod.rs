@@ -5,8 +5,11 @@
 //! - `authenticate(out, target)` proves the credentials (a cheap identity call);
 //! - `discover(out, target, resource_type)` lists the resource ids the connector
 //!   reaches for one resource type (`None` for types without instances, once checked);
-//! - `issue(out, target, resource_type, resource_id)` returns credentials for that one
-//!   resource.
+//! - `issue(out, target, ask)` returns credentials for the one resource of an [`Ask`].
+//!
+//! The connector types that reach exactly one resource (a registry, a cluster, an API)
+//! describe it with a [`Single`]; discovery and the resource check before issuing are
+//! done here for them.
 //!
 //! Every call goes through [`Outbound`] (its policy and time limits). Errors are
 //! [`ProviderError`]s whose text is safe to show: no secret, no signed URL.
@@ -135,6 +138,28 @@ pub struct Scope {
     pub resource_type: Option<String>,
     /// Only this resource (canonical id).
     pub resource_id: Option<String>,
+}
+
+/// What credentials are asked for: one resource, and how long they should live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ask<'a> {
+    /// Resource type, e.g. `s3-bucket`.
+    pub resource_type: &'a str,
+    /// The resource (canonical id).
+    pub resource_id: &'a str,
+    /// Seconds, already capped to the method's bounds; used where the method issues
+    /// temporary credentials.
+    pub lifetime: i64,
+}
+
+/// An ask for an hour's credentials (unit tests).
+#[cfg(test)]
+pub(super) fn ask<'a>(resource_type: &'a str, resource_id: &'a str) -> Ask<'a> {
+    Ask {
+        resource_type,
+        resource_id,
+        lifetime: 3600,
+    }
 }
 
 /// What verification found for one resource type.
@@ -293,14 +318,13 @@ pub async fn discover(
     target: &Target,
     resource_type: &str,
 ) -> Result<Option<Vec<String>>, ProviderError> {
+    if let Some(single) = single(target) {
+        single.check(target, resource_type)?;
+        return Ok(Some(vec![(single.reached)(target)?]));
+    }
     match target.connector_type.as_str() {
         "aws" => aws::discover(out, target, resource_type).await,
         "azure" => azure::discover(out, target, resource_type).await,
-        "docker" => docker::SINGLE.found(target, resource_type, || docker::resource_id(target)),
-        "oauth2" => oauth2::SINGLE.found(target, resource_type, || oauth2::resource_id(target)),
-        "kubernetes" => {
-            kubernetes::SINGLE.found(target, resource_type, || kubernetes::resource_id(target))
-        }
         "gcp" => gcp::discover(out, target, resource_type).await,
         "hyperai" => ssh::discover(out, target, resource_type).await,
         _ => Err(unsupported(target, "resource discovery")),
@@ -315,36 +339,30 @@ pub async fn repositories(out: &Outbound, target: &Target) -> Result<Vec<String>
     }
 }
 
-/// Credentials for one resource; `lifetime` seconds where the method issues temporary
-/// credentials (already capped to its bounds).
-pub async fn issue(
-    out: &Outbound,
-    target: &Target,
-    resource_type: &str,
-    resource_id: &str,
-    lifetime: i64,
-) -> Result<Issued, ProviderError> {
+/// Credentials for the one resource `ask` names.
+pub async fn issue(out: &Outbound, target: &Target, ask: Ask<'_>) -> Result<Issued, ProviderError> {
+    if let Some(single) = single(target) {
+        single.admit(target, ask)?;
+    }
     match target.connector_type.as_str() {
-        "aws" => aws::issue(out, target, resource_type, resource_id, lifetime).await,
-        "azure" => azure::issue(out, target, resource_type, resource_id).await,
-        "docker" => {
-            let reached = docker::resource_id(target);
-            docker::SINGLE.admit(target, resource_type, resource_id, reached)?;
-            docker::issue(out, target).await
-        }
-        "oauth2" => {
-            let reached = oauth2::resource_id(target);
-            oauth2::SINGLE.admit(target, resource_type, resource_id, reached)?;
-            oauth2::issue(out, target).await
-        }
-        "kubernetes" => {
-            let reached = kubernetes::resource_id(target);
-            kubernetes::SINGLE.admit(target, resource_type, resource_id, reached)?;
-            kubernetes::issue(out, target).await
-        }
-        "gcp" => gcp::issue(out, target, resource_type, resource_id, lifetime).await,
-        "hyperai" => ssh::issue(out, target, resource_type, resource_id).await,
+        "aws" => aws::issue(out, target, ask).await,
+        "azure" => azure::issue(out, target, ask).await,
+        "docker" => docker::issue(out, target).await,
+        "oauth2" => oauth2::issue(out, target).await,
+        "kubernetes" => kubernetes::issue(out, target).await,
+        "gcp" => gcp::issue(out, target, ask).await,
+        "hyperai" => ssh::issue(out, target, ask).await,
         _ => Err(unsupported(target, "issuing credentials")),
+    }
+}
+
+/// The [`Single`] of a connector type that reaches one resource.
+fn single(target: &Target) -> Option<&'static Single> {
+    match target.connector_type.as_str() {
+        "docker" => Some(&docker::SINGLE),
+        "oauth2" => Some(&oauth2::SINGLE),
+        "kubernetes" => Some(&kubernetes::SINGLE),
+        _ => None,
     }
 }
 
@@ -355,11 +373,13 @@ pub(super) struct Single {
     pub resource_type: &'static str,
     /// What one is called in messages ("registry", "cluster", "API").
     pub noun: &'static str,
+    /// The id of the one resource a connector reaches, from its configuration.
+    pub reached: fn(&Target) -> Result<String, ProviderError>,
 }
 
 impl Single {
     /// Refuses any other resource type.
-    pub(super) fn check(&self, t: &Target, resource_type: &str) -> Result<(), ProviderError> {
+    fn check(&self, t: &Target, resource_type: &str) -> Result<(), ProviderError> {
         if resource_type == self.resource_type {
             return Ok(());
         }
@@ -369,33 +389,16 @@ impl Single {
         )))
     }
 
-    /// `[id]` as discovery reports it, once the type is checked.
-    pub(super) fn found(
-        &self,
-        t: &Target,
-        resource_type: &str,
-        id: impl FnOnce() -> Result<String, ProviderError>,
-    ) -> Result<Option<Vec<String>>, ProviderError> {
-        self.check(t, resource_type)?;
-        Ok(Some(vec![id()?]))
-    }
-
-    /// Refuses to issue for another resource type, or for `asked` when the connector
-    /// reaches `reached` instead.
-    pub(super) fn admit(
-        &self,
-        t: &Target,
-        resource_type: &str,
-        asked: &str,
-        reached: Result<String, ProviderError>,
-    ) -> Result<(), ProviderError> {
-        self.check(t, resource_type)?;
-        if asked == reached? {
+    /// Refuses to issue for another resource type, or for a resource other than the
+    /// one the connector reaches.
+    fn admit(&self, t: &Target, ask: Ask<'_>) -> Result<(), ProviderError> {
+        self.check(t, ask.resource_type)?;
+        if ask.resource_id == (self.reached)(t)? {
             return Ok(());
         }
         Err(ProviderError::NotReached(format!(
-            "{} {asked} is not the {} this connector reaches",
-            self.resource_type, self.noun
+            "{} {} is not the {} this connector reaches",
+            self.resource_type, ask.resource_id, self.noun
         )))
     }
 }

@@ -23,6 +23,7 @@ const RESOURCE_TYPE: &str = "oauth2-api";
 pub(super) const SINGLE: Single = Single {
     resource_type: RESOURCE_TYPE,
     noun: "API",
+    reached: resource_id,
 };
 
 /// How the client authenticates to the token endpoint.
@@ -173,7 +174,7 @@ pub(super) async fn authenticate(out: &Outbound, t: &Target) -> Result<(), Provi
 }
 
 /// The API URL, the one resource of an OAuth2 connector.
-pub(super) fn resource_id(t: &Target) -> Result<String, ProviderError> {
+fn resource_id(t: &Target) -> Result<String, ProviderError> {
     Ok(t.required("api_url")?.to_owned())
 }
 

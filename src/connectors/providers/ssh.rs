@@ -20,7 +20,7 @@ use russh::keys::{HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpStream;
 
-use super::{Issued, ProviderError, Target};
+use super::{Ask, Issued, ProviderError, Target};
 use crate::outbound::{Outbound, OutboundError, Policy, resolve_checked};
 
 /// The only resource type.
@@ -242,14 +242,13 @@ pub(super) async fn discover(
 pub(super) async fn issue(
     _out: &Outbound,
     t: &Target,
-    resource_type: &str,
-    resource_id: &str,
+    ask: Ask<'_>,
 ) -> Result<Issued, ProviderError> {
-    if resource_type != RESOURCE_TYPE {
-        return Err(not_a_type(resource_type));
+    if ask.resource_type != RESOURCE_TYPE {
+        return Err(not_a_type(ask.resource_type));
     }
     let login = Login::of(t)?;
-    let host = resource_id.trim();
+    let host = ask.resource_id.trim();
     if !login.hosts.iter().any(|h| h == host) {
         return Err(ProviderError::NotReached(format!(
             "{RESOURCE_TYPE} {host} is not among the connector's hostnames"

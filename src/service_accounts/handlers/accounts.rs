@@ -19,6 +19,7 @@ use crate::service_accounts::views::{
     AccountForm, AccountPage, AccountRow, AccountsPage, AccountsTable, KeyRow, when,
 };
 use crate::web::Reply;
+use crate::web::form::NamespaceChoices;
 use crate::web::form::Rejected;
 use crate::web::htmx::is_htmx;
 use crate::web::layout::Section;
@@ -102,7 +103,11 @@ fn accounts_page(
         table,
         search: q.q,
         namespace: q.namespace,
-        namespaces,
+        namespaces: NamespaceChoices::new(
+            cx.actor.grants(),
+            Permission::ServiceAccountCreate,
+            namespaces,
+        ),
         form_open: form.is_some(),
         form: form.unwrap_or(AccountForm {
             create_key: true,
