@@ -173,6 +173,23 @@ impl Cx {
         page.respond_to(&self.req).map_into_boxed_body()
     }
 
+    /// `rows` alone when htmx asks for them (live filters, "load more"), else the
+    /// page that `page` builds around them (built only then).
+    pub async fn rows_or_page<R, P>(
+        &self,
+        rows: R,
+        page: impl AsyncFnOnce(R) -> Result<P, AppError>,
+    ) -> crate::web::Reply
+    where
+        R: actix_web::Responder,
+        P: actix_web::Responder,
+    {
+        if crate::web::htmx::is_htmx(&self.req) {
+            return Ok(self.render(rows));
+        }
+        Ok(self.render(page(rows).await?))
+    }
+
     /// `page` answered with `status` (a form shown again with its messages …).
     pub fn render_with(
         &self,
@@ -185,7 +202,7 @@ impl Cx {
 
 /// Registers every area's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/static/{path:.*}", web::get().to(assets::serve_asset));
+    cfg.service(web::resource("/static/{path:.*}").get(assets::serve_asset));
     ops::configure(cfg);
     auth::configure(cfg);
     crate::identity::configure(cfg);

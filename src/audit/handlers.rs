@@ -16,8 +16,8 @@ use crate::web::pagination;
 
 /// Routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit", web::get().to(show_audit))
-        .route("/api/v1/audit-events", web::get().to(list_events));
+    cfg.service(web::resource("/audit").get(show_audit))
+        .service(web::resource("/api/v1/audit-events").get(list_events));
 }
 
 /// Query of both routes.

@@ -39,14 +39,14 @@ pub mod session_keys {
 
 /// Routes of the area.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/login", web::get().to(signin::login_page))
-        .route("/login", web::post().to(signin::login))
-        .route("/logout", web::post().to(signin::logout))
-        .route("/auth/oidc/login", web::get().to(oidc_signin::oidc_login))
-        .route(
-            "/auth/oidc/callback",
-            web::get().to(oidc_signin::oidc_callback),
-        );
+    cfg.service(
+        web::resource("/login")
+            .get(signin::login_page)
+            .post(signin::login),
+    )
+    .service(web::resource("/logout").post(signin::logout))
+    .service(web::resource("/auth/oidc/login").get(oidc_signin::oidc_login))
+    .service(web::resource("/auth/oidc/callback").get(oidc_signin::oidc_callback));
     tokens::configure(cfg);
 }
 

@@ -20,9 +20,12 @@ use crate::web::Reply;
 
 /// Routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/tokens", web::post().to(mint_token))
-        .route("/api/v1/tokens", web::get().to(list_tokens))
-        .route("/api/v1/tokens/{id}", web::delete().to(revoke_token));
+    cfg.service(
+        web::resource("/api/v1/tokens")
+            .get(list_tokens)
+            .post(mint_token),
+    )
+    .service(web::resource("/api/v1/tokens/{id}").delete(revoke_token));
 }
 
 fn kind_of(p: &Principal) -> &'static str {

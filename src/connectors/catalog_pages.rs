@@ -2,7 +2,7 @@
 //! methods, one auth method with its attributes and schema, one resource type with the
 //! connectors that reach it.
 
-use actix_web::{Either, web};
+use actix_web::web;
 use serde::Deserialize;
 
 use super::calls;
@@ -14,7 +14,7 @@ use super::registry::ListQuery;
 use super::views::{ids_text, layout};
 use crate::app::{AppState, Cx};
 use crate::errors::{AppError, AppResult};
-use crate::web::htmx::is_htmx;
+use crate::web::Reply;
 
 /// How many connectors a catalog page lists at most.
 const REACHING: i64 = 500;
@@ -29,10 +29,7 @@ pub struct TypesQuery {
 }
 
 /// `GET /connector-types` (htmx: the rows only).
-pub async fn list_types(
-    cx: Cx,
-    query: web::Query<TypesQuery>,
-) -> AppResult<Either<TypeRows, TypesPage>> {
+pub async fn list_types(cx: Cx, query: web::Query<TypesQuery>) -> Reply {
     let (q, catalog) = (query.into_inner(), &cx.state.catalog);
     let rows = TypeRows {
         rows: catalog
@@ -59,16 +56,16 @@ pub async fn list_types(
             })
             .collect(),
     };
-    if is_htmx(&cx.req) {
-        return Ok(Either::Left(rows));
-    }
-    Ok(Either::Right(TypesPage {
-        layout: layout(&cx)?,
-        rows,
-        filter: q,
-        choices: catalog.choices(),
-        implicit_enabled: catalog.implicit_enabled,
-    }))
+    cx.rows_or_page(rows, async |rows| {
+        Ok(TypesPage {
+            layout: layout(&cx)?,
+            rows,
+            filter: q,
+            choices: catalog.choices(),
+            implicit_enabled: catalog.implicit_enabled,
+        })
+    })
+    .await
 }
 
 /// The catalog type `id`; 404 if there is none.

@@ -2,7 +2,7 @@
 //! more"), one connector with its configuration, resources and history, deleting one,
 //! and the resources every readable connector reaches.
 
-use actix_web::{Either, web};
+use actix_web::web;
 use serde::Deserialize;
 
 use super::brokering;
@@ -22,7 +22,6 @@ use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
 use crate::web::format::when;
-use crate::web::htmx::is_htmx;
 use crate::web::pagination::{decode_cursor, encode_cursor};
 use crate::web::{path_segment, see_other};
 
@@ -65,10 +64,7 @@ impl ListPageQuery {
 }
 
 /// `GET /connectors` (htmx: the rows only).
-pub async fn list_connectors(
-    cx: Cx,
-    query: web::Query<ListPageQuery>,
-) -> AppResult<Either<ConnectorRows, ConnectorsPage>> {
+pub async fn list_connectors(cx: Cx, query: web::Query<ListPageQuery>) -> Reply {
     let q = query.into_inner();
     let filter = ListQuery {
         namespace: Some(q.namespace.clone()),
@@ -87,16 +83,16 @@ pub async fn list_connectors(
             .collect(),
         next_url: next.map(|n| q.url(&encode_cursor(&n))),
     };
-    if is_htmx(&cx.req) {
-        return Ok(Either::Left(rows));
-    }
-    Ok(Either::Right(ConnectorsPage {
-        layout: layout(&cx)?,
-        rows,
-        filter: q,
-        namespaces: calls::namespaces(&cx).await?,
-        choices: cx.state.catalog.choices(),
-    }))
+    cx.rows_or_page(rows, async |rows| {
+        Ok(ConnectorsPage {
+            layout: layout(&cx)?,
+            rows,
+            filter: q,
+            namespaces: calls::namespaces(&cx).await?,
+            choices: cx.state.catalog.choices(),
+        })
+    })
+    .await
 }
 
 /// The configuration rows of `c`: the method's attributes in order, then attributes

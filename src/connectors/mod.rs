@@ -51,58 +51,52 @@ pub fn delete_all_in_namespace(
 }
 
 /// Routes of the area: the JSON API, then the catalog pages, the form and the
-/// connector pages. The form's routes come before the connector pages', so that
-/// `/connectors/new` is not taken for a connector's name.
+/// connector pages. `/connectors/new` comes before the connector pages, so that it is
+/// not taken for a connector's name. A method a path does not take is answered 405.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use {catalog_pages as catalog, connector_pages as pages, form_pages as form};
-    cfg.route("/api/v1/connector-types", web::get().to(api::list_types))
-        .route(
-            "/api/v1/connector-types/{type}",
-            web::get().to(api::get_type),
-        )
-        .route("/api/v1/resources", web::get().to(api::list_resources))
+    cfg.service(web::resource("/api/v1/connector-types").get(api::list_types))
+        .service(web::resource("/api/v1/connector-types/{type}").get(api::get_type))
+        .service(web::resource("/api/v1/resources").get(api::list_resources))
         .service(
             web::scope("/api/v1/connectors")
-                .route("", web::get().to(api::list_connectors))
-                .route("", web::post().to(api::create_connector))
-                .route("/{name}", web::get().to(api::get_connector))
-                .route("/{name}", web::patch().to(api::update_connector))
-                .route("/{name}", web::delete().to(api::delete_connector))
-                .route("/{name}/verify", web::post().to(api::verify_connector))
-                .route(
-                    "/{name}/client-credentials",
-                    web::post().to(api::client_credentials),
-                ),
+                .service(
+                    web::resource("")
+                        .get(api::list_connectors)
+                        .post(api::create_connector),
+                )
+                .service(
+                    web::resource("/{name}")
+                        .get(api::get_connector)
+                        .patch(api::update_connector)
+                        .delete(api::delete_connector),
+                )
+                .service(web::resource("/{name}/verify").post(api::verify_connector))
+                .service(web::resource("/{name}/client-credentials").post(api::client_credentials)),
         );
-    cfg.route("/connector-types", web::get().to(catalog::list_types))
-        .route("/connector-types/{type}", web::get().to(catalog::show_type))
-        .route(
-            "/connector-types/{type}/auth-methods/{method}",
-            web::get().to(catalog::show_method),
+    let types = "/connector-types/{type}";
+    cfg.service(web::resource("/connector-types").get(catalog::list_types))
+        .service(web::resource(types).get(catalog::show_type))
+        .service(
+            web::resource(format!("{types}/auth-methods/{{method}}")).get(catalog::show_method),
         )
-        .route(
-            "/connector-types/{type}/resource-types/{rt}",
-            web::get().to(catalog::show_resource_type),
+        .service(
+            web::resource(format!("{types}/resource-types/{{rt}}"))
+                .get(catalog::show_resource_type),
         );
-    cfg.route("/connectors", web::post().to(form::create_connector))
-        .route("/connectors/new", web::get().to(form::new_connector_form))
-        .route(
-            "/connectors/{name}/edit",
-            web::get().to(form::edit_connector_form),
-        )
-        .route(
-            "/connectors/{name}/edit",
-            web::post().to(form::update_connector),
-        );
-    cfg.route("/connectors", web::get().to(pages::list_connectors))
-        .route("/connectors/{name}", web::get().to(pages::show_connector))
-        .route(
-            "/connectors/{name}/delete",
-            web::post().to(pages::delete_connector),
-        )
-        .route(
-            "/connectors/{name}/verify",
-            web::post().to(pages::verify_connector),
-        )
-        .route("/resources", web::get().to(pages::list_resources));
+    cfg.service(
+        web::resource("/connectors")
+            .get(pages::list_connectors)
+            .post(form::create_connector),
+    )
+    .service(web::resource("/connectors/new").get(form::new_connector_form))
+    .service(
+        web::resource("/connectors/{name}/edit")
+            .get(form::edit_connector_form)
+            .post(form::update_connector),
+    )
+    .service(web::resource("/connectors/{name}").get(pages::show_connector))
+    .service(web::resource("/connectors/{name}/delete").post(pages::delete_connector))
+    .service(web::resource("/connectors/{name}/verify").post(pages::verify_connector))
+    .service(web::resource("/resources").get(pages::list_resources));
 }

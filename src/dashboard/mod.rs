@@ -14,7 +14,7 @@ use crate::web::layout::{Layout, Section};
 
 /// Routes of the area.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(show_overview));
+    cfg.service(web::resource("/").get(show_overview));
 }
 
 /// The overview page.

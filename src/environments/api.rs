@@ -16,13 +16,19 @@ use crate::web::pagination::{self, decode_cursor, encode_cursor, split_page};
 /// Path of one environment.
 const ONE: &str = "/api/v1/environments/{ns}/{name}";
 
-/// Routes.
+/// Routes; a method a path does not take is answered 405 with `Allow`.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/environments", web::get().to(list_environments))
-        .route("/api/v1/environments", web::post().to(create_environment))
-        .route(ONE, web::get().to(get_environment))
-        .route(ONE, web::patch().to(update_environment))
-        .route(ONE, web::delete().to(delete_environment));
+    cfg.service(
+        web::resource("/api/v1/environments")
+            .get(list_environments)
+            .post(create_environment),
+    )
+    .service(
+        web::resource(ONE)
+            .get(get_environment)
+            .patch(update_environment)
+            .delete(delete_environment),
+    );
 }
 
 /// Query of environment lists.

@@ -17,7 +17,6 @@ use crate::web::Reply;
 use crate::web::form::NamespaceChoices;
 use crate::web::form::Rejected;
 use crate::web::format::when;
-use crate::web::htmx::is_htmx;
 use crate::web::layout::Section;
 use crate::web::pagination::encode_cursor;
 use crate::web::{path_segment, see_other};
@@ -27,11 +26,17 @@ const PAGE: i64 = 50;
 /// Routes.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     const ONE: &str = "/environments/{ns}/{name}";
-    cfg.route("/environments", web::get().to(list_environments))
-        .route("/environments", web::post().to(create_environment))
-        .route(ONE, web::get().to(show_environment))
-        .route(ONE, web::post().to(update_environment))
-        .route(&format!("{ONE}/delete"), web::post().to(delete_environment));
+    cfg.service(
+        web::resource("/environments")
+            .get(list_environments)
+            .post(create_environment),
+    )
+    .service(
+        web::resource(ONE)
+            .get(show_environment)
+            .post(update_environment),
+    )
+    .service(web::resource(format!("{ONE}/delete")).post(delete_environment));
 }
 
 /// Query of the list page; also what its "load more" link carries.
@@ -118,11 +123,11 @@ fn environments_page(
 
 async fn list_environments(cx: Cx, query: web::Query<ListQuery>) -> Reply {
     let q = query.into_inner();
-    let listing = listing(&cx, &q).await?;
-    if is_htmx(&cx.req) {
-        return Ok(cx.render(listing.rows));
-    }
-    Ok(cx.render(environments_page(&cx, listing, q, None)?))
+    let Listing { rows, namespaces } = listing(&cx, &q).await?;
+    cx.rows_or_page(rows, async |rows| {
+        environments_page(&cx, Listing { rows, namespaces }, q, None)
+    })
+    .await
 }
 
 /// `/environments/{ns}/{name}`.

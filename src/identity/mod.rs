@@ -29,8 +29,8 @@ use crate::{audit, auth, service_accounts};
 
 /// Routes: the credential exchange and whoami.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/login", web::post().to(login::api_login))
-        .route("/api/v1/whoami", web::get().to(login::whoami));
+    cfg.service(web::resource("/api/v1/login").post(login::api_login))
+        .service(web::resource("/api/v1/whoami").get(login::whoami));
 }
 
 /// Only refresh the idle clock when it is this stale, to avoid a write per request.

@@ -16,15 +16,20 @@ const ONE: &str = "/api/v1/namespaces/{ns}";
 /// Path of one share.
 const SHARE: &str = "/api/v1/namespaces/{ns}/shares/{principal}";
 
-/// Routes.
+/// Routes; a method a path does not take is answered 405 with `Allow`.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/namespaces", web::get().to(list_namespaces))
-        .route("/api/v1/namespaces", web::post().to(create_namespace))
-        .route(ONE, web::get().to(get_namespace))
-        .route(ONE, web::delete().to(delete_namespace))
-        .route("/api/v1/namespaces/{ns}/shares", web::get().to(list_shares))
-        .route(SHARE, web::put().to(put_share))
-        .route(SHARE, web::delete().to(delete_share));
+    cfg.service(
+        web::resource("/api/v1/namespaces")
+            .get(list_namespaces)
+            .post(create_namespace),
+    )
+    .service(
+        web::resource(ONE)
+            .get(get_namespace)
+            .delete(delete_namespace),
+    )
+    .service(web::resource(format!("{ONE}/shares")).get(list_shares))
+    .service(web::resource(SHARE).put(put_share).delete(delete_share));
 }
 
 /// Query of namespace lists.

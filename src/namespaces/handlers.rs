@@ -22,10 +22,10 @@ const ENV_PAGE: i64 = 25;
 /// Routes.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     const SHARES: &str = "/namespaces/{ns}/shares";
-    cfg.route("/namespaces", web::get().to(list_namespaces))
-        .route("/namespaces/{ns}", web::get().to(show_namespace))
-        .route(SHARES, web::post().to(add_share))
-        .route(&format!("{SHARES}/delete"), web::post().to(remove_share));
+    cfg.service(web::resource("/namespaces").get(list_namespaces))
+        .service(web::resource("/namespaces/{ns}").get(show_namespace))
+        .service(web::resource(SHARES).post(add_share))
+        .service(web::resource(format!("{SHARES}/delete")).post(remove_share));
 }
 
 async fn list_namespaces(cx: Cx) -> Reply {

@@ -17,9 +17,9 @@ use crate::app::AppState;
 
 /// Routes of the area.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+    cfg.service(web::resource("/healthz").get(healthz))
+        .service(web::resource("/readyz").get(readyz))
+        .service(web::resource("/metrics").get(metrics));
 }
 
 /// Labels of the request metrics. `route` is the matched pattern (bounded cardinality),

@@ -18,23 +18,35 @@ use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
-/// Routes.
+/// Routes; a method a path does not take is answered 405 with `Allow`.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    let key = "/{sa}/api-keys/{key}";
     cfg.service(
         web::scope("/api/v1/service-accounts")
-            .route("", web::get().to(list_accounts))
-            .route("", web::post().to(create_account))
-            .route("/{sa}", web::get().to(get_account))
-            .route("/{sa}", web::patch().to(update_account))
-            .route("/{sa}", web::delete().to(delete_account))
-            .route("/{sa}/role-bindings", web::get().to(get_bindings))
-            .route("/{sa}/role-bindings", web::put().to(put_bindings))
-            .route("/{sa}/api-keys", web::get().to(list_keys))
-            .route("/{sa}/api-keys", web::post().to(create_key))
-            .route("/{sa}/api-keys/{key}", web::get().to(get_key))
-            .route("/{sa}/api-keys/{key}", web::patch().to(update_key))
-            .route("/{sa}/api-keys/{key}", web::delete().to(delete_key))
-            .route("/{sa}/api-keys/{key}/rotate", web::post().to(rotate_key)),
+            .service(web::resource("").get(list_accounts).post(create_account))
+            .service(
+                web::resource("/{sa}")
+                    .get(get_account)
+                    .patch(update_account)
+                    .delete(delete_account),
+            )
+            .service(
+                web::resource("/{sa}/role-bindings")
+                    .get(get_bindings)
+                    .put(put_bindings),
+            )
+            .service(
+                web::resource("/{sa}/api-keys")
+                    .get(list_keys)
+                    .post(create_key),
+            )
+            .service(
+                web::resource(key)
+                    .get(get_key)
+                    .patch(update_key)
+                    .delete(delete_key),
+            )
+            .service(web::resource(format!("{key}/rotate")).post(rotate_key)),
     );
 }
 

@@ -18,29 +18,27 @@ use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
-/// Routes.
+/// Routes; a method a path does not take is answered 405 with `Allow`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/permissions", web::get().to(my_permissions))
-        .route("/api/v1/users", web::get().to(list_users))
-        .route("/api/v1/users", web::post().to(create_user))
-        .route("/api/v1/users/{name}", web::get().to(get_user))
-        .route("/api/v1/users/{name}", web::patch().to(update_user))
-        .route("/api/v1/groups", web::get().to(list_groups));
-    // Users' and groups' bindings share their handlers.
-    for path in ["/api/v1/users/{name}", "/api/v1/groups/{group}"] {
-        let bindings = format!("{path}/role-bindings");
-        cfg.route(&bindings, web::get().to(get_bindings))
-            .route(&bindings, web::put().to(put_bindings));
-    }
     let user = "/api/v1/users/{name}";
-    cfg.route(
-        &format!("{user}/environments"),
-        web::get().to(user_environments),
-    )
-    .route(
-        &format!("{user}/permissions"),
-        web::get().to(user_permissions),
-    );
+    cfg.service(web::resource("/api/v1/permissions").get(my_permissions))
+        .service(
+            web::resource("/api/v1/users")
+                .get(list_users)
+                .post(create_user),
+        )
+        .service(web::resource(user).get(get_user).patch(update_user))
+        .service(web::resource(format!("{user}/environments")).get(user_environments))
+        .service(web::resource(format!("{user}/permissions")).get(user_permissions))
+        .service(web::resource("/api/v1/groups").get(list_groups));
+    // Users' and groups' bindings share their handlers.
+    for path in [user, "/api/v1/groups/{group}"] {
+        cfg.service(
+            web::resource(format!("{path}/role-bindings"))
+                .get(get_bindings)
+                .put(put_bindings),
+        );
+    }
 }
 
 /// `groups`: memberships set through this API (PATCH replaces them);

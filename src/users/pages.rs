@@ -22,12 +22,12 @@ use crate::web::{form_errors, respond_with_status, see_other};
 
 /// Routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/access", web::get().to(show_access))
-        .route("/tokens", web::post().to(mint_token))
-        .route("/tokens/{id}/revoke", web::post().to(revoke_token))
-        .route("/users", web::get().to(list_users))
-        .route("/users/{name}", web::get().to(show_user))
-        .route("/users/{name}/role-bindings", web::post().to(save_bindings));
+    cfg.service(web::resource("/access").get(show_access))
+        .service(web::resource("/tokens").post(mint_token))
+        .service(web::resource("/tokens/{id}/revoke").post(revoke_token))
+        .service(web::resource("/users").get(list_users))
+        .service(web::resource("/users/{name}").get(show_user))
+        .service(web::resource("/users/{name}/role-bindings").post(save_bindings));
 }
 
 fn rows(grants: &Grants) -> Vec<BindingRow> {

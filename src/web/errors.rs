@@ -51,7 +51,9 @@ pub async fn render_errors(
     // so every error arrives here as a response carrying its error.
     let htmx = htmx::is_htmx_service(&req);
     let res = next.call(req).await?;
-    if res.response().error().is_none() || res.status().as_u16() < 400 {
+    // Routing answers an unrouted method with a bare 405 (no error attached).
+    let bare_405 = res.status() == StatusCode::METHOD_NOT_ALLOWED;
+    if (res.response().error().is_none() && !bare_405) || res.status().as_u16() < 400 {
         return Ok(res.map_into_left_body());
     }
     Ok(rerender(res.map_into_boxed_body(), htmx).map_into_right_body())
@@ -69,7 +71,7 @@ fn rerender(res: ServiceResponse<BoxBody>, htmx: bool) -> ServiceResponse<BoxBod
         id
     });
     let mut builder = HttpResponse::build(status);
-    for name in [header::RETRY_AFTER] {
+    for name in [header::RETRY_AFTER, header::ALLOW] {
         if let Some(v) = response.headers().get(&name) {
             builder.insert_header((name.clone(), v.clone()));
         }

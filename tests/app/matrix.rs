@@ -182,31 +182,31 @@ async fn every_route_answers_each_kind_of_caller_as_the_table_says() {
 }
 
 #[actix_web::test]
-async fn a_method_a_route_does_not_have_answers_like_an_unknown_path() {
+async fn a_method_a_route_does_not_have_is_405_json_naming_the_allowed_ones() {
     let mut app = TestApp::new().await;
     let root = app.admin_token().await;
-    for path in [
-        "/api/v1/users/root",
-        "/api/v1/users/root/role-bindings",
-        "/api/v1/groups/ml/role-bindings",
-        "/api/v1/service-accounts",
-        "/api/v1/connectors",
-        "/api/v1/environments",
-        "/api/v1/no-such-thing",
+    for (path, allow) in [
+        ("/api/v1/users/root", Some("GET, PATCH")),
+        ("/api/v1/users/root/role-bindings", Some("GET, PUT")),
+        ("/api/v1/groups/ml/role-bindings", Some("GET, PUT")),
+        ("/api/v1/service-accounts", Some("GET, POST")),
+        ("/api/v1/connectors", Some("GET, POST")),
+        ("/api/v1/environments", Some("GET, POST")),
+        ("/api/v1/whoami", Some("GET")),
+        ("/api/v1/no-such-thing", None),
     ] {
         let res = app
             .json(Method::DELETE, path, Value::Null, Some(&root))
             .await;
-        assert_eq!(
-            res.status,
-            StatusCode::NOT_FOUND,
-            "DELETE {path}: {}",
-            res.body
-        );
-        assert!(
-            res.json()["error"].is_object(),
-            "DELETE {path}: {}",
-            res.body
-        );
+        let (status, code) = match allow {
+            Some(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            None => (StatusCode::NOT_FOUND, "not_found"),
+        };
+        assert_eq!(res.status, status, "DELETE {path}: {}", res.body);
+        assert_eq!(res.json()["error"]["code"], code, "DELETE {path}");
+        assert_eq!(res.header("allow"), allow, "DELETE {path}");
     }
+    // Nothing was removed by the refused method.
+    let me = app.read_as(&root, "/api/v1/users/root").await;
+    assert_eq!(me["name"], "root");
 }

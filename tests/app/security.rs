@@ -78,6 +78,17 @@ async fn unknown_routes_are_full_404_pages_or_json() {
 }
 
 #[actix_web::test]
+async fn a_method_a_page_does_not_take_is_a_405_page() {
+    let mut app = TestApp::new().await.with_user("alice", &[]);
+    app.login("alice", PASSWORD).await;
+    let page = app.get("/service-accounts/ci/delete").await;
+    assert_eq!(page.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(page.header("allow"), Some("POST"));
+    assert_eq!(page.attr("#error", "data-status").as_deref(), Some("405"));
+    assert!(page.body.contains("<html"));
+}
+
+#[actix_web::test]
 async fn htmx_requests_of_expired_sessions_are_redirected_by_header() {
     let mut app = TestApp::new().await;
     let res = app.htmx_get("/").await;

@@ -21,7 +21,6 @@ use crate::service_accounts::views::{
 use crate::web::Reply;
 use crate::web::form::NamespaceChoices;
 use crate::web::form::Rejected;
-use crate::web::htmx::is_htmx;
 use crate::web::layout::Section;
 use crate::web::see_other;
 
@@ -31,12 +30,14 @@ const PAGE: i64 = 25;
 /// Routes.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     const ONE: &str = "/service-accounts/{sa}";
-    cfg.route("/service-accounts", web::get().to(list_accounts))
-        .route("/service-accounts", web::post().to(create_account))
-        .route(ONE, web::get().to(show_account))
-        .route(ONE, web::post().to(update_account))
-        .route(&format!("{ONE}/active"), web::post().to(set_account_active))
-        .route(&format!("{ONE}/delete"), web::post().to(delete_account));
+    cfg.service(
+        web::resource("/service-accounts")
+            .get(list_accounts)
+            .post(create_account),
+    )
+    .service(web::resource(ONE).get(show_account).post(update_account))
+    .service(web::resource(format!("{ONE}/active")).post(set_account_active))
+    .service(web::resource(format!("{ONE}/delete")).post(delete_account));
 }
 
 /// Query of the list page; also what its "load more" link carries.
@@ -120,10 +121,10 @@ fn accounts_page(
 async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> Reply {
     let q = query.into_inner();
     let (table, namespaces) = load_table(&cx, &q).await?;
-    if is_htmx(&cx.req) {
-        return Ok(cx.render(table));
-    }
-    Ok(cx.render(accounts_page(&cx, (table, namespaces), q, None)?))
+    cx.rows_or_page(table, async |table| {
+        accounts_page(&cx, (table, namespaces), q, None)
+    })
+    .await
 }
 
 /// `POST /service-accounts`, optionally with a first key → its reveal page.

@@ -24,12 +24,15 @@ use crate::web::see_other;
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     const KEYS: &str = "/service-accounts/{sa}/api-keys";
     const ONE: &str = "/service-accounts/{sa}/api-keys/{key}";
-    cfg.route(&format!("{KEYS}/new"), web::get().to(new_key_form))
-        .route(KEYS, web::post().to(create_key))
-        .route(&format!("{ONE}/rotate"), web::get().to(rotate_key_form))
-        .route(&format!("{ONE}/rotate"), web::post().to(rotate_key))
-        .route(&format!("{ONE}/active"), web::post().to(set_key_active))
-        .route(&format!("{ONE}/delete"), web::post().to(delete_key));
+    cfg.service(web::resource(format!("{KEYS}/new")).get(new_key_form))
+        .service(web::resource(KEYS).post(create_key))
+        .service(
+            web::resource(format!("{ONE}/rotate"))
+                .get(rotate_key_form)
+                .post(rotate_key),
+        )
+        .service(web::resource(format!("{ONE}/active")).post(set_key_active))
+        .service(web::resource(format!("{ONE}/delete")).post(delete_key));
 }
 
 /// `GET /service-accounts/{sa}/api-keys/new`

@@ -19,7 +19,7 @@ use crate::web::path_segment;
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
     keys::configure(cfg);
-    cfg.route("/reveal/{id}", web::get().to(reveal::show_reveal));
+    cfg.service(web::resource("/reveal/{id}").get(reveal::show_reveal));
 }
 
 /// `/service-accounts/{name}`.
