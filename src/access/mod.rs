@@ -232,6 +232,19 @@ pub fn stored_bindings(
     Ok(map)
 }
 
+/// A principal's stored bindings, parsed (rows that no longer parse are left out).
+pub fn stored_binding_list(
+    conn: &mut crate::db::DbConnection,
+    principal_kind: &str,
+    principal_id: i64,
+) -> diesel::QueryResult<Vec<(Pattern, Role)>> {
+    let rows = repo::list_bindings(conn, principal_kind, principal_id)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(p, r)| Some((Pattern::parse(&p).ok()?, Role::parse(&r).ok()?)))
+        .collect())
+}
+
 /// Replaces a principal's stored bindings.
 pub fn replace_bindings(
     conn: &mut crate::db::DbConnection,

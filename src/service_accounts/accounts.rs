@@ -2,14 +2,12 @@
 //! each. Handlers (HTML and JSON) call these and only shape the answer. A change clears
 //! the identity caches (`cache`) so no stale grant or key outlives it.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 
 use super::cache::KeyCache;
 use super::models::{AccountSummary, ServiceAccount};
 use super::repo::{self, AccountChanges, ListFilter, NewAccountRow};
-use crate::access::{self, Actor, Grants, KIND_SERVICE_ACCOUNT, Pattern, Permission, Role};
+use crate::access::{self, Actor, Grants, Permission};
 use crate::audit;
 use crate::db::{DbConnection, now_ms, write_transaction};
 use crate::environments;
@@ -267,50 +265,6 @@ pub fn list_accounts(
     let rows = repo::list_accounts(conn, grants, filter)?;
     let (items, next_cursor) = split_page(rows, filter.limit, |s| s.account.name.clone());
     Ok(AccountPage { items, next_cursor })
-}
-
-/// The account's stored role bindings.
-pub fn bindings(
-    conn: &mut DbConnection,
-    grants: &Grants,
-    name: &str,
-) -> AppResult<BTreeMap<String, Vec<String>>> {
-    let (account, _) = readable_account(conn, grants, name)?;
-    Ok(access::stored_bindings(
-        conn,
-        KIND_SERVICE_ACCOUNT,
-        account.id,
-    )?)
-}
-
-/// Replaces the account's role bindings. Needs `service-account::update` on its
-/// namespace, and every binding must be within what the caller holds.
-pub fn set_bindings(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    cache: &KeyCache,
-    name: &str,
-    bindings: &[(Pattern, Role)],
-) -> AppResult<BTreeMap<String, Vec<String>>> {
-    let (account, _) = authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
-    access::require_can_grant(actor.grants(), bindings, "a service-account binding")?;
-    write_transaction(conn, |conn| -> AppResult<()> {
-        access::replace_bindings(conn, KIND_SERVICE_ACCOUNT, account.id, bindings)?;
-        let detail: Vec<String> = bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
-        audit::success(
-            conn,
-            actor,
-            "role_binding.update",
-            &format!("service_account:{name}"),
-            Some(&detail.join(",")),
-        )
-    })?;
-    cache.clear();
-    Ok(access::stored_bindings(
-        conn,
-        KIND_SERVICE_ACCOUNT,
-        account.id,
-    )?)
 }
 
 /// Refuses when the account holds a binding or share the caller does not: handing out a

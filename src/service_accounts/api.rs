@@ -9,6 +9,7 @@ use serde_json::json;
 use super::accounts::{self, Edit, NewAccount};
 use super::actions;
 use super::api_keys::{self, IssuedKey, NewKeyInput};
+use super::grants;
 use super::models::{AccountJson, ApiKey, KeyJson};
 use super::repo::ListFilter;
 use crate::access;
@@ -111,7 +112,7 @@ async fn delete_account(cx: Cx, path: web::Path<String>) -> Reply {
 async fn get_bindings(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     let map = cx
-        .run(move |conn, actor, _| accounts::bindings(conn, actor.grants(), &name))
+        .run(move |conn, actor, _| grants::bindings(conn, actor.grants(), &name))
         .await?;
     Ok(HttpResponse::Ok().json(map))
 }
@@ -125,7 +126,7 @@ async fn put_bindings(
     let bindings = access::parse_binding_map(&body)?;
     let map = cx
         .run(move |conn, actor, st| {
-            accounts::set_bindings(conn, actor, &st.key_cache, &name, &bindings)
+            grants::set_bindings(conn, actor, &st.key_cache, &name, &bindings)
         })
         .await?;
     Ok(HttpResponse::Ok().json(map))

@@ -7,6 +7,7 @@ mod actions;
 mod api;
 mod api_keys;
 pub mod cache;
+mod grants;
 mod handlers;
 pub mod keys;
 pub mod models;

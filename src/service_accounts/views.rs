@@ -8,6 +8,7 @@ use super::keys::{self, EXPIRY_WARNING_MS, ROTATION_WARNING_MS};
 use super::models::{AccountSummary, ApiKey};
 use crate::web::form::Messages;
 use crate::web::form::NamespaceChoices;
+use crate::web::grants::{BindingRow, WhyRow};
 use crate::web::layout::Layout;
 
 pub use crate::web::format::when;
@@ -194,6 +195,40 @@ pub struct AccountPage {
     pub can_delete: bool,
     /// Caller may manage keys.
     pub can_manage_keys: bool,
+    /// The Access section.
+    pub access: AccessSection,
+}
+
+/// The Access section of an account's page: its bindings, their editor, and what it
+/// can read.
+pub struct AccessSection {
+    /// Effective bindings with their sources (stored, shares).
+    pub bindings: Vec<BindingRow>,
+    /// What it can read, within the viewer's reach, and why (first page).
+    pub environments: Vec<WhyRow>,
+    /// How many environments that is.
+    pub total: i64,
+    /// The editor's form (shown again with its messages after a failure).
+    pub form: BindingForm,
+    /// Roles the editor offers.
+    pub roles: [&'static str; 3],
+}
+
+/// The bindings editor as submitted: add or remove one `pattern` + `role`.
+#[derive(Debug, Default, Deserialize)]
+pub struct BindingForm {
+    /// `add` or `remove`.
+    #[serde(default)]
+    pub op: String,
+    /// Pattern typed, e.g. `ml-platform/pytorch-*`.
+    #[serde(default)]
+    pub pattern: String,
+    /// Role chosen.
+    #[serde(default)]
+    pub role: String,
+    /// Messages after a failed submission.
+    #[serde(skip)]
+    pub messages: Messages,
 }
 
 /// Fields of the key forms as submitted (a new key's form is read into it), re-shown
@@ -265,6 +300,8 @@ pub struct RevealPage {
     pub done_url: String,
     /// An API key (can be exchanged for tokens), not an access token.
     pub is_key: bool,
+    /// The key's account holds no binding: the key can read nothing yet.
+    pub holds_nothing: bool,
 }
 
 /// `GET /reveal/{id}` (any later view): 410.

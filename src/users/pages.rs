@@ -7,8 +7,8 @@ use actix_web::web;
 use serde::Deserialize;
 
 use super::ops::{self, Grantee};
-use super::views::{AccessPage, BindingRow, TokenRow, UserPage, UsersPage, WhyRow};
-use crate::access::{self, Grants, KIND_USER, Pattern, Permission, Principal, PrincipalKind, Role};
+use super::views::{AccessPage, TokenRow, UserPage, UsersPage};
+use crate::access::{self, KIND_USER, Pattern, Principal, PrincipalKind, Role};
 use crate::app::{Admin, AppState, Cx};
 use crate::auth::{self, tokens};
 use crate::db::{DbConnection, now_ms};
@@ -17,6 +17,7 @@ use crate::errors::{AppError, AppResult};
 use crate::service_accounts::reveal;
 use crate::web::Reply;
 use crate::web::format::when;
+use crate::web::grants::{binding_rows, why_rows};
 use crate::web::layout::{Layout, Section};
 use crate::web::{form_errors, respond_with_status, see_other};
 
@@ -28,18 +29,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/users").get(list_users))
         .service(web::resource("/users/{name}").get(show_user))
         .service(web::resource("/users/{name}/role-bindings").post(save_bindings));
-}
-
-fn rows(grants: &Grants) -> Vec<BindingRow> {
-    grants
-        .bindings()
-        .iter()
-        .map(|b| BindingRow {
-            pattern: b.pattern.to_string(),
-            role: b.role.as_str().into(),
-            source: b.source.as_str().into(),
-        })
-        .collect()
 }
 
 async fn access_page(
@@ -79,7 +68,7 @@ async fn access_page(
         .unwrap_or_default();
     Ok(AccessPage {
         layout: Layout::new(principal, session, Section::Access)?,
-        bindings: rows(&principal.grants),
+        bindings: binding_rows(&principal.grants),
         groups,
         permissions,
         tokens: tokens
@@ -230,25 +219,10 @@ async fn user_page(
             Ok((user, grants, explicit, envs, total, identities, groups))
         })
         .await?;
-    let environments = envs
-        .iter()
-        .take(100)
-        .map(|(e, ns)| WhyRow {
-            environment: format!("{ns}/{}", e.name),
-            because: grants
-                .bindings()
-                .iter()
-                .filter(|b| {
-                    b.role.grants(Permission::EnvironmentRead) && b.pattern.matches(ns, &e.name)
-                })
-                .map(|b| BindingRow {
-                    pattern: b.pattern.to_string(),
-                    role: b.role.as_str().into(),
-                    source: b.source.as_str().into(),
-                })
-                .collect(),
-        })
-        .collect();
+    let environments = why_rows(
+        &grants,
+        envs.iter().map(|(e, ns)| (ns.as_str(), e.name.as_str())),
+    );
     Ok(UserPage {
         layout: Layout::new(principal, session, Section::Users)?,
         name: user.name,
@@ -263,7 +237,7 @@ async fn user_page(
             })
             .collect(),
         groups,
-        bindings: rows(&grants),
+        bindings: binding_rows(&grants),
         explicit: explicit
             .iter()
             .flat_map(|(p, roles)| roles.iter().map(move |r| format!("{p}={r}")))

@@ -3,17 +3,8 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
+use crate::web::grants::{BindingRow, WhyRow};
 use crate::web::layout::Layout;
-
-/// A binding as shown: pattern, role, source.
-pub struct BindingRow {
-    /// Pattern.
-    pub pattern: String,
-    /// Role.
-    pub role: String,
-    /// Source.
-    pub source: String,
-}
 
 /// A token as shown (never its secret).
 pub struct TokenRow {
@@ -61,14 +52,6 @@ pub struct UsersPage {
     pub rows: Vec<(String, String, bool, String)>,
     /// Search text.
     pub search: String,
-}
-
-/// An environment the viewed user can read, and why.
-pub struct WhyRow {
-    /// `ns/env`.
-    pub environment: String,
-    /// The bindings that allow reading it.
-    pub because: Vec<BindingRow>,
 }
 
 /// `GET /users/{name}`

@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod errors;
 pub mod form;
 pub mod format;
+pub mod grants;
 pub mod headers;
 pub mod htmx;
 pub mod layout;

@@ -37,6 +37,7 @@ mod reveal;
 mod running;
 mod secrets_at_rest;
 mod security;
+mod self_service;
 mod service_accounts;
 mod sessions;
 mod ssh;

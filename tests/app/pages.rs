@@ -4,11 +4,9 @@ use actix_web::http::StatusCode;
 
 use crate::helpers::{PASSWORD, TestApp, TestResponse};
 
-/// team-a (train, serve) and team-b (etl), and `users` with their bindings; the first
-/// user is signed in.
 /// team-a (train, serve) and team-b (etl), and `users` as `(name, "pattern=role,…")`;
 /// the first one signed in.
-async fn world(users: &[(&str, &str)]) -> TestApp {
+pub async fn world(users: &[(&str, &str)]) -> TestApp {
     let mut app = TestApp::new().await;
     app.seed_environments(
         &[("team-a", &["train", "serve"]), ("team-b", &["etl"])],

@@ -294,7 +294,7 @@ async fn an_admin_signs_in_and_sees_the_overview() {
     assert_ne!(styled, json!("\"Times New Roman\""));
     b.screenshot("overview.png").await;
     // Sign out from the user menu.
-    b.click("details.dropdown summary").await;
+    b.click("#user-menu summary").await;
     b.click("#sign-out").await;
     b.wait_for("#login-form").await;
     b.goto("/").await;

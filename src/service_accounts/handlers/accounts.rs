@@ -5,7 +5,7 @@ use actix_web::web;
 use serde::{Deserialize, Serialize};
 
 use super::{ActiveForm, account_url, store_reveal};
-use crate::access::Permission;
+use crate::access::{Permission, Role};
 use crate::app::Cx;
 use crate::db::now_ms;
 use crate::environments;
@@ -13,14 +13,17 @@ use crate::errors::{AppError, AppResult};
 use crate::service_accounts::accounts::{self, Edit, NewAccount};
 use crate::service_accounts::actions;
 use crate::service_accounts::api_keys::{self, NewKeyInput};
+use crate::service_accounts::grants;
 use crate::service_accounts::repo::ListFilter;
 use crate::service_accounts::reveal;
 use crate::service_accounts::views::{
-    AccountForm, AccountPage, AccountRow, AccountsPage, AccountsTable, KeyRow, when,
+    AccessSection, AccountForm, AccountPage, AccountRow, AccountsPage, AccountsTable, BindingForm,
+    KeyRow, when,
 };
 use crate::web::Reply;
 use crate::web::form::NamespaceChoices;
 use crate::web::form::Rejected;
+use crate::web::grants::{binding_rows, why_rows};
 use crate::web::layout::Section;
 use crate::web::see_other;
 
@@ -168,12 +171,26 @@ async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> Reply {
 
 /// `GET /service-accounts/{sa}`
 async fn show_account(cx: Cx, path: web::Path<String>) -> Reply {
-    let name = path.into_inner();
-    let (summary, keys) = cx
-        .run(move |conn, actor, _| {
+    let page = account_page(&cx, path.into_inner(), BindingForm::default()).await?;
+    Ok(cx.render(page))
+}
+
+/// Environments listed in an account's Access section.
+const ACCESS_PAGE: i64 = 100;
+
+/// The page of account `name`, its bindings editor showing `form`.
+pub(super) async fn account_page(
+    cx: &Cx,
+    name: String,
+    form: BindingForm,
+) -> AppResult<AccountPage> {
+    let (summary, keys, access) = cx
+        .run(move |conn, actor, st| {
             let summary = accounts::summary(conn, actor.grants(), &name)?;
             let keys = api_keys::list_keys(conn, actor.grants(), &name)?;
-            Ok((summary, keys))
+            let access =
+                grants::access_of(conn, actor.grants(), &st.env_totals, &name, ACCESS_PAGE)?;
+            Ok((summary, keys, access))
         })
         .await?;
     let now = now_ms();
@@ -182,7 +199,8 @@ async fn show_account(cx: Cx, path: web::Path<String>) -> Reply {
             .grants()
             .can_namespace(permission, &summary.namespace)
     };
-    let page = AccountPage {
+    let readable = access.environments.iter();
+    Ok(AccountPage {
         layout: cx.layout(Section::ServiceAccounts)?,
         account: AccountRow::from(&summary),
         created: when(Some(summary.account.created_at)),
@@ -191,8 +209,17 @@ async fn show_account(cx: Cx, path: web::Path<String>) -> Reply {
         can_update: may(Permission::ServiceAccountUpdate),
         can_delete: may(Permission::ServiceAccountDelete),
         can_manage_keys: may(Permission::ApiKeyManage),
-    };
-    Ok(cx.render(page))
+        access: AccessSection {
+            bindings: binding_rows(&access.grants),
+            environments: why_rows(
+                &access.grants,
+                readable.map(|(e, ns)| (ns.as_str(), e.name.as_str())),
+            ),
+            total: access.total,
+            form,
+            roles: Role::ALL.map(Role::as_str),
+        },
+    })
 }
 
 /// Form of the description edit.

@@ -2,6 +2,7 @@
 //! the one-time reveal of a new key ([`reveal`]), and what those pages share.
 
 mod accounts;
+mod bindings;
 mod keys;
 mod reveal;
 
@@ -18,6 +19,7 @@ use crate::web::path_segment;
 /// Routes.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
+    bindings::configure(cfg);
     keys::configure(cfg);
     cfg.service(web::resource("/reveal/{id}").get(reveal::show_reveal));
 }

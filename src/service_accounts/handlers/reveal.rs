@@ -6,8 +6,9 @@ use actix_web::web;
 use super::account_url;
 use crate::app::Cx;
 use crate::db::now_ms;
-use crate::service_accounts::reveal;
+use crate::errors::AppError;
 use crate::service_accounts::views::{RevealPage, RevealedPage};
+use crate::service_accounts::{grants, reveal};
 use crate::web::Reply;
 use crate::web::layout::Section;
 
@@ -23,6 +24,21 @@ pub(super) async fn show_reveal(cx: Cx, path: web::Path<String>) -> Reply {
         return Ok(cx.render_with(RevealedPage { layout }, StatusCode::GONE));
     };
     let is_key = r.label.starts_with("API key");
+    let account = r.account.clone();
+    // The key has been taken: it must be shown whatever happens to this check. (An
+    // account deleted since is not found: nothing to warn of.)
+    let holds_nothing = is_key
+        && match cx
+            .run(move |conn, actor, _| grants::holds_nothing(conn, actor.grants(), &account))
+            .await
+        {
+            Ok(nothing) => nothing,
+            Err(AppError::NotFound) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check the new key's account for access");
+                false
+            }
+        };
     let page = RevealPage {
         layout,
         key: r.key,
@@ -33,6 +49,7 @@ pub(super) async fn show_reveal(cx: Cx, path: web::Path<String>) -> Reply {
             "/access".to_owned()
         },
         is_key,
+        holds_nothing,
         account: r.account,
         base_url: cx
             .state

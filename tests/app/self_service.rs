@@ -1,0 +1,198 @@
+//! A team lead runs their namespace in the browser: a service account's access (its
+//! bindings, their editor, what it can read), and forms that offer only what works.
+
+use actix_web::http::StatusCode;
+
+use crate::helpers::TestApp;
+use crate::pages::world;
+
+/// `lead` administers team-a; `root` is a global admin. `lead` is signed in.
+async fn team_a() -> TestApp {
+    world(&[("lead", "team-a/*=admin"), ("root", "*/*=admin")]).await
+}
+
+/// Creates service account `name` in `namespace` from the list page's form, with a
+/// first key or not: where the browser is sent (the account, or the key's reveal).
+async fn create_account(app: &mut TestApp, name: &str, namespace: &str, key: bool) -> String {
+    let mut fields = vec![("name", name), ("namespace", namespace)];
+    if key {
+        fields.push(("create_key", "1"));
+    }
+    let res = app.post_form("/service-accounts", &fields).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    res.location().to_owned()
+}
+
+/// Adds or removes one binding of `account` from its page's editor.
+async fn edit(
+    app: &mut TestApp,
+    account: &str,
+    op: &str,
+    pattern: &str,
+    role: &str,
+) -> crate::helpers::TestResponse {
+    let fields = [("op", op), ("pattern", pattern), ("role", role)];
+    app.post_form(
+        &format!("/service-accounts/{account}/role-bindings"),
+        &fields,
+    )
+    .await
+}
+
+/// Adds or removes one binding, which sends the browser back to the Access section.
+async fn change(app: &mut TestApp, account: &str, op: &str, pattern: &str, role: &str) {
+    edit(app, account, op, pattern, role)
+        .await
+        .assert_redirect(&format!("/service-accounts/{account}#access"));
+}
+
+/// The account's stored bindings as the API reports them to `token`.
+async fn stored(api: &mut TestApp, token: &str, account: &str) -> serde_json::Value {
+    let path = format!("/api/v1/service-accounts/{account}/role-bindings");
+    api.read_as(token, &path).await
+}
+
+#[actix_web::test]
+async fn a_team_lead_gives_an_account_access_within_what_they_hold() {
+    let mut app = team_a().await;
+    create_account(&mut app, "ci", "team-a", false).await;
+    let page = app.get("/service-accounts/ci").await;
+    assert!(page.text("#no-access").contains("can read nothing"));
+    assert_eq!(page.text("#view-as-total"), "0");
+
+    change(&mut app, "ci", "add", "team-a/tr*", "developer").await;
+    let page = app.get("/service-accounts/ci").await;
+    assert!(page.texts("#no-access").is_empty());
+    assert_eq!(
+        page.texts("#account-bindings .binding-row code"),
+        ["team-a/tr*"]
+    );
+    assert_eq!(page.texts("#account-bindings .source"), ["explicit"]);
+    assert_eq!(page.text("#view-as-total"), "1");
+    assert_eq!(
+        page.text(".why-row .because"),
+        "team-a/tr* developer (explicit)"
+    );
+
+    // Beyond what the lead holds: refused on the form, nothing stored.
+    let beyond = edit(&mut app, "ci", "add", "team-b/*", "viewer").await;
+    assert_eq!(beyond.status, StatusCode::FORBIDDEN);
+    assert!(beyond.text("#binding-error").contains("you do not hold it"));
+    assert_eq!(
+        beyond.value("#binding-form input[name=pattern]").as_deref(),
+        Some("team-b/*")
+    );
+    let bad = edit(&mut app, "ci", "add", "no-slash", "viewer").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!bad.text("#pattern-error").is_empty());
+    assert_eq!(
+        bad.attr("#binding-form input[name=pattern]", "aria-invalid")
+            .as_deref(),
+        Some("true")
+    );
+    let mut api = app.new_browser();
+    let admin = api.admin_token().await;
+    assert_eq!(
+        stored(&mut api, &admin, "ci").await,
+        serde_json::json!({"team-a/tr*": ["developer"]})
+    );
+
+    change(&mut app, "ci", "remove", "team-a/tr*", "developer").await;
+    assert_eq!(stored(&mut api, &admin, "ci").await, serde_json::json!({}));
+    let events = api
+        .read_as(&admin, "/api/v1/audit-events?action=role_binding.update")
+        .await;
+    let details: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["detail"].as_str())
+        .collect();
+    assert_eq!(details, ["-team-a/tr*=developer", "+team-a/tr*=developer"]);
+}
+
+#[actix_web::test]
+async fn a_lead_removes_a_binding_beyond_their_own_and_keeps_the_others() {
+    let mut app = team_a().await;
+    create_account(&mut app, "ci", "team-a", false).await;
+    let mut api = app.new_browser();
+    let admin = api.admin_token().await;
+    let wide = serde_json::json!({"*/*": ["viewer"], "team-a/*": ["developer"]});
+    api.put_as(&admin, "/api/v1/service-accounts/ci/role-bindings", wide)
+        .await
+        .assert_status(StatusCode::OK);
+    // What the account can read is shown within the lead's reach only.
+    let page = app.get("/service-accounts/ci").await;
+    assert_eq!(
+        page.text("#view-as-total"),
+        "2",
+        "team-a's two, not team-b's"
+    );
+    // Adding within reach keeps a binding the lead could not have given.
+    change(&mut app, "ci", "add", "team-a/serve", "admin").await;
+    change(&mut app, "ci", "remove", "*/*", "viewer").await;
+    assert_eq!(
+        stored(&mut api, &admin, "ci").await,
+        serde_json::json!({"team-a/*": ["developer"], "team-a/serve": ["admin"]})
+    );
+}
+
+#[actix_web::test]
+async fn readers_see_an_accounts_access_but_no_editor() {
+    let mut app = world(&[("reader", "team-a/*=viewer"), ("root", "*/*=admin")]).await;
+    let mut api = app.new_browser();
+    let admin = api.admin_token().await;
+    let body = serde_json::json!({"name": "ci", "namespace": "team-a"});
+    api.post_as(&admin, "/api/v1/service-accounts", body)
+        .await
+        .assert_status(StatusCode::CREATED);
+    let page = app.get("/service-accounts/ci").await;
+    assert!(page.texts("#binding-form").is_empty());
+    assert!(page.text("#account-bindings").contains("No role bindings"));
+    let refused = edit(&mut app, "ci", "add", "team-a/*", "viewer").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(stored(&mut api, &admin, "ci").await, serde_json::json!({}));
+}
+
+#[actix_web::test]
+async fn a_new_key_of_an_account_without_access_says_so_on_its_reveal() {
+    let mut app = team_a().await;
+    let reveal = create_account(&mut app, "bot", "team-a", true).await;
+    let reveal = app.get(&reveal).await;
+    assert!(
+        reveal
+            .text("#no-access-warning")
+            .contains("can read nothing")
+    );
+    assert_eq!(
+        reveal.attr("#no-access-warning a", "href").as_deref(),
+        Some("/service-accounts/bot#access")
+    );
+    change(&mut app, "bot", "add", "team-a/*", "viewer").await;
+    let fields = [("name", "second"), ("expires", "30")];
+    let created = app
+        .post_form("/service-accounts/bot/api-keys", &fields)
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let reveal = app.get(created.location()).await;
+    assert!(reveal.text("#api-key").starts_with("pc"));
+    assert!(reveal.texts("#no-access-warning").is_empty());
+}
+
+#[actix_web::test]
+async fn the_account_form_offers_only_namespaces_the_viewer_may_create_in() {
+    let mut app = team_a().await;
+    let page = app.get("/service-accounts").await;
+    // The lead's own namespace and the one they administer; not default, not team-b.
+    assert_eq!(
+        page.texts("#new-account-form select[name=namespace] option"),
+        ["lead", "team-a"]
+    );
+    // The filter still offers every readable namespace.
+    let filter = page.texts("#filters select[name=namespace] option");
+    assert!(filter.contains(&"team-a".to_owned()), "{filter:?}");
+    app.switch_to("root").await;
+    let page = app.get("/service-accounts").await;
+    let offered = page.texts("#new-account-form select[name=namespace] option");
+    assert!(offered.len() >= 3, "{offered:?}");
+}
