@@ -128,6 +128,41 @@ impl Grants {
             .collect()
     }
 
+    /// What these grants oversee as a namespace admin: the `admin` bindings on whole
+    /// namespaces (`ns/*`), capped like the grants themselves.
+    pub fn administered(&self) -> Grants {
+        Grants {
+            bindings: self
+                .bindings
+                .iter()
+                .filter(|b| b.role == Role::Admin && b.pattern.environment == Segment::Any)
+                .cloned()
+                .collect(),
+            ceiling: self.ceiling.clone(),
+        }
+    }
+
+    /// The bindings of these grants that surely reach only what `overseer` oversees as
+    /// a namespace admin: each binding's namespace part lies within one of theirs, or
+    /// one of theirs lies within it. (Two different wildcards that merely overlap are
+    /// left out: what is shown never goes beyond the overseer's namespaces.)
+    pub fn seen_by(&self, overseer: &Grants) -> Grants {
+        let theirs = overseer.administered();
+        let within = |b: &Binding| {
+            theirs.bindings.iter().any(|a| {
+                b.pattern.namespace.is_subset_of(&a.pattern.namespace)
+                    || a.pattern.namespace.is_subset_of(&b.pattern.namespace)
+            })
+        };
+        Grants::new(
+            self.bindings
+                .iter()
+                .filter(|b| within(b))
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// Global administration (users, audit log, "view as") needs `admin` on `*/*`.
     pub fn is_global_admin(&self) -> bool {
         self.bindings.iter().any(|b| {
@@ -226,6 +261,27 @@ mod tests {
         assert_ne!(a.cache_key(update), b.cache_key(update));
         let capped = Grants::capped_by(a.bindings().to_vec(), grants("team-a/*=viewer"));
         assert_ne!(capped.cache_key(read), a.cache_key(read));
+    }
+
+    #[test]
+    fn a_namespace_admin_sees_only_bindings_within_what_they_administer() {
+        let lead = grants("team-a/*=admin,team-b/x=admin,web/*=viewer");
+        assert_eq!(lead.administered().bindings().len(), 1);
+        let user =
+            grants("*/*=viewer,team-a/train=developer,team-*/*=viewer,web/*=admin,t*-a/*=viewer");
+        let seen: Vec<String> = user
+            .seen_by(&lead)
+            .bindings()
+            .iter()
+            .map(|b| b.pattern.to_string())
+            .collect();
+        // `*/*` and `team-*/*` reach team-a; `web/*` does not; `t*-a` only overlaps.
+        assert_eq!(seen, ["*/*", "team-a/train", "team-*/*"]);
+        assert!(
+            user.seen_by(&grants("team-a/x=developer"))
+                .bindings()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -41,6 +41,21 @@ pub fn list_bindings(
         .load(conn)
 }
 
+/// Every stored binding: `(principal kind, principal id, pattern, role)`.
+pub fn list_all_bindings(
+    conn: &mut DbConnection,
+) -> QueryResult<Vec<(String, i64, String, String)>> {
+    role_bindings::table
+        .order(role_bindings::id)
+        .select((
+            role_bindings::principal_kind,
+            role_bindings::principal_id,
+            role_bindings::pattern,
+            role_bindings::role,
+        ))
+        .load(conn)
+}
+
 /// Adds a binding (idempotent: an identical binding is kept once).
 pub fn insert_binding(
     conn: &mut DbConnection,

@@ -242,3 +242,23 @@ pub fn list_users(
 ) -> diesel::QueryResult<Vec<User>> {
     repo::list_users(conn, search, None, limit)
 }
+
+/// `(id, name)` of the users among `ids` ("who has access").
+pub fn user_names(conn: &mut DbConnection, ids: &[i64]) -> diesel::QueryResult<Vec<(i64, String)>> {
+    repo::user_names(conn, ids)
+}
+
+/// Ids of the users whose own (primary) namespace is `namespace`.
+pub fn users_owning(conn: &mut DbConnection, namespace: &str) -> diesel::QueryResult<Vec<i64>> {
+    repo::users_owning(conn, namespace)
+}
+
+/// How many live (unexpired, unrevoked) access tokens each principal of `kind` among
+/// `ids` holds: `(id, count)`, principals without any left out.
+pub fn live_token_counts(
+    conn: &mut DbConnection,
+    kind: &str,
+    ids: &[i64],
+) -> diesel::QueryResult<Vec<(i64, i64)>> {
+    repo::live_token_counts(conn, kind, ids, now_ms())
+}

@@ -319,3 +319,35 @@ pub fn list_identities(
         .select((ui::issuer, ui::subject, ui::email))
         .load(conn)
 }
+
+/// `(id, name)` of the users among `ids`.
+pub fn user_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::name))
+        .load(conn)
+}
+
+/// Ids of the users whose own namespace is `namespace`.
+pub fn users_owning(conn: &mut DbConnection, namespace: &str) -> QueryResult<Vec<i64>> {
+    let owning = users::primary_namespace.eq(namespace);
+    users::table.filter(owning).select(users::id).load(conn)
+}
+
+/// `(principal id, live tokens)` of the principals of `kind` among `ids`.
+pub fn live_token_counts(
+    conn: &mut DbConnection,
+    kind: &str,
+    ids: &[i64],
+    now: i64,
+) -> QueryResult<Vec<(i64, i64)>> {
+    use diesel::dsl::count_star;
+    access_tokens::table
+        .filter(access_tokens::principal_kind.eq(kind))
+        .filter(access_tokens::principal_id.eq_any(ids))
+        .filter(access_tokens::revoked_at.is_null())
+        .filter(access_tokens::expires_at.gt(now))
+        .group_by(access_tokens::principal_id)
+        .select((access_tokens::principal_id, count_star()))
+        .load(conn)
+}

@@ -113,6 +113,42 @@ pub fn list_environments(
     envs::list(conn, grants, filter, totals)
 }
 
+/// "View as": what a principal can read, seen from within a cap.
+pub struct ViewAs {
+    /// The principal's own grants (what the "because" column explains).
+    pub grants: Grants,
+    /// The first environments it can read within the cap.
+    pub environments: Vec<(Environment, String)>,
+    /// How many those are, exactly.
+    pub total: i64,
+}
+
+/// What `grants` can read within `cap` (and in `namespace`, if given): the first
+/// `limit` environments and the exact total. The cap is what the one looking may see,
+/// so "view as" discloses nothing beyond it.
+pub fn view_as(
+    conn: &mut DbConnection,
+    grants: &Grants,
+    cap: Grants,
+    namespace: Option<&str>,
+    limit: i64,
+    totals: &totals::TotalsCache,
+) -> AppResult<ViewAs> {
+    let within = Grants::capped_by(grants.bindings().to_vec(), cap);
+    let filter = EnvFilter {
+        namespace: namespace.map(str::to_owned),
+        limit,
+        ..Default::default()
+    };
+    let (mut environments, total) = envs::list(conn, &within, &filter, totals)?;
+    environments.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(ViewAs {
+        grants: grants.clone(),
+        environments,
+        total,
+    })
+}
+
 /// What the overview shows: counts of what the viewer may read.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VisibleCounts {

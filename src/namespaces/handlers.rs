@@ -5,14 +5,15 @@
 use actix_web::web;
 use serde::Deserialize;
 
-use super::sharing;
-use super::views::{NamespacePage, NamespacesPage, ShareRow};
+use super::views::{AdminSection, NamespacePage, NamespacesPage, ShareRow};
+use super::{members, sharing};
 use crate::access::{Pattern, Permission, Role};
 use crate::app::Cx;
 use crate::environments::{self, EnvFilter, EnvRow};
 use crate::errors::{AppError, AppResult};
 use crate::service_accounts;
 use crate::web::Reply;
+use crate::web::grants::why_rows;
 use crate::web::layout::Section;
 use crate::web::{form_errors, path_segment, see_other};
 
@@ -47,11 +48,77 @@ async fn list_namespaces(cx: Cx) -> Reply {
     Ok(cx.render(page))
 }
 
+/// Query of a namespace's page: "view as" a user or service account.
+#[derive(Debug, Default, Deserialize)]
+pub struct NamespaceQuery {
+    #[serde(default)]
+    view_as: String,
+}
+
+/// Environments listed by "view as".
+const VIEW_AS_PAGE: i64 = 100;
+
+/// Who has access to namespace `name` and, when `view_as` names someone, what they
+/// can read there: for its admins only (None for anyone else).
+async fn admin_section(cx: &Cx, name: &str, view_as: String) -> AppResult<Option<AdminSection>> {
+    if !cx
+        .actor
+        .grants()
+        .can_namespace(Permission::NamespaceRoleMappingCreate, name)
+    {
+        return Ok(None);
+    }
+    let (n, who) = (name.to_owned(), view_as.clone());
+    let (members, seen) = cx
+        .run(move |conn, actor, st| {
+            let rules = &st.config.grant_rules;
+            let members = members::members(conn, actor, rules, &n)?;
+            let seen = if who.trim().is_empty() {
+                None
+            } else {
+                let limits = (&**rules, &st.env_totals);
+                Some(members::view_as(
+                    conn,
+                    actor,
+                    limits,
+                    &n,
+                    &who,
+                    VIEW_AS_PAGE,
+                ))
+            };
+            Ok((members, seen))
+        })
+        .await?;
+    let (readable, view_as_error) = match seen {
+        None => (None, None),
+        Some(Ok(v)) => {
+            let envs = v.environments.iter();
+            let rows = why_rows(
+                &v.grants,
+                envs.map(|(e, ns)| (ns.as_str(), e.name.as_str())),
+            );
+            (Some((rows, v.total)), None)
+        }
+        Some(Err(err @ AppError::Validation { .. })) => {
+            (None, form_errors(&err).0.into_values().next())
+        }
+        Some(Err(other)) => return Err(other),
+    };
+    Ok(Some(AdminSection {
+        members,
+        view_as,
+        readable,
+        view_as_error,
+    }))
+}
+
 async fn namespace_page(
     cx: &Cx,
     name: String,
     share_error: Option<String>,
+    view_as: String,
 ) -> AppResult<NamespacePage> {
+    let admin = admin_section(cx, &name, view_as).await?;
     let n = name.clone();
     let (ns, envs_page, total, accounts, shares) = cx
         .run(move |conn, a, st| {
@@ -94,11 +161,17 @@ async fn namespace_page(
             .map(|r| r.as_str())
             .collect(),
         share_error,
+        admin,
     })
 }
 
-async fn show_namespace(cx: Cx, path: web::Path<String>) -> Reply {
-    let page = namespace_page(&cx, path.into_inner(), None).await?;
+async fn show_namespace(
+    cx: Cx,
+    path: web::Path<String>,
+    query: web::Query<NamespaceQuery>,
+) -> Reply {
+    let view_as = query.into_inner().view_as;
+    let page = namespace_page(&cx, path.into_inner(), None, view_as).await?;
     Ok(cx.render(page))
 }
 
@@ -129,7 +202,7 @@ async fn add_share(cx: Cx, path: web::Path<String>, form: web::Form<ShareForm>) 
                 .next()
                 .or(message)
                 .unwrap_or_else(|| err.to_string());
-            let page = namespace_page(&cx, name, Some(message)).await?;
+            let page = namespace_page(&cx, name, Some(message), String::new()).await?;
             Ok(cx.render_with(page, status))
         }
         Err(other) => Err(other),

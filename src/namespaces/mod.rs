@@ -6,6 +6,7 @@
 mod api;
 mod handlers;
 mod manage;
+mod members;
 mod sharing;
 mod views;
 

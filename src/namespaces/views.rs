@@ -3,7 +3,9 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
+use super::members::Member;
 use crate::environments::EnvRow;
+use crate::web::grants::WhyRow;
 use crate::web::layout::Layout;
 
 /// One share row.
@@ -63,4 +65,19 @@ pub struct NamespacePage {
     pub shareable_roles: Vec<&'static str>,
     /// Share form error.
     pub share_error: Option<String>,
+    /// Who has access and "view as", for the namespace's admins.
+    pub admin: Option<AdminSection>,
+}
+
+/// What a namespace's admins see: who has access to it, and what one of them can
+/// read there.
+pub struct AdminSection {
+    /// Every binding that reaches the namespace.
+    pub members: Vec<Member>,
+    /// The principal asked for with `?view_as=`, as typed.
+    pub view_as: String,
+    /// What they can read in the namespace (first page) and why, and how many.
+    pub readable: Option<(Vec<WhyRow>, i64)>,
+    /// Why `view_as` could not be shown.
+    pub view_as_error: Option<String>,
 }

@@ -11,7 +11,7 @@ use crate::access::{self, Actor, Grants, KIND_SERVICE_ACCOUNT, Pattern, Permissi
 use crate::audit;
 use crate::db::{DbConnection, write_transaction};
 use crate::environments::totals::TotalsCache;
-use crate::environments::{self, EnvFilter, Environment};
+use crate::environments::{self, ViewAs};
 use crate::errors::AppResult;
 
 /// The account's stored role bindings as `pattern → roles`.
@@ -114,16 +114,6 @@ pub fn holds_nothing(conn: &mut DbConnection, viewer: &Grants, name: &str) -> Ap
     Ok(grants.bindings().is_empty())
 }
 
-/// What an account may do, as a viewer may see it.
-pub struct AccountAccess {
-    /// Its effective bindings (stored and shares), with their sources.
-    pub grants: Grants,
-    /// The first environments it can read among those the viewer can read too.
-    pub environments: Vec<(Environment, String)>,
-    /// How many those are, exactly.
-    pub total: i64,
-}
-
 /// The access of the account called `name` (readable by `viewer`): its grants, and
 /// what it can read within the viewer's own reach, so nothing beyond it is disclosed.
 pub fn access_of(
@@ -132,18 +122,8 @@ pub fn access_of(
     totals: &TotalsCache,
     name: &str,
     limit: i64,
-) -> AppResult<AccountAccess> {
+) -> AppResult<ViewAs> {
     let (account, _) = readable_account(conn, viewer, name)?;
     let grants = access::load_service_account_grants(conn, account.id)?;
-    let within = Grants::capped_by(grants.bindings().to_vec(), viewer.clone());
-    let filter = EnvFilter {
-        limit,
-        ..Default::default()
-    };
-    let (environments, total) = environments::list_environments(conn, &within, &filter, totals)?;
-    Ok(AccountAccess {
-        grants,
-        environments,
-        total,
-    })
+    environments::view_as(conn, &grants, viewer.clone(), None, limit, totals)
 }

@@ -94,6 +94,14 @@ pub fn name_of(conn: &mut DbConnection, id: i64) -> diesel::QueryResult<Option<S
     repo::account_name(conn, id)
 }
 
+/// `(id, namespace, name)` of the accounts among `ids` ("who has access").
+pub fn names_of(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> diesel::QueryResult<Vec<(i64, String, String)>> {
+    repo::account_names(conn, ids)
+}
+
 /// Deletes every account of a namespace, revoking their keys and tokens (before the
 /// namespace itself is deleted). The caller clears the key cache.
 pub fn delete_all_in_namespace(

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ops::{self, Grantee};
-use crate::access::{self, AuthMethod, GroupsBySource};
+use crate::access::{self, AuthMethod, Grants, GroupsBySource};
 use crate::app::{Admin, Cx};
 use crate::audit;
 use crate::auth::{self, CreateUserError, User};
@@ -280,19 +280,50 @@ fn grantee(of_group: bool, name: &str) -> Grantee<'_> {
 
 /// `GET /api/v1/users/{name}/environments`: what that user can read (the notebook
 /// spawner's one call), same filters and paging as `/api/v1/environments`.
+/// What the caller oversees of other principals: everything for a global admin (None),
+/// the namespaces they administer for a namespace admin; 403 for anyone else.
+fn oversight(cx: &Cx) -> AppResult<Option<Grants>> {
+    let grants = cx.actor.grants();
+    if grants.is_global_admin() {
+        return Ok(None);
+    }
+    let administered = grants.administered();
+    if administered.bindings().is_empty() {
+        return Err(AppError::Forbidden(
+            "this needs global administration or admin on a namespace".into(),
+        ));
+    }
+    Ok(Some(grants.clone()))
+}
+
+/// A user's grants as a namespace admin may see them; 404 when none of them reaches
+/// the admin's namespaces (so that nobody else's existence leaks).
+fn seen_by(grants: &Grants, overseer: &Grants) -> AppResult<Grants> {
+    let seen = grants.seen_by(overseer);
+    if seen.bindings().is_empty() {
+        return Err(AppError::NotFound);
+    }
+    Ok(seen)
+}
+
 async fn user_environments(
-    Admin(cx): Admin,
+    cx: Cx,
     path: web::Path<String>,
     q: web::Query<environments::api::EnvQuery>,
 ) -> Reply {
     let filter: EnvFilter = q.filter()?;
     let limit = filter.limit;
-    let st = cx.state.clone();
+    let cap = oversight(&cx)?;
     let (rows, total) = cx
-        .state
-        .db
-        .run(move |conn| -> AppResult<_> {
-            let (_, grants) = ops::grants_of(conn, &st, &path)?;
+        .run(move |conn, _, st| {
+            let (_, grants) = ops::grants_of(conn, st, &path)?;
+            let grants = match cap {
+                Some(overseer) => {
+                    seen_by(&grants, &overseer)?;
+                    Grants::capped_by(grants.bindings().to_vec(), overseer.administered())
+                }
+                None => grants,
+            };
             environments::list_environments(conn, &grants, &filter, &st.env_totals)
         })
         .await?;
@@ -300,13 +331,15 @@ async fn user_environments(
 }
 
 /// `GET /api/v1/users/{name}/permissions`: that user's bindings with their sources.
-async fn user_permissions(Admin(cx): Admin, path: web::Path<String>) -> Reply {
-    let st = cx.state.clone();
+async fn user_permissions(cx: Cx, path: web::Path<String>) -> Reply {
+    let cap = oversight(&cx)?;
     let (user, grants) = cx
-        .state
-        .db
-        .run(move |conn| ops::grants_of(conn, &st, &path))
+        .run(move |conn, _, st| ops::grants_of(conn, st, &path))
         .await?;
+    let grants = match cap {
+        Some(overseer) => seen_by(&grants, &overseer)?,
+        None => grants,
+    };
     Ok(HttpResponse::Ok().json(access::permissions_json(
         &grants,
         Some(&user.primary_namespace),

@@ -46,8 +46,8 @@ GET    /api/v1/users/viewer                            401 403 403 403 403 200
 PATCH  /api/v1/users/viewer                            401 403 403 403 403 200 {"active": true}
 GET    /api/v1/users/viewer/role-bindings              401 403 403 403 403 200
 PUT    /api/v1/users/viewer/role-bindings              401 403 403 403 403 200 {"team-a/*": ["viewer"]}
-GET    /api/v1/users/viewer/environments               401 403 403 403 403 200
-GET    /api/v1/users/viewer/permissions                401 403 403 403 403 200
+GET    /api/v1/users/viewer/environments               401 200 404 404 403 200
+GET    /api/v1/users/viewer/permissions                401 200 404 404 403 200
 GET    /api/v1/groups                                  401 403 403 403 403 200
 PUT    /api/v1/groups/g/role-bindings                  401 403 403 403 403 200 {"team-a/*": ["viewer"]}
 GET    /api/v1/audit-events                            401 403 403 403 403 200

@@ -52,6 +52,12 @@ async fn stored(api: &mut TestApp, token: &str, account: &str) -> serde_json::Va
     api.read_as(token, &path).await
 }
 
+/// The `field` of every object of a JSON list.
+fn strings<'a>(list: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    let items = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    items.iter().filter_map(|i| i[field].as_str()).collect()
+}
+
 #[actix_web::test]
 async fn a_team_lead_gives_an_account_access_within_what_they_hold() {
     let mut app = team_a().await;
@@ -102,12 +108,7 @@ async fn a_team_lead_gives_an_account_access_within_what_they_hold() {
     let events = api
         .read_as(&admin, "/api/v1/audit-events?action=role_binding.update")
         .await;
-    let details: Vec<&str> = events["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["detail"].as_str())
-        .collect();
+    let details = strings(&events["items"], "detail");
     assert_eq!(details, ["-team-a/tr*=developer", "+team-a/tr*=developer"]);
 }
 
@@ -195,4 +196,145 @@ async fn the_account_form_offers_only_namespaces_the_viewer_may_create_in() {
     let page = app.get("/service-accounts").await;
     let offered = page.texts("#new-account-form select[name=namespace] option");
     assert!(offered.len() >= 3, "{offered:?}");
+}
+
+/// Rows of the "Who has access" table: `name (kind) | pattern role | source | tokens`.
+fn members(page: &crate::helpers::TestResponse) -> Vec<String> {
+    let html = page.html();
+    let row = scraper::Selector::parse("#members tr.member-row").unwrap();
+    let cell = scraper::Selector::parse("td").unwrap();
+    html.select(&row)
+        .map(|tr| {
+            let cells: Vec<String> = tr
+                .select(&cell)
+                .take(4)
+                .map(|td| {
+                    td.text()
+                        .collect::<String>()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect();
+            cells.join(" | ")
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn namespace_admins_see_who_has_access_from_every_source() {
+    let mut app = world(&[
+        ("lead", "team-a/*=admin"),
+        ("alice", "team-a/train=viewer"),
+        ("bob", "team-b/*=developer"),
+        ("carol", "team-a/*=viewer"),
+        ("root", "*/*=admin"),
+    ])
+    .await;
+    let mut api = app.new_browser();
+    let admin = api.admin_token().await;
+    let group = serde_json::json!({"team-*/*": ["viewer"]});
+    api.put_as(&admin, "/api/v1/groups/ml/role-bindings", group)
+        .await
+        .assert_status(StatusCode::OK);
+    let account = serde_json::json!({"name": "deployer", "namespace": "team-b"});
+    api.post_as(&admin, "/api/v1/service-accounts", account)
+        .await
+        .assert_status(StatusCode::CREATED);
+    let share = serde_json::json!({"role": "developer"});
+    api.put_as(
+        &admin,
+        "/api/v1/namespaces/team-a/shares/service_account:deployer",
+        share,
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let alice = api.access_token("alice", crate::helpers::PASSWORD).await;
+    assert!(!alice.is_empty());
+
+    let page = app.get("/namespaces/team-a").await;
+    assert_eq!(
+        members(&page),
+        [
+            "alice (user) | team-a/train viewer | explicit | 1",
+            "carol (user) | team-a/* viewer | explicit | 0",
+            "lead (user) | team-a/* admin | explicit | 0",
+            "root (user) | */* admin | explicit | 1",
+            "team-b/deployer (service account) | team-a/* developer | share | 0",
+            "ml (group) | team-*/* viewer | group | 0",
+        ]
+    );
+    assert!(!members(&page).iter().any(|m| m.starts_with("bob ")));
+    // A reader of the namespace does not see who has access.
+    app.switch_to("carol").await;
+    let page = app.get("/namespaces/team-a").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.texts("#members").is_empty());
+}
+
+#[actix_web::test]
+async fn namespace_admins_view_as_anyone_within_their_namespace() {
+    let mut app = world(&[
+        ("lead", "team-a/*=admin"),
+        ("alice", "team-a/train=viewer,team-b/*=viewer"),
+        ("carol", "team-a/*=viewer"),
+        ("root", "*/*=admin"),
+    ])
+    .await;
+    let page = app.get("/namespaces/team-a?view_as=user:alice").await;
+    assert_eq!(page.text("#view-as-total"), "1", "team-b stays out of view");
+    assert_eq!(
+        page.text(".why-row .because"),
+        "team-a/train viewer (explicit)"
+    );
+    let page = app.get("/namespaces/team-a?view_as=root").await;
+    assert_eq!(page.text("#view-as-total"), "2");
+    let link = page.attrs(".member-row[data-name=alice] .view-as-link", "href");
+    assert_eq!(link, ["/namespaces/team-a?view_as=user%3Aalice#view-as"]);
+    let missing = app.get("/namespaces/team-a?view_as=nobody").await;
+    assert_eq!(missing.status, StatusCode::OK);
+    assert!(
+        missing
+            .text("#view_as-error")
+            .contains("no user or service account")
+    );
+    // Not in a namespace they do not administer.
+    let other = app.get("/namespaces/team-b?view_as=alice").await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    app.switch_to("carol").await;
+    let page = app.get("/namespaces/team-a?view_as=root").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.texts("#view-as").is_empty(), "readers cannot view as");
+}
+
+#[actix_web::test]
+async fn namespace_admins_ask_the_api_what_a_user_can_read_in_their_namespaces() {
+    let app = world(&[
+        ("lead", "team-a/*=admin"),
+        ("alice", "team-a/train=viewer,team-b/*=viewer"),
+        ("bob", "team-b/*=developer"),
+    ])
+    .await;
+    let lead = app
+        .new_browser()
+        .access_token("lead", crate::helpers::PASSWORD)
+        .await;
+    let mut api = app.new_browser();
+    let envs = api.read_as(&lead, "/api/v1/users/alice/environments").await;
+    assert_eq!(envs["total"], 1, "team-a/train, not team-b: {envs}");
+    let perms = api.read_as(&lead, "/api/v1/users/alice/permissions").await;
+    assert_eq!(strings(&perms["bindings"], "pattern"), ["team-a/train"]);
+    // Someone with nothing in the lead's namespaces reads as missing.
+    for path in [
+        "/api/v1/users/bob/permissions",
+        "/api/v1/users/bob/environments",
+    ] {
+        let res = api.get_as(&lead, path).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let admin = api.admin_token().await;
+    let envs = api
+        .read_as(&admin, "/api/v1/users/alice/environments")
+        .await;
+    assert_eq!(envs["total"], 2);
 }

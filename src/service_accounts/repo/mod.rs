@@ -201,6 +201,22 @@ pub fn account_name(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Stri
         .optional()
 }
 
+/// `(id, namespace, name)` of the accounts among `ids`.
+pub fn account_names(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> QueryResult<Vec<(i64, String, String)>> {
+    service_accounts::table
+        .inner_join(namespaces::table)
+        .filter(service_accounts::id.eq_any(ids))
+        .select((
+            service_accounts::id,
+            namespaces::name,
+            service_accounts::name,
+        ))
+        .load(conn)
+}
+
 /// Ids of the accounts of a namespace.
 pub fn account_ids_in(conn: &mut DbConnection, namespace_id: i64) -> QueryResult<Vec<i64>> {
     service_accounts::table
