@@ -265,18 +265,19 @@ mod tests {
 
     #[test]
     fn a_namespace_admin_sees_only_bindings_within_what_they_administer() {
-        let lead = grants("team-a/*=admin,team-b/x=admin,web/*=viewer");
+        let lead = grants("team-*/*=admin,team-b/x=admin,web/*=viewer");
         assert_eq!(lead.administered().bindings().len(), 1);
         let user =
-            grants("*/*=viewer,team-a/train=developer,team-*/*=viewer,web/*=admin,t*-a/*=viewer");
+            grants("*/*=viewer,team-a/train=developer,web/*=admin,t*-a/*=viewer,*-a/*=viewer");
         let seen: Vec<String> = user
             .seen_by(&lead)
             .bindings()
             .iter()
             .map(|b| b.pattern.to_string())
             .collect();
-        // `*/*` and `team-*/*` reach team-a; `web/*` does not; `t*-a` only overlaps.
-        assert_eq!(seen, ["*/*", "team-a/train", "team-*/*"]);
+        // `*/*` holds team-* and `team-a/train` lies within it; `web/*` is elsewhere,
+        // and `t*-a`, `*-a` only overlap team-* (neither holds the other).
+        assert_eq!(seen, ["*/*", "team-a/train"]);
         assert!(
             user.seen_by(&grants("team-a/x=developer"))
                 .bindings()

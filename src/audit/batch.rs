@@ -27,13 +27,14 @@ pub type Write = Box<dyn FnOnce(&mut DbConnection) -> QueryResult<()> + Send>;
 pub fn event(
     actor: &crate::access::Actor,
     action: &'static str,
-    target: String,
+    (target, namespace): (String, String),
     detail: String,
 ) -> Write {
     let (who, client) = (actor.name(), actor.client.clone());
     Box::new(move |conn| {
         let event = Event::new(&who, action, &target, Outcome::Success);
-        record(conn, &event.from(Some(&client)).detail(Some(&detail)))
+        let event = event.from(Some(&client)).detail(Some(&detail));
+        record(conn, &event.within(Some(&namespace)))
     })
 }
 

@@ -1,16 +1,20 @@
-//! The audit log page (`/audit`) and API (`/api/v1/audit-events`), for global admins.
+//! The audit log page (`/audit`) and API (`/api/v1/audit-events`): everything for a
+//! global admin; for anyone else the events of the namespaces they administer and
+//! their own actions. Filters live in the URL.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use serde::Deserialize;
+use chrono::{NaiveDate, TimeDelta};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Filter, StoredEvent};
-use crate::app::{Admin, AppState};
+use super::{Exact, Filter, StoredEvent, Visible};
+use crate::app::Cx;
 use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
+use crate::web::format::when;
 use crate::web::layout::{Layout, Section};
 use crate::web::pagination;
 
@@ -20,53 +24,117 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/audit-events").get(list_events));
 }
 
-/// Query of both routes.
-#[derive(Debug, Default, Deserialize)]
+/// Query of both routes (and what the page's "older" link carries).
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    actor: Option<String>,
-    action: Option<String>,
-    target: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    actor: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    action: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    target: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    outcome: String,
+    /// From this day (`YYYY-MM-DD`) or instant (RFC 3339).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    since: String,
+    /// Up to this day, included, or before this instant.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    until: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<i64>,
-    cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    cursor: String,
 }
 
-fn filter(q: &AuditQuery) -> AppResult<Filter> {
-    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-    let before = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| AppError::bad_request("invalid cursor"))?,
-        ),
+/// `text` as a time (ms): an RFC 3339 instant, or a day (its start; with `day_end`
+/// the start of the next day, so that "until" includes it).
+fn time(field: &str, text: &str, day_end: bool) -> AppResult<Option<i64>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(Some(t.timestamp_millis()));
+    }
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| AppError::invalid(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time"))?;
+    let day = if day_end {
+        day + TimeDelta::days(1)
+    } else {
+        day
     };
-    Ok(Filter {
-        actor: nonempty(&q.actor),
-        action: nonempty(&q.action),
-        target: nonempty(&q.target),
-        before,
-        limit: pagination::limit(q.limit)?,
-    })
+    Ok(day
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis()))
 }
 
-async fn load(state: &AppState, f: Filter) -> AppResult<(Vec<StoredEvent>, Option<String>)> {
+impl AuditQuery {
+    fn filter(&self) -> AppResult<Filter> {
+        let nonempty = |v: &str| Some(v.trim().to_owned()).filter(|s| !s.is_empty());
+        let before = match nonempty(&self.cursor) {
+            None => None,
+            Some(c) => Some(
+                c.parse::<i64>()
+                    .map_err(|_| AppError::bad_request("invalid cursor"))?,
+            ),
+        };
+        let outcome = nonempty(&self.outcome);
+        if outcome
+            .as_deref()
+            .is_some_and(|o| o != "success" && o != "failure")
+        {
+            return Err(AppError::invalid("outcome", "must be success or failure"));
+        }
+        let exact = [
+            (Exact::Actor, nonempty(&self.actor)),
+            (Exact::Target, nonempty(&self.target)),
+            (Exact::Outcome, outcome),
+        ];
+        Ok(Filter {
+            exact: exact
+                .into_iter()
+                .filter_map(|(c, v)| Some((c, v?)))
+                .collect(),
+            action: nonempty(&self.action),
+            during: (
+                time("since", &self.since, false)?,
+                time("until", &self.until, true)?,
+            ),
+            before,
+            limit: pagination::limit(self.limit)?,
+        })
+    }
+}
+
+/// The events the caller may read under `f`, and the cursor of the next page.
+async fn load(cx: &Cx, f: Filter) -> AppResult<(Vec<StoredEvent>, Option<String>)> {
     let limit = f.limit;
-    let events = state
-        .db
-        .run(move |conn| super::list(conn, &f).map_err(AppError::from))
+    let events = cx
+        .run(move |conn, actor, _| {
+            let grants = actor.grants();
+            let name = actor.name();
+            let visible = (!grants.is_global_admin()).then_some(Visible {
+                grants,
+                name: &name,
+            });
+            super::list(conn, &f, visible).map_err(AppError::from)
+        })
         .await?;
     Ok(pagination::split_page(events, limit, |e| e.id.to_string()))
 }
 
 /// `GET /api/v1/audit-events`
-async fn list_events(Admin(cx): Admin, query: web::Query<AuditQuery>) -> Reply {
-    let (events, next) = load(&cx.state, filter(&query)?).await?;
+async fn list_events(cx: Cx, query: web::Query<AuditQuery>) -> Reply {
+    let (events, next) = load(&cx, query.filter()?).await?;
     let items: Vec<_> = events
         .iter()
         .map(|e| {
             json!({
-                "id": e.id, "time": rfc3339(e.at), "cx.actor": e.actor, "action": e.action,
-                "target": e.target, "outcome": e.outcome, "client_addr": e.client_addr, "detail": e.detail,
+                "id": e.id, "time": rfc3339(e.at), "actor": e.actor, "action": e.action,
+                "target": e.target, "outcome": e.outcome,
+                "client_addr": e.client_addr, "detail": e.detail,
             })
         })
         .collect();
@@ -76,6 +144,7 @@ async fn list_events(Admin(cx): Admin, query: web::Query<AuditQuery>) -> Reply {
 /// One row of the page.
 pub struct EventRow {
     time: String,
+    exact: String,
     actor: String,
     action: String,
     target: String,
@@ -84,37 +153,47 @@ pub struct EventRow {
     detail: String,
 }
 
+/// The rows of the page and its "older events" link (also the htmx answer).
+#[derive(Template, WebTemplate)]
+#[template(path = "audit/_rows.html")]
+pub struct EventRows {
+    rows: Vec<EventRow>,
+    next_url: Option<String>,
+}
+
 /// `GET /audit`
 #[derive(Template, WebTemplate)]
 #[template(path = "audit/index.html")]
 pub struct AuditPage {
     layout: Layout,
-    rows: Vec<EventRow>,
-    actor: String,
-    action: String,
-    target: String,
-    next_url: Option<String>,
+    rows: EventRows,
+    filter: AuditQuery,
+    /// Actions recorded so far (the dropdown).
+    actions: Vec<String>,
+    /// Whether the viewer sees every event (a global admin) or their namespaces'.
+    everything: bool,
 }
 
-async fn show_audit(Admin(cx): Admin, query: web::Query<AuditQuery>) -> Reply {
+async fn show_audit(cx: Cx, query: web::Query<AuditQuery>) -> Reply {
     let q = query.into_inner();
-    let (events, next) = load(&cx.state, filter(&q)?).await?;
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let next_url = next.map(|c| {
-        let qs = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("cx.actor", &text(&q.actor))
-            .append_pair("action", &text(&q.action))
-            .append_pair("target", &text(&q.target))
-            .append_pair("cursor", &c)
-            .finish();
-        format!("/audit?{qs}")
-    });
-    let page = AuditPage {
-        layout: cx.layout(Section::Audit)?,
+    let (events, next) = load(&cx, q.filter()?).await?;
+    let next_url = match next {
+        Some(cursor) => {
+            let older = AuditQuery {
+                cursor,
+                ..q.clone()
+            };
+            let qs = serde_urlencoded::to_string(&older).map_err(AppError::internal)?;
+            Some(format!("/audit?{qs}"))
+        }
+        None => None,
+    };
+    let rows = EventRows {
         rows: events
             .into_iter()
             .map(|e| EventRow {
-                time: rfc3339(e.at),
+                time: when(Some(e.at)),
+                exact: rfc3339(e.at),
                 actor: e.actor,
                 action: e.action,
                 target: e.target,
@@ -123,10 +202,35 @@ async fn show_audit(Admin(cx): Admin, query: web::Query<AuditQuery>) -> Reply {
                 detail: e.detail.unwrap_or_default(),
             })
             .collect(),
-        actor: text(&q.actor),
-        action: text(&q.action),
-        target: text(&q.target),
         next_url,
     };
-    Ok(cx.render(page))
+    cx.rows_or_page(rows, async |rows| {
+        let actions = cx
+            .run(|conn, _, _| super::list_actions(conn).map_err(AppError::from))
+            .await?;
+        Ok(AuditPage {
+            layout: cx.layout(Section::Audit)?,
+            rows,
+            filter: q,
+            actions,
+            everything: cx.actor.grants().is_global_admin(),
+        })
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_instants_bound_the_time_range() {
+        let day = time("since", "2026-11-30", false).unwrap();
+        let next = time("until", "2026-11-30", true).unwrap();
+        assert_eq!(next.unwrap() - day.unwrap(), 86_400_000);
+        assert_eq!(time("since", "2026-11-30T00:00:00Z", false).unwrap(), day);
+        assert_eq!(time("since", " ", false).unwrap(), None);
+        let err = time("until", "yesterday", true).unwrap_err();
+        assert!(err.fields().is_some_and(|f| f.contains_key("until")));
+    }
 }

@@ -3,6 +3,9 @@
 
 pub mod batch;
 mod handlers;
+mod query;
+
+pub use query::{Exact, Filter, Visible, list, list_actions};
 
 use diesel::prelude::*;
 
@@ -42,6 +45,9 @@ pub struct Event<'a> {
     pub client_addr: Option<&'a str>,
     /// Extra non-secret context.
     pub detail: Option<&'a str>,
+    /// The namespace the target lies in, when the target does not say (a service
+    /// account, a key, a connector); `namespace:` and `environment:` targets do.
+    pub namespace: Option<&'a str>,
 }
 
 impl<'a> Event<'a> {
@@ -54,7 +60,24 @@ impl<'a> Event<'a> {
             outcome,
             client_addr: None,
             detail: None,
+            namespace: None,
         }
+    }
+
+    /// The same event, its target in `namespace`.
+    pub fn within(self, namespace: Option<&'a str>) -> Self {
+        Self { namespace, ..self }
+    }
+
+    /// The namespace of the target: as given, or read from a `namespace:NS` or
+    /// `environment:NS/NAME` target.
+    fn target_namespace(&self) -> Option<&'a str> {
+        self.namespace
+            .or_else(|| match self.target.split_once(':') {
+                Some(("namespace", ns)) => Some(ns),
+                Some(("environment", path)) => path.split_once('/').map(|(ns, _)| ns),
+                _ => None,
+            })
     }
 
     /// The same event, from `client`.
@@ -82,6 +105,7 @@ pub fn record(conn: &mut DbConnection, event: &Event<'_>) -> QueryResult<()> {
             audit_events::outcome.eq(event.outcome.as_str()),
             audit_events::client_addr.eq(event.client_addr),
             audit_events::detail.eq(event.detail),
+            audit_events::namespace.eq(event.target_namespace()),
         ))
         .execute(conn)
         .map(|_| ())
@@ -112,43 +136,6 @@ pub struct StoredEvent {
 /// Routes of the area.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     handlers::configure(cfg);
-}
-
-/// Filters of the audit list (exact matches), keyset-paginated by id, newest first.
-#[derive(Debug, Default, Clone)]
-pub struct Filter {
-    /// Actor (`user:alice`).
-    pub actor: Option<String>,
-    /// Action (`api_key.create`).
-    pub action: Option<String>,
-    /// Target (`service_account:ci`).
-    pub target: Option<String>,
-    /// Events older than this id.
-    pub before: Option<i64>,
-    /// Page size.
-    pub limit: i64,
-}
-
-/// A page of events (one more than `limit` when there is a next page).
-pub fn list(conn: &mut DbConnection, filter: &Filter) -> QueryResult<Vec<StoredEvent>> {
-    let mut q = audit_events::table
-        .order(audit_events::id.desc())
-        .limit(filter.limit + 1)
-        .select(StoredEvent::as_select())
-        .into_boxed();
-    if let Some(a) = &filter.actor {
-        q = q.filter(audit_events::actor.eq(a.clone()));
-    }
-    if let Some(a) = &filter.action {
-        q = q.filter(audit_events::action.eq(a.clone()));
-    }
-    if let Some(t) = &filter.target {
-        q = q.filter(audit_events::target.eq(t.clone()));
-    }
-    if let Some(b) = filter.before {
-        q = q.filter(audit_events::id.lt(b));
-    }
-    q.load(conn)
 }
 
 /// The most recent events, newest first.
@@ -195,8 +182,22 @@ pub fn success(
     target: &str,
     detail: Option<&str>,
 ) -> crate::errors::AppResult<()> {
+    success_in(conn, actor, None, action, target, detail)
+}
+
+/// [`success`] on a target in `namespace` that its name does not show (a service
+/// account, a key, a connector), so that the namespace's admins read it in its trail.
+pub fn success_in(
+    conn: &mut DbConnection,
+    actor: &crate::access::Actor,
+    namespace: Option<&str>,
+    action: &str,
+    target: &str,
+    detail: Option<&str>,
+) -> crate::errors::AppResult<()> {
     let name = actor.name();
     let event = Event::new(&name, action, target, Outcome::Success);
-    record(conn, &event.from(Some(&actor.client)).detail(detail))?;
+    let event = event.from(Some(&actor.client)).detail(detail);
+    record(conn, &event.within(namespace))?;
     Ok(())
 }

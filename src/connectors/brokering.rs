@@ -137,7 +137,8 @@ async fn record(cx: &Cx, c: Connector, found: Verification) -> AppResult<()> {
                 None => "ok".to_owned(),
             };
             let target = format!("connector:{}", c.row.name);
-            audit::success(conn, actor, "connector.verify", &target, Some(&outcome))
+            let ns = Some(c.namespace.as_str());
+            audit::success_in(conn, actor, ns, "connector.verify", &target, Some(&outcome))
         })
     })
     .await
@@ -215,7 +216,8 @@ pub(super) async fn client_credentials(
                 resource_id: id.clone(),
             };
             if let Some(issued) = st.credential_cache.peek(&key) {
-                let event = issue_event(actor, &c.row.name, &key, Ok(&issued), false);
+                let of = (c.namespace.as_str(), c.row.name.as_str());
+                let event = issue_event(actor, of, &key, Ok(&issued), false);
                 // Where events are written directly, in this same database call.
                 if st.audit_batch.direct() {
                     event(conn)?;
@@ -225,17 +227,17 @@ pub(super) async fn client_credentials(
             }
             let secrets = open_secrets(&st.connector_sealer, c.row.id, &c.row.secrets)?;
             let target = target_of(&st.catalog, &c, secrets);
-            Ok(Lookup::Missing(key, Box::new(target)))
+            Ok(Lookup::Missing(key, Box::new(target), c.namespace))
         })
         .await?;
-    let (key, target) = match lookup {
+    let (key, target, namespace) = match lookup {
         Lookup::Served(key, issued, event) => {
             if let Some(event) = event {
                 cx.state.audit_batch.record(event).await?;
             }
             return Ok((key.resource_type, key.resource_id, issued));
         }
-        Lookup::Missing(key, target) => (key, target),
+        Lookup::Missing(key, target, namespace) => (key, target, namespace),
     };
     let name = target.name.clone();
     let outbound = cx.state.outbound.clone();
@@ -253,7 +255,8 @@ pub(super) async fn client_credentials(
             providers::issue(&outbound, &target, ask).await
         })
         .await;
-    let event = issue_event(&cx.actor, &name, &key, issued.as_ref(), fresh);
+    let of = (namespace.as_str(), name.as_str());
+    let event = issue_event(&cx.actor, of, &key, issued.as_ref(), fresh);
     cx.state.audit_batch.record(event).await?;
     let issued = issued.map_err(provider_refusal)?;
     Ok((key.resource_type, key.resource_id, issued))
@@ -266,7 +269,7 @@ enum Lookup {
     /// when it was written in the lookup's own database call.
     Served(CacheKey, Issued, Option<audit::batch::Write>),
     /// Not cached: the connector as a provider target.
-    Missing(CacheKey, Box<Target>),
+    Missing(CacheKey, Box<Target>, String),
 }
 
 /// The resource type and (canonical) id a credentials request is for: one the
@@ -308,7 +311,7 @@ fn wanted(
 /// were issued, served from the cache or passed through (never a secret).
 fn issue_event(
     actor: &crate::access::Actor,
-    connector: &str,
+    (namespace, connector): (&str, &str),
     key: &CacheKey,
     result: Result<&Issued, &ProviderError>,
     fresh: bool,
@@ -323,7 +326,8 @@ fn issue_event(
     };
     let detail = format!("{} {}: {outcome}", key.resource_type, key.resource_id);
     let target = format!("connector:{connector}");
-    audit::batch::event(actor, "connector.credentials", target, detail)
+    let event = (target, namespace.to_owned());
+    audit::batch::event(actor, "connector.credentials", event, detail)
 }
 
 /// A provider's refusal to issue, as the API reports it: 502 for the provider's

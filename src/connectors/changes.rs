@@ -65,9 +65,10 @@ pub fn create(
     let created_by = actor.name();
     write_transaction(conn, |conn| -> AppResult<()> {
         insert(conn, sealer, namespace_id, d, &r, &created_by, now)?;
-        audit::success(
+        audit::success_in(
             conn,
             actor,
+            Some(&d.namespace),
             "connector.create",
             &target(&d.name),
             Some(&created_detail(d)),
@@ -98,6 +99,7 @@ pub fn create_unchecked(
                 outcome: audit::Outcome::Success,
                 client_addr: Some("local"),
                 detail: Some(&created_detail(d)),
+                namespace: Some(&d.namespace),
             },
         )?;
         Ok(())
@@ -228,9 +230,10 @@ pub fn update(
         }
         // Earlier verifications described the previous configuration.
         repo::clear_discoveries(conn, id)?;
-        audit::success(
+        audit::success_in(
             conn,
             actor,
+            Some(&c.namespace),
             "connector.update",
             &target(name),
             Some(&detail),
@@ -267,9 +270,10 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, name: &str) -> AppResult<(
     let c = readable_with(conn, actor, Permission::ConnectorDelete, name)?;
     write_transaction(conn, |conn| -> AppResult<()> {
         repo::delete(conn, c.row.id)?;
-        audit::success(
+        audit::success_in(
             conn,
             actor,
+            Some(&c.namespace),
             "connector.delete",
             &target(name),
             Some(&format!("namespace {}", c.namespace)),

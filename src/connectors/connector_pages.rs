@@ -130,12 +130,13 @@ fn config_rows(c: &Connector, method: Option<&AuthMethod>) -> Vec<ConfigRow> {
 /// The audit events of connector `c`, newest first.
 async fn history(cx: &Cx, c: &Connector) -> AppResult<Vec<HistoryRow>> {
     let filter = audit::Filter {
-        target: Some(format!("connector:{}", c.row.name)),
+        exact: vec![(audit::Exact::Target, format!("connector:{}", c.row.name))],
         limit: HISTORY,
         ..Default::default()
     };
     let events = cx
-        .run(move |conn, _, _| audit::list(conn, &filter).map_err(AppError::from))
+        // Readers of the connector read its own history.
+        .run(move |conn, _, _| audit::list(conn, &filter, None).map_err(AppError::from))
         .await?;
     let created_at = c.row.created_at;
     Ok(events

@@ -39,9 +39,10 @@ pub fn delete_all_in_namespace(
 ) -> crate::errors::AppResult<()> {
     for connector in repo::names_in(conn, namespace_id)? {
         repo::delete_by_name(conn, &connector)?;
-        crate::audit::success(
+        crate::audit::success_in(
             conn,
             actor,
+            Some(namespace),
             "connector.delete",
             &format!("connector:{connector}"),
             Some(&format!("with namespace {namespace}")),

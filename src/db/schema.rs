@@ -104,6 +104,7 @@ diesel::table! {
         outcome -> Text,
         client_addr -> Nullable<Text>,
         detail -> Nullable<Text>,
+        namespace -> Nullable<Text>,
     }
 }
 

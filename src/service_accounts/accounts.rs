@@ -150,9 +150,10 @@ pub fn create_account(
                 updated_at: now,
             },
         )?;
-        audit::success(
+        audit::success_in(
             conn,
             actor,
+            Some(&namespace),
             "service_account.create",
             &format!("service_account:{}", input.name),
             Some(&format!("namespace {namespace}")),
@@ -187,12 +188,13 @@ impl Edit {
         &self,
         conn: &mut DbConnection,
         actor: &Actor,
-        (kind, target): (&str, &str),
+        (kind, target, namespace): (&str, &str, &str),
         active: bool,
     ) -> AppResult<()> {
+        let ns = Some(namespace);
         if self.description.is_some() {
             let action = format!("{kind}.update");
-            audit::success(conn, actor, &action, target, Some("description"))?;
+            audit::success_in(conn, actor, ns, &action, target, Some("description"))?;
         }
         let flip = match self.active {
             Some(true) if !active => Some("activate"),
@@ -200,7 +202,7 @@ impl Edit {
             _ => None,
         };
         if let Some(flip) = flip {
-            audit::success(conn, actor, &format!("{kind}.{flip}"), target, None)?;
+            audit::success_in(conn, actor, ns, &format!("{kind}.{flip}"), target, None)?;
         }
         Ok(())
     }
@@ -214,7 +216,8 @@ pub fn update_account(
     name: &str,
     edit: &Edit,
 ) -> AppResult<AccountSummary> {
-    let (account, _) = authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
+    let (account, namespace) =
+        authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
     let fields = edit.check(conn, actor, account.active, account.id)?;
     valid("the change is not valid", fields)?;
     write_transaction(conn, |conn| -> AppResult<()> {
@@ -225,7 +228,8 @@ pub fn update_account(
         };
         repo::update_account(conn, account.id, &changes)?;
         let target = format!("service_account:{name}");
-        edit.audit(conn, actor, ("service_account", &target), account.active)
+        let what = ("service_account", target.as_str(), namespace.as_str());
+        edit.audit(conn, actor, what, account.active)
     })?;
     cache.clear();
     summary(conn, actor.grants(), name)
@@ -238,11 +242,13 @@ pub fn delete_account(
     cache: &KeyCache,
     name: &str,
 ) -> AppResult<()> {
-    let (account, _) = authorized_account(conn, actor, Permission::ServiceAccountDelete, name)?;
+    let (account, namespace) =
+        authorized_account(conn, actor, Permission::ServiceAccountDelete, name)?;
     write_transaction(conn, |conn| -> AppResult<()> {
         super::remove(conn, account.id)?;
         let target = format!("service_account:{name}");
-        audit::success(conn, actor, "service_account.delete", &target, None)
+        let ns = Some(namespace.as_str());
+        audit::success_in(conn, actor, ns, "service_account.delete", &target, None)
     })?;
     cache.clear();
     Ok(())

@@ -69,17 +69,17 @@ pub fn get_key(
     Ok(find(conn, grants, account, name)?.0)
 }
 
-/// One key the caller may manage: 404 when missing or unreadable, 403 without
-/// `api-key::manage` on the account's namespace.
+/// One key the caller may manage, and its account's namespace: 404 when missing or
+/// unreadable, 403 without `api-key::manage` on the account's namespace.
 pub fn managed_key(
     conn: &mut DbConnection,
     actor: &Actor,
     account: &str,
     name: &str,
-) -> AppResult<ApiKey> {
+) -> AppResult<(ApiKey, String)> {
     let (key, namespace) = find(conn, actor.grants(), account, name)?;
     actor.require_namespace(Permission::ApiKeyManage, &namespace)?;
-    Ok(key)
+    Ok((key, namespace))
 }
 
 /// Creates a key; the plaintext exists only in the returned value.
@@ -90,7 +90,7 @@ pub fn create_key(
     account: &str,
     input: &NewKeyInput,
 ) -> AppResult<IssuedKey> {
-    let (acc, _) = authorized_account(conn, actor, Permission::ApiKeyManage, account)?;
+    let (acc, namespace) = authorized_account(conn, actor, Permission::ApiKeyManage, account)?;
     require_covers(conn, actor.grants(), acc.id)?;
     let now = now_ms();
     let mut fields = FieldErrors::new();
@@ -124,9 +124,10 @@ pub fn create_key(
             },
             now,
         )?;
-        audit::success(
+        audit::success_in(
             conn,
             actor,
+            Some(&namespace),
             "api_key.create",
             &format!("api_key:{account}/{}", input.name),
             Some(&format!("key id {}", issued.id)),
@@ -150,7 +151,7 @@ pub fn rotate_key(
     name: &str,
     retain_minutes: i64,
 ) -> AppResult<IssuedKey> {
-    let key = managed_key(conn, actor, account, name)?;
+    let (key, namespace) = managed_key(conn, actor, account, name)?;
     require_covers(conn, actor.grants(), key.service_account_id)?;
     if !(0..=MAX_RETAIN_MINUTES).contains(&retain_minutes) {
         return Err(AppError::invalid(
@@ -169,9 +170,10 @@ pub fn rotate_key(
     let until = keys::retain_until(now, retain_minutes, key.expires_at);
     write_transaction(conn, |conn| -> AppResult<()> {
         repo::rotate_key(conn, key.id, &issued.secret_hash, &display, until, now)?;
-        audit::success(
+        audit::success_in(
             conn,
             actor,
+            Some(&namespace),
             "api_key.rotate",
             &format!("api_key:{account}/{name}"),
             Some(&format!("retain {retain_minutes} min")),
@@ -193,7 +195,7 @@ pub fn update_key(
     name: &str,
     edit: &Edit,
 ) -> AppResult<ApiKey> {
-    let key = managed_key(conn, actor, account, name)?;
+    let (key, namespace) = managed_key(conn, actor, account, name)?;
     let fields = edit.check(conn, actor, key.active, key.service_account_id)?;
     if let Some((field, message)) = fields.into_iter().next() {
         return Err(AppError::invalid(&field, message));
@@ -205,7 +207,7 @@ pub fn update_key(
         };
         repo::update_key(conn, key.id, &changes)?;
         let target = format!("api_key:{account}/{name}");
-        edit.audit(conn, actor, ("api_key", &target), key.active)
+        edit.audit(conn, actor, ("api_key", &target, &namespace), key.active)
     })?;
     cache.clear();
     Ok(repo::get_key(conn, key.id)?)
@@ -219,12 +221,19 @@ pub fn delete_key(
     account: &str,
     name: &str,
 ) -> AppResult<()> {
-    let key = managed_key(conn, actor, account, name)?;
+    let (key, namespace) = managed_key(conn, actor, account, name)?;
     write_transaction(conn, |conn| -> AppResult<()> {
         crate::auth::delete_key_tokens(conn, &[key.id])?;
         repo::delete_key(conn, key.id)?;
         let target = format!("api_key:{account}/{name}");
-        audit::success(conn, actor, "api_key.delete", &target, None)
+        audit::success_in(
+            conn,
+            actor,
+            Some(&namespace),
+            "api_key.delete",
+            &target,
+            None,
+        )
     })?;
     cache.clear();
     Ok(())

@@ -37,10 +37,12 @@ pub fn set_bindings(
     name: &str,
     bindings: &[(Pattern, Role)],
 ) -> AppResult<BTreeMap<String, Vec<String>>> {
-    let (account, _) = authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
+    let (account, namespace) =
+        authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
     access::require_can_grant(actor.grants(), bindings, "a service-account binding")?;
     let detail: Vec<String> = bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
-    store(conn, actor, cache, &account, bindings, &detail.join(","))
+    let of = (&account, namespace.as_str());
+    store(conn, actor, cache, of, bindings, &detail.join(","))
 }
 
 /// One change to an account's bindings, from the dashboard's editor.
@@ -61,7 +63,8 @@ pub fn change_binding(
     name: &str,
     change: &BindingChange,
 ) -> AppResult<BTreeMap<String, Vec<String>>> {
-    let (account, _) = authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
+    let (account, namespace) =
+        authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
     let mut bindings: Vec<(Pattern, Role)> =
         access::stored_binding_list(conn, KIND_SERVICE_ACCOUNT, account.id)?;
     let detail = match change {
@@ -81,7 +84,14 @@ pub fn change_binding(
             format!("-{p}={r}")
         }
     };
-    store(conn, actor, cache, &account, &bindings, &detail)
+    store(
+        conn,
+        actor,
+        cache,
+        (&account, &namespace),
+        &bindings,
+        &detail,
+    )
 }
 
 /// Stores `bindings` as the account's, audited as `role_binding.update` with `detail`.
@@ -89,14 +99,22 @@ fn store(
     conn: &mut DbConnection,
     actor: &Actor,
     cache: &KeyCache,
-    account: &ServiceAccount,
+    (account, namespace): (&ServiceAccount, &str),
     bindings: &[(Pattern, Role)],
     detail: &str,
 ) -> AppResult<BTreeMap<String, Vec<String>>> {
     write_transaction(conn, |conn| -> AppResult<()> {
         access::replace_bindings(conn, KIND_SERVICE_ACCOUNT, account.id, bindings)?;
         let target = format!("service_account:{}", account.name);
-        audit::success(conn, actor, "role_binding.update", &target, Some(detail))
+        let ns = Some(namespace);
+        audit::success_in(
+            conn,
+            actor,
+            ns,
+            "role_binding.update",
+            &target,
+            Some(detail),
+        )
     })?;
     cache.clear();
     Ok(access::stored_bindings(

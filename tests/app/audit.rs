@@ -69,23 +69,69 @@ async fn key_lifecycle_and_failed_authentication_are_audited_without_secrets() {
 }
 
 #[actix_web::test]
-async fn the_audit_log_is_for_global_admins_only() {
+async fn namespace_admins_read_their_namespaces_trail_and_their_own_actions() {
     let mut app = TestApp::new()
         .await
         .with_user("alice", &[("team-a/*", "admin")]);
+    app.ensure_namespaces(&["team-a", "team-b"]);
+    let root = app.admin_token().await;
+    for (account, ns) in [("a-bot", "team-a"), ("b-bot", "team-b")] {
+        let body = json!({"name": account, "namespace": ns});
+        app.post_as(&root, "/api/v1/service-accounts", body)
+            .await
+            .assert_status(StatusCode::CREATED);
+        let key = format!("/api/v1/service-accounts/{account}/api-keys");
+        app.post_as(&root, &key, json!({"name": "k"}))
+            .await
+            .assert_status(StatusCode::CREATED);
+    }
     let alice = app.access_token("alice", PASSWORD).await;
+    let seen = app.read_as(&alice, "/api/v1/audit-events").await;
+    let targets: Vec<&str> = items(&seen)
+        .iter()
+        .filter_map(|e| e["target"].as_str())
+        .collect();
     assert_eq!(
-        app.get_bearer("/api/v1/audit-events", &alice).await.status,
-        StatusCode::FORBIDDEN
+        targets,
+        ["user:alice", "api_key:a-bot/k", "service_account:a-bot"],
+        "her own sign-in and team-a's events, not team-b's: {seen}"
     );
+    assert_eq!(items(&seen)[1]["actor"], "user:root");
+    // Their own actions too, wherever they are.
+    let minted = app.post_as(&alice, "/api/v1/tokens", json!({})).await;
+    minted.assert_status(StatusCode::CREATED);
+    let own = app
+        .read_as(&alice, "/api/v1/audit-events?action=token")
+        .await;
+    assert_eq!(items(&own)[0]["action"], "token.mint");
+    // The global admin sees everything, filtered by action prefix and outcome.
+    let keys = app
+        .read_as(&root, "/api/v1/audit-events?action=api_key")
+        .await;
+    assert_eq!(items(&keys).len(), 2);
+    let none = app
+        .read_as(&root, "/api/v1/audit-events?action=api_key&outcome=failure")
+        .await;
+    assert!(items(&none).is_empty());
+    let later = app
+        .read_as(&root, "/api/v1/audit-events?since=2999-01-01")
+        .await;
+    assert!(items(&later).is_empty());
+    let bad = app.get_as(&root, "/api/v1/audit-events?until=soon").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
     app.login("alice", PASSWORD).await;
-    assert_eq!(app.get("/audit").await.status, StatusCode::FORBIDDEN);
-    let mut admin = TestApp::new().await.with_user("root", &[("*/*", "admin")]);
-    admin.login("root", PASSWORD).await;
-    let page = admin.get("/audit").await;
+    let page = app.get("/audit?action=service_account").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(
-        page.texts("#events .event").len() >= 2,
-        "user.create and login at least"
+    let rows = page.texts("#events .event td:nth-child(4)");
+    assert_eq!(rows, ["service_account:a-bot"]);
+    assert_eq!(
+        page.value("#audit-filters select[name=action] option[selected]")
+            .as_deref(),
+        Some("service_account")
+    );
+    assert_eq!(
+        page.attr("#audit-filters", "hx-push-url").as_deref(),
+        Some("true")
     );
 }

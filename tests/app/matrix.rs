@@ -50,7 +50,7 @@ GET    /api/v1/users/viewer/environments               401 200 404 404 403 200
 GET    /api/v1/users/viewer/permissions                401 200 404 404 403 200
 GET    /api/v1/groups                                  401 403 403 403 403 200
 PUT    /api/v1/groups/g/role-bindings                  401 403 403 403 403 200 {"team-a/*": ["viewer"]}
-GET    /api/v1/audit-events                            401 403 403 403 403 200
+GET    /api/v1/audit-events                            401 200 200 200 200 200
 GET    /api/v1/tokens                                  401 200 200 200 200 200
 POST   /api/v1/tokens                                  401 201 201 201 201 201 {}
 GET    /api/v1/connector-types                         401 200 200 200 200 200

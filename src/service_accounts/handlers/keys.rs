@@ -115,7 +115,9 @@ async fn rotate_page(
 ) -> AppResult<RotateKeyPage> {
     let acc = account.clone();
     let key = cx
-        .run(move |conn, actor, _| api_keys::managed_key(conn, actor, &acc, &name))
+        .run(move |conn, actor, _| {
+            api_keys::managed_key(conn, actor, &acc, &name).map(|(key, _)| key)
+        })
         .await?;
     Ok(RotateKeyPage {
         layout: cx.layout(Section::ServiceAccounts)?,

@@ -1,0 +1,4 @@
+-- The namespace an audit event's target lies in (NULL for global targets: users,
+-- groups, tokens, sign-ins), so that a namespace's admins can read its trail.
+ALTER TABLE audit_events ADD COLUMN namespace TEXT;
+CREATE INDEX audit_events_namespace ON audit_events (namespace, id);
