@@ -163,6 +163,25 @@ impl Grants {
         )
     }
 
+    /// The namespace parts under which these grants may create new namespaces (`*`,
+    /// `team-*`): bindings that grant `namespace::create` on whole namespaces with a
+    /// wildcard. An exact name exists already (a user's own namespace).
+    pub fn creatable_namespaces(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .bindings
+            .iter()
+            .filter(|b| {
+                b.role.grants(Permission::NamespaceCreate)
+                    && b.pattern.environment == Segment::Any
+                    && !matches!(b.pattern.namespace, Segment::Exact(_))
+            })
+            .map(|b| b.pattern.namespace.to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Global administration (users, audit log, "view as") needs `admin` on `*/*`.
     pub fn is_global_admin(&self) -> bool {
         self.bindings.iter().any(|b| {

@@ -28,6 +28,14 @@ mod views;
 /// Label of the key derived from the server secret that seals connector secrets.
 pub const SECRETS_KEY_LABEL: &str = "connector-secrets";
 
+/// Names of the connectors kept in namespace `namespace_id` (what deleting it takes).
+pub fn names_in(
+    conn: &mut crate::db::DbConnection,
+    namespace_id: i64,
+) -> diesel::QueryResult<Vec<String>> {
+    repo::names_in(conn, namespace_id)
+}
+
 /// Deletes every connector of namespace `namespace_id` (and its sealed secrets and
 /// resources), each with an audit event of its own naming the namespace: the
 /// connector part of deleting a namespace. Runs inside the caller's transaction.

@@ -5,7 +5,7 @@
 use actix_web::web;
 use serde::Deserialize;
 
-use super::views::{AdminSection, NamespacePage, NamespacesPage, ShareRow};
+use super::views::{AdminSection, NamespacePage, ShareRow};
 use super::{members, sharing};
 use crate::access::{Pattern, Permission, Role};
 use crate::app::Cx;
@@ -23,29 +23,9 @@ const ENV_PAGE: i64 = 25;
 /// Routes.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     const SHARES: &str = "/namespaces/{ns}/shares";
-    cfg.service(web::resource("/namespaces").get(list_namespaces))
-        .service(web::resource("/namespaces/{ns}").get(show_namespace))
+    cfg.service(web::resource("/namespaces/{ns}").get(show_namespace))
         .service(web::resource(SHARES).post(add_share))
         .service(web::resource(format!("{SHARES}/delete")).post(remove_share));
-}
-
-async fn list_namespaces(cx: Cx) -> Reply {
-    let list = cx
-        .run(move |conn, actor, _| {
-            Ok(environments::list_namespaces(
-                conn,
-                actor.grants(),
-                None,
-                None,
-                1000,
-            )?)
-        })
-        .await?;
-    let page = NamespacesPage {
-        layout: cx.layout(Section::Namespaces)?,
-        rows: list.into_iter().map(|n| (n.name, n.description)).collect(),
-    };
-    Ok(cx.render(page))
 }
 
 /// Query of a namespace's page: "view as" a user or service account.
@@ -162,6 +142,7 @@ async fn namespace_page(
             .collect(),
         share_error,
         admin,
+        can_delete: name != "default" && grants.can_namespace(Permission::NamespaceDelete, &name),
     })
 }
 

@@ -5,6 +5,7 @@
 
 mod api;
 mod handlers;
+mod lifecycle;
 mod manage;
 mod members;
 mod sharing;
@@ -13,5 +14,6 @@ mod views;
 /// Routes of the area.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     api::configure(cfg);
+    lifecycle::configure(cfg);
     handlers::configure(cfg);
 }

@@ -4,7 +4,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::members::Member;
+use serde::Deserialize;
+
 use crate::environments::EnvRow;
+use crate::web::form::Messages;
 use crate::web::grants::WhyRow;
 use crate::web::layout::Layout;
 
@@ -39,6 +42,43 @@ pub struct NamespacesPage {
     pub layout: Layout,
     /// `(name, description)` rows.
     pub rows: Vec<(String, String)>,
+    /// The creation form, for those who may create namespaces: the name patterns
+    /// they may create under (`team-*`), and the form as submitted.
+    pub create: Option<(Vec<String>, NamespaceForm)>,
+}
+
+/// The creation form of a namespace as submitted, shown again with its messages.
+#[derive(Debug, Default, Deserialize)]
+pub struct NamespaceForm {
+    /// Name typed.
+    #[serde(default)]
+    pub name: String,
+    /// Description typed.
+    #[serde(default)]
+    pub description: String,
+    /// Messages after a failed submission.
+    #[serde(skip)]
+    pub messages: Messages,
+}
+
+/// `GET /namespaces/{ns}/delete`: what deleting namespace `name` takes with it, and
+/// the confirmation — its name typed again (`messages` after a mismatch).
+#[derive(Template, WebTemplate)]
+#[template(path = "namespaces/delete.html")]
+pub struct DeletePage {
+    pub layout: Layout,
+    pub name: String,
+    pub takes: Takes,
+    pub messages: Messages,
+}
+
+/// What goes with a namespace: the number of its `environments`, its service
+/// `accounts` (their keys and tokens go too), its `connectors`, the number of `shares`.
+pub struct Takes {
+    pub environments: i64,
+    pub accounts: Vec<String>,
+    pub connectors: Vec<String>,
+    pub shares: usize,
 }
 
 /// `GET /namespaces/{ns}`
@@ -67,6 +107,8 @@ pub struct NamespacePage {
     pub share_error: Option<String>,
     /// Who has access and "view as", for the namespace's admins.
     pub admin: Option<AdminSection>,
+    /// May delete it (`namespace::delete`; never `default`).
+    pub can_delete: bool,
 }
 
 /// What a namespace's admins see: who has access to it, and what one of them can

@@ -338,3 +338,60 @@ async fn namespace_admins_ask_the_api_what_a_user_can_read_in_their_namespaces()
         .await;
     assert_eq!(envs["total"], 2);
 }
+
+#[actix_web::test]
+async fn leads_create_namespaces_they_may_and_delete_them_after_confirming() {
+    let mut app = world(&[("lead", "team-*/*=admin"), ("viewer", "team-a/*=viewer")]).await;
+    let page = app.get("/namespaces").await;
+    assert!(page.text("#new-namespace").contains("team-*"));
+    let fresh = [("name", "team-x"), ("description", "X")];
+    app.post_form("/namespaces", &fresh)
+        .await
+        .assert_redirect("/namespaces/team-x");
+    for (name, status, field) in [
+        ("other", StatusCode::FORBIDDEN, "#form-error"),
+        ("team x", StatusCode::UNPROCESSABLE_ENTITY, "#name-error"),
+        ("team-x", StatusCode::UNPROCESSABLE_ENTITY, "#form-error"),
+    ] {
+        let res = app.post_form("/namespaces", &[("name", name)]).await;
+        assert_eq!(res.status, status, "{name}");
+        assert!(!res.text(field).is_empty(), "{name}: {}", res.body);
+        assert_eq!(
+            res.value("#new-namespace-form input[name=name]").as_deref(),
+            Some(name)
+        );
+    }
+    create_account(&mut app, "x-bot", "team-x", false).await;
+    let confirm = app.get("/namespaces/team-x/delete").await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(
+        confirm.text("#goes-with-it").contains("x-bot"),
+        "{}",
+        confirm.body
+    );
+    let wrong = app
+        .post_form("/namespaces/team-x/delete", &[("confirm", "team-y")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.text("#confirm-error").contains("type team-x"));
+    assert_eq!(app.get("/namespaces/team-x").await.status, StatusCode::OK);
+    app.post_form("/namespaces/team-x/delete", &[("confirm", "team-x")])
+        .await
+        .assert_redirect("/namespaces");
+    assert_eq!(
+        app.get("/namespaces/team-x").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/service-accounts/x-bot").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    app.switch_to("viewer").await;
+    let page = app.get("/namespaces").await;
+    assert!(page.texts("#new-namespace").is_empty());
+    let page = app.get("/namespaces/team-a").await;
+    assert!(page.texts("#delete-namespace-link").is_empty());
+    let refused = app.get("/namespaces/team-a/delete").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
