@@ -96,6 +96,7 @@ async fn access_page(
             })
             .collect(),
         max_days: state.config.token_max_ttl.as_secs() / 86_400,
+        roles: Role::ALL.map(Role::as_str),
         error,
     })
 }
@@ -105,23 +106,27 @@ async fn show_access(cx: Cx) -> Reply {
     Ok(cx.render(page))
 }
 
-/// `POST /tokens` (form: repeated `binding=pattern=role`, `expires_days`) → reveal.
-async fn mint_token(cx: Cx, body: web::Bytes) -> Reply {
-    let mut bindings = Vec::new();
-    let mut days = 7i64;
-    for (k, v) in url::form_urlencoded::parse(&body) {
+/// What the mint form asks for: bindings ticked from the viewer's own
+/// (`binding=pattern=role`, repeated) and/or a narrower `pattern` + `role` typed, and
+/// the lifetime in days (`expires_days`).
+fn mint_request(body: &[u8]) -> AppResult<(Vec<(Pattern, Role)>, i64)> {
+    let parse = |field: &str, p: &str, r: &str| -> AppResult<(Pattern, Role)> {
+        Ok((
+            Pattern::parse(p.trim()).map_err(|e| AppError::invalid(field, e))?,
+            Role::parse(r.trim()).map_err(|e| AppError::invalid(field, e))?,
+        ))
+    };
+    let (mut bindings, mut days) = (Vec::new(), 7i64);
+    let (mut pattern, mut role) = (String::new(), String::from("viewer"));
+    for (k, v) in url::form_urlencoded::parse(body) {
         match k.as_ref() {
+            "pattern" => pattern = v.trim().to_owned(),
+            "role" => role = v.into_owned(),
             "binding" => {
-                let parsed = v
+                let (p, r) = v
                     .split_once('=')
-                    .ok_or_else(|| AppError::invalid("binding", "must be pattern=role"))
-                    .and_then(|(p, r)| {
-                        Ok((
-                            Pattern::parse(p).map_err(|e| AppError::invalid("binding", e))?,
-                            Role::parse(r).map_err(|e| AppError::invalid("binding", e))?,
-                        ))
-                    })?;
-                bindings.push(parsed);
+                    .ok_or_else(|| AppError::invalid("binding", "must be pattern=role"))?;
+                bindings.push(parse("binding", p, r)?);
             }
             "expires_days" => {
                 days = v.trim().parse().map_err(|_| {
@@ -131,25 +136,38 @@ async fn mint_token(cx: Cx, body: web::Bytes) -> Reply {
             _ => {}
         }
     }
+    if !pattern.is_empty() {
+        bindings.push(parse("pattern", &pattern, &role)?);
+    }
+    Ok((bindings, days))
+}
+
+/// `POST /tokens` (see [`mint_request`]) → the token's reveal, or the page again with
+/// the message (a binding beyond the viewer's, a bad pattern or lifetime).
+async fn mint_token(cx: Cx, body: web::Bytes) -> Reply {
     let binding = reveal::session_binding(&cx.session)?;
     let (a, st) = (cx.actor.clone(), cx.state.clone());
-    let scoped = (!bindings.is_empty()).then_some(bindings);
-    let result = cx
-        .state
-        .db
-        .run(move |conn: &mut DbConnection| -> AppResult<String> {
-            let minted = tokens::mint(conn, &st, &a, scoped, days.saturating_mul(86_400))?;
-            Ok(reveal::store(
-                conn,
-                &st.reveal_sealer,
-                &binding,
-                &minted.plaintext,
-                &format!("access token {}", minted.row.id),
-                &a.principal.name,
-                now_ms(),
-            )?)
-        })
-        .await;
+    let result = match mint_request(&body) {
+        Ok((bindings, days)) => {
+            let scoped = (!bindings.is_empty()).then_some(bindings);
+            cx.state
+                .db
+                .run(move |conn: &mut DbConnection| -> AppResult<String> {
+                    let minted = tokens::mint(conn, &st, &a, scoped, days.saturating_mul(86_400))?;
+                    Ok(reveal::store(
+                        conn,
+                        &st.reveal_sealer,
+                        &binding,
+                        &minted.plaintext,
+                        &format!("access token {}", minted.row.id),
+                        &a.principal.name,
+                        now_ms(),
+                    )?)
+                })
+                .await
+        }
+        Err(err) => Err(err),
+    };
     match result {
         Ok(id) => Ok(see_other(&format!("/reveal/{id}"))),
         Err(err @ (AppError::Validation { .. } | AppError::Forbidden(_))) => {

@@ -38,6 +38,8 @@ pub struct AccessPage {
     pub tokens: Vec<TokenRow>,
     /// Longest token lifetime, days.
     pub max_days: u64,
+    /// Roles a narrower binding may name.
+    pub roles: [&'static str; 3],
     /// Error of the mint form.
     pub error: Option<String>,
 }

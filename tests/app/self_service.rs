@@ -395,3 +395,33 @@ async fn leads_create_namespaces_they_may_and_delete_them_after_confirming() {
     let refused = app.get("/namespaces/team-a/delete").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
+
+#[actix_web::test]
+async fn a_token_can_be_narrower_than_any_binding_held() {
+    let mut app = team_a().await;
+    // Role defaults to viewer; the lifetime to 7 days.
+    let res = app.post_form("/tokens", &[("pattern", "team-a/tr*")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let token = app.get(res.location()).await.text("#api-key");
+    let mut api = app.new_browser();
+    let envs = api.read_as(&token, "/api/v1/environments").await;
+    assert_eq!(envs["total"], 1, "team-a/train only: {envs}");
+    let perms = api.read_as(&token, "/api/v1/permissions").await;
+    assert_eq!(
+        perms["entity_roles"],
+        serde_json::json!({"team-a/tr*": ["viewer"]})
+    );
+    let page = app.get("/access").await;
+    assert!(
+        page.text(".token-row td:nth-child(2)")
+            .contains("team-a/tr*=viewer")
+    );
+    for (pattern, status) in [
+        ("team-b/*", StatusCode::FORBIDDEN),
+        ("no-slash", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let res = app.post_form("/tokens", &[("pattern", pattern)]).await;
+        assert_eq!(res.status, status, "{pattern}");
+        assert!(!res.text("#token-error").is_empty(), "{pattern}");
+    }
+}
