@@ -23,7 +23,7 @@ use crate::names::validate_name;
 use crate::{audit, environments};
 
 pub use models::{AccessTokenRow, User};
-pub use signin::{Checked, check_password, safe_return_to};
+pub use signin::{Checked, check_password, check_password_as, safe_return_to};
 
 /// Keys of the values a signed-in session holds.
 pub mod session_keys {
@@ -241,6 +241,12 @@ pub fn list_users(
     limit: i64,
 ) -> diesel::QueryResult<Vec<User>> {
     repo::list_users(conn, search, None, limit)
+}
+
+/// Ends every session of user `user_id` (a changed or reset password); the caller's
+/// own session, if it should live on, is renewed under a new key afterwards.
+pub fn end_sessions(conn: &mut DbConnection, user_id: i64) -> diesel::QueryResult<usize> {
+    repo::delete_user_sessions(conn, user_id)
 }
 
 /// `(id, name)` of the users among `ids` ("who has access").

@@ -71,13 +71,14 @@ pub fn find_session(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<
 pub fn insert_session(
     conn: &mut DbConnection,
     id: &str,
-    state: &str,
+    (state, user_id): (&str, Option<i64>),
     expires_at: i64,
 ) -> QueryResult<()> {
     diesel::insert_into(sessions::table)
         .values((
             sessions::id.eq(id),
             sessions::state.eq(state),
+            sessions::user_id.eq(user_id),
             sessions::expires_at.eq(expires_at),
         ))
         .execute(conn)
@@ -88,7 +89,7 @@ pub fn insert_session(
 pub fn update_session(
     conn: &mut DbConnection,
     id: &str,
-    state: &str,
+    (state, user_id): (&str, Option<i64>),
     expires_at: i64,
     now: i64,
 ) -> QueryResult<bool> {
@@ -99,6 +100,7 @@ pub fn update_session(
     )
     .set((
         sessions::state.eq(state),
+        sessions::user_id.eq(user_id),
         sessions::expires_at.eq(expires_at),
     ))
     .execute(conn)
@@ -118,6 +120,11 @@ pub fn delete_session(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     diesel::delete(sessions::table.filter(sessions::id.eq(id)))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Deletes every session of user `user_id`; returns how many.
+pub fn delete_user_sessions(conn: &mut DbConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
 
 /// Deletes expired sessions; returns how many.

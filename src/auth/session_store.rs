@@ -39,6 +39,13 @@ fn storage_id(key: &SessionKey) -> String {
     hex::encode(Sha256::digest(key.as_ref().as_bytes()))
 }
 
+/// The signed-in user a session state names, if any.
+fn user_of(state: &SessionState) -> Option<i64> {
+    state
+        .get(super::session_keys::USER_ID)
+        .and_then(|v| serde_json::from_str::<i64>(v).ok())
+}
+
 fn expiry(ttl: &Duration) -> i64 {
     now_ms().saturating_add(ttl.whole_milliseconds().clamp(0, i64::MAX as i128) as i64)
 }
@@ -61,12 +68,14 @@ impl SessionStore for DbSessionStore {
 
     async fn save(&self, state: SessionState, ttl: &Duration) -> Result<SessionKey, SaveError> {
         let text = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
+        let user = user_of(&state);
         let key = new_key().map_err(SaveError::Other)?;
         let id = storage_id(&key);
         let expires_at = expiry(ttl);
         self.db
             .run(move |conn| {
-                repo::insert_session(conn, &id, &text, expires_at).map_err(DbError::from)
+                let row = (text.as_str(), user);
+                repo::insert_session(conn, &id, row, expires_at).map_err(DbError::from)
             })
             .await
             .map_err(|e| SaveError::Other(e.into()))?;
@@ -81,12 +90,14 @@ impl SessionStore for DbSessionStore {
     ) -> Result<SessionKey, UpdateError> {
         let text =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let user = user_of(&state);
         let id = storage_id(&session_key);
         let expires_at = expiry(ttl);
         let updated = self
             .db
             .run(move |conn| {
-                repo::update_session(conn, &id, &text, expires_at, now_ms()).map_err(DbError::from)
+                let row = (text.as_str(), user);
+                repo::update_session(conn, &id, row, expires_at, now_ms()).map_err(DbError::from)
             })
             .await
             .map_err(|e| UpdateError::Other(e.into()))?;

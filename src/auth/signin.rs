@@ -112,12 +112,24 @@ pub enum Checked {
     Refused,
 }
 
-/// Throttles, verifies on the blocking pool, audits. Shared by the form and the API.
+/// Throttles, verifies on the blocking pool, audits as `login`. Shared by the form and
+/// the API.
 pub async fn check_password(
     state: &AppState,
     req: &HttpRequest,
     username: &str,
     password_text: &str,
+) -> AppResult<Checked> {
+    check_password_as(state, req, (username, password_text), "login").await
+}
+
+/// [`check_password`] for another purpose, audited as `action` (e.g. confirming the
+/// current password before changing it; only `login` records a sign-in time).
+pub async fn check_password_as(
+    state: &AppState,
+    req: &HttpRequest,
+    (username, password_text): (&str, &str),
+    action: &'static str,
 ) -> AppResult<Checked> {
     let client = client_addr(req);
     let known = state.login_limiter.is_known_device(
@@ -174,12 +186,12 @@ pub async fn check_password(
             audit::own(
                 conn,
                 &actor,
-                "login",
+                action,
                 outcome,
                 Some(&client),
                 Some("password"),
             )?;
-            if let Some(id) = user_id {
+            if let Some(id) = user_id.filter(|_| action == "login") {
                 repo::update_last_login(conn, id, now_ms())?;
             }
             Ok(())

@@ -73,6 +73,7 @@ diesel::table! {
         id -> Text,
         state -> Text,
         expires_at -> BigInt,
+        user_id -> Nullable<BigInt>,
     }
 }
 

@@ -302,6 +302,8 @@ pub struct RevealPage {
     pub is_key: bool,
     /// The key's account holds no binding: the key can read nothing yet.
     pub holds_nothing: bool,
+    /// A user's one-time password, not a credential for the API.
+    pub is_password: bool,
 }
 
 /// `GET /reveal/{id}` (any later view): 410.

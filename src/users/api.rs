@@ -7,11 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::ops::{self, Grantee};
+use super::ops::{self, Grantee, UserChange};
 use crate::access::{self, AuthMethod, Grants, GroupsBySource};
 use crate::app::{Admin, Cx};
-use crate::audit;
-use crate::auth::{self, CreateUserError, User};
+use crate::auth::{self, User};
 use crate::db::rfc3339;
 use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
@@ -125,31 +124,15 @@ async fn create_user(Admin(cx): Admin, body: web::Json<CreateUser>) -> Reply {
     let b = body.into_inner();
     let hash = ops::hash_password(b.password.clone()).await?;
     let user = cx
-        .state
-        .db
-        .run(move |conn| -> AppResult<User> {
-            let primary = b.primary_namespace.as_deref().unwrap_or(&b.name);
-            let active = b.active.unwrap_or(true);
-            let created = auth::create_user(
+        .run(move |conn, actor, _| {
+            let names = (b.name.as_str(), b.primary_namespace.as_deref());
+            ops::create_user(
                 conn,
-                &b.name,
+                actor,
+                names,
                 hash.as_deref(),
-                primary,
-                active,
-                false,
-                &cx.actor.name(),
-            );
-            match created {
-                Ok(_) => ops::find(conn, &b.name),
-                Err(CreateUserError::Invalid(e)) if e.starts_with("primary") => {
-                    Err(AppError::invalid("primary_namespace", e))
-                }
-                Err(CreateUserError::Invalid(e)) => Err(AppError::invalid("name", e)),
-                Err(CreateUserError::Exists(n)) => {
-                    Err(AppError::Conflict(format!("user {n:?} already exists")))
-                }
-                Err(CreateUserError::Db(e)) => Err(e.into()),
-            }
+                b.active.unwrap_or(true),
+            )
         })
         .await?;
     Ok(HttpResponse::Created().json(user_json(&user, &Default::default())))
@@ -183,45 +166,15 @@ async fn update_user(
 ) -> Reply {
     let name = path.into_inner();
     let b = body.into_inner();
-    let hash = ops::hash_password(b.password).await?;
-    let groups = b.groups;
-    if let Some(bad) = groups
-        .iter()
-        .flatten()
-        .find(|g| crate::names::validate_name(g).is_err())
-    {
-        return Err(AppError::invalid(
-            "groups",
-            format!("{bad:?} is not a valid group name"),
-        ));
-    }
-    let st = cx.state.clone();
+    let change = UserChange {
+        active: b.active,
+        password_hash: ops::hash_password(b.password).await?,
+        groups: b.groups,
+    };
     let since = ops::provider_groups_since(&cx.state);
     let (user, groups) = cx
-        .state
-        .db
-        .run(move |conn| -> AppResult<(User, GroupsBySource)> {
-            let user = ops::find(conn, &name)?;
-            let target = format!("user:{name}");
-            let actor = &cx.actor;
-            crate::db::write_transaction(conn, |conn| -> AppResult<()> {
-                auth::update_user(conn, user.id, b.active, hash.as_deref())?;
-                if let Some(groups) = &groups {
-                    access::replace_user_groups(conn, user.id, groups)?;
-                    audit::success(conn, actor, "user.groups", &target, Some(&groups.join(",")))?;
-                }
-                let action = match b.active {
-                    Some(true) if !user.active => Some("user.activate"),
-                    Some(false) if user.active => Some("user.deactivate"),
-                    _ => None,
-                };
-                let password = hash.is_some().then_some("user.password");
-                for action in action.into_iter().chain(password) {
-                    audit::success(conn, actor, action, &target, None)?;
-                }
-                Ok(())
-            })?;
-            st.key_cache.clear();
+        .run(move |conn, actor, st| {
+            ops::update_user(conn, st, actor, &name, &change)?;
             ops::with_groups(conn, &name, since)
         })
         .await?;

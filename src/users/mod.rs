@@ -4,6 +4,7 @@
 //! its own: users, sessions and tokens belong to `auth`, bindings and groups to
 //! `access`; this area composes their operations.
 
+mod admin;
 mod api;
 mod ops;
 mod pages;
@@ -12,5 +13,6 @@ mod views;
 /// Routes of the area.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     pages::configure(cfg);
+    admin::configure(cfg);
     api::configure(cfg);
 }

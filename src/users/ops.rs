@@ -9,7 +9,7 @@ use actix_web::web;
 use crate::access::{self, Actor, GroupsBySource, KIND_USER, Pattern, Role};
 use crate::app::AppState;
 use crate::audit;
-use crate::auth::{self, User};
+use crate::auth::{self, CreateUserError, User};
 use crate::db::{DbConnection, now_ms};
 use crate::errors::{AppError, AppResult};
 
@@ -123,6 +123,87 @@ pub fn bindings_of(
             Ok(map)
         }
     }
+}
+
+/// Creates user `name` (own namespace `primary`, by default one named after them), with
+/// a password hash or none; 422 on the field at fault, 409 when the name is taken.
+pub fn create_user(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    (name, primary): (&str, Option<&str>),
+    hash: Option<&str>,
+    active: bool,
+) -> AppResult<User> {
+    let primary = primary.filter(|p| !p.trim().is_empty()).unwrap_or(name);
+    match auth::create_user(conn, name, hash, primary, active, false, &actor.name()) {
+        Ok(_) => find(conn, name),
+        Err(CreateUserError::Invalid(e)) if e.starts_with("primary") => {
+            Err(AppError::invalid("primary_namespace", e))
+        }
+        Err(CreateUserError::Invalid(e)) => Err(AppError::invalid("name", e)),
+        Err(CreateUserError::Exists(n)) => {
+            Err(AppError::Conflict(format!("user {n:?} already exists")))
+        }
+        Err(CreateUserError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// A change of a user by an admin: each part optional.
+#[derive(Debug, Default)]
+pub struct UserChange {
+    /// Active or not (deactivating ends their sessions at their next request).
+    pub active: Option<bool>,
+    /// A new password hash (their sessions end).
+    pub password_hash: Option<String>,
+    /// The memberships set here (the provider's are its own).
+    pub groups: Option<Vec<String>>,
+}
+
+/// Applies `change` to user `name`, audited (`user.activate`, `user.deactivate`,
+/// `user.password`, `user.groups`); every identity cache is invalidated.
+pub fn update_user(
+    conn: &mut DbConnection,
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    change: &UserChange,
+) -> AppResult<User> {
+    if let Some(bad) = change
+        .groups
+        .iter()
+        .flatten()
+        .find(|g| crate::names::validate_name(g).is_err())
+    {
+        return Err(AppError::invalid(
+            "groups",
+            format!("{bad:?} is not a valid group name"),
+        ));
+    }
+    let user = find(conn, name)?;
+    let target = format!("user:{name}");
+    crate::db::write_transaction(conn, |conn| -> AppResult<()> {
+        let hash = change.password_hash.as_deref();
+        auth::update_user(conn, user.id, change.active, hash)?;
+        if let Some(groups) = &change.groups {
+            access::replace_user_groups(conn, user.id, groups)?;
+            audit::success(conn, actor, "user.groups", &target, Some(&groups.join(",")))?;
+        }
+        let flip = match change.active {
+            Some(true) if !user.active => Some("user.activate"),
+            Some(false) if user.active => Some("user.deactivate"),
+            _ => None,
+        };
+        let password = hash.is_some().then_some("user.password");
+        for action in flip.into_iter().chain(password) {
+            audit::success(conn, actor, action, &target, None)?;
+        }
+        if hash.is_some() {
+            auth::end_sessions(conn, user.id)?;
+        }
+        Ok(())
+    })?;
+    state.key_cache.clear();
+    find(conn, name)
 }
 
 /// Hashes a new password (length checked) on the blocking pool; a bad one is a 422 on

@@ -7,7 +7,7 @@ use actix_web::web;
 use serde::Deserialize;
 
 use super::ops::{self, Grantee};
-use super::views::{AccessPage, TokenRow, UserPage, UsersPage};
+use super::views::{AccessPage, NewUserForm, TokenRow, UserPage, UsersPage};
 use crate::access::{self, KIND_USER, Pattern, Principal, PrincipalKind, Role};
 use crate::app::{Admin, AppState, Cx};
 use crate::auth::{self, tokens};
@@ -26,12 +26,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/access").get(show_access))
         .service(web::resource("/tokens").post(mint_token))
         .service(web::resource("/tokens/{id}/revoke").post(revoke_token))
-        .service(web::resource("/users").get(list_users))
-        .service(web::resource("/users/{name}").get(show_user))
+        .service(
+            web::resource("/users")
+                .get(list_users)
+                .post(super::admin::create_user),
+        )
+        .service(
+            web::resource("/users/{name}")
+                .get(show_user)
+                .post(super::admin::edit_user),
+        )
         .service(web::resource("/users/{name}/role-bindings").post(save_bindings));
 }
 
-async fn access_page(
+pub(super) async fn access_page(
     state: &AppState,
     principal: &Principal,
     session: &Session,
@@ -98,6 +106,8 @@ async fn access_page(
         max_days: state.config.token_max_ttl.as_secs() / 86_400,
         roles: Role::ALL.map(Role::as_str),
         error,
+        password_error: None,
+        has_password: principal.kind == PrincipalKind::User,
     })
 }
 
@@ -194,21 +204,25 @@ pub struct UsersQuery {
 
 async fn list_users(Admin(cx): Admin, query: web::Query<UsersQuery>) -> Reply {
     let search = query.into_inner().search;
+    let page = users_page(&cx, search, NewUserForm::default()).await?;
+    Ok(cx.render(page))
+}
+
+/// The users list under `search`, its creation form showing `form`.
+pub(super) async fn users_page(cx: &Cx, search: String, form: NewUserForm) -> AppResult<UsersPage> {
     let s = search.clone();
     let users = cx
-        .state
-        .db
-        .run(move |conn| auth::list_users(conn, Some(&s), 500).map_err(AppError::from))
+        .run(move |conn, _, _| auth::list_users(conn, Some(&s), 500).map_err(AppError::from))
         .await?;
-    let page = UsersPage {
+    Ok(UsersPage {
         layout: Layout::new(&cx.actor.principal, &cx.session, Section::Users)?,
         rows: users
             .into_iter()
             .map(|u| (u.name, u.primary_namespace, u.active, when(u.last_login_at)))
             .collect(),
         search,
-    };
-    Ok(cx.render(page))
+        form,
+    })
 }
 
 async fn user_page(
@@ -233,7 +247,7 @@ async fn user_page(
             let (envs, total) =
                 environments::list_environments(conn, &grants, &filter, &st.env_totals)?;
             let identities = auth::list_identities(conn, user.id)?;
-            let groups = access::list_user_groups_since(conn, user.id, since)?;
+            let groups = access::user_groups_by_source(conn, user.id, since)?;
             Ok((user, grants, explicit, envs, total, identities, groups))
         })
         .await?;
@@ -254,7 +268,8 @@ async fn user_page(
                 None => format!("{issuer} as {subject}"),
             })
             .collect(),
-        groups,
+        admin_groups: groups.0.join(", "),
+        groups: groups.0.iter().chain(&groups.1).cloned().collect(),
         bindings: binding_rows(&grants),
         explicit: explicit
             .iter()
@@ -292,20 +307,7 @@ async fn save_bindings(
     form: web::Form<BindingsForm>,
 ) -> Reply {
     let name = path.into_inner();
-    let text = form.into_inner().bindings.replace(',', "\n");
-    let parsed: Result<Vec<(Pattern, Role)>, String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|line| {
-            let (p, r) = line
-                .split_once('=')
-                .or_else(|| line.split_once(':'))
-                .ok_or_else(|| format!("{line:?} must look like pattern=role"))?;
-            Ok((Pattern::parse(p.trim())?, Role::parse(r.trim())?))
-        })
-        .collect();
-    let bindings = match parsed {
+    let bindings = match super::admin::parse_lines(&form.into_inner().bindings) {
         Ok(b) => b,
         Err(e) => {
             let page =

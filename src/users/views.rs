@@ -42,6 +42,10 @@ pub struct AccessPage {
     pub roles: [&'static str; 3],
     /// Error of the mint form.
     pub error: Option<String>,
+    /// Error of the own-password form.
+    pub password_error: Option<String>,
+    /// Whether the viewer has a local password to change.
+    pub has_password: bool,
 }
 
 /// `GET /users`
@@ -54,6 +58,32 @@ pub struct UsersPage {
     pub rows: Vec<(String, String, bool, String)>,
     /// Search text.
     pub search: String,
+    /// The creation form (open again with its messages after a failure).
+    pub form: NewUserForm,
+}
+
+/// A new user as the admin's form submits it.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NewUserForm {
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Their own namespace (named after them when empty).
+    #[serde(default)]
+    pub primary_namespace: String,
+    /// Messages after a failed submission.
+    #[serde(skip)]
+    pub messages: crate::web::form::Messages,
+}
+
+/// `GET /groups`: each group's bindings as editable lines; `failed` is the editor
+/// that failed — `(group, its text, the message)` — shown again.
+#[derive(Template, WebTemplate)]
+#[template(path = "access/groups.html")]
+pub struct GroupsPage {
+    pub layout: Layout,
+    pub groups: Vec<(String, String)>,
+    pub failed: Option<(String, String, String)>,
 }
 
 /// `GET /users/{name}`
@@ -84,4 +114,6 @@ pub struct UserPage {
     pub total: i64,
     /// Error of the bindings editor.
     pub error: Option<String>,
+    /// The memberships set by admins, as the editor shows them.
+    pub admin_groups: String,
 }

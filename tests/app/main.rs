@@ -42,3 +42,4 @@ mod service_accounts;
 mod sessions;
 mod ssh;
 mod tokens;
+mod user_admin;

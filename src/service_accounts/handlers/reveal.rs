@@ -24,6 +24,8 @@ pub(super) async fn show_reveal(cx: Cx, path: web::Path<String>) -> Reply {
         return Ok(cx.render_with(RevealedPage { layout }, StatusCode::GONE));
     };
     let is_key = r.label.starts_with("API key");
+    // A user's one-time password (set by an admin), revealed the same way.
+    let is_password = r.label.starts_with("password of ");
     let account = r.account.clone();
     // The key has been taken: it must be shown whatever happens to this check. (An
     // account deleted since is not found: nothing to warn of.)
@@ -45,10 +47,13 @@ pub(super) async fn show_reveal(cx: Cx, path: web::Path<String>) -> Reply {
         label: r.label,
         done_url: if is_key {
             account_url(&r.account)
+        } else if is_password {
+            format!("/users/{}", crate::web::path_segment(&r.account))
         } else {
             "/access".to_owned()
         },
         is_key,
+        is_password,
         holds_nothing,
         account: r.account,
         base_url: cx
