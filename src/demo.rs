@@ -136,9 +136,19 @@ const CONNECTORS: &[DemoConnector] = &[
     ),
 ];
 
-/// Seeds the demo; returns the generated passwords of the demo users (empty when the
-/// database already had environments).
-pub fn seed(db: &Db, catalog: &Catalog, sealer: &Sealer) -> anyhow::Result<Vec<(String, String)>> {
+/// A demo user as printed at start-up.
+pub struct DemoUser {
+    /// Name.
+    pub name: String,
+    /// One-time password.
+    pub password: String,
+    /// Their bindings in words (`admin on ml-platform/*, …`).
+    pub role: String,
+}
+
+/// Seeds the demo; returns each new demo user with their one-time password and their
+/// role in words (empty when the database already had environments).
+pub fn seed(db: &Db, catalog: &Catalog, sealer: &Sealer) -> anyhow::Result<Vec<DemoUser>> {
     let mut conn = db.get()?;
     if environments::any_environment(&mut conn)? {
         return Ok(Vec::new());
@@ -192,7 +202,12 @@ pub fn seed(db: &Db, catalog: &Catalog, sealer: &Sealer) -> anyhow::Result<Vec<(
             let pattern = Pattern::parse(pattern).map_err(anyhow::Error::msg)?;
             access::bind_user(&mut conn, id, &pattern, *role)?;
         }
-        passwords.push(((*name).to_owned(), password));
+        let role: Vec<String> = bindings.iter().map(|(p, r)| format!("{r} on {p}")).collect();
+        passwords.push(DemoUser {
+            name: (*name).to_owned(),
+            password,
+            role: role.join(", "),
+        });
     }
     Ok(passwords)
 }

@@ -61,8 +61,9 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
     }
     let state = AppState::new(config, db, &secret)?;
     if state.config.demo {
-        for (name, password) in demo::seed(&state.db, &state.catalog, &state.connector_sealer)? {
-            eprintln!("Demo user '{name}' password: {password}");
+        for user in demo::seed(&state.db, &state.catalog, &state.connector_sealer)? {
+            let (name, role, password) = (user.name, user.role, user.password);
+            eprintln!("Demo user '{name}' ({role}) password: {password}");
         }
     }
     Ok(state)
