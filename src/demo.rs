@@ -202,7 +202,10 @@ pub fn seed(db: &Db, catalog: &Catalog, sealer: &Sealer) -> anyhow::Result<Vec<D
             let pattern = Pattern::parse(pattern).map_err(anyhow::Error::msg)?;
             access::bind_user(&mut conn, id, &pattern, *role)?;
         }
-        let role: Vec<String> = bindings.iter().map(|(p, r)| format!("{r} on {p}")).collect();
+        let role: Vec<String> = bindings
+            .iter()
+            .map(|(p, r)| format!("{r} on {p}"))
+            .collect();
         passwords.push(DemoUser {
             name: (*name).to_owned(),
             password,

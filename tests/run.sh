@@ -32,6 +32,12 @@ fi
 export CHROMIUM=/usr/bin/chromium CHROMEDRIVER=/usr/bin/chromedriver
 log "installing the test OpenID provider (npm ci in tests/oidc, if needed)"
 oidc_install
+log "installing axe-core for the browser tests' accessibility checks (npm ci in tests/browser, if needed)"
+if [ ! -d tests/browser/node_modules ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules ]; then
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error >/dev/null
+  touch tests/browser/node_modules
+fi
+export AXE_CORE_JS="$PWD/tests/browser/node_modules/axe-core/axe.min.js"
 log "installing the connector emulators if missing (moto, docker-registry, azurite, gcp-storage-emulator, sshd)"
 emulators_install
 

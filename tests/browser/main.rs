@@ -29,6 +29,8 @@ mod provider;
 
 use pg_schema::PgSchema;
 
+mod team;
+
 const ADMIN_PASSWORD: &str = "browser-test-admin-password";
 
 /// Kills a child process when dropped, so failing tests leave nothing running.
