@@ -61,13 +61,25 @@ async fn pages_have_no_inline_script() {
 }
 
 #[actix_web::test]
-async fn unknown_routes_are_full_404_pages_or_json() {
+async fn unrouted_requests_are_full_error_pages_or_json() {
     let mut app = TestApp::new().await.with_user("alice", &[]);
     app.login("alice", PASSWORD).await;
-    let page = app.get("/nope").await;
-    assert_eq!(page.status, StatusCode::NOT_FOUND);
-    assert_eq!(page.attr("#error", "data-status").as_deref(), Some("404"));
-    assert!(page.body.contains("<html"));
+    // An unknown path is 404; a known one asked with a method it does not take, 405.
+    for (path, status, allow) in [
+        ("/nope", StatusCode::NOT_FOUND, None),
+        (
+            "/service-accounts/ci/delete",
+            StatusCode::METHOD_NOT_ALLOWED,
+            Some("POST"),
+        ),
+    ] {
+        let page = app.get(path).await;
+        assert_eq!(page.status, status, "{path}");
+        assert_eq!(page.header("allow"), allow, "{path}");
+        let code = status.as_u16().to_string();
+        assert_eq!(page.attr("#error", "data-status"), Some(code), "{path}");
+        assert!(page.body.contains("<html"), "{path}");
+    }
     let fragment = app.htmx_get("/nope").await;
     assert_eq!(fragment.status, StatusCode::NOT_FOUND);
     assert!(!fragment.body.contains("<html"), "{}", fragment.body);
@@ -75,17 +87,6 @@ async fn unknown_routes_are_full_404_pages_or_json() {
     let api = app.get("/api/v1/nope").await;
     assert_eq!(api.status, StatusCode::NOT_FOUND);
     assert_eq!(api.json()["error"]["code"], "not_found");
-}
-
-#[actix_web::test]
-async fn a_method_a_page_does_not_take_is_a_405_page() {
-    let mut app = TestApp::new().await.with_user("alice", &[]);
-    app.login("alice", PASSWORD).await;
-    let page = app.get("/service-accounts/ci/delete").await;
-    assert_eq!(page.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(page.header("allow"), Some("POST"));
-    assert_eq!(page.attr("#error", "data-status").as_deref(), Some("405"));
-    assert!(page.body.contains("<html"));
 }
 
 #[actix_web::test]
