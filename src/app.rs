@@ -173,6 +173,12 @@ impl Cx {
         page.respond_to(&self.req).map_into_boxed_body()
     }
 
+    /// A 303 to `location`, where `message` shows once (a success toast).
+    pub fn done(&self, location: &str, message: impl Into<String>) -> crate::web::Reply {
+        crate::web::flash::set(&self.session, message)?;
+        Ok(crate::web::see_other(location))
+    }
+
     /// `rows` alone when htmx asks for them (live filters, "load more"), else the
     /// page that `page` builds around them (built only then).
     pub async fn rows_or_page<R, P>(

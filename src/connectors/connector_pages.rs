@@ -191,8 +191,12 @@ pub async fn show_connector(cx: Cx, path: web::Path<String>) -> AppResult<ShowPa
 
 /// `POST /connectors/{name}/delete`
 pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> Reply {
-    calls::delete(&cx, path.into_inner()).await?;
-    Ok(see_other("/connectors"))
+    let name = path.into_inner();
+    calls::delete(&cx, name.clone()).await?;
+    cx.done(
+        "/connectors",
+        format!("{name} deleted, with its stored secrets."),
+    )
 }
 
 /// `POST /connectors/{name}/verify` → 303 to the connector page, which shows what

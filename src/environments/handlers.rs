@@ -206,7 +206,7 @@ async fn update_environment(
     };
     let result = super::api::update(&cx, (ns.clone(), name.clone()), changes).await;
     match result {
-        Ok(_) => Ok(see_other(&environment_url(&ns, &name))),
+        Ok(_) => cx.done(&environment_url(&ns, &name), "Saved."),
         Err(AppError::Validation { fields, .. }) => {
             let page = environment_page(&cx, (ns, name), fields).await?;
             Ok(cx.render_with(page, StatusCode::UNPROCESSABLE_ENTITY))
@@ -216,6 +216,8 @@ async fn update_environment(
 }
 
 async fn delete_environment(cx: Cx, path: web::Path<(String, String)>) -> Reply {
-    super::api::delete(&cx, path.into_inner()).await?;
-    Ok(see_other("/environments"))
+    let (ns, name) = path.into_inner();
+    let done = format!("{ns}/{name} deleted.");
+    super::api::delete(&cx, (ns, name)).await?;
+    cx.done("/environments", done)
 }

@@ -15,7 +15,7 @@ use crate::service_accounts;
 use crate::web::Reply;
 use crate::web::grants::why_rows;
 use crate::web::layout::Section;
-use crate::web::{form_errors, path_segment, see_other};
+use crate::web::{form_errors, path_segment};
 
 /// Environments shown on a namespace's page.
 const ENV_PAGE: i64 = 25;
@@ -173,8 +173,9 @@ async fn add_share(cx: Cx, path: web::Path<String>, form: web::Form<ShareForm>) 
     let f = form.into_inner();
     let role = f.role.unwrap_or_else(|| "viewer".into());
     let target = f.principal.trim().to_owned();
+    let done = format!("{name} shared with {target} as {role}.");
     match super::api::share(&cx, (name.clone(), target), role).await {
-        Ok(()) => Ok(see_other(&namespace_url(&name))),
+        Ok(()) => cx.done(&namespace_url(&name), done),
         Err(err @ (AppError::Validation { .. } | AppError::Forbidden(_))) => {
             // The form has one message line: the first field's message, or the error's.
             let (fields, message, status) = form_errors(&err);
@@ -192,7 +193,8 @@ async fn add_share(cx: Cx, path: web::Path<String>, form: web::Form<ShareForm>) 
 
 async fn remove_share(cx: Cx, path: web::Path<String>, form: web::Form<ShareForm>) -> Reply {
     let name = path.into_inner();
-    let url = namespace_url(&name);
-    super::api::unshare(&cx, (name, form.into_inner().principal)).await?;
-    Ok(see_other(&url))
+    let (url, principal) = (namespace_url(&name), form.into_inner().principal);
+    let done = format!("{name} no longer shared with {principal}.");
+    super::api::unshare(&cx, (name, principal)).await?;
+    cx.done(&url, done)
 }

@@ -12,7 +12,7 @@ use crate::environments;
 use crate::errors::{AppError, AppResult};
 use crate::web::form::{Messages, Rejected};
 use crate::web::layout::Section;
-use crate::web::{Reply, path_segment, see_other};
+use crate::web::{Reply, path_segment};
 use crate::{connectors, service_accounts};
 
 /// Routes.
@@ -65,10 +65,8 @@ async fn create_namespace(cx: Cx, form: web::Form<NamespaceForm>) -> Reply {
         .await;
     let rejected = match created {
         Ok(ns) => {
-            return Ok(see_other(&format!(
-                "/namespaces/{}",
-                path_segment(&ns.name)
-            )));
+            let url = format!("/namespaces/{}", path_segment(&ns.name));
+            return cx.done(&url, format!("{} created.", ns.name));
         }
         Err(err) => Rejected::invalid_or_forbidden(err)?,
     };
@@ -129,7 +127,8 @@ async fn delete_namespace(cx: Cx, path: web::Path<String>, form: web::Form<Confi
         let page = delete_page(&cx, name, rejected.messages).await?;
         return Ok(cx.render_with(page, rejected.status));
     }
+    let done = format!("{name} deleted, with everything in it.");
     cx.run(move |conn, actor, st| manage::delete(conn, actor, &st.key_cache, &name))
         .await?;
-    Ok(see_other("/namespaces"))
+    cx.done("/namespaces", done)
 }

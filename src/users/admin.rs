@@ -153,9 +153,10 @@ async fn reset_password(Admin(cx): Admin, path: web::Path<String>) -> Reply {
 /// Applies `change` to user `name` → back to their page.
 async fn change_user(cx: &Cx, name: String, change: UserChange) -> Reply {
     let url = user_url(&name);
+    let done = format!("{name} saved.");
     cx.run(move |conn, actor, st| ops::update_user(conn, st, actor, &name, &change))
         .await?;
-    Ok(see_other(&url))
+    cx.done(&url, done)
 }
 
 /// The groups page, its editor showing `(group, bindings text, message)` again after a
@@ -236,7 +237,7 @@ async fn save_group_bindings(Admin(cx): Admin, form: web::Form<GroupBindingsForm
         ops::replace_bindings(conn, st, actor, Grantee::Group(&group), &bindings)
     })
     .await?;
-    Ok(see_other("/groups"))
+    cx.done("/groups", "Group bindings saved.")
 }
 
 /// The own-password form: the current one, the new one twice.
@@ -292,7 +293,8 @@ async fn change_own_password(cx: Cx, form: web::Form<PasswordForm>) -> Reply {
         Ok(_) => {
             // The others were deleted with the change; this one lives on, renewed.
             cx.session.renew();
-            return Ok(see_other("/access#password"));
+            let done = "Password changed; your other sessions have ended.";
+            return cx.done("/access#password", done);
         }
         Err(err) => Rejected::invalid_or_forbidden(err)?,
     };

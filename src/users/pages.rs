@@ -191,8 +191,10 @@ async fn mint_token(cx: Cx, body: web::Bytes) -> Reply {
 }
 
 async fn revoke_token(cx: Cx, id: web::Path<String>) -> Reply {
-    tokens::revoke_async(&cx.state, cx.actor, id.into_inner()).await?;
-    Ok(see_other("/access"))
+    let id = id.into_inner();
+    let done = format!("Token {id} revoked.");
+    tokens::revoke_async(&cx.state, cx.actor.clone(), id).await?;
+    cx.done("/access", done)
 }
 
 /// Query of the users page.

@@ -41,6 +41,8 @@ pub struct Layout {
     pub csrf: String,
     /// Active section.
     pub section: Section,
+    /// What the previous action did, shown once ([`super::flash`]).
+    pub flash: Option<String>,
 }
 
 impl Layout {
@@ -55,6 +57,7 @@ impl Layout {
             is_admin: principal.grants.is_global_admin(),
             csrf: csrf::token(session)?,
             section,
+            flash: super::flash::take(session),
         })
     }
 
@@ -65,6 +68,7 @@ impl Layout {
             is_admin: false,
             csrf: csrf::token(session)?,
             section: Section::None,
+            flash: None,
         })
     }
 
@@ -75,6 +79,7 @@ impl Layout {
             is_admin: false,
             csrf: String::new(),
             section: Section::None,
+            flash: None,
         }
     }
 

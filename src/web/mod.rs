@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod csrf;
 pub mod errors;
+pub mod flash;
 pub mod form;
 pub mod format;
 pub mod grants;

@@ -68,6 +68,10 @@ async fn a_team_lead_gives_an_account_access_within_what_they_hold() {
 
     change(&mut app, "ci", "add", "team-a/tr*", "developer").await;
     let page = app.get("/service-accounts/ci").await;
+    // The change is confirmed once, as a toast (no JavaScript needed).
+    assert_eq!(page.text("#toast"), "team-a/tr* developer added to ci.");
+    let again = app.get("/service-accounts/ci").await;
+    assert!(again.texts("#toast").is_empty());
     assert!(page.texts("#no-access").is_empty());
     assert_eq!(
         page.texts("#account-bindings .binding-row code"),

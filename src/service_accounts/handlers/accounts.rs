@@ -160,7 +160,10 @@ async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> Reply {
         .await;
     let rejected = match result {
         Ok(Some(reveal_id)) => return Ok(see_other(&format!("/reveal/{reveal_id}"))),
-        Ok(None) => return Ok(see_other(&account_url(form.name.trim()))),
+        Ok(None) => {
+            let name = form.name.trim();
+            return cx.done(&account_url(name), format!("{name} created."));
+        }
         Err(err) => Rejected::invalid_or_forbidden(err)?,
     };
     form.messages = rejected.messages;
@@ -240,22 +243,31 @@ async fn update_account(
         active: None,
     };
     actions::update_account(&cx, name.clone(), edit).await?;
-    Ok(see_other(&account_url(&name)))
+    cx.done(&account_url(&name), "Description saved.")
 }
 
 /// `POST /service-accounts/{sa}/active`
 async fn set_account_active(cx: Cx, path: web::Path<String>, form: web::Form<ActiveForm>) -> Reply {
     let name = path.into_inner();
-    actions::update_account(&cx, name.clone(), form.edit()?).await?;
+    let edit = form.edit()?;
+    let done = match edit.active {
+        Some(false) => format!("{name} deactivated: its keys and tokens stop working."),
+        _ => format!("{name} activated."),
+    };
+    actions::update_account(&cx, name.clone(), edit).await?;
     // The list's row toggles send `back=list`.
     if form.back.as_deref() == Some("list") {
-        return Ok(see_other("/service-accounts"));
+        return cx.done("/service-accounts", done);
     }
-    Ok(see_other(&account_url(&name)))
+    cx.done(&account_url(&name), done)
 }
 
 /// `POST /service-accounts/{sa}/delete`
 async fn delete_account(cx: Cx, path: web::Path<String>) -> Reply {
-    actions::delete_account(&cx, path.into_inner()).await?;
-    Ok(see_other("/service-accounts"))
+    let name = path.into_inner();
+    actions::delete_account(&cx, name.clone()).await?;
+    cx.done(
+        "/service-accounts",
+        format!("{name} deleted, with its keys."),
+    )
 }

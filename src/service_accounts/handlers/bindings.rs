@@ -9,8 +9,8 @@ use crate::app::Cx;
 use crate::errors::{AppError, AppResult};
 use crate::service_accounts::grants::{self, BindingChange};
 use crate::service_accounts::views::BindingForm;
+use crate::web::Reply;
 use crate::web::form::Rejected;
-use crate::web::{Reply, see_other};
 
 /// Routes.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -47,7 +47,13 @@ async fn change_binding(cx: Cx, path: web::Path<String>, form: web::Form<Binding
         Err(err) => Err(err),
     };
     let rejected = match changed {
-        Ok(_) => return Ok(see_other(&format!("{}#access", account_url(&name)))),
+        Ok(_) => {
+            let done = match form.op.as_str() {
+                "add" => format!("{} {} added to {name}.", form.pattern.trim(), form.role),
+                _ => format!("{} {} removed from {name}.", form.pattern.trim(), form.role),
+            };
+            return cx.done(&format!("{}#access", account_url(&name)), done);
+        }
         Err(err) => Rejected::invalid_or_forbidden(err)?,
     };
     form.messages = rejected.messages;

@@ -188,15 +188,20 @@ async fn set_key_active(
     form: web::Form<ActiveForm>,
 ) -> Reply {
     let path = path.into_inner();
-    let url = account_url(&path.0);
-    actions::update_key(&cx, path, form.edit()?).await?;
-    Ok(see_other(&url))
+    let (url, edit) = (account_url(&path.0), form.edit()?);
+    let done = if edit.active == Some(false) {
+        format!("Key {} deactivated.", path.1)
+    } else {
+        format!("Key {} activated.", path.1)
+    };
+    actions::update_key(&cx, path, edit).await?;
+    cx.done(&url, done)
 }
 
 /// `POST /service-accounts/{sa}/api-keys/{key}/delete`
 async fn delete_key(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     let path = path.into_inner();
-    let url = account_url(&path.0);
+    let (url, done) = (account_url(&path.0), format!("Key {} deleted.", path.1));
     actions::delete_key(&cx, path).await?;
-    Ok(see_other(&url))
+    cx.done(&url, done)
 }
