@@ -221,7 +221,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     audit::configure(cfg);
 }
 
-async fn not_found() -> Result<(), AppError> {
+/// Unknown paths are 404. The caller is resolved first (a failure to is ignored), so
+/// that a signed-in user's 404 page keeps the navigation.
+async fn not_found(_caller: Result<crate::access::MaybeActor, AppError>) -> Result<(), AppError> {
     Err(AppError::NotFound)
 }
 

@@ -125,6 +125,10 @@ async fn resolve(req: &HttpRequest) -> Result<Option<Actor>, AppError> {
         request_id: crate::web::request_id(req),
     });
     req.extensions_mut().insert(Resolved(actor.clone()));
+    // The caller, for the error pages the middleware renders (with the navigation).
+    if let Some(actor) = &actor {
+        req.extensions_mut().insert(actor.clone());
+    }
     Ok(actor)
 }
 

@@ -27,6 +27,8 @@ pub struct ErrorPage {
     pub message: String,
     /// Correlates with the log line for 5xx.
     pub request_id: Option<String>,
+    /// The list the page belongs to, `(path, name)`, as the way back.
+    pub back: Option<(&'static str, &'static str)>,
 }
 
 /// htmx error fragment.
@@ -110,11 +112,12 @@ fn rerender(res: ServiceResponse<BoxBody>, htmx: bool) -> ServiceResponse<BoxBod
             .render()
         } else {
             ErrorPage {
-                layout: Layout::bare(),
+                layout: layout_for(&req),
                 status: status.as_u16(),
                 title,
                 message,
                 request_id,
+                back: way_back(req.path()),
             }
             .render()
         };
@@ -153,6 +156,38 @@ fn describe(
         ),
         _ => ("internal_error", "internal error".into()),
     }
+}
+
+/// The layout of an error page: with the navigation for a signed-in browser user (the
+/// caller, when the request got as far as resolving it), bare otherwise.
+fn layout_for(req: &HttpRequest) -> Layout {
+    use actix_session::SessionExt;
+    use actix_web::HttpMessage;
+    let actor = req.extensions().get::<crate::access::Actor>().cloned();
+    match actor {
+        Some(actor) if actor.principal.method == crate::access::AuthMethod::Session => {
+            let section = crate::web::layout::Section::None;
+            Layout::new(&actor.principal, &req.get_session(), section)
+                .unwrap_or_else(|_| Layout::bare())
+        }
+        _ => Layout::bare(),
+    }
+}
+
+/// The list a dashboard path belongs to, `(path, name)`: where an error page leads back.
+fn way_back(path: &str) -> Option<(&'static str, &'static str)> {
+    const LISTS: [(&str, &str); 7] = [
+        ("/environments", "Environments"),
+        ("/namespaces", "Namespaces"),
+        ("/service-accounts", "Service accounts"),
+        ("/connectors", "Connectors"),
+        ("/connector-types", "Connector types"),
+        ("/users", "Users"),
+        ("/audit", "Audit"),
+    ];
+    LISTS
+        .into_iter()
+        .find(|(list, _)| path.starts_with(&format!("{list}/")) || path == *list)
 }
 
 /// `/login?return_to=<current path and query>`.

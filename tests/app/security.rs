@@ -80,6 +80,22 @@ async fn unrouted_requests_are_full_error_pages_or_json() {
         assert_eq!(page.attr("#error", "data-status"), Some(code), "{path}");
         assert!(page.body.contains("<html"), "{path}");
     }
+    // A signed-in user keeps the navigation, and the way back to the list.
+    for (path, status) in [
+        ("/service-accounts/nobody", StatusCode::NOT_FOUND),
+        ("/users", StatusCode::FORBIDDEN),
+        ("/nope", StatusCode::NOT_FOUND),
+    ] {
+        let page = app.get(path).await;
+        assert_eq!(page.status, status, "{path}");
+        assert!(page.text("#user-menu summary").contains("alice"), "{path}");
+    }
+    let page = app.get("/service-accounts/nobody").await;
+    assert_eq!(page.text("#back-to-list"), "Back to Service accounts");
+    assert_eq!(
+        page.attr("#back-to-list", "href").as_deref(),
+        Some("/service-accounts")
+    );
     let fragment = app.htmx_get("/nope").await;
     assert_eq!(fragment.status, StatusCode::NOT_FOUND);
     assert!(!fragment.body.contains("<html"), "{}", fragment.body);
