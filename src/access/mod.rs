@@ -18,8 +18,9 @@ pub use principal::{
 pub use repo::{
     GROUP_SOURCE_ADMIN, GROUP_SOURCE_OIDC, GroupsBySource, ShareRow, delete_share,
     groups_by_source_of, list_all_bindings, list_all_group_bindings, list_group_bindings,
-    list_shares_in, list_user_groups, list_user_groups_since, replace_group_bindings,
-    replace_provider_groups, replace_user_groups, upsert_share, user_groups_by_source,
+    list_shares_in, list_user_groups, list_user_groups_since, principals_holding,
+    replace_group_bindings, replace_provider_groups, replace_user_groups, upsert_share,
+    user_groups_by_source,
 };
 pub use roles::{Permission, Role};
 

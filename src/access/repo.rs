@@ -41,6 +41,22 @@ pub fn list_bindings(
         .load(conn)
 }
 
+/// Ids of the principals of `kind` that hold a stored binding or a share.
+pub fn principals_holding(conn: &mut DbConnection, kind: &str) -> QueryResult<Vec<i64>> {
+    let mut ids: Vec<i64> = role_bindings::table
+        .filter(role_bindings::principal_kind.eq(kind))
+        .select(role_bindings::principal_id)
+        .distinct()
+        .load(conn)?;
+    let shared: Vec<i64> = s::table
+        .filter(s::principal_kind.eq(kind))
+        .select(s::principal_id)
+        .distinct()
+        .load(conn)?;
+    ids.extend(shared);
+    Ok(ids)
+}
+
 /// Every stored binding: `(principal kind, principal id, pattern, role)`.
 pub fn list_all_bindings(
     conn: &mut DbConnection,

@@ -10,6 +10,9 @@ use crate::access::{Actor, Grants, Permission, Principal};
 use crate::db::DbConnection;
 use crate::errors::{AppError, AppResult};
 use crate::names::validate_name;
+use crate::web::attention::Attention;
+use crate::web::format::when;
+use crate::web::path_segment;
 
 pub use super::changes::{create, create_unchecked, delete, update};
 pub use super::patch::Patch;
@@ -103,6 +106,32 @@ fn readable_filter(conn: &DbConnection, grants: &Grants) -> Condition {
 pub fn count_readable(conn: &mut DbConnection, principal: &Principal) -> AppResult<i64> {
     let readable = readable_filter(conn, &principal.grants);
     Ok(repo::count(conn, readable)?)
+}
+
+/// Readable connectors whose credentials expire (or expired) within `soon_ms`.
+pub fn needing_attention(
+    conn: &mut DbConnection,
+    grants: &Grants,
+    now: i64,
+    soon_ms: i64,
+) -> AppResult<Vec<Attention>> {
+    let readable = readable_filter(conn, grants);
+    let rows = repo::expiring(conn, readable, now.saturating_add(soon_ms), 20)?;
+    Ok(rows
+        .into_iter()
+        .map(|(namespace, name, at)| Attention {
+            what: format!(
+                "Connector {namespace}/{name}: its credentials {} {}",
+                if at.is_some_and(|t| t <= now) {
+                    "expired"
+                } else {
+                    "expire"
+                },
+                when(at)
+            ),
+            href: format!("/connectors/{}/edit", path_segment(&name)),
+        })
+        .collect())
 }
 
 /// A page of connectors the caller may read, with their resources; and the name of

@@ -151,6 +151,24 @@ pub fn count(conn: &mut DbConnection, readable: Condition) -> QueryResult<i64> {
         .get_result(conn)
 }
 
+/// `(namespace, name, expires_at)` of readable connectors whose credentials expire
+/// before `before` (soonest first, at most `limit`).
+pub fn expiring(
+    conn: &mut DbConnection,
+    readable: Condition,
+    before: i64,
+    limit: i64,
+) -> QueryResult<Vec<(String, String, Option<i64>)>> {
+    connectors::table
+        .inner_join(namespaces::table)
+        .filter(readable)
+        .filter(connectors::expires_at.lt(before))
+        .order(connectors::expires_at.asc())
+        .limit(limit)
+        .select((namespaces::name, connectors::name, connectors::expires_at))
+        .load(conn)
+}
+
 /// The columns of a connector row that an edit may change (everything but identity
 /// and secrets); `None` writes `NULL`.
 #[derive(Insertable, AsChangeset)]

@@ -7,10 +7,14 @@ use askama_web::WebTemplate;
 use crate::access::Binding;
 use crate::app::Cx;
 use crate::auth;
-use crate::environments::{self, VisibleCounts};
+use crate::connectors::registry;
+use crate::db::now_ms;
+use crate::environments::{self, EnvFilter, VisibleCounts};
 use crate::errors::AppResult;
 use crate::service_accounts;
+use crate::web::attention::Attention;
 use crate::web::layout::{Layout, Section};
+use crate::web::path_segment;
 
 /// Routes of the area.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -29,6 +33,36 @@ pub struct OverviewPage {
     user_count: Option<i64>,
     service_accounts: i64,
     connectors: i64,
+    attention: Vec<Attention>,
+}
+
+/// Connectors whose credentials expire within this long need attention.
+const CONNECTOR_EXPIRY_MS: i64 = 14 * 24 * 60 * 60 * 1000;
+
+/// Failed builds the viewer can read, as things needing attention.
+fn failed_builds(
+    conn: &mut crate::db::DbConnection,
+    grants: &crate::access::Grants,
+    totals: &environments::totals::TotalsCache,
+) -> AppResult<Vec<Attention>> {
+    let filter = EnvFilter {
+        status: Some("FAILED".into()),
+        limit: 20,
+        ..Default::default()
+    };
+    let (failed, _) = environments::list_environments(conn, grants, &filter, totals)?;
+    Ok(failed
+        .iter()
+        .take(20)
+        .map(|(e, ns)| Attention {
+            what: format!("The build of {ns}/{} failed", e.name),
+            href: format!(
+                "/environments/{}/{}",
+                path_segment(ns),
+                path_segment(&e.name)
+            ),
+        })
+        .collect())
 }
 
 /// `GET /`
@@ -37,19 +71,25 @@ async fn show_overview(cx: Cx) -> AppResult<OverviewPage> {
     let grants = principal.grants.clone();
     let is_admin = grants.is_global_admin();
     let viewer = principal.clone();
-    let (counts, user_count, service_accounts, connectors) = cx
+    let st = cx.state.clone();
+    let (counts, user_count, service_accounts, connectors, attention) = cx
         .state
         .db
         .run(move |conn| -> AppResult<_> {
+            let now = now_ms();
+            let mut attention = service_accounts::attention::needing_attention(conn, &grants, now)?;
+            let expiring = CONNECTOR_EXPIRY_MS;
+            attention.extend(registry::needing_attention(conn, &grants, now, expiring)?);
+            attention.extend(failed_builds(conn, &grants, &st.env_totals)?);
             let counts = environments::visible_counts(conn, &grants)?;
             let accounts = service_accounts::count_readable(conn, &viewer)?;
-            let connectors = crate::connectors::registry::count_readable(conn, &viewer)?;
+            let connectors = registry::count_readable(conn, &viewer)?;
             let users = if is_admin {
                 Some(auth::count_users(conn)?)
             } else {
                 None
             };
-            Ok((counts, users, accounts, connectors))
+            Ok((counts, users, accounts, connectors, attention))
         })
         .await?;
     Ok(OverviewPage {
@@ -61,5 +101,6 @@ async fn show_overview(cx: Cx) -> AppResult<OverviewPage> {
         user_count,
         service_accounts,
         connectors,
+        attention,
     })
 }

@@ -6,6 +6,7 @@ mod accounts;
 mod actions;
 mod api;
 mod api_keys;
+pub mod attention;
 pub mod cache;
 mod grants;
 mod handlers;

@@ -2,6 +2,7 @@
 //! rendering, the page layout and htmx helpers.
 
 pub mod assets;
+pub mod attention;
 pub mod csrf;
 pub mod errors;
 pub mod flash;

@@ -460,6 +460,20 @@ impl TestApp {
         self.call_as(token, Method::POST, path, body).await
     }
 
+    /// `POST path` with a JSON body as `token`, which must create something (201): its
+    /// JSON.
+    pub async fn create_as(
+        &mut self,
+        token: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        self.post_as(token, path, body)
+            .await
+            .assert_status(StatusCode::CREATED)
+            .json()
+    }
+
     /// `PATCH path` with a JSON body as `token`.
     pub async fn patch_as(
         &mut self,

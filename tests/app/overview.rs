@@ -100,3 +100,57 @@ async fn the_overview_counts_what_each_viewer_can_read() {
     assert_eq!(card(&page, "card-users"), 4);
     assert_eq!(card(&page, "card-connectors"), 3);
 }
+
+#[actix_web::test]
+async fn the_overview_lists_what_needs_attention_in_what_the_viewer_reads() {
+    let mut app = TestApp::new()
+        .await
+        .with_user("lead", &[("team-a/*", "admin")]);
+    app.seed_environments(&[("team-a", &["x"]), ("team-b", &["y"])], "");
+    let root = app.admin_token().await;
+    let soon = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    for ns in ["team-a", "team-b"] {
+        let idle = serde_json::json!({"name": format!("idle-{ns}"), "namespace": ns});
+        app.create_as(&root, "/api/v1/service-accounts", idle).await;
+        let hub = serde_json::json!({"name": format!("hub-{ns}"), "namespace": ns,
+            "connector_type": "docker", "auth_method": "password", "expires_at": soon,
+            "configuration": {"username": "u", "password": "p"}});
+        app.create_as(&root, "/api/v1/connectors", hub).await;
+        let failed = serde_json::json!({"current_build": {"status": "FAILED"}});
+        let env = if ns == "team-a" { "x" } else { "y" };
+        app.patch_as(&root, &format!("/api/v1/environments/{ns}/{env}"), failed)
+            .await
+            .assert_status(StatusCode::OK);
+    }
+    let busy = serde_json::json!({"name": "busy", "namespace": "team-a"});
+    app.create_as(&root, "/api/v1/service-accounts", busy).await;
+    let bindings = serde_json::json!({"team-a/*": ["viewer"]});
+    app.put_as(
+        &root,
+        "/api/v1/service-accounts/busy/role-bindings",
+        bindings,
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let key = serde_json::json!({"name": "k", "expires_at": soon});
+    app.create_as(&root, "/api/v1/service-accounts/busy/api-keys", key)
+        .await;
+
+    app.login("lead", PASSWORD).await;
+    let page = app.get("/").await;
+    let lines = page.texts("#attention .attention");
+    let has = |start: &str| lines.iter().any(|l| l.starts_with(start));
+    assert!(has("Key k of busy expires"), "{lines:?}");
+    assert!(has("idle-team-a has no role bindings"), "{lines:?}");
+    assert!(
+        has("Connector team-a/hub-team-a: its credentials expire"),
+        "{lines:?}"
+    );
+    assert!(has("The build of team-a/x failed"), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("team-b")), "{lines:?}");
+    assert!(!has("busy has no role bindings"), "{lines:?}");
+    assert_eq!(
+        page.attr("#attention .attention a", "href").as_deref(),
+        Some("/service-accounts/busy")
+    );
+}

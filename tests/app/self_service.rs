@@ -148,9 +148,8 @@ async fn readers_see_an_accounts_access_but_no_editor() {
     let mut api = app.new_browser();
     let admin = api.admin_token().await;
     let body = serde_json::json!({"name": "ci", "namespace": "team-a"});
-    api.post_as(&admin, "/api/v1/service-accounts", body)
-        .await
-        .assert_status(StatusCode::CREATED);
+    api.create_as(&admin, "/api/v1/service-accounts", body)
+        .await;
     let page = app.get("/service-accounts/ci").await;
     assert!(page.texts("#binding-form").is_empty());
     assert!(page.text("#account-bindings").contains("No role bindings"));
@@ -242,9 +241,8 @@ async fn namespace_admins_see_who_has_access_from_every_source() {
         .await
         .assert_status(StatusCode::OK);
     let account = serde_json::json!({"name": "deployer", "namespace": "team-b"});
-    api.post_as(&admin, "/api/v1/service-accounts", account)
-        .await
-        .assert_status(StatusCode::CREATED);
+    api.create_as(&admin, "/api/v1/service-accounts", account)
+        .await;
     let share = serde_json::json!({"role": "developer"});
     api.put_as(
         &admin,

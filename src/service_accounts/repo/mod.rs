@@ -34,6 +34,30 @@ pub struct ListFilter<'a> {
     pub limit: i64,
 }
 
+/// Active keys of readable accounts that need attention — expiring before `soon`,
+/// never used though created before `stale`, or last used before `stale` — as
+/// `(account, key)`, at most `limit`.
+pub fn keys_needing_attention(
+    conn: &mut DbConnection,
+    grants: &Grants,
+    (soon, stale): (i64, i64),
+    limit: i64,
+) -> QueryResult<Vec<(String, super::models::ApiKey)>> {
+    let unused = api_keys::last_used_at
+        .is_null()
+        .and(api_keys::created_at.lt(stale))
+        .or(api_keys::last_used_at.lt(stale));
+    api_keys::table
+        .inner_join(service_accounts::table.inner_join(namespaces::table))
+        .filter(readable(grants, conn))
+        .filter(api_keys::active.eq(true))
+        .filter(api_keys::expires_at.lt(soon).or(unused))
+        .order((service_accounts::name, api_keys::name))
+        .limit(limit)
+        .select((service_accounts::name, super::models::ApiKey::as_select()))
+        .load(conn)
+}
+
 /// "`grants` may read accounts of this row's namespace", over `namespaces.name`.
 fn readable(grants: &Grants, conn: &DbConnection) -> Condition {
     let columns = Columns {
