@@ -75,6 +75,11 @@ fn check_texts(description: Option<&str>, specification: Option<&str>) -> FieldE
             fields.insert(field.into(), format!("must be at most {max} bytes of text"));
         }
     }
+    if !fields.contains_key("specification")
+        && let Some(Err(problem)) = specification.map(super::spec::check)
+    {
+        fields.insert("specification".into(), problem);
+    }
     fields
 }
 

@@ -198,17 +198,22 @@ async fn update_environment(
 ) -> Reply {
     let (ns, name) = path.into_inner();
     let f = form.into_inner();
+    // Browsers send CRLF; store what the user sees.
+    let typed = f.specification.map(|s| s.replace("\r\n", "\n"));
     let changes = EnvChanges {
         description: f.description,
-        // Browsers send CRLF; store what the user sees.
-        specification: f.specification.map(|s| s.replace("\r\n", "\n")),
+        specification: typed.clone(),
         current_build: None,
     };
     let result = super::api::update(&cx, (ns.clone(), name.clone()), changes).await;
     match result {
         Ok(_) => cx.done(&environment_url(&ns, &name), "Saved."),
         Err(AppError::Validation { fields, .. }) => {
-            let page = environment_page(&cx, (ns, name), fields).await?;
+            let mut page = environment_page(&cx, (ns, name), fields).await?;
+            // The editor keeps what was typed, to be fixed.
+            if let Some(typed) = typed {
+                page.specification = typed;
+            }
             Ok(cx.render_with(page, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(other) => Err(other),

@@ -8,6 +8,7 @@ mod envs;
 mod handlers;
 pub mod models;
 mod repo;
+mod spec;
 pub mod totals;
 mod views;
 

@@ -265,3 +265,29 @@ async fn cached_totals_follow_every_write_from_any_instance() {
         .assert_status(StatusCode::NO_CONTENT);
     assert_eq!(total(&a.read_as(&lead, all).await), 3);
 }
+
+#[actix_web::test]
+async fn a_broken_specification_is_a_422_naming_its_line_and_nothing_is_queued() {
+    let mut app = TestApp::new().await;
+    app.ensure_namespaces(&["team-a"]);
+    let root = app.admin_token().await;
+    let body = json!({"namespace": "team-a", "name": "ok", "specification": "dependencies: [python=3.12]"});
+    app.create_as(&root, "/api/v1/environments", body).await;
+    for (spec, line) in [
+        ("channels: [conda-forge\n", "line 2:"),
+        ("channels: [a]\ndependency: [x]\n", "line 2: unknown key"),
+    ] {
+        let body = json!({"specification": spec});
+        let res = app
+            .patch_as(&root, "/api/v1/environments/team-a/ok", body)
+            .await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{spec:?}");
+        let message = res.json()["error"]["fields"]["specification"].clone();
+        assert!(
+            message.as_str().unwrap().starts_with(line),
+            "{spec:?}: {message}"
+        );
+    }
+    let env = app.read_as(&root, "/api/v1/environments/team-a/ok").await;
+    assert_eq!(env["specification"], "dependencies: [python=3.12]");
+}

@@ -54,7 +54,7 @@ async fn the_environments_page_lists_readable_environments_and_offers_only_allow
     let fresh = [
         ("namespace", "team-a"),
         ("name", "fresh"),
-        ("specification", "deps: [y]"),
+        ("specification", "dependencies: [y]"),
     ];
     app.post_form("/environments", &fresh)
         .await
@@ -66,17 +66,38 @@ async fn the_environments_page_lists_readable_environments_and_offers_only_allow
         shown.texts("#delete-env").is_empty(),
         "developers cannot delete"
     );
-    let bad_name = [("namespace", "team-a"), ("name", "bad name")];
-    let bad = app.post_form("/environments", &bad_name).await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(!bad.text("#name-error").is_empty());
-    let edit = [("description", "edited"), ("specification", "deps: [z]")];
+    // Refusals show the form again with the message next to the field. A broken
+    // specification names its line, and stays in the editor to be fixed.
+    let broken = "channels: [conda-forge]\ndependencies: [z";
+    for (path, fields, error, starts) in [
+        (
+            "/environments",
+            vec![("namespace", "team-a"), ("name", "bad name")],
+            "#name-error",
+            "name",
+        ),
+        (
+            "/environments/team-a/fresh",
+            vec![("specification", broken)],
+            "#specification-error",
+            "line 3:",
+        ),
+    ] {
+        let refused = app.post_form(path, &fields).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(refused.text(error).starts_with(starts), "{}", refused.body);
+        if path.ends_with("fresh") {
+            let editor = "#edit-env-form textarea[name=specification]";
+            assert_eq!(refused.text(editor), broken);
+        }
+    }
+    let edit = [("description", "edited"), ("specification", "name: z")];
     app.post_form("/environments/team-a/fresh", &edit)
         .await
         .assert_redirect("/environments/team-a/fresh");
     let edited = app.get("/environments/team-a/fresh").await;
     let form = "#edit-env-form textarea[name=specification]";
-    assert_eq!(edited.text(form), "deps: [z]");
+    assert_eq!(edited.text(form), "name: z");
     let description = edited.value("#edit-env-form input[name=description]");
     assert_eq!(description.as_deref(), Some("edited"));
     let forced = app
