@@ -14,7 +14,7 @@ use crate::app::Cx;
 use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
-use crate::web::format::when;
+use crate::web::format::{Moment, moment};
 use crate::web::layout::{Layout, Section};
 use crate::web::pagination;
 
@@ -143,8 +143,7 @@ async fn list_events(cx: Cx, query: web::Query<AuditQuery>) -> Reply {
 
 /// One row of the page.
 pub struct EventRow {
-    time: String,
-    exact: String,
+    time: Moment,
     actor: String,
     action: String,
     target: String,
@@ -192,8 +191,7 @@ async fn show_audit(cx: Cx, query: web::Query<AuditQuery>) -> Reply {
         rows: events
             .into_iter()
             .map(|e| EventRow {
-                time: when(Some(e.at)),
-                exact: rfc3339(e.at),
+                time: moment(Some(e.at)),
                 actor: e.actor,
                 action: e.action,
                 target: e.target,

@@ -21,7 +21,7 @@ use crate::audit;
 use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
-use crate::web::format::when;
+use crate::web::format::moment;
 use crate::web::pagination::{decode_cursor, encode_cursor};
 use crate::web::{path_segment, see_other};
 
@@ -145,7 +145,7 @@ async fn history(cx: &Cx, c: &Connector) -> AppResult<Vec<HistoryRow>> {
         .filter(|e| e.at >= created_at)
         .take(HISTORY as usize)
         .map(|e| HistoryRow {
-            at: when(Some(e.at)),
+            at: moment(Some(e.at)),
             actor: e.actor,
             action: e.action,
             detail: e.detail.unwrap_or_default(),
@@ -179,8 +179,8 @@ pub async fn show_connector(cx: Cx, path: web::Path<String>) -> AppResult<ShowPa
             || "credentials are handed out as stored".into(),
             duration_text,
         ),
-        created: when(Some(c.row.created_at)),
-        updated: when(Some(c.row.updated_at)),
+        created: moment(Some(c.row.created_at)),
+        updated: moment(Some(c.row.updated_at)),
         history,
         can_update: may(Permission::ConnectorUpdate),
         can_delete: may(Permission::ConnectorDelete),

@@ -12,7 +12,7 @@ use super::models::{Connector, ResourceRow};
 use crate::app::Cx;
 use crate::errors::{AppResult, FieldErrors};
 use crate::web::form::NamespaceChoices;
-use crate::web::format::when;
+use crate::web::format::{Moment, moment};
 use crate::web::layout::{Layout, Section};
 
 /// A week, in ms: expiry warnings start then.
@@ -85,7 +85,7 @@ pub struct ConnectorRow {
     /// `key=value`.
     pub labels: Vec<String>,
     /// Last verification, or "never".
-    pub verified: String,
+    pub verified: Moment,
 }
 
 impl ConnectorRow {
@@ -103,7 +103,7 @@ impl ConnectorRow {
             expires_in,
             expiry_warning,
             labels: c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-            verified: when(Connector::verified_at(resources)),
+            verified: moment(Connector::verified_at(resources)),
         }
     }
 }
@@ -259,7 +259,7 @@ pub struct ResourceLine {
     /// `declared` / `verified`.
     pub origin: String,
     /// When.
-    pub when: String,
+    pub when: Moment,
 }
 
 impl ResourceLine {
@@ -270,7 +270,7 @@ impl ResourceLine {
             ids: ids_text(r),
             error: r.error.clone(),
             origin: r.origin.clone(),
-            when: when(Some(r.checked_at)),
+            when: moment(Some(r.checked_at)),
         }
     }
 }
@@ -278,7 +278,7 @@ impl ResourceLine {
 /// An audit event on the detail page.
 pub struct HistoryRow {
     /// When.
-    pub at: String,
+    pub at: Moment,
     /// Who.
     pub actor: String,
     /// What.
@@ -308,9 +308,9 @@ pub struct ShowPage {
     /// Session length text.
     pub session: String,
     /// Created.
-    pub created: String,
+    pub created: Moment,
     /// Updated.
-    pub updated: String,
+    pub updated: Moment,
     /// History.
     pub history: Vec<HistoryRow>,
     /// May edit.

@@ -16,7 +16,7 @@ use crate::errors::{AppError, AppResult, FieldErrors};
 use crate::web::Reply;
 use crate::web::form::NamespaceChoices;
 use crate::web::form::Rejected;
-use crate::web::format::when;
+use crate::web::format::moment;
 use crate::web::layout::Section;
 use crate::web::pagination::encode_cursor;
 use crate::web::{path_segment, see_other};
@@ -170,9 +170,9 @@ async fn environment_page(
         layout: cx.layout(Section::Environments)?,
         env: EnvRow::new(&env, &ns),
         specification: env.specification.clone(),
-        scheduled: when(env.build_scheduled_at),
-        started: when(env.build_started_at),
-        ended: when(env.build_ended_at),
+        scheduled: moment(env.build_scheduled_at),
+        started: moment(env.build_started_at),
+        ended: moment(env.build_ended_at),
         can_update: may(Permission::EnvironmentUpdate),
         can_delete: may(Permission::EnvironmentDelete),
         errors,

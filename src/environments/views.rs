@@ -8,7 +8,7 @@ use super::models::Environment;
 use crate::errors::FieldErrors;
 use crate::web::form::Messages;
 use crate::web::form::NamespaceChoices;
-use crate::web::format::when;
+use crate::web::format::{Moment, moment};
 use crate::web::layout::Layout;
 
 /// One environment row.
@@ -22,7 +22,7 @@ pub struct EnvRow {
     /// Build status or "".
     pub status: String,
     /// Last change.
-    pub updated: String,
+    pub updated: Moment,
 }
 
 impl EnvRow {
@@ -33,7 +33,7 @@ impl EnvRow {
             name: env.name.clone(),
             description: env.description.clone(),
             status: env.build_status.clone().unwrap_or_default(),
-            updated: when(Some(env.updated_at)),
+            updated: moment(Some(env.updated_at)),
         }
     }
 }
@@ -106,11 +106,11 @@ pub struct EnvironmentPage {
     /// Specification text.
     pub specification: String,
     /// Build times.
-    pub scheduled: String,
+    pub scheduled: Moment,
     /// Build start.
-    pub started: String,
+    pub started: Moment,
     /// Build end.
-    pub ended: String,
+    pub ended: Moment,
     /// May edit.
     pub can_update: bool,
     /// May delete.

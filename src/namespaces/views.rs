@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::environments::EnvRow;
 use crate::web::form::Messages;
+use crate::web::format::{Moment, moment};
 use crate::web::grants::WhyRow;
 use crate::web::layout::Layout;
 
@@ -19,8 +20,10 @@ pub struct ShareRow {
     pub name: String,
     /// Role.
     pub role: String,
-    /// Who shared, when.
+    /// Who shared.
     pub by: String,
+    /// When.
+    pub at: Moment,
 }
 
 impl From<super::sharing::ShareJson> for ShareRow {
@@ -29,7 +32,12 @@ impl From<super::sharing::ShareJson> for ShareRow {
             kind: s.principal_kind,
             name: s.principal_name,
             role: s.role,
-            by: format!("{} on {}", s.created_by, s.created_at),
+            by: s.created_by,
+            at: moment(
+                chrono::DateTime::parse_from_rfc3339(&s.created_at)
+                    .ok()
+                    .map(|t| t.timestamp_millis()),
+            ),
         }
     }
 }

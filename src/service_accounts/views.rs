@@ -8,6 +8,7 @@ use super::keys::{self, EXPIRY_WARNING_MS, ROTATION_WARNING_MS};
 use super::models::{AccountSummary, ApiKey};
 use crate::web::form::Messages;
 use crate::web::form::NamespaceChoices;
+use crate::web::format::{Moment, moment};
 use crate::web::grants::{BindingRow, WhyRow};
 use crate::web::layout::Layout;
 
@@ -26,7 +27,7 @@ pub struct AccountRow {
     /// Number of keys.
     pub keys: i64,
     /// Most recent key use.
-    pub last_used: String,
+    pub last_used: Moment,
     /// Whether the viewer may (de)activate it.
     pub can_update: bool,
 }
@@ -53,7 +54,7 @@ impl From<&AccountSummary> for AccountRow {
             description: s.account.description.clone(),
             active: s.account.active,
             keys: s.key_count,
-            last_used: when(s.last_used_at),
+            last_used: moment(s.last_used_at),
         }
     }
 }
@@ -123,11 +124,11 @@ pub struct KeyRow {
     /// Non-secret fragment.
     pub display: String,
     /// Created.
-    pub created: String,
+    pub created: Moment,
     /// Last used or `never`.
-    pub last_used: String,
+    pub last_used: Moment,
     /// Last rotated or `never`.
-    pub last_rotated: String,
+    pub last_rotated: Moment,
     /// Rotated (or created) more than 90 days ago.
     pub rotation_overdue: bool,
     /// "in 12 days", "expired", "never".
@@ -156,9 +157,9 @@ impl KeyRow {
             name: key.name.clone(),
             description: key.description.clone(),
             display: key.display.clone(),
-            created: when(Some(key.created_at)),
-            last_used: when(key.last_used_at),
-            last_rotated: when(key.last_rotated_at),
+            created: moment(Some(key.created_at)),
+            last_used: moment(key.last_used_at),
+            last_rotated: moment(key.last_rotated_at),
             rotation_overdue: now - rotated_or_created > ROTATION_WARNING_MS,
             expires,
             expiry_warning: key.expires_at.is_some_and(|e| e - now < EXPIRY_WARNING_MS),
@@ -184,7 +185,7 @@ pub struct AccountPage {
     /// The account.
     pub account: AccountRow,
     /// Created by / at.
-    pub created: String,
+    pub created: Moment,
     /// Creator.
     pub created_by: String,
     /// Its keys.

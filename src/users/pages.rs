@@ -16,7 +16,7 @@ use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
 use crate::service_accounts::reveal;
 use crate::web::Reply;
-use crate::web::format::when;
+use crate::web::format::moment;
 use crate::web::grants::{binding_rows, why_rows};
 use crate::web::layout::{Layout, Section};
 use crate::web::{form_errors, respond_with_status, see_other};
@@ -83,9 +83,9 @@ pub(super) async fn access_page(
             .iter()
             .map(|t| TokenRow {
                 id: t.id.clone(),
-                created: when(Some(t.created_at)),
-                expires: when(Some(t.expires_at)),
-                revoked: t.revoked_at.map(|r| when(Some(r))),
+                created: moment(Some(t.created_at)),
+                expires: moment(Some(t.expires_at)),
+                revoked: t.revoked_at.map(|r| moment(Some(r))),
                 expired: t.expires_at <= now,
                 scope: t
                     .role_bindings
@@ -220,7 +220,14 @@ pub(super) async fn users_page(cx: &Cx, search: String, form: NewUserForm) -> Ap
         layout: Layout::new(&cx.actor.principal, &cx.session, Section::Users)?,
         rows: users
             .into_iter()
-            .map(|u| (u.name, u.primary_namespace, u.active, when(u.last_login_at)))
+            .map(|u| {
+                (
+                    u.name,
+                    u.primary_namespace,
+                    u.active,
+                    moment(u.last_login_at),
+                )
+            })
             .collect(),
         search,
         form,

@@ -3,6 +3,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
+use crate::web::format::Moment;
 use crate::web::grants::{BindingRow, WhyRow};
 use crate::web::layout::Layout;
 
@@ -11,11 +12,11 @@ pub struct TokenRow {
     /// Public id.
     pub id: String,
     /// Created.
-    pub created: String,
+    pub created: Moment,
     /// Expires.
-    pub expires: String,
+    pub expires: Moment,
     /// Revoked, if so.
-    pub revoked: Option<String>,
+    pub revoked: Option<Moment>,
     /// Expired already.
     pub expired: bool,
     /// Down-scoping (`pattern=role, …`) or "all of your access".
@@ -55,7 +56,7 @@ pub struct UsersPage {
     /// Layout.
     pub layout: Layout,
     /// `(name, primary namespace, active, last login)`.
-    pub rows: Vec<(String, String, bool, String)>,
+    pub rows: Vec<(String, String, bool, Moment)>,
     /// Search text.
     pub search: String,
     /// The creation form (open again with its messages after a failure).

@@ -64,6 +64,16 @@ async fn a_team_lead_gives_an_account_access_within_what_they_hold() {
     create_account(&mut app, "ci", "team-a", false).await;
     let page = app.get("/service-accounts/ci").await;
     assert!(page.text("#no-access").contains("can read nothing"));
+    // Times read relative, the exact time on hover and in `datetime`.
+    assert_eq!(page.text("hgroup time"), "just now");
+    assert!(
+        page.attr("hgroup time", "title")
+            .is_some_and(|t| t.ends_with(" UTC"))
+    );
+    assert!(
+        page.attr("hgroup time", "datetime")
+            .is_some_and(|t| t.ends_with('Z'))
+    );
     assert_eq!(page.text("#view-as-total"), "0");
 
     change(&mut app, "ci", "add", "team-a/tr*", "developer").await;

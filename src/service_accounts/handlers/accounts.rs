@@ -18,11 +18,12 @@ use crate::service_accounts::repo::ListFilter;
 use crate::service_accounts::reveal;
 use crate::service_accounts::views::{
     AccessSection, AccountForm, AccountPage, AccountRow, AccountsPage, AccountsTable, BindingForm,
-    KeyRow, when,
+    KeyRow,
 };
 use crate::web::Reply;
 use crate::web::form::NamespaceChoices;
 use crate::web::form::Rejected;
+use crate::web::format::moment;
 use crate::web::grants::{binding_rows, why_rows};
 use crate::web::layout::Section;
 use crate::web::see_other;
@@ -206,7 +207,7 @@ pub(super) async fn account_page(
     Ok(AccountPage {
         layout: cx.layout(Section::ServiceAccounts)?,
         account: AccountRow::from(&summary),
-        created: when(Some(summary.account.created_at)),
+        created: moment(Some(summary.account.created_at)),
         created_by: summary.account.created_by.clone(),
         keys: keys.iter().map(|k| KeyRow::new(k, now)).collect(),
         can_update: may(Permission::ServiceAccountUpdate),
