@@ -170,6 +170,10 @@ async fn environment_page(
         layout: cx.layout(Section::Environments)?,
         env: EnvRow::new(&env, &ns),
         specification: env.specification.clone(),
+        namespace_readable: cx
+            .actor
+            .grants()
+            .can_namespace(Permission::NamespaceRead, &ns),
         scheduled: moment(env.build_scheduled_at),
         started: moment(env.build_started_at),
         ended: moment(env.build_ended_at),

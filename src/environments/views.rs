@@ -105,6 +105,8 @@ pub struct EnvironmentPage {
     pub env: EnvRow,
     /// Specification text.
     pub specification: String,
+    /// Whether the viewer may open the namespace's page (the breadcrumb links it).
+    pub namespace_readable: bool,
     /// Build times.
     pub scheduled: Moment,
     /// Build start.

@@ -437,3 +437,24 @@ async fn a_token_can_be_narrower_than_any_binding_held() {
         assert!(!res.text("#token-error").is_empty(), "{pattern}");
     }
 }
+
+#[actix_web::test]
+async fn breadcrumbs_link_only_to_pages_the_viewer_can_open() {
+    let mut app = world(&[
+        ("narrow", "team-a/train=viewer"),
+        ("wide", "team-a/*=viewer"),
+    ])
+    .await;
+    let page = app.get("/environments/team-a/train").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let links = page.attrs("nav[aria-label=breadcrumb] a", "href");
+    assert_eq!(links, ["/environments"], "team-a itself is not readable");
+    assert_eq!(
+        app.get("/namespaces/team-a").await.status,
+        StatusCode::NOT_FOUND
+    );
+    app.switch_to("wide").await;
+    let page = app.get("/environments/team-a/train").await;
+    let links = page.attrs("nav[aria-label=breadcrumb] a", "href");
+    assert_eq!(links, ["/environments", "/namespaces/team-a"]);
+}
