@@ -25,6 +25,7 @@ use crate::auth::session_keys as keys;
 use crate::credential::{self, CredentialKind};
 use crate::db::{DbConnection, now_ms};
 use crate::errors::AppError;
+use crate::web::layout::SignedIn;
 use crate::{audit, auth, service_accounts};
 
 /// Routes: the credential exchange and whoami.
@@ -125,9 +126,13 @@ async fn resolve(req: &HttpRequest) -> Result<Option<Actor>, AppError> {
         request_id: crate::web::request_id(req),
     });
     req.extensions_mut().insert(Resolved(actor.clone()));
-    // The caller, for the error pages the middleware renders (with the navigation).
-    if let Some(actor) = &actor {
-        req.extensions_mut().insert(actor.clone());
+    // A signed-in browser user, for the error pages the middleware renders with the
+    // navigation (API callers need none of it).
+    if let Some(actor) = actor
+        .as_ref()
+        .filter(|a| a.principal.method == AuthMethod::Session)
+    {
+        req.extensions_mut().insert(SignedIn::of(&actor.principal));
     }
     Ok(actor)
 }

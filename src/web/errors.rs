@@ -163,14 +163,13 @@ fn describe(
 fn layout_for(req: &HttpRequest) -> Layout {
     use actix_session::SessionExt;
     use actix_web::HttpMessage;
-    let actor = req.extensions().get::<crate::access::Actor>().cloned();
-    match actor {
-        Some(actor) if actor.principal.method == crate::access::AuthMethod::Session => {
-            let section = crate::web::layout::Section::None;
-            Layout::new(&actor.principal, &req.get_session(), section)
-                .unwrap_or_else(|_| Layout::bare())
-        }
-        _ => Layout::bare(),
+    let who = req
+        .extensions()
+        .get::<crate::web::layout::SignedIn>()
+        .cloned();
+    match who {
+        Some(who) => Layout::signed_in(&who, &req.get_session()).unwrap_or_else(|_| Layout::bare()),
+        None => Layout::bare(),
     }
 }
 

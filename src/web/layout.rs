@@ -30,6 +30,26 @@ pub enum Section {
     None,
 }
 
+/// Who is signed in, as the navigation shows them: what error pages rendered by the
+/// middleware need to keep it (left in the request's extensions by identity).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// Name.
+    pub name: String,
+    /// A global admin.
+    pub is_admin: bool,
+}
+
+impl SignedIn {
+    /// `principal` as the navigation shows it.
+    pub fn of(principal: &Principal) -> Self {
+        Self {
+            name: principal.name.clone(),
+            is_admin: principal.grants.is_global_admin(),
+        }
+    }
+}
+
 /// Layout data passed to `base.html`.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -58,6 +78,17 @@ impl Layout {
             csrf: csrf::token(session)?,
             section,
             flash: super::flash::take(session),
+        })
+    }
+
+    /// Layout of a page rendered outside a handler (an error page) for `who`.
+    pub fn signed_in(who: &SignedIn, session: &Session) -> Result<Self, AppError> {
+        Ok(Self {
+            user: Some(who.name.clone()),
+            is_admin: who.is_admin,
+            csrf: csrf::token(session)?,
+            section: Section::None,
+            flash: None,
         })
     }
 

@@ -332,7 +332,13 @@ async fn a_new_key_is_copied_from_the_reveal_page_used_and_never_shown_again() {
     b.screenshot("reveal.png").await;
     let copy = b.find("#copy-key").await;
     copy.click().await.unwrap();
-    let label = copy.text().await.unwrap();
+    // The clipboard answers asynchronously: the label changes once it has.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut label = copy.text().await.unwrap();
+    while label == "Copy" && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        label = copy.text().await.unwrap();
+    }
     assert!(label == "Copied" || label == "Press Ctrl+C", "{label}");
     // The copied key works against the API.
     let (status, body) = http_get(b.port, "/api/v1/whoami", Some(&key)).unwrap();
