@@ -2,7 +2,7 @@
 //! soon, keys never used or unused for 90 days, and accounts that hold no binding.
 
 use super::keys::EXPIRY_WARNING_MS;
-use super::repo::{self, ListFilter};
+use super::repo;
 use crate::access::{self, Grants, KIND_SERVICE_ACCOUNT};
 use crate::db::DbConnection;
 use crate::errors::AppResult;
@@ -39,18 +39,11 @@ pub fn needing_attention(
         });
     }
     let holding = access::principals_holding(conn, KIND_SERVICE_ACCOUNT)?;
-    let first = ListFilter {
-        limit: 500,
-        ..ListFilter::default()
-    };
-    for summary in super::accounts::list_accounts(conn, grants, &first)?.items {
-        let (id, account) = (summary.account.id, summary.account.name);
-        if !holding.contains(&id) && (out.len() as i64) < 2 * MOST {
-            out.push(Attention {
-                what: format!("{account} has no role bindings: its keys can read nothing"),
-                href: format!("/service-accounts/{}#access", path_segment(&account)),
-            });
-        }
+    for account in repo::accounts_holding_nothing(conn, grants, &holding, MOST)? {
+        out.push(Attention {
+            what: format!("{account} has no role bindings: its keys can read nothing"),
+            href: format!("/service-accounts/{}#access", path_segment(&account)),
+        });
     }
     Ok(out)
 }

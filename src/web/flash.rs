@@ -15,7 +15,12 @@ pub fn set(session: &Session, message: impl Into<String>) -> Result<(), AppError
         .map_err(|e| AppError::internal(anyhow::anyhow!("session write failed: {e}")))
 }
 
-/// The message left for this page, if any (it is gone afterwards).
+/// The message left for this page, if any (it is gone afterwards). A session without
+/// one is left untouched: removing marks a session changed, and a changed session is
+/// written back to the database.
 pub fn take(session: &Session) -> Option<String> {
+    if !session.contains_key(KEY) {
+        return None;
+    }
     session.remove_as::<String>(KEY).and_then(Result::ok)
 }

@@ -58,6 +58,24 @@ pub fn keys_needing_attention(
         .load(conn)
 }
 
+/// Names of readable accounts other than those in `holding` (the accounts that hold a
+/// binding or a share), at most `limit`.
+pub fn accounts_holding_nothing(
+    conn: &mut DbConnection,
+    grants: &Grants,
+    holding: &[i64],
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    let readable = readable(grants, conn);
+    service_accounts::table
+        .inner_join(namespaces::table)
+        .filter(readable.and(service_accounts::id.ne_all(holding.to_vec())))
+        .order(service_accounts::name)
+        .limit(limit)
+        .select(service_accounts::name)
+        .load(conn)
+}
+
 /// "`grants` may read accounts of this row's namespace", over `namespaces.name`.
 fn readable(grants: &Grants, conn: &DbConnection) -> Condition {
     let columns = Columns {
