@@ -14,11 +14,12 @@ use crate::errors::AppResult;
 use crate::service_accounts;
 use crate::web::attention::Attention;
 use crate::web::layout::{Layout, Section};
-use crate::web::path_segment;
+use crate::web::{Reply, path_segment};
 
 /// Routes of the area.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/").get(show_overview));
+    cfg.service(web::resource("/").get(show_overview))
+        .service(web::resource("/attention").get(show_attention));
 }
 
 /// The overview page.
@@ -33,7 +34,22 @@ pub struct OverviewPage {
     user_count: Option<i64>,
     service_accounts: i64,
     connectors: i64,
-    attention: Vec<Attention>,
+}
+
+/// What needs attention (`dashboard/_attention.html`): the htmx answer of
+/// `/attention`, loaded by the overview once it shows.
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard/_attention.html")]
+pub struct AttentionList {
+    items: Vec<Attention>,
+}
+
+/// `GET /attention` without JavaScript: the list as a page of its own.
+#[derive(Template, WebTemplate)]
+#[template(path = "dashboard/attention.html")]
+pub struct AttentionPage {
+    layout: Layout,
+    list: AttentionList,
 }
 
 /// Connectors whose credentials expire within this long need attention.
@@ -65,22 +81,40 @@ fn failed_builds(
         .collect())
 }
 
+/// `GET /attention`: what needs attention among what the caller reads — keys expiring
+/// within a week, unused keys, accounts holding nothing, connectors expiring within
+/// two weeks, failed builds. Apart from `/` so that the overview stays cheap; the
+/// overview loads it once it shows (htmx), or links to it.
+async fn show_attention(cx: Cx) -> Reply {
+    let items = cx
+        .run(|conn, actor, st| {
+            let (grants, now) = (actor.grants(), now_ms());
+            let mut items = service_accounts::attention::needing_attention(conn, grants, now)?;
+            let expiring = CONNECTOR_EXPIRY_MS;
+            items.extend(registry::needing_attention(conn, grants, now, expiring)?);
+            items.extend(failed_builds(conn, grants, &st.env_totals)?);
+            Ok(items)
+        })
+        .await?;
+    cx.rows_or_page(AttentionList { items }, async |list| {
+        Ok(AttentionPage {
+            layout: cx.layout(Section::Overview)?,
+            list,
+        })
+    })
+    .await
+}
+
 /// `GET /`
 async fn show_overview(cx: Cx) -> AppResult<OverviewPage> {
     let principal = cx.actor.principal;
     let grants = principal.grants.clone();
     let is_admin = grants.is_global_admin();
     let viewer = principal.clone();
-    let st = cx.state.clone();
-    let (counts, user_count, service_accounts, connectors, attention) = cx
+    let (counts, user_count, service_accounts, connectors) = cx
         .state
         .db
         .run(move |conn| -> AppResult<_> {
-            let now = now_ms();
-            let mut attention = service_accounts::attention::needing_attention(conn, &grants, now)?;
-            let expiring = CONNECTOR_EXPIRY_MS;
-            attention.extend(registry::needing_attention(conn, &grants, now, expiring)?);
-            attention.extend(failed_builds(conn, &grants, &st.env_totals)?);
             let counts = environments::visible_counts(conn, &grants)?;
             let accounts = service_accounts::count_readable(conn, &viewer)?;
             let connectors = registry::count_readable(conn, &viewer)?;
@@ -89,7 +123,7 @@ async fn show_overview(cx: Cx) -> AppResult<OverviewPage> {
             } else {
                 None
             };
-            Ok((counts, users, accounts, connectors, attention))
+            Ok((counts, users, accounts, connectors))
         })
         .await?;
     Ok(OverviewPage {
@@ -101,6 +135,5 @@ async fn show_overview(cx: Cx) -> AppResult<OverviewPage> {
         user_count,
         service_accounts,
         connectors,
-        attention,
     })
 }

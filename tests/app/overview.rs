@@ -137,7 +137,16 @@ async fn the_overview_lists_what_needs_attention_in_what_the_viewer_reads() {
         .await;
 
     app.login("lead", PASSWORD).await;
-    let page = app.get("/").await;
+    // The overview loads the list once it shows (htmx), or links to it.
+    let overview = app.get("/").await;
+    for (selector, attr) in [("#attention", "hx-get"), ("#attention-link", "href")] {
+        let at = overview.attr(selector, attr);
+        assert_eq!(at.as_deref(), Some("/attention"), "{selector}");
+    }
+    let fragment = app.htmx_get("/attention").await;
+    assert!(!fragment.body.contains("<html"));
+    assert!(!fragment.texts(".attention").is_empty());
+    let page = app.get("/attention").await;
     let lines = page.texts("#attention .attention");
     let has = |start: &str| lines.iter().any(|l| l.starts_with(start));
     assert!(has("Key k of busy expires"), "{lines:?}");

@@ -250,6 +250,7 @@ async fn every_page_passes_axe_core() {
     b.wait_for("#whoami").await;
     for path in [
         "/",
+        "/attention",
         "/environments",
         "/environments/ml-platform/pytorch-cuda",
         "/namespaces",
