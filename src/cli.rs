@@ -70,7 +70,7 @@ pub enum CredentialsCommand {
     },
     /// A `client.authentication.k8s.io/v1` ExecCredential for a kubeconfig's `exec`.
     Kubernetes {
-        /// The connector.
+        /// The connector: `namespace/name`, or a name unique among those you may read.
         #[arg(long)]
         connector: String,
         /// The cluster; the connector's pin when omitted.
@@ -85,7 +85,7 @@ pub enum CredentialsCommand {
 /// the connector reaches more than one.
 #[derive(Debug, Args)]
 pub struct Wanted {
-    /// The connector.
+    /// The connector: `namespace/name`, or a name unique among those you may read.
     #[arg(long)]
     pub connector: String,
     /// The resource (`s3://bucket`, a cluster, a registry); the connector's pin when

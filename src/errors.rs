@@ -34,6 +34,10 @@ pub enum AppError {
     /// 409: conflicts with existing state (duplicate name …).
     #[error("{0}")]
     Conflict(String),
+    /// 409: a name without its namespace matches entries in several namespaces the
+    /// caller may read; the message names them.
+    #[error("{0}")]
+    AmbiguousName(String),
     /// 413: request body too large.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -90,6 +94,7 @@ impl AppError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::AmbiguousName(_) => "ambiguous_name",
             Self::PayloadTooLarge => "payload_too_large",
             Self::Validation { .. } => "validation_failed",
             Self::RateLimited(_) => "rate_limited",
@@ -142,7 +147,7 @@ impl ResponseError for AppError {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::AmbiguousName(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,

@@ -64,9 +64,14 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// `user:alice` / `service_account:ci`, as the audit log names actors.
+    /// `user:alice` / `service_account:team-a/ci`, as the audit log names actors.
     pub fn actor_name(&self) -> String {
-        format!("{}:{}", self.kind.as_str(), self.name)
+        match (self.kind, &self.primary_namespace) {
+            (PrincipalKind::ServiceAccount, Some(ns)) => {
+                format!("{}:{ns}/{}", self.kind.as_str(), self.name)
+            }
+            _ => format!("{}:{}", self.kind.as_str(), self.name),
+        }
     }
 }
 
@@ -96,6 +101,23 @@ impl Actor {
     /// Requires global administration (`*/*: admin`); 403 otherwise.
     pub fn require_global_admin(&self) -> Result<(), AppError> {
         require_global_admin(&self.principal)
+    }
+
+    /// What the caller oversees of other principals (what they can read, view as): `None`
+    /// for a global admin (everything), the namespaces they administer for a namespace
+    /// admin (`Some`, to cap by); 403 for anyone else.
+    pub fn oversight(&self) -> Result<Option<Grants>, AppError> {
+        let grants = &self.principal.grants;
+        if grants.is_global_admin() {
+            return Ok(None);
+        }
+        let administered = grants.administered();
+        if administered.bindings().is_empty() {
+            return Err(AppError::Forbidden(
+                "this needs global administration or admin on a namespace".into(),
+            ));
+        }
+        Ok(Some(administered))
     }
 
     /// Requires a namespace-level `permission` on `namespace`; 403 otherwise.

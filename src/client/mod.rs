@@ -164,7 +164,7 @@ impl Server {
         resource_type: Option<&str>,
         resource: Option<&str>,
     ) -> anyhow::Result<Value> {
-        let path = format!("api/v1/connectors/{}", crate::web::path_segment(connector));
+        let path = connector_path(connector);
         let resource_type = match (resource_type, resource) {
             (Some(rt), _) => rt.to_owned(),
             (None, Some(r)) if r.starts_with("s3://") || r.starts_with("arn:aws:s3:") => {
@@ -201,10 +201,14 @@ impl Server {
             }
             let page = self.call(reqwest::Method::GET, &path, None).await?;
             for row in page["items"].as_array().into_iter().flatten() {
-                let connector = row["connector"].as_str().unwrap_or_default();
+                let connector = format!(
+                    "{}/{}",
+                    row["namespace"].as_str().unwrap_or_default(),
+                    row["connector"].as_str().unwrap_or_default()
+                );
                 for id in row["resource_ids"].as_array().into_iter().flatten() {
                     if let Some(id) = id.as_str() {
-                        found.push((connector.to_owned(), id.to_owned()));
+                        found.push((connector.clone(), id.to_owned()));
                     }
                 }
             }
@@ -213,5 +217,19 @@ impl Server {
                 return Ok(found);
             }
         }
+    }
+}
+
+/// The API path of connector `namespace/name`, or of a bare `name` (answered where it
+/// is unambiguous).
+fn connector_path(connector: &str) -> String {
+    let at = crate::names::Address::parse(connector);
+    let name = crate::web::path_segment(&at.name);
+    match &at.namespace {
+        Some(ns) => format!(
+            "api/v1/namespaces/{}/connectors/{name}",
+            crate::web::path_segment(ns)
+        ),
+        None => format!("api/v1/connectors/{name}"),
     }
 }

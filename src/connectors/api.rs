@@ -13,6 +13,7 @@ use super::registry::{self, Draft, ListQuery, Listed, Patch};
 use crate::app::Cx;
 use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
+use crate::names::{Address, Namespaced, Scoped};
 use crate::web::Reply;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
@@ -101,8 +102,14 @@ pub struct ConnectorQuery {
     cursor: Option<String>,
 }
 
-pub async fn list_connectors(cx: Cx, query: web::Query<ConnectorQuery>) -> Reply {
-    let q = query.into_inner();
+impl Namespaced for ConnectorQuery {
+    fn namespace_mut(&mut self) -> &mut Option<String> {
+        &mut self.namespace
+    }
+}
+
+pub async fn list_connectors(cx: Cx, query: Scoped<web::Query<ConnectorQuery>>) -> Reply {
+    let q = query.0.into_inner();
     let filter = ListQuery {
         namespace: q.namespace,
         connector_type: q.connector_type,
@@ -155,31 +162,32 @@ impl From<CreateBody> for Draft {
     }
 }
 
-pub async fn create_connector(cx: Cx, body: web::Json<CreateBody>) -> Reply {
-    let (c, resources) = calls::create(&cx, body.into_inner().into()).await?;
+impl Namespaced for CreateBody {
+    fn namespace_mut(&mut self) -> &mut Option<String> {
+        &mut self.namespace
+    }
+}
+
+pub async fn create_connector(cx: Cx, body: Scoped<web::Json<CreateBody>>) -> Reply {
+    let (c, resources) = calls::create(&cx, body.0.into_inner().into()).await?;
     Ok(HttpResponse::Created().json(c.json(&resources)))
 }
 
-pub async fn get_connector(cx: Cx, path: web::Path<String>) -> Reply {
-    let (c, resources) = calls::get(&cx, path.into_inner()).await?;
+pub async fn get_connector(cx: Cx, at: Address) -> Reply {
+    let (c, resources) = calls::get(&cx, at).await?;
     Ok(HttpResponse::Ok().json(c.json(&resources)))
 }
 
-pub async fn update_connector(
-    cx: Cx,
-    path: web::Path<String>,
-    body: web::Json<Map<String, Value>>,
-) -> Reply {
-    let name = path.into_inner();
+pub async fn update_connector(cx: Cx, at: Address, body: web::Json<Map<String, Value>>) -> Reply {
     // Who may change it is answered before what the change says.
-    let current = calls::editable(&cx, name.clone()).await?;
+    let current = calls::editable(&cx, at).await?;
     let patch = Patch::from_json(body.into_inner(), &current)?;
-    let (c, resources) = calls::update(&cx, name, patch).await?;
+    let (c, resources) = calls::update(&cx, current.address(), patch).await?;
     Ok(HttpResponse::Ok().json(c.json(&resources)))
 }
 
-pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> Reply {
-    calls::delete(&cx, path.into_inner()).await?;
+pub async fn delete_connector(cx: Cx, at: Address) -> Reply {
+    calls::delete(&cx, at).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -193,13 +201,9 @@ pub struct VerifyBody {
 
 /// `POST /api/v1/connectors/{name}/verify`: 200 with what the connector reaches; a
 /// provider's refusal is the `error` of the body, not a failed request.
-pub async fn verify_connector(
-    cx: Cx,
-    path: web::Path<String>,
-    body: Option<web::Json<VerifyBody>>,
-) -> Reply {
+pub async fn verify_connector(cx: Cx, at: Address, body: Option<web::Json<VerifyBody>>) -> Reply {
     let b = body.map(|b| b.into_inner()).unwrap_or_default();
-    let v = brokering::verify(&cx, path.into_inner(), b.resource_type, b.resource_id).await?;
+    let v = brokering::verify(&cx, at, b.resource_type, b.resource_id).await?;
     Ok(HttpResponse::Ok().json(verification_json(&v)))
 }
 
@@ -224,15 +228,10 @@ pub struct CredentialsBody {
 }
 
 /// `POST /api/v1/connectors/{name}/client-credentials` (`connector::use`).
-pub async fn client_credentials(
-    cx: Cx,
-    path: web::Path<String>,
-    body: web::Json<CredentialsBody>,
-) -> Reply {
+pub async fn client_credentials(cx: Cx, at: Address, body: web::Json<CredentialsBody>) -> Reply {
     let b = body.into_inner();
     let (rt, id, issued) =
-        brokering::client_credentials(&cx, path.into_inner(), b.resource_type, b.resource_id)
-            .await?;
+        brokering::client_credentials(&cx, at, b.resource_type, b.resource_id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(json!({

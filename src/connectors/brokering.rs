@@ -19,12 +19,13 @@ use crate::app::Cx;
 use crate::audit;
 use crate::db::{now_ms, write_transaction};
 use crate::errors::{AppError, AppResult};
+use crate::names::Address;
 
-/// The connector called `name` if the caller may use it (404 if unreadable, 403
+/// The connector at `at` if the caller may use it (404 if unreadable, 403
 /// without `connector::use`), as a provider target with its secrets opened.
-async fn usable_target(cx: &Cx, name: String) -> AppResult<(Connector, Target)> {
+async fn usable_target(cx: &Cx, at: Address) -> AppResult<(Connector, Target)> {
     cx.run(move |conn, actor, st| {
-        let c = registry::readable_with(conn, actor, Permission::ConnectorUse, &name)?;
+        let c = registry::readable_with(conn, actor, Permission::ConnectorUse, &at)?;
         let secrets = open_secrets(&st.connector_sealer, c.row.id, &c.row.secrets)?;
         let target = target_of(&st.catalog, &c, secrets);
         Ok((c, target))
@@ -91,15 +92,15 @@ fn checked_resource(
     Ok((resource_type.to_owned(), id))
 }
 
-/// Verifies connector `name` within the resource type and id given (all it reaches
+/// Verifies the connector at `at` within the resource type and id given (all it reaches
 /// when none), records what was found and audits it.
 pub(super) async fn verify(
     cx: &Cx,
-    name: String,
+    at: Address,
     resource_type: Option<String>,
     resource_id: Option<String>,
 ) -> AppResult<Verification> {
-    let (c, target) = usable_target(cx, name).await?;
+    let (c, target) = usable_target(cx, at).await?;
     let scope = match resource_type {
         Some(rt) => {
             let (rt, id) = checked_resource(&cx.state.catalog, &c, &rt, resource_id.as_deref())?;
@@ -128,15 +129,14 @@ async fn record(cx: &Cx, c: Connector, found: Verification) -> AppResult<()> {
     cx.run(move |conn, actor, _| {
         let now = now_ms();
         write_transaction(conn, |conn| -> AppResult<()> {
-            let current = repo::find(conn, &c.row.name)?;
-            if current.is_some_and(|(row, _)| row.updated_at == c.row.updated_at) {
+            if repo::version_of(conn, c.row.id)? == Some(c.row.updated_at) {
                 repo::record_discoveries(conn, c.row.id, &found.resources, now)?;
             }
             let outcome = match failure(&found) {
                 Some(e) => format!("failed: {e}"),
                 None => "ok".to_owned(),
             };
-            let target = format!("connector:{}", c.row.name);
+            let target = c.audit_name();
             let ns = Some(c.namespace.as_str());
             audit::success_in(conn, actor, ns, "connector.verify", &target, Some(&outcome))
         })
@@ -196,18 +196,18 @@ fn draft_target(catalog: &Catalog, d: &Draft) -> AppResult<Target> {
     })
 }
 
-/// Credentials for one resource of connector `name`, for callers with `connector::use`.
+/// Credentials for one resource of the connector at `at`, for callers with `connector::use`.
 /// Served from the cache in one database call (the permission check and the audit
 /// event); otherwise issued by the provider, once for all concurrent callers.
 pub(super) async fn client_credentials(
     cx: &Cx,
-    name: String,
+    at: Address,
     resource_type: String,
     resource_id: Option<String>,
 ) -> AppResult<(String, String, Issued)> {
     let lookup = cx
         .run(move |conn, actor, st| {
-            let c = registry::readable_with(conn, actor, Permission::ConnectorUse, &name)?;
+            let c = registry::readable_with(conn, actor, Permission::ConnectorUse, &at)?;
             let (rt, id) = wanted(&st.catalog, &c, &resource_type, resource_id.as_deref())?;
             let key = CacheKey {
                 connector_id: c.row.id,
@@ -325,7 +325,7 @@ fn issue_event(
         Err(e) => format!("failed: {e}"),
     };
     let detail = format!("{} {}: {outcome}", key.resource_type, key.resource_id);
-    let target = format!("connector:{connector}");
+    let target = super::models::audit_name(namespace, connector);
     let event = (target, namespace.to_owned());
     audit::batch::event(actor, "connector.credentials", event, detail)
 }

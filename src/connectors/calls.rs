@@ -7,6 +7,7 @@ use crate::access::Permission;
 use crate::app::Cx;
 use crate::environments;
 use crate::errors::{AppError, AppResult};
+use crate::names::Address;
 use crate::web::form::NamespaceChoices;
 
 /// A page of the connectors the caller may read, after the one named `after`; and the
@@ -21,27 +22,27 @@ pub(super) async fn list(
         .await
 }
 
-/// The connector called `name` with its resources, if the caller may read it.
-pub(super) async fn get(cx: &Cx, name: String) -> AppResult<Listed> {
-    cx.run(move |conn, actor, _| registry::get(conn, actor, &name))
+/// The connector at `at` with its resources, if the caller may read it.
+pub(super) async fn get(cx: &Cx, at: Address) -> AppResult<Listed> {
+    cx.run(move |conn, actor, _| registry::get(conn, actor, &at))
         .await
 }
 
-/// The connector called `name` if the caller may read it and has `permission` on its
+/// The connector at `at` if the caller may read it and has `permission` on its
 /// namespace: 404 if unreadable, 403 without the permission.
 pub(super) async fn readable_with(
     cx: &Cx,
     permission: Permission,
-    name: String,
+    at: Address,
 ) -> AppResult<Connector> {
-    cx.run(move |conn, actor, _| registry::readable_with(conn, actor, permission, &name))
+    cx.run(move |conn, actor, _| registry::readable_with(conn, actor, permission, &at))
         .await
 }
 
-/// The connector called `name` if the caller may edit it: 404 if unreadable, 403
+/// The connector at `at` if the caller may edit it: 404 if unreadable, 403
 /// without `connector::update`.
-pub(super) async fn editable(cx: &Cx, name: String) -> AppResult<Connector> {
-    readable_with(cx, Permission::ConnectorUpdate, name).await
+pub(super) async fn editable(cx: &Cx, at: Address) -> AppResult<Connector> {
+    readable_with(cx, Permission::ConnectorUpdate, at).await
 }
 
 /// Registers `draft` for the caller; the connector with its resources.
@@ -53,20 +54,20 @@ pub(super) async fn create(cx: &Cx, draft: Draft) -> AppResult<Listed> {
     .await
 }
 
-/// Applies `patch` to the connector called `name` for the caller; the connector with
+/// Applies `patch` to the connector at `at` for the caller; the connector with
 /// its resources.
-pub(super) async fn update(cx: &Cx, name: String, patch: Patch) -> AppResult<Listed> {
+pub(super) async fn update(cx: &Cx, at: Address, patch: Patch) -> AppResult<Listed> {
     cx.run(move |conn, actor, st| {
         let (catalog, sealer) = (&st.catalog, &st.connector_sealer);
-        let c = registry::update(conn, actor, catalog, sealer, &name, &patch)?;
+        let c = registry::update(conn, actor, catalog, sealer, &at, &patch)?;
         registry::with_resources(conn, c)
     })
     .await
 }
 
-/// Deletes the connector called `name` for the caller.
-pub(super) async fn delete(cx: &Cx, name: String) -> AppResult<()> {
-    cx.run(move |conn, actor, _| registry::delete(conn, actor, &name))
+/// Deletes the connector at `at` for the caller.
+pub(super) async fn delete(cx: &Cx, at: Address) -> AppResult<()> {
+    cx.run(move |conn, actor, _| registry::delete(conn, actor, &at))
         .await
 }
 

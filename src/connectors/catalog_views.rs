@@ -113,6 +113,13 @@ pub struct ReachRow {
     pub ids: String,
 }
 
+impl ReachRow {
+    /// The connector's page.
+    pub fn url(&self) -> String {
+        super::connector_url(&self.namespace, &self.name)
+    }
+}
+
 /// `GET /connector-types/{type}/resource-types/{rt}`
 #[derive(Template, WebTemplate)]
 #[template(path = "connectors/resource_type.html")]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::catalog::Catalog;
-use super::models::{Connector, ResourceRow};
+use super::models::{Connector, ResourceRow, audit_name};
 use super::patch::{Patch, change_summary};
 use super::registry::{pinnable, readable, readable_with};
 use super::repo::{self, ConnectorState, NewConnector};
@@ -19,18 +19,13 @@ use crate::crypto::Sealer;
 use crate::db::{DbConnection, now_ms, write_transaction};
 use crate::environments;
 use crate::errors::{AppError, AppResult, FieldErrors};
-use crate::names::validate_name;
+use crate::names::{Address, validate_name};
 
 fn invalid(message: &str, fields: FieldErrors) -> AppError {
     AppError::Validation {
         message: message.into(),
         fields,
     }
-}
-
-/// The audit target of connector `name`.
-fn target(name: &str) -> String {
-    format!("connector:{name}")
 }
 
 /// The id of namespace `name`; a 422 on `namespace` if there is none.
@@ -70,11 +65,11 @@ pub fn create(
             actor,
             Some(&d.namespace),
             "connector.create",
-            &target(&d.name),
+            &audit_name(&d.namespace, &d.name),
             Some(&created_detail(d)),
         )
     })?;
-    readable(conn, actor, &d.name)
+    readable(conn, actor, &Address::qualified(&d.namespace, &d.name))
 }
 
 /// Registers a connector without an authorization check (demo data), audited as
@@ -95,7 +90,7 @@ pub fn create_unchecked(
             &audit::Event {
                 actor,
                 action: "connector.create",
-                target: &target(&d.name),
+                target: &audit_name(&d.namespace, &d.name),
                 outcome: audit::Outcome::Success,
                 client_addr: Some("local"),
                 detail: Some(&created_detail(d)),
@@ -130,10 +125,10 @@ fn insert(
     created_by: &str,
     now: i64,
 ) -> AppResult<()> {
-    if repo::find(conn, &d.name)?.is_some() {
+    if !repo::find(conn, &Address::qualified(&d.namespace, &d.name))?.is_empty() {
         return Err(AppError::Conflict(format!(
-            "a connector named {:?} already exists",
-            d.name
+            "a connector named {:?} already exists in {}",
+            d.name, d.namespace
         )));
     }
     let columns = Encoded::of(r, &d.labels);
@@ -191,10 +186,10 @@ pub fn update(
     actor: &Actor,
     catalog: &Catalog,
     sealer: &Sealer,
-    name: &str,
+    at: &Address,
     p: &Patch,
 ) -> AppResult<Connector> {
-    let c = readable_with(conn, actor, Permission::ConnectorUpdate, name)?;
+    let c = readable_with(conn, actor, Permission::ConnectorUpdate, at)?;
     if p.expected_version.is_some_and(|v| v != c.row.updated_at) {
         return Err(stale_edit());
     }
@@ -235,11 +230,11 @@ pub fn update(
             actor,
             Some(&c.namespace),
             "connector.update",
-            &target(name),
+            &c.audit_name(),
             Some(&detail),
         )
     })?;
-    readable(conn, actor, name)
+    readable(conn, actor, &Address::qualified(&c.namespace, &c.row.name))
 }
 
 /// What a set of resource rows says, in a comparable order (times aside).
@@ -266,8 +261,8 @@ fn stale_edit() -> AppError {
 }
 
 /// Deletes a connector (and its sealed secrets with it).
-pub fn delete(conn: &mut DbConnection, actor: &Actor, name: &str) -> AppResult<()> {
-    let c = readable_with(conn, actor, Permission::ConnectorDelete, name)?;
+pub fn delete(conn: &mut DbConnection, actor: &Actor, at: &Address) -> AppResult<()> {
+    let c = readable_with(conn, actor, Permission::ConnectorDelete, at)?;
     write_transaction(conn, |conn| -> AppResult<()> {
         repo::delete(conn, c.row.id)?;
         audit::success_in(
@@ -275,7 +270,7 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, name: &str) -> AppResult<(
             actor,
             Some(&c.namespace),
             "connector.delete",
-            &target(name),
+            &c.audit_name(),
             Some(&format!("namespace {}", c.namespace)),
         )
     })

@@ -20,10 +20,20 @@ use crate::app::Cx;
 use crate::audit;
 use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
+use crate::names::Address;
 use crate::web::Reply;
 use crate::web::format::moment;
 use crate::web::pagination::{decode_cursor, encode_cursor};
 use crate::web::{path_segment, see_other};
+
+/// The page of the connector at `at`: canonical with a namespace, else the older form
+/// (the bare name was unambiguous, since it was answered).
+pub(super) fn address_url(at: &Address) -> String {
+    match &at.namespace {
+        Some(ns) => super::connector_url(ns, &at.name),
+        None => format!("/connectors/{}", path_segment(&at.name)),
+    }
+}
 
 /// Page size of the connectors table.
 const PAGE: i64 = 25;
@@ -130,7 +140,7 @@ fn config_rows(c: &Connector, method: Option<&AuthMethod>) -> Vec<ConfigRow> {
 /// The audit events of connector `c`, newest first.
 async fn history(cx: &Cx, c: &Connector) -> AppResult<Vec<HistoryRow>> {
     let filter = audit::Filter {
-        exact: vec![(audit::Exact::Target, format!("connector:{}", c.row.name))],
+        exact: vec![(audit::Exact::Target, c.audit_name())],
         limit: HISTORY,
         ..Default::default()
     };
@@ -154,8 +164,8 @@ async fn history(cx: &Cx, c: &Connector) -> AppResult<Vec<HistoryRow>> {
 }
 
 /// `GET /connectors/{name}`
-pub async fn show_connector(cx: Cx, path: web::Path<String>) -> AppResult<ShowPage> {
-    let (c, resources) = calls::get(&cx, path.into_inner()).await?;
+pub async fn show_connector(cx: Cx, at: Address) -> AppResult<ShowPage> {
+    let (c, resources) = calls::get(&cx, at).await?;
     let history = history(&cx, &c).await?;
     let t = cx
         .state
@@ -190,9 +200,9 @@ pub async fn show_connector(cx: Cx, path: web::Path<String>) -> AppResult<ShowPa
 }
 
 /// `POST /connectors/{name}/delete`
-pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> Reply {
-    let name = path.into_inner();
-    calls::delete(&cx, name.clone()).await?;
+pub async fn delete_connector(cx: Cx, at: Address) -> Reply {
+    let name = at.name.clone();
+    calls::delete(&cx, at).await?;
     cx.done(
         "/connectors",
         format!("{name} deleted, with its stored secrets."),
@@ -201,10 +211,10 @@ pub async fn delete_connector(cx: Cx, path: web::Path<String>) -> Reply {
 
 /// `POST /connectors/{name}/verify` → 303 to the connector page, which shows what
 /// verification found (htmx swaps in just its resources section).
-pub async fn verify_connector(cx: Cx, path: web::Path<String>) -> Reply {
-    let name = path.into_inner();
-    brokering::verify(&cx, name.clone(), None, None).await?;
-    Ok(see_other(&format!("/connectors/{}", path_segment(&name))))
+pub async fn verify_connector(cx: Cx, at: Address) -> Reply {
+    let url = address_url(&at);
+    brokering::verify(&cx, at, None, None).await?;
+    Ok(see_other(&url))
 }
 
 /// Query of the resources page.

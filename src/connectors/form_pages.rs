@@ -12,8 +12,9 @@ use super::registry;
 use super::views::{Field, FormPage, layout};
 use crate::app::Cx;
 use crate::errors::{AppError, AppResult, FieldErrors};
+use crate::names::Address;
 use crate::web::Reply;
-use crate::web::{form_errors, path_segment, see_other};
+use crate::web::{form_errors, see_other};
 
 /// What a stale edit form says, shown above the entries it keeps.
 const STALE_FORM: &str = "Someone changed this connector after you opened the form. Your \
@@ -202,17 +203,14 @@ pub async fn create_connector(cx: Cx, body: web::Bytes) -> Reply {
         Err(e) => Err(e),
     };
     match result {
-        Ok((c, _)) => Ok(see_other(&format!(
-            "/connectors/{}",
-            path_segment(&c.row.name)
-        ))),
+        Ok((c, _)) => Ok(see_other(&c.url())),
         Err(err) => refused(&cx, err, None, &input).await,
     }
 }
 
 /// `GET /connectors/{name}/edit[?auth_method=…]`
-pub async fn edit_connector_form(cx: Cx, path: web::Path<String>) -> AppResult<FormPage> {
-    let c = calls::editable(&cx, path.into_inner()).await?;
+pub async fn edit_connector_form(cx: Cx, at: Address) -> AppResult<FormPage> {
+    let c = calls::editable(&cx, at).await?;
     let query = cx.req.query_string();
     let input = if query.is_empty() {
         FormInput::from_connector(&c, registry::pinnable(&cx.state.catalog, &c))
@@ -234,20 +232,19 @@ fn on_identity(input: FormInput, c: &Connector) -> FormInput {
 }
 
 /// `POST /connectors/{name}/edit`
-pub async fn update_connector(cx: Cx, path: web::Path<String>, body: web::Bytes) -> Reply {
-    let name = path.into_inner();
-    let c = calls::editable(&cx, name.clone()).await?;
+pub async fn update_connector(cx: Cx, at: Address, body: web::Bytes) -> Reply {
+    let c = calls::editable(&cx, at).await?;
     let mut input = on_identity(FormInput::decode(&body), &c);
     let result = match input.patch(&c, &cx.state.catalog) {
-        Ok(patch) => calls::update(&cx, name.clone(), patch).await,
+        Ok(patch) => calls::update(&cx, c.address(), patch).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(_) => Ok(see_other(&format!("/connectors/{}", path_segment(&name)))),
+        Ok(_) => Ok(see_other(&c.url())),
         Err(AppError::Conflict(_)) => {
             // Show the entries again on top of the current version: saving once more
             // applies them to it, knowingly.
-            let (current, _) = calls::get(&cx, name).await?;
+            let (current, _) = calls::get(&cx, c.address()).await?;
             input.version = current.row.updated_at.to_string();
             let form = FormState {
                 error: Some(STALE_FORM.into()),

@@ -28,6 +28,15 @@ mod views;
 /// Label of the key derived from the server secret that seals connector secrets.
 pub const SECRETS_KEY_LABEL: &str = "connector-secrets";
 
+/// The page of connector `name` of namespace `ns`.
+pub fn connector_url(ns: &str, name: &str) -> String {
+    format!(
+        "/namespaces/{}/connectors/{}",
+        crate::web::path_segment(ns),
+        crate::web::path_segment(name)
+    )
+}
+
 /// Names of the connectors kept in namespace `namespace_id` (what deleting it takes).
 pub fn names_in(
     conn: &mut crate::db::DbConnection,
@@ -46,13 +55,13 @@ pub fn delete_all_in_namespace(
     namespace: &str,
 ) -> crate::errors::AppResult<()> {
     for connector in repo::names_in(conn, namespace_id)? {
-        repo::delete_by_name(conn, &connector)?;
+        repo::delete_in(conn, namespace_id, &connector)?;
         crate::audit::success_in(
             conn,
             actor,
             Some(namespace),
             "connector.delete",
-            &format!("connector:{connector}"),
+            &format!("connector:{namespace}/{connector}"),
             Some(&format!("with namespace {namespace}")),
         )?;
     }
@@ -66,9 +75,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     use {catalog_pages as catalog, connector_pages as pages, form_pages as form};
     cfg.service(web::resource("/api/v1/connector-types").get(api::list_types))
         .service(web::resource("/api/v1/connector-types/{type}").get(api::get_type))
-        .service(web::resource("/api/v1/resources").get(api::list_resources))
-        .service(
-            web::scope("/api/v1/connectors")
+        .service(web::resource("/api/v1/resources").get(api::list_resources));
+    for prefix in ["/api/v1/namespaces/{ns}/connectors", "/api/v1/connectors"] {
+        cfg.service(
+            web::scope(prefix)
                 .service(
                     web::resource("")
                         .get(api::list_connectors)
@@ -83,6 +93,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/{name}/verify").post(api::verify_connector))
                 .service(web::resource("/{name}/client-credentials").post(api::client_credentials)),
         );
+    }
     let types = "/connector-types/{type}";
     cfg.service(web::resource("/connector-types").get(catalog::list_types))
         .service(web::resource(types).get(catalog::show_type))
@@ -99,13 +110,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post(form::create_connector),
     )
     .service(web::resource("/connectors/new").get(form::new_connector_form))
-    .service(
-        web::resource("/connectors/{name}/edit")
-            .get(form::edit_connector_form)
-            .post(form::update_connector),
-    )
-    .service(web::resource("/connectors/{name}").get(pages::show_connector))
-    .service(web::resource("/connectors/{name}/delete").post(pages::delete_connector))
-    .service(web::resource("/connectors/{name}/verify").post(pages::verify_connector))
     .service(web::resource("/resources").get(pages::list_resources));
+    // Each connector's pages, under its namespace and under the older `/connectors/…`
+    // (answered where the name is unambiguous).
+    for one in ["/namespaces/{ns}/connectors/{name}", "/connectors/{name}"] {
+        cfg.service(
+            web::resource(format!("{one}/edit"))
+                .get(form::edit_connector_form)
+                .post(form::update_connector),
+        )
+        .service(web::resource(one).get(pages::show_connector))
+        .service(web::resource(format!("{one}/delete")).post(pages::delete_connector))
+        .service(web::resource(format!("{one}/verify")).post(pages::verify_connector));
+    }
 }

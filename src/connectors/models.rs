@@ -62,7 +62,27 @@ pub struct Connector {
     pub labels: BTreeMap<String, String>,
 }
 
+/// `connector:<namespace>/<name>`, as the audit log names a connector.
+pub fn audit_name(namespace: &str, name: &str) -> String {
+    format!("connector:{namespace}/{name}")
+}
+
 impl Connector {
+    /// How the audit log names it.
+    pub fn audit_name(&self) -> String {
+        audit_name(&self.namespace, &self.row.name)
+    }
+
+    /// Where it is.
+    pub fn address(&self) -> crate::names::Address {
+        crate::names::Address::qualified(&self.namespace, &self.row.name)
+    }
+
+    /// Its page.
+    pub fn url(&self) -> String {
+        super::connector_url(&self.namespace, &self.row.name)
+    }
+
     /// Decodes the JSON columns (unreadable ones become empty, with a warning).
     pub fn from_row(row: ConnectorRow, namespace: String) -> Self {
         let decode = |what: &str, text: &str| -> Value {

@@ -9,10 +9,9 @@ use crate::access::sql::{Columns, Condition, permission_filter};
 use crate::access::{Actor, Grants, Permission, Principal};
 use crate::db::DbConnection;
 use crate::errors::{AppError, AppResult};
-use crate::names::validate_name;
+use crate::names::Address;
 use crate::web::attention::Attention;
 use crate::web::format::when;
-use crate::web::path_segment;
 
 pub use super::changes::{create, create_unchecked, delete, update};
 pub use super::patch::Patch;
@@ -49,37 +48,35 @@ pub fn pinnable(catalog: &Catalog, c: &Connector) -> bool {
         .is_some_and(|rt| rt.supports_instances)
 }
 
-/// The connector called `name` if the caller may read it; 404 otherwise.
-pub fn readable(conn: &mut DbConnection, actor: &Actor, name: &str) -> AppResult<Connector> {
-    if validate_name(name).is_err() {
+/// The connector at `at` if the caller may read it; 404 otherwise, 409
+/// `ambiguous_name` for a bare name readable in several namespaces.
+pub fn readable(conn: &mut DbConnection, actor: &Actor, at: &Address) -> AppResult<Connector> {
+    if !at.is_valid() {
         return Err(AppError::NotFound);
     }
-    let (row, namespace) = repo::find(conn, name)?.ok_or(AppError::NotFound)?;
-    if !actor
-        .grants()
-        .can_namespace(Permission::ConnectorRead, &namespace)
-    {
-        return Err(AppError::NotFound);
-    }
+    let mut found = repo::find(conn, at)?;
+    let grants = actor.grants();
+    found.retain(|(_, ns)| grants.can_namespace(Permission::ConnectorRead, ns));
+    let (row, namespace) = at.resolve("connector", found)?;
     Ok(Connector::from_row(row, namespace))
 }
 
-/// The connector called `name` if the caller may read it and has `permission` on its
+/// The connector at `at` if the caller may read it and has `permission` on its
 /// namespace: 404 if unreadable, 403 without the permission.
 pub fn readable_with(
     conn: &mut DbConnection,
     actor: &Actor,
     permission: Permission,
-    name: &str,
+    at: &Address,
 ) -> AppResult<Connector> {
-    let c = readable(conn, actor, name)?;
+    let c = readable(conn, actor, at)?;
     actor.require_namespace(permission, &c.namespace)?;
     Ok(c)
 }
 
 /// A readable connector with its resources.
-pub fn get(conn: &mut DbConnection, actor: &Actor, name: &str) -> AppResult<Listed> {
-    let c = readable(conn, actor, name)?;
+pub fn get(conn: &mut DbConnection, actor: &Actor, at: &Address) -> AppResult<Listed> {
+    let c = readable(conn, actor, at)?;
     with_resources(conn, c)
 }
 
@@ -129,7 +126,7 @@ pub fn needing_attention(
                 },
                 when(at)
             ),
-            href: format!("/connectors/{}/edit", path_segment(&name)),
+            href: format!("{}/edit", super::connector_url(&namespace, &name)),
         })
         .collect())
 }
@@ -168,7 +165,8 @@ pub fn list(
             limit,
         },
     )?;
-    let (rows, next) = crate::web::pagination::split_page(rows, limit, |(r, _)| r.name.clone());
+    let (rows, next) =
+        crate::web::pagination::split_page(rows, limit, |(r, ns)| format!("{}/{ns}", r.name));
     let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
     let resources = repo::verified_resources_of(conn, &ids)?;
     let items = rows

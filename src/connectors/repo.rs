@@ -7,6 +7,7 @@ use super::providers::Reached;
 use crate::access::sql::Condition;
 use crate::db::schema::{connector_resources, connectors, namespaces};
 use crate::db::{DbBackend, DbConnection};
+use crate::names::Address;
 
 diesel::define_sql_function! {
     /// SQL `LOWER(text)`.
@@ -27,7 +28,7 @@ pub struct ListFilter<'a> {
     pub label: Option<(&'a str, Option<&'a str>)>,
     /// Case-insensitive substring of the name.
     pub search: Option<&'a str>,
-    /// Keyset cursor: names after this one.
+    /// Keyset cursor: rows after this `name/namespace` (or bare name).
     pub after: Option<&'a str>,
     /// Page size.
     pub limit: i64,
@@ -88,10 +89,21 @@ fn with_namespace<'a>() -> WithNamespace<'a> {
         .into_boxed()
 }
 
-/// The connector called `name`, with its namespace name.
-pub fn find(conn: &mut DbConnection, name: &str) -> QueryResult<Option<(ConnectorRow, String)>> {
-    with_namespace()
-        .filter(connectors::name.eq(name))
+/// The connectors at `at` (every namespace's for a bare name), each with its
+/// namespace name.
+pub fn find(conn: &mut DbConnection, at: &Address) -> QueryResult<Vec<(ConnectorRow, String)>> {
+    let mut query = with_namespace().filter(connectors::name.eq(&at.name));
+    if let Some(ns) = &at.namespace {
+        query = query.filter(namespaces::name.eq(ns));
+    }
+    query.load(conn)
+}
+
+/// Connector `id`'s version (`updated_at`), if it still exists.
+pub fn version_of(conn: &mut DbConnection, id: i64) -> QueryResult<Option<i64>> {
+    connectors::table
+        .find(id)
+        .select(connectors::updated_at)
         .first(conn)
         .optional()
 }
@@ -103,7 +115,7 @@ pub fn list(
 ) -> QueryResult<Vec<(ConnectorRow, String)>> {
     let mut query = with_namespace()
         .filter(f.readable)
-        .order(connectors::name.asc())
+        .order((connectors::name.asc(), namespaces::name.asc()))
         .limit(f.limit + 1);
     if let Some(ns) = f.namespace {
         query = query.filter(namespaces::name.eq(ns.to_owned()));
@@ -136,8 +148,17 @@ pub fn list(
         let pattern = format!("%{}%", crate::db::escape_like(&q.to_lowercase()));
         query = query.filter(lower(connectors::name).like(pattern).escape('\\'));
     }
-    if let Some(after) = f.after {
-        query = query.filter(connectors::name.gt(after.to_owned()));
+    // The cursor is `name/namespace` of the last row (names repeat across namespaces).
+    match f.after.map(|a| a.split_once('/').unwrap_or((a, ""))) {
+        Some((name, "")) => query = query.filter(connectors::name.gt(name.to_owned())),
+        Some((name, ns)) => {
+            query = query.filter(
+                connectors::name.gt(name.to_owned()).or(connectors::name
+                    .eq(name.to_owned())
+                    .and(namespaces::name.gt(ns.to_owned()))),
+            );
+        }
+        None => {}
     }
     query.load(conn)
 }
@@ -267,9 +288,10 @@ pub fn names_in(conn: &mut DbConnection, namespace_id: i64) -> QueryResult<Vec<S
         .load(conn)
 }
 
-/// Deletes the connector called `name` (its resources go with it).
-pub fn delete_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<()> {
+/// Deletes connector `name` of namespace `namespace_id` (its resources go with it).
+pub fn delete_in(conn: &mut DbConnection, namespace_id: i64, name: &str) -> QueryResult<()> {
     let id: Option<i64> = connectors::table
+        .filter(connectors::namespace_id.eq(namespace_id))
         .filter(connectors::name.eq(name))
         .select(connectors::id)
         .first(conn)

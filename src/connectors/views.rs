@@ -89,6 +89,13 @@ pub struct ConnectorRow {
 }
 
 impl ConnectorRow {
+    /// Its page.
+    pub fn url(&self) -> String {
+        super::connector_url(&self.namespace, &self.name)
+    }
+}
+
+impl ConnectorRow {
     /// The row of connector `c` reaching `resources`, at time `now`.
     pub fn of(c: &Connector, resources: &[ResourceRow], now: i64) -> Self {
         let (expires_in, expiry_warning) = expires_in(c.row.expires_at, now);
@@ -224,13 +231,15 @@ impl FormPage {
     /// Where the form posts.
     pub fn action(&self) -> String {
         if self.editing {
-            format!(
-                "/connectors/{}/edit",
-                crate::web::path_segment(&self.input.name)
-            )
+            format!("{}/edit", self.connector_url())
         } else {
             "/connectors".into()
         }
+    }
+
+    /// The page of the connector being edited.
+    pub fn connector_url(&self) -> String {
+        super::connector_url(&self.input.namespace, &self.input.name)
     }
 }
 
@@ -331,6 +340,13 @@ pub struct ResourcesRow {
     pub namespace: String,
     /// What it reaches.
     pub line: ResourceLine,
+}
+
+impl ResourcesRow {
+    /// The connector's page.
+    pub fn url(&self) -> String {
+        super::connector_url(&self.namespace, &self.connector)
+    }
 }
 
 /// `GET /resources`

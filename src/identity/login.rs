@@ -72,7 +72,7 @@ pub async fn api_login(
                 let AuthMethod::ApiKey { key, generation } = principal.method else {
                     return Err(AppError::Unauthenticated);
                 };
-                let actor = format!("service_account:{}", principal.name);
+                let actor = principal.actor_name();
                 (
                     KIND_SERVICE_ACCOUNT,
                     principal.id,

@@ -108,10 +108,8 @@ pub fn members(
         names.insert((KIND_USER, id), (user.clone(), user));
     }
     for (id, namespace, account) in service_accounts::names_of(conn, &account_ids)? {
-        names.insert(
-            (KIND_SERVICE_ACCOUNT, id),
-            (format!("{namespace}/{account}"), account),
-        );
+        let qualified = format!("{namespace}/{account}");
+        names.insert((KIND_SERVICE_ACCOUNT, id), (qualified.clone(), qualified));
     }
     let mut tokens: BTreeMap<(&str, i64), i64> = BTreeMap::new();
     for (kind, ids) in [(KIND_USER, &user_ids), (KIND_SERVICE_ACCOUNT, &account_ids)] {
@@ -236,8 +234,9 @@ pub fn view_as(
     };
     let grants = if kind == KIND_SERVICE_ACCOUNT {
         // An account the admin cannot read reads as missing (no existence oracle).
-        let id = service_accounts::find_readable_id(conn, actor.grants(), principal)?
-            .ok_or_else(missing)?;
+        let at = crate::names::Address::parse(principal);
+        let id =
+            service_accounts::find_readable_id(conn, actor.grants(), &at)?.ok_or_else(missing)?;
         access::load_service_account_grants(conn, id)?
     } else {
         let user = auth::find_user_by_name(conn, principal)?.ok_or_else(missing)?;

@@ -9,7 +9,7 @@ use crate::access::{self, Actor, KIND_SERVICE_ACCOUNT, KIND_USER, Pattern, Permi
 use crate::audit;
 use crate::db::{DbConnection, now_ms, rfc3339, write_transaction};
 use crate::errors::{AppError, AppResult};
-use crate::names::validate_name;
+use crate::names::Address;
 use crate::service_accounts::cache::KeyCache;
 use crate::{auth, service_accounts};
 
@@ -50,25 +50,30 @@ pub fn shares(conn: &mut DbConnection, actor: &Actor, name: &str) -> AppResult<V
     Ok(out)
 }
 
-/// Resolves a share target — `user:NAME`, `service_account:NAME` or a bare name (a user
-/// first, then a service account) — to `(kind, id)`.
+/// Resolves a share target — `user:NAME`, `service_account:[NS/]NAME`, `NS/NAME` (an
+/// account) or a bare name (a user first, then a service account) — to `(kind, id)`.
 fn resolve_target(
     conn: &mut DbConnection,
     actor: &Actor,
     text: &str,
 ) -> AppResult<(&'static str, i64)> {
-    let (kind, name) = match text.split_once(':') {
+    let (mut kind, name) = match text.split_once(':') {
         Some(("user", n)) => (Some(KIND_USER), n),
         Some(("service_account", n)) => (Some(KIND_SERVICE_ACCOUNT), n),
         _ => (None, text),
     };
-    if validate_name(name).is_err() {
+    let at = Address::parse(name);
+    if at.namespace.is_some() && kind != Some(KIND_USER) {
+        kind = Some(KIND_SERVICE_ACCOUNT);
+    }
+    if !at.is_valid() || (at.namespace.is_some() && kind == Some(KIND_USER)) {
         return Err(AppError::invalid(
             "principal_name",
             "no such user or service account",
         ));
     }
     if kind != Some(KIND_SERVICE_ACCOUNT)
+        && at.namespace.is_none()
         && let Some(user) = auth::find_user_by_name(conn, name)?
     {
         return Ok((KIND_USER, user.id));
@@ -76,7 +81,11 @@ fn resolve_target(
     // A service account counts only if the caller may read it (else it reads as
     // missing: no existence oracle across namespaces).
     if kind != Some(KIND_USER)
-        && let Some(id) = service_accounts::find_readable_id(conn, actor.grants(), name)?
+        && let Some(id) =
+            service_accounts::find_readable_id(conn, actor.grants(), &at).map_err(|e| match e {
+                AppError::AmbiguousName(m) => AppError::invalid("principal_name", m),
+                other => other,
+            })?
     {
         return Ok((KIND_SERVICE_ACCOUNT, id));
     }

@@ -12,7 +12,7 @@ use crate::audit;
 use crate::db::{DbConnection, now_ms, write_transaction};
 use crate::environments;
 use crate::errors::{AppError, AppResult, FieldErrors};
-use crate::names::validate_name;
+use crate::names::{Address, validate_name};
 use crate::web::pagination::split_page;
 
 /// Longest description.
@@ -32,6 +32,12 @@ pub struct NewAccount {
     pub active: Option<bool>,
 }
 
+impl crate::names::Namespaced for NewAccount {
+    fn namespace_mut(&mut self) -> &mut Option<String> {
+        &mut self.namespace
+    }
+}
+
 /// A change of description and/or active flag, of an account or a key: what is `Some`
 /// changes (also the JSON body of their `PATCH`).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -43,39 +49,46 @@ pub struct Edit {
     pub active: Option<bool>,
 }
 
-/// The account called `name` if `grants` may read it; 404 otherwise (existence does
-/// not leak).
+/// The account at `at` if `grants` may read it; 404 otherwise (existence does not
+/// leak), 409 `ambiguous_name` for a bare name readable in several namespaces.
 pub fn readable_account(
     conn: &mut DbConnection,
     grants: &Grants,
-    name: &str,
+    at: &Address,
 ) -> AppResult<(ServiceAccount, String)> {
-    if validate_name(name).is_err() {
+    if !at.is_valid() {
         return Err(AppError::NotFound);
     }
-    let (account, namespace) = repo::find_account(conn, name)?.ok_or(AppError::NotFound)?;
-    if !grants.can_namespace(Permission::ServiceAccountRead, &namespace) {
-        return Err(AppError::NotFound);
-    }
-    Ok((account, namespace))
+    let mut found = repo::find_accounts(conn, at)?;
+    found.retain(|(_, ns)| grants.can_namespace(Permission::ServiceAccountRead, ns));
+    at.resolve("service account", found)
 }
 
-/// The account called `name` when `actor` may read it (404 otherwise) and holds
+/// `service_account:<namespace>/<name>`, as the audit log names an account.
+pub fn audit_name(namespace: &str, name: &str) -> String {
+    format!("service_account:{namespace}/{name}")
+}
+
+/// The account at `at` when `actor` may read it (404 otherwise) and holds
 /// `permission` on its namespace (403 otherwise).
 pub fn authorized_account(
     conn: &mut DbConnection,
     actor: &Actor,
     permission: Permission,
-    name: &str,
+    at: &Address,
 ) -> AppResult<(ServiceAccount, String)> {
-    let (account, namespace) = readable_account(conn, actor.grants(), name)?;
+    let (account, namespace) = readable_account(conn, actor.grants(), at)?;
     actor.require_namespace(permission, &namespace)?;
     Ok((account, namespace))
 }
 
 /// The account's list row (with key statistics).
-pub fn summary(conn: &mut DbConnection, grants: &Grants, name: &str) -> AppResult<AccountSummary> {
-    let (account, namespace) = readable_account(conn, grants, name)?;
+pub fn summary(
+    conn: &mut DbConnection,
+    grants: &Grants,
+    at: &Address,
+) -> AppResult<AccountSummary> {
+    let (account, namespace) = readable_account(conn, grants, at)?;
     let (key_count, last_used_at) = repo::key_stats(conn, account.id)?;
     Ok(AccountSummary {
         account,
@@ -131,10 +144,11 @@ pub fn create_account(
         )
     })?;
     let now = now_ms();
+    let at = Address::qualified(&namespace, &input.name);
     write_transaction(conn, |conn| -> AppResult<()> {
-        if repo::find_account(conn, &input.name)?.is_some() {
+        if !repo::find_accounts(conn, &at)?.is_empty() {
             return Err(AppError::Conflict(format!(
-                "a service account named {:?} already exists",
+                "a service account named {:?} already exists in {namespace}",
                 input.name
             )));
         }
@@ -155,11 +169,11 @@ pub fn create_account(
             actor,
             Some(&namespace),
             "service_account.create",
-            &format!("service_account:{}", input.name),
+            &audit_name(&namespace, &input.name),
             Some(&format!("namespace {namespace}")),
         )
     })?;
-    summary(conn, actor.grants(), &input.name)
+    summary(conn, actor.grants(), &at)
 }
 
 impl Edit {
@@ -213,11 +227,11 @@ pub fn update_account(
     conn: &mut DbConnection,
     actor: &Actor,
     cache: &KeyCache,
-    name: &str,
+    at: &Address,
     edit: &Edit,
 ) -> AppResult<AccountSummary> {
     let (account, namespace) =
-        authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
+        authorized_account(conn, actor, Permission::ServiceAccountUpdate, at)?;
     let fields = edit.check(conn, actor, account.active, account.id)?;
     valid("the change is not valid", fields)?;
     write_transaction(conn, |conn| -> AppResult<()> {
@@ -227,12 +241,16 @@ pub fn update_account(
             updated_at: now_ms(),
         };
         repo::update_account(conn, account.id, &changes)?;
-        let target = format!("service_account:{name}");
+        let target = audit_name(&namespace, &account.name);
         let what = ("service_account", target.as_str(), namespace.as_str());
         edit.audit(conn, actor, what, account.active)
     })?;
     cache.clear();
-    summary(conn, actor.grants(), name)
+    summary(
+        conn,
+        actor.grants(),
+        &Address::qualified(&namespace, &account.name),
+    )
 }
 
 /// Deletes an account and revokes everything it owns.
@@ -240,13 +258,13 @@ pub fn delete_account(
     conn: &mut DbConnection,
     actor: &Actor,
     cache: &KeyCache,
-    name: &str,
+    at: &Address,
 ) -> AppResult<()> {
     let (account, namespace) =
-        authorized_account(conn, actor, Permission::ServiceAccountDelete, name)?;
+        authorized_account(conn, actor, Permission::ServiceAccountDelete, at)?;
     write_transaction(conn, |conn| -> AppResult<()> {
         super::remove(conn, account.id)?;
-        let target = format!("service_account:{name}");
+        let target = audit_name(&namespace, &account.name);
         let ns = Some(namespace.as_str());
         audit::success_in(conn, actor, ns, "service_account.delete", &target, None)
     })?;
@@ -269,7 +287,9 @@ pub fn list_accounts(
     filter: &ListFilter<'_>,
 ) -> AppResult<AccountPage> {
     let rows = repo::list_accounts(conn, grants, filter)?;
-    let (items, next_cursor) = split_page(rows, filter.limit, |s| s.account.name.clone());
+    let (items, next_cursor) = split_page(rows, filter.limit, |s| {
+        format!("{}/{}", s.account.name, s.namespace)
+    });
     Ok(AccountPage { items, next_cursor })
 }
 

@@ -3,27 +3,26 @@
 //! differ only in how they answer.
 
 use super::accounts::{self, Edit};
-use super::api_keys::{self, IssuedKey, NewKeyInput};
+use super::api_keys::{self, IssuedKey, KeyAt, NewKeyInput};
 use super::models::{AccountSummary, ApiKey};
 use crate::app::Cx;
 use crate::errors::AppResult;
+use crate::names::Address;
 
-/// Changes account `name`'s description and/or active flag.
-pub async fn update_account(cx: &Cx, name: String, edit: Edit) -> AppResult<AccountSummary> {
-    cx.run(move |conn, actor, st| {
-        accounts::update_account(conn, actor, &st.key_cache, &name, &edit)
-    })
-    .await
+/// Changes account `at`'s description and/or active flag.
+pub async fn update_account(cx: &Cx, at: Address, edit: Edit) -> AppResult<AccountSummary> {
+    cx.run(move |conn, actor, st| accounts::update_account(conn, actor, &st.key_cache, &at, &edit))
+        .await
 }
 
-/// Deletes account `name` and everything it owns.
-pub async fn delete_account(cx: &Cx, name: String) -> AppResult<()> {
-    cx.run(move |conn, actor, st| accounts::delete_account(conn, actor, &st.key_cache, &name))
+/// Deletes account `at` and everything it owns.
+pub async fn delete_account(cx: &Cx, at: Address) -> AppResult<()> {
+    cx.run(move |conn, actor, st| accounts::delete_account(conn, actor, &st.key_cache, &at))
         .await
 }
 
 /// Creates a key of `account`; the plaintext exists only in the returned value.
-pub async fn create_key(cx: &Cx, account: String, input: NewKeyInput) -> AppResult<IssuedKey> {
+pub async fn create_key(cx: &Cx, account: Address, input: NewKeyInput) -> AppResult<IssuedKey> {
     cx.run(move |conn, actor, st| {
         let pepper = &st.keys.credential_pepper;
         api_keys::create_key(conn, actor, pepper, &account, &input)
@@ -31,33 +30,27 @@ pub async fn create_key(cx: &Cx, account: String, input: NewKeyInput) -> AppResu
     .await
 }
 
-/// Rotates key `(account, name)`, the previous secret working `retain` more minutes.
-pub async fn rotate_key(
-    cx: &Cx,
-    (account, name): (String, String),
-    retain: i64,
-) -> AppResult<IssuedKey> {
+/// Rotates key `at`, the previous secret working `retain` more minutes.
+pub async fn rotate_key(cx: &Cx, at: KeyAt, retain: i64) -> AppResult<IssuedKey> {
     cx.run(move |conn, actor, st| {
         let (cache, pepper) = (&st.key_cache, &st.keys.credential_pepper);
-        api_keys::rotate_key(conn, actor, cache, pepper, &account, &name, retain)
+        api_keys::rotate_key(conn, actor, cache, pepper, &at.account, &at.key, retain)
     })
     .await
 }
 
-/// Changes key `(account, name)`'s description and/or active flag.
-pub async fn update_key(
-    cx: &Cx,
-    (account, name): (String, String),
-    edit: Edit,
-) -> AppResult<ApiKey> {
+/// Changes key `at`'s description and/or active flag.
+pub async fn update_key(cx: &Cx, at: KeyAt, edit: Edit) -> AppResult<ApiKey> {
     cx.run(move |conn, actor, st| {
-        api_keys::update_key(conn, actor, &st.key_cache, &account, &name, &edit)
+        api_keys::update_key(conn, actor, &st.key_cache, &at.account, &at.key, &edit)
     })
     .await
 }
 
-/// Deletes key `(account, name)` and the tokens minted from it.
-pub async fn delete_key(cx: &Cx, (account, name): (String, String)) -> AppResult<()> {
-    cx.run(move |conn, actor, st| api_keys::delete_key(conn, actor, &st.key_cache, &account, &name))
-        .await
+/// Deletes key `at` and the tokens minted from it.
+pub async fn delete_key(cx: &Cx, at: KeyAt) -> AppResult<()> {
+    cx.run(move |conn, actor, st| {
+        api_keys::delete_key(conn, actor, &st.key_cache, &at.account, &at.key)
+    })
+    .await
 }

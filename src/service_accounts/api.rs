@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::accounts::{self, Edit, NewAccount};
 use super::actions;
-use super::api_keys::{self, IssuedKey, NewKeyInput};
+use super::api_keys::{self, IssuedKey, KeyAt, NewKeyInput};
 use super::grants;
 use super::models::{AccountJson, ApiKey, KeyJson};
 use super::repo::ListFilter;
@@ -16,39 +16,51 @@ use crate::access;
 use crate::app::Cx;
 use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
+use crate::names::{Address, Namespaced, Scoped};
 use crate::web::Reply;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
-/// Routes; a method a path does not take is answered 405 with `Allow`.
+/// Routes, each under `/api/v1/namespaces/{ns}/service-accounts` and the older
+/// `/api/v1/service-accounts` (answered where a name is unambiguous); a method a path
+/// does not take is answered 405 with `Allow`.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    let key = "/{sa}/api-keys/{key}";
-    cfg.service(
-        web::scope("/api/v1/service-accounts")
-            .service(web::resource("").get(list_accounts).post(create_account))
-            .service(
-                web::resource("/{sa}")
-                    .get(get_account)
-                    .patch(update_account)
-                    .delete(delete_account),
-            )
-            .service(
-                web::resource("/{sa}/role-bindings")
-                    .get(get_bindings)
-                    .put(put_bindings),
-            )
-            .service(
-                web::resource("/{sa}/api-keys")
-                    .get(list_keys)
-                    .post(create_key),
-            )
-            .service(
-                web::resource(key)
-                    .get(get_key)
-                    .patch(update_key)
-                    .delete(delete_key),
-            )
-            .service(web::resource(format!("{key}/rotate")).post(rotate_key)),
-    );
+    for prefix in [
+        "/api/v1/namespaces/{ns}/service-accounts",
+        "/api/v1/service-accounts",
+    ] {
+        cfg.service(routes(prefix));
+    }
+}
+
+/// The routes under `prefix`.
+fn routes(prefix: &str) -> actix_web::Scope {
+    let key = "/{name}/api-keys/{key}";
+    web::scope(prefix)
+        .service(web::resource("").get(list_accounts).post(create_account))
+        .service(
+            web::resource("/{name}")
+                .get(get_account)
+                .patch(update_account)
+                .delete(delete_account),
+        )
+        .service(
+            web::resource("/{name}/role-bindings")
+                .get(get_bindings)
+                .put(put_bindings),
+        )
+        .service(web::resource("/{name}/environments").get(get_environments))
+        .service(
+            web::resource("/{name}/api-keys")
+                .get(list_keys)
+                .post(create_key),
+        )
+        .service(
+            web::resource(key)
+                .get(get_key)
+                .patch(update_key)
+                .delete(delete_key),
+        )
+        .service(web::resource(format!("{key}/rotate")).post(rotate_key))
 }
 
 /// Query of the list.
@@ -61,8 +73,14 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> Reply {
-    let q = query.into_inner();
+impl Namespaced for ListQuery {
+    fn namespace_mut(&mut self) -> &mut Option<String> {
+        &mut self.namespace
+    }
+}
+
+async fn list_accounts(cx: Cx, query: Scoped<web::Query<ListQuery>>) -> Reply {
+    let q = query.0.into_inner();
     let limit = pagination::limit(q.limit)?;
     let cursor = decode_cursor(q.cursor.as_deref())?;
     let page = cx
@@ -83,65 +101,92 @@ async fn list_accounts(cx: Cx, query: web::Query<ListQuery>) -> Reply {
     })))
 }
 
-async fn create_account(cx: Cx, body: web::Json<NewAccount>) -> Reply {
-    let input = body.into_inner();
+async fn create_account(cx: Cx, body: Scoped<web::Json<NewAccount>>) -> Reply {
+    let input = body.0.into_inner();
     let created = cx
         .run(move |conn, actor, _| accounts::create_account(conn, actor, &input))
         .await?;
     Ok(HttpResponse::Created().json(AccountJson::from(&created)))
 }
 
-async fn get_account(cx: Cx, path: web::Path<String>) -> Reply {
-    let name = path.into_inner();
+async fn get_account(cx: Cx, at: Address) -> Reply {
     let found = cx
-        .run(move |conn, actor, _| accounts::summary(conn, actor.grants(), &name))
+        .run(move |conn, actor, _| accounts::summary(conn, actor.grants(), &at))
         .await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&found)))
 }
 
-async fn update_account(cx: Cx, path: web::Path<String>, body: web::Json<Edit>) -> Reply {
-    let updated = actions::update_account(&cx, path.into_inner(), body.into_inner()).await?;
+async fn update_account(cx: Cx, at: Address, body: web::Json<Edit>) -> Reply {
+    let updated = actions::update_account(&cx, at, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&updated)))
 }
 
-async fn delete_account(cx: Cx, path: web::Path<String>) -> Reply {
-    actions::delete_account(&cx, path.into_inner()).await?;
+async fn delete_account(cx: Cx, at: Address) -> Reply {
+    actions::delete_account(&cx, at).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn get_bindings(cx: Cx, path: web::Path<String>) -> Reply {
-    let name = path.into_inner();
+async fn get_bindings(cx: Cx, at: Address) -> Reply {
     let map = cx
-        .run(move |conn, actor, _| grants::bindings(conn, actor.grants(), &name))
+        .run(move |conn, actor, _| grants::bindings(conn, actor.grants(), &at))
         .await?;
     Ok(HttpResponse::Ok().json(map))
 }
 
 async fn put_bindings(
     cx: Cx,
-    path: web::Path<String>,
+    at: Address,
     body: web::Json<BTreeMap<String, Vec<String>>>,
 ) -> Reply {
-    let name = path.into_inner();
     let bindings = access::parse_binding_map(&body)?;
     let map = cx
         .run(move |conn, actor, st| {
-            grants::set_bindings(conn, actor, &st.key_cache, &name, &bindings)
+            grants::set_bindings(conn, actor, &st.key_cache, &at, &bindings)
         })
         .await?;
     Ok(HttpResponse::Ok().json(map))
 }
 
-async fn list_keys(cx: Cx, path: web::Path<String>) -> Reply {
-    let account = path.into_inner();
-    let acc = account.clone();
+/// `GET …/service-accounts/{sa}/environments`: what the account can read, for a global
+/// admin, or within the namespaces a namespace admin administers (the account must be
+/// readable: 404 otherwise; 403 when its bindings reach none of the caller's
+/// namespaces); same filters and paging as `/api/v1/environments`.
+async fn get_environments(
+    cx: Cx,
+    at: Address,
+    q: web::Query<crate::environments::api::EnvQuery>,
+) -> Reply {
+    let filter = q.filter()?;
+    let limit = filter.limit;
+    let cap = cx.actor.oversight()?;
+    let (rows, total) = cx
+        .run(move |conn, actor, st| {
+            let (account, _) = accounts::readable_account(conn, actor.grants(), &at)?;
+            let held = access::load_service_account_grants(conn, account.id)?;
+            let grants = match cap {
+                Some(overseer) if held.seen_by(&overseer).bindings().is_empty() => {
+                    return Err(AppError::Forbidden(
+                        "this account's bindings reach no namespace you administer".into(),
+                    ));
+                }
+                Some(overseer) => access::Grants::capped_by(held.bindings().to_vec(), overseer),
+                None => held,
+            };
+            crate::environments::list_environments(conn, &grants, &filter, &st.env_totals)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(crate::environments::api::env_page(rows, total, limit)))
+}
+
+async fn list_keys(cx: Cx, account: Address) -> Reply {
+    let name = account.name.clone();
     let keys = cx
-        .run(move |conn, actor, _| api_keys::list_keys(conn, actor.grants(), &acc))
+        .run(move |conn, actor, _| api_keys::list_keys(conn, actor.grants(), &account))
         .await?;
     let now = now_ms();
     let items: Vec<KeyJson> = keys
         .iter()
-        .map(|k| KeyJson::new(k, &account, now, None))
+        .map(|k| KeyJson::new(k, &name, now, None))
         .collect();
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
 }
@@ -172,8 +217,7 @@ fn key_json(key: &ApiKey, account: &str) -> KeyJson {
     KeyJson::new(key, account, now_ms(), None)
 }
 
-async fn create_key(cx: Cx, path: web::Path<String>, body: web::Json<CreateKeyBody>) -> Reply {
-    let account = path.into_inner();
+async fn create_key(cx: Cx, account: Address, body: web::Json<CreateKeyBody>) -> Reply {
     let b = body.into_inner();
     let input = NewKeyInput {
         name: b.name,
@@ -184,28 +228,27 @@ async fn create_key(cx: Cx, path: web::Path<String>, body: web::Json<CreateKeyBo
             .map(|t| parse_time("expires_at", t))
             .transpose()?,
     };
-    let issued = actions::create_key(&cx, account.clone(), input).await?;
-    Ok(HttpResponse::Created().json(issued_json(issued, &account)))
+    let name = account.name.clone();
+    let issued = actions::create_key(&cx, account, input).await?;
+    Ok(HttpResponse::Created().json(issued_json(issued, &name)))
 }
 
-async fn get_key(cx: Cx, path: web::Path<(String, String)>) -> Reply {
-    let (account, name) = path.into_inner();
-    let acc = account.clone();
+async fn get_key(cx: Cx, at: KeyAt) -> Reply {
+    let name = at.account.name.clone();
     let key = cx
-        .run(move |conn, actor, _| api_keys::get_key(conn, actor.grants(), &acc, &name))
+        .run(move |conn, actor, _| api_keys::get_key(conn, actor.grants(), &at.account, &at.key))
         .await?;
-    Ok(HttpResponse::Ok().json(key_json(&key, &account)))
+    Ok(HttpResponse::Ok().json(key_json(&key, &name)))
 }
 
-async fn update_key(cx: Cx, path: web::Path<(String, String)>, body: web::Json<Edit>) -> Reply {
-    let path = path.into_inner();
-    let account = path.0.clone();
-    let key = actions::update_key(&cx, path, body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(key_json(&key, &account)))
+async fn update_key(cx: Cx, at: KeyAt, body: web::Json<Edit>) -> Reply {
+    let name = at.account.name.clone();
+    let key = actions::update_key(&cx, at, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(key_json(&key, &name)))
 }
 
-async fn delete_key(cx: Cx, path: web::Path<(String, String)>) -> Reply {
-    actions::delete_key(&cx, path.into_inner()).await?;
+async fn delete_key(cx: Cx, at: KeyAt) -> Reply {
+    actions::delete_key(&cx, at).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -216,14 +259,9 @@ pub struct RotateBody {
     retain_period_minutes: Option<i64>,
 }
 
-async fn rotate_key(
-    cx: Cx,
-    path: web::Path<(String, String)>,
-    body: web::Json<RotateBody>,
-) -> Reply {
-    let path = path.into_inner();
-    let account = path.0.clone();
+async fn rotate_key(cx: Cx, at: KeyAt, body: web::Json<RotateBody>) -> Reply {
+    let name = at.account.name.clone();
     let retain = body.into_inner().retain_period_minutes.unwrap_or(0);
-    let issued = actions::rotate_key(&cx, path, retain).await?;
-    Ok(HttpResponse::Ok().json(issued_json(issued, &account)))
+    let issued = actions::rotate_key(&cx, at, retain).await?;
+    Ok(HttpResponse::Ok().json(issued_json(issued, &name)))
 }

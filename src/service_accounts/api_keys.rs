@@ -13,7 +13,7 @@ use crate::audit;
 use crate::credential::{self, CredentialKind};
 use crate::db::{DbConnection, now_ms, write_transaction};
 use crate::errors::{AppError, AppResult, FieldErrors};
-use crate::names::validate_name;
+use crate::names::{Address, validate_name};
 
 /// Input of key creation.
 #[derive(Debug, Clone, Default)]
@@ -26,19 +26,53 @@ pub struct NewKeyInput {
     pub expires_at: Option<i64>,
 }
 
+/// Key `{key}` of the account at `{ns}`/`{name}` (path parameters).
+#[derive(Debug, Clone)]
+pub struct KeyAt {
+    /// The account.
+    pub account: Address,
+    /// The key's name.
+    pub key: String,
+}
+
+impl actix_web::FromRequest for KeyAt {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        /// The `{key}` parameter.
+        #[derive(serde::Deserialize)]
+        struct Key {
+            key: String,
+        }
+        let params = req.match_info();
+        std::future::ready(
+            Address::of(params)
+                .zip(params.load::<Key>().ok())
+                .map(|(account, k)| Self {
+                    account,
+                    key: k.key,
+                })
+                .ok_or(AppError::NotFound),
+        )
+    }
+}
+
 /// A key with its plaintext, right after creation or rotation.
 pub struct IssuedKey {
     /// The row after the change.
     pub key: ApiKey,
     /// The plaintext to show once.
     pub plaintext: String,
+    /// Its account, `namespace/name`.
+    pub account: Address,
 }
 
 /// The account's keys (`service-account::read`).
 pub fn list_keys(
     conn: &mut DbConnection,
     grants: &Grants,
-    account: &str,
+    account: &Address,
 ) -> AppResult<Vec<ApiKey>> {
     let (acc, _) = readable_account(conn, grants, account)?;
     Ok(repo::list_keys(conn, acc.id)?)
@@ -48,7 +82,7 @@ pub fn list_keys(
 fn find(
     conn: &mut DbConnection,
     grants: &Grants,
-    account: &str,
+    account: &Address,
     name: &str,
 ) -> AppResult<(ApiKey, String)> {
     let (acc, namespace) = readable_account(conn, grants, account)?;
@@ -63,7 +97,7 @@ fn find(
 pub fn get_key(
     conn: &mut DbConnection,
     grants: &Grants,
-    account: &str,
+    account: &Address,
     name: &str,
 ) -> AppResult<ApiKey> {
     Ok(find(conn, grants, account, name)?.0)
@@ -74,7 +108,7 @@ pub fn get_key(
 pub fn managed_key(
     conn: &mut DbConnection,
     actor: &Actor,
-    account: &str,
+    account: &Address,
     name: &str,
 ) -> AppResult<(ApiKey, String)> {
     let (key, namespace) = find(conn, actor.grants(), account, name)?;
@@ -87,7 +121,7 @@ pub fn create_key(
     conn: &mut DbConnection,
     actor: &Actor,
     pepper: &[u8; 32],
-    account: &str,
+    account: &Address,
     input: &NewKeyInput,
 ) -> AppResult<IssuedKey> {
     let (acc, namespace) = authorized_account(conn, actor, Permission::ApiKeyManage, account)?;
@@ -107,8 +141,8 @@ pub fn create_key(
     let id = write_transaction(conn, |conn| -> AppResult<i64> {
         if repo::find_key(conn, acc.id, &input.name)?.is_some() {
             return Err(AppError::Conflict(format!(
-                "{account:?} already has a key named {:?}",
-                input.name
+                "{:?} already has a key named {:?}",
+                acc.name, input.name
             )));
         }
         let id = repo::insert_key(
@@ -129,7 +163,7 @@ pub fn create_key(
             actor,
             Some(&namespace),
             "api_key.create",
-            &format!("api_key:{account}/{}", input.name),
+            &format!("api_key:{namespace}/{}/{}", acc.name, input.name),
             Some(&format!("key id {}", issued.id)),
         )?;
         Ok(id)
@@ -137,6 +171,7 @@ pub fn create_key(
     Ok(IssuedKey {
         key: repo::get_key(conn, id)?,
         plaintext: issued.plaintext,
+        account: Address::qualified(&namespace, &acc.name),
     })
 }
 
@@ -147,7 +182,7 @@ pub fn rotate_key(
     actor: &Actor,
     cache: &KeyCache,
     pepper: &[u8; 32],
-    account: &str,
+    account: &Address,
     name: &str,
     retain_minutes: i64,
 ) -> AppResult<IssuedKey> {
@@ -175,7 +210,7 @@ pub fn rotate_key(
             actor,
             Some(&namespace),
             "api_key.rotate",
-            &format!("api_key:{account}/{name}"),
+            &format!("api_key:{namespace}/{}/{name}", account.name),
             Some(&format!("retain {retain_minutes} min")),
         )
     })?;
@@ -183,6 +218,7 @@ pub fn rotate_key(
     Ok(IssuedKey {
         key: repo::get_key(conn, key.id)?,
         plaintext: issued.plaintext,
+        account: Address::qualified(&namespace, &account.name),
     })
 }
 
@@ -191,7 +227,7 @@ pub fn update_key(
     conn: &mut DbConnection,
     actor: &Actor,
     cache: &KeyCache,
-    account: &str,
+    account: &Address,
     name: &str,
     edit: &Edit,
 ) -> AppResult<ApiKey> {
@@ -206,7 +242,7 @@ pub fn update_key(
             active: edit.active,
         };
         repo::update_key(conn, key.id, &changes)?;
-        let target = format!("api_key:{account}/{name}");
+        let target = format!("api_key:{namespace}/{}/{name}", account.name);
         edit.audit(conn, actor, ("api_key", &target, &namespace), key.active)
     })?;
     cache.clear();
@@ -218,14 +254,14 @@ pub fn delete_key(
     conn: &mut DbConnection,
     actor: &Actor,
     cache: &KeyCache,
-    account: &str,
+    account: &Address,
     name: &str,
 ) -> AppResult<()> {
     let (key, namespace) = managed_key(conn, actor, account, name)?;
     write_transaction(conn, |conn| -> AppResult<()> {
         crate::auth::delete_key_tokens(conn, &[key.id])?;
         repo::delete_key(conn, key.id)?;
-        let target = format!("api_key:{account}/{name}");
+        let target = format!("api_key:{namespace}/{}/{name}", account.name);
         audit::success_in(
             conn,
             actor,

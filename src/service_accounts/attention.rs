@@ -8,7 +8,6 @@ use crate::db::DbConnection;
 use crate::errors::AppResult;
 use crate::web::attention::Attention;
 use crate::web::format::when;
-use crate::web::path_segment;
 
 /// A key unused this long needs a look (it may be forgotten, or leaked and idle).
 const UNUSED_MS: i64 = 90 * 24 * 60 * 60 * 1000;
@@ -23,7 +22,7 @@ pub fn needing_attention(
 ) -> AppResult<Vec<Attention>> {
     let bounds = (now.saturating_add(EXPIRY_WARNING_MS), now - UNUSED_MS);
     let mut out = Vec::new();
-    for (account, key) in repo::keys_needing_attention(conn, grants, bounds, MOST)? {
+    for ((ns, account), key) in repo::keys_needing_attention(conn, grants, bounds, MOST)? {
         let what = match (key.expires_at, key.last_used_at) {
             (Some(at), _) if at <= now => format!("expired {}", when(Some(at))),
             (Some(at), _) if at < bounds.0 => format!("expires {}", when(Some(at))),
@@ -34,15 +33,15 @@ pub fn needing_attention(
             (_, last) => format!("has not been used since {}", when(last)),
         };
         out.push(Attention {
-            what: format!("Key {} of {account} {what}", key.name),
-            href: format!("/service-accounts/{}", path_segment(&account)),
+            what: format!("Key {} of {ns}/{account} {what}", key.name),
+            href: super::account_url(&ns, &account),
         });
     }
     let holding = access::principals_holding(conn, KIND_SERVICE_ACCOUNT)?;
-    for account in repo::accounts_holding_nothing(conn, grants, &holding, MOST)? {
+    for (ns, account) in repo::accounts_holding_nothing(conn, grants, &holding, MOST)? {
         out.push(Attention {
-            what: format!("{account} has no role bindings: its keys can read nothing"),
-            href: format!("/service-accounts/{}#access", path_segment(&account)),
+            what: format!("{ns}/{account} has no role bindings: its keys can read nothing"),
+            href: format!("{}#access", super::account_url(&ns, &account)),
         });
     }
     Ok(out)

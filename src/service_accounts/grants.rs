@@ -13,14 +13,15 @@ use crate::db::{DbConnection, write_transaction};
 use crate::environments::totals::TotalsCache;
 use crate::environments::{self, ViewAs};
 use crate::errors::AppResult;
+use crate::names::Address;
 
 /// The account's stored role bindings as `pattern → roles`.
 pub fn bindings(
     conn: &mut DbConnection,
     grants: &Grants,
-    name: &str,
+    at: &Address,
 ) -> AppResult<BTreeMap<String, Vec<String>>> {
-    let (account, _) = readable_account(conn, grants, name)?;
+    let (account, _) = readable_account(conn, grants, at)?;
     Ok(access::stored_bindings(
         conn,
         KIND_SERVICE_ACCOUNT,
@@ -34,11 +35,11 @@ pub fn set_bindings(
     conn: &mut DbConnection,
     actor: &Actor,
     cache: &KeyCache,
-    name: &str,
+    at: &Address,
     bindings: &[(Pattern, Role)],
 ) -> AppResult<BTreeMap<String, Vec<String>>> {
     let (account, namespace) =
-        authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
+        authorized_account(conn, actor, Permission::ServiceAccountUpdate, at)?;
     access::require_can_grant(actor.grants(), bindings, "a service-account binding")?;
     let detail: Vec<String> = bindings.iter().map(|(p, r)| format!("{p}={r}")).collect();
     let of = (&account, namespace.as_str());
@@ -60,11 +61,11 @@ pub fn change_binding(
     conn: &mut DbConnection,
     actor: &Actor,
     cache: &KeyCache,
-    name: &str,
+    at: &Address,
     change: &BindingChange,
 ) -> AppResult<BTreeMap<String, Vec<String>>> {
     let (account, namespace) =
-        authorized_account(conn, actor, Permission::ServiceAccountUpdate, name)?;
+        authorized_account(conn, actor, Permission::ServiceAccountUpdate, at)?;
     let mut bindings: Vec<(Pattern, Role)> =
         access::stored_binding_list(conn, KIND_SERVICE_ACCOUNT, account.id)?;
     let detail = match change {
@@ -105,7 +106,7 @@ fn store(
 ) -> AppResult<BTreeMap<String, Vec<String>>> {
     write_transaction(conn, |conn| -> AppResult<()> {
         access::replace_bindings(conn, KIND_SERVICE_ACCOUNT, account.id, bindings)?;
-        let target = format!("service_account:{}", account.name);
+        let target = super::accounts::audit_name(namespace, &account.name);
         let ns = Some(namespace);
         audit::success_in(
             conn,
@@ -124,24 +125,24 @@ fn store(
     )?)
 }
 
-/// Whether the account called `name` (readable by `viewer`) holds no binding at all:
+/// Whether the account at `at` (readable by `viewer`) holds no binding at all:
 /// its keys authenticate, but it can read nothing.
-pub fn holds_nothing(conn: &mut DbConnection, viewer: &Grants, name: &str) -> AppResult<bool> {
-    let (account, _) = readable_account(conn, viewer, name)?;
+pub fn holds_nothing(conn: &mut DbConnection, viewer: &Grants, at: &Address) -> AppResult<bool> {
+    let (account, _) = readable_account(conn, viewer, at)?;
     let grants = access::load_service_account_grants(conn, account.id)?;
     Ok(grants.bindings().is_empty())
 }
 
-/// The access of the account called `name` (readable by `viewer`): its grants, and
+/// The access of the account at `at` (readable by `viewer`): its grants, and
 /// what it can read within the viewer's own reach, so nothing beyond it is disclosed.
 pub fn access_of(
     conn: &mut DbConnection,
     viewer: &Grants,
     totals: &TotalsCache,
-    name: &str,
+    at: &Address,
     limit: i64,
 ) -> AppResult<ViewAs> {
-    let (account, _) = readable_account(conn, viewer, name)?;
+    let (account, _) = readable_account(conn, viewer, at)?;
     let grants = access::load_service_account_grants(conn, account.id)?;
     environments::view_as(conn, &grants, viewer.clone(), None, limit, totals)
 }

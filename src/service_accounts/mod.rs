@@ -78,21 +78,33 @@ pub fn create_unchecked(
     Ok(())
 }
 
-/// The id of the account called `name` if `grants` may read it (to resolve share
-/// targets: an unreadable account reads as missing).
+/// The page of account `name` of namespace `ns`.
+pub fn account_url(ns: &str, name: &str) -> String {
+    format!(
+        "/namespaces/{}/service-accounts/{}",
+        crate::web::path_segment(ns),
+        crate::web::path_segment(name)
+    )
+}
+
+/// The id of the account at `at` if `grants` may read it (to resolve share and
+/// view-as targets: an unreadable account reads as missing); 409 `ambiguous_name` for a
+/// bare name readable in several namespaces.
 pub fn find_readable_id(
     conn: &mut DbConnection,
     grants: &crate::access::Grants,
-    name: &str,
-) -> diesel::QueryResult<Option<i64>> {
-    Ok(repo::find_account(conn, name)?
-        .filter(|(_, ns)| grants.can_namespace(crate::access::Permission::ServiceAccountRead, ns))
-        .map(|(account, _)| account.id))
+    at: &crate::names::Address,
+) -> crate::errors::AppResult<Option<i64>> {
+    match accounts::readable_account(conn, grants, at) {
+        Ok((account, _)) => Ok(Some(account.id)),
+        Err(crate::errors::AppError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
-/// The name of account `id`.
+/// `namespace/name` of account `id`.
 pub fn name_of(conn: &mut DbConnection, id: i64) -> diesel::QueryResult<Option<String>> {
-    repo::account_name(conn, id)
+    Ok(repo::account_name(conn, id)?.map(|(ns, name)| format!("{ns}/{name}")))
 }
 
 /// `(id, namespace, name)` of the accounts among `ids` ("who has access").

@@ -45,6 +45,13 @@ impl AccountRow {
     }
 }
 
+impl AccountRow {
+    /// Its page.
+    pub fn url(&self) -> String {
+        super::account_url(&self.namespace, &self.name)
+    }
+}
+
 impl From<&AccountSummary> for AccountRow {
     fn from(s: &AccountSummary) -> Self {
         Self {
@@ -255,14 +262,32 @@ pub struct KeyForm {
     pub messages: Messages,
 }
 
+/// Something named on a page with the link to its own page.
+pub struct Linked {
+    /// Name shown.
+    pub name: String,
+    /// Its page.
+    pub url: String,
+}
+
+impl Linked {
+    /// The account at `at`.
+    pub fn account(at: &crate::names::Address) -> Self {
+        Self {
+            name: at.name.clone(),
+            url: super::handlers::address_url(at),
+        }
+    }
+}
+
 /// `GET /service-accounts/{sa}/api-keys/new`
 #[derive(Template, WebTemplate)]
 #[template(path = "service_accounts/new_key.html")]
 pub struct NewKeyPage {
     /// Layout.
     pub layout: Layout,
-    /// Account name.
-    pub account: String,
+    /// The account.
+    pub account: Linked,
     /// Form state.
     pub form: KeyForm,
 }
@@ -273,8 +298,8 @@ pub struct NewKeyPage {
 pub struct RotateKeyPage {
     /// Layout.
     pub layout: Layout,
-    /// Account name.
-    pub account: String,
+    /// The account.
+    pub account: Linked,
     /// The key.
     pub key: KeyRow,
     /// Upper bound of the grace period, minutes.

@@ -233,22 +233,6 @@ fn grantee(of_group: bool, name: &str) -> Grantee<'_> {
 
 /// `GET /api/v1/users/{name}/environments`: what that user can read (the notebook
 /// spawner's one call), same filters and paging as `/api/v1/environments`.
-/// What the caller oversees of other principals: everything for a global admin (None),
-/// the namespaces they administer for a namespace admin; 403 for anyone else.
-fn oversight(cx: &Cx) -> AppResult<Option<Grants>> {
-    let grants = cx.actor.grants();
-    if grants.is_global_admin() {
-        return Ok(None);
-    }
-    let administered = grants.administered();
-    if administered.bindings().is_empty() {
-        return Err(AppError::Forbidden(
-            "this needs global administration or admin on a namespace".into(),
-        ));
-    }
-    Ok(Some(grants.clone()))
-}
-
 /// A user's grants as a namespace admin may see them; 404 when none of them reaches
 /// the admin's namespaces (so that nobody else's existence leaks).
 fn seen_by(grants: &Grants, overseer: &Grants) -> AppResult<Grants> {
@@ -266,14 +250,14 @@ async fn user_environments(
 ) -> Reply {
     let filter: EnvFilter = q.filter()?;
     let limit = filter.limit;
-    let cap = oversight(&cx)?;
+    let cap = cx.actor.oversight()?;
     let (rows, total) = cx
         .run(move |conn, _, st| {
             let (_, grants) = ops::grants_of(conn, st, &path)?;
             let grants = match cap {
                 Some(overseer) => {
                     seen_by(&grants, &overseer)?;
-                    Grants::capped_by(grants.bindings().to_vec(), overseer.administered())
+                    Grants::capped_by(grants.bindings().to_vec(), overseer)
                 }
                 None => grants,
             };
@@ -285,7 +269,7 @@ async fn user_environments(
 
 /// `GET /api/v1/users/{name}/permissions`: that user's bindings with their sources.
 async fn user_permissions(cx: Cx, path: web::Path<String>) -> Reply {
-    let cap = oversight(&cx)?;
+    let cap = cx.actor.oversight()?;
     let (user, grants) = cx
         .run(move |conn, _, st| ops::grants_of(conn, st, &path))
         .await?;

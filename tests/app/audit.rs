@@ -93,7 +93,11 @@ async fn namespace_admins_read_their_namespaces_trail_and_their_own_actions() {
         .collect();
     assert_eq!(
         targets,
-        ["user:alice", "api_key:a-bot/k", "service_account:a-bot"],
+        [
+            "user:alice",
+            "api_key:team-a/a-bot/k",
+            "service_account:team-a/a-bot"
+        ],
         "her own sign-in and team-a's events, not team-b's: {seen}"
     );
     assert_eq!(items(&seen)[1]["actor"], "user:root");
@@ -124,7 +128,7 @@ async fn namespace_admins_read_their_namespaces_trail_and_their_own_actions() {
     let page = app.get("/audit?action=service_account").await;
     assert_eq!(page.status, StatusCode::OK);
     let rows = page.texts("#events .event td:nth-child(4)");
-    assert_eq!(rows, ["service_account:a-bot"]);
+    assert_eq!(rows, ["service_account:team-a/a-bot"]);
     assert_eq!(
         page.value("#audit-filters select[name=action] option[selected]")
             .as_deref(),

@@ -217,7 +217,10 @@ async fn registering_shows_errors_inline_and_then_hidden_secrets() {
         .post_form("/connectors", &aws_form("s3-page", SECRET))
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    assert_eq!(res.header("location"), Some("/connectors/s3-page"));
+    assert_eq!(
+        res.header("location"),
+        Some("/namespaces/team-a/connectors/s3-page")
+    );
     let page = app.get("/connectors/s3-page").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.body.contains(SECRET) && !page.body.contains("AKIAPAGETEST"));
@@ -471,7 +474,7 @@ async fn verify_on_the_connector_page_shows_what_the_provider_said() {
     let page = app.get("/connectors/s3-verify").await;
     assert_eq!(
         page.attr("#verify-form", "hx-post").as_deref(),
-        Some("/connectors/s3-verify/verify")
+        Some("/namespaces/team-a/connectors/s3-verify/verify")
     );
     let before = page.text("#verified-at");
     assert!(page.text("#resources tr.resource-row").contains("declared"));

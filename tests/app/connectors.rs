@@ -11,7 +11,8 @@ use crate::helpers::{PASSWORD, TestApp, find_by, get, item_strings, items};
 const SECRET: &str = "wJalrXUtnFEMIexampleSECRETvalue0001";
 const KEY_ID: &str = "AKIAEXAMPLEKEYID0001";
 
-fn aws(name: &str, namespace: &str) -> Value {
+/// The body of an AWS connector `name` in `namespace` (a secret key, one bucket).
+pub(crate) fn aws(name: &str, namespace: &str) -> Value {
     json!({
         "name": name,
         "namespace": namespace,
@@ -315,7 +316,7 @@ async fn edits_keep_secrets_unless_replaced() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     // Every change is audited, without a secret.
     let root = app.admin_token().await;
-    let events = "/api/v1/audit-events?target=connector:s3-training";
+    let events = "/api/v1/audit-events?target=connector:team-a/s3-training";
     let text = app.read_as(&root, events).await.to_string();
     assert!(
         text.contains("connector.create") && text.contains("connector.update"),
@@ -392,7 +393,10 @@ async fn permissions_follow_the_namespace() {
     assert_eq!(shown["resources"][0]["origin"], "verified", "{shown}");
     assert_eq!(shown["resources"][0]["error"], error, "{shown}");
     let (_, events) = app
-        .get_as(&root, "/api/v1/audit-events?target=connector:s3-training")
+        .get_as(
+            &root,
+            "/api/v1/audit-events?target=connector:team-a/s3-training",
+        )
         .await
         .parts();
     let text = events.to_string();
@@ -585,7 +589,8 @@ async fn deleting_a_namespace_deletes_its_connectors_with_an_audit_event_each() 
     });
     assert_eq!(resources, 0);
     for name in ["one", "two"] {
-        let path = format!("/api/v1/audit-events?action=connector.delete&target=connector:{name}");
+        let path =
+            format!("/api/v1/audit-events?action=connector.delete&target=connector:team-b/{name}");
         let events = app.read_as(&root, &path).await;
         assert_eq!(items(&events).len(), 1, "{events}");
     }

@@ -27,6 +27,7 @@ mod identity;
 mod matcher;
 mod matrix;
 mod migrations;
+mod names;
 mod oidc;
 mod overview;
 mod pages;

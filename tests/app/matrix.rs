@@ -40,6 +40,18 @@ GET    /api/v1/service-accounts/sa-a/api-keys          401 200 200 404 200 200
 POST   /api/v1/service-accounts/sa-a/api-keys          401 403 403 404 403 201 {"name": "k2"}
 GET    /api/v1/service-accounts/sa-a/role-bindings     401 200 200 404 200 200
 PUT    /api/v1/service-accounts/sa-a/role-bindings     401 403 403 404 403 200 {"team-a/*": ["viewer"]}
+GET    /api/v1/namespaces/team-a/service-accounts      401 200 200 200 200 200
+GET    /api/v1/namespaces/team-a/service-accounts/sa-a 401 200 200 404 200 200
+POST   /api/v1/namespaces/team-a/service-accounts      401 403 403 403 403 201 {"name": "new-sa2"}
+PATCH  /api/v1/namespaces/team-a/service-accounts/sa-a 401 403 403 404 403 200 {"description": "y"}
+GET    /api/v1/namespaces/team-a/service-accounts/sa-a/api-keys         401 200 200 404 200 200
+POST   /api/v1/namespaces/team-a/service-accounts/sa-a/api-keys         401 403 403 404 403 201 {"name": "k3"}
+GET    /api/v1/namespaces/team-a/service-accounts/sa-a/api-keys/k1      401 200 200 404 200 200
+POST   /api/v1/namespaces/team-a/service-accounts/sa-a/api-keys/k1/rotate 401 403 403 404 403 200 {}
+GET    /api/v1/namespaces/team-a/service-accounts/sa-a/role-bindings    401 200 200 404 200 200
+PUT    /api/v1/namespaces/team-a/service-accounts/sa-a/role-bindings    401 403 403 404 403 200 {"team-a/*": ["viewer"]}
+GET    /api/v1/namespaces/team-a/service-accounts/sa-a/environments     401 403 403 404 403 200
+GET    /api/v1/service-accounts/sa-a/environments      401 403 403 404 403 200
 GET    /api/v1/users                                   401 403 403 403 403 200
 POST   /api/v1/users                                   401 403 403 403 403 201 {"name": "u2"}
 GET    /api/v1/users/viewer                            401 403 403 403 403 200
@@ -62,9 +74,15 @@ POST   /api/v1/connectors                              401 403 403 403 403 201 {
 PATCH  /api/v1/connectors/conn-a                       401 403 403 404 403 200 {"description": "d"}
 POST   /api/v1/connectors/conn-a/verify                401 403 200 404 403 200
 POST   /api/v1/connectors/conn-a/client-credentials    401 403 502 404 403 502 {"resource_type": "docker-registry"}
-DELETE /api/v1/connectors/conn-a                       401 403 403 404 403 204
+GET    /api/v1/namespaces/team-a/connectors            401 200 200 200 200 200
+GET    /api/v1/namespaces/team-a/connectors/conn-a     401 200 200 404 200 200
+POST   /api/v1/namespaces/team-a/connectors            401 403 403 403 403 201 {"name": "conn-new2", "connector_type": "docker", "auth_method": "password", "configuration": {"username": "u", "password": "p"}}
+PATCH  /api/v1/namespaces/team-a/connectors/conn-a     401 403 403 404 403 200 {"description": "e"}
+POST   /api/v1/namespaces/team-a/connectors/conn-a/verify 401 403 200 404 403 200
+POST   /api/v1/namespaces/team-a/connectors/conn-a/client-credentials 401 403 502 404 403 502 {"resource_type": "docker-registry"}
+DELETE /api/v1/namespaces/team-a/connectors/conn-a     401 403 403 404 403 204
 DELETE /api/v1/environments/team-a/train               401 403 403 404 403 204
-DELETE /api/v1/service-accounts/sa-a/api-keys/k1       401 403 403 404 403 204
+DELETE /api/v1/namespaces/team-a/service-accounts/sa-a/api-keys/k1 401 403 403 404 403 204
 DELETE /api/v1/service-accounts/sa-a                   401 403 403 404 403 204
 DELETE /api/v1/namespaces/team-a                       401 403 403 404 403 204
 "#;
@@ -112,6 +130,20 @@ fn cases() -> Vec<Case> {
 /// A fresh world: team-a (an environment, a service account with a key), team-b; the
 /// callers; returns the bearer credential of column `who` (None: anonymous).
 async fn world(who: usize) -> (TestApp, Option<String>) {
+    let (mut app, root, key) = seeded().await;
+    let credential = match who {
+        0 => None,
+        1 => Some(app.access_token("viewer", PASSWORD).await),
+        2 => Some(app.access_token("developer", PASSWORD).await),
+        3 => Some(app.access_token("other", PASSWORD).await),
+        4 => Some(key.plaintext),
+        _ => Some(root),
+    };
+    (app, credential)
+}
+
+/// The world of the tables: the app, root's token and `sa-a`'s key.
+async fn seeded() -> (TestApp, String, crate::helpers::Key) {
     let mut app = TestApp::new().await;
     app.seed_environments(&[("team-a", &["train"]), ("team-b", &["train"])], "");
     app.create_user("viewer", &[("team-a/*", "viewer")]);
@@ -131,15 +163,7 @@ async fn world(who: usize) -> (TestApp, Option<String>) {
     app.post_as(&root, "/api/v1/connectors", connector)
         .await
         .assert_status(StatusCode::CREATED);
-    let credential = match who {
-        0 => None,
-        1 => Some(app.access_token("viewer", PASSWORD).await),
-        2 => Some(app.access_token("developer", PASSWORD).await),
-        3 => Some(app.access_token("other", PASSWORD).await),
-        4 => Some(key.plaintext),
-        _ => Some(root),
-    };
-    (app, credential)
+    (app, root, key)
 }
 
 #[actix_web::test]
@@ -209,4 +233,96 @@ async fn a_method_a_route_does_not_have_is_405_json_naming_the_allowed_ones() {
     // Nothing was removed by the refused method.
     let me = app.read_as(&root, "/api/v1/users/root").await;
     assert_eq!(me["name"], "root");
+}
+
+/// The dashboard's callers: signed out, then signed in as each user of the world
+/// (service accounts have no sessions).
+const SIGNED_IN: [Option<&str>; 5] = [
+    None,
+    Some("viewer"),
+    Some("developer"),
+    Some("other"),
+    Some("root"),
+];
+
+/// One row a page: method, path, the status for each caller of [`SIGNED_IN`], then the
+/// form sent with a POST (`a=b&c=d`; the CSRF token is added). 303 is a redirect: to
+/// the sign-in page for the signed-out caller (whatever the method), or after a change.
+const PAGES: &str = r#"
+GET  /                                                          303 200 200 200 200
+GET  /attention                                                 303 200 200 200 200
+GET  /environments                                              303 200 200 200 200
+GET  /namespaces                                                303 200 200 200 200
+GET  /namespaces/team-a                                         303 200 200 404 200
+GET  /namespaces/team-a/delete                                  303 403 403 404 200
+GET  /service-accounts                                          303 200 200 200 200
+GET  /namespaces/team-a/service-accounts/sa-a                   303 200 200 404 200
+GET  /service-accounts/sa-a                                     303 200 200 404 200
+GET  /namespaces/team-a/service-accounts/sa-a/api-keys/new      303 403 403 404 200
+GET  /namespaces/team-a/service-accounts/sa-a/api-keys/k1/rotate 303 403 403 404 200
+POST /namespaces/team-a/service-accounts/sa-a                   303 403 403 404 303 description=x
+POST /namespaces/team-a/service-accounts/sa-a/role-bindings     303 403 403 404 303 op=add&pattern=team-a/train&role=viewer
+POST /namespaces/team-a/service-accounts/sa-a/api-keys          303 403 403 404 303 name=k9&expires=30
+GET  /connectors                                                303 200 200 200 200
+GET  /connectors/new                                            303 200 200 200 200
+GET  /namespaces/team-a/connectors/conn-a                       303 200 200 404 200
+GET  /connectors/conn-a                                         303 200 200 404 200
+GET  /namespaces/team-a/connectors/conn-a/edit                  303 403 403 404 200
+POST /namespaces/team-a/connectors/conn-a/verify                303 403 303 404 303
+GET  /resources                                                 303 200 200 200 200
+GET  /connector-types                                           303 200 200 200 200
+GET  /access                                                    303 200 200 200 200
+GET  /audit                                                     303 200 200 200 200
+GET  /users                                                     303 403 403 403 200
+GET  /users/viewer                                              303 403 403 403 200
+GET  /groups                                                    303 403 403 403 200
+POST /namespaces/team-a/service-accounts/sa-a/delete            303 403 403 404 303
+POST /namespaces/team-a/delete                                  303 403 403 404 303 confirm=team-a
+"#;
+
+#[actix_web::test]
+async fn every_page_answers_each_signed_in_caller_as_the_table_says() {
+    let mut failures = Vec::new();
+    for (col, who) in SIGNED_IN.iter().enumerate() {
+        let (mut app, _, _) = seeded().await;
+        if let Some(name) = who {
+            app.login(name, PASSWORD).await;
+        }
+        for line in PAGES.lines().filter(|l| !l.trim().is_empty()) {
+            let mut rest = line;
+            let method = word(&mut rest);
+            let path = word(&mut rest);
+            let expect: [u16; 5] = std::array::from_fn(|_| word(&mut rest).parse().unwrap());
+            let res = if method == "GET" {
+                app.get(path).await
+            } else {
+                let form: Vec<(String, String)> = serde_urlencoded::from_str(rest.trim())
+                    .unwrap_or_else(|e| panic!("{line}: {e}"));
+                let fields: Vec<(&str, &str)> =
+                    form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                app.post_form(path, &fields).await
+            };
+            if res.status.as_u16() != expect[col] {
+                failures.push(format!(
+                    "{method} {path} as {}: expected {}, got {}",
+                    who.unwrap_or("anonymous"),
+                    expect[col],
+                    res.status.as_u16()
+                ));
+            }
+            if who.is_none() {
+                assert!(
+                    res.location().starts_with("/login"),
+                    "{path}: {}",
+                    res.location()
+                );
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -149,17 +149,17 @@ async fn the_overview_lists_what_needs_attention_in_what_the_viewer_reads() {
     let page = app.get("/attention").await;
     let lines = page.texts("#attention .attention");
     let has = |start: &str| lines.iter().any(|l| l.starts_with(start));
-    assert!(has("Key k of busy expires"), "{lines:?}");
-    assert!(has("idle-team-a has no role bindings"), "{lines:?}");
+    assert!(has("Key k of team-a/busy expires"), "{lines:?}");
+    assert!(has("team-a/idle-team-a has no role bindings"), "{lines:?}");
     assert!(
         has("Connector team-a/hub-team-a: its credentials expire"),
         "{lines:?}"
     );
     assert!(has("The build of team-a/x failed"), "{lines:?}");
     assert!(!lines.iter().any(|l| l.contains("team-b")), "{lines:?}");
-    assert!(!has("busy has no role bindings"), "{lines:?}");
+    assert!(!has("team-a/busy has no role bindings"), "{lines:?}");
     assert_eq!(
         page.attr("#attention .attention a", "href").as_deref(),
-        Some("/service-accounts/busy")
+        Some("/namespaces/team-a/service-accounts/busy")
     );
 }

@@ -16,7 +16,7 @@ async fn dashboard_with_account() -> TestApp {
     let fields = [("name", "ci"), ("namespace", "default")];
     app.post_form("/service-accounts", &fields)
         .await
-        .assert_redirect("/service-accounts/ci");
+        .assert_redirect("/namespaces/default/service-accounts/ci");
     app
 }
 

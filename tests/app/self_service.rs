@@ -180,7 +180,7 @@ async fn a_new_key_of_an_account_without_access_says_so_on_its_reveal() {
     );
     assert_eq!(
         reveal.attr("#no-access-warning a", "href").as_deref(),
-        Some("/service-accounts/bot#access")
+        Some("/namespaces/team-a/service-accounts/bot#access")
     );
     change(&mut app, "bot", "add", "team-a/*", "viewer").await;
     let fields = [("name", "second"), ("expires", "30")];

@@ -221,7 +221,7 @@ async fn the_list_toggles_an_account_and_stays_on_the_list() {
     let fields = [("name", "etl"), ("namespace", "default")];
     app.post_form("/service-accounts", &fields)
         .await
-        .assert_redirect("/service-accounts/etl");
+        .assert_redirect("/namespaces/default/service-accounts/etl");
     assert_eq!(toggle(&mut app).await, "active");
     let off = [("active", "false"), ("back", "list")];
     app.post_form("/service-accounts/etl/active", &off)

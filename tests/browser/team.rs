@@ -212,7 +212,7 @@ async fn a_team_lead_runs_their_namespace_from_the_browser() {
             .script("return [...document.querySelectorAll('#events .event td:nth-child(4)')].map(e => e.textContent)")
             .await;
         if url.as_str().contains("action=role_binding.update")
-            && rows == json!(["service_account:trainer"])
+            && rows == json!(["service_account:ml-platform/trainer"])
         {
             break;
         }

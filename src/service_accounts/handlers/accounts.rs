@@ -4,12 +4,13 @@
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 
-use super::{ActiveForm, account_url, store_reveal};
+use super::{ActiveForm, address_url, store_reveal};
 use crate::access::{Permission, Role};
 use crate::app::Cx;
 use crate::db::now_ms;
 use crate::environments;
 use crate::errors::{AppError, AppResult};
+use crate::names::Address;
 use crate::service_accounts::accounts::{self, Edit, NewAccount};
 use crate::service_accounts::actions;
 use crate::service_accounts::api_keys::{self, NewKeyInput};
@@ -31,17 +32,20 @@ use crate::web::see_other;
 /// Page size of the accounts table.
 const PAGE: i64 = 25;
 
-/// Routes.
+/// Routes of the list.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    const ONE: &str = "/service-accounts/{sa}";
     cfg.service(
         web::resource("/service-accounts")
             .get(list_accounts)
             .post(create_account),
-    )
-    .service(web::resource(ONE).get(show_account).post(update_account))
-    .service(web::resource(format!("{ONE}/active")).post(set_account_active))
-    .service(web::resource(format!("{ONE}/delete")).post(delete_account));
+    );
+}
+
+/// Routes of one account, at `one`.
+pub(super) fn configure_one(cfg: &mut web::ServiceConfig, one: &str) {
+    cfg.service(web::resource(one).get(show_account).post(update_account))
+        .service(web::resource(format!("{one}/active")).post(set_account_active))
+        .service(web::resource(format!("{one}/delete")).post(delete_account));
 }
 
 /// Query of the list page; also what its "load more" link carries.
@@ -153,17 +157,18 @@ async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> Reply {
                 description: Some("Created with the account.".into()),
                 expires_at: None,
             };
-            let account = &created.account.name;
+            let account = Address::qualified(&created.namespace, &created.account.name);
             let pepper = &st.keys.credential_pepper;
-            let issued = api_keys::create_key(conn, actor, pepper, account, &key_input)?;
-            store_reveal(conn, st, &binding, &issued, account).map(Some)
+            let issued = api_keys::create_key(conn, actor, pepper, &account, &key_input)?;
+            store_reveal(conn, st, &binding, &issued).map(Some)
         })
         .await;
     let rejected = match result {
         Ok(Some(reveal_id)) => return Ok(see_other(&format!("/reveal/{reveal_id}"))),
         Ok(None) => {
             let name = form.name.trim();
-            return cx.done(&account_url(name), format!("{name} created."));
+            let at = Address::qualified(&form.namespace, name);
+            return cx.done(&address_url(&at), format!("{name} created."));
         }
         Err(err) => Rejected::invalid_or_forbidden(err)?,
     };
@@ -174,26 +179,25 @@ async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> Reply {
 }
 
 /// `GET /service-accounts/{sa}`
-async fn show_account(cx: Cx, path: web::Path<String>) -> Reply {
-    let page = account_page(&cx, path.into_inner(), BindingForm::default()).await?;
+async fn show_account(cx: Cx, at: Address) -> Reply {
+    let page = account_page(&cx, at, BindingForm::default()).await?;
     Ok(cx.render(page))
 }
 
 /// Environments listed in an account's Access section.
 const ACCESS_PAGE: i64 = 100;
 
-/// The page of account `name`, its bindings editor showing `form`.
+/// The page of the account at `at`, its bindings editor showing `form`.
 pub(super) async fn account_page(
     cx: &Cx,
-    name: String,
+    at: Address,
     form: BindingForm,
 ) -> AppResult<AccountPage> {
     let (summary, keys, access) = cx
         .run(move |conn, actor, st| {
-            let summary = accounts::summary(conn, actor.grants(), &name)?;
-            let keys = api_keys::list_keys(conn, actor.grants(), &name)?;
-            let access =
-                grants::access_of(conn, actor.grants(), &st.env_totals, &name, ACCESS_PAGE)?;
+            let summary = accounts::summary(conn, actor.grants(), &at)?;
+            let keys = api_keys::list_keys(conn, actor.grants(), &at)?;
+            let access = grants::access_of(conn, actor.grants(), &st.env_totals, &at, ACCESS_PAGE)?;
             Ok((summary, keys, access))
         })
         .await?;
@@ -233,40 +237,36 @@ pub struct DescriptionForm {
 }
 
 /// `POST /service-accounts/{sa}`: edit the description.
-async fn update_account(
-    cx: Cx,
-    path: web::Path<String>,
-    form: web::Form<DescriptionForm>,
-) -> Reply {
-    let name = path.into_inner();
+async fn update_account(cx: Cx, at: Address, form: web::Form<DescriptionForm>) -> Reply {
     let edit = Edit {
         description: Some(form.into_inner().description),
         active: None,
     };
-    actions::update_account(&cx, name.clone(), edit).await?;
-    cx.done(&account_url(&name), "Description saved.")
+    let url = address_url(&at);
+    actions::update_account(&cx, at, edit).await?;
+    cx.done(&url, "Description saved.")
 }
 
 /// `POST /service-accounts/{sa}/active`
-async fn set_account_active(cx: Cx, path: web::Path<String>, form: web::Form<ActiveForm>) -> Reply {
-    let name = path.into_inner();
+async fn set_account_active(cx: Cx, at: Address, form: web::Form<ActiveForm>) -> Reply {
+    let (name, url) = (at.name.clone(), address_url(&at));
     let edit = form.edit()?;
     let done = match edit.active {
         Some(false) => format!("{name} deactivated: its keys and tokens stop working."),
         _ => format!("{name} activated."),
     };
-    actions::update_account(&cx, name.clone(), edit).await?;
+    actions::update_account(&cx, at, edit).await?;
     // The list's row toggles send `back=list`.
     if form.back.as_deref() == Some("list") {
         return cx.done("/service-accounts", done);
     }
-    cx.done(&account_url(&name), done)
+    cx.done(&url, done)
 }
 
 /// `POST /service-accounts/{sa}/delete`
-async fn delete_account(cx: Cx, path: web::Path<String>) -> Reply {
-    let name = path.into_inner();
-    actions::delete_account(&cx, name.clone()).await?;
+async fn delete_account(cx: Cx, at: Address) -> Reply {
+    let name = at.name.clone();
+    actions::delete_account(&cx, at).await?;
     cx.done(
         "/service-accounts",
         format!("{name} deleted, with its keys."),

@@ -2,19 +2,20 @@
 
 use actix_web::web;
 
-use super::account_url;
 use super::accounts::account_page;
+use super::address_url;
 use crate::access::{Pattern, Role};
 use crate::app::Cx;
 use crate::errors::{AppError, AppResult};
+use crate::names::Address;
 use crate::service_accounts::grants::{self, BindingChange};
 use crate::service_accounts::views::BindingForm;
 use crate::web::Reply;
 use crate::web::form::Rejected;
 
-/// Routes.
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/service-accounts/{sa}/role-bindings").post(change_binding));
+/// Routes of the account at `one`.
+pub(super) fn configure(cfg: &mut web::ServiceConfig, one: &str) {
+    cfg.service(web::resource(format!("{one}/role-bindings")).post(change_binding));
 }
 
 impl BindingForm {
@@ -33,12 +34,12 @@ impl BindingForm {
 
 /// `POST /service-accounts/{sa}/role-bindings` → back to the Access section, or the
 /// page again with the editor's messages (422; 403 for a binding beyond the editor's).
-async fn change_binding(cx: Cx, path: web::Path<String>, form: web::Form<BindingForm>) -> Reply {
-    let name = path.into_inner();
+async fn change_binding(cx: Cx, at: Address, form: web::Form<BindingForm>) -> Reply {
+    let name = at.name.clone();
     let mut form = form.into_inner();
     let changed = match form.change() {
         Ok(change) => {
-            let n = name.clone();
+            let n = at.clone();
             cx.run(move |conn, actor, st| {
                 grants::change_binding(conn, actor, &st.key_cache, &n, &change)
             })
@@ -52,12 +53,12 @@ async fn change_binding(cx: Cx, path: web::Path<String>, form: web::Form<Binding
                 "add" => format!("{} {} added to {name}.", form.pattern.trim(), form.role),
                 _ => format!("{} {} removed from {name}.", form.pattern.trim(), form.role),
             };
-            return cx.done(&format!("{}#access", account_url(&name)), done);
+            return cx.done(&format!("{}#access", address_url(&at)), done);
         }
         Err(err) => Rejected::invalid_or_forbidden(err)?,
     };
     form.messages = rejected.messages;
-    let page = account_page(&cx, name, form).await?;
+    let page = account_page(&cx, at, form).await?;
     Ok(cx.render_with(page, rejected.status))
 }
 

@@ -4,46 +4,46 @@
 use actix_web::web;
 use serde::Deserialize;
 
-use super::{ActiveForm, account_url, store_reveal};
+use super::{ActiveForm, address_url, store_reveal};
 use crate::access::Permission;
 use crate::app::Cx;
 use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
+use crate::names::Address;
 use crate::service_accounts::accounts::authorized_account;
 use crate::service_accounts::actions;
-use crate::service_accounts::api_keys::{self, IssuedKey, NewKeyInput};
+use crate::service_accounts::api_keys::{self, IssuedKey, KeyAt, NewKeyInput};
 use crate::service_accounts::keys::{DAY_MS, MAX_RETAIN_MINUTES};
 use crate::service_accounts::reveal;
-use crate::service_accounts::views::{KeyForm, KeyRow, NewKeyPage, RotateKeyPage};
+use crate::service_accounts::views::{KeyForm, KeyRow, Linked, NewKeyPage, RotateKeyPage};
 use crate::web::Reply;
 use crate::web::form::Rejected;
 use crate::web::layout::Section;
 use crate::web::see_other;
 
-/// Routes.
-pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    const KEYS: &str = "/service-accounts/{sa}/api-keys";
-    const ONE: &str = "/service-accounts/{sa}/api-keys/{key}";
-    cfg.service(web::resource(format!("{KEYS}/new")).get(new_key_form))
-        .service(web::resource(KEYS).post(create_key))
+/// Routes of the keys of the account at `account`.
+pub(super) fn configure(cfg: &mut web::ServiceConfig, account: &str) {
+    let keys = format!("{account}/api-keys");
+    let one = format!("{keys}/{{key}}");
+    cfg.service(web::resource(format!("{keys}/new")).get(new_key_form))
+        .service(web::resource(keys).post(create_key))
         .service(
-            web::resource(format!("{ONE}/rotate"))
+            web::resource(format!("{one}/rotate"))
                 .get(rotate_key_form)
                 .post(rotate_key),
         )
-        .service(web::resource(format!("{ONE}/active")).post(set_key_active))
-        .service(web::resource(format!("{ONE}/delete")).post(delete_key));
+        .service(web::resource(format!("{one}/active")).post(set_key_active))
+        .service(web::resource(format!("{one}/delete")).post(delete_key));
 }
 
 /// `GET /service-accounts/{sa}/api-keys/new`
-async fn new_key_form(cx: Cx, path: web::Path<String>) -> Reply {
-    let account = path.into_inner();
+async fn new_key_form(cx: Cx, account: Address) -> Reply {
     let n = account.clone();
     cx.run(move |conn, actor, _| authorized_account(conn, actor, Permission::ApiKeyManage, &n))
         .await?;
     let page = NewKeyPage {
         layout: cx.layout(Section::ServiceAccounts)?,
-        account,
+        account: Linked::account(&account),
         form: KeyForm {
             expires: "90".into(),
             ..Default::default()
@@ -71,16 +71,15 @@ fn expiry(choice: &str, on: &str, now: i64) -> AppResult<Option<i64>> {
 
 /// A new or rotated key sealed for the session `binding`, answered with a 303 to its
 /// reveal.
-async fn reveal(cx: &Cx, binding: String, issued: IssuedKey, account: String) -> Reply {
+async fn reveal(cx: &Cx, binding: String, issued: IssuedKey) -> Reply {
     let id = cx
-        .run(move |conn, _, st| store_reveal(conn, st, &binding, &issued, &account))
+        .run(move |conn, _, st| store_reveal(conn, st, &binding, &issued))
         .await?;
     Ok(see_other(&format!("/reveal/{id}")))
 }
 
 /// `POST /service-accounts/{sa}/api-keys` → 303 to the reveal page.
-async fn create_key(cx: Cx, path: web::Path<String>, form: web::Form<KeyForm>) -> Reply {
-    let account = path.into_inner();
+async fn create_key(cx: Cx, account: Address, form: web::Form<KeyForm>) -> Reply {
     let mut form = form.into_inner();
     let binding = reveal::session_binding(&cx.session)?;
     let created = match expiry(&form.expires, &form.expires_on, now_ms()) {
@@ -95,28 +94,24 @@ async fn create_key(cx: Cx, path: web::Path<String>, form: web::Form<KeyForm>) -
         Err(err) => Err(err),
     };
     let rejected = match created {
-        Ok(issued) => return reveal(&cx, binding, issued, account).await,
+        Ok(issued) => return reveal(&cx, binding, issued).await,
         Err(err) => Rejected::invalid(err)?,
     };
     form.messages = rejected.messages;
     let page = NewKeyPage {
         layout: cx.layout(Section::ServiceAccounts)?,
-        account,
+        account: Linked::account(&account),
         form,
     };
     Ok(cx.render_with(page, rejected.status))
 }
 
-/// The rotation form of key `name` of `account`, for a caller who may manage it.
-async fn rotate_page(
-    cx: &Cx,
-    (account, name): (String, String),
-    form: KeyForm,
-) -> AppResult<RotateKeyPage> {
-    let acc = account.clone();
+/// The rotation form of key `at`, for a caller who may manage it.
+async fn rotate_page(cx: &Cx, at: KeyAt, form: KeyForm) -> AppResult<RotateKeyPage> {
+    let account = Linked::account(&at.account);
     let key = cx
         .run(move |conn, actor, _| {
-            api_keys::managed_key(conn, actor, &acc, &name).map(|(key, _)| key)
+            api_keys::managed_key(conn, actor, &at.account, &at.key).map(|(key, _)| key)
         })
         .await?;
     Ok(RotateKeyPage {
@@ -129,12 +124,12 @@ async fn rotate_page(
 }
 
 /// `GET /service-accounts/{sa}/api-keys/{key}/rotate`
-async fn rotate_key_form(cx: Cx, path: web::Path<(String, String)>) -> Reply {
+async fn rotate_key_form(cx: Cx, at: KeyAt) -> Reply {
     let form = KeyForm {
         retain: "0".into(),
         ..Default::default()
     };
-    let page = rotate_page(&cx, path.into_inner(), form).await?;
+    let page = rotate_page(&cx, at, form).await?;
     Ok(cx.render(page))
 }
 
@@ -156,20 +151,15 @@ fn retain_minutes(text: &str) -> AppResult<i64> {
 }
 
 /// `POST /service-accounts/{sa}/api-keys/{key}/rotate` → 303 to the reveal page.
-async fn rotate_key(
-    cx: Cx,
-    path: web::Path<(String, String)>,
-    form: web::Form<RotateForm>,
-) -> Reply {
-    let path = path.into_inner();
+async fn rotate_key(cx: Cx, at: KeyAt, form: web::Form<RotateForm>) -> Reply {
     let text = form.into_inner().retain_period_minutes;
     let binding = reveal::session_binding(&cx.session)?;
     let rotated = match retain_minutes(&text) {
-        Ok(retain) => actions::rotate_key(&cx, path.clone(), retain).await,
+        Ok(retain) => actions::rotate_key(&cx, at.clone(), retain).await,
         Err(err) => Err(err),
     };
     let rejected = match rotated {
-        Ok(issued) => return reveal(&cx, binding, issued, path.0).await,
+        Ok(issued) => return reveal(&cx, binding, issued).await,
         Err(err) => Rejected::invalid(err)?,
     };
     let form = KeyForm {
@@ -177,31 +167,25 @@ async fn rotate_key(
         messages: rejected.messages,
         ..Default::default()
     };
-    let page = rotate_page(&cx, path, form).await?;
+    let page = rotate_page(&cx, at, form).await?;
     Ok(cx.render_with(page, rejected.status))
 }
 
 /// `POST /service-accounts/{sa}/api-keys/{key}/active`
-async fn set_key_active(
-    cx: Cx,
-    path: web::Path<(String, String)>,
-    form: web::Form<ActiveForm>,
-) -> Reply {
-    let path = path.into_inner();
-    let (url, edit) = (account_url(&path.0), form.edit()?);
+async fn set_key_active(cx: Cx, at: KeyAt, form: web::Form<ActiveForm>) -> Reply {
+    let (url, edit) = (address_url(&at.account), form.edit()?);
     let done = if edit.active == Some(false) {
-        format!("Key {} deactivated.", path.1)
+        format!("Key {} deactivated.", at.key)
     } else {
-        format!("Key {} activated.", path.1)
+        format!("Key {} activated.", at.key)
     };
-    actions::update_key(&cx, path, edit).await?;
+    actions::update_key(&cx, at, edit).await?;
     cx.done(&url, done)
 }
 
 /// `POST /service-accounts/{sa}/api-keys/{key}/delete`
-async fn delete_key(cx: Cx, path: web::Path<(String, String)>) -> Reply {
-    let path = path.into_inner();
-    let (url, done) = (account_url(&path.0), format!("Key {} deleted.", path.1));
-    actions::delete_key(&cx, path).await?;
+async fn delete_key(cx: Cx, at: KeyAt) -> Reply {
+    let (url, done) = (address_url(&at.account), format!("Key {} deleted.", at.key));
+    actions::delete_key(&cx, at).await?;
     cx.done(&url, done)
 }

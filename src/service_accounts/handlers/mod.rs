@@ -14,19 +14,32 @@ use super::api_keys::IssuedKey;
 use crate::app::AppState;
 use crate::db::{DbConnection, now_ms};
 use crate::errors::{AppError, AppResult};
+use crate::names::Address;
 use crate::web::path_segment;
 
-/// Routes.
+/// Routes. Each account's pages are under `/namespaces/{ns}/service-accounts/{name}`,
+/// and also under the older `/service-accounts/{name}` (answered where the name is
+/// unambiguous).
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
-    bindings::configure(cfg);
-    keys::configure(cfg);
+    for one in [
+        "/namespaces/{ns}/service-accounts/{name}",
+        "/service-accounts/{name}",
+    ] {
+        accounts::configure_one(cfg, one);
+        bindings::configure(cfg, one);
+        keys::configure(cfg, one);
+    }
     cfg.service(web::resource("/reveal/{id}").get(reveal::show_reveal));
 }
 
-/// `/service-accounts/{name}`.
-fn account_url(name: &str) -> String {
-    format!("/service-accounts/{}", path_segment(name))
+/// The page of the account at `at`: `/namespaces/{ns}/service-accounts/{name}`, or the
+/// older form for a bare name (which was unambiguous, since it was answered).
+pub(super) fn address_url(at: &Address) -> String {
+    match &at.namespace {
+        Some(ns) => super::account_url(ns, &at.name),
+        None => format!("/service-accounts/{}", path_segment(&at.name)),
+    }
 }
 
 /// Form of the active toggles (accounts and keys).
@@ -57,7 +70,6 @@ fn store_reveal(
     st: &AppState,
     binding: &str,
     issued: &IssuedKey,
-    account: &str,
 ) -> AppResult<String> {
     Ok(super::reveal::store(
         conn,
@@ -65,7 +77,7 @@ fn store_reveal(
         binding,
         &issued.plaintext,
         &format!("API key {}", issued.key.name),
-        account,
+        &issued.account.to_string(),
         now_ms(),
     )?)
 }

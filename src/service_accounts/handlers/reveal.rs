@@ -3,10 +3,11 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::web;
 
-use super::account_url;
+use super::address_url;
 use crate::app::Cx;
 use crate::db::now_ms;
 use crate::errors::AppError;
+use crate::names::Address;
 use crate::service_accounts::views::{RevealPage, RevealedPage};
 use crate::service_accounts::{grants, reveal};
 use crate::web::Reply;
@@ -26,7 +27,8 @@ pub(super) async fn show_reveal(cx: Cx, path: web::Path<String>) -> Reply {
     let is_key = r.label.starts_with("API key");
     // A user's one-time password (set by an admin), revealed the same way.
     let is_password = r.label.starts_with("password of ");
-    let account = r.account.clone();
+    let account = Address::parse(&r.account);
+    let at = account.clone();
     // The key has been taken: it must be shown whatever happens to this check. (An
     // account deleted since is not found: nothing to warn of.)
     let holds_nothing = is_key
@@ -46,7 +48,7 @@ pub(super) async fn show_reveal(cx: Cx, path: web::Path<String>) -> Reply {
         key: r.key,
         label: r.label,
         done_url: if is_key {
-            account_url(&r.account)
+            address_url(&at)
         } else if is_password {
             format!("/users/{}", crate::web::path_segment(&r.account))
         } else {
@@ -55,7 +57,7 @@ pub(super) async fn show_reveal(cx: Cx, path: web::Path<String>) -> Reply {
         is_key,
         is_password,
         holds_nothing,
-        account: r.account,
+        account: at.name.clone(),
         base_url: cx
             .state
             .config

@@ -15,6 +15,7 @@ use crate::access::sql::{Columns, Condition, permission_filter};
 use crate::access::{Grants, Permission};
 use crate::db::DbConnection;
 use crate::db::schema::{api_keys, namespaces, service_accounts};
+use crate::names::Address;
 
 diesel::define_sql_function! {
     /// SQL `LOWER(text)`.
@@ -28,7 +29,7 @@ pub struct ListFilter<'a> {
     pub namespace: Option<&'a str>,
     /// Case-insensitive substring of the name.
     pub search: Option<&'a str>,
-    /// Keyset cursor: names after this one.
+    /// Keyset cursor: rows after this `name/namespace` (or bare name).
     pub after: Option<&'a str>,
     /// Page size.
     pub limit: i64,
@@ -36,13 +37,13 @@ pub struct ListFilter<'a> {
 
 /// Active keys of readable accounts that need attention — expiring before `soon`,
 /// never used though created before `stale`, or last used before `stale` — as
-/// `(account, key)`, at most `limit`.
+/// `((namespace, account), key)`, at most `limit`.
 pub fn keys_needing_attention(
     conn: &mut DbConnection,
     grants: &Grants,
     (soon, stale): (i64, i64),
     limit: i64,
-) -> QueryResult<Vec<(String, super::models::ApiKey)>> {
+) -> QueryResult<Vec<((String, String), super::models::ApiKey)>> {
     let unused = api_keys::last_used_at
         .is_null()
         .and(api_keys::created_at.lt(stale))
@@ -54,25 +55,28 @@ pub fn keys_needing_attention(
         .filter(api_keys::expires_at.lt(soon).or(unused))
         .order((service_accounts::name, api_keys::name))
         .limit(limit)
-        .select((service_accounts::name, super::models::ApiKey::as_select()))
+        .select((
+            (namespaces::name, service_accounts::name),
+            super::models::ApiKey::as_select(),
+        ))
         .load(conn)
 }
 
-/// Names of readable accounts other than those in `holding` (the accounts that hold a
-/// binding or a share), at most `limit`.
+/// `(namespace, name)` of readable accounts other than those in `holding` (the
+/// accounts that hold a binding or a share), at most `limit`.
 pub fn accounts_holding_nothing(
     conn: &mut DbConnection,
     grants: &Grants,
     holding: &[i64],
     limit: i64,
-) -> QueryResult<Vec<String>> {
+) -> QueryResult<Vec<(String, String)>> {
     let readable = readable(grants, conn);
     service_accounts::table
         .inner_join(namespaces::table)
         .filter(readable.and(service_accounts::id.ne_all(holding.to_vec())))
-        .order(service_accounts::name)
+        .order((service_accounts::name, namespaces::name))
         .limit(limit)
-        .select(service_accounts::name)
+        .select((namespaces::name, service_accounts::name))
         .load(conn)
 }
 
@@ -90,17 +94,21 @@ fn readable(grants: &Grants, conn: &DbConnection) -> Condition {
     )
 }
 
-/// The account called `name`, with its namespace name.
-pub fn find_account(
+/// The accounts at `at` (every namespace's for a bare name), each with its namespace
+/// name.
+pub fn find_accounts(
     conn: &mut DbConnection,
-    name: &str,
-) -> QueryResult<Option<(ServiceAccount, String)>> {
-    service_accounts::table
+    at: &Address,
+) -> QueryResult<Vec<(ServiceAccount, String)>> {
+    let mut query = service_accounts::table
         .inner_join(namespaces::table)
-        .filter(service_accounts::name.eq(name))
+        .filter(service_accounts::name.eq(&at.name))
         .select((ServiceAccount::as_select(), namespaces::name))
-        .first(conn)
-        .optional()
+        .into_boxed();
+    if let Some(ns) = &at.namespace {
+        query = query.filter(namespaces::name.eq(ns));
+    }
+    query.load(conn)
 }
 
 /// A page of the accounts `grants` may read (one more than `limit` when there is a
@@ -114,7 +122,7 @@ pub fn list_accounts(
         .inner_join(namespaces::table)
         .filter(readable(grants, conn))
         .select((ServiceAccount::as_select(), namespaces::name))
-        .order(service_accounts::name.asc())
+        .order((service_accounts::name.asc(), namespaces::name.asc()))
         .limit(filter.limit + 1)
         .into_boxed();
     if let Some(ns) = filter.namespace {
@@ -124,8 +132,19 @@ pub fn list_accounts(
         let pattern = format!("%{}%", crate::db::escape_like(&q.to_lowercase()));
         query = query.filter(lower(service_accounts::name).like(pattern).escape('\\'));
     }
-    if let Some(after) = filter.after {
-        query = query.filter(service_accounts::name.gt(after.to_owned()));
+    // The cursor is `name/namespace` of the last row (names repeat across namespaces).
+    match filter.after.map(|a| a.split_once('/').unwrap_or((a, ""))) {
+        Some((name, "")) => query = query.filter(service_accounts::name.gt(name.to_owned())),
+        Some((name, ns)) => {
+            query = query.filter(
+                service_accounts::name
+                    .gt(name.to_owned())
+                    .or(service_accounts::name
+                        .eq(name.to_owned())
+                        .and(namespaces::name.gt(ns.to_owned()))),
+            );
+        }
+        None => {}
     }
     let rows: Vec<(ServiceAccount, String)> = query.load(conn)?;
     // Key statistics in a second, fully static (prepared once) query.
@@ -235,10 +254,11 @@ pub fn delete_account(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
 }
 
 /// Name of account `id`.
-pub fn account_name(conn: &mut DbConnection, id: i64) -> QueryResult<Option<String>> {
+pub fn account_name(conn: &mut DbConnection, id: i64) -> QueryResult<Option<(String, String)>> {
     service_accounts::table
-        .find(id)
-        .select(service_accounts::name)
+        .inner_join(namespaces::table)
+        .filter(service_accounts::id.eq(id))
+        .select((namespaces::name, service_accounts::name))
         .first(conn)
         .optional()
 }

@@ -1,0 +1,2 @@
+-- Back to names unique across the server (fails while two namespaces share a name):
+-- down.sqlite.sql and down.postgres.sql.

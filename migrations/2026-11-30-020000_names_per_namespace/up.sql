@@ -1,0 +1,6 @@
+-- Service-account and connector names become unique per namespace instead of across
+-- the server: two teams may both have a `ci`. Dropping a column's UNIQUE is written
+-- differently by each database (PostgreSQL drops the constraint; SQLite rebuilds the
+-- table), so the statements are in up.sqlite.sql and up.postgres.sql. Both make
+-- (namespace_id, name) a unique index and index the name alone (the older routes look
+-- a name up across namespaces).
