@@ -186,6 +186,7 @@ pub fn seed(db: &Db, catalog: &Catalog, sealer: &Sealer) -> anyhow::Result<Vec<D
             expires_at: expires_days
                 .map(|d| crate::db::rfc3339(crate::db::now_ms() + d * 24 * 3600 * 1000)),
             expiration_seconds: None,
+            unread: Default::default(),
         };
         registry::create_unchecked(&mut conn, catalog, sealer, &draft, "demo")
             .map_err(|e| anyhow::anyhow!("demo connector {name}: {e}"))?;

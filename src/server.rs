@@ -60,6 +60,17 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
         eprintln!("Sign in and keep it safe; it will not be shown again.");
     }
     let state = AppState::new(config, db, &secret)?;
+    let moved = crate::connectors::registry::unseal_plain_attributes(
+        &mut *state.db.get()?,
+        &state.catalog,
+        &state.connector_sealer,
+    )?;
+    if moved > 0 {
+        tracing::info!(
+            connectors = moved,
+            "moved identifiers (not secrets) out of sealed connector secrets"
+        );
+    }
     if state.config.demo {
         for user in demo::seed(&state.db, &state.catalog, &state.connector_sealer)? {
             let (name, role, password) = (user.name, user.role, user.password);

@@ -158,6 +158,7 @@ impl From<CreateBody> for Draft {
             description: b.description.unwrap_or_default(),
             expires_at: b.expires_at,
             expiration_seconds: b.expiration_seconds,
+            unread: Default::default(),
         }
     }
 }

@@ -44,22 +44,31 @@ pub fn create(
     sealer: &Sealer,
     d: &Draft,
 ) -> AppResult<Connector> {
+    // Who may register there is answered first; then every problem of the draft at once.
     let mut fields = FieldErrors::new();
     if let Err(e) = validate_name(&d.name) {
         fields.insert("name".into(), format!("name {e}"));
     }
+    let mut namespace_id = None;
     if let Err(e) = validate_name(&d.namespace) {
         fields.insert("namespace".into(), format!("namespace {e}"));
+    } else {
+        actor.require_namespace(Permission::ConnectorCreate, &d.namespace)?;
+        namespace_id = environments::find_namespace(conn, &d.namespace)?.map(|ns| ns.id);
+        if namespace_id.is_none() {
+            let missing = format!("namespace {:?} does not exist", d.namespace);
+            fields.insert("namespace".into(), missing);
+        }
     }
-    if !fields.is_empty() {
+    let now = now_ms();
+    let resolved = resolve(catalog, d, None, now);
+    let (Some(namespace_id), Ok(r), true) = (namespace_id, &resolved, fields.is_empty()) else {
+        fields.extend(resolved.err().unwrap_or_default());
         return Err(invalid("the connector is not valid", fields));
-    }
-    actor.require_namespace(Permission::ConnectorCreate, &d.namespace)?;
-    let namespace_id = namespace_id(conn, &d.namespace)?;
-    let (r, now) = resolve_new(catalog, d)?;
+    };
     let created_by = actor.name();
     write_transaction(conn, |conn| -> AppResult<()> {
-        insert(conn, sealer, namespace_id, d, &r, &created_by, now)?;
+        insert(conn, sealer, namespace_id, d, r, &created_by, now)?;
         audit::success_in(
             conn,
             actor,

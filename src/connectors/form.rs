@@ -12,7 +12,7 @@ use super::models::Connector;
 use super::patch::Patch;
 use super::resolve::Draft;
 use super::validate;
-use crate::errors::{AppError, AppResult, FieldErrors};
+use crate::errors::FieldErrors;
 
 /// How the form shows an expiry (a `datetime-local` value, UTC, to the second).
 const EXPIRY_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
@@ -241,15 +241,12 @@ impl FormInput {
             .and_then(|t| t.auth_method(&self.auth_method))
     }
 
-    /// The connector to register; a 422 for labels or a session length the form
-    /// cannot even read.
-    pub fn draft(&self, catalog: &Catalog) -> AppResult<Draft> {
-        let mut errors = FieldErrors::new();
-        let (labels, expiration_seconds) = self.extras(&mut errors);
-        if !errors.is_empty() {
-            return Err(invalid("the connector is not valid", errors));
-        }
-        Ok(Draft {
+    /// The connector to register; labels or a session length the form cannot read are
+    /// `unread`, reported with every other problem.
+    pub fn draft(&self, catalog: &Catalog) -> Draft {
+        let mut unread = FieldErrors::new();
+        let (labels, expiration_seconds) = self.extras(&mut unread);
+        Draft {
             name: self.name.clone(),
             namespace: self.namespace.clone(),
             connector_type: self.connector_type.clone(),
@@ -263,18 +260,16 @@ impl FormInput {
             description: self.description.clone(),
             expires_at: self.expires_at(),
             expiration_seconds,
-        })
+            unread,
+        }
     }
 
     /// The edit of `c` the form asks for: the whole configuration, and an expiry
     /// shown unchanged keeps its exact stored value.
-    pub fn patch(&self, c: &Connector, catalog: &Catalog) -> AppResult<Patch> {
-        let mut errors = FieldErrors::new();
-        let (labels, expiration_seconds) = self.extras(&mut errors);
-        if !errors.is_empty() {
-            return Err(invalid("the change is not valid", errors));
-        }
-        Ok(Patch {
+    pub fn patch(&self, c: &Connector, catalog: &Catalog) -> Patch {
+        let mut unread = FieldErrors::new();
+        let (labels, expiration_seconds) = self.extras(&mut unread);
+        Patch {
             auth_method: Some(self.auth_method.clone()),
             resource_types: Some(self.resource_types.clone()),
             resource_id: Some(self.resource_id()),
@@ -287,14 +282,8 @@ impl FormInput {
                 .then(|| self.expires_at()),
             expiration_seconds: Some(expiration_seconds),
             expected_version: self.version.parse().ok(),
-        })
-    }
-}
-
-fn invalid(message: &str, fields: FieldErrors) -> AppError {
-    AppError::Validation {
-        message: message.into(),
-        fields,
+            unread,
+        }
     }
 }
 
@@ -325,14 +314,14 @@ mod tests {
             b"connector_type=hyperai&auth_method=ed25519-key&cfg.hostnames=a.example%0Ab.example,+c\
               &cfg.username=u%0D%0A&cfg.base64_ssh_key=&cfg.unknown=",
         );
-        let d = f.draft(&catalog()).unwrap_or_else(|e| panic!("{e}"));
+        let d = f.draft(&catalog());
         assert_eq!(
             Value::Object(d.configuration),
             json!({"hostnames": ["a.example", "b.example", "c"], "username": "u", "base64_ssh_key": ""})
         );
         let k8s =
             FormInput::decode(b"connector_type=kubernetes&auth_method=token&cfg.insecure=true");
-        let d = k8s.draft(&catalog()).unwrap_or_else(|e| panic!("{e}"));
+        let d = k8s.draft(&catalog());
         assert_eq!(d.configuration["insecure"], json!(true));
     }
 
@@ -363,12 +352,7 @@ mod tests {
     #[test]
     fn unreadable_labels_or_session_lengths_are_field_errors() {
         let f = FormInput::decode(b"labels=no-equals&expiration_seconds=1h");
-        let e = f.draft(&catalog()).err();
-        let fields = e
-            .as_ref()
-            .and_then(AppError::fields)
-            .cloned()
-            .unwrap_or_default();
+        let fields = f.draft(&catalog()).unread;
         assert!(fields.contains_key("labels"));
         assert_eq!(
             fields["expiration_seconds"],
@@ -379,7 +363,7 @@ mod tests {
     #[test]
     fn declared_ids_and_a_blank_pin_read_naturally() {
         let f = FormInput::decode(b"resource_ids=s3%3A%2F%2Fa%0A%0As3%3A%2F%2Fb&resource_id=+");
-        let d = f.draft(&catalog()).unwrap_or_else(|e| panic!("{e}"));
+        let d = f.draft(&catalog());
         assert_eq!(d.resource_ids, Some(vec!["s3://a".into(), "s3://b".into()]));
         assert_eq!(d.resource_id, None);
     }

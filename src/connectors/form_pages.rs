@@ -51,6 +51,7 @@ async fn form_page(cx: &Cx, form: FormState<'_>) -> AppResult<FormPage> {
         .ok_or(AppError::NotFound)?
         .clone();
     let stored: Vec<String> = editing.map(Connector::secret_names).unwrap_or_default();
+    let stored_note = editing.map(|_| stored_note(&m, &stored));
     let fields = m
         .attributes()
         .into_iter()
@@ -140,9 +141,52 @@ async fn form_page(cx: &Cx, form: FormState<'_>) -> AppResult<FormPage> {
             .collect(),
         errors: unshown,
         error,
+        stored_note,
         t,
         m,
     })
+}
+
+/// What an edit form says about secrets for method `m` when `stored` are the secret
+/// attributes the connector holds: which a blank field keeps, which must be entered
+/// (required by this method but not stored, after a method switch), and which changes
+/// of destination make every kept one needed again.
+fn stored_note(m: &super::catalog::AuthMethod, stored: &[String]) -> String {
+    let attributes = m.attributes();
+    let titles = |keep: &dyn Fn(&super::catalog::Attribute) -> bool| -> Vec<String> {
+        attributes
+            .iter()
+            .filter(|a| keep(a))
+            .map(|a| a.title.clone())
+            .collect()
+    };
+    let kept = titles(&|a| a.secret && stored.contains(&a.name));
+    let needed = titles(&|a| a.secret && a.required && !stored.contains(&a.name));
+    let moves = titles(&|a| a.destination);
+    let mut note = Vec::new();
+    if kept.is_empty() {
+        note.push("No secret of this method is stored.".to_owned());
+    } else {
+        note.push(format!(
+            "Stored, kept when left blank: {}.",
+            kept.join(", ")
+        ));
+        if !moves.is_empty() {
+            note.push(format!(
+                "Changing {} means entering them again: a stored secret is never sent \
+                 somewhere new.",
+                moves.join(" or ")
+            ));
+        }
+    }
+    if !needed.is_empty() {
+        note.push(format!(
+            "{} needs {}, which is not stored: enter it.",
+            m.name,
+            needed.join(", ")
+        ));
+    }
+    note.join(" ")
 }
 
 /// The form for `input` as first shown (no messages).
@@ -197,10 +241,11 @@ pub async fn new_connector_form(cx: Cx) -> AppResult<FormPage> {
 /// `POST /connectors`
 pub async fn create_connector(cx: Cx, body: web::Bytes) -> Reply {
     let input = FormInput::decode(&body);
-    let result = match input.draft(&cx.state.catalog) {
-        Ok(draft) if input.verify_first => brokering::create_verified(&cx, draft).await,
-        Ok(draft) => calls::create(&cx, draft).await,
-        Err(e) => Err(e),
+    let draft = input.draft(&cx.state.catalog);
+    let result = if input.verify_first {
+        brokering::create_verified(&cx, draft).await
+    } else {
+        calls::create(&cx, draft).await
     };
     match result {
         Ok((c, _)) => Ok(see_other(&c.url())),
@@ -235,10 +280,8 @@ fn on_identity(input: FormInput, c: &Connector) -> FormInput {
 pub async fn update_connector(cx: Cx, at: Address, body: web::Bytes) -> Reply {
     let c = calls::editable(&cx, at).await?;
     let mut input = on_identity(FormInput::decode(&body), &c);
-    let result = match input.patch(&c, &cx.state.catalog) {
-        Ok(patch) => calls::update(&cx, c.address(), patch).await,
-        Err(e) => Err(e),
-    };
+    let patch = input.patch(&c, &cx.state.catalog);
+    let result = calls::update(&cx, c.address(), patch).await;
     match result {
         Ok(_) => Ok(see_other(&c.url())),
         Err(AppError::Conflict(_)) => {

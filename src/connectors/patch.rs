@@ -37,6 +37,8 @@ pub struct Patch {
     /// The version (`updated_at`) the change was based on, if the caller knows it: a
     /// newer stored version is a 409.
     pub expected_version: Option<i64>,
+    /// What the form could not read, reported with the draft's other problems.
+    pub unread: FieldErrors,
 }
 
 impl Patch {
@@ -175,6 +177,7 @@ impl Patch {
                 None if self.auth_method.is_some() => None,
                 None => c.row.expiration_seconds,
             },
+            unread: self.unread.clone(),
         };
         (draft, kept)
     }

@@ -16,7 +16,7 @@ use crate::web::format::when;
 pub use super::changes::{create, create_unchecked, delete, update};
 pub use super::patch::Patch;
 pub use super::resolve::Draft;
-pub use super::sealing::{open_secrets, rekey};
+pub use super::sealing::{open_secrets, rekey, seal_secrets, unseal_plain_attributes};
 
 /// A connector with what it reaches.
 pub type Listed = (Connector, Vec<ResourceRow>);

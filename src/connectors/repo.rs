@@ -400,6 +400,46 @@ pub fn verified_resources_of(
     Ok(rows)
 }
 
+/// Every connector's id, type, method and plain configuration.
+pub fn all_classified(conn: &mut DbConnection) -> QueryResult<Vec<Classified>> {
+    connectors::table
+        .order(connectors::id)
+        .select((
+            connectors::id,
+            (connectors::connector_type, connectors::auth_method),
+            connectors::configuration,
+        ))
+        .load(conn)
+}
+
+/// `(id, (type, method), configuration)` of a connector: what decides which of its
+/// attributes are secret.
+pub type Classified = (i64, (String, String), String);
+
+/// Connector `id`'s sealed secrets.
+pub fn sealed_of(conn: &mut DbConnection, id: i64) -> QueryResult<String> {
+    connectors::table
+        .find(id)
+        .select(connectors::secrets)
+        .first(conn)
+}
+
+/// Stores a connector's plain configuration and sealed secrets together.
+pub fn set_attributes(
+    conn: &mut DbConnection,
+    id: i64,
+    configuration: &str,
+    sealed: &str,
+) -> QueryResult<()> {
+    diesel::update(connectors::table.find(id))
+        .set((
+            connectors::configuration.eq(configuration),
+            connectors::secrets.eq(sealed),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// `(id, sealed secrets)` of every connector (re-encryption).
 pub fn all_sealed(conn: &mut DbConnection) -> QueryResult<Vec<(i64, String)>> {
     connectors::table

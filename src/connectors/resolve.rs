@@ -48,6 +48,9 @@ pub struct Draft {
     pub expires_at: Option<String>,
     /// Session length of issued credentials.
     pub expiration_seconds: Option<i64>,
+    /// What the form could not read (labels, a session length), reported with every
+    /// other problem of the draft.
+    pub unread: FieldErrors,
 }
 
 /// What an edited connector held before.
@@ -125,7 +128,7 @@ pub(super) fn resolve(
     now: i64,
 ) -> Result<Resolved, FieldErrors> {
     let (ty, method) = type_and_method(catalog, d)?;
-    let mut fields = FieldErrors::new();
+    let mut fields = d.unread.clone();
     if let Some(reason) = catalog.disabled_reason(method) {
         fields.insert("auth_method".into(), reason.into());
     }
@@ -245,7 +248,7 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(
             r.shown,
-            *json!({"username": HIDDEN, "password": HIDDEN})
+            *json!({"username": "u", "password": HIDDEN})
                 .as_object()
                 .unwrap_or_else(|| panic!())
         );
@@ -288,7 +291,7 @@ mod tests {
 
     #[test]
     fn an_edit_keeps_the_stored_secrets_it_leaves_blank() {
-        let stored = json!({"username": "u", "password": "p"})
+        let stored = json!({"password": "p"})
             .as_object()
             .cloned()
             .unwrap_or_default();
@@ -298,7 +301,7 @@ mod tests {
             secrets: &stored,
             expires_at: None,
         };
-        let d = docker(json!({"username": "", "password": HIDDEN}));
+        let d = docker(json!({"username": "u", "password": HIDDEN}));
         let r = resolve(&catalog(), &d, Some(&previous), NOW).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(r.secrets, stored);
     }

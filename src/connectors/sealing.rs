@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value};
 
+use super::catalog::Catalog;
 use super::repo;
+use super::validate::HIDDEN;
 use crate::crypto::Sealer;
 use crate::db::DbConnection;
 use crate::errors::{AppError, AppResult};
@@ -58,5 +60,62 @@ pub fn rekey(
             done.0 += 1;
         }
         Ok(done)
+    })
+}
+
+/// Moves the attributes the catalog does not mark secret (an access key ID, a user name,
+/// a CA certificate: identifiers, not credentials) out of each connector's sealed
+/// secrets into its plain configuration, where forms show them and nobody has to type
+/// them again. Connectors registered while the catalog sealed them need this once; it
+/// runs at every start and decrypts only rows whose configuration still hides such an
+/// attribute. A row that cannot be opened (a server secret changed without a rekey) is
+/// left as it is, with a warning. Returns how many connectors changed.
+pub fn unseal_plain_attributes(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    sealer: &Sealer,
+) -> anyhow::Result<usize> {
+    crate::db::write_transaction(conn, |conn| {
+        let mut changed = 0;
+        for (id, (kind, method), configuration) in repo::all_classified(conn)? {
+            let Some(m) = catalog.get(&kind).and_then(|t| t.auth_method(&method)) else {
+                continue;
+            };
+            let Ok(Value::Object(mut plain)) = serde_json::from_str::<Value>(&configuration) else {
+                continue;
+            };
+            let hidden_plain: Vec<String> = m
+                .attributes()
+                .into_iter()
+                .filter(|a| !a.secret && plain.get(&a.name).and_then(Value::as_str) == Some(HIDDEN))
+                .map(|a| a.name)
+                .collect();
+            if hidden_plain.is_empty() {
+                continue;
+            }
+            let sealed = repo::sealed_of(conn, id)?;
+            let mut secrets = match open_secrets(sealer, id, &sealed) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(connector = id, error = %e, "cannot move plain attributes out of its secrets");
+                    continue;
+                }
+            };
+            for name in hidden_plain {
+                match secrets.remove(&name) {
+                    Some(value) => plain.insert(name, value),
+                    None => plain.remove(&name),
+                };
+            }
+            let configuration = Value::Object(plain).to_string();
+            repo::set_attributes(
+                conn,
+                id,
+                &configuration,
+                &seal_secrets(sealer, id, &secrets),
+            )?;
+            changed += 1;
+        }
+        Ok(changed)
     })
 }

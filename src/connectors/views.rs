@@ -220,6 +220,9 @@ pub struct FormPage {
     pub errors: FieldErrors,
     /// Summary error.
     pub error: Option<String>,
+    /// On an edit: which stored secrets a blank field keeps, which must be entered, and
+    /// what makes them needed again.
+    pub stored_note: Option<String>,
 }
 
 impl FormPage {

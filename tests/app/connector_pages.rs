@@ -223,7 +223,11 @@ async fn registering_shows_errors_inline_and_then_hidden_secrets() {
     );
     let page = app.get("/connectors/s3-page").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(!page.body.contains(SECRET) && !page.body.contains("AKIAPAGETEST"));
+    assert!(!page.body.contains(SECRET));
+    assert_eq!(
+        page.text("tr.config-row[data-attribute=aws_access_key_id] td.value"),
+        "AKIAPAGETEST"
+    );
     assert_eq!(
         page.text("tr.config-row[data-attribute=aws_secret_access_key] td.value"),
         "[HIDDEN]"
@@ -277,7 +281,7 @@ async fn editing_keeps_secrets_left_blank() {
     let fields = [
         ("cfg.region", "us-east-2"),
         ("cfg.endpoint_url", ""),
-        ("cfg.aws_access_key_id", ""),
+        ("cfg.aws_access_key_id", "AKIAPAGETEST"),
         ("cfg.aws_secret_access_key", ""),
         ("resource_type", "s3-bucket"),
         ("resource_id", "s3://page-bucket"),
@@ -289,7 +293,10 @@ async fn editing_keeps_secrets_left_blank() {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let secrets = app.connector_secrets("s3-edit");
     assert_eq!(secrets["aws_secret_access_key"], SECRET);
-    assert_eq!(secrets["aws_access_key_id"], "AKIAPAGETEST");
+    assert!(
+        !secrets.contains_key("aws_access_key_id"),
+        "an identifier, not sealed"
+    );
     let page = app.get("/connectors/s3-edit").await;
     assert_eq!(
         page.text("tr.config-row[data-attribute=region] td.value"),
@@ -362,6 +369,7 @@ async fn editing_keeps_secrets_left_blank() {
     let fields = [
         ("version", version.as_str()),
         ("cfg.region", "us-east-2"),
+        ("cfg.aws_access_key_id", "AKIAPAGETEST"),
         ("description", "still expired"),
         ("expires_at", shown.as_str()),
     ];
@@ -557,4 +565,156 @@ async fn verify_before_saving_registers_with_what_verification_found() {
     let page = app.get("/connectors/checked-registry").await;
     let row = page.text("#resources tr.resource-row");
     assert!(row.contains("verified") && row.contains(&registry), "{row}");
+}
+
+#[actix_web::test]
+async fn the_form_reports_every_problem_at_once_and_keeps_what_is_not_secret() {
+    let mut app = admin_app().await;
+    let mut bad = aws_form("-bad", SECRET);
+    bad[4] = ("cfg.region", "");
+    bad[7] = ("cfg.aws_secret_access_key", "");
+    bad[10] = ("labels", "no-equals");
+    let res = app.post_form("/connectors", &bad).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for id in [
+        "#error-name",
+        "#error-cfg-region",
+        "#error-cfg-aws_secret_access_key",
+        "#error-labels",
+    ] {
+        assert!(
+            !res.text(id).is_empty(),
+            "{id} missing: every problem at once"
+        );
+    }
+    // What is not secret comes back as typed, the access key ID included.
+    for (field, typed) in [
+        ("input[name=name]", "-bad"),
+        ("#cfg-aws_access_key_id", "AKIAPAGETEST"),
+        ("#cfg-aws_secret_access_key", ""),
+    ] {
+        assert_eq!(res.value(field).as_deref(), Some(typed), "{field}");
+    }
+    assert_eq!(res.text("textarea[name=labels]"), "no-equals");
+    // Switching the method keeps them too, and only true secrets carry the badge.
+    let swap = app
+        .htmx_get("/connectors/new?connector_type=aws&auth_method=iam-role&cfg.region=eu-west-1&cfg.aws_access_key_id=AKIAPAGETEST")
+        .await;
+    assert_eq!(swap.value("#cfg-region").as_deref(), Some("eu-west-1"));
+    assert_eq!(
+        swap.value("#cfg-aws_access_key_id").as_deref(),
+        Some("AKIAPAGETEST")
+    );
+    let marked = |name: &str| {
+        swap.fragment_count(&format!(".attribute[data-attribute={name}] .badge.secret"))
+    };
+    assert_eq!(marked("aws_secret_access_key"), 1);
+    for plain in ["aws_access_key_id", "region", "role_arn"] {
+        assert_eq!(marked(plain), 0, "{plain} is not a secret");
+    }
+}
+
+#[actix_web::test]
+async fn the_edit_form_says_which_secrets_are_kept_and_what_needs_them_again() {
+    let mut app = admin_app().await;
+    app.post_form("/connectors", &aws_form("s3-edit", SECRET))
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let form = app.get(EDIT).await;
+    let note = form.text("#stored-secrets");
+    assert!(
+        note.contains("kept when left blank: AWS secret access key"),
+        "{note}"
+    );
+    assert!(
+        note.contains("Changing Endpoint URL means entering them again"),
+        "{note}"
+    );
+    // After switching to a method with a secret that is not stored, it says so.
+    let swap = app
+        .htmx_get(&format!(
+            "{EDIT}?auth_method=sts-token&cfg.region=eu-west-1"
+        ))
+        .await;
+    let note = swap.text("#stored-secrets");
+    assert!(
+        note.contains("needs AWS session token, which is not stored"),
+        "{note}"
+    );
+    // Changing the region without the secret: the message says why it is needed.
+    let fields = [
+        ("cfg.region", "eu-west-1"),
+        ("cfg.endpoint_url", "https://s3.example.org"),
+        ("cfg.aws_access_key_id", "AKIAPAGETEST"),
+        ("cfg.aws_secret_access_key", ""),
+        ("resource_type", "s3-bucket"),
+    ];
+    let res = edit(&mut app, &fields).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let why = res.text("#error-cfg-aws_secret_access_key");
+    assert!(
+        why.contains("enter it again: endpoint_url changed"),
+        "{why}"
+    );
+    // What was typed stays, the new endpoint included.
+    assert_eq!(
+        res.value("#cfg-endpoint_url").as_deref(),
+        Some("https://s3.example.org")
+    );
+}
+
+#[actix_web::test]
+async fn identifiers_sealed_by_an_older_catalog_move_to_the_plain_configuration() {
+    let mut app = admin_app().await;
+    app.post_form("/connectors", &aws_form("s3-old", SECRET))
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    // As an older catalog stored it: the access key ID sealed, hidden in the plain view.
+    let (id, _) = app.sealed_connector("s3-old");
+    let sealer = &app.state.connector_sealer;
+    let old =
+        serde_json::json!({"aws_access_key_id": "AKIAPAGETEST", "aws_secret_access_key": SECRET});
+    let sealed =
+        portcullis::connectors::registry::seal_secrets(sealer, id, old.as_object().unwrap());
+    app.conn(|c| {
+        let config: String = t::table.find(id).select(t::configuration).first(c).unwrap();
+        let mut config: serde_json::Value = serde_json::from_str(&config).unwrap();
+        config["aws_access_key_id"] = "[HIDDEN]".into();
+        diesel::update(t::table.find(id))
+            .set((
+                t::configuration.eq(config.to_string()),
+                t::secrets.eq(sealed),
+            ))
+            .execute(c)
+            .unwrap();
+    });
+    let moved = app.conn(|c| {
+        portcullis::connectors::registry::unseal_plain_attributes(
+            c,
+            &app.state.catalog,
+            &app.state.connector_sealer,
+        )
+        .unwrap()
+    });
+    assert_eq!(moved, 1);
+    let secrets = app.connector_secrets("s3-old");
+    assert_eq!(
+        secrets.keys().collect::<Vec<_>>(),
+        ["aws_secret_access_key"]
+    );
+    let form = app.get("/connectors/s3-old/edit").await;
+    assert_eq!(
+        form.value("#cfg-aws_access_key_id").as_deref(),
+        Some("AKIAPAGETEST")
+    );
+    // Once moved, a later start has nothing to do.
+    let again = app.conn(|c| {
+        portcullis::connectors::registry::unseal_plain_attributes(
+            c,
+            &app.state.catalog,
+            &app.state.connector_sealer,
+        )
+        .unwrap()
+    });
+    assert_eq!(again, 0);
 }
