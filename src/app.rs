@@ -165,7 +165,16 @@ impl Cx {
         &self,
         section: crate::web::layout::Section,
     ) -> Result<crate::web::layout::Layout, AppError> {
-        crate::web::layout::Layout::new(&self.actor.principal, &self.session, section)
+        let mut layout =
+            crate::web::layout::Layout::new(&self.actor.principal, &self.session, section)?;
+        // An htmx fragment shows only part of the page: its message goes in a header.
+        if crate::web::htmx::is_htmx(&self.req)
+            && let Some(message) = layout.flash.take()
+        {
+            actix_web::HttpMessage::extensions_mut(&self.req)
+                .insert(crate::web::flash::Toast(message));
+        }
+        Ok(layout)
     }
 
     /// `page` as the response (a page, or a fragment for htmx).

@@ -145,7 +145,7 @@ async fn record(cx: &Cx, c: Connector, found: Verification) -> AppResult<()> {
 }
 
 /// Why a verification failed: the sign-in, else the first resource type's error.
-fn failure(v: &Verification) -> Option<&String> {
+pub(super) fn failure(v: &Verification) -> Option<&String> {
     v.error
         .as_ref()
         .or_else(|| v.resources.iter().find_map(|r| r.error.as_ref()))

@@ -24,7 +24,7 @@ use crate::names::Address;
 use crate::web::Reply;
 use crate::web::format::moment;
 use crate::web::pagination::{decode_cursor, encode_cursor};
-use crate::web::{path_segment, see_other};
+use crate::web::path_segment;
 
 /// The page of the connector at `at`: canonical with a namespace, else the older form
 /// (the bare name was unambiguous, since it was answered).
@@ -212,9 +212,13 @@ pub async fn delete_connector(cx: Cx, at: Address) -> Reply {
 /// `POST /connectors/{name}/verify` → 303 to the connector page, which shows what
 /// verification found (htmx swaps in just its resources section).
 pub async fn verify_connector(cx: Cx, at: Address) -> Reply {
-    let url = address_url(&at);
-    brokering::verify(&cx, at, None, None).await?;
-    Ok(see_other(&url))
+    let (url, name) = (address_url(&at), at.name.clone());
+    let found = brokering::verify(&cx, at, None, None).await?;
+    let said = match brokering::failure(&found) {
+        Some(e) => format!("{name} verified: the provider said {e}"),
+        None => format!("{name} verified: it reaches what is listed below."),
+    };
+    cx.done(&url, said)
 }
 
 /// Query of the resources page.

@@ -495,6 +495,30 @@ async fn verify_on_the_connector_page_shows_what_the_provider_said() {
     assert!(row.contains("verified"), "{row}");
     assert!(row.contains("PORTCULLIS_CONNECTOR_ALLOW_PRIVATE"), "{row}");
     assert!(!page.body.contains(SECRET));
+    // The change is confirmed once: a toast on the page it leads to.
+    let said = page.text("#toasts .toast");
+    assert!(
+        said.starts_with("s3-verify verified: the provider said"),
+        "{said}"
+    );
+    // Sent by htmx (which follows the redirect for the fragment), the message comes as
+    // an HX-Trigger toast event instead, once, with non-ASCII escaped.
+    let res = app
+        .htmx_post_form("/connectors/s3-verify/verify", &[])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let fragment = app.htmx_get(res.location()).await;
+    let trigger: serde_json::Value =
+        serde_json::from_str(fragment.header("hx-trigger").unwrap()).unwrap();
+    assert!(
+        trigger["toast"]
+            .as_str()
+            .unwrap()
+            .starts_with("s3-verify verified")
+    );
+    assert!(fragment.texts("#toasts .toast").is_empty());
+    let later = app.htmx_get("/connectors/s3-verify").await;
+    assert_eq!(later.header("hx-trigger"), None);
 
     // A viewer may read the connector but not verify it.
     app.create_user("viewer", &[("team-a/*", "viewer")]);

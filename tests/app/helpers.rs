@@ -567,6 +567,15 @@ impl TestApp {
         self.send(TestRequest::post().uri(path).set_form(all)).await
     }
 
+    /// [`Self::post_form`] as htmx sends it (`HX-Request: true`).
+    pub async fn htmx_post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let token = self.csrf_token().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        let req = TestRequest::post().uri(path).set_form(all);
+        self.send(req.insert_header(("HX-Request", "true"))).await
+    }
+
     /// Posts the sign-in form (with `return_to` when given); returns the answer.
     pub async fn post_login(
         &mut self,

@@ -558,6 +558,10 @@ async fn verify_on_the_connector_page_shows_the_discovered_registry_in_place() {
         "the result came in place, no navigation"
     );
     assert_ne!(b.text("#verified-at").await, never);
+    // The change is confirmed by a toast (HX-Trigger), in the page's live region.
+    let toast = b.wait_for("#toasts .toast").await;
+    let said = toast.text().await.unwrap();
+    assert!(said.starts_with("local-registry verified"), "{said}");
     let source = b.client.source().await.unwrap();
     assert!(
         !source.contains(&password),

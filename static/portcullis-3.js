@@ -40,3 +40,15 @@ document.addEventListener("htmx:afterRequest", (event) => {
   const button = event.detail.elt.querySelector("button[type=submit]") || event.detail.elt;
   button.removeAttribute("aria-busy");
 });
+
+// The message of a change htmx made arrives as an HX-Trigger "toast" event: shown where
+// a page shows it after a plain form post, in the live region screen readers announce.
+document.addEventListener("toast", (event) => {
+  const region = document.getElementById("toasts");
+  if (!region || !event.detail || typeof event.detail.value !== "string") return;
+  const toast = document.createElement("p");
+  toast.className = "toast";
+  toast.id = "toast";
+  toast.textContent = event.detail.value;
+  region.replaceChildren(toast);
+});
