@@ -194,7 +194,8 @@ fn the_docker_credential_helper_answers_for_a_registry_a_connector_reaches() {
         &["list"],
         "",
     ));
-    assert_eq!(listed[host], "portcullis:registry", "{listed}");
+    // Connectors are named with their namespace.
+    assert_eq!(listed[host], "portcullis:default/registry", "{listed}");
 
     let out = credentials(
         &server,
