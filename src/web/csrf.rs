@@ -1,9 +1,12 @@
 //! Cross-site request forgery defence, applied to every unsafe method in one middleware
 //! so no handler can forget it:
-//! 1. `Sec-Fetch-Site: cross-site|same-site` and a foreign `Origin` are refused.
-//! 2. Requests riding on a cookie session (everything except bearer-authenticated calls
-//!    and cookie-less API calls) must present the session's synchronizer token, as the
-//!    `csrf_token` form field or the `X-CSRF-Token` header (htmx sends it).
+//! 1. `Sec-Fetch-Site: cross-site|same-site` (any case) and a foreign `Origin` are
+//!    refused.
+//! 2. Requests riding on a cookie session (everything except calls carrying a `Bearer`
+//!    credential, and cookie-less API calls) must present the session's synchronizer
+//!    token, as the `csrf_token` form field or the `X-CSRF-Token` header (htmx sends
+//!    it). Another `Authorization` scheme exempts nothing: only a bearer credential
+//!    replaces the cookie (`crate::identity` answers any other scheme with 401).
 
 use actix_session::{Session, SessionExt};
 use actix_web::body::{EitherBody, MessageBody};
@@ -77,7 +80,9 @@ async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?;
     let headers = req.headers();
     if let Some(site) = headers.get("Sec-Fetch-Site")
-        && matches!(site.as_bytes(), b"cross-site" | b"same-site")
+        && ["cross-site", "same-site"]
+            .iter()
+            .any(|s| site.as_bytes().eq_ignore_ascii_case(s.as_bytes()))
     {
         return Err(forbidden("cross-site request refused"));
     }
@@ -86,7 +91,10 @@ async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
     {
         return Err(forbidden("request from a foreign origin refused"));
     }
-    let bearer = headers.contains_key(header::AUTHORIZATION);
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().get(..7))
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer "));
     let has_session_cookie = req.cookie(&state.session_cookie_name).is_some();
     let is_api = req.path().starts_with("/api/");
     if bearer || (is_api && !has_session_cookie) {

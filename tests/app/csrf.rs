@@ -81,7 +81,7 @@ async fn the_login_form_itself_needs_the_token() {
 async fn cross_site_fetch_metadata_is_refused_even_with_a_token() {
     let mut app = signed_in().await;
     let token = app.csrf_token().await;
-    for site in ["cross-site", "same-site"] {
+    for site in ["cross-site", "same-site", "Cross-Site", "SAME-SITE"] {
         let res = logout_with(&mut app, &[("Sec-Fetch-Site", site)], Some(&token)).await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{site}");
     }
@@ -100,6 +100,21 @@ async fn api_calls_with_a_session_cookie_need_the_token_but_bearer_calls_do_not(
     app.cookies.clear();
     let bare = app.json(Method::POST, "/api/v1/login", login, None).await;
     assert_eq!(bare.status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn only_a_bearer_credential_exempts_a_cookie_request_from_the_token() {
+    let mut app = signed_in().await;
+    // Any other scheme rides on the session cookie: the token is still needed (this was
+    // a CSRF bypass: `Authorization: Basic …` on a forged form post).
+    for scheme in ["Basic YWxpY2U6eA==", "Token x", "Bearer", "Bearerx y"] {
+        let res = logout_with(&mut app, &[("Authorization", scheme)], None).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{scheme}");
+        assert_still_signed_in(&mut app).await;
+    }
+    // A bearer credential replaces the cookie (and is checked itself: a bad one is 401).
+    let bad = logout_with(&mut app, &[("Authorization", "bearer nope")], None).await;
+    assert_ne!(bad.status, StatusCode::FORBIDDEN);
 }
 
 #[actix_web::test]
