@@ -241,6 +241,12 @@ pub fn update_account(
             updated_at: now_ms(),
         };
         repo::update_account(conn, account.id, &changes)?;
+        // Deactivation ends its tokens for good: activating it again revives its keys,
+        // never a token minted before.
+        if edit.active == Some(false) {
+            let keys = repo::key_ids_of(conn, account.id)?;
+            crate::auth::delete_tokens_of(conn, access::KIND_SERVICE_ACCOUNT, account.id, &keys)?;
+        }
         let target = audit_name(&namespace, &account.name);
         let what = ("service_account", target.as_str(), namespace.as_str());
         edit.audit(conn, actor, what, account.active)

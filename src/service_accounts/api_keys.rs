@@ -242,6 +242,10 @@ pub fn update_key(
             active: edit.active,
         };
         repo::update_key(conn, key.id, &changes)?;
+        // Tokens minted from a deactivated key end with it, for good.
+        if edit.active == Some(false) {
+            crate::auth::delete_key_tokens(conn, &[key.id])?;
+        }
         let target = format!("api_key:{namespace}/{}/{name}", account.name);
         edit.audit(conn, actor, ("api_key", &target, &namespace), key.active)
     })?;

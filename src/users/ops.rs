@@ -200,6 +200,12 @@ pub fn update_user(
         if hash.is_some() {
             auth::end_sessions(conn, user.id)?;
         }
+        // Deactivation ends their tokens and sessions for good: activating them again
+        // revives none of them.
+        if change.active == Some(false) {
+            auth::end_sessions(conn, user.id)?;
+            auth::delete_tokens_of(conn, access::KIND_USER, user.id, &[])?;
+        }
         Ok(())
     })?;
     state.key_cache.clear();

@@ -289,6 +289,15 @@ async fn deactivating_an_account_rejects_its_keys_and_tokens_on_the_next_request
         .await;
     set_active(&mut app, &admin, "/api/v1/service-accounts/ci", true).await;
     assert_eq!(app.whoami_status(&key.plaintext).await, StatusCode::OK);
+    // The key comes back with the account; a token minted before never does.
+    assert_eq!(app.whoami_status(&token).await, StatusCode::UNAUTHORIZED);
+    // The same for a key: deactivating it ends its tokens for good.
+    let token = app.key_token(&key.plaintext).await;
+    let one = "/api/v1/service-accounts/ci/api-keys/main";
+    set_active(&mut app, &admin, one, false).await;
+    set_active(&mut app, &admin, one, true).await;
+    assert_eq!(app.whoami_status(&key.plaintext).await, StatusCode::OK);
+    assert_eq!(app.whoami_status(&token).await, StatusCode::UNAUTHORIZED);
     let del = app
         .delete_as(&admin, "/api/v1/service-accounts/ci/api-keys/main")
         .await;

@@ -171,6 +171,11 @@ async fn admins_create_and_deactivate_users() {
         .await;
     assert_eq!(off.json()["active"], false);
     assert_eq!(app.whoami_status(&bob).await, StatusCode::UNAUTHORIZED);
+    // Activating bob again revives none of the tokens he had.
+    let on = app.patch_as(&root, "/api/v1/users/bob", json!({"active": true}));
+    assert_eq!(on.await.json()["active"], true);
+    assert_eq!(app.whoami_status(&bob).await, StatusCode::UNAUTHORIZED);
+    app.access_token("bob", "a long password here").await;
     let list = app.read_as(&root, "/api/v1/users?search=bo").await;
     assert_eq!(items(&list).len(), 1);
 }
