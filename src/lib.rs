@@ -18,6 +18,7 @@ pub mod db;
 pub mod demo;
 pub mod environments;
 pub mod errors;
+pub mod files;
 pub mod identity;
 pub mod names;
 pub mod namespaces;

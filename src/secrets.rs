@@ -38,7 +38,7 @@ impl ServerSecret {
                 Ok(Self(text.trim().as_bytes().to_vec()))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                fs::create_dir_all(data_dir)?;
+                crate::files::private_dir(data_dir)?;
                 let mut bytes = [0u8; 32];
                 rand::rng().fill_bytes(&mut bytes);
                 let text = hex::encode(bytes);

@@ -14,11 +14,9 @@ use crate::{demo, service_accounts};
 
 /// Opens the database and applies pending migrations.
 pub fn open_database(url: &crate::config::DatabaseUrl, pool_size: u32) -> anyhow::Result<Db> {
-    if let crate::config::DatabaseUrl::Sqlite(path) = url
-        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    if let crate::config::DatabaseUrl::Sqlite(path) = url {
+        crate::files::private_database(path)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
     }
     let db = Db::connect(url, pool_size)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", url.redacted()))?;
