@@ -93,6 +93,14 @@ pub fn create_user(
         if repo::find_user_by_name(conn, name)?.is_some() {
             return Err(CreateUserError::Exists(name.to_owned()));
         }
+        // A user administers their primary namespace: an existing one would hand them
+        // someone else's (a user named `team-a` becoming team-a's admin).
+        if environments::find_namespace(conn, primary_namespace)?.is_some() {
+            return Err(CreateUserError::Invalid(format!(
+                "primary namespace {primary_namespace:?} already exists, and a user \
+                 administers their primary namespace: choose another"
+            )));
+        }
         environments::ensure_namespace(conn, primary_namespace, "")?;
         let id = repo::insert_user(
             conn,

@@ -134,12 +134,21 @@ pub fn create_user(
     hash: Option<&str>,
     active: bool,
 ) -> AppResult<User> {
-    let primary = primary.filter(|p| !p.trim().is_empty()).unwrap_or(name);
+    let explicit = primary.filter(|p| !p.trim().is_empty());
+    let primary = explicit.unwrap_or(name);
     match auth::create_user(conn, name, hash, primary, active, false, &actor.name()) {
         Ok(_) => find(conn, name),
-        Err(CreateUserError::Invalid(e)) if e.starts_with("primary") => {
+        Err(CreateUserError::Invalid(e)) if e.starts_with("primary") && explicit.is_some() => {
             Err(AppError::invalid("primary_namespace", e))
         }
+        // The primary namespace defaulted to the name: the name is what to change.
+        Err(CreateUserError::Invalid(e)) if e.starts_with("primary") => Err(AppError::invalid(
+            "name",
+            format!(
+                "a namespace named {name:?} exists, and a user administers the namespace \
+                 named after them: choose another name, or another primary namespace ({e})"
+            ),
+        )),
         Err(CreateUserError::Invalid(e)) => Err(AppError::invalid("name", e)),
         Err(CreateUserError::Exists(n)) => {
             Err(AppError::Conflict(format!("user {n:?} already exists")))

@@ -162,6 +162,13 @@ async fn admins_create_and_deactivate_users() {
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (json!({"name": "bob"}), StatusCode::CONFLICT),
+        // A user administers their primary namespace: never one that exists already.
+        (json!({"name": "team-bob"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (json!({"name": "default"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"name": "eve", "primary_namespace": "team-bob"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let res = app.post_as(&root, "/api/v1/users", body.clone()).await;
         assert_eq!(res.status, expected, "{body}");
