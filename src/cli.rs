@@ -240,6 +240,11 @@ pub struct ServeArgs {
     /// (comma separated; keep at least one global administrator here).
     #[arg(long, env = "PORTCULLIS_BREAK_GLASS_USERS", default_value = "admin")]
     pub break_glass_users: String,
+    /// Reverse proxies (addresses or CIDR ranges, comma separated) whose
+    /// `X-Forwarded-For` / `Forwarded` headers name the client; from anyone else they
+    /// are ignored.
+    #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
 }
 
 /// OpenID Connect options (all unset: no OpenID sign-in).

@@ -49,20 +49,23 @@ impl LoginLimiter {
         }
     }
 
-    /// Takes one attempt from the client's and (unless the device is known for the
-    /// account) the account's bucket; `Err(seconds)` when either is empty.
+    /// Takes one attempt from the client's and the account's bucket; `Err(seconds)`
+    /// when either is empty. A device known for the account passes both: neither
+    /// someone hammering the account nor others behind the same address (a shared NAT,
+    /// a proxy) keep its owner out.
     pub fn check(&self, client: &str, account: &str, known_device: bool) -> Result<(), u64> {
+        if known_device {
+            return Ok(());
+        }
         let wait = |outcome: governor::NotUntil<_>| {
             outcome.wait_time_from(self.clock.now()).as_secs().max(1)
         };
         self.per_client
             .check_key(&client.to_owned())
             .map_err(wait)?;
-        if !known_device {
-            self.per_account
-                .check_key(&account.to_owned())
-                .map_err(wait)?;
-        }
+        self.per_account
+            .check_key(&account.to_owned())
+            .map_err(wait)?;
         Ok(())
     }
 
@@ -136,6 +139,18 @@ mod tests {
         // Another account is unaffected; a known device of alice is exempt.
         assert!(l.check("3.3.3.3", "bob", false).is_ok());
         assert!(l.check("4.4.4.4", "alice", true).is_ok());
+    }
+
+    #[test]
+    fn a_known_device_passes_an_exhausted_client_bucket_too() {
+        let l = limiter(1);
+        // One address fails until its bucket (3 × burst) is empty: everyone behind it
+        // without a known device waits; alice's own browser does not.
+        for user in ["x", "y", "z"] {
+            assert!(l.check("9.9.9.9", user, false).is_ok());
+        }
+        assert!(l.check("9.9.9.9", "bob", false).is_err());
+        assert!(l.check("9.9.9.9", "alice", true).is_ok());
     }
 
     #[test]

@@ -77,6 +77,8 @@ pub struct Config {
     pub outbound: crate::outbound::Policy,
     /// Local users who may use a password when password sign-in is off.
     pub break_glass_users: Vec<String>,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 impl Config {
     /// Builds the database URL alone (for `migrate` and `user create`).
@@ -130,6 +132,11 @@ impl Config {
             .map_err(|e| format!("PORTCULLIS_DEFAULT_ROLE_BINDINGS: {e}"))?;
         let oidc = OidcConfig::from_args(&serve.oidc)?;
         let break_glass_users = comma_list(&serve.break_glass_users);
+        let trusted_proxies = comma_list(&serve.trusted_proxies)
+            .iter()
+            .map(|p| crate::web::client::parse_network(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("PORTCULLIS_TRUSTED_PROXIES: {e}"))?;
         if !serve.password_login && oidc.is_none() {
             return Err(
                 "PORTCULLIS_PASSWORD_LOGIN=false needs OpenID Connect (PORTCULLIS_OIDC_ISSUER)"
@@ -184,6 +191,7 @@ impl Config {
                 extra_ca_pem,
             },
             break_glass_users,
+            trusted_proxies,
         })
     }
 
@@ -224,6 +232,7 @@ impl Config {
             connector_implicit_auth: false,
             outbound: crate::outbound::Policy::default(),
             break_glass_users: vec!["admin".into()],
+            trusted_proxies: Vec::new(),
         })
     }
 

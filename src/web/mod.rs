@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod attention;
+pub mod client;
 pub mod csrf;
 pub mod errors;
 pub mod flash;
@@ -19,12 +20,17 @@ use actix_web::HttpRequest;
 /// What a handler answers: a response, or an error the error renderer shows.
 pub type Reply = Result<actix_web::HttpResponse, crate::errors::AppError>;
 
-/// The client address for rate limiting and audit: the TCP peer. Forwarded headers are
-/// not trusted, since any client can set them.
+/// The client address for rate limiting and audit: the TCP peer, or behind a trusted
+/// proxy (`PORTCULLIS_TRUSTED_PROXIES`) the client its forwarding headers name.
 pub fn client_addr(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    let trusted = req
+        .app_data::<actix_web::web::Data<crate::app::AppState>>()
+        .map(|s| s.config.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    client::behind(peer, trusted, req.headers()).to_string()
 }
 
 /// This request's id (12 hex digits, random), made on first use and kept in the

@@ -228,3 +228,89 @@ async fn an_attacker_cannot_lock_the_owner_out_of_a_known_device() {
     owner.cookies.insert("portcullis_device".into(), device);
     owner.login("alice", PASSWORD).await;
 }
+
+/// `POST /api/v1/login` as `name` with `password`, from TCP peer `peer`, with
+/// `X-Forwarded-For: forwarded` when given.
+async fn login_from(
+    app: &mut TestApp,
+    (peer, forwarded): (&str, Option<&str>),
+    (name, password): (&str, &str),
+) -> StatusCode {
+    let body = json!({"username": name, "password": password});
+    let mut req = actix_web::test::TestRequest::post()
+        .uri("/api/v1/login")
+        .peer_addr(peer.parse().unwrap())
+        .set_json(body);
+    if let Some(client) = forwarded {
+        req = req.insert_header(("X-Forwarded-For", client));
+    }
+    app.send(req).await.status
+}
+
+#[actix_web::test]
+async fn clients_behind_a_trusted_proxy_are_told_apart_and_known_devices_pass() {
+    let mut app = TestApp::with_config(|c| {
+        c.login_limits.burst = 1;
+        c.login_limits.refill = Duration::from_secs(3600);
+        c.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    for user in ["alice", "bob", "carol"] {
+        app.create_user(user, &[]);
+    }
+    let proxy = "10.0.0.1:443";
+    let noisy = (proxy, Some("6.6.6.6, 203.0.113.9"));
+    // One client behind the proxy fails until its bucket (3 × burst) is empty…
+    for name in ["x", "y", "z"] {
+        let failed = login_from(&mut app, noisy, (name, "wrong")).await;
+        assert_eq!(failed, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        login_from(&mut app, noisy, ("bob", PASSWORD)).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // …and another client behind the same proxy is not held back by it.
+    let other = (proxy, Some("198.51.100.7"));
+    assert_eq!(
+        login_from(&mut app, other, ("bob", PASSWORD)).await,
+        StatusCode::OK
+    );
+    // From outside the proxy list the header names nobody: the forged client's
+    // bucket stays full, the peer's own empties.
+    let forged = ("192.0.2.50:1234", Some("198.51.100.8"));
+    for name in ["u", "v", "w"] {
+        let failed = login_from(&mut app, forged, (name, "wrong")).await;
+        assert_eq!(failed, StatusCode::UNAUTHORIZED);
+    }
+    let fourth = login_from(&mut app, forged, ("t", "wrong")).await;
+    assert_eq!(fourth, StatusCode::TOO_MANY_REQUESTS);
+    let via_proxy = (proxy, Some("198.51.100.8"));
+    assert_eq!(
+        login_from(&mut app, via_proxy, ("carol", PASSWORD)).await,
+        StatusCode::OK
+    );
+    // alice's browser is known: it signs in even from the exhausted address.
+    app.login("alice", PASSWORD).await;
+    app.logout().await;
+    let device = app.cookies["portcullis_device"].clone();
+    app.cookies.clear();
+    app.cookies.insert("portcullis_device".into(), device);
+    assert_eq!(
+        login_from(&mut app, noisy, ("alice", PASSWORD)).await,
+        StatusCode::OK
+    );
+    // The audit log names the client, not the proxy.
+    let root = app.admin_token().await;
+    let events = app
+        .read_as(&root, "/api/v1/audit-events?action=login&outcome=failure")
+        .await;
+    let clients: Vec<&str> = crate::helpers::items(&events)
+        .iter()
+        .filter_map(|e| e["client_addr"].as_str())
+        .collect();
+    assert!(
+        clients.contains(&"203.0.113.9") && clients.contains(&"192.0.2.50"),
+        "{clients:?}"
+    );
+    assert!(!clients.contains(&"10.0.0.1"), "{clients:?}");
+}

@@ -163,7 +163,10 @@ async fn admins_create_and_deactivate_users() {
         ),
         (json!({"name": "bob"}), StatusCode::CONFLICT),
         // A user administers their primary namespace: never one that exists already.
-        (json!({"name": "team-bob"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({"name": "team-bob"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (json!({"name": "default"}), StatusCode::UNPROCESSABLE_ENTITY),
         (
             json!({"name": "eve", "primary_namespace": "team-bob"}),
