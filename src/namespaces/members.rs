@@ -235,7 +235,7 @@ pub fn view_as(
     let grants = if kind == KIND_SERVICE_ACCOUNT {
         // An account the admin cannot read reads as missing (no existence oracle).
         let at = crate::names::Address::parse(principal);
-        let id =
+        let (id, _) =
             service_accounts::find_readable_id(conn, actor.grants(), &at)?.ok_or_else(missing)?;
         access::load_service_account_grants(conn, id)?
     } else {

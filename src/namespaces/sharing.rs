@@ -81,12 +81,16 @@ fn resolve_target(
     // A service account counts only if the caller may read it (else it reads as
     // missing: no existence oracle across namespaces).
     if kind != Some(KIND_USER)
-        && let Some(id) =
-            service_accounts::find_readable_id(conn, actor.grants(), &at).map_err(|e| match e {
+        && let Some((id, namespace)) = service_accounts::find_readable_id(conn, actor.grants(), &at)
+            .map_err(|e| match e {
                 AppError::AmbiguousName(m) => AppError::invalid("principal_name", m),
                 other => other,
             })?
     {
+        // What an account holds decides who may hand out its keys: only those who
+        // administer it may give it more (else a reader could share their own namespace
+        // with it and lock its admins out of managing its keys).
+        actor.require_namespace(Permission::ServiceAccountUpdate, &namespace)?;
         return Ok((KIND_SERVICE_ACCOUNT, id));
     }
     Err(AppError::invalid(
@@ -146,7 +150,13 @@ pub fn unshare(
     target: &str,
 ) -> AppResult<()> {
     let ns = authorized(conn, actor, Permission::NamespaceRoleMappingDelete, name)?;
-    let (kind, id) = resolve_target(conn, actor, target)?;
+    // An unknown name is the same 404 as a name without a share: which users exist is
+    // not told here.
+    let (kind, id) = match resolve_target(conn, actor, target) {
+        Ok(found) => found,
+        Err(AppError::Validation { .. }) => return Err(AppError::NotFound),
+        Err(e) => return Err(e),
+    };
     let removed = write_transaction(conn, |conn| -> AppResult<bool> {
         let removed = access::delete_share(conn, ns.id, kind, id)?;
         if removed {

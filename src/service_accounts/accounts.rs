@@ -309,10 +309,19 @@ pub fn require_covers(conn: &mut DbConnection, grants: &Grants, account_id: i64)
         .iter()
         .find(|b| !access::can_grant(grants, &b.pattern, b.role))
     {
-        return Err(AppError::Forbidden(format!(
-            "this service account holds {} on {} ({}), which you do not; ask someone who does",
-            b.role, b.pattern, b.source
-        )));
+        // Name the binding only where the caller can see what it covers.
+        let seen = access::can_grant(grants, &b.pattern, access::Role::Viewer);
+        return Err(AppError::Forbidden(if seen {
+            format!(
+                "this service account holds {} on {} ({}), which you do not; ask someone \
+                 who does",
+                b.role, b.pattern, b.source
+            )
+        } else {
+            "this service account holds a binding beyond what you can see; ask an \
+             administrator of its namespaces"
+                .to_owned()
+        }));
     }
     Ok(())
 }

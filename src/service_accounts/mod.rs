@@ -87,16 +87,16 @@ pub fn account_url(ns: &str, name: &str) -> String {
     )
 }
 
-/// The id of the account at `at` if `grants` may read it (to resolve share and
-/// view-as targets: an unreadable account reads as missing); 409 `ambiguous_name` for a
-/// bare name readable in several namespaces.
+/// The id and namespace of the account at `at` if `grants` may read it (to resolve
+/// share and view-as targets: an unreadable account reads as missing); 409
+/// `ambiguous_name` for a bare name readable in several namespaces.
 pub fn find_readable_id(
     conn: &mut DbConnection,
     grants: &crate::access::Grants,
     at: &crate::names::Address,
-) -> crate::errors::AppResult<Option<i64>> {
+) -> crate::errors::AppResult<Option<(i64, String)>> {
     match accounts::readable_account(conn, grants, at) {
-        Ok((account, _)) => Ok(Some(account.id)),
+        Ok((account, namespace)) => Ok(Some((account.id, namespace))),
         Err(crate::errors::AppError::NotFound) => Ok(None),
         Err(e) => Err(e),
     }

@@ -35,6 +35,7 @@ mod pg_schema;
 mod provider;
 mod providers;
 mod reveal;
+mod review;
 mod running;
 mod secrets_at_rest;
 mod security;
