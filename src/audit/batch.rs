@@ -38,6 +38,16 @@ pub fn event(
     })
 }
 
+/// The write of a refusal of the request's caller (a 403): what they asked for, and why
+/// it was refused.
+pub fn refused(actor: &crate::access::Actor, target: String, detail: String) -> Write {
+    let (who, client) = (actor.name(), actor.client.clone());
+    Box::new(move |conn| {
+        let event = Event::new(&who, "request.forbidden", &target, Outcome::Failure);
+        record(conn, &event.from(Some(&client)).detail(Some(&detail)))
+    })
+}
+
 type Ack = oneshot::Sender<Result<(), String>>;
 
 /// The hand-over to the writer thread (SQLite), or direct writes (PostgreSQL).

@@ -161,6 +161,22 @@ pub fn own(
     record(conn, &event.from(client).detail(detail))
 }
 
+/// How the audit log names a sign-in attempt for a user name nobody has: a keyed hash
+/// of what was typed (`user:unknown-3f9a…`), never the text itself — a password typed
+/// into the name field must not end up in the log. The same typed name always gives
+/// the same mark, so repeated attempts still line up.
+pub fn unknown_user(key: &[u8; 32], typed: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts 32-byte keys"));
+    mac.update(b"portcullis audit: unknown user name\0");
+    mac.update(typed.as_bytes());
+    format!(
+        "user:unknown-{}",
+        hex::encode(&mac.finalize().into_bytes()[..6])
+    )
+}
+
 /// Records a refused attempt by a caller nobody could identify (`anonymous`).
 pub fn anonymous_failure(
     conn: &mut DbConnection,

@@ -23,7 +23,7 @@ use crate::names::validate_name;
 use crate::{audit, environments};
 
 pub use models::{AccessTokenRow, User};
-pub use signin::{Checked, check_password, check_password_as, safe_return_to};
+pub use signin::{Checked, audit_throttled, check_password, check_password_as, safe_return_to};
 
 /// Keys of the values a signed-in session holds.
 pub mod session_keys {

@@ -26,6 +26,7 @@ pub struct LoginLimiter {
     per_client: DefaultKeyedRateLimiter<String>,
     bearer_failures: DefaultKeyedRateLimiter<String>,
     per_account: DefaultKeyedRateLimiter<String>,
+    throttle_audits: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
     device_key: [u8; 32],
 }
@@ -44,6 +45,7 @@ impl LoginLimiter {
                 quota(client_burst).unwrap_or(fallback),
             ),
             per_account: DefaultKeyedRateLimiter::keyed(quota(burst).unwrap_or(fallback)),
+            throttle_audits: DefaultKeyedRateLimiter::keyed(Quota::per_minute(NonZeroU32::MIN)),
             clock: DefaultClock::default(),
             device_key,
         }
@@ -77,8 +79,15 @@ impl LoginLimiter {
             .map_err(|o| o.wait_time_from(self.clock.now()).as_secs().max(1))
     }
 
+    /// Whether a throttled attempt of `client` is audited: the first one, then at most
+    /// one a minute, so a flood of refused attempts does not become a flood of writes.
+    pub fn should_audit_throttle(&self, client: &str) -> bool {
+        self.throttle_audits.check_key(&client.to_owned()).is_ok()
+    }
+
     /// Drops idle buckets (called periodically).
     pub fn shrink(&self) {
+        self.throttle_audits.retain_recent();
         self.per_client.retain_recent();
         self.bearer_failures.retain_recent();
         self.per_account.retain_recent();

@@ -142,7 +142,7 @@ pub async fn check_password_as(
         .check(&client, truncate(username), known)
     {
         tracing::info!(%client, "sign-in throttled");
-        return Err(AppError::RateLimited(wait));
+        return Err(audit_throttled(state, client, action, wait).await);
     }
     let name = username.to_owned();
     let valid_name = validate_name(&name).is_ok();
@@ -160,6 +160,11 @@ pub async fn check_password_as(
     // With password sign-in off, only break-glass users may use one; others get the
     // same answer as a wrong password (after the same argon2 work).
     let allowed = state.config.password_login || state.config.break_glass_users.contains(&name);
+    // A name nobody has is logged as a keyed hash: it may be a mistyped password.
+    let actor = match &user {
+        Some(u) => format!("user:{}", u.name),
+        None => audit::unknown_user(&state.keys.credential_pepper, &name),
+    };
     let usable = user.filter(|u| u.active && allowed);
     // Always run argon2 (against a dummy hash if need be): no timing oracle. On the
     // blocking pool, without holding a database connection.
@@ -168,11 +173,6 @@ pub async fn check_password_as(
     let ok = web::block(move || password::verify(&pw, stored.as_deref()))
         .await
         .map_err(AppError::internal)?;
-    let actor = if valid_name {
-        format!("user:{name}")
-    } else {
-        format!("user:{:?}", truncate(&name))
-    };
     let verified = usable.filter(|_| ok);
     let user_id = verified.as_ref().map(|u| u.id);
     state
@@ -204,6 +204,30 @@ pub async fn check_password_as(
         },
         None => Checked::Refused,
     })
+}
+
+/// The 429 of a throttled sign-in (`action`) from `client`, audited: the first, then at
+/// most one a minute per client, so a flood of refusals is not a flood of writes.
+pub async fn audit_throttled(
+    state: &AppState,
+    client: String,
+    action: &'static str,
+    wait: u64,
+) -> AppError {
+    if state.login_limiter.should_audit_throttle(&client) {
+        let detail = format!("throttled; retry in {wait} s");
+        let written = state
+            .db
+            .run(move |conn| {
+                audit::anonymous_failure(conn, action, "throttled", &client, Some(&detail))
+                    .map_err(AppError::from)
+            })
+            .await;
+        if let Err(e) = written {
+            return e;
+        }
+    }
+    AppError::RateLimited(wait)
 }
 
 pub(super) fn truncate(name: &str) -> &str {

@@ -63,8 +63,28 @@ pub async fn api_login(
                     Ok(p) => p,
                     Err(AppError::Unauthenticated) => {
                         if let Err(wait) = state.login_limiter.bearer_failure(&client) {
-                            return Err(AppError::RateLimited(wait));
+                            return Err(auth::audit_throttled(&state, client, "login", wait).await);
                         }
+                        // Audited with the key's public id (never the secret).
+                        let target = credential::parse(&key)
+                            .filter(|p| p.kind == CredentialKind::ApiKey)
+                            .map_or_else(
+                                || "api key (malformed)".to_owned(),
+                                |p| format!("key_id:{}", p.id),
+                            );
+                        state
+                            .db
+                            .run(move |conn| {
+                                audit::anonymous_failure(
+                                    conn,
+                                    "login",
+                                    &target,
+                                    &client,
+                                    Some("api key"),
+                                )
+                                .map_err(AppError::from)
+                            })
+                            .await?;
                         return Err(AppError::Unauthenticated);
                     }
                     Err(e) => return Err(e),

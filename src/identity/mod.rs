@@ -104,6 +104,13 @@ impl FromRequest for MaybeActor {
     }
 }
 
+/// The caller of `req` if a handler resolved one (without resolving it now).
+pub fn resolved_actor(req: &HttpRequest) -> Option<Actor> {
+    req.extensions()
+        .get::<Resolved>()
+        .and_then(|Resolved(actor)| actor.clone())
+}
+
 /// Cached per request so several extractors resolve the caller once.
 #[derive(Clone)]
 struct Resolved(Option<Actor>);
@@ -165,7 +172,7 @@ async fn from_bearer_throttled(
     }
     let client = crate::web::client_addr(req);
     if let Err(wait) = state.login_limiter.bearer_failure(&client) {
-        return Err(AppError::RateLimited(wait));
+        return Err(crate::auth::audit_throttled(state, client, "bearer.authenticate", wait).await);
     }
     if let Some(presented) = credential::parse(&token) {
         let (action, target) = match presented.kind {

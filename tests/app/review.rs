@@ -76,3 +76,88 @@ async fn removing_a_share_does_not_tell_which_users_exist() {
     assert_eq!(answers[0], answers[1]);
     assert_eq!(answers[0].0, StatusCode::NOT_FOUND);
 }
+
+/// The audit events of `action` (root's view).
+async fn events(app: &mut TestApp, root: &str, action: &str) -> Vec<serde_json::Value> {
+    let path = format!("/api/v1/audit-events?action={action}&limit=500");
+    crate::helpers::items(&app.read_as(root, &path).await).to_vec()
+}
+
+#[actix_web::test]
+async fn failed_and_throttled_sign_ins_are_audited_without_what_was_typed() {
+    let mut app = TestApp::with_login_limits(1, std::time::Duration::from_secs(3600)).await;
+    app.create_user("alice", &[]);
+    let root = app.admin_token().await;
+    // A password typed into the name field never reaches the log; a known name does.
+    let typed = "Hunter2-MySecret";
+    for (name, password) in [(typed, "x"), ("alice", "wrong")] {
+        let body = json!({"username": name, "password": password});
+        app.api_login(body)
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+    }
+    let failed = events(&mut app, &root, "login").await;
+    let actors: Vec<&str> = failed.iter().filter_map(|e| e["actor"].as_str()).collect();
+    assert!(actors.contains(&"user:alice"), "{actors:?}");
+    let hashed: Vec<&&str> = actors
+        .iter()
+        .filter(|a| a.starts_with("user:unknown-"))
+        .collect();
+    assert_eq!(hashed.len(), 1, "{actors:?}");
+    let all = app.read_as(&root, "/api/v1/audit-events?limit=500").await;
+    assert!(
+        !all.to_string().contains(typed),
+        "the typed name is in the log"
+    );
+    // A bad API key at POST /api/v1/login is audited with its public id.
+    let key = "pck_0123456789abcdef0123456789abcdef_0123456789abcdef0123456789abcdef01";
+    app.api_login(json!({"api_key": key})).await;
+    let keyed = events(&mut app, &root, "login").await;
+    assert!(
+        keyed.iter().any(|e| e["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("key_id:"))
+            || e["target"] == "api key (malformed)"),
+        "{keyed:?}"
+    );
+    // Throttled sign-ins are audited: once, however many follow.
+    for _ in 0..5 {
+        let body = json!({"username": "alice", "password": "wrong"});
+        app.api_login(body).await;
+    }
+    let throttled = events(&mut app, &root, "login").await;
+    let throttled: Vec<_> = throttled
+        .iter()
+        .filter(|e| e["target"] == "throttled")
+        .collect();
+    assert_eq!(throttled.len(), 1, "{throttled:?}");
+}
+
+#[actix_web::test]
+async fn refused_actions_of_a_known_caller_are_audited() {
+    let (mut app, [root, lead, _]) = world().await;
+    let refused = app.get_as(&lead, "/api/v1/users").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let post = app
+        .post_as(&lead, "/api/v1/namespaces", json!({"name": "mine"}))
+        .await;
+    assert_eq!(post.status, StatusCode::FORBIDDEN);
+    let logged = events(&mut app, &root, "request.forbidden").await;
+    let targets: Vec<&str> = logged.iter().filter_map(|e| e["target"].as_str()).collect();
+    assert_eq!(targets, ["POST /api/v1/namespaces", "GET /api/v1/users"]);
+    assert!(
+        logged
+            .iter()
+            .all(|e| e["actor"] == "user:lead" && e["outcome"] == "failure")
+    );
+    // An anonymous refusal (a form post without a session) writes nothing.
+    let anonymous = app
+        .send(
+            actix_web::test::TestRequest::post()
+                .uri("/logout")
+                .insert_header(("Authorization", "Basic eDp5")),
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::FORBIDDEN);
+    assert_eq!(events(&mut app, &root, "request.forbidden").await.len(), 2);
+}
