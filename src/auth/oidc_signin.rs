@@ -23,6 +23,7 @@ fn provider(state: &AppState) -> AppResult<std::sync::Arc<super::oidc::Oidc>> {
 /// `GET /auth/oidc/login?return_to=`: starts the authorization-code flow (PKCE S256,
 /// `state`, `nonce` kept in the session) and sends the browser to the provider.
 pub(super) async fn oidc_login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
     query: web::Query<LoginQuery>,
@@ -43,7 +44,7 @@ pub(super) async fn oidc_login(
             tracing::warn!(error = %e, "OpenID sign-in could not start");
             render_login(
                 &state,
-                &session,
+                &req,
                 return_to,
                 String::new(),
                 Some(format!(
@@ -139,7 +140,7 @@ pub(super) async fn oidc_callback(
             state.user_cache.clear();
             return render_login(
                 &state,
-                &session,
+                &req,
                 "/".into(),
                 String::new(),
                 Some(format!(
@@ -182,7 +183,7 @@ pub(super) async fn oidc_callback(
             };
             return render_login(
                 &state,
-                &session,
+                &req,
                 "/".into(),
                 String::new(),
                 Some(format!("Sign-in with {} failed: {e}.", oidc.display_name())),
@@ -198,7 +199,7 @@ pub(super) async fn oidc_callback(
         }
         super::federated::SignIn::Deactivated(_) => render_login(
             &state,
-            &session,
+            &req,
             "/".into(),
             String::new(),
             Some("This account is deactivated. Ask an administrator.".into()),

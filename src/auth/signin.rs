@@ -50,8 +50,8 @@ pub fn safe_return_to(target: Option<&str>) -> String {
 
 /// `GET /login`
 pub async fn login_page(
+    req: HttpRequest,
     state: web::Data<AppState>,
-    session: Session,
     who: MaybeActor,
     query: web::Query<LoginQuery>,
 ) -> Reply {
@@ -61,7 +61,7 @@ pub async fn login_page(
     }
     render_login(
         &state,
-        &session,
+        &req,
         return_to,
         String::new(),
         None,
@@ -71,14 +71,15 @@ pub async fn login_page(
 
 pub(super) fn render_login(
     state: &AppState,
-    session: &Session,
+    req: &HttpRequest,
     return_to: String,
     username: String,
     error: Option<String>,
     status: actix_web::http::StatusCode,
 ) -> Reply {
+    let (token, cookie) = csrf::page_token(state, req)?;
     let page = LoginPage {
-        layout: Layout::anonymous(session)?,
+        layout: Layout::anonymous(token),
         oidc_name: state.oidc.as_ref().map(|o| o.display_name().to_owned()),
         password_login: state.config.password_login,
         return_to,
@@ -86,9 +87,11 @@ pub(super) fn render_login(
         error,
     };
     let html = askama::Template::render(&page).map_err(AppError::internal)?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(html))
+    let mut res = HttpResponse::build(status);
+    if let Some(cookie) = cookie {
+        res.cookie(cookie);
+    }
+    Ok(res.content_type("text/html; charset=utf-8").body(html))
 }
 
 /// Form of `POST /login`.
@@ -250,7 +253,7 @@ pub async fn login(
         Err(AppError::RateLimited(wait)) => {
             let mut res = render_login(
                 &state,
-                &session,
+                &req,
                 return_to,
                 form.username,
                 Some(format!("Too many attempts. Try again in {wait} seconds.")),
@@ -264,7 +267,7 @@ pub async fn login(
     match checked {
         Checked::Refused => render_login(
             &state,
-            &session,
+            &req,
             return_to,
             form.username,
             Some(INVALID_CREDENTIALS.into()),

@@ -10,6 +10,7 @@
 
 use actix_session::{Session, SessionExt};
 use actix_web::body::{EitherBody, MessageBody};
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
@@ -23,6 +24,8 @@ use crate::errors::AppError;
 
 /// Session key of the token.
 const SESSION_KEY: &str = "csrf";
+/// Cookie of a browser without a session: the nonce its form token is signed from.
+const FORM_NONCE_COOKIE: &str = "portcullis_form";
 /// Form field carrying the token.
 pub const FORM_FIELD: &str = "csrf_token";
 /// Header carrying the token.
@@ -34,6 +37,53 @@ pub fn token(session: &Session) -> Result<String, AppError> {
         return Ok(t);
     }
     rotate(session)
+}
+
+/// The token for a form shown to `req`'s browser: its session's, or for a browser
+/// without a session (the sign-in form) HMAC(key, nonce) of a random nonce kept in a
+/// cookie — so an anonymous visit stores nothing on the server. The cookie to set is
+/// returned when a new nonce was made.
+pub fn page_token(
+    state: &AppState,
+    req: &actix_web::HttpRequest,
+) -> Result<(String, Option<Cookie<'static>>), AppError> {
+    if let Ok(Some(t)) = req.get_session().get::<String>(SESSION_KEY) {
+        return Ok((t, None));
+    }
+    let name = nonce_cookie_name(state);
+    if let Some(nonce) = req.cookie(name).filter(|c| c.value().len() == 43) {
+        return Ok((sign_nonce(state, nonce.value()), None));
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let nonce = URL_SAFE_NO_PAD.encode(bytes);
+    let token = sign_nonce(state, &nonce);
+    let cookie = Cookie::build(name, nonce)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.secure_cookies())
+        .finish();
+    Ok((token, Some(cookie)))
+}
+
+/// The nonce cookie's name (`__Host-` prefixed over https, like the session's).
+fn nonce_cookie_name(state: &AppState) -> &'static str {
+    if state.config.secure_cookies() {
+        "__Host-portcullis_form"
+    } else {
+        FORM_NONCE_COOKIE
+    }
+}
+
+/// The form token of `nonce`.
+fn sign_nonce(state: &AppState, nonce: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&state.keys.credential_pepper)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts 32-byte keys"));
+    mac.update(b"portcullis csrf: form nonce\0");
+    mac.update(nonce.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// Replaces the token (at sign-in), returning the new one.
@@ -115,6 +165,11 @@ async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
         }
         None => None,
     };
+    // Without a session, the token must be the one signed from the browser's nonce.
+    let expected = expected.or_else(|| {
+        req.cookie(nonce_cookie_name(&state))
+            .map(|c| sign_nonce(&state, c.value()))
+    });
     let valid = match (expected, presented) {
         (Some(e), Some(p)) => subtle::ConstantTimeEq::ct_eq(e.as_bytes(), p.as_bytes()).into(),
         _ => false,

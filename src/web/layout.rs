@@ -92,15 +92,16 @@ impl Layout {
         })
     }
 
-    /// Layout for an anonymous page that has forms (sign-in).
-    pub fn anonymous(session: &Session) -> Result<Self, AppError> {
-        Ok(Self {
+    /// Layout for an anonymous page that has forms (sign-in), with their `csrf` token
+    /// (see `csrf::form_token`).
+    pub fn anonymous(csrf: String) -> Self {
+        Self {
             user: None,
             is_admin: false,
-            csrf: csrf::token(session)?,
+            csrf,
             section: Section::None,
             flash: None,
-        })
+        }
     }
 
     /// Layout without a session (error pages rendered by middleware).

@@ -99,6 +99,14 @@ impl TestResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The `Set-Cookie` header that sets cookie `name`.
+    pub fn set_cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+
     /// The body parsed as HTML.
     pub fn html(&self) -> Html {
         Html::parse_document(&self.body)

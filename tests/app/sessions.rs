@@ -23,8 +23,10 @@ async fn alice_signed_in(adjust: impl FnOnce(&mut portcullis::config::Config)) -
 #[actix_web::test]
 async fn the_session_id_changes_at_sign_in() {
     let mut app = TestApp::new().await.with_user("alice", &[]);
-    app.csrf_token().await;
-    let before = app.cookies.get("portcullis").cloned().unwrap();
+    // An anonymous visit stores no session, so the only way to fixate one is to plant a
+    // cookie: sign-in never keeps it.
+    let before = "planted-by-someone-else".to_owned();
+    app.cookies.insert("portcullis".into(), before.clone());
     app.login("alice", PASSWORD).await;
     let after = app.cookies.get("portcullis").cloned().unwrap();
     assert_ne!(before, after);
@@ -69,12 +71,50 @@ async fn sessions_end_after_the_absolute_timeout_even_when_active() {
     app.assert_signed_out().await;
 }
 
+/// The `Set-Cookie` of `name` when `app` signs alice in through the form.
+async fn cookie_at_sign_in(app: &mut TestApp, name: &str) -> String {
+    app.create_user("alice", &[]);
+    let res = app.post_login("alice", PASSWORD, None).await;
+    res.set_cookie(name)
+        .unwrap_or_else(|| panic!("{name}: {:?}", res.headers))
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn an_anonymous_visit_stores_no_session() {
+    let mut app = TestApp::new().await;
+    let page = app.get("/login").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.set_cookie("portcullis").is_none());
+    // The form's token is signed from a nonce cookie instead; the sign-in works.
+    let nonce = page.set_cookie("portcullis_form").unwrap();
+    assert!(
+        nonce.contains("HttpOnly") && nonce.contains("SameSite=Lax"),
+        "{nonce}"
+    );
+    assert_eq!(session_rows(&app), 0);
+    app.create_user("alice", &[]);
+    app.login("alice", PASSWORD).await;
+    assert_eq!(session_rows(&app), 1);
+    // Without the nonce cookie, or with another browser's, the token is refused.
+    let token = app.csrf_token().await;
+    let mut other = app.new_browser();
+    other.get("/login").await;
+    let fields = [
+        ("username", "alice"),
+        ("password", PASSWORD),
+        ("csrf_token", &token),
+    ];
+    let req = actix_web::test::TestRequest::post()
+        .uri("/login")
+        .set_form(fields);
+    assert_eq!(other.send(req).await.status, StatusCode::FORBIDDEN);
+}
+
 #[actix_web::test]
 async fn the_session_cookie_is_httponly_and_samesite_lax() {
     let mut app = TestApp::new().await;
-    let res = app.get("/login").await;
-    let cookie = res.header("set-cookie").unwrap();
-    assert!(cookie.starts_with("portcullis="), "{cookie}");
+    let cookie = cookie_at_sign_in(&mut app, "portcullis").await;
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
     assert!(
@@ -89,9 +129,7 @@ async fn over_https_the_cookie_is_secure_with_the_host_prefix() {
         c.public_url = url::Url::parse("https://portcullis.example").unwrap();
     })
     .await;
-    let res = app.get("/login").await;
-    let cookie = res.header("set-cookie").unwrap();
-    assert!(cookie.starts_with("__Host-portcullis="), "{cookie}");
+    let cookie = cookie_at_sign_in(&mut app, "__Host-portcullis").await;
     assert!(cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"));
 }
 
