@@ -314,6 +314,7 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(payload_error))
         .configure(configure)
         .default_service(web::to(not_found))
+        .wrap(from_fn(crate::identity::audit_refusals))
         .wrap(from_fn(csrf::csrf_guard))
         .wrap(session)
         .wrap(from_fn(errors::render_errors))

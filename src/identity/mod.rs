@@ -111,6 +111,37 @@ pub fn resolved_actor(req: &HttpRequest) -> Option<Actor> {
         .and_then(|Resolved(actor)| actor.clone())
 }
 
+/// Middleware: audits a 403 of an identified caller (`request.forbidden`: what they
+/// asked for and why it was refused). Anonymous refusals (a missing CSRF token, a
+/// signed-out form) are not written: anyone could make those, and the log must not be
+/// theirs to fill.
+pub async fn audit_refusals(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error>
+{
+    let res = next.call(req).await?;
+    if res.status() != actix_web::http::StatusCode::FORBIDDEN {
+        return Ok(res);
+    }
+    let request = res.request();
+    if let (Some(actor), Some(state)) = (
+        resolved_actor(request),
+        request.app_data::<web::Data<AppState>>(),
+    ) {
+        let why = res
+            .response()
+            .error()
+            .map_or_else(|| "forbidden".to_owned(), ToString::to_string);
+        let target = format!("{} {}", request.method(), request.path());
+        let write = audit::batch::refused(&actor, target, why);
+        if let Err(e) = state.audit_batch.record(write).await {
+            tracing::warn!(error = %e, "could not audit a refusal");
+        }
+    }
+    Ok(res)
+}
+
 /// Cached per request so several extractors resolve the caller once.
 #[derive(Clone)]
 struct Resolved(Option<Actor>);

@@ -53,37 +53,12 @@ pub async fn render_errors(
     // so every error arrives here as a response carrying its error.
     let htmx = htmx::is_htmx_service(&req);
     let res = next.call(req).await?;
-    if res.status() == StatusCode::FORBIDDEN {
-        audit_refusal(&res).await;
-    }
     // Routing answers an unrouted method with a bare 405 (no error attached).
     let bare_405 = res.status() == StatusCode::METHOD_NOT_ALLOWED;
     if (res.response().error().is_none() && !bare_405) || res.status().as_u16() < 400 {
         return Ok(res.map_into_left_body());
     }
     Ok(rerender(res.map_into_boxed_body(), htmx).map_into_right_body())
-}
-
-/// Audits a 403 of an identified caller (`request.forbidden`: what they asked for and
-/// why it was refused). Anonymous refusals (a missing CSRF token, a signed-out form)
-/// are not written: anyone could make those, and the log must not be theirs to fill.
-async fn audit_refusal<B>(res: &ServiceResponse<B>) {
-    let req = res.request();
-    let (Some(actor), Some(state)) = (
-        crate::identity::resolved_actor(req),
-        req.app_data::<actix_web::web::Data<crate::app::AppState>>(),
-    ) else {
-        return;
-    };
-    let why = res
-        .response()
-        .error()
-        .map_or_else(|| "forbidden".to_owned(), ToString::to_string);
-    let target = format!("{} {}", req.method(), req.path());
-    let write = crate::audit::batch::refused(&actor, target, why);
-    if let Err(e) = state.audit_batch.record(write).await {
-        tracing::warn!(error = %e, "could not audit a refusal");
-    }
 }
 
 fn rerender(res: ServiceResponse<BoxBody>, htmx: bool) -> ServiceResponse<BoxBody> {
