@@ -118,8 +118,7 @@ pub fn resolved_actor(req: &HttpRequest) -> Option<Actor> {
 pub async fn audit_refusals(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error>
-{
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let res = next.call(req).await?;
     if res.status() != actix_web::http::StatusCode::FORBIDDEN {
         return Ok(res);

@@ -17,6 +17,7 @@ mod cli;
 mod client;
 mod connector_pages;
 mod connectors;
+mod crash;
 mod csrf;
 mod environments;
 mod fixtures;
