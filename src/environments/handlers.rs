@@ -202,6 +202,9 @@ async fn update_environment(
 ) -> Reply {
     let (ns, name) = path.into_inner();
     let f = form.into_inner();
+    if f.description.is_none() && f.specification.is_none() {
+        return Err(AppError::bad_request("the form sent nothing to change"));
+    }
     // Browsers send CRLF; store what the user sees.
     let typed = f.specification.map(|s| s.replace("\r\n", "\n"));
     let changes = EnvChanges {

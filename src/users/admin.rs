@@ -101,6 +101,9 @@ pub struct EditForm {
 
 impl EditForm {
     fn change(self) -> AppResult<UserChange> {
+        if self.active.is_none() && self.groups.is_none() {
+            return Err(AppError::bad_request("the form sent nothing to change"));
+        }
         let active = match self.active.as_deref() {
             None => None,
             Some("true") => Some(true),
@@ -194,7 +197,7 @@ async fn list_groups(Admin(cx): Admin) -> Reply {
 pub struct GroupBindingsForm {
     #[serde(default)]
     group: String,
-    #[serde(default)]
+    /// Required: a submission without it is a 400, never "no bindings".
     bindings: String,
 }
 

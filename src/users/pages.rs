@@ -303,10 +303,10 @@ async fn show_user(Admin(cx): Admin, path: web::Path<String>) -> Reply {
     Ok(cx.render(page))
 }
 
-/// Form of the bindings editor.
+/// Form of the bindings editor. The field is required: a submission without it is a
+/// 400, never "no bindings" (that is an empty field).
 #[derive(Debug, Deserialize)]
 pub struct BindingsForm {
-    #[serde(default)]
     bindings: String,
 }
 

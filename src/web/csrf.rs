@@ -152,18 +152,25 @@ async fn check(req: &mut ServiceRequest) -> Result<(), AppError> {
         return Ok(());
     }
     let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
-    let presented = match headers.get(HEADER).and_then(|v| v.to_str().ok()) {
-        Some(t) => Some(t.to_owned()),
-        None if is_form(req) => {
-            let body = req
-                .extract::<Bytes>()
-                .await
-                .map_err(|_| AppError::PayloadTooLarge)?;
-            let token = form_token(&body);
-            req.set_payload(Payload::from(body));
-            token
+    let header_token = headers
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let presented = if is_form(req) {
+        let body = req
+            .extract::<Bytes>()
+            .await
+            .map_err(|_| AppError::PayloadTooLarge)?;
+        // A form that is not UTF-8 would be decoded lossily (U+FFFD for each bad byte)
+        // and stored altered: refuse it whole.
+        if !is_utf8_form(&body) {
+            return Err(AppError::bad_request("the form is not valid UTF-8"));
         }
-        None => None,
+        let token = header_token.or_else(|| form_token(&body));
+        req.set_payload(Payload::from(body));
+        token
+    } else {
+        header_token
     };
     // Without a session, the token must be the one signed from the browser's nonce.
     let expected = expected.or_else(|| {
@@ -187,6 +194,20 @@ fn is_form(req: &ServiceRequest) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Whether every name and value of an `application/x-www-form-urlencoded` body decodes
+/// to UTF-8.
+fn is_utf8_form(body: &[u8]) -> bool {
+    body.split(|b| *b == b'&').all(|pair| {
+        let plus_as_space: Vec<u8> = pair
+            .iter()
+            .map(|b| if *b == b'+' { b' ' } else { *b })
+            .collect();
+        percent_encoding::percent_decode(&plus_as_space)
+            .decode_utf8()
+            .is_ok()
+    })
 }
 
 fn form_token(body: &[u8]) -> Option<String> {

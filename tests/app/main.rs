@@ -21,6 +21,7 @@ mod crash;
 mod csrf;
 mod environments;
 mod fixtures;
+mod form_fuzz;
 mod gcp;
 mod health;
 mod helpers;

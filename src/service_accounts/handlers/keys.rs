@@ -136,7 +136,7 @@ async fn rotate_key_form(cx: Cx, at: KeyAt) -> Reply {
 /// Form of a rotation.
 #[derive(Debug, Deserialize)]
 pub struct RotateForm {
-    #[serde(default)]
+    /// Required (blank: no grace period); a submission without it is a 400.
     retain_period_minutes: String,
 }
 
