@@ -42,16 +42,28 @@ impl ServerSecret {
                 let mut bytes = [0u8; 32];
                 rand::rng().fill_bytes(&mut bytes);
                 let text = hex::encode(bytes);
+                // Written whole to a file of its own, then linked into place (which
+                // fails if the name exists): instances starting together on one data
+                // directory never read a half-written secret, and all use the first.
+                let partial = data_dir.join(format!("secret.key.{}", std::process::id()));
                 let mut options = fs::OpenOptions::new();
-                options.write(true).create_new(true);
+                options.write(true).create(true).truncate(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
                 let mut file = options
-                    .open(&path)
-                    .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+                    .open(&partial)
+                    .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", partial.display()))?;
                 file.write_all(text.as_bytes())?;
                 file.sync_all()?;
-                Ok(Self(text.into_bytes()))
+                let linked = fs::hard_link(&partial, &path);
+                let _ = fs::remove_file(&partial);
+                match linked {
+                    Ok(()) => Ok(Self(text.into_bytes())),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::load_or_create(None, data_dir)
+                    }
+                    Err(e) => Err(anyhow::anyhow!("cannot create {}: {e}", path.display())),
+                }
             }
             Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
         }

@@ -55,11 +55,14 @@ log "started the test OpenID provider (oidc-provider $(node -p "require('./tests
 log "unit tests"
 cargo test --locked --lib --bins
 
-log "integration tests on SQLite"
-env -u TEST_DATABASE_URL cargo test --locked --test app -- --include-ignored
+log "integration tests on SQLite (with the kill -9 crash test)"
+env -u TEST_DATABASE_URL cargo test --locked --test app -- --include-ignored --skip outage::
 
-log "integration tests on PostgreSQL"
-TEST_DATABASE_URL="$PG_URL" cargo test --locked --test app -- --include-ignored
+log "integration tests on PostgreSQL (with the crash and three-instance tests)"
+TEST_DATABASE_URL="$PG_URL" cargo test --locked --test app -- --include-ignored --skip outage::
+
+log "PostgreSQL stopped mid-load (alone: it takes the cluster away)"
+TEST_DATABASE_URL="$PG_URL" cargo test --locked --test app -- --include-ignored outage::
 
 log "browser tests (headless Chromium) on SQLite"
 env -u TEST_DATABASE_URL cargo test --locked --test browser -- --include-ignored --test-threads=1

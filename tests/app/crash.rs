@@ -16,7 +16,7 @@ use crate::running::{Running, field, try_request};
 
 /// What the server acknowledged, to be found after the crash.
 #[derive(Debug, Clone)]
-enum Acked {
+pub(crate) enum Acked {
     /// An account (and its create event).
     Account(String),
     /// The secret of key `k` of an account after its creation or a rotation (the
@@ -50,7 +50,7 @@ impl Server {
 
 /// One writer's loop until the server stops answering: every acknowledged write is
 /// pushed to `acked`.
-fn write_until_killed(port: u16, admin: &str, tag: &str, acked: &Mutex<Vec<Acked>>) {
+pub(crate) fn write_until_killed(port: u16, admin: &str, tag: &str, acked: &Mutex<Vec<Acked>>) {
     let ok = |r: Option<(u16, String)>, want: u16| r.filter(|(s, _)| *s == want).map(|(_, b)| b);
     let server = Server(port);
     for i in 0.. {
@@ -125,7 +125,7 @@ fn write_until_killed(port: u16, admin: &str, tag: &str, acked: &Mutex<Vec<Acked
 
 /// Asserts that every acknowledged write survived (of an account's key secrets, the
 /// latest: a rotation without grace replaces the previous one).
-fn assert_all_present(server: &Running, admin: &str, acked: &[Acked]) {
+pub(crate) fn assert_all_present(server: &Running, admin: &str, acked: &[Acked]) {
     let mut latest = std::collections::BTreeMap::new();
     for write in acked {
         match write {
@@ -272,74 +272,4 @@ fn kill_9_mid_load_loses_no_acknowledged_write() {
     assert_eq!(half_written(&db), []);
     drop(server);
     assert_eq!(integrity(&db), "ok");
-}
-
-/// Runs `$TEST_PG_CTL action` (tests/pg.sh writes it: stop or start the cluster).
-fn pg_ctl(action: &str) {
-    let ctl = std::env::var("TEST_PG_CTL").expect("TEST_PG_CTL: run tests/run.sh");
-    let status = std::process::Command::new(ctl)
-        .arg(action)
-        .status()
-        .unwrap();
-    assert!(status.success(), "pg_ctl {action}");
-}
-
-/// Polls `path` until it answers `want` (or panics after `within`).
-fn wait_for(server: &Running, path: &str, want: u16, within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
-        match try_request(server.port, "GET", path, None, None) {
-            Some((status, _)) if status == want => return,
-            other => assert!(
-                Instant::now() < deadline,
-                "{path}: {other:?}, wanted {want}"
-            ),
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-#[test]
-#[ignore = "stops the test PostgreSQL cluster mid-load: run tests/run.sh"]
-fn postgres_going_away_is_503_and_the_server_recovers_by_itself() {
-    let db = TestDb::new();
-    if matches!(db.url, portcullis::config::DatabaseUrl::Sqlite(_)) {
-        eprintln!("PostgreSQL only (SQLite is a file of the process): nothing to stop");
-        return;
-    }
-    let mut server = Running::start(&db, "warn", &[]);
-    let admin = server.admin_token();
-    wait_for(&server, "/readyz", 200, Duration::from_secs(5));
-    let acked = Arc::new(Mutex::new(Vec::<Acked>::new()));
-    let writer = {
-        let (acked, admin, port) = (Arc::clone(&acked), admin.clone(), server.port);
-        std::thread::spawn(move || write_until_killed(port, &admin, "pg", &acked))
-    };
-    std::thread::sleep(Duration::from_millis(300));
-    pg_ctl("stop");
-    // While the database is away: 503 on /readyz, and API calls fail cleanly (the
-    // writer stops at its first refusal), the process stays up.
-    wait_for(&server, "/readyz", 503, Duration::from_secs(10));
-    writer.join().unwrap();
-    let (status, body) = server.http("GET", "/api/v1/service-accounts", Some(&admin), None);
-    assert_eq!(status, 503, "{body}");
-    assert!(body.contains("unavailable"), "{body}");
-    pg_ctl("start");
-    // Back without a restart: ready again, and every acknowledged write is there.
-    wait_for(&server, "/readyz", 200, Duration::from_secs(30));
-    assert!(
-        server.is_running(),
-        "the server exited while the database was away"
-    );
-    let acked = acked.lock().unwrap().clone();
-    assert!(!acked.is_empty());
-    assert_all_present(&server, &admin, &acked);
-    let (status, body) = server.http(
-        "POST",
-        "/api/v1/service-accounts",
-        Some(&admin),
-        Some(r#"{"name":"after-the-outage"}"#),
-    );
-    assert_eq!(status, 201, "{body}");
-    server.stop();
 }

@@ -30,7 +30,7 @@ impl Running {
             .local_addr()
             .unwrap()
             .port();
-        let log_path = db.dir.path().join("server.log");
+        let log_path = db.dir.path().join(format!("server-{port}.log"));
         let log_file = std::fs::File::create(&log_path).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
             .env_clear()
