@@ -39,8 +39,10 @@ pub fn ensure_admin(db: &Db, configured: Option<&str>) -> anyhow::Result<Option<
     let hash = auth::hash_new_password(&password)?;
     match auth::create_local_user(&mut conn, "admin", Some(&hash), true, "system") {
         Ok(_) => Ok(generated.then_some(password)),
-        // Another instance created it first.
+        // Another instance created it first (seen as the user, or as its namespace when
+        // that instance committed in between).
         Err(CreateUserError::Exists(_)) => Ok(None),
+        Err(_) if auth::find_user_by_name(&mut conn, "admin")?.is_some() => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

@@ -21,6 +21,15 @@ async fn admin_app() -> TestApp {
     app
 }
 
+/// [`admin_app`] with AWS connector `name` registered through the form.
+async fn with_connector(name: &str) -> TestApp {
+    let mut app = admin_app().await;
+    app.post_form("/connectors", &aws_form(name, SECRET))
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    app
+}
+
 fn aws_form<'a>(name: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("name", name),
@@ -594,10 +603,15 @@ async fn verify_before_saving_registers_with_what_verification_found() {
 #[actix_web::test]
 async fn the_form_reports_every_problem_at_once_and_keeps_what_is_not_secret() {
     let mut app = admin_app().await;
-    let mut bad = aws_form("-bad", SECRET);
-    bad[4] = ("cfg.region", "");
-    bad[7] = ("cfg.aws_secret_access_key", "");
-    bad[10] = ("labels", "no-equals");
+    let unset = ["cfg.region", "cfg.aws_secret_access_key"];
+    let bad: Vec<_> = aws_form("-bad", SECRET)
+        .into_iter()
+        .map(|(k, v)| match k {
+            k if unset.contains(&k) => (k, ""),
+            "labels" => (k, "no-equals"),
+            _ => (k, v),
+        })
+        .collect();
     let res = app.post_form("/connectors", &bad).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     for id in [
@@ -640,10 +654,7 @@ async fn the_form_reports_every_problem_at_once_and_keeps_what_is_not_secret() {
 
 #[actix_web::test]
 async fn the_edit_form_says_which_secrets_are_kept_and_what_needs_them_again() {
-    let mut app = admin_app().await;
-    app.post_form("/connectors", &aws_form("s3-edit", SECRET))
-        .await
-        .assert_status(StatusCode::SEE_OTHER);
+    let mut app = with_connector("s3-edit").await;
     let form = app.get(EDIT).await;
     let note = form.text("#stored-secrets");
     assert!(
@@ -687,12 +698,17 @@ async fn the_edit_form_says_which_secrets_are_kept_and_what_needs_them_again() {
     );
 }
 
+/// Runs the start-up move of plain attributes out of sealed secrets: how many moved.
+fn unseal(app: &TestApp) -> usize {
+    let (catalog, sealer) = (&app.state.catalog, &app.state.connector_sealer);
+    app.conn(|c| {
+        portcullis::connectors::registry::unseal_plain_attributes(c, catalog, sealer).unwrap()
+    })
+}
+
 #[actix_web::test]
 async fn identifiers_sealed_by_an_older_catalog_move_to_the_plain_configuration() {
-    let mut app = admin_app().await;
-    app.post_form("/connectors", &aws_form("s3-old", SECRET))
-        .await
-        .assert_status(StatusCode::SEE_OTHER);
+    let mut app = with_connector("s3-old").await;
     // As an older catalog stored it: the access key ID sealed, hidden in the plain view.
     let (id, _) = app.sealed_connector("s3-old");
     let sealer = &app.state.connector_sealer;
@@ -712,15 +728,7 @@ async fn identifiers_sealed_by_an_older_catalog_move_to_the_plain_configuration(
             .execute(c)
             .unwrap();
     });
-    let moved = app.conn(|c| {
-        portcullis::connectors::registry::unseal_plain_attributes(
-            c,
-            &app.state.catalog,
-            &app.state.connector_sealer,
-        )
-        .unwrap()
-    });
-    assert_eq!(moved, 1);
+    assert_eq!(unseal(&app), 1);
     let secrets = app.connector_secrets("s3-old");
     assert_eq!(
         secrets.keys().collect::<Vec<_>>(),
@@ -732,13 +740,5 @@ async fn identifiers_sealed_by_an_older_catalog_move_to_the_plain_configuration(
         Some("AKIAPAGETEST")
     );
     // Once moved, a later start has nothing to do.
-    let again = app.conn(|c| {
-        portcullis::connectors::registry::unseal_plain_attributes(
-            c,
-            &app.state.catalog,
-            &app.state.connector_sealer,
-        )
-        .unwrap()
-    });
-    assert_eq!(again, 0);
+    assert_eq!(unseal(&app), 0);
 }

@@ -33,94 +33,58 @@ pub(crate) enum Acked {
     Environment(String),
 }
 
-/// The server a writer talks to, by port (it outlives the process it names).
-struct Server(u16);
-
-impl Server {
-    fn try_http(
-        &self,
-        method: &str,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<&str>,
-    ) -> Option<(u16, String)> {
-        try_request(self.0, method, path, bearer, body)
-    }
-}
-
 /// One writer's loop until the server stops answering: every acknowledged write is
 /// pushed to `acked`.
 pub(crate) fn write_until_killed(port: u16, admin: &str, tag: &str, acked: &Mutex<Vec<Acked>>) {
-    let ok = |r: Option<(u16, String)>, want: u16| r.filter(|(s, _)| *s == want).map(|(_, b)| b);
-    let server = Server(port);
     for i in 0.. {
-        let account = format!("a-{tag}-{i}");
-        let body = format!(r#"{{"name":"{account}"}}"#);
-        let Some(_) = ok(
-            server.try_http("POST", "/api/v1/service-accounts", Some(admin), Some(&body)),
-            201,
-        ) else {
+        if write_once(port, admin, &format!("{tag}-{i}"), acked).is_none() {
             return;
-        };
-        acked.lock().unwrap().push(Acked::Account(account.clone()));
-        let keys = format!("/api/v1/service-accounts/{account}/api-keys");
-        let Some(created) = ok(
-            server.try_http("POST", &keys, Some(admin), Some(r#"{"name":"k"}"#)),
-            201,
-        ) else {
-            return;
-        };
-        acked
-            .lock()
-            .unwrap()
-            .push(Acked::Key(account.clone(), field(&created, "key")));
-        let bindings = format!("/api/v1/service-accounts/{account}/role-bindings");
-        let Some(_) = ok(
-            server.try_http(
-                "PUT",
-                &bindings,
-                Some(admin),
-                Some(r#"{"default/*":["viewer"]}"#),
-            ),
-            200,
-        ) else {
-            return;
-        };
-        acked.lock().unwrap().push(Acked::Bound(account.clone()));
-        let rotate = format!("{keys}/k/rotate");
-        acked.lock().unwrap().push(Acked::Rotating(account.clone()));
-        let Some(rotated) = ok(
-            server.try_http("POST", &rotate, Some(admin), Some("{}")),
-            200,
-        ) else {
-            return;
-        };
-        acked
-            .lock()
-            .unwrap()
-            .push(Acked::Key(account.clone(), field(&rotated, "key")));
-        let connector = format!("c-{tag}-{i}");
-        let body = format!(
-            r#"{{"name":"{connector}","connector_type":"docker","auth_method":"password",
-                "configuration":{{"username":"u","password":"p","registry":"registry.example.com"}}}}"#
-        );
-        let Some(_) = ok(
-            server.try_http("POST", "/api/v1/connectors", Some(admin), Some(&body)),
-            201,
-        ) else {
-            return;
-        };
-        acked.lock().unwrap().push(Acked::Connector(connector));
-        let env = format!("e-{tag}-{i}");
-        let body = format!(r#"{{"namespace":"default","name":"{env}"}}"#);
-        let Some(_) = ok(
-            server.try_http("POST", "/api/v1/environments", Some(admin), Some(&body)),
-            201,
-        ) else {
-            return;
-        };
-        acked.lock().unwrap().push(Acked::Environment(env));
+        }
     }
+}
+
+/// One of each write, named after `tag`; `None` at the first one not acknowledged.
+fn write_once(port: u16, admin: &str, tag: &str, acked: &Mutex<Vec<Acked>>) -> Option<()> {
+    // The answer's body when it has status `want`.
+    let call = |method: &str, path: &str, body: &str, want: u16| {
+        try_request(port, method, path, Some(admin), Some(body))
+            .filter(|(status, _)| *status == want)
+            .map(|(_, body)| body)
+    };
+    let push = |write: Acked| acked.lock().unwrap().push(write);
+    let account = format!("a-{tag}");
+    call(
+        "POST",
+        "/api/v1/service-accounts",
+        &format!(r#"{{"name":"{account}"}}"#),
+        201,
+    )?;
+    push(Acked::Account(account.clone()));
+    let keys = format!("/api/v1/service-accounts/{account}/api-keys");
+    let created = call("POST", &keys, r#"{"name":"k"}"#, 201)?;
+    push(Acked::Key(account.clone(), field(&created, "key")));
+    let bindings = format!("/api/v1/service-accounts/{account}/role-bindings");
+    call("PUT", &bindings, r#"{"default/*":["viewer"]}"#, 200)?;
+    push(Acked::Bound(account.clone()));
+    push(Acked::Rotating(account.clone()));
+    let rotated = call("POST", &format!("{keys}/k/rotate"), "{}", 200)?;
+    push(Acked::Key(account, field(&rotated, "key")));
+    let connector = format!("c-{tag}");
+    let body = format!(
+        r#"{{"name":"{connector}","connector_type":"docker","auth_method":"password",
+            "configuration":{{"username":"u","password":"p","registry":"registry.example.com"}}}}"#
+    );
+    call("POST", "/api/v1/connectors", &body, 201)?;
+    push(Acked::Connector(connector));
+    let env = format!("e-{tag}");
+    call(
+        "POST",
+        "/api/v1/environments",
+        &format!(r#"{{"namespace":"default","name":"{env}"}}"#),
+        201,
+    )?;
+    push(Acked::Environment(env));
+    Some(())
 }
 
 /// Asserts that every acknowledged write survived (of an account's key secrets, the

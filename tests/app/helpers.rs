@@ -74,6 +74,17 @@ impl TestDb {
         }
     }
 
+    /// A fresh database when the backend under test is PostgreSQL (`None`, said on
+    /// stderr, for SQLite: `why` the test needs a database server).
+    pub fn postgres_only(why: &str) -> Option<Self> {
+        let db = Self::new();
+        if matches!(db.url, DatabaseUrl::Sqlite(_)) {
+            eprintln!("PostgreSQL only ({why}): nothing to do on SQLite");
+            return None;
+        }
+        Some(db)
+    }
+
     /// The URL as the CLI takes it.
     pub fn cli_url(&self) -> String {
         match &self.url {

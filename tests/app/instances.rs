@@ -7,10 +7,10 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::helpers::TestDb;
-use crate::running::{ADMIN_PASSWORD, Running, field, try_request};
+use crate::running::{ADMIN_PASSWORD, Running, eventually, field, try_request};
 
 /// A raw HTTP/1.1 exchange with the server on `port`: `(status, Set-Cookie values,
 /// body)`.
@@ -73,29 +73,22 @@ fn signed_in_at(port: u16, session: &str) -> bool {
     status == 200 && body.contains("id=\"whoami\"")
 }
 
+/// The status of `method path` as `admin` on `server`.
+fn status_of(server: &Running, method: &str, path: &str, admin: &str) -> u16 {
+    server.http(method, path, Some(admin), None).0
+}
+
 /// `GET /api/v1/whoami` with `credential` on `port`.
 fn whoami(port: u16, credential: &str) -> u16 {
     try_request(port, "GET", "/api/v1/whoami", Some(credential), None).map_or(0, |(s, _)| s)
 }
 
-/// Polls until `check` holds (or panics after `within`): how long it took.
-fn within(within: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < within, "{what}: not within {within:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    started.elapsed()
-}
-
 #[test]
 #[ignore = "three instances of the real server on one PostgreSQL: run tests/run.sh"]
 fn three_instances_share_one_postgresql() {
-    let db = TestDb::new();
-    if matches!(db.url, portcullis::config::DatabaseUrl::Sqlite(_)) {
-        eprintln!("PostgreSQL only: several instances need a shared database server");
+    let Some(db) = TestDb::postgres_only("several instances need a database server") else {
         return;
-    }
+    };
     // Started together on an empty schema: they migrate once, and all of them serve.
     let db = Arc::new(db);
     let starting: Vec<_> = (0..3)
@@ -136,14 +129,9 @@ fn three_instances_share_one_postgresql() {
     // `pct_` and the 12-character public id.
     let id = token[4..16].to_owned();
     assert_eq!(whoami(ports[1], &token), 200);
-    let (status, body) = servers[0].http(
-        "DELETE",
-        &format!("/api/v1/tokens/{id}"),
-        Some(&admin),
-        None,
-    );
-    assert_eq!(status, 204, "{body}");
-    within(
+    let revoke = format!("/api/v1/tokens/{id}");
+    assert_eq!(status_of(&servers[0], "DELETE", &revoke, &admin), 204);
+    eventually(
         Duration::from_secs(5),
         "the revoked token on the other instances",
         || whoami(ports[1], &token) == 401 && whoami(ports[2], &token) == 401,
@@ -156,7 +144,7 @@ fn three_instances_share_one_postgresql() {
         Some(off),
     );
     assert_eq!(status, 200);
-    within(
+    eventually(
         Duration::from_secs(5),
         "the deactivated key on the other instances",
         || whoami(ports[0], &key) == 401 && whoami(ports[2], &key) == 401,
@@ -210,12 +198,8 @@ fn three_instances_share_one_postgresql() {
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() > 10, "little load: {}", acked.len());
     for name in &acked {
-        let (status, _) = servers[2].http(
-            "GET",
-            &format!("/api/v1/service-accounts/{name}"),
-            Some(&admin),
-            None,
-        );
+        let account = format!("/api/v1/service-accounts/{name}");
+        let status = status_of(&servers[2], "GET", &account, &admin);
         assert_eq!(status, 200, "{name} was acknowledged, then lost");
     }
     servers.clear();

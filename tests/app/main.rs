@@ -38,6 +38,7 @@ mod pages;
 mod pg_schema;
 mod provider;
 mod providers;
+mod raw_http;
 mod reveal;
 mod review;
 mod running;

@@ -4,11 +4,11 @@
 //! cluster, so tests/run.sh runs it alone, after the PostgreSQL suite (`outage::`).
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::crash::{Acked, assert_all_present, write_until_killed};
 use crate::helpers::TestDb;
-use crate::running::{Running, try_request};
+use crate::running::{Running, eventually, try_request};
 
 /// Runs `$TEST_PG_CTL action` (tests/pg.sh writes it: stop or start the cluster).
 fn pg_ctl(action: &str) {
@@ -20,29 +20,19 @@ fn pg_ctl(action: &str) {
     assert!(status.success(), "pg_ctl {action}");
 }
 
-/// Polls `path` until it answers `want` (or panics after `within`).
+/// Waits until `path` answers `want` on `server`.
 fn wait_for(server: &Running, path: &str, want: u16, within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
-        match try_request(server.port, "GET", path, None, None) {
-            Some((status, _)) if status == want => return,
-            other => assert!(
-                Instant::now() < deadline,
-                "{path}: {other:?}, wanted {want}"
-            ),
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(within, &format!("{path} answering {want}"), || {
+        try_request(server.port, "GET", path, None, None).is_some_and(|(s, _)| s == want)
+    });
 }
 
 #[test]
 #[ignore = "stops the test PostgreSQL cluster mid-load: run tests/run.sh"]
 fn postgres_going_away_is_503_and_the_server_recovers_by_itself() {
-    let db = TestDb::new();
-    if matches!(db.url, portcullis::config::DatabaseUrl::Sqlite(_)) {
-        eprintln!("PostgreSQL only (SQLite is a file of the process): nothing to stop");
+    let Some(db) = TestDb::postgres_only("SQLite is a file of the process") else {
         return;
-    }
+    };
     let mut server = Running::start(&db, "warn", &[]);
     let admin = server.admin_token();
     wait_for(&server, "/readyz", 200, Duration::from_secs(5));

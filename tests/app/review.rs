@@ -151,13 +151,9 @@ async fn refused_actions_of_a_known_caller_are_audited() {
             .all(|e| e["actor"] == "user:lead" && e["outcome"] == "failure")
     );
     // An anonymous refusal (a form post without a session) writes nothing.
-    let anonymous = app
-        .send(
-            actix_web::test::TestRequest::post()
-                .uri("/logout")
-                .insert_header(("Authorization", "Basic eDp5")),
-        )
-        .await;
+    app.cookies.clear();
+    let forged = actix_web::test::TestRequest::post().uri("/namespaces");
+    let anonymous = app.send(forged).await;
     assert_eq!(anonymous.status, StatusCode::FORBIDDEN);
     assert_eq!(events(&mut app, &root, "request.forbidden").await.len(), 2);
 }

@@ -1,13 +1,14 @@
 //! The real binary serving on a free port of 127.0.0.1, with a tiny HTTP/1.1 client:
 //! for tests of what only the process as a whole shows (its logs, its command line).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::helpers::TestDb;
+pub use crate::raw_http::try_request;
 
 /// The admin password the servers of these tests start with.
 pub const ADMIN_PASSWORD: &str = "admin-password-for-binary-tests";
@@ -43,16 +44,20 @@ impl Running {
             .stderr(Stdio::from(log_file))
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self {
+        let mut running = Self {
             port,
             log_path,
             child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            let alive = running.is_running();
+            let log = || std::fs::read_to_string(&running.log_path).unwrap_or_default();
+            assert!(alive, "the server exited: {}", log());
+            assert!(Instant::now() < deadline, "server did not start: {}", log());
+            std::thread::sleep(Duration::from_millis(50));
         }
+        running
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -110,35 +115,15 @@ impl Drop for Running {
     }
 }
 
-/// One JSON call to the server on `port`: `(status, body)`, or `None` when it does not
-/// answer (killed mid-request, or gone).
-pub fn try_request(
-    port: u16,
-    method: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<&str>,
-) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-    if let Some(t) = bearer {
-        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+/// Polls until `check` holds (or panics after `within`, naming `what`): how long it
+/// took.
+pub fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
     }
-    let body = body.unwrap_or("");
-    req.push_str(&format!(
-        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    ));
-    s.write_all(req.as_bytes()).ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let status = out.split_whitespace().nth(1)?.parse().ok()?;
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Some((status, body))
+    started.elapsed()
 }
 
 /// A string field of a JSON body.

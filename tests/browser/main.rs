@@ -11,7 +11,6 @@
     reason = "tests fail loudly on the first surprise"
 )]
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,6 +25,8 @@ use serde_json::json;
 mod pg_schema;
 #[path = "../app/provider.rs"]
 mod provider;
+#[path = "../app/raw_http.rs"]
+mod raw_http;
 
 use pg_schema::PgSchema;
 
@@ -64,25 +65,9 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
     http_get(port, path, None).map(|(status, _)| status)
 }
 
-/// A minimal HTTP GET returning status and body, optionally with a bearer credential.
+/// An HTTP GET returning status and body, optionally with a bearer credential.
 fn http_get(port: u16, path: &str, bearer: Option<&str>) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    let auth = bearer
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
-    let body = buf
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Some((status, body))
+    raw_http::try_request(port, "GET", path, bearer, None)
 }
 
 /// The browser binaries (asserted present).

@@ -102,6 +102,17 @@ impl Browser {
         self.click(&format!("{form} button[type=submit]")).await;
     }
 
+    /// Resets the password of the user whose page is open (confirming the dialog):
+    /// the new one-time password.
+    async fn reset_password(&self) -> String {
+        self.client
+            .execute("window.confirm = () => true;", vec![])
+            .await
+            .unwrap();
+        self.click("#reset-password").await;
+        self.revealed().await
+    }
+
     async fn sign_out(&self) {
         self.click("#user-menu summary").await;
         self.click("#sign-out").await;
@@ -132,12 +143,7 @@ async fn a_team_lead_runs_their_namespace_from_the_browser() {
     b.assert_accessible("a user's page").await;
     b.photograph("user").await;
     // Reset: confirm the dialog, and the new password is the one that works.
-    b.client
-        .execute("window.confirm = () => true;", vec![])
-        .await
-        .unwrap();
-    b.click("#reset-password").await;
-    let password = b.revealed().await;
+    let password = b.reset_password().await;
     assert_ne!(password, first);
     b.sign_out().await;
 
@@ -243,12 +249,7 @@ async fn a_team_lead_runs_their_namespace_from_the_browser() {
 async fn a_viewer_reads_every_page_and_is_offered_no_change() {
     // The admin resets bob's password (bob: viewer of data-science in the demo).
     let b = Browser::signed_in_admin_at("/users/bob").await;
-    b.client
-        .execute("window.confirm = () => true;", vec![])
-        .await
-        .unwrap();
-    b.click("#reset-password").await;
-    let password = b.revealed().await;
+    let password = b.reset_password().await;
     b.sign_out().await;
     b.sign_in("bob", &password).await;
     b.wait_for("#whoami").await;
