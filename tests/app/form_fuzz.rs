@@ -103,8 +103,17 @@ fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
         Just(Fault::Missing),
         proptest::collection::vec(junk, 8).prop_map(Fault::Junk),
-        proptest::collection::vec(proptest::collection::vec(0x80u8..=0xff, 1..16), 8)
-            .prop_map(Fault::NotUtf8),
+        // 0xFF never occurs in UTF-8: each value is invalid whatever follows it.
+        proptest::collection::vec(proptest::collection::vec(0x80u8..=0xff, 0..16), 8).prop_map(
+            |values| {
+                Fault::NotUtf8(
+                    values
+                        .into_iter()
+                        .map(|v| [vec![0xff], v].concat())
+                        .collect(),
+                )
+            }
+        ),
         Just(Fault::Oversized),
     ]
 }
