@@ -3,7 +3,8 @@
 #  1. GET /api/v1/whoami with an API key vs GET /healthz, 32 connections
 #     (throughput ratio, p99) — and how many rows the key checks wrote;
 #  2. key → token exchange, POST /api/v1/login {"api_key"}, 4 connections;
-#  3. GET /api/v1/service-accounts?limit=20 with an API key, 51 accounts, 4 connections.
+#  3. GET /api/v1/service-accounts?limit=20 with an API key, 51 accounts, 4 connections;
+#  4. the same with an access token from the key login.
 #
 #   benches/api_keys.sh [--duration 10s] [--backend sqlite|postgres|both]
 set -euo pipefail
@@ -54,6 +55,11 @@ run_backend() { # name, database URL
   wrk_row "POST /api/v1/login {api_key} (c=4)" -c4 -s "$WORK/login.lua" "http://127.0.0.1:$PORT/api/v1/login" >/dev/null
   wrk_row "GET /api/v1/service-accounts?limit=20 with an API key, 51 accounts (c=4)" -c4 \
     -H "Authorization: Bearer $key" "http://127.0.0.1:$PORT/api/v1/service-accounts?limit=20" >/dev/null
+  local token
+  token=$(curl -fsS -X POST -H 'Content-Type: application/json' --data "{\"api_key\":\"$key\"}" \
+    "http://127.0.0.1:$PORT/api/v1/login" | json_field access_token)
+  wrk_row "GET /api/v1/service-accounts?limit=20 with a token from key login (c=4)" -c4 \
+    -H "Authorization: Bearer $token" "http://127.0.0.1:$PORT/api/v1/service-accounts?limit=20" >/dev/null
   echo >&3
   echo "whoami / healthz throughput ratio: $(python3 -c "print(round($who / $base, 2))")" >&3
   echo "During $whoami_requests key-authenticated whoami requests: rows inserted (audit, tokens, sessions): $(( ${after%% *} - ${before%% *} )); distinct last_used_at values written: ${after##* } (coalesced to one write a minute per key)." >&3

@@ -54,6 +54,8 @@ pub struct AppState {
     pub key_cache: KeyCache,
     /// Recent session users and their grants.
     pub user_cache: crate::identity::UserCache,
+    /// Recent access-token lookups.
+    pub token_cache: crate::identity::TokenCache,
     /// Coalesced `last_used_at` writes.
     pub key_usage: UsageTracker,
     /// Cached exact totals of environment lists.
@@ -109,6 +111,10 @@ impl AppState {
             reveal_sealer: Sealer::new(&secret.derive("key-reveal-encryption")),
             key_cache: KeyCache::new(config.key_cache_ttl, identity_epoch.clone()),
             user_cache: crate::identity::UserCache::new(
+                config.key_cache_ttl,
+                identity_epoch.clone(),
+            ),
+            token_cache: crate::identity::TokenCache::new(
                 config.key_cache_ttl,
                 identity_epoch.clone(),
             ),

@@ -222,7 +222,10 @@ pub fn revoke(conn: &mut crate::db::DbConnection, actor: &Actor, id: &str) -> Ap
 
 /// [`revoke`] on the blocking pool, for the API and the "My access" page.
 pub async fn revoke_async(state: &AppState, actor: Actor, id: String) -> AppResult<()> {
-    state.db.run(move |conn| revoke(conn, &actor, &id)).await
+    state.db.run(move |conn| revoke(conn, &actor, &id)).await?;
+    // This instance forgets the token (and those minted with it) at once.
+    state.key_cache.clear();
+    Ok(())
 }
 
 /// `DELETE /api/v1/tokens/{id}`

@@ -232,44 +232,87 @@ async fn from_bearer(state: &AppState, token: &str) -> Result<Principal, AppErro
     }
     let id = presented.id.to_owned();
     let secret_hash = presented.secret_hash(&state.keys.credential_pepper);
+    // A recent lookup of this token answers without the database; every check that
+    // time can change (its expiry, its key's) is made again on each request.
+    if let Some(hit) = state.token_cache.get(&id) {
+        return hit.verify(&secret_hash, now_ms());
+    }
+    let generation = state.token_cache.generation();
     let rules = state.config.grant_rules.clone();
-    state
+    let key = id.clone();
+    let hash = secret_hash.clone();
+    let found = state
         .db
-        .run(move |conn| {
-            let now = now_ms();
-            let row = auth::find_access_token(conn, &id)?.ok_or(AppError::Unauthenticated)?;
-            let valid_secret: bool =
-                subtle::ConstantTimeEq::ct_eq(row.secret_hash.as_bytes(), secret_hash.as_bytes())
-                    .into();
-            if !valid_secret || row.revoked_at.is_some() || row.expires_at <= now {
-                return Err(AppError::Unauthenticated);
-            }
-            if row.principal_kind == KIND_SERVICE_ACCOUNT {
-                let (Some(key), Some(generation)) = (row.api_key_id, row.key_generation) else {
-                    return Err(AppError::Unauthenticated);
-                };
-                return service_accounts::principal_for_key_token(
-                    conn,
-                    key,
-                    generation,
-                    &row.id,
-                    row.role_bindings.as_deref(),
-                )?
-                .ok_or(AppError::Unauthenticated);
-            }
-            if row.principal_kind != KIND_USER {
-                return Err(AppError::Unauthenticated);
-            }
-            let mut principal =
-                load_user(conn, row.principal_id, &rules)?.ok_or(AppError::Unauthenticated)?;
-            if let Some(json) = &row.role_bindings {
-                // A down-scoped token: only its bindings, within the issuer's grants.
-                principal.grants = access::token_grants(json, principal.grants)?;
-            }
-            principal.method = AuthMethod::AccessToken(row.id);
-            Ok(principal)
-        })
-        .await
+        .run(move |conn| lookup_token(conn, &id, &hash, &rules))
+        .await?;
+    state.token_cache.put(key, found.clone(), generation);
+    found.verify(&secret_hash, now_ms())
+}
+
+/// What a token lookup found, as the token cache keeps it: the secret's hash (never
+/// the secret), until when the token holds, and its principal.
+#[derive(Debug, Clone)]
+pub struct CachedToken {
+    secret_hash: String,
+    valid_until: i64,
+    principal: Principal,
+}
+
+impl CachedToken {
+    /// The principal, if `secret_hash` is the token's and it still holds at `now`.
+    fn verify(&self, secret_hash: &str, now: i64) -> Result<Principal, AppError> {
+        let valid_secret: bool =
+            subtle::ConstantTimeEq::ct_eq(self.secret_hash.as_bytes(), secret_hash.as_bytes())
+                .into();
+        if !valid_secret || self.valid_until <= now {
+            return Err(AppError::Unauthenticated);
+        }
+        Ok(self.principal.clone())
+    }
+}
+
+/// Recent access-token lookups by public token id; the same staleness rules as keys
+/// (this instance's changes clear it at once, through the identity epoch).
+pub type TokenCache = TtlCache<String, CachedToken>;
+
+/// Token `id` and its principal, if it is not revoked and `secret_hash` is its
+/// secret's (nothing is built, or cached, for a wrong secret).
+fn lookup_token(
+    conn: &mut DbConnection,
+    id: &str,
+    secret_hash: &str,
+    rules: &access::GrantRules,
+) -> Result<CachedToken, AppError> {
+    let row = auth::find_access_token(conn, id)?.ok_or(AppError::Unauthenticated)?;
+    let valid_secret: bool =
+        subtle::ConstantTimeEq::ct_eq(row.secret_hash.as_bytes(), secret_hash.as_bytes()).into();
+    if !valid_secret || row.revoked_at.is_some() || row.expires_at <= now_ms() {
+        return Err(AppError::Unauthenticated);
+    }
+    let (principal, until) = if row.principal_kind == KIND_SERVICE_ACCOUNT {
+        let (Some(key), Some(generation)) = (row.api_key_id, row.key_generation) else {
+            return Err(AppError::Unauthenticated);
+        };
+        let bindings = row.role_bindings.as_deref();
+        service_accounts::principal_for_key_token(conn, key, generation, &row.id, bindings)?
+            .ok_or(AppError::Unauthenticated)?
+    } else if row.principal_kind == KIND_USER {
+        let mut principal =
+            load_user(conn, row.principal_id, rules)?.ok_or(AppError::Unauthenticated)?;
+        if let Some(json) = &row.role_bindings {
+            // A down-scoped token: only its bindings, within the issuer's grants.
+            principal.grants = access::token_grants(json, principal.grants)?;
+        }
+        principal.method = AuthMethod::AccessToken(row.id.clone());
+        (principal, None)
+    } else {
+        return Err(AppError::Unauthenticated);
+    };
+    Ok(CachedToken {
+        secret_hash: row.secret_hash,
+        valid_until: until.map_or(row.expires_at, |u| u.min(row.expires_at)),
+        principal,
+    })
 }
 
 /// User `id` as a session principal, if active.

@@ -92,15 +92,16 @@ pub async fn principal_for_key(
 }
 
 /// The service account behind an access token minted from key row `key_row_id` at
-/// secret generation `generation`; `None` when the key, its secret or its account is
-/// no longer valid.
+/// secret generation `generation`, and until when that holds as time passes (the key's
+/// expiry, the end of a rotation's grace window); `None` when the key, its secret or its
+/// account is no longer valid.
 pub fn principal_for_key_token(
     conn: &mut DbConnection,
     key_row_id: i64,
     generation: i64,
     token_id: &str,
     role_bindings: Option<&str>,
-) -> AppResult<Option<Principal>> {
+) -> AppResult<Option<(Principal, Option<i64>)>> {
     let now = now_ms();
     let found = repo::find_key_for_auth(conn, KeyRef::Row(key_row_id));
     let Some(entry) = load(conn, found)? else {
@@ -118,5 +119,7 @@ pub fn principal_for_key_token(
     if let Some(json) = role_bindings {
         principal.grants = access::token_grants(json, principal.grants)?;
     }
-    Ok(Some(principal))
+    let grace = key.retain_until.filter(|_| generation != key.generation);
+    let until = [key.expires_at, grace].into_iter().flatten().min();
+    Ok(Some((principal, until)))
 }
