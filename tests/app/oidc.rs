@@ -652,6 +652,8 @@ async fn provider_groups_stop_counting_a_session_after_the_sign_in_that_reported
             .execute(c)
             .unwrap();
     });
+    // Thirteen hours also outlive every cached lookup (PORTCULLIS_KEY_CACHE_SECONDS).
+    app.state.key_cache.clear();
     assert_eq!(
         api.get_bearer("/api/v1/users", &token).await.status,
         StatusCode::FORBIDDEN
