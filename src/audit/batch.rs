@@ -120,11 +120,13 @@ impl Batcher {
 /// Commits a batch in one transaction; the acknowledgements to send.
 fn commit(db: &Db, batch: Vec<(Write, Ack)>) -> Vec<(Ack, Result<(), String>)> {
     let (writes, acks): (Vec<Write>, Vec<Ack>) = batch.into_iter().unzip();
-    let result = db.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-        write_transaction(&mut conn, |conn| {
-            writes.into_iter().try_for_each(|w| w(conn))
+    let result = db.writing(|| {
+        db.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+            write_transaction(&mut conn, |conn| {
+                writes.into_iter().try_for_each(|w| w(conn))
+            })
+            .map_err(|e: diesel::result::Error| e.to_string())
         })
-        .map_err(|e: diesel::result::Error| e.to_string())
     });
     acks.into_iter().map(|ack| (ack, result.clone())).collect()
 }

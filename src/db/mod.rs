@@ -117,6 +117,16 @@ impl ManageConnection for Manager {
 pub struct Db {
     pool: Pool<Manager>,
     dialect: Dialect,
+    /// SQLite has one write lock per database; this process's writers queue here for
+    /// it (woken in turn) instead of sleeping in SQLite's busy handler.
+    write_lock: std::sync::Arc<std::sync::Mutex<()>>,
+}
+
+thread_local! {
+    /// The write lock of the [`Db`] whose work this thread is running (see
+    /// [`Db::writing`]); `write_transaction` takes it around a SQLite write.
+    static WRITE_LOCK: std::cell::RefCell<Option<std::sync::Arc<std::sync::Mutex<()>>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 impl Db {
@@ -141,7 +151,20 @@ impl Db {
             .build_unchecked(Manager {
                 target: url.clone(),
             });
-        Self { pool, dialect }
+        Self {
+            pool,
+            dialect,
+            write_lock: Default::default(),
+        }
+    }
+
+    /// Runs `f` (on this thread) with this database's in-process write lock in reach of
+    /// [`write_transaction`].
+    pub fn writing<T>(&self, f: impl FnOnce() -> T) -> T {
+        let previous = WRITE_LOCK.with(|l| l.replace(Some(self.write_lock.clone())));
+        let out = f();
+        WRITE_LOCK.with(|l| *l.borrow_mut() = previous);
+        out
     }
 
     /// The backend's SQL dialect.
@@ -161,10 +184,12 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let db = self.clone();
         actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(DbError::from)?;
-            f(&mut conn)
+            db.writing(|| {
+                let mut conn = db.pool.get().map_err(DbError::from)?;
+                f(&mut conn)
+            })
         })
         .await
         .map_err(|e| E::from(DbError::Blocking(anyhow::anyhow!("{e}"))))?
@@ -316,6 +341,15 @@ where
     let outermost = Manager::transaction_manager_status_mut(conn)
         .transaction_depth()?
         .is_none();
+    // SQLite: wait in this process's queue for the database's one write lock (a
+    // poisoned lock still serialises: what panicked rolled back).
+    let queue = match conn {
+        DbConnection::Sqlite(_) if outermost => WRITE_LOCK.with(|l| l.borrow().clone()),
+        _ => None,
+    };
+    let _turn = queue
+        .as_ref()
+        .map(|q| q.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     match conn {
         DbConnection::Sqlite(inner) if outermost => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
