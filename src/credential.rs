@@ -6,7 +6,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -138,10 +137,7 @@ fn checksum(body: &str) -> String {
 }
 
 fn hash_secret(pepper: &[u8; 32], secret: &str) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(pepper)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts 32-byte keys"));
-    mac.update(secret.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(crate::crypto::mac(pepper, &[secret.as_bytes()]))
 }
 
 #[cfg(test)]

@@ -1,12 +1,24 @@
 //! Authenticated encryption of small secrets at rest (one-time key reveals, connector
 //! secrets): XChaCha20-Poly1305 under a key derived from the server secret, a random
 //! 192-bit nonce per message, and associated data binding each ciphertext to its row.
+//! And the one keyed hash ([`mac`]) the rest of the code signs and fingerprints with.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
+
+/// HMAC-SHA-256 under `key` of `parts`, one after the other.
+pub fn mac(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts 32-byte keys"));
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
 
 /// Encrypts and decrypts with one purpose-bound key.
 #[derive(Clone)]

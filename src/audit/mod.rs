@@ -166,15 +166,11 @@ pub fn own(
 /// into the name field must not end up in the log. The same typed name always gives
 /// the same mark, so repeated attempts still line up.
 pub fn unknown_user(key: &[u8; 32], typed: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts 32-byte keys"));
-    mac.update(b"portcullis audit: unknown user name\0");
-    mac.update(typed.as_bytes());
-    format!(
-        "user:unknown-{}",
-        hex::encode(&mac.finalize().into_bytes()[..6])
-    )
+    let tag = crate::crypto::mac(
+        key,
+        &[b"portcullis audit: unknown user name\0", typed.as_bytes()],
+    );
+    format!("user:unknown-{}", hex::encode(&tag[..6]))
 }
 
 /// Records a refused attempt by a caller nobody could identify (`anonymous`).

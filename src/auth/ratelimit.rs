@@ -11,8 +11,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::config::LoginLimits;
 
@@ -117,10 +115,7 @@ impl LoginLimiter {
     }
 
     fn sign(&self, body: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.device_key)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts 32-byte keys"));
-        mac.update(body.as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        URL_SAFE_NO_PAD.encode(crate::crypto::mac(&self.device_key, &[body.as_bytes()]))
     }
 }
 

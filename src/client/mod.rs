@@ -224,12 +224,5 @@ impl Server {
 /// is unambiguous).
 fn connector_path(connector: &str) -> String {
     let at = crate::names::Address::parse(connector);
-    let name = crate::web::path_segment(&at.name);
-    match &at.namespace {
-        Some(ns) => format!(
-            "api/v1/namespaces/{}/connectors/{name}",
-            crate::web::path_segment(ns)
-        ),
-        None => format!("api/v1/connectors/{name}"),
-    }
+    format!("api/v1{}", crate::web::address_url("connectors", &at))
 }

@@ -24,15 +24,10 @@ use crate::names::Address;
 use crate::web::Reply;
 use crate::web::format::moment;
 use crate::web::pagination::{decode_cursor, encode_cursor};
-use crate::web::path_segment;
 
-/// The page of the connector at `at`: canonical with a namespace, else the older form
-/// (the bare name was unambiguous, since it was answered).
+/// The page of the connector at `at` (see `web::address_url`).
 pub(super) fn address_url(at: &Address) -> String {
-    match &at.namespace {
-        Some(ns) => super::connector_url(ns, &at.name),
-        None => format!("/connectors/{}", path_segment(&at.name)),
-    }
+    crate::web::address_url("connectors", at)
 }
 
 /// Page size of the connectors table.

@@ -30,11 +30,7 @@ pub const SECRETS_KEY_LABEL: &str = "connector-secrets";
 
 /// The page of connector `name` of namespace `ns`.
 pub fn connector_url(ns: &str, name: &str) -> String {
-    format!(
-        "/namespaces/{}/connectors/{}",
-        crate::web::path_segment(ns),
-        crate::web::path_segment(name)
-    )
+    crate::web::namespaced_url("connectors", ns, name)
 }
 
 /// Names of the connectors kept in namespace `namespace_id` (what deleting it takes).

@@ -80,11 +80,7 @@ pub fn create_unchecked(
 
 /// The page of account `name` of namespace `ns`.
 pub fn account_url(ns: &str, name: &str) -> String {
-    format!(
-        "/namespaces/{}/service-accounts/{}",
-        crate::web::path_segment(ns),
-        crate::web::path_segment(name)
-    )
+    crate::web::namespaced_url("service-accounts", ns, name)
 }
 
 /// The id and namespace of the account at `at` if `grants` may read it (to resolve

@@ -78,12 +78,9 @@ fn nonce_cookie_name(state: &AppState) -> &'static str {
 
 /// The form token of `nonce`.
 fn sign_nonce(state: &AppState, nonce: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&state.keys.credential_pepper)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts 32-byte keys"));
-    mac.update(b"portcullis csrf: form nonce\0");
-    mac.update(nonce.as_bytes());
-    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    let key = &state.keys.credential_pepper;
+    let tag = crate::crypto::mac(key, &[b"portcullis csrf: form nonce\0", nonce.as_bytes()]);
+    URL_SAFE_NO_PAD.encode(tag)
 }
 
 /// Replaces the token (at sign-in), returning the new one.

@@ -91,6 +91,25 @@ pub fn see_other(location: &str) -> actix_web::HttpResponse {
         .finish()
 }
 
+/// The page of `name`, a `kind` of thing named per namespace (`service-accounts`,
+/// `connectors`), in namespace `ns`: `/namespaces/{ns}/{kind}/{name}`.
+pub fn namespaced_url(kind: &str, ns: &str, name: &str) -> String {
+    format!(
+        "/namespaces/{}/{kind}/{}",
+        path_segment(ns),
+        path_segment(name)
+    )
+}
+
+/// The page at `at`: [`namespaced_url`] with a namespace, else the older `/{kind}/{name}`
+/// (a bare name that was answered was unambiguous).
+pub fn address_url(kind: &str, at: &crate::names::Address) -> String {
+    match &at.namespace {
+        Some(ns) => namespaced_url(kind, ns, &at.name),
+        None => format!("/{kind}/{}", path_segment(&at.name)),
+    }
+}
+
 /// `text` percent-encoded for use as one URL path segment.
 pub fn path_segment(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()

@@ -15,7 +15,6 @@ use crate::app::AppState;
 use crate::db::{DbConnection, now_ms};
 use crate::errors::{AppError, AppResult};
 use crate::names::Address;
-use crate::web::path_segment;
 
 /// Routes. Each account's pages are under `/namespaces/{ns}/service-accounts/{name}`,
 /// and also under the older `/service-accounts/{name}` (answered where the name is
@@ -33,13 +32,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/reveal/{id}").get(reveal::show_reveal));
 }
 
-/// The page of the account at `at`: `/namespaces/{ns}/service-accounts/{name}`, or the
-/// older form for a bare name (which was unambiguous, since it was answered).
+/// The page of the account at `at` (see `web::address_url`).
 pub(super) fn address_url(at: &Address) -> String {
-    match &at.namespace {
-        Some(ns) => super::account_url(ns, &at.name),
-        None => format!("/service-accounts/{}", path_segment(&at.name)),
-    }
+    crate::web::address_url("service-accounts", at)
 }
 
 /// Form of the active toggles (accounts and keys).
