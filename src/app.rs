@@ -234,6 +234,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     users::configure(cfg);
     connectors::configure(cfg);
     audit::configure(cfg);
+    crate::openapi::configure(cfg);
 }
 
 /// Unknown paths are 404. The caller is resolved first (a failure to is ignored), so

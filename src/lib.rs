@@ -22,6 +22,7 @@ pub mod files;
 pub mod identity;
 pub mod names;
 pub mod namespaces;
+pub mod openapi;
 pub mod ops;
 pub mod outbound;
 pub mod secrets;

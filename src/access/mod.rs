@@ -24,6 +24,8 @@ pub use repo::{
 };
 pub use roles::{Permission, Role};
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::errors::AppError;
 
 /// Which of the given names are users' own namespaces.
@@ -301,17 +303,48 @@ pub fn parse_binding_map(
     }
 }
 
+/// What a principal may do, as `GET /api/v1/permissions` shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PermissionsJson {
+    /// Always `true` (anonymous callers get 401).
+    pub authenticated: bool,
+    /// A user's primary namespace, or a service account's namespace.
+    pub primary_namespace: Option<String>,
+    /// Pattern → the permissions its roles give (`environment::read`, …).
+    pub entity_permissions: BTreeMap<String, BTreeSet<&'static str>>,
+    /// Pattern → roles.
+    pub entity_roles: BTreeMap<String, BTreeSet<&'static str>>,
+    /// When the credential expires (RFC 3339): access tokens only.
+    #[schema(format = DateTime)]
+    pub expiration: Option<String>,
+    /// Every binding, with where it comes from.
+    pub bindings: Vec<BindingJson>,
+    /// Whether the grants are capped by who issued the credential (a down-scoped
+    /// token, or an admin's view).
+    pub capped_by_issuer: bool,
+}
+
+/// One role binding and its source.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct BindingJson {
+    /// `namespace/environment` pattern (globs allowed).
+    pub pattern: String,
+    /// `viewer`, `developer` or `admin`.
+    pub role: &'static str,
+    /// Where it comes from: `default`, `primary namespace`, `explicit`, `group`,
+    /// `share` or `token`.
+    pub source: &'static str,
+}
+
 /// The conda-store-compatible permission map of `grants`, plus each binding with its
 /// source (`"why"`).
 pub fn permissions_json(
     grants: &Grants,
     primary_namespace: Option<&str>,
     expiration: Option<String>,
-) -> serde_json::Value {
-    let mut roles: std::collections::BTreeMap<String, std::collections::BTreeSet<&str>> =
-        Default::default();
-    let mut perms: std::collections::BTreeMap<String, std::collections::BTreeSet<&str>> =
-        Default::default();
+) -> PermissionsJson {
+    let mut roles: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
+    let mut perms: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
     for b in grants.bindings() {
         let key = b.pattern.to_string();
         roles
@@ -323,20 +356,23 @@ pub fn permissions_json(
             .or_default()
             .extend(b.role.permissions().map(Permission::as_str));
     }
-    let bindings: Vec<serde_json::Value> = grants
-        .bindings()
-        .iter()
-        .map(|b| serde_json::json!({"pattern": b.pattern.to_string(), "role": b.role.as_str(), "source": b.source.as_str()}))
-        .collect();
-    serde_json::json!({
-        "authenticated": true,
-        "primary_namespace": primary_namespace,
-        "entity_permissions": perms,
-        "entity_roles": roles,
-        "expiration": expiration,
-        "bindings": bindings,
-        "capped_by_issuer": grants.ceiling().is_some(),
-    })
+    PermissionsJson {
+        authenticated: true,
+        primary_namespace: primary_namespace.map(str::to_owned),
+        entity_permissions: perms,
+        entity_roles: roles,
+        expiration,
+        bindings: grants
+            .bindings()
+            .iter()
+            .map(|b| BindingJson {
+                pattern: b.pattern.to_string(),
+                role: b.role.as_str(),
+                source: b.source.as_str(),
+            })
+            .collect(),
+        capped_by_issuer: grants.ceiling().is_some(),
+    }
 }
 
 /// Refuses (403) the first binding in `bindings` that `grants` may not hand out: a

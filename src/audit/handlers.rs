@@ -7,16 +7,43 @@ use askama::Template;
 use askama_web::WebTemplate;
 use chrono::{NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::{Exact, Filter, StoredEvent, Visible};
 use crate::app::Cx;
 use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
+use crate::web::api::Page;
 use crate::web::format::{Moment, moment};
 use crate::web::layout::{Layout, Section};
 use crate::web::pagination;
+
+/// The operations of this module in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_events))]
+pub(super) struct Doc;
+
+/// One event as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventJson {
+    /// Its id (newer events have larger ids).
+    id: i64,
+    /// When (RFC 3339).
+    #[schema(format = DateTime)]
+    time: String,
+    /// Who: `user:<name>`, `service_account:<ns>/<name>`, or `anonymous`.
+    actor: String,
+    /// What, e.g. `api_key.create`.
+    action: String,
+    /// On what, e.g. `api_key:team-a/ci/deploy`.
+    target: String,
+    /// `success` or `failure`.
+    outcome: String,
+    /// The client's address.
+    client_addr: Option<String>,
+    /// Extra context.
+    detail: Option<String>,
+}
 
 /// Routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -25,15 +52,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Query of both routes (and what the page's "older" link carries).
-#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
+    /// Only events of this actor (exact, e.g. `user:alice`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     actor: String,
+    /// An action, or a prefix of its dot-separated parts (`api_key` matches `api_key.create`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     action: String,
+    /// Only events on this target (exact).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     target: String,
+    /// `success` or `failure`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     outcome: String,
     /// From this day (`YYYY-MM-DD`) or instant (RFC 3339).
@@ -42,8 +74,11 @@ pub struct AuditQuery {
     /// Up to this day, included, or before this instant.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     until: String,
+    /// Page size (1–500, default 50).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     cursor: String,
 }
@@ -125,20 +160,30 @@ async fn load(cx: &Cx, f: Filter) -> AppResult<(Vec<StoredEvent>, Option<String>
     Ok(pagination::split_page(events, limit, |e| e.id.to_string()))
 }
 
-/// `GET /api/v1/audit-events`
+/// List audit events.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit-events",
+    tag = "audit",
+    params(AuditQuery),
+    responses((status = 200, description = "Events, newest first: every event for a global admin; otherwise those of the namespaces the caller administers and the caller's own.", body = Page<EventJson>)),
+)]
 async fn list_events(cx: Cx, query: web::Query<AuditQuery>) -> Reply {
     let (events, next) = load(&cx, query.filter()?).await?;
-    let items: Vec<_> = events
+    let items: Vec<EventJson> = events
         .iter()
-        .map(|e| {
-            json!({
-                "id": e.id, "time": rfc3339(e.at), "actor": e.actor, "action": e.action,
-                "target": e.target, "outcome": e.outcome,
-                "client_addr": e.client_addr, "detail": e.detail,
-            })
+        .map(|e| EventJson {
+            id: e.id,
+            time: rfc3339(e.at),
+            actor: e.actor.clone(),
+            action: e.action.clone(),
+            target: e.target.clone(),
+            outcome: e.outcome.clone(),
+            client_addr: e.client_addr.clone(),
+            detail: e.detail.clone(),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next})))
+    Ok(HttpResponse::Ok().json(Page::new(items, next)))
 }
 
 /// One row of the page.

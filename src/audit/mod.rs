@@ -133,6 +133,11 @@ pub struct StoredEvent {
     pub detail: Option<String>,
 }
 
+/// The area's operations in the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    <handlers::Doc as utoipa::OpenApi>::openapi()
+}
+
 /// Routes of the area.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     handlers::configure(cfg);

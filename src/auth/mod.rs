@@ -37,6 +37,11 @@ pub mod session_keys {
     pub const OIDC_PENDING: &str = "oidc_pending";
 }
 
+/// The area's operations in the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    <tokens::Doc as utoipa::OpenApi>::openapi()
+}
+
 /// Routes of the area.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::models::AccessTokenRow;
 use super::repo;
@@ -17,6 +16,12 @@ use crate::credential::{self, CredentialKind};
 use crate::db::{now_ms, rfc3339};
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
+use crate::web::api::Page;
+
+/// The operations of this module in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(mint_token, list_tokens, revoke_token))]
+pub(super) struct Doc;
 
 /// Routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,11 +38,45 @@ fn kind_of(p: &Principal) -> &'static str {
 }
 
 /// Body of token minting.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MintBody {
+    /// Down-scope: pattern → roles, a subset of what the caller holds (default: all
+    /// of it).
     role_bindings: Option<BTreeMap<String, Vec<String>>>,
+    /// Lifetime in seconds (default: the server's access-token lifetime; at most the
+    /// configured maximum, and never past the minting token's own expiry).
     expires_in_seconds: Option<i64>,
+}
+
+/// Answer of `POST /api/v1/tokens`: the token, shown this once.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MintedJson {
+    /// Public id (for listing and revoking).
+    pub id: String,
+    /// The secret token (`pct_…`): send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When it stops working (RFC 3339).
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+/// A token as listed (never its secret).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TokenJson {
+    /// Public id.
+    pub id: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    /// RFC 3339, or `null` while it is valid.
+    #[schema(format = DateTime)]
+    pub revoked_at: Option<String>,
+    /// The down-scoped bindings (pattern → roles), or `null` for all the owner holds.
+    pub role_bindings: Option<BTreeMap<String, Vec<String>>>,
 }
 
 /// A minted token: its stored row and the plaintext (shown once).
@@ -133,7 +172,17 @@ pub fn mint(
     })
 }
 
-/// `POST /api/v1/tokens`
+/// Mint an access token.
+///
+/// For the caller itself, optionally down-scoped and shorter-lived; never more than the
+/// caller holds.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "credentials",
+    request_body = MintBody,
+    responses((status = 201, description = "The new token, shown this once.", body = MintedJson)),
+)]
 async fn mint_token(cx: Cx, body: web::Json<MintBody>) -> Reply {
     let b = body.into_inner();
     let expires_in = b
@@ -150,11 +199,11 @@ async fn mint_token(cx: Cx, body: web::Json<MintBody>) -> Reply {
         .db
         .run(move |conn| mint(conn, &st, &cx.actor, bindings, expires_in))
         .await?;
-    Ok(HttpResponse::Created().json(json!({
-        "id": minted.row.id,
-        "token": minted.plaintext,
-        "expires_at": rfc3339(minted.row.expires_at),
-    })))
+    Ok(HttpResponse::Created().json(MintedJson {
+        id: minted.row.id,
+        token: minted.plaintext,
+        expires_at: rfc3339(minted.row.expires_at),
+    }))
 }
 
 /// The principal's tokens, newest first.
@@ -170,29 +219,35 @@ pub fn list_for(
     )?)
 }
 
-fn token_json(t: &AccessTokenRow) -> serde_json::Value {
-    let bindings: Option<serde_json::Value> = t
-        .role_bindings
-        .as_deref()
-        .and_then(|b| serde_json::from_str(b).ok());
-    json!({
-        "id": t.id,
-        "created_at": rfc3339(t.created_at),
-        "expires_at": rfc3339(t.expires_at),
-        "revoked_at": t.revoked_at.map(rfc3339),
-        "role_bindings": bindings,
-    })
+fn token_json(t: &AccessTokenRow) -> TokenJson {
+    TokenJson {
+        id: t.id.clone(),
+        created_at: rfc3339(t.created_at),
+        expires_at: rfc3339(t.expires_at),
+        revoked_at: t.revoked_at.map(rfc3339),
+        role_bindings: t
+            .role_bindings
+            .as_deref()
+            .and_then(|b| serde_json::from_str(b).ok()),
+    }
 }
 
-/// `GET /api/v1/tokens`: the caller's tokens (never their secrets).
+/// List the caller's access tokens.
+///
+/// Never their secrets.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "credentials",
+    responses((status = 200, description = "The caller's own tokens, newest first (up to 500).", body = Page<TokenJson>)),
+)]
 async fn list_tokens(cx: Cx) -> Reply {
     let tokens = cx
         .state
         .db
         .run(move |conn| list_for(conn, &cx.actor.principal))
         .await?;
-    let items: Vec<_> = tokens.iter().map(token_json).collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
+    Ok(HttpResponse::Ok().json(Page::all(tokens.iter().map(token_json).collect())))
 }
 
 /// Revokes one of the caller's tokens (global admins: anyone's). Others' are 404.
@@ -228,7 +283,16 @@ pub async fn revoke_async(state: &AppState, actor: Actor, id: String) -> AppResu
     Ok(())
 }
 
-/// `DELETE /api/v1/tokens/{id}`
+/// Revoke an access token.
+///
+/// The caller's own, or any for a global admin; tokens minted with it end too.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "credentials",
+    params(("id" = String, Path, description = "The token's public id.")),
+    responses((status = 204, description = "Revoked, with every token minted with it.")),
+)]
 async fn revoke_token(cx: Cx, id: web::Path<String>) -> Reply {
     revoke_async(&cx.state, cx.actor, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())

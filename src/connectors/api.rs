@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::brokering;
 use super::calls;
+use super::catalog::ConnectorType;
+use super::models::ConnectorJson;
 use super::providers::Verification;
 use super::registry::{self, Draft, ListQuery, Listed, Patch};
 use crate::app::Cx;
@@ -15,18 +17,51 @@ use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
 use crate::names::{Address, Namespaced, Scoped};
 use crate::web::Reply;
+use crate::web::api::Page;
+
+/// The operations of this module in the OpenAPI document (those under
+/// `/api/v1/connectors` also under `/api/v1/namespaces/{ns}/connectors`: added by
+/// `crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_types,
+    get_type,
+    list_connectors,
+    create_connector,
+    get_connector,
+    update_connector,
+    delete_connector,
+    verify_connector,
+    client_credentials,
+    list_resources
+))]
+pub(super) struct Doc;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
 /// Query of the type list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TypeQuery {
+    /// Only types with this resource type.
     resource_type: Option<String>,
+    /// Only types with this auth method.
     auth_method: Option<String>,
+    /// Page size (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
+/// List connector types.
+#[utoipa::path(
+    get,
+    path = "/api/v1/connector-types",
+    tag = "connectors",
+    params(TypeQuery),
+    responses((status = 200, description = "Connector types in catalog order, with their auth methods and resource types.", body = Page<ConnectorType>)),
+)]
 pub async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> Reply {
     let (q, catalog) = (query.into_inner(), &cx.state.catalog);
     let limit = pagination::limit(q.limit)? as usize;
@@ -59,6 +94,14 @@ pub async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> Reply {
         .body(body))
 }
 
+/// Show a connector type.
+#[utoipa::path(
+    get,
+    path = "/api/v1/connector-types/{type}",
+    tag = "connectors",
+    params(("type" = String, Path, description = "The type's id, e.g. `aws`.")),
+    responses((status = 200, description = "The type.", body = ConnectorType)),
+)]
 pub async fn get_type(cx: Cx, path: web::Path<String>) -> Reply {
     let catalog = &cx.state.catalog;
     let t = catalog.get(&path).ok_or(AppError::NotFound)?;
@@ -81,24 +124,25 @@ async fn page(
     Ok((items, next.as_deref().map(encode_cursor)))
 }
 
-/// The body of a list: `{"items": […], "next_cursor": …}`.
-fn list_body(items: Vec<Value>, next_cursor: Option<String>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "items": items,
-        "next_cursor": next_cursor,
-    }))
-}
-
 /// Query of the connector list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorQuery {
+    /// Only this namespace.
     namespace: Option<String>,
+    /// Only this type.
     connector_type: Option<String>,
+    /// Only connectors reaching this resource type.
     resource_type: Option<String>,
+    /// Only with this label: `key` or `key=value`.
     label: Option<String>,
+    /// Names containing this text.
     search: Option<String>,
+    /// Page size (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -108,6 +152,14 @@ impl Namespaced for ConnectorQuery {
     }
 }
 
+/// List connectors.
+#[utoipa::path(
+    get,
+    path = "/api/v1/connectors",
+    tag = "connectors",
+    params(ConnectorQuery),
+    responses((status = 200, description = "The connectors the caller may read.", body = Page<ConnectorJson>)),
+)]
 pub async fn list_connectors(cx: Cx, query: Scoped<web::Query<ConnectorQuery>>) -> Reply {
     let q = query.0.into_inner();
     let filter = ListQuery {
@@ -119,26 +171,40 @@ pub async fn list_connectors(cx: Cx, query: Scoped<web::Query<ConnectorQuery>>) 
     };
     let (items, next) = page(&cx, filter, q.limit, q.cursor.as_deref()).await?;
     let items = items.iter().map(|(c, r)| c.json(r)).collect();
-    Ok(list_body(items, next))
+    Ok(HttpResponse::Ok().json(Page::new(items, next)))
 }
 
 /// Body of `POST /api/v1/connectors`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
+    /// Name, unique in the namespace.
     name: String,
+    /// Namespace (default `default`).
     namespace: Option<String>,
+    /// Connector type (`GET /api/v1/connector-types`).
     connector_type: String,
+    /// One of the type's auth methods.
     auth_method: String,
+    /// Resource types to reach (default: every type the method supports).
     resource_types: Option<Vec<String>>,
+    /// The one resource to reach (for a single resource type).
     resource_id: Option<String>,
+    /// Or several resources.
     resource_ids: Option<Vec<String>>,
+    /// Attributes of the auth method (its `config_schema`); secrets are sealed.
     #[serde(default)]
+    #[schema(value_type = Object)]
     configuration: Map<String, Value>,
+    /// Labels (`key` → `value`).
     #[serde(default)]
     labels: BTreeMap<String, String>,
+    /// When the stored credentials expire (RFC 3339), for reminders.
+    #[schema(format = DateTime)]
     expires_at: Option<String>,
+    /// Session length of issued credentials, seconds (within the method's bounds).
     expiration_seconds: Option<i64>,
+    /// Description.
     description: Option<String>,
 }
 
@@ -169,16 +235,41 @@ impl Namespaced for CreateBody {
     }
 }
 
+/// Register a connector.
+#[utoipa::path(
+    post,
+    path = "/api/v1/connectors",
+    tag = "connectors",
+    request_body = CreateBody,
+    responses((status = 201, description = "Registered (secrets sealed; never shown back).", body = ConnectorJson)),
+)]
 pub async fn create_connector(cx: Cx, body: Scoped<web::Json<CreateBody>>) -> Reply {
     let (c, resources) = calls::create(&cx, body.0.into_inner().into()).await?;
     Ok(HttpResponse::Created().json(c.json(&resources)))
 }
 
+/// Show a connector.
+#[utoipa::path(
+    get,
+    path = "/api/v1/connectors/{name}",
+    tag = "connectors",
+    params(("name" = String, Path, description = "The connector.")),
+    responses((status = 200, description = "The connector.", body = ConnectorJson)),
+)]
 pub async fn get_connector(cx: Cx, at: Address) -> Reply {
     let (c, resources) = calls::get(&cx, at).await?;
     Ok(HttpResponse::Ok().json(c.json(&resources)))
 }
 
+/// Change a connector.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/connectors/{name}",
+    tag = "connectors",
+    params(("name" = String, Path, description = "The connector.")),
+    request_body(content = Object, description = "The fields of a connector to change (as in creation, each optional). In `configuration`, an omitted secret keeps its stored value unless a destination attribute changes."),
+    responses((status = 200, description = "Changed.", body = ConnectorJson)),
+)]
 pub async fn update_connector(cx: Cx, at: Address, body: web::Json<Map<String, Value>>) -> Reply {
     // Who may change it is answered before what the change says.
     let current = calls::editable(&cx, at).await?;
@@ -187,74 +278,149 @@ pub async fn update_connector(cx: Cx, at: Address, body: web::Json<Map<String, V
     Ok(HttpResponse::Ok().json(c.json(&resources)))
 }
 
+/// Delete a connector.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/connectors/{name}",
+    tag = "connectors",
+    params(("name" = String, Path, description = "The connector.")),
+    responses((status = 204, description = "Deleted.")),
+)]
 pub async fn delete_connector(cx: Cx, at: Address) -> Reply {
     calls::delete(&cx, at).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Body of `POST /api/v1/connectors/{name}/verify` (all optional).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
+    /// Check only this resource type.
     resource_type: Option<String>,
+    /// Check only this resource.
     resource_id: Option<String>,
 }
 
-/// `POST /api/v1/connectors/{name}/verify`: 200 with what the connector reaches; a
-/// provider's refusal is the `error` of the body, not a failed request.
+/// Verify a connector.
+///
+/// Asks the provider what the connector reaches: 200 with the result; a provider's
+/// refusal is the `error` of the body, not a failed request.
+#[utoipa::path(
+    post,
+    path = "/api/v1/connectors/{name}/verify",
+    tag = "connectors",
+    params(("name" = String, Path, description = "The connector.")),
+    request_body(content = Option<VerifyBody>, description = "Optional: check one resource type or id only."),
+    responses((status = 200, description = "What the connector reaches; a provider's refusal is the `error` here, not a failed request.", body = Verification)),
+)]
 pub async fn verify_connector(cx: Cx, at: Address, body: Option<web::Json<VerifyBody>>) -> Reply {
     let b = body.map(|b| b.into_inner()).unwrap_or_default();
     let v = brokering::verify(&cx, at, b.resource_type, b.resource_id).await?;
-    Ok(HttpResponse::Ok().json(verification_json(&v)))
-}
-
-/// The API shape of a verification.
-pub(super) fn verification_json(v: &Verification) -> Value {
-    json!({
-        "resources": v.resources.iter().map(|r| json!({
-            "resource_type": r.resource_type,
-            "resource_ids": r.resource_ids,
-            "error": r.error,
-        })).collect::<Vec<_>>(),
-        "error": v.error,
-    })
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// Body of `POST /api/v1/connectors/{name}/client-credentials`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialsBody {
+    /// The resource type the credentials are for.
     resource_type: String,
+    /// The resource (default: the connector's own, or the type's default).
     resource_id: Option<String>,
 }
 
-/// `POST /api/v1/connectors/{name}/client-credentials` (`connector::use`).
+/// Broker short-lived credentials.
+///
+/// Needs `connector::use`. Issued credentials are cached until shortly before they
+/// expire.
+#[utoipa::path(
+    post,
+    path = "/api/v1/connectors/{name}/client-credentials",
+    tag = "connectors",
+    params(("name" = String, Path, description = "The connector.")),
+    request_body = CredentialsBody,
+    responses((status = 200, description = "Short-lived credentials for one resource (`Cache-Control: no-store`).", body = IssuedJson)),
+)]
 pub async fn client_credentials(cx: Cx, at: Address, body: web::Json<CredentialsBody>) -> Reply {
     let b = body.into_inner();
     let (rt, id, issued) =
         brokering::client_credentials(&cx, at, b.resource_type, b.resource_id).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(json!({
-            "resource_type": rt,
-            "resource_id": id,
-            "credentials": issued.credentials,
-            "expires_at": issued.expires_at.map(rfc3339),
-        })))
+        .json(IssuedJson {
+            resource_type: rt,
+            resource_id: id,
+            credentials: issued.credentials,
+            expires_at: issued.expires_at.map(rfc3339),
+        }))
+}
+
+/// Answer of `POST …/client-credentials`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct IssuedJson {
+    /// The resource type they are for.
+    resource_type: String,
+    /// The resource they are for.
+    resource_id: String,
+    /// The credential fields; their shape depends on the connector type (README).
+    #[schema(value_type = Object)]
+    credentials: Map<String, Value>,
+    /// When they stop working (RFC 3339); `null` for stored long-lived credentials.
+    #[schema(format = DateTime)]
+    expires_at: Option<String>,
+}
+
+/// One row of `GET /api/v1/resources`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ResourceListRow {
+    /// The connector's name.
+    connector: String,
+    /// Its namespace.
+    namespace: String,
+    /// Its type.
+    connector_type: String,
+    /// Its auth method.
+    auth_method: String,
+    /// The resource type.
+    resource_type: String,
+    /// The ids reached, or `null` when not known.
+    resource_ids: Option<Vec<String>>,
+    /// What the last verification reported, if it failed.
+    error: Option<String>,
+    /// `declared` or `verified`.
+    origin: String,
+    /// When this was recorded (RFC 3339).
+    #[schema(format = DateTime)]
+    checked_at: String,
 }
 
 /// Query of the resources list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ResourcesQuery {
+    /// Only this resource type.
     resource_type: Option<String>,
+    /// Only connectors of this type.
     connector_type: Option<String>,
+    /// Page size (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-/// `GET /api/v1/resources`: one row per readable connector and resource type (a page
-/// holds up to `limit` connectors).
+/// List what connectors reach.
+///
+/// One row per readable connector and resource type (a page holds up to `limit`
+/// connectors).
+#[utoipa::path(
+    get,
+    path = "/api/v1/resources",
+    tag = "connectors",
+    params(ResourcesQuery),
+    responses((status = 200, description = "One row per readable connector and resource type.", body = Page<ResourceListRow>)),
+)]
 pub async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> Reply {
     let q = query.into_inner();
     let resource_type = q.resource_type.filter(|s| !s.is_empty());
@@ -265,19 +431,17 @@ pub async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> Reply 
     };
     let (items, next) = page(&cx, filter, q.limit, q.cursor.as_deref()).await?;
     let rows = registry::resources_of(&items, resource_type.as_deref())
-        .map(|(c, r)| {
-            json!({
-                "connector": c.row.name,
-                "namespace": c.namespace,
-                "connector_type": c.row.connector_type,
-                "auth_method": c.row.auth_method,
-                "resource_type": r.resource_type,
-                "resource_ids": r.ids(),
-                "error": r.error,
-                "origin": r.origin,
-                "checked_at": crate::db::rfc3339(r.checked_at),
-            })
+        .map(|(c, r)| ResourceListRow {
+            connector: c.row.name.clone(),
+            namespace: c.namespace.clone(),
+            connector_type: c.row.connector_type.clone(),
+            auth_method: c.row.auth_method.clone(),
+            resource_type: r.resource_type.clone(),
+            resource_ids: r.ids(),
+            error: r.error.clone(),
+            origin: r.origin.clone(),
+            checked_at: rfc3339(r.checked_at),
         })
         .collect();
-    Ok(list_body(rows, next))
+    Ok(HttpResponse::Ok().json(Page::new(rows, next)))
 }

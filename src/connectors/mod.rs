@@ -64,6 +64,11 @@ pub fn delete_all_in_namespace(
     Ok(())
 }
 
+/// The area's operations in the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    <api::Doc as utoipa::OpenApi>::openapi()
+}
+
 /// Routes of the area: the JSON API, then the catalog pages, the form and the
 /// connector pages. `/connectors/new` comes before the connector pages, so that it is
 /// not taken for a connector's name. A method a path does not take is answered 405.

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::validate::HIDDEN;
 use crate::db::rfc3339;
@@ -158,26 +159,84 @@ impl Connector {
 
     /// The API shape (never a secret value: the stored configuration holds only
     /// `[HIDDEN]` for secrets).
-    pub fn json(&self, resources: &[ResourceRow]) -> Value {
-        json!({
-            "name": self.row.name,
-            "namespace": self.namespace,
-            "connector_type": self.row.connector_type,
-            "auth_method": self.row.auth_method,
-            "resource_types": self.resource_types,
-            "resource_id": self.row.resource_id,
-            "configuration": self.configuration,
-            "labels": self.labels,
-            "description": self.row.description,
-            "expires_at": self.row.expires_at.map(rfc3339),
-            "expiration_seconds": self.row.expiration_seconds,
-            "owner": self.row.created_by,
-            "created_at": rfc3339(self.row.created_at),
-            "updated_at": rfc3339(self.row.updated_at),
-            "verified_at": Self::verified_at(resources).map(rfc3339),
-            "resources": resources.iter().map(ResourceRow::json).collect::<Vec<_>>(),
-        })
+    pub fn json(&self, resources: &[ResourceRow]) -> ConnectorJson {
+        ConnectorJson {
+            name: self.row.name.clone(),
+            namespace: self.namespace.clone(),
+            connector_type: self.row.connector_type.clone(),
+            auth_method: self.row.auth_method.clone(),
+            resource_types: self.resource_types.clone(),
+            resource_id: self.row.resource_id.clone(),
+            configuration: self.configuration.clone(),
+            labels: self.labels.clone(),
+            description: self.row.description.clone(),
+            expires_at: self.row.expires_at.map(rfc3339),
+            expiration_seconds: self.row.expiration_seconds,
+            owner: self.row.created_by.clone(),
+            created_at: rfc3339(self.row.created_at),
+            updated_at: rfc3339(self.row.updated_at),
+            verified_at: Self::verified_at(resources).map(rfc3339),
+            resources: resources.iter().map(ResourceRow::json).collect(),
+        }
     }
+}
+
+/// A connector as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConnectorJson {
+    /// Name, unique in its namespace.
+    pub name: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Connector type (`aws`, `gcp`, …).
+    pub connector_type: String,
+    /// Auth method of the type.
+    pub auth_method: String,
+    /// Resource types it reaches.
+    pub resource_types: Vec<String>,
+    /// The one resource it reaches, or `null` for several.
+    pub resource_id: Option<String>,
+    /// Attributes; each secret shows only as `[HIDDEN]`.
+    #[schema(value_type = Object)]
+    pub configuration: Map<String, Value>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Description.
+    pub description: String,
+    /// When its stored credentials expire (RFC 3339), if known.
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+    /// Session length of issued credentials, seconds.
+    pub expiration_seconds: Option<i64>,
+    /// Who registered it.
+    pub owner: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    /// Last verification (RFC 3339), or `null`.
+    #[schema(format = DateTime)]
+    pub verified_at: Option<String>,
+    /// What it reaches, per resource type.
+    pub resources: Vec<ResourceJson>,
+}
+
+/// What a connector reaches for one resource type.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ResourceJson {
+    /// Resource type.
+    pub resource_type: String,
+    /// The ids it reaches, or `null` when not known.
+    pub resource_ids: Option<Vec<String>>,
+    /// What the last verification reported, if it failed.
+    pub error: Option<String>,
+    /// `declared` or `verified`.
+    pub origin: String,
+    /// When this was recorded (RFC 3339).
+    #[schema(format = DateTime)]
+    pub checked_at: String,
 }
 
 /// What a connector reaches for one resource type.
@@ -207,13 +266,13 @@ impl ResourceRow {
     }
 
     /// The API shape.
-    pub fn json(&self) -> Value {
-        json!({
-            "resource_type": self.resource_type,
-            "resource_ids": self.ids(),
-            "error": self.error,
-            "origin": self.origin,
-            "checked_at": rfc3339(self.checked_at),
-        })
+    pub fn json(&self) -> ResourceJson {
+        ResourceJson {
+            resource_type: self.resource_type.clone(),
+            resource_ids: self.ids(),
+            error: self.error.clone(),
+            origin: self.origin.clone(),
+            checked_at: rfc3339(self.checked_at),
+        }
     }
 }

@@ -3,7 +3,6 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::envs::{self, EnvChanges, NewEnv};
 use super::models::{Environment, EnvironmentJson};
@@ -11,6 +10,28 @@ use super::repo::EnvFilter;
 use crate::app::Cx;
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
+
+/// The operations of this module in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_environments,
+    create_environment,
+    get_environment,
+    update_environment,
+    delete_environment
+))]
+pub(super) struct Doc;
+
+/// A page of environments with the exact number of all that match.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EnvPage {
+    /// The environments of this page.
+    pub items: Vec<EnvironmentJson>,
+    /// Pass as `cursor` for the next page; `null` when this is the last.
+    pub next_cursor: Option<String>,
+    /// How many match, over every page.
+    pub total: i64,
+}
 use crate::web::pagination::{self, decode_cursor, encode_cursor, split_page};
 
 /// Path of one environment.
@@ -32,18 +53,20 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Query of environment lists.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EnvQuery {
-    /// Name substring.
+    /// Names containing this text.
     pub search: Option<String>,
-    /// Namespace.
+    /// Only this namespace.
     pub namespace: Option<String>,
-    /// Build status.
+    /// Only with this build status (QUEUED, BUILDING, COMPLETED, FAILED, CANCELED).
     pub status: Option<String>,
-    /// Page size.
+    /// Page size (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-    /// Cursor.
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -81,16 +104,28 @@ pub(super) fn split_env_page(
 }
 
 /// The `{"items","next_cursor","total"}` answer of an environment list.
-pub fn env_page(rows: Vec<(Environment, String)>, total: i64, limit: i64) -> serde_json::Value {
+pub fn env_page(rows: Vec<(Environment, String)>, total: i64, limit: i64) -> EnvPage {
     let (rows, next) = split_env_page(rows, limit);
     let items: Vec<EnvironmentJson> = rows
         .iter()
         .map(|(e, ns)| EnvironmentJson::new(e, ns, false))
         .collect();
     let next_cursor = next.as_deref().map(encode_cursor);
-    json!({"items": items, "next_cursor": next_cursor, "total": total})
+    EnvPage {
+        items,
+        next_cursor,
+        total,
+    }
 }
 
+/// List environments.
+#[utoipa::path(
+    get,
+    path = "/api/v1/environments",
+    tag = "environments",
+    params(EnvQuery),
+    responses((status = 200, description = "The environments the caller may read, by namespace and name, with the exact total.", body = EnvPage)),
+)]
 async fn list_environments(cx: Cx, q: web::Query<EnvQuery>) -> Reply {
     let filter = q.filter()?;
     let limit = filter.limit;
@@ -100,6 +135,14 @@ async fn list_environments(cx: Cx, q: web::Query<EnvQuery>) -> Reply {
     Ok(HttpResponse::Ok().json(env_page(rows, total, limit)))
 }
 
+/// Create an environment.
+#[utoipa::path(
+    post,
+    path = "/api/v1/environments",
+    tag = "environments",
+    request_body = NewEnv,
+    responses((status = 201, description = "Created (a build is queued).", body = EnvironmentJson)),
+)]
 async fn create_environment(cx: Cx, body: web::Json<NewEnv>) -> Reply {
     let input = body.into_inner();
     let ns = input.namespace.clone();
@@ -109,6 +152,14 @@ async fn create_environment(cx: Cx, body: web::Json<NewEnv>) -> Reply {
     Ok(HttpResponse::Created().json(EnvironmentJson::new(&env, &ns, true)))
 }
 
+/// Show an environment.
+#[utoipa::path(
+    get,
+    path = "/api/v1/environments/{ns}/{name}",
+    tag = "environments",
+    params(("ns" = String, Path, description = "The namespace."), ("name" = String, Path, description = "The environment.")),
+    responses((status = 200, description = "The environment with its specification.", body = EnvironmentJson)),
+)]
 async fn get_environment(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     let (ns, name) = path.into_inner();
     let n = ns.clone();
@@ -128,6 +179,15 @@ pub(super) async fn update(
         .await
 }
 
+/// Change an environment.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/environments/{ns}/{name}",
+    tag = "environments",
+    params(("ns" = String, Path, description = "The namespace."), ("name" = String, Path, description = "The environment.")),
+    request_body = EnvChanges,
+    responses((status = 200, description = "Changed.", body = EnvironmentJson)),
+)]
 async fn update_environment(
     cx: Cx,
     path: web::Path<(String, String)>,
@@ -144,6 +204,14 @@ pub(super) async fn delete(cx: &Cx, (ns, name): (String, String)) -> AppResult<(
         .await
 }
 
+/// Delete an environment.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/environments/{ns}/{name}",
+    tag = "environments",
+    params(("ns" = String, Path, description = "The namespace."), ("name" = String, Path, description = "The environment.")),
+    responses((status = 204, description = "Deleted.")),
+)]
 async fn delete_environment(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     delete(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -51,7 +51,7 @@ pub fn list(
 }
 
 /// Input of creation (also the JSON body of `POST /api/v1/environments`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEnv {
     /// Namespace name.
@@ -156,7 +156,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: &NewEnv) -> AppResu
 }
 
 /// Input of an update (also the JSON body of `PATCH /api/v1/environments/{ns}/{name}`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvChanges {
     /// New description.
@@ -168,7 +168,7 @@ pub struct EnvChanges {
 }
 
 /// The build part of an update.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuildChange {
     /// QUEUED, BUILDING, COMPLETED, FAILED or CANCELED.

@@ -27,6 +27,11 @@ pub use repo::{
 };
 pub use views::EnvRow;
 
+/// The area's operations in the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    <api::Doc as utoipa::OpenApi>::openapi()
+}
+
 /// Routes of the area.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     api::configure(cfg);

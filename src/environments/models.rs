@@ -76,20 +76,23 @@ pub struct NewEnvironment<'a> {
 }
 
 /// JSON of an environment's current build.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BuildJson {
     /// QUEUED, BUILDING, COMPLETED, FAILED or CANCELED.
     pub status: String,
     /// RFC 3339 or null.
+    #[schema(format = DateTime)]
     pub scheduled_at: Option<String>,
     /// RFC 3339 or null.
+    #[schema(format = DateTime)]
     pub started_at: Option<String>,
     /// RFC 3339 or null.
+    #[schema(format = DateTime)]
     pub ended_at: Option<String>,
 }
 
 /// JSON of an environment.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EnvironmentJson {
     /// Namespace name.
     pub namespace: String,
@@ -100,8 +103,10 @@ pub struct EnvironmentJson {
     /// Current build, or null.
     pub current_build: Option<BuildJson>,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub updated_at: String,
     /// The specification (single-environment answers only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,15 +134,17 @@ impl EnvironmentJson {
 }
 
 /// JSON of a namespace.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NamespaceJson {
     /// Name.
     pub name: String,
     /// Description.
     pub description: String,
     /// Metadata object.
+    #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 

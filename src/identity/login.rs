@@ -15,26 +15,51 @@ use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
 use crate::web::client_addr;
 
+/// The operations of this module in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(api_login, whoami))]
+pub(super) struct Doc;
+
 /// Body of `POST /api/v1/login`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiLogin {
+    /// A local user's name (with `password`).
     username: Option<String>,
+    /// That user's password.
     password: Option<String>,
+    /// Or instead: a service account's API key (`pck_…`).
     api_key: Option<String>,
 }
 
 /// Answer of `POST /api/v1/login`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AccessTokenResponse {
+    /// Send as `Authorization: Bearer <access_token>` (`pct_…`).
     access_token: String,
+    /// Always `bearer`.
     token_type: &'static str,
+    /// When the token stops working (RFC 3339).
+    #[schema(format = DateTime)]
     expires_at: String,
 }
 
-/// `POST /api/v1/login`: exchanges a password (users) or an API key (service
-/// accounts) for a bearer access token. A token minted from a key remembers the key's
-/// secret generation and dies with that secret.
+/// Sign in for a bearer access token.
+///
+/// Exchanges a password (users) or an API key (service accounts) for an access token.
+/// A token minted from a key remembers the key's secret generation and dies with that
+/// secret. Failed attempts are throttled per client and per account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    tag = "credentials",
+    security(()),
+    request_body = ApiLogin,
+    responses(
+        (status = 200, description = "A bearer access token for the user or the key's service account.", body = AccessTokenResponse),
+        (status = 401, description = "Wrong password, unknown user, or a key that is not valid.", body = crate::web::api::ErrorBody),
+    ),
+)]
 pub async fn api_login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -138,16 +163,26 @@ pub async fn api_login(
 }
 
 /// Answer of `GET /api/v1/whoami`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct WhoAmI {
+    /// The principal's id.
     id: i64,
+    /// `user` or `service_account`.
     kind: &'static str,
+    /// Its name.
     name: String,
+    /// A user's primary namespace, or a service account's namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
     namespace: Option<String>,
 }
 
-/// `GET /api/v1/whoami`
+/// Who the credential is.
+#[utoipa::path(
+    get,
+    path = "/api/v1/whoami",
+    tag = "credentials",
+    responses((status = 200, description = "Who the credential belongs to.", body = WhoAmI)),
+)]
 pub async fn whoami(actor: Actor) -> HttpResponse {
     let principal = actor.principal;
     HttpResponse::Ok().json(WhoAmI {

@@ -34,6 +34,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/whoami").get(login::whoami));
 }
 
+/// The area's operations in the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    <login::Doc as utoipa::OpenApi>::openapi()
+}
+
 /// Only refresh the idle clock when it is this stale, to avoid a write per request.
 const SEEN_GRANULARITY_MS: i64 = 60_000;
 

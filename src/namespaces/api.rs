@@ -2,13 +2,37 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{manage, sharing};
 use crate::app::Cx;
 use crate::environments::{self, NamespaceJson};
-use crate::errors::{AppError, AppResult};
+use crate::errors::AppResult;
 use crate::web::Reply;
+use crate::web::api::Page;
+use sharing::ShareJson;
+
+/// The operations of this module in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_namespaces,
+    create_namespace,
+    get_namespace,
+    delete_namespace,
+    list_shares,
+    put_share,
+    delete_share
+))]
+pub(super) struct Doc;
+
+/// A namespace with the number of its environments.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct NamespaceDetail {
+    /// The namespace.
+    #[serde(flatten)]
+    namespace: NamespaceJson,
+    /// How many environments it holds.
+    environments: i64,
+}
 use crate::web::pagination::{self, decode_cursor, encode_cursor, split_page};
 
 /// Path of one namespace.
@@ -33,14 +57,27 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Query of namespace lists.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NamespaceQuery {
+    /// Names containing this text.
     search: Option<String>,
+    /// Page size (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
+/// List namespaces.
+#[utoipa::path(
+    get,
+    path = "/api/v1/namespaces",
+    tag = "namespaces",
+    params(NamespaceQuery),
+    responses((status = 200, description = "The namespaces the caller may read.", body = Page<NamespaceJson>)),
+)]
 async fn list_namespaces(cx: Cx, q: web::Query<NamespaceQuery>) -> Reply {
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
@@ -57,18 +94,30 @@ async fn list_namespaces(cx: Cx, q: web::Query<NamespaceQuery>) -> Reply {
     let (rows, next) = split_page(rows, limit, |n| n.name.clone());
     let items: Vec<NamespaceJson> = rows.iter().map(NamespaceJson::from).collect();
     let next_cursor = next.as_deref().map(encode_cursor);
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next_cursor})))
+    Ok(HttpResponse::Ok().json(Page::new(items, next_cursor)))
 }
 
 /// Body of namespace creation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateNamespace {
+    /// Name: letters, digits and `- _ . + @`, starting with a letter or digit.
     name: String,
+    /// Description.
     description: Option<String>,
+    /// Any JSON object.
+    #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Value>,
 }
 
+/// Create a namespace.
+#[utoipa::path(
+    post,
+    path = "/api/v1/namespaces",
+    tag = "namespaces",
+    request_body = CreateNamespace,
+    responses((status = 201, description = "Created; the creator administers it.", body = NamespaceJson)),
+)]
 async fn create_namespace(cx: Cx, body: web::Json<CreateNamespace>) -> Reply {
     let b = body.into_inner();
     let description = b.description.unwrap_or_default();
@@ -80,6 +129,14 @@ async fn create_namespace(cx: Cx, body: web::Json<CreateNamespace>) -> Reply {
     Ok(HttpResponse::Created().json(NamespaceJson::from(&ns)))
 }
 
+/// Show a namespace.
+#[utoipa::path(
+    get,
+    path = "/api/v1/namespaces/{ns}",
+    tag = "namespaces",
+    params(("ns" = String, Path, description = "The namespace.")),
+    responses((status = 200, description = "The namespace and how many environments it holds.", body = NamespaceDetail)),
+)]
 async fn get_namespace(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     let (ns, count) = cx
@@ -89,11 +146,20 @@ async fn get_namespace(cx: Cx, path: web::Path<String>) -> Reply {
             Ok((ns, count))
         })
         .await?;
-    let mut body = serde_json::to_value(NamespaceJson::from(&ns)).map_err(AppError::internal)?;
-    body["environments"] = json!(count);
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(NamespaceDetail {
+        namespace: NamespaceJson::from(&ns),
+        environments: count,
+    }))
 }
 
+/// Delete a namespace.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/namespaces/{ns}",
+    tag = "namespaces",
+    params(("ns" = String, Path, description = "The namespace.")),
+    responses((status = 204, description = "Deleted.")),
+)]
 async fn delete_namespace(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     cx.run(move |conn, actor, st| manage::delete(conn, actor, &st.key_cache, &name))
@@ -102,10 +168,18 @@ async fn delete_namespace(cx: Cx, path: web::Path<String>) -> Reply {
 }
 
 /// The `{"items","next_cursor"}` answer of a namespace's shares (never paged).
-fn shares_answer(items: Vec<sharing::ShareJson>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({"items": items, "next_cursor": null}))
+fn shares_answer(items: Vec<ShareJson>) -> HttpResponse {
+    HttpResponse::Ok().json(Page::all(items))
 }
 
+/// List a namespace's shares.
+#[utoipa::path(
+    get,
+    path = "/api/v1/namespaces/{ns}/shares",
+    tag = "namespaces",
+    params(("ns" = String, Path, description = "The namespace.")),
+    responses((status = 200, description = "Who it is shared with.", body = Page<ShareJson>)),
+)]
 async fn list_shares(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     let items = cx
@@ -115,12 +189,22 @@ async fn list_shares(cx: Cx, path: web::Path<String>) -> Reply {
 }
 
 /// Body of a share.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShareBody {
+    /// `viewer`, `developer` or `admin` (never more than the caller holds).
     role: String,
 }
 
+/// Share a namespace.
+#[utoipa::path(
+    put,
+    path = "/api/v1/namespaces/{ns}/shares/{principal}",
+    tag = "namespaces",
+    params(("ns" = String, Path, description = "The namespace."), ("principal" = String, Path, description = "A user (`name` or `user:name`) or a service account (`ns/name` or `service_account:ns/name`).")),
+    request_body = ShareBody,
+    responses((status = 200, description = "Shared; every share of the namespace.", body = Page<ShareJson>)),
+)]
 async fn put_share(cx: Cx, path: web::Path<(String, String)>, body: web::Json<ShareBody>) -> Reply {
     let path = path.into_inner();
     let name = path.0.clone();
@@ -149,6 +233,14 @@ pub(super) async fn unshare(cx: &Cx, (name, target): (String, String)) -> AppRes
         .await
 }
 
+/// Stop sharing a namespace.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/namespaces/{ns}/shares/{principal}",
+    tag = "namespaces",
+    params(("ns" = String, Path, description = "The namespace."), ("principal" = String, Path, description = "A user (`name` or `user:name`) or a service account (`ns/name` or `service_account:ns/name`).")),
+    responses((status = 204, description = "No longer shared.")),
+)]
 async fn delete_share(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     unshare(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())

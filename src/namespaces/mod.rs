@@ -11,6 +11,11 @@ mod members;
 mod sharing;
 mod views;
 
+/// The area's operations in the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    <api::Doc as utoipa::OpenApi>::openapi()
+}
+
 /// Routes of the area.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     api::configure(cfg);

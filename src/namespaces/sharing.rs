@@ -14,7 +14,7 @@ use crate::service_accounts::cache::KeyCache;
 use crate::{auth, service_accounts};
 
 /// A share as shown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ShareJson {
     /// `user` or `service_account`.
     pub principal_kind: String,
@@ -25,6 +25,7 @@ pub struct ShareJson {
     /// Who shared.
     pub created_by: String,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 

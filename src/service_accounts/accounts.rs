@@ -19,7 +19,7 @@ use crate::web::pagination::split_page;
 pub const MAX_DESCRIPTION: usize = 1024;
 
 /// Input of account creation (also the JSON body of `POST /api/v1/service-accounts`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     /// Name.
@@ -40,7 +40,7 @@ impl crate::names::Namespaced for NewAccount {
 
 /// A change of description and/or active flag, of an account or a key: what is `Some`
 /// changes (also the JSON body of their `PATCH`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Edit {
     /// New description.

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::accounts::{self, Edit, NewAccount};
 use super::actions;
@@ -18,6 +17,28 @@ use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
 use crate::names::{Address, Namespaced, Scoped};
 use crate::web::Reply;
+use crate::web::api::Page;
+
+/// The operations of this module in the OpenAPI document (each also under
+/// `/api/v1/namespaces/{ns}/…`: added by `crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_accounts,
+    create_account,
+    get_account,
+    update_account,
+    delete_account,
+    get_bindings,
+    put_bindings,
+    get_environments,
+    list_keys,
+    create_key,
+    get_key,
+    update_key,
+    delete_key,
+    rotate_key
+))]
+pub(super) struct Doc;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
 /// Routes, each under `/api/v1/namespaces/{ns}/service-accounts` and the older
@@ -64,12 +85,18 @@ fn routes(prefix: &str) -> actix_web::Scope {
 }
 
 /// Query of the list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Only this namespace.
     namespace: Option<String>,
+    /// Names containing this text.
     search: Option<String>,
+    /// Page size (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -79,6 +106,14 @@ impl Namespaced for ListQuery {
     }
 }
 
+/// List service accounts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-accounts",
+    tag = "service accounts",
+    params(ListQuery),
+    responses((status = 200, description = "The accounts the caller may read, by name.", body = Page<AccountJson>)),
+)]
 async fn list_accounts(cx: Cx, query: Scoped<web::Query<ListQuery>>) -> Reply {
     let q = query.0.into_inner();
     let limit = pagination::limit(q.limit)?;
@@ -95,12 +130,18 @@ async fn list_accounts(cx: Cx, query: Scoped<web::Query<ListQuery>>) -> Reply {
         })
         .await?;
     let items: Vec<AccountJson> = page.items.iter().map(AccountJson::from).collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "items": items,
-        "next_cursor": page.next_cursor.as_deref().map(encode_cursor),
-    })))
+    let next = page.next_cursor.as_deref().map(encode_cursor);
+    Ok(HttpResponse::Ok().json(Page::new(items, next)))
 }
 
+/// Create a service account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-accounts",
+    tag = "service accounts",
+    request_body = NewAccount,
+    responses((status = 201, description = "Created.", body = AccountJson)),
+)]
 async fn create_account(cx: Cx, body: Scoped<web::Json<NewAccount>>) -> Reply {
     let input = body.0.into_inner();
     let created = cx
@@ -109,6 +150,14 @@ async fn create_account(cx: Cx, body: Scoped<web::Json<NewAccount>>) -> Reply {
     Ok(HttpResponse::Created().json(AccountJson::from(&created)))
 }
 
+/// Show a service account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-accounts/{name}",
+    tag = "service accounts",
+    params(("name" = String, Path, description = "The service account.")),
+    responses((status = 200, description = "The account.", body = AccountJson)),
+)]
 async fn get_account(cx: Cx, at: Address) -> Reply {
     let found = cx
         .run(move |conn, actor, _| accounts::summary(conn, actor.grants(), &at))
@@ -116,16 +165,41 @@ async fn get_account(cx: Cx, at: Address) -> Reply {
     Ok(HttpResponse::Ok().json(AccountJson::from(&found)))
 }
 
+/// Change a service account.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/service-accounts/{name}",
+    tag = "service accounts",
+    params(("name" = String, Path, description = "The service account.")),
+    request_body = Edit,
+    responses((status = 200, description = "Changed.", body = AccountJson)),
+)]
 async fn update_account(cx: Cx, at: Address, body: web::Json<Edit>) -> Reply {
     let updated = actions::update_account(&cx, at, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&updated)))
 }
 
+/// Delete a service account.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/service-accounts/{name}",
+    tag = "service accounts",
+    params(("name" = String, Path, description = "The service account.")),
+    responses((status = 204, description = "Deleted, with its keys and bindings.")),
+)]
 async fn delete_account(cx: Cx, at: Address) -> Reply {
     actions::delete_account(&cx, at).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Show a service account's role bindings.
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-accounts/{name}/role-bindings",
+    tag = "service accounts",
+    params(("name" = String, Path, description = "The service account.")),
+    responses((status = 200, description = "Its role bindings: pattern → roles.", body = BTreeMap<String, Vec<String>>)),
+)]
 async fn get_bindings(cx: Cx, at: Address) -> Reply {
     let map = cx
         .run(move |conn, actor, _| grants::bindings(conn, actor.grants(), &at))
@@ -133,6 +207,15 @@ async fn get_bindings(cx: Cx, at: Address) -> Reply {
     Ok(HttpResponse::Ok().json(map))
 }
 
+/// Replace a service account's role bindings.
+#[utoipa::path(
+    put,
+    path = "/api/v1/service-accounts/{name}/role-bindings",
+    tag = "service accounts",
+    params(("name" = String, Path, description = "The service account.")),
+    request_body(content = BTreeMap<String, Vec<String>>, description = "Pattern (`ns/env`, globs allowed) → roles; replaces every binding. Never more than the caller holds."),
+    responses((status = 200, description = "The bindings now held.", body = BTreeMap<String, Vec<String>>)),
+)]
 async fn put_bindings(
     cx: Cx,
     at: Address,
@@ -147,10 +230,19 @@ async fn put_bindings(
     Ok(HttpResponse::Ok().json(map))
 }
 
-/// `GET …/service-accounts/{sa}/environments`: what the account can read, for a global
+/// What a service account can read.
+///
+/// For a global
 /// admin, or within the namespaces a namespace admin administers (the account must be
 /// readable: 404 otherwise; 403 when its bindings reach none of the caller's
 /// namespaces); same filters and paging as `/api/v1/environments`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-accounts/{name}/environments",
+    tag = "service accounts",
+    params(("name" = String, Path, description = "The service account."), crate::environments::api::EnvQuery),
+    responses((status = 200, description = "What the account can read (within what the caller administers).", body = crate::environments::api::EnvPage)),
+)]
 async fn get_environments(
     cx: Cx,
     at: Address,
@@ -178,6 +270,14 @@ async fn get_environments(
     Ok(HttpResponse::Ok().json(crate::environments::api::env_page(rows, total, limit)))
 }
 
+/// List a service account's API keys.
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-accounts/{name}/api-keys",
+    tag = "service accounts",
+    params(("name" = String, Path, description = "The service account.")),
+    responses((status = 200, description = "Its keys (never their secrets).", body = Page<KeyJson>)),
+)]
 async fn list_keys(cx: Cx, account: Address) -> Reply {
     let name = account.name.clone();
     let keys = cx
@@ -188,15 +288,19 @@ async fn list_keys(cx: Cx, account: Address) -> Reply {
         .iter()
         .map(|k| KeyJson::new(k, &name, now, None))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
+    Ok(HttpResponse::Ok().json(Page::all(items)))
 }
 
 /// Body of key creation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
+    /// Unique among the account's keys.
     name: String,
+    /// What it is for.
     description: Option<String>,
+    /// When it stops working (RFC 3339); none: it does not expire.
+    #[schema(format = DateTime)]
     expires_at: Option<String>,
 }
 
@@ -217,6 +321,15 @@ fn key_json(key: &ApiKey, account: &str) -> KeyJson {
     KeyJson::new(key, account, now_ms(), None)
 }
 
+/// Create an API key.
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-accounts/{name}/api-keys",
+    tag = "service accounts",
+    params(("name" = String, Path, description = "The service account.")),
+    request_body = CreateKeyBody,
+    responses((status = 201, description = "The new key, with its secret `key` shown this once.", body = KeyJson)),
+)]
 async fn create_key(cx: Cx, account: Address, body: web::Json<CreateKeyBody>) -> Reply {
     let b = body.into_inner();
     let input = NewKeyInput {
@@ -233,6 +346,14 @@ async fn create_key(cx: Cx, account: Address, body: web::Json<CreateKeyBody>) ->
     Ok(HttpResponse::Created().json(issued_json(issued, &name)))
 }
 
+/// Show an API key.
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-accounts/{name}/api-keys/{key}",
+    tag = "service accounts",
+    params(("name" = String, Path, description = "The service account."), ("key" = String, Path, description = "The key's name.")),
+    responses((status = 200, description = "The key.", body = KeyJson)),
+)]
 async fn get_key(cx: Cx, at: KeyAt) -> Reply {
     let name = at.account.name.clone();
     let key = cx
@@ -241,24 +362,51 @@ async fn get_key(cx: Cx, at: KeyAt) -> Reply {
     Ok(HttpResponse::Ok().json(key_json(&key, &name)))
 }
 
+/// Change an API key.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/service-accounts/{name}/api-keys/{key}",
+    tag = "service accounts",
+    params(("name" = String, Path, description = "The service account."), ("key" = String, Path, description = "The key's name.")),
+    request_body = Edit,
+    responses((status = 200, description = "Changed.", body = KeyJson)),
+)]
 async fn update_key(cx: Cx, at: KeyAt, body: web::Json<Edit>) -> Reply {
     let name = at.account.name.clone();
     let key = actions::update_key(&cx, at, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(key_json(&key, &name)))
 }
 
+/// Delete an API key.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/service-accounts/{name}/api-keys/{key}",
+    tag = "service accounts",
+    params(("name" = String, Path, description = "The service account."), ("key" = String, Path, description = "The key's name.")),
+    responses((status = 204, description = "Revoked and deleted.")),
+)]
 async fn delete_key(cx: Cx, at: KeyAt) -> Reply {
     actions::delete_key(&cx, at).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Body of rotation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateBody {
+    /// How long the old secret keeps working, in minutes (default 0: not at all).
     retain_period_minutes: Option<i64>,
 }
 
+/// Rotate an API key.
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-accounts/{name}/api-keys/{key}/rotate",
+    tag = "service accounts",
+    params(("name" = String, Path, description = "The service account."), ("key" = String, Path, description = "The key's name.")),
+    request_body = RotateBody,
+    responses((status = 200, description = "The new secret `key`, shown this once; the old one works until `retain_until`.", body = KeyJson)),
+)]
 async fn rotate_key(cx: Cx, at: KeyAt, body: web::Json<RotateBody>) -> Reply {
     let name = at.account.name.clone();
     let retain = body.into_inner().retain_period_minutes.unwrap_or(0);

@@ -30,6 +30,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     handlers::configure(cfg);
 }
 
+/// The area's operations in the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    <api::Doc as utoipa::OpenApi>::openapi()
+}
+
 /// Writes the queued `last_used_at` updates (called by the background flush).
 pub fn flush_key_usage(conn: &mut DbConnection, uses: &[(i64, i64)]) -> diesel::QueryResult<()> {
     if uses.is_empty() {

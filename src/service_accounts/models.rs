@@ -78,7 +78,7 @@ pub struct AccountSummary {
 }
 
 /// JSON of a service account.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountJson {
     /// Name.
     pub name: String,
@@ -91,12 +91,15 @@ pub struct AccountJson {
     /// Creator.
     pub created_by: String,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub updated_at: String,
     /// Number of keys.
     pub api_keys: i64,
     /// RFC 3339 or null.
+    #[schema(format = DateTime)]
     pub last_used_at: Option<String>,
 }
 
@@ -117,7 +120,7 @@ impl From<&AccountSummary> for AccountJson {
 }
 
 /// JSON of an API key; `key` only in create and rotate answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KeyJson {
     /// Name.
     pub name: String,
@@ -128,14 +131,19 @@ pub struct KeyJson {
     /// Active flag.
     pub active: bool,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// RFC 3339 or null.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
     /// RFC 3339 or null.
+    #[schema(format = DateTime)]
     pub last_used_at: Option<String>,
     /// RFC 3339 or null.
+    #[schema(format = DateTime)]
     pub last_rotated_at: Option<String>,
     /// End of the rotation grace window, RFC 3339 or null.
+    #[schema(format = DateTime)]
     pub retain_until: Option<String>,
     /// Non-secret fragment.
     pub display: String,

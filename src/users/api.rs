@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::ops::{self, Grantee, UserChange};
 use crate::access::{self, AuthMethod, Grants, GroupsBySource};
@@ -15,7 +14,60 @@ use crate::db::rfc3339;
 use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
+use crate::web::api::Page;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
+
+/// The operations of this module in the OpenAPI document. Users' and groups' role
+/// bindings share their handlers; each route is declared on its own.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    my_permissions,
+    list_users,
+    create_user,
+    get_user,
+    update_user,
+    user_environments,
+    user_permissions,
+    list_groups,
+    doc::get_user_bindings,
+    doc::put_user_bindings,
+    doc::get_group_bindings,
+    doc::put_group_bindings
+))]
+pub(super) struct Doc;
+
+/// The role-binding routes of users and groups, described (they share handlers).
+#[expect(
+    dead_code,
+    reason = "only described: `get_bindings` and `put_bindings` serve them"
+)]
+mod doc {
+    /// Show a user's role bindings.
+    #[utoipa::path(get, path = "/api/v1/users/{name}/role-bindings", tag = "users",
+        params(("name" = String, Path, description = "The user.")),
+        responses((status = 200, description = "The user's own role bindings: pattern → roles.", body = BTreeMap<String, Vec<String>>)))]
+    pub(super) fn get_user_bindings() {}
+
+    /// Replace a user's role bindings.
+    #[utoipa::path(put, path = "/api/v1/users/{name}/role-bindings", tag = "users",
+        params(("name" = String, Path, description = "The user.")),
+        request_body(content = BTreeMap<String, Vec<String>>, description = "Pattern → roles; replaces the user's own bindings."),
+        responses((status = 200, description = "The bindings now held.", body = BTreeMap<String, Vec<String>>)))]
+    pub(super) fn put_user_bindings() {}
+
+    /// Show a group's role bindings.
+    #[utoipa::path(get, path = "/api/v1/groups/{group}/role-bindings", tag = "users",
+        params(("group" = String, Path, description = "The group.")),
+        responses((status = 200, description = "The group's role bindings: pattern → roles.", body = BTreeMap<String, Vec<String>>)))]
+    pub(super) fn get_group_bindings() {}
+
+    /// Replace a group's role bindings.
+    #[utoipa::path(put, path = "/api/v1/groups/{group}/role-bindings", tag = "users",
+        params(("group" = String, Path, description = "The group.")),
+        request_body(content = BTreeMap<String, Vec<String>>, description = "Pattern → roles; replaces the group's bindings (members get them at once)."),
+        responses((status = 200, description = "The bindings now held.", body = BTreeMap<String, Vec<String>>)))]
+    pub(super) fn put_group_bindings() {}
+}
 
 /// Routes; a method a path does not take is answered 405 with `Allow`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -43,20 +95,60 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `groups`: memberships set through this API (PATCH replaces them);
 /// `provider_groups`: those the OpenID provider reported and that still count
 /// (read-only here; the next sign-in refreshes them).
-fn user_json(u: &User, groups: &GroupsBySource) -> serde_json::Value {
-    json!({
-        "name": u.name,
-        "groups": groups.0,
-        "provider_groups": groups.1,
-        "primary_namespace": u.primary_namespace,
-        "active": u.active,
-        "local_password": u.password_hash.is_some(),
-        "created_at": rfc3339(u.created_at),
-        "last_login_at": u.last_login_at.map(rfc3339),
-    })
+fn user_json(u: &User, groups: &GroupsBySource) -> UserJson {
+    UserJson {
+        name: u.name.clone(),
+        groups: groups.0.clone(),
+        provider_groups: groups.1.clone(),
+        primary_namespace: u.primary_namespace.clone(),
+        active: u.active,
+        local_password: u.password_hash.is_some(),
+        created_at: rfc3339(u.created_at),
+        last_login_at: u.last_login_at.map(rfc3339),
+    }
 }
 
-/// `GET /api/v1/permissions`: the caller's permission map.
+/// A user as the API shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UserJson {
+    /// Name.
+    name: String,
+    /// Groups set through this API.
+    groups: Vec<String>,
+    /// Groups the OpenID provider reported (read-only here).
+    provider_groups: Vec<String>,
+    /// The namespace the user administers by default.
+    primary_namespace: String,
+    /// Whether the user may sign in.
+    active: bool,
+    /// Whether the user has a local password.
+    local_password: bool,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// RFC 3339, or `null` before the first sign-in.
+    #[schema(format = DateTime)]
+    last_login_at: Option<String>,
+}
+
+/// A group and its role bindings.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct GroupJson {
+    /// Group name.
+    name: String,
+    /// Pattern → roles.
+    role_bindings: BTreeMap<String, Vec<String>>,
+}
+
+/// What the caller may do.
+///
+/// The caller's permission map (conda-store compatible), with each binding's source.
+#[utoipa::path(
+    get,
+    path = "/api/v1/permissions",
+    tag = "users",
+    responses((status = 200, description = "What the caller may do, and why.", body = access::PermissionsJson)),
+)]
 async fn my_permissions(cx: Cx) -> Reply {
     let principal = cx.actor.principal;
     let expiration = match &principal.method {
@@ -78,14 +170,27 @@ async fn my_permissions(cx: Cx) -> Reply {
 }
 
 /// Query of the user list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UserQuery {
+    /// Names containing this text.
     search: Option<String>,
+    /// Page size (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
+/// List users.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    params(UserQuery),
+    responses((status = 200, description = "Users by name (global admins).", body = Page<UserJson>)),
+)]
 async fn list_users(Admin(cx): Admin, q: web::Query<UserQuery>) -> Reply {
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
@@ -107,19 +212,31 @@ async fn list_users(Admin(cx): Admin, q: web::Query<UserQuery>) -> Reply {
         .map(|u| user_json(u, groups.get(&u.id).unwrap_or(&none)))
         .collect();
     let next_cursor = next.as_deref().map(encode_cursor);
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next_cursor})))
+    Ok(HttpResponse::Ok().json(Page::new(items, next_cursor)))
 }
 
 /// Body of user creation.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    /// Name.
     name: String,
+    /// Local password (none: the user signs in with OpenID Connect only).
     password: Option<String>,
+    /// A new namespace the user administers (default: the user's name).
     primary_namespace: Option<String>,
+    /// Whether the user may sign in (default true).
     active: Option<bool>,
 }
 
+/// Create a user.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = CreateUser,
+    responses((status = 201, description = "Created, with a new primary namespace it administers.", body = UserJson)),
+)]
 async fn create_user(Admin(cx): Admin, body: web::Json<CreateUser>) -> Reply {
     let b = body.into_inner();
     let hash = ops::hash_password(b.password.clone()).await?;
@@ -138,6 +255,14 @@ async fn create_user(Admin(cx): Admin, body: web::Json<CreateUser>) -> Reply {
     Ok(HttpResponse::Created().json(user_json(&user, &Default::default())))
 }
 
+/// Show a user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{name}",
+    tag = "users",
+    params(("name" = String, Path, description = "The user.")),
+    responses((status = 200, description = "The user.", body = UserJson)),
+)]
 async fn get_user(Admin(cx): Admin, path: web::Path<String>) -> Reply {
     let since = ops::provider_groups_since(&cx.state);
     let (user, groups) = cx
@@ -149,16 +274,27 @@ async fn get_user(Admin(cx): Admin, path: web::Path<String>) -> Reply {
 }
 
 /// Body of a user change.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUser {
+    /// Whether the user may sign in (deactivating ends their sessions and tokens).
     active: Option<bool>,
+    /// A new local password.
     password: Option<String>,
     /// Replaces the memberships set through this API. Memberships the OpenID provider
     /// reports are the provider's (`provider_groups`, refreshed at each sign-in).
     groups: Option<Vec<String>>,
 }
 
+/// Change a user.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{name}",
+    tag = "users",
+    params(("name" = String, Path, description = "The user.")),
+    request_body = PatchUser,
+    responses((status = 200, description = "Changed.", body = UserJson)),
+)]
 async fn update_user(
     Admin(cx): Admin,
     path: web::Path<String>,
@@ -243,6 +379,14 @@ fn seen_by(grants: &Grants, overseer: &Grants) -> AppResult<Grants> {
     Ok(seen)
 }
 
+/// What a user can read.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{name}/environments",
+    tag = "users",
+    params(("name" = String, Path, description = "The user."), crate::environments::api::EnvQuery),
+    responses((status = 200, description = "What the user can read (a namespace admin sees it within what they administer).", body = crate::environments::api::EnvPage)),
+)]
 async fn user_environments(
     cx: Cx,
     path: web::Path<String>,
@@ -267,7 +411,17 @@ async fn user_environments(
     Ok(HttpResponse::Ok().json(environments::api::env_page(rows, total, limit)))
 }
 
-/// `GET /api/v1/users/{name}/permissions`: that user's bindings with their sources.
+/// What a user may do.
+///
+/// That user's bindings with their sources (global admins; a namespace admin sees those
+/// within the namespaces they administer).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{name}/permissions",
+    tag = "users",
+    params(("name" = String, Path, description = "The user.")),
+    responses((status = 200, description = "What the user may do, and why.", body = access::PermissionsJson)),
+)]
 async fn user_permissions(cx: Cx, path: web::Path<String>) -> Reply {
     let cap = cx.actor.oversight()?;
     let (user, grants) = cx
@@ -284,7 +438,15 @@ async fn user_permissions(cx: Cx, path: web::Path<String>) -> Reply {
     )))
 }
 
-/// `GET /api/v1/groups`: every group with bindings (global admins).
+/// List groups.
+///
+/// Every group with role bindings (global admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups",
+    tag = "users",
+    responses((status = 200, description = "Groups with role bindings (global admins).", body = Page<GroupJson>)),
+)]
 async fn list_groups(Admin(cx): Admin) -> Reply {
     let rows = cx
         .state
@@ -298,7 +460,10 @@ async fn list_groups(Admin(cx): Admin) -> Reply {
     }
     let items: Vec<_> = groups
         .into_iter()
-        .map(|(name, bindings)| json!({"name": name, "role_bindings": bindings}))
+        .map(|(name, role_bindings)| GroupJson {
+            name,
+            role_bindings,
+        })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": null})))
+    Ok(HttpResponse::Ok().json(Page::all(items)))
 }

@@ -10,6 +10,11 @@ mod ops;
 mod pages;
 mod views;
 
+/// The area's operations in the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    <api::Doc as utoipa::OpenApi>::openapi()
+}
+
 /// Routes of the area.
 pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     pages::configure(cfg);

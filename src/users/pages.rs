@@ -60,20 +60,11 @@ pub(super) async fn access_page(
         .await?;
     let now = now_ms();
     let map = access::permissions_json(&principal.grants, None, None);
-    let permissions = map["entity_permissions"]
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| {
-                    let perms: Vec<&str> = v
-                        .as_array()
-                        .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
-                        .unwrap_or_default();
-                    (k.clone(), perms.join(", "))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let permissions = map
+        .entity_permissions
+        .into_iter()
+        .map(|(pattern, perms)| (pattern, Vec::from_iter(perms).join(", ")))
+        .collect();
     Ok(AccessPage {
         layout: Layout::new(principal, session, Section::Access)?,
         bindings: binding_rows(&principal.grants),

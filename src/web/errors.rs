@@ -10,6 +10,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::errors::AppError;
+use crate::web::api::{ErrorBody, ErrorDetail};
 use crate::web::htmx;
 use crate::web::layout::Layout;
 
@@ -82,14 +83,17 @@ fn rerender(res: ServiceResponse<BoxBody>, htmx: bool) -> ServiceResponse<BoxBod
         if status == StatusCode::UNAUTHORIZED {
             builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        let mut body = serde_json::json!({"error": {"code": code, "message": message}});
-        if let Some(fields) = app_err.and_then(AppError::fields).filter(|f| !f.is_empty()) {
-            body["error"]["fields"] = serde_json::json!(fields);
-        }
-        if let Some(id) = &request_id {
-            body["error"]["request_id"] = serde_json::json!(id);
-        }
-        builder.json(body)
+        builder.json(ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+                fields: app_err
+                    .and_then(AppError::fields)
+                    .filter(|f| !f.is_empty())
+                    .cloned(),
+                request_id,
+            },
+        })
     } else if status == StatusCode::UNAUTHORIZED {
         let target = login_redirect(&req);
         if htmx {

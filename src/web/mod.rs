@@ -1,6 +1,7 @@
 //! Web plumbing shared by every area: embedded assets, security headers, CSRF, error
 //! rendering, the page layout and htmx helpers.
 
+pub mod api;
 pub mod assets;
 pub mod attention;
 pub mod client;

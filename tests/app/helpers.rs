@@ -405,6 +405,13 @@ impl TestApp {
         read(res).await
     }
 
+    /// The app's routing table, as actix-web prints it (`{:#?}` of its root
+    /// `ResourceMap`): the only view of every mounted route it offers.
+    pub async fn routing_table(&self) -> String {
+        let res = (self.call)(TestRequest::get().uri("/healthz").to_request()).await;
+        format!("{:#?}", res.request().resource_map())
+    }
+
     /// `GET path`.
     pub async fn get(&mut self, path: &str) -> TestResponse {
         self.send(TestRequest::get().uri(path)).await

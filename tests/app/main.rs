@@ -32,6 +32,7 @@ mod matrix;
 mod migrations;
 mod names;
 mod oidc;
+mod openapi;
 mod outage;
 mod overview;
 mod pages;

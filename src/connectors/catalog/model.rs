@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// How an auth method's credentials behave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CredentialKind {
     /// Stored credentials handed out as they are (until rotated).
@@ -28,7 +28,7 @@ impl CredentialKind {
 }
 
 /// How a resource id is written.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceIdInfo {
     /// What the id names ("Bucket").
@@ -43,7 +43,7 @@ pub struct ResourceIdInfo {
 }
 
 /// A kind of resource a connector reaches.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceType {
     /// Id, e.g. `s3-bucket`.
@@ -61,7 +61,7 @@ pub struct ResourceType {
 }
 
 /// One way of authenticating a connector type.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthMethod {
     /// Id, e.g. `secret-key`.
@@ -85,6 +85,7 @@ pub struct AuthMethod {
     /// Default session, seconds.
     pub default_expiration_seconds: Option<i64>,
     /// JSON Schema of the attributes.
+    #[schema(value_type = Object)]
     pub config_schema: Value,
 }
 
@@ -219,7 +220,7 @@ pub fn duration_text(seconds: i64) -> String {
 }
 
 /// A connector type.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorType {
     /// Id, e.g. `aws`.

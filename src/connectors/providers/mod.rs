@@ -163,7 +163,7 @@ pub(super) fn ask<'a>(resource_type: &'a str, resource_id: &'a str) -> Ask<'a> {
 }
 
 /// What verification found for one resource type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Reached {
     /// Resource type.
     pub resource_type: String,
@@ -174,7 +174,7 @@ pub struct Reached {
 }
 
 /// The result of verifying a connector.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Verification {
     /// One entry per resource type checked.
     pub resources: Vec<Reached>,

@@ -1,0 +1,209 @@
+//! The JSON API described as OpenAPI 3.1, generated from the handlers' own types
+//! (`utoipa`): each area's `api` module declares its operations next to its handlers,
+//! and this module joins them, adds what every operation shares (the bearer scheme,
+//! the error answers) and the `/api/v1/namespaces/{ns}/…` form of the routes that have
+//! one. Served at `GET /api/v1/openapi.json` and shown as the API reference page.
+
+mod reference;
+
+use std::sync::LazyLock;
+
+use actix_web::{HttpResponse, web};
+use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{PathItem, RefOr, Required, Response};
+
+use crate::web::api::ErrorBody;
+
+/// Routes of the document and its page.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/openapi.json").get(serve))
+        .service(web::resource("/api-reference").get(reference::show));
+}
+
+/// Top of the document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Portcullis API",
+        description = "Service accounts and their API keys, service connectors, namespaces, \
+            environments and role bindings. Every list shows only what the caller may read. \
+            Authenticate with `Authorization: Bearer <credential>`: an API key (`pck_…`), or an \
+            access token (`pct_…`) from `POST /api/v1/login` or `POST /api/v1/tokens`. A browser \
+            session works too, with the CSRF token on changes.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(serve),
+    components(schemas(ErrorBody)),
+    security(("bearer" = [])),
+    tags(
+        (name = "credentials", description = "Sign-in, access tokens, who am I"),
+        (name = "service accounts", description = "Service accounts, their API keys and role bindings"),
+        (name = "connectors", description = "The connector catalog, registered connectors, resources, brokered credentials"),
+        (name = "namespaces", description = "Namespaces and who they are shared with"),
+        (name = "environments", description = "Environments of the namespaces"),
+        (name = "users", description = "Users, groups, their role bindings, and what anyone can read"),
+        (name = "audit", description = "The audit log"),
+        (name = "meta", description = "This document"),
+    )
+)]
+struct Top;
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = Top::openapi();
+    for part in [
+        crate::identity::api_doc(),
+        crate::auth::api_doc(),
+        crate::service_accounts::api_doc(),
+        crate::connectors::api_doc(),
+        crate::namespaces::api_doc(),
+        crate::environments::api_doc(),
+        crate::users::api_doc(),
+        crate::audit::api_doc(),
+    ] {
+        doc.merge(part);
+    }
+    add_namespaced_forms(&mut doc);
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("An API key (`pck_…`) or an access token (`pct_…`)."))
+                .build(),
+        ),
+    );
+    components.responses.insert(
+        "Error".to_owned(),
+        RefOr::T(
+            Response::builder()
+                .description("An error, as `{\"error\": {\"code\", \"message\", …}}`.")
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        ),
+    );
+    for item in doc.paths.paths.values_mut() {
+        for op in operations(item) {
+            add_error_answers(op);
+        }
+    }
+    doc
+}
+
+/// The document as served, made once.
+static JSON: LazyLock<String> = LazyLock::new(|| {
+    document()
+        .to_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+});
+
+/// This API as OpenAPI 3.1.
+///
+/// Public: it holds no data.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API.", content_type = "application/json", body = Object)),
+)]
+async fn serve() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .body(JSON.as_str())
+}
+
+/// Routes that also answer under `/api/v1/namespaces/{ns}/…` (the canonical form; the
+/// shorter one answers where a name is unambiguous).
+const NAMESPACED: [&str; 2] = ["/api/v1/service-accounts", "/api/v1/connectors"];
+
+/// Adds, for each route under [`NAMESPACED`], its `/api/v1/namespaces/{ns}/…` form.
+fn add_namespaced_forms(doc: &mut utoipa::openapi::OpenApi) {
+    let mut added = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let Some(prefix) = NAMESPACED.iter().find(|p| path.starts_with(*p)) else {
+            continue;
+        };
+        let mut item = item.clone();
+        for op in operations(&mut item) {
+            namespaced(op);
+        }
+        let rest = &path["/api/v1/".len()..];
+        debug_assert!(path.starts_with(prefix));
+        added.push((format!("/api/v1/namespaces/{{ns}}/{rest}"), item));
+    }
+    for (path, item) in added {
+        doc.paths.paths.insert(path, item);
+    }
+}
+
+/// `op` in its namespaced form: an `ns` path parameter first, its own operation id.
+fn namespaced(op: &mut Operation) {
+    let ns = Parameter::builder()
+        .name("ns")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(
+            "The namespace; a `namespace` in the query or body must agree with it.",
+        ))
+        .schema(Some(utoipa::openapi::schema::Object::with_type(
+            utoipa::openapi::schema::Type::String,
+        )))
+        .build();
+    op.parameters
+        .get_or_insert_with(Vec::new)
+        .insert(0, RefOr::T(ns));
+    if let Some(id) = &mut op.operation_id {
+        id.push_str(reference::NAMESPACED_SUFFIX);
+    }
+}
+
+/// The operations of `item`, whatever their method.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+/// The error answers every operation may give, where it does not document them itself:
+/// a request that cannot be read (400), a missing or bad credential (401), a refusal
+/// (403), something absent or unreadable (404), a body that is not JSON (415), a
+/// conflict or a name that more than one namespace holds (409), a refused value (422),
+/// throttling (429), and the database away (503).
+fn add_error_answers(op: &mut Operation) {
+    let mut codes = vec!["400", "401", "403", "404", "409", "422", "429", "503"];
+    if op.request_body.is_some() {
+        codes.push("415");
+    }
+    let public = op
+        .security
+        .as_ref()
+        .is_some_and(|s| s.iter().all(|r| r == &Default::default()));
+    for code in codes {
+        if public && (code == "401" || code == "403") {
+            continue;
+        }
+        op.responses
+            .responses
+            .entry(code.to_owned())
+            .or_insert_with(|| RefOr::Ref(utoipa::openapi::Ref::from_response_name("Error")));
+    }
+}
+
+#[cfg(test)]
+mod tests;
