@@ -323,6 +323,7 @@ pub fn build_app(
         .default_service(web::to(not_found))
         .wrap(from_fn(crate::identity::audit_refusals))
         .wrap(from_fn(csrf::csrf_guard))
+        .wrap(from_fn(crate::web::api::refuse_nul_in_query))
         .wrap(session)
         .wrap(from_fn(errors::render_errors))
         .wrap(from_fn(headers::security_headers))

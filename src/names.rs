@@ -144,7 +144,7 @@ pub trait Namespaced {
     fn namespace_mut(&mut self) -> &mut Option<String>;
 }
 
-/// A body or query extractor `E` (`web::Json<T>`, `web::Query<T>`) of a collection
+/// A body or query extractor `E` (`api::Json<T>`, `web::Query<T>`) of a collection
 /// route that also exists under a namespace (`/api/v1/namespaces/{ns}/connectors`):
 /// the path's `{ns}` fills in the namespace, and a different one in `T` is a 422.
 pub struct Scoped<E>(pub E);
@@ -169,6 +169,13 @@ where
         let path_ns = req.match_info().load::<Params>().ok().and_then(|p| p.ns);
         let inner = E::from_request(req, payload);
         Box::pin(async move {
+            // A namespace that cannot exist holds nothing.
+            if path_ns
+                .as_deref()
+                .is_some_and(|ns| validate_name(ns).is_err())
+            {
+                return Err(AppError::NotFound.into());
+            }
             let mut given = inner.await.map_err(Into::into)?;
             if let Some(ns) = path_ns {
                 let named = given.namespace_mut();

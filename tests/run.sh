@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need if missing (PostgreSQL, Chromium,
 # chromedriver, Node.js, the test OpenID provider from npm, and the connector emulators:
-# moto, docker-registry, azurite, gcp-storage-emulator, sshd), then runs every suite —
-# unit tests, the integration suite on SQLite and again on a throwaway PostgreSQL
-# cluster, and the real-browser tests — against a real OpenID provider on 127.0.0.1.
+# moto, docker-registry, azurite, gcp-storage-emulator, sshd; schemathesis), then runs
+# every suite — unit tests, the integration suite on SQLite and again on a throwaway
+# PostgreSQL cluster, schemathesis against a release server on both, and the
+# real-browser tests — against a real OpenID provider on 127.0.0.1.
 # Exits non-zero on any failure. The tests that need the provider or the browser are
 # #[ignore]d (a plain `cargo test` lists them as ignored, with the reason); here they run
 # with --include-ignored, so a missing dependency fails them and nothing is skipped.
@@ -16,6 +17,7 @@ log() { printf '\n==> %s\n' "$*" >&2; }
 . tests/pg.sh
 . tests/oidc.sh
 . tests/emulators.sh
+. tests/schemathesis.sh
 missing=()
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
@@ -40,6 +42,8 @@ fi
 export AXE_CORE_JS="$PWD/tests/browser/node_modules/axe-core/axe.min.js"
 log "installing the connector emulators if missing (moto, docker-registry, azurite, gcp-storage-emulator, sshd)"
 emulators_install
+log "installing schemathesis for the API fuzzing (venv tests/schemathesis/.venv, if needed)"
+schemathesis_install
 
 # --- a throwaway PostgreSQL cluster on a free local port ------------------------------
 trap 'pg_stop; oidc_stop; emulators_stop' EXIT
@@ -60,6 +64,19 @@ env -u TEST_DATABASE_URL cargo test --locked --test app -- --include-ignored --s
 
 log "integration tests on PostgreSQL (with the crash and three-instance tests)"
 TEST_DATABASE_URL="$PG_URL" cargo test --locked --test app -- --include-ignored --skip outage::
+
+log "building the release server for the API fuzzing"
+cargo build --locked --release
+release_bin="$(cargo metadata --format-version 1 --no-deps | "$ST_VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/release/portcullis"
+
+log "API fuzzing on SQLite: schemathesis from the OpenAPI document, as a global admin and as a viewer"
+"$ST_VENV/bin/python" tests/schemathesis/fuzz.py --bin "$release_bin" --st "$SCHEMATHESIS_BIN"
+
+log "API fuzzing on PostgreSQL"
+"$PGBIN/psql" "$PG_URL" -qc "DROP DATABASE IF EXISTS fuzz" -c "CREATE DATABASE fuzz"
+"$ST_VENV/bin/python" tests/schemathesis/fuzz.py --bin "$release_bin" --st "$SCHEMATHESIS_BIN" \
+  --database-url "${PG_URL%/postgres}/fuzz"
+"$PGBIN/psql" "$PG_URL" -qc "DROP DATABASE fuzz"
 
 log "PostgreSQL stopped mid-load (alone: it takes the cluster away)"
 TEST_DATABASE_URL="$PG_URL" cargo test --locked --test app -- --include-ignored outage::

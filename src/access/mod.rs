@@ -303,6 +303,38 @@ pub fn parse_binding_map(
     }
 }
 
+/// Role bindings as the API reads and writes them, `{"<namespace>/<environment>":
+/// ["<role>", …]}`, described for the OpenAPI document (the handlers read a plain map
+/// and check it with [`parse_binding_map`]).
+pub struct RoleBindings;
+
+impl utoipa::PartialSchema for RoleBindings {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        let segment = "[A-Za-z0-9._+@*-]{1,64}";
+        ObjectBuilder::new()
+            .description(Some(
+                "Pattern (`<namespace>/<environment>`, `*` matches any run of characters) → \
+                 roles (`viewer`, `developer` (alias `editor`), `admin`).",
+            ))
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(format!("^{segment}/{segment}$"))),
+            ))
+            .additional_properties(Some(
+                ArrayBuilder::new().items(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(["viewer", "developer", "editor", "admin"])),
+                ),
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for RoleBindings {}
+
 /// What a principal may do, as `GET /api/v1/permissions` shows it.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct PermissionsJson {

@@ -20,8 +20,35 @@ use crate::web::pagination;
 
 /// The operations of this module in the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list_events))]
+#[openapi(paths(list_events), components(schemas(DayOrInstant)))]
 pub(super) struct Doc;
+
+/// A day or an instant, as the time filters take them; blank is no filter.
+pub struct DayOrInstant;
+
+impl utoipa::PartialSchema for DayOrInstant {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type,
+        };
+        let string = |format| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(format)))
+        };
+        AnyOfBuilder::new()
+            .item(string(KnownFormat::Date))
+            .item(string(KnownFormat::DateTime))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(0)),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DayOrInstant {}
 
 /// One event as the API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -67,12 +94,15 @@ pub struct AuditQuery {
     target: String,
     /// `success` or `failure`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[param(pattern = "^(success|failure)?$")]
     outcome: String,
-    /// From this day (`YYYY-MM-DD`) or instant (RFC 3339).
+    /// From this day (`YYYY-MM-DD`), or from an instant (RFC 3339).
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[param(value_type = DayOrInstant)]
     since: String,
-    /// Up to this day, included, or before this instant.
+    /// Up to this day, included (`YYYY-MM-DD`), or before an instant (RFC 3339).
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[param(value_type = DayOrInstant)]
     until: String,
     /// Page size (1–500, default 50).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +110,7 @@ pub struct AuditQuery {
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[param(pattern = "^([0-9]{1,18})?$")]
     cursor: String,
 }
 

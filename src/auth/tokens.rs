@@ -16,7 +16,7 @@ use crate::credential::{self, CredentialKind};
 use crate::db::{now_ms, rfc3339};
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
-use crate::web::api::Page;
+use crate::web::api::{Json, Page};
 
 /// The operations of this module in the OpenAPI document.
 #[derive(utoipa::OpenApi)]
@@ -43,9 +43,11 @@ fn kind_of(p: &Principal) -> &'static str {
 pub struct MintBody {
     /// Down-scope: pattern → roles, a subset of what the caller holds (default: all
     /// of it).
+    #[schema(value_type = Option<access::RoleBindings>)]
     role_bindings: Option<BTreeMap<String, Vec<String>>>,
     /// Lifetime in seconds (default: the server's access-token lifetime; at most the
     /// configured maximum, and never past the minting token's own expiry).
+    #[schema(minimum = 1)]
     expires_in_seconds: Option<i64>,
 }
 
@@ -76,6 +78,7 @@ pub struct TokenJson {
     #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
     /// The down-scoped bindings (pattern → roles), or `null` for all the owner holds.
+    #[schema(value_type = Option<access::RoleBindings>)]
     pub role_bindings: Option<BTreeMap<String, Vec<String>>>,
 }
 
@@ -183,7 +186,7 @@ pub fn mint(
     request_body = MintBody,
     responses((status = 201, description = "The new token, shown this once.", body = MintedJson)),
 )]
-async fn mint_token(cx: Cx, body: web::Json<MintBody>) -> Reply {
+async fn mint_token(cx: Cx, body: Json<MintBody>) -> Reply {
     let b = body.into_inner();
     let expires_in = b
         .expires_in_seconds

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::brokering;
 use super::calls;
-use super::catalog::ConnectorType;
+use super::catalog::TypeJson;
 use super::models::ConnectorJson;
 use super::providers::Verification;
 use super::registry::{self, Draft, ListQuery, Listed, Patch};
@@ -17,7 +17,7 @@ use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
 use crate::names::{Address, Namespaced, Scoped};
 use crate::web::Reply;
-use crate::web::api::Page;
+use crate::web::api::{Json, OptionalJson, Page};
 
 /// The operations of this module in the OpenAPI document (those under
 /// `/api/v1/connectors` also under `/api/v1/namespaces/{ns}/connectors`: added by
@@ -51,6 +51,7 @@ pub struct TypeQuery {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     cursor: Option<String>,
 }
 
@@ -60,7 +61,7 @@ pub struct TypeQuery {
     path = "/api/v1/connector-types",
     tag = "connectors",
     params(TypeQuery),
-    responses((status = 200, description = "Connector types in catalog order, with their auth methods and resource types.", body = Page<ConnectorType>)),
+    responses((status = 200, description = "Connector types in catalog order, with their auth methods and resource types.", body = Page<TypeJson>)),
 )]
 pub async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> Reply {
     let (q, catalog) = (query.into_inner(), &cx.state.catalog);
@@ -100,7 +101,7 @@ pub async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> Reply {
     path = "/api/v1/connector-types/{type}",
     tag = "connectors",
     params(("type" = String, Path, description = "The type's id, e.g. `aws`.")),
-    responses((status = 200, description = "The type.", body = ConnectorType)),
+    responses((status = 200, description = "The type.", body = TypeJson)),
 )]
 pub async fn get_type(cx: Cx, path: web::Path<String>) -> Reply {
     let catalog = &cx.state.catalog;
@@ -143,11 +144,16 @@ pub struct ConnectorQuery {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     cursor: Option<String>,
 }
 
 impl Namespaced for ConnectorQuery {
     fn namespace_mut(&mut self) -> &mut Option<String> {
+        // A blank filter is no filter (as a list form sends it).
+        if self.namespace.as_deref() == Some("") {
+            self.namespace = None;
+        }
         &mut self.namespace
     }
 }
@@ -179,8 +185,10 @@ pub async fn list_connectors(cx: Cx, query: Scoped<web::Query<ConnectorQuery>>) 
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// Name, unique in the namespace.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$")]
     name: String,
     /// Namespace (default `default`).
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$")]
     namespace: Option<String>,
     /// Connector type (`GET /api/v1/connector-types`).
     connector_type: String,
@@ -243,7 +251,7 @@ impl Namespaced for CreateBody {
     request_body = CreateBody,
     responses((status = 201, description = "Registered (secrets sealed; never shown back).", body = ConnectorJson)),
 )]
-pub async fn create_connector(cx: Cx, body: Scoped<web::Json<CreateBody>>) -> Reply {
+pub async fn create_connector(cx: Cx, body: Scoped<Json<CreateBody>>) -> Reply {
     let (c, resources) = calls::create(&cx, body.0.into_inner().into()).await?;
     Ok(HttpResponse::Created().json(c.json(&resources)))
 }
@@ -267,10 +275,10 @@ pub async fn get_connector(cx: Cx, at: Address) -> Reply {
     path = "/api/v1/connectors/{name}",
     tag = "connectors",
     params(("name" = String, Path, description = "The connector.")),
-    request_body(content = Object, description = "The fields of a connector to change (as in creation, each optional). In `configuration`, an omitted secret keeps its stored value unless a destination attribute changes."),
+    request_body = ConnectorPatch,
     responses((status = 200, description = "Changed.", body = ConnectorJson)),
 )]
-pub async fn update_connector(cx: Cx, at: Address, body: web::Json<Map<String, Value>>) -> Reply {
+pub async fn update_connector(cx: Cx, at: Address, body: Json<Map<String, Value>>) -> Reply {
     // Who may change it is answered before what the change says.
     let current = calls::editable(&cx, at).await?;
     let patch = Patch::from_json(body.into_inner(), &current)?;
@@ -313,8 +321,8 @@ pub struct VerifyBody {
     request_body(content = Option<VerifyBody>, description = "Optional: check one resource type or id only."),
     responses((status = 200, description = "What the connector reaches; a provider's refusal is the `error` here, not a failed request.", body = Verification)),
 )]
-pub async fn verify_connector(cx: Cx, at: Address, body: Option<web::Json<VerifyBody>>) -> Reply {
-    let b = body.map(|b| b.into_inner()).unwrap_or_default();
+pub async fn verify_connector(cx: Cx, at: Address, body: OptionalJson<VerifyBody>) -> Reply {
+    let b = body.0.unwrap_or_default();
     let v = brokering::verify(&cx, at, b.resource_type, b.resource_id).await?;
     Ok(HttpResponse::Ok().json(v))
 }
@@ -339,9 +347,12 @@ pub struct CredentialsBody {
     tag = "connectors",
     params(("name" = String, Path, description = "The connector.")),
     request_body = CredentialsBody,
-    responses((status = 200, description = "Short-lived credentials for one resource (`Cache-Control: no-store`).", body = IssuedJson)),
+    responses(
+        (status = 200, description = "Short-lived credentials for one resource (`Cache-Control: no-store`).", body = IssuedJson),
+        (status = 502, description = "The provider refused or could not be reached.", body = crate::web::api::ErrorBody),
+    ),
 )]
-pub async fn client_credentials(cx: Cx, at: Address, body: web::Json<CredentialsBody>) -> Reply {
+pub async fn client_credentials(cx: Cx, at: Address, body: Json<CredentialsBody>) -> Reply {
     let b = body.into_inner();
     let (rt, id, issued) =
         brokering::client_credentials(&cx, at, b.resource_type, b.resource_id).await?;
@@ -353,6 +364,47 @@ pub async fn client_credentials(cx: Cx, at: Address, body: web::Json<Credentials
             credentials: issued.credentials,
             expires_at: issued.expires_at.map(rfc3339),
         }))
+}
+
+/// The body of `PATCH …/connectors/{name}`: what is present changes, `null` clears.
+// Read by `Patch::from_json` (which tells absent from `null`); this is its description.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[expect(dead_code, reason = "describes the body; `Patch::from_json` reads it")]
+pub struct ConnectorPatch {
+    /// May be repeated, not changed.
+    #[schema(nullable = false)]
+    name: Option<String>,
+    /// May be repeated, not changed.
+    #[schema(nullable = false)]
+    namespace: Option<String>,
+    /// May be repeated, not changed.
+    #[schema(nullable = false)]
+    connector_type: Option<String>,
+    /// Another auth method of the type (its secrets must then be given).
+    auth_method: Option<String>,
+    /// Resource types to reach.
+    #[schema(nullable = false)]
+    resource_types: Option<Vec<String>>,
+    /// The one resource to reach.
+    resource_id: Option<String>,
+    /// Or several resources.
+    #[schema(nullable = false)]
+    resource_ids: Option<Vec<String>>,
+    /// Attributes to change; an omitted secret keeps its stored value unless an
+    /// attribute that says where credentials go (a destination) changes.
+    #[schema(value_type = Option<Object>, nullable = false)]
+    configuration: Option<Map<String, Value>>,
+    /// Labels (replace them all).
+    #[schema(nullable = false)]
+    labels: Option<BTreeMap<String, String>>,
+    /// Description.
+    description: Option<String>,
+    /// When the stored credentials expire (RFC 3339).
+    #[schema(format = DateTime)]
+    expires_at: Option<String>,
+    /// Session length of issued credentials, seconds.
+    expiration_seconds: Option<i64>,
 }
 
 /// Answer of `POST …/client-credentials`.
@@ -407,6 +459,7 @@ pub struct ResourcesQuery {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     cursor: Option<String>,
 }
 

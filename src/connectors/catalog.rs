@@ -10,7 +10,8 @@ mod model;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 /// The catalog files, in the order types are listed.
 const FILES: [(&str, &str); 7] = [
@@ -112,8 +113,8 @@ impl Catalog {
             catalog
                 .types()
                 .iter()
-                .map(|t| catalog.type_json(t).to_string())
-                .collect(),
+                .map(|t| serde_json::to_string(&catalog.type_json(t)).map_err(|e| e.to_string()))
+                .collect::<Result<_, _>>()?,
         );
         Ok(catalog)
     }
@@ -174,44 +175,122 @@ impl Catalog {
     }
 
     /// The API shape of a type (CONTRACT.md), plus docs and per-method availability.
-    pub fn type_json(&self, t: &ConnectorType) -> Value {
-        let all_methods: Vec<&str> = t
+    pub fn type_json(&self, t: &ConnectorType) -> TypeJson {
+        let all_methods: Vec<String> = t
             .auth_methods
             .iter()
-            .map(|m| m.auth_method.as_str())
+            .map(|m| m.auth_method.clone())
             .collect();
-        json!({
-            "connector_type": t.connector_type,
-            "name": t.name,
-            "description": t.description,
-            "docs": t.docs,
-            "supports_auto_configuration": t.supports_auto_configuration,
-            "issues_temporary_credentials": t.issues_temporary_credentials(),
-            "auth_methods": t.auth_methods.iter().map(|m| json!({
-                "auth_method": m.auth_method,
-                "name": m.name,
-                "description": m.description,
-                "credential_kind": m.credential_kind,
-                "good_for": m.good_for,
-                "trade_offs": m.trade_offs,
-                "enabled": self.disabled_reason(m).is_none(),
-                "disabled_reason": self.disabled_reason(m),
-                "config_schema": m.config_schema,
-                "min_expiration_seconds": m.min_expiration_seconds,
-                "max_expiration_seconds": m.max_expiration_seconds,
-                "default_expiration_seconds": m.default_expiration_seconds,
-            })).collect::<Vec<_>>(),
-            "resource_types": t.resource_types.iter().map(|r| json!({
-                "resource_type": r.resource_type,
-                "name": r.name,
-                "description": r.description,
-                "auth_methods": all_methods,
-                "supports_instances": r.supports_instances,
-                "resource_id": r.resource_id,
-                "default_resource_id": r.default_resource_id,
-            })).collect::<Vec<_>>(),
-        })
+        TypeJson {
+            connector_type: t.connector_type.clone(),
+            name: t.name.clone(),
+            description: t.description.clone(),
+            docs: t.docs.clone(),
+            supports_auto_configuration: t.supports_auto_configuration,
+            issues_temporary_credentials: t.issues_temporary_credentials(),
+            auth_methods: t
+                .auth_methods
+                .iter()
+                .map(|m| MethodJson {
+                    auth_method: m.auth_method.clone(),
+                    name: m.name.clone(),
+                    description: m.description.clone(),
+                    credential_kind: m.credential_kind,
+                    good_for: m.good_for.clone(),
+                    trade_offs: m.trade_offs.clone(),
+                    enabled: self.disabled_reason(m).is_none(),
+                    disabled_reason: self.disabled_reason(m),
+                    config_schema: m.config_schema.clone(),
+                    min_expiration_seconds: m.min_expiration_seconds,
+                    max_expiration_seconds: m.max_expiration_seconds,
+                    default_expiration_seconds: m.default_expiration_seconds,
+                })
+                .collect(),
+            resource_types: t
+                .resource_types
+                .iter()
+                .map(|r| ResourceTypeJson {
+                    resource_type: r.resource_type.clone(),
+                    name: r.name.clone(),
+                    description: r.description.clone(),
+                    auth_methods: all_methods.clone(),
+                    supports_instances: r.supports_instances,
+                    resource_id: r.resource_id.clone(),
+                    default_resource_id: r.default_resource_id.clone(),
+                })
+                .collect(),
+        }
     }
+}
+
+/// A connector type as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TypeJson {
+    /// Id, e.g. `aws`.
+    pub connector_type: String,
+    /// Display name.
+    pub name: String,
+    /// What it gives access to.
+    pub description: String,
+    /// How to use it.
+    pub docs: String,
+    /// Whether configuration can be read from a local environment.
+    pub supports_auto_configuration: bool,
+    /// Whether any auth method issues short-lived credentials.
+    pub issues_temporary_credentials: bool,
+    /// Its auth methods.
+    pub auth_methods: Vec<MethodJson>,
+    /// The resource types it reaches.
+    pub resource_types: Vec<ResourceTypeJson>,
+}
+
+/// An auth method of a connector type.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MethodJson {
+    /// Id, e.g. `secret-key`.
+    pub auth_method: String,
+    /// Display name.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// Long-lived, temporary or implicit credentials.
+    pub credential_kind: CredentialKind,
+    /// When to use it.
+    pub good_for: String,
+    /// Security trade-offs.
+    pub trade_offs: String,
+    /// Whether connectors may use it on this server.
+    pub enabled: bool,
+    /// Why not, when disabled.
+    pub disabled_reason: Option<&'static str>,
+    /// JSON Schema of its `configuration` (`format: password` marks secrets).
+    #[schema(value_type = Object)]
+    pub config_schema: Value,
+    /// Shortest session of issued credentials, seconds.
+    pub min_expiration_seconds: Option<i64>,
+    /// Longest session, seconds.
+    pub max_expiration_seconds: Option<i64>,
+    /// Default session, seconds.
+    pub default_expiration_seconds: Option<i64>,
+}
+
+/// A resource type of a connector type.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ResourceTypeJson {
+    /// Id, e.g. `s3-bucket`.
+    pub resource_type: String,
+    /// Display name.
+    pub name: String,
+    /// What it is.
+    pub description: String,
+    /// The auth methods that reach it.
+    pub auth_methods: Vec<String>,
+    /// Whether one connector may reach several instances.
+    pub supports_instances: bool,
+    /// How its ids are written.
+    pub resource_id: ResourceIdInfo,
+    /// The id used when none is given (e.g. `docker.io`).
+    pub default_resource_id: Option<String>,
 }
 #[cfg(test)]
 mod tests {

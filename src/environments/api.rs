@@ -8,8 +8,9 @@ use super::envs::{self, EnvChanges, NewEnv};
 use super::models::{Environment, EnvironmentJson};
 use super::repo::EnvFilter;
 use crate::app::Cx;
-use crate::errors::{AppError, AppResult};
+use crate::errors::AppResult;
 use crate::web::Reply;
+use crate::web::api::Json;
 
 /// The operations of this module in the OpenAPI document.
 #[derive(utoipa::OpenApi)]
@@ -62,11 +63,13 @@ pub struct EnvQuery {
     /// Only this namespace.
     pub namespace: Option<String>,
     /// Only with this build status (QUEUED, BUILDING, COMPLETED, FAILED, CANCELED).
+    #[param(pattern = "^(QUEUED|BUILDING|COMPLETED|FAILED|CANCELED)?$")]
     pub status: Option<String>,
     /// Page size (1–500, default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     pub cursor: Option<String>,
 }
 
@@ -85,13 +88,11 @@ impl EnvQuery {
 
 /// The `(namespace, environment)` an environment cursor continues after.
 pub(super) fn decode_env_cursor(cursor: Option<&str>) -> AppResult<Option<(String, String)>> {
-    decode_cursor(cursor)?
-        .map(|c| {
-            c.split_once('/')
-                .map(|(a, b)| (a.to_owned(), b.to_owned()))
-                .ok_or_else(|| AppError::bad_request("invalid cursor"))
-        })
-        .transpose()
+    // A key without `/` is a namespace alone: the page starts with that namespace.
+    Ok(decode_cursor(cursor)?.map(|c| match c.split_once('/') {
+        Some((ns, name)) => (ns.to_owned(), name.to_owned()),
+        None => (c, String::new()),
+    }))
 }
 
 /// A page of environment rows read with one row more than `limit`: the first `limit`
@@ -143,7 +144,7 @@ async fn list_environments(cx: Cx, q: web::Query<EnvQuery>) -> Reply {
     request_body = NewEnv,
     responses((status = 201, description = "Created (a build is queued).", body = EnvironmentJson)),
 )]
-async fn create_environment(cx: Cx, body: web::Json<NewEnv>) -> Reply {
+async fn create_environment(cx: Cx, body: Json<NewEnv>) -> Reply {
     let input = body.into_inner();
     let ns = input.namespace.clone();
     let env = cx
@@ -191,7 +192,7 @@ pub(super) async fn update(
 async fn update_environment(
     cx: Cx,
     path: web::Path<(String, String)>,
-    body: web::Json<EnvChanges>,
+    body: Json<EnvChanges>,
 ) -> Reply {
     let (ns, name) = path.into_inner();
     let env = update(&cx, (ns.clone(), name), body.into_inner()).await?;

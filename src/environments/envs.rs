@@ -55,8 +55,10 @@ pub fn list(
 #[serde(deny_unknown_fields)]
 pub struct NewEnv {
     /// Namespace name.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$")]
     pub namespace: String,
     /// Environment name.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$")]
     pub name: String,
     /// Description.
     pub description: Option<String>,

@@ -13,6 +13,7 @@ use crate::credential::{self, CredentialKind};
 use crate::db::{now_ms, rfc3339};
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
+use crate::web::api::Json;
 use crate::web::client_addr;
 
 /// The operations of this module in the OpenAPI document.
@@ -21,7 +22,7 @@ use crate::web::client_addr;
 pub(super) struct Doc;
 
 /// Body of `POST /api/v1/login`.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiLogin {
     /// A local user's name (with `password`).
@@ -30,6 +31,42 @@ pub struct ApiLogin {
     password: Option<String>,
     /// Or instead: a service account's API key (`pck_…`).
     api_key: Option<String>,
+}
+
+/// The body of `POST /api/v1/login`: a user's name and password, or an API key.
+// The OpenAPI document's view of `ApiLogin`, which the handler reads (a flat struct,
+// to say precisely what is missing).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[expect(dead_code, reason = "describes the body; `ApiLogin` reads it")]
+pub enum LoginRequest {
+    /// A local user.
+    Password(PasswordLogin),
+    /// A service account's API key.
+    Key(KeyLogin),
+}
+
+/// A local user's sign-in.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[expect(dead_code, reason = "describes the body; `ApiLogin` reads it")]
+pub struct PasswordLogin {
+    /// The user's name.
+    #[schema(min_length = 1)]
+    username: String,
+    /// The user's password.
+    #[schema(min_length = 1)]
+    password: String,
+}
+
+/// A service account's sign-in.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[expect(dead_code, reason = "describes the body; `ApiLogin` reads it")]
+pub struct KeyLogin {
+    /// The key (`pck_…`).
+    #[schema(min_length = 1)]
+    api_key: String,
 }
 
 /// Answer of `POST /api/v1/login`.
@@ -54,7 +91,7 @@ pub struct AccessTokenResponse {
     path = "/api/v1/login",
     tag = "credentials",
     security(()),
-    request_body = ApiLogin,
+    request_body = LoginRequest,
     responses(
         (status = 200, description = "A bearer access token for the user or the key's service account.", body = AccessTokenResponse),
         (status = 401, description = "Wrong password, unknown user, or a key that is not valid.", body = crate::web::api::ErrorBody),
@@ -63,7 +100,7 @@ pub struct AccessTokenResponse {
 pub async fn api_login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<ApiLogin>,
+    body: Json<ApiLogin>,
 ) -> Reply {
     let body = body.into_inner();
     let client = client_addr(&req);

@@ -8,7 +8,7 @@ use crate::app::Cx;
 use crate::environments::{self, NamespaceJson};
 use crate::errors::AppResult;
 use crate::web::Reply;
-use crate::web::api::Page;
+use crate::web::api::{Json, Page};
 use sharing::ShareJson;
 
 /// The operations of this module in the OpenAPI document.
@@ -67,6 +67,7 @@ pub struct NamespaceQuery {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     cursor: Option<String>,
 }
 
@@ -102,6 +103,7 @@ async fn list_namespaces(cx: Cx, q: web::Query<NamespaceQuery>) -> Reply {
 #[serde(deny_unknown_fields)]
 pub struct CreateNamespace {
     /// Name: letters, digits and `- _ . + @`, starting with a letter or digit.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$")]
     name: String,
     /// Description.
     description: Option<String>,
@@ -118,7 +120,7 @@ pub struct CreateNamespace {
     request_body = CreateNamespace,
     responses((status = 201, description = "Created; the creator administers it.", body = NamespaceJson)),
 )]
-async fn create_namespace(cx: Cx, body: web::Json<CreateNamespace>) -> Reply {
+async fn create_namespace(cx: Cx, body: Json<CreateNamespace>) -> Reply {
     let b = body.into_inner();
     let description = b.description.unwrap_or_default();
     let ns = cx
@@ -192,7 +194,9 @@ async fn list_shares(cx: Cx, path: web::Path<String>) -> Reply {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShareBody {
-    /// `viewer`, `developer` or `admin` (never more than the caller holds).
+    /// `viewer`, `developer` (alias `editor`) or `admin` (never more than the caller
+    /// holds).
+    #[schema(pattern = "^(viewer|developer|editor|admin)$")]
     role: String,
 }
 
@@ -205,7 +209,7 @@ pub struct ShareBody {
     request_body = ShareBody,
     responses((status = 200, description = "Shared; every share of the namespace.", body = Page<ShareJson>)),
 )]
-async fn put_share(cx: Cx, path: web::Path<(String, String)>, body: web::Json<ShareBody>) -> Reply {
+async fn put_share(cx: Cx, path: web::Path<(String, String)>, body: Json<ShareBody>) -> Reply {
     let path = path.into_inner();
     let name = path.0.clone();
     share(&cx, path, body.into_inner().role).await?;

@@ -9,10 +9,11 @@ mod reference;
 use std::sync::LazyLock;
 
 use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
 use utoipa::OpenApi;
-use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{PathItem, RefOr, Required, Response};
+use utoipa::openapi::{PathItem, RefOr, Response};
 
 use crate::web::api::ErrorBody;
 
@@ -51,7 +52,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct Top;
 
 /// The document.
-pub fn document() -> utoipa::openapi::OpenApi {
+pub fn document() -> Value {
+    let mut doc = serde_json::to_value(generated()).unwrap_or_default();
+    add_namespaced_forms(&mut doc);
+    refuse_nul_in_text_parameters(&mut doc);
+    doc
+}
+
+/// What utoipa generates from the areas' declarations, with the shared parts.
+fn generated() -> utoipa::openapi::OpenApi {
     let mut doc = Top::openapi();
     for part in [
         crate::identity::api_doc(),
@@ -65,7 +74,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
     ] {
         doc.merge(part);
     }
-    add_namespaced_forms(&mut doc);
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
@@ -99,11 +107,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// The document as served, made once.
-static JSON: LazyLock<String> = LazyLock::new(|| {
-    document()
-        .to_json()
-        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-});
+static JSON: LazyLock<String> = LazyLock::new(|| document().to_string());
 
 /// This API as OpenAPI 3.1.
 ///
@@ -126,44 +130,79 @@ async fn serve() -> HttpResponse {
 /// shorter one answers where a name is unambiguous).
 const NAMESPACED: [&str; 2] = ["/api/v1/service-accounts", "/api/v1/connectors"];
 
-/// Adds, for each route under [`NAMESPACED`], its `/api/v1/namespaces/{ns}/…` form.
-fn add_namespaced_forms(doc: &mut utoipa::openapi::OpenApi) {
-    let mut added = Vec::new();
-    for (path, item) in &doc.paths.paths {
-        let Some(prefix) = NAMESPACED.iter().find(|p| path.starts_with(*p)) else {
+/// Adds, for each route under [`NAMESPACED`], its `/api/v1/namespaces/{ns}/…` form:
+/// an `ns` path parameter first, its own operation id, and no `namespace` of its own
+/// (the path names it: a query parameter is dropped, a body gets a variant without it).
+fn add_namespaced_forms(doc: &mut Value) {
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    let mut bodies = serde_json::Map::new();
+    for (path, mut item) in paths {
+        if !NAMESPACED.iter().any(|p| path.starts_with(p)) {
             continue;
-        };
-        let mut item = item.clone();
-        for op in operations(&mut item) {
-            namespaced(op);
+        }
+        for op in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|m| m.values_mut())
+        {
+            let mut parameters = vec![json!({
+                "name": "ns",
+                "in": "path",
+                "required": true,
+                "description": "The namespace.",
+                "schema": {"type": "string", "pattern": crate::web::api::NAME_PATTERN},
+            })];
+            let own = op["parameters"].as_array().cloned().unwrap_or_default();
+            parameters.extend(
+                own.into_iter()
+                    .filter(|p| !(p["in"] == "query" && p["name"] == "namespace")),
+            );
+            op["parameters"] = Value::Array(parameters);
+            if let Some(id) = op["operationId"].as_str() {
+                op["operationId"] = json!(format!("{id}{}", reference::NAMESPACED_SUFFIX));
+            }
+            let body = "/requestBody/content/application~1json/schema/$ref";
+            let Some(name) = op.pointer(body).and_then(Value::as_str) else {
+                continue;
+            };
+            let name = name.rsplit('/').next().unwrap_or_default().to_owned();
+            let mut schema = doc["components"]["schemas"][&name].clone();
+            if let Some(props) = schema["properties"].as_object_mut()
+                && props.remove("namespace").is_some()
+            {
+                let variant = format!("{name}InNamespace");
+                bodies.insert(variant.clone(), schema);
+                if let Some(r) = op.pointer_mut(body) {
+                    *r = json!(format!("#/components/schemas/{variant}"));
+                }
+            }
         }
         let rest = &path["/api/v1/".len()..];
-        debug_assert!(path.starts_with(prefix));
-        added.push((format!("/api/v1/namespaces/{{ns}}/{rest}"), item));
+        doc["paths"][format!("/api/v1/namespaces/{{ns}}/{rest}")] = item;
     }
-    for (path, item) in added {
-        doc.paths.paths.insert(path, item);
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        schemas.extend(bodies);
     }
 }
 
-/// `op` in its namespaced form: an `ns` path parameter first, its own operation id.
-fn namespaced(op: &mut Operation) {
-    let ns = Parameter::builder()
-        .name("ns")
-        .parameter_in(ParameterIn::Path)
-        .required(Required::True)
-        .description(Some(
-            "The namespace; a `namespace` in the query or body must agree with it.",
-        ))
-        .schema(Some(utoipa::openapi::schema::Object::with_type(
-            utoipa::openapi::schema::Type::String,
-        )))
-        .build();
-    op.parameters
-        .get_or_insert_with(Vec::new)
-        .insert(0, RefOr::T(ns));
-    if let Some(id) = &mut op.operation_id {
-        id.push_str(reference::NAMESPACED_SUFFIX);
+/// Marks every free-text query parameter as holding no NUL character, as
+/// `web::api::refuse_nul_in_query` enforces.
+fn refuse_nul_in_text_parameters(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let parameters = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|op| op.get_mut("parameters").and_then(Value::as_array_mut))
+        .flatten();
+    for p in parameters.filter(|p| p["in"] == "query") {
+        let schema = &mut p["schema"];
+        let text = schema["type"] == "string" || schema["type"] == json!(["string", "null"]);
+        if text && schema.get("pattern").is_none() {
+            schema["pattern"] = json!("^[^\\u0000]*$");
+        }
     }
 }
 

@@ -134,7 +134,7 @@ pub(super) async fn show(who: MaybeActor, session: Session) -> Reply {
         Some(actor) => Layout::new(&actor.principal, &session, Section::None)?,
         None => Layout::bare(),
     };
-    let doc = serde_json::to_value(super::document()).map_err(crate::errors::AppError::internal)?;
+    let doc = super::document();
     Ok(actix_web::HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(

@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::document;
 
 fn doc() -> Value {
-    serde_json::to_value(document()).unwrap()
+    document()
 }
 
 /// `(method, path, operation)` of every operation.
@@ -58,6 +58,12 @@ fn every_operation_is_described_tagged_and_uniquely_named() {
     assert!(ops.len() > 70, "{} operations", ops.len());
     for (method, path, op) in &ops {
         let what = format!("{method} {path}");
+        for part in ["parameters", "requestBody", "security"] {
+            assert!(
+                op.get(part).is_none_or(|v| !v.is_null()),
+                "{what}: {part} is null"
+            );
+        }
         assert!(path.starts_with("/api/v1/"), "{what}");
         let id = op["operationId"].as_str().unwrap();
         assert!(ids.insert(id.to_owned()), "operationId {id} twice");
@@ -151,6 +157,20 @@ fn accounts_and_connectors_have_their_namespaced_form() {
             );
             assert_eq!(form["parameters"][0]["name"], "ns");
             assert_eq!(form["responses"], op["responses"]);
+            let own = form["parameters"].as_array().unwrap();
+            assert!(
+                !own.iter().any(|p| p["name"] == "namespace"),
+                "{path}: the path names it"
+            );
+            if let Some(body) =
+                form["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+            {
+                let schema = doc.pointer(&body[1..]).unwrap();
+                assert!(
+                    schema["properties"].get("namespace").is_none(),
+                    "{path}: {body}"
+                );
+            }
             forms += 1;
         }
     }
@@ -168,9 +188,39 @@ fn request_bodies_refuse_unknown_fields_as_the_handlers_do() {
         "CreateBody",
         "MintBody",
         "NewEnv",
-        "ApiLogin",
+        "PasswordLogin",
+        "KeyLogin",
     ] {
         let schema = &doc["components"]["schemas"][name];
         assert_eq!(schema["additionalProperties"], false, "{name}: {schema}");
+    }
+}
+
+#[test]
+fn documented_bounds_are_the_servers() {
+    let doc = doc();
+    let schemas = &doc["components"]["schemas"];
+    let retain = &schemas["RotateBody"]["properties"]["retain_period_minutes"];
+    assert_eq!(
+        retain["maximum"],
+        crate::service_accounts::keys::MAX_RETAIN_MINUTES
+    );
+    for body in ["CreateUser", "PatchUser"] {
+        let password = &schemas[body]["properties"]["password"];
+        assert_eq!(
+            password["minLength"],
+            crate::config::MIN_PASSWORD_LEN,
+            "{body}"
+        );
+    }
+}
+
+proptest::proptest! {
+    /// The documented name pattern accepts exactly the names the server accepts.
+    #[test]
+    fn the_name_pattern_is_the_servers_rule(name in "[A-Za-z0-9._+@ /*-]{0,66}|\\PC{0,8}") {
+        let schema = serde_json::json!({"type": "string", "pattern": crate::web::api::NAME_PATTERN});
+        let documented = jsonschema::is_valid(&schema, &serde_json::json!(name));
+        proptest::prop_assert_eq!(documented, crate::names::validate_name(&name).is_ok(), "{:?}", name);
     }
 }

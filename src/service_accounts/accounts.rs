@@ -23,8 +23,10 @@ pub const MAX_DESCRIPTION: usize = 1024;
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     /// Name.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$")]
     pub name: String,
     /// Namespace (default `default`).
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$")]
     pub namespace: Option<String>,
     /// Description.
     pub description: Option<String>,

@@ -17,7 +17,7 @@ use crate::db::now_ms;
 use crate::errors::{AppError, AppResult};
 use crate::names::{Address, Namespaced, Scoped};
 use crate::web::Reply;
-use crate::web::api::Page;
+use crate::web::api::{Json, Page};
 
 /// The operations of this module in the OpenAPI document (each also under
 /// `/api/v1/namespaces/{ns}/…`: added by `crate::openapi`).
@@ -97,11 +97,16 @@ pub struct ListQuery {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     cursor: Option<String>,
 }
 
 impl Namespaced for ListQuery {
     fn namespace_mut(&mut self) -> &mut Option<String> {
+        // A blank filter is no filter (as a list form sends it).
+        if self.namespace.as_deref() == Some("") {
+            self.namespace = None;
+        }
         &mut self.namespace
     }
 }
@@ -142,7 +147,7 @@ async fn list_accounts(cx: Cx, query: Scoped<web::Query<ListQuery>>) -> Reply {
     request_body = NewAccount,
     responses((status = 201, description = "Created.", body = AccountJson)),
 )]
-async fn create_account(cx: Cx, body: Scoped<web::Json<NewAccount>>) -> Reply {
+async fn create_account(cx: Cx, body: Scoped<Json<NewAccount>>) -> Reply {
     let input = body.0.into_inner();
     let created = cx
         .run(move |conn, actor, _| accounts::create_account(conn, actor, &input))
@@ -174,7 +179,7 @@ async fn get_account(cx: Cx, at: Address) -> Reply {
     request_body = Edit,
     responses((status = 200, description = "Changed.", body = AccountJson)),
 )]
-async fn update_account(cx: Cx, at: Address, body: web::Json<Edit>) -> Reply {
+async fn update_account(cx: Cx, at: Address, body: Json<Edit>) -> Reply {
     let updated = actions::update_account(&cx, at, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&updated)))
 }
@@ -198,7 +203,7 @@ async fn delete_account(cx: Cx, at: Address) -> Reply {
     path = "/api/v1/service-accounts/{name}/role-bindings",
     tag = "service accounts",
     params(("name" = String, Path, description = "The service account.")),
-    responses((status = 200, description = "Its role bindings: pattern → roles.", body = BTreeMap<String, Vec<String>>)),
+    responses((status = 200, description = "Its role bindings: pattern → roles.", body = access::RoleBindings)),
 )]
 async fn get_bindings(cx: Cx, at: Address) -> Reply {
     let map = cx
@@ -213,14 +218,10 @@ async fn get_bindings(cx: Cx, at: Address) -> Reply {
     path = "/api/v1/service-accounts/{name}/role-bindings",
     tag = "service accounts",
     params(("name" = String, Path, description = "The service account.")),
-    request_body(content = BTreeMap<String, Vec<String>>, description = "Pattern (`ns/env`, globs allowed) → roles; replaces every binding. Never more than the caller holds."),
-    responses((status = 200, description = "The bindings now held.", body = BTreeMap<String, Vec<String>>)),
+    request_body(content = access::RoleBindings, description = "Pattern (`ns/env`, globs allowed) → roles; replaces every binding. Never more than the caller holds."),
+    responses((status = 200, description = "The bindings now held.", body = access::RoleBindings)),
 )]
-async fn put_bindings(
-    cx: Cx,
-    at: Address,
-    body: web::Json<BTreeMap<String, Vec<String>>>,
-) -> Reply {
+async fn put_bindings(cx: Cx, at: Address, body: Json<BTreeMap<String, Vec<String>>>) -> Reply {
     let bindings = access::parse_binding_map(&body)?;
     let map = cx
         .run(move |conn, actor, st| {
@@ -296,6 +297,7 @@ async fn list_keys(cx: Cx, account: Address) -> Reply {
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
     /// Unique among the account's keys.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$")]
     name: String,
     /// What it is for.
     description: Option<String>,
@@ -330,7 +332,7 @@ fn key_json(key: &ApiKey, account: &str) -> KeyJson {
     request_body = CreateKeyBody,
     responses((status = 201, description = "The new key, with its secret `key` shown this once.", body = KeyJson)),
 )]
-async fn create_key(cx: Cx, account: Address, body: web::Json<CreateKeyBody>) -> Reply {
+async fn create_key(cx: Cx, account: Address, body: Json<CreateKeyBody>) -> Reply {
     let b = body.into_inner();
     let input = NewKeyInput {
         name: b.name,
@@ -371,7 +373,7 @@ async fn get_key(cx: Cx, at: KeyAt) -> Reply {
     request_body = Edit,
     responses((status = 200, description = "Changed.", body = KeyJson)),
 )]
-async fn update_key(cx: Cx, at: KeyAt, body: web::Json<Edit>) -> Reply {
+async fn update_key(cx: Cx, at: KeyAt, body: Json<Edit>) -> Reply {
     let name = at.account.name.clone();
     let key = actions::update_key(&cx, at, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(key_json(&key, &name)))
@@ -395,6 +397,7 @@ async fn delete_key(cx: Cx, at: KeyAt) -> Reply {
 #[serde(deny_unknown_fields)]
 pub struct RotateBody {
     /// How long the old secret keeps working, in minutes (default 0: not at all).
+    #[schema(minimum = 0, maximum = 43200)]
     retain_period_minutes: Option<i64>,
 }
 
@@ -407,7 +410,7 @@ pub struct RotateBody {
     request_body = RotateBody,
     responses((status = 200, description = "The new secret `key`, shown this once; the old one works until `retain_until`.", body = KeyJson)),
 )]
-async fn rotate_key(cx: Cx, at: KeyAt, body: web::Json<RotateBody>) -> Reply {
+async fn rotate_key(cx: Cx, at: KeyAt, body: Json<RotateBody>) -> Reply {
     let name = at.account.name.clone();
     let retain = body.into_inner().retain_period_minutes.unwrap_or(0);
     let issued = actions::rotate_key(&cx, at, retain).await?;

@@ -14,7 +14,7 @@ use crate::db::rfc3339;
 use crate::environments::{self, EnvFilter};
 use crate::errors::{AppError, AppResult};
 use crate::web::Reply;
-use crate::web::api::Page;
+use crate::web::api::{Json, Page};
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
 
 /// The operations of this module in the OpenAPI document. Users' and groups' role
@@ -42,30 +42,32 @@ pub(super) struct Doc;
     reason = "only described: `get_bindings` and `put_bindings` serve them"
 )]
 mod doc {
+    use crate::access;
+
     /// Show a user's role bindings.
     #[utoipa::path(get, path = "/api/v1/users/{name}/role-bindings", tag = "users",
         params(("name" = String, Path, description = "The user.")),
-        responses((status = 200, description = "The user's own role bindings: pattern → roles.", body = BTreeMap<String, Vec<String>>)))]
+        responses((status = 200, description = "The user's own role bindings: pattern → roles.", body = access::RoleBindings)))]
     pub(super) fn get_user_bindings() {}
 
     /// Replace a user's role bindings.
     #[utoipa::path(put, path = "/api/v1/users/{name}/role-bindings", tag = "users",
         params(("name" = String, Path, description = "The user.")),
-        request_body(content = BTreeMap<String, Vec<String>>, description = "Pattern → roles; replaces the user's own bindings."),
-        responses((status = 200, description = "The bindings now held.", body = BTreeMap<String, Vec<String>>)))]
+        request_body(content = access::RoleBindings, description = "Pattern → roles; replaces the user's own bindings."),
+        responses((status = 200, description = "The bindings now held.", body = access::RoleBindings)))]
     pub(super) fn put_user_bindings() {}
 
     /// Show a group's role bindings.
     #[utoipa::path(get, path = "/api/v1/groups/{group}/role-bindings", tag = "users",
-        params(("group" = String, Path, description = "The group.")),
-        responses((status = 200, description = "The group's role bindings: pattern → roles.", body = BTreeMap<String, Vec<String>>)))]
+        params(("group" = crate::web::api::Name, Path, description = "The group.")),
+        responses((status = 200, description = "The group's role bindings: pattern → roles.", body = access::RoleBindings)))]
     pub(super) fn get_group_bindings() {}
 
     /// Replace a group's role bindings.
     #[utoipa::path(put, path = "/api/v1/groups/{group}/role-bindings", tag = "users",
-        params(("group" = String, Path, description = "The group.")),
-        request_body(content = BTreeMap<String, Vec<String>>, description = "Pattern → roles; replaces the group's bindings (members get them at once)."),
-        responses((status = 200, description = "The bindings now held.", body = BTreeMap<String, Vec<String>>)))]
+        params(("group" = crate::web::api::Name, Path, description = "The group.")),
+        request_body(content = access::RoleBindings, description = "Pattern → roles; replaces the group's bindings (members get them at once)."),
+        responses((status = 200, description = "The bindings now held.", body = access::RoleBindings)))]
     pub(super) fn put_group_bindings() {}
 }
 
@@ -137,6 +139,7 @@ pub struct GroupJson {
     /// Group name.
     name: String,
     /// Pattern → roles.
+    #[schema(value_type = access::RoleBindings)]
     role_bindings: BTreeMap<String, Vec<String>>,
 }
 
@@ -180,6 +183,7 @@ pub struct UserQuery {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     cursor: Option<String>,
 }
 
@@ -220,10 +224,14 @@ async fn list_users(Admin(cx): Admin, q: web::Query<UserQuery>) -> Reply {
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Name.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$")]
     name: String,
-    /// Local password (none: the user signs in with OpenID Connect only).
+    /// Local password, at least 12 characters (none: the user signs in with OpenID
+    /// Connect only).
+    #[schema(min_length = 12, max_length = 1024)]
     password: Option<String>,
     /// A new namespace the user administers (default: the user's name).
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._+@-]{0,63}$")]
     primary_namespace: Option<String>,
     /// Whether the user may sign in (default true).
     active: Option<bool>,
@@ -237,7 +245,7 @@ pub struct CreateUser {
     request_body = CreateUser,
     responses((status = 201, description = "Created, with a new primary namespace it administers.", body = UserJson)),
 )]
-async fn create_user(Admin(cx): Admin, body: web::Json<CreateUser>) -> Reply {
+async fn create_user(Admin(cx): Admin, body: Json<CreateUser>) -> Reply {
     let b = body.into_inner();
     let hash = ops::hash_password(b.password.clone()).await?;
     let user = cx
@@ -279,10 +287,12 @@ async fn get_user(Admin(cx): Admin, path: web::Path<String>) -> Reply {
 pub struct PatchUser {
     /// Whether the user may sign in (deactivating ends their sessions and tokens).
     active: Option<bool>,
-    /// A new local password.
+    /// A new local password, at least 12 characters.
+    #[schema(min_length = 12, max_length = 1024)]
     password: Option<String>,
     /// Replaces the memberships set through this API. Memberships the OpenID provider
     /// reports are the provider's (`provider_groups`, refreshed at each sign-in).
+    #[schema(value_type = Option<Vec<crate::web::api::Name>>)]
     groups: Option<Vec<String>>,
 }
 
@@ -295,11 +305,7 @@ pub struct PatchUser {
     request_body = PatchUser,
     responses((status = 200, description = "Changed.", body = UserJson)),
 )]
-async fn update_user(
-    Admin(cx): Admin,
-    path: web::Path<String>,
-    body: web::Json<PatchUser>,
-) -> Reply {
+async fn update_user(Admin(cx): Admin, path: web::Path<String>, body: Json<PatchUser>) -> Reply {
     let name = path.into_inner();
     let b = body.into_inner();
     let change = UserChange {
@@ -336,7 +342,7 @@ async fn get_bindings(Admin(cx): Admin, path: web::Path<String>) -> Reply {
 async fn put_bindings(
     Admin(cx): Admin,
     path: web::Path<String>,
-    body: web::Json<BTreeMap<String, Vec<String>>>,
+    body: Json<BTreeMap<String, Vec<String>>>,
 ) -> Reply {
     let of_group = is_group_route(&cx.req);
     if of_group {

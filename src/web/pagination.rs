@@ -2,7 +2,9 @@
 //! opaque `?cursor=` (URL-safe base64 of the last row's sort key).
 
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
 
 use crate::errors::AppError;
 
@@ -28,16 +30,23 @@ pub fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key.as_bytes())
 }
 
-/// Decodes a cursor; a malformed one is a 400.
+/// Decodes a cursor. Any well-formed one names a position in a list (the key it
+/// encodes, with bytes that are not UTF-8, and NUL, which no key holds, replaced), so
+/// only text that is not base64url at all is a 400.
 pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, AppError> {
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
     cursor
         .filter(|c| !c.is_empty())
         .map(|c| {
-            URL_SAFE_NO_PAD
+            LENIENT
                 .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| AppError::bad_request("invalid cursor"))
+                .map(|b| String::from_utf8_lossy(&b).replace('\0', "\u{fffd}"))
+                .map_err(|_| AppError::bad_request("invalid cursor"))
         })
         .transpose()
 }
@@ -85,5 +94,15 @@ mod tests {
         assert_eq!(limit(None).unwrap(), 50);
         assert!(limit(Some(0)).is_err());
         assert!(limit(Some(501)).is_err());
+    }
+
+    #[test]
+    fn any_base64url_cursor_names_a_position_and_holds_no_nul() {
+        // Trailing bits, a missing padding, bytes that are not UTF-8, NUL: all readable.
+        for cursor in ["Ci", "a5ZDuUQA8rW", "_w", "AAA"] {
+            let key = decode_cursor(Some(cursor)).unwrap().unwrap();
+            assert!(!key.contains('\0'), "{cursor}: {key:?}");
+        }
+        assert!(decode_cursor(Some("a b")).is_err(), "not base64url");
     }
 }

@@ -318,11 +318,77 @@ async fn every_page_passes_axe_core() {
         "/users/alice",
         "/groups",
         "/audit",
+        "/api-reference",
         "/no-such-page",
     ] {
         b.goto(path).await;
         b.wait_for("main").await;
         b.assert_accessible(path).await;
     }
+    b.client.close().await.unwrap();
+}
+
+#[actix_web::test]
+#[ignore = "needs Chromium, chromedriver and axe-core: run tests/run.sh"]
+async fn the_api_reference_is_reached_from_the_footer_and_read_by_keyboard() {
+    let b = Browser::start().await;
+    // Public, like the document it shows; linked from every page's footer.
+    b.goto("/login").await;
+    let link = b.find("footer a[href='/api-reference']").await;
+    link.send_keys("\u{e007}").await.unwrap();
+    b.wait_for("#contents").await;
+    assert_eq!(b.path().await, "/api-reference");
+    // Under the CSP: no inline script or style, nothing the policy blocked.
+    let inline = b
+        .script("return document.querySelectorAll('script:not([src]), [style], style').length")
+        .await;
+    assert_eq!(inline, json!(0));
+    let (_, html) = http_get(b.port, "/api-reference", None).unwrap();
+    assert!(html.contains("href=\"/api/v1/openapi.json\""));
+    // Every operation of the document is on the page, each with its anchor.
+    let (_, doc) = http_get(b.port, "/api/v1/openapi.json", None).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let ids: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .filter(|id| !id.ends_with("_in_namespace"))
+        .map(str::to_owned)
+        .collect();
+    assert!(ids.len() > 50);
+    for id in &ids {
+        b.find(&format!("article.operation[id='{id}']")).await;
+    }
+    // By keyboard: a group of the contents opens, its link leads to the operation,
+    // whose schema links lead to the schema.
+    b.find("#contents-service-accounts summary")
+        .await
+        .send_keys("\u{e007}")
+        .await
+        .unwrap();
+    b.find("#contents a[href='#rotate_key']")
+        .await
+        .send_keys("\u{e007}")
+        .await
+        .unwrap();
+    let hash = b.script("return location.hash").await;
+    assert_eq!(hash, json!("#rotate_key"));
+    assert!(b.text("#rotate_key").await.contains("retain_until"));
+    b.find("#rotate_key a[href='#schema-KeyJson']")
+        .await
+        .send_keys("\u{e007}")
+        .await
+        .unwrap();
+    assert!(b.text("#schema-KeyJson").await.contains("last_used_at"));
+    b.assert_accessible("/api-reference").await;
+    b.photograph("api-reference").await;
+    // Signed in, it keeps the navigation.
+    b.sign_in("admin", super::ADMIN_PASSWORD).await;
+    b.wait_for("#whoami").await;
+    b.goto("/api-reference").await;
+    b.wait_for("#user-menu").await;
+    b.assert_accessible("/api-reference (signed in)").await;
     b.client.close().await.unwrap();
 }

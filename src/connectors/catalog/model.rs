@@ -43,7 +43,7 @@ pub struct ResourceIdInfo {
 }
 
 /// A kind of resource a connector reaches.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceType {
     /// Id, e.g. `s3-bucket`.
@@ -61,7 +61,7 @@ pub struct ResourceType {
 }
 
 /// One way of authenticating a connector type.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthMethod {
     /// Id, e.g. `secret-key`.
@@ -85,7 +85,6 @@ pub struct AuthMethod {
     /// Default session, seconds.
     pub default_expiration_seconds: Option<i64>,
     /// JSON Schema of the attributes.
-    #[schema(value_type = Object)]
     pub config_schema: Value,
 }
 
@@ -220,7 +219,7 @@ pub fn duration_text(seconds: i64) -> String {
 }
 
 /// A connector type.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorType {
     /// Id, e.g. `aws`.
