@@ -144,6 +144,14 @@ pub trait Namespaced {
     fn namespace_mut(&mut self) -> &mut Option<String>;
 }
 
+/// `namespace` of a list query, where blank is no filter (as a list form sends it).
+pub fn blank_as_none(namespace: &mut Option<String>) -> &mut Option<String> {
+    if namespace.as_deref() == Some("") {
+        *namespace = None;
+    }
+    namespace
+}
+
 /// A body or query extractor `E` (`api::Json<T>`, `web::Query<T>`) of a collection
 /// route that also exists under a namespace (`/api/v1/namespaces/{ns}/connectors`):
 /// the path's `{ns}` fills in the namespace, and a different one in `T` is a 422.

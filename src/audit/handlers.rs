@@ -104,11 +104,9 @@ pub struct AuditQuery {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     #[param(value_type = DayOrInstant)]
     until: String,
-    /// Page size (1–500, default 50).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (an event id).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     #[param(pattern = "^([0-9]{1,18})?$")]
     cursor: String,
@@ -192,13 +190,9 @@ async fn load(cx: &Cx, f: Filter) -> AppResult<(Vec<StoredEvent>, Option<String>
 }
 
 /// List audit events.
-#[utoipa::path(
-    get,
-    path = "/api/v1/audit-events",
-    tag = "audit",
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit",
     params(AuditQuery),
-    responses((status = 200, description = "Events, newest first: every event for a global admin; otherwise those of the namespaces the caller administers and the caller's own.", body = Page<EventJson>)),
-)]
+    responses((status = 200, description = "Events, newest first: every event for a global admin; otherwise those of the namespaces the caller administers and the caller's own.", body = Page<EventJson>)))]
 async fn list_events(cx: Cx, query: web::Query<AuditQuery>) -> Reply {
     let (events, next) = load(&cx, query.filter()?).await?;
     let items: Vec<EventJson> = events

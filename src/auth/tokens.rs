@@ -179,13 +179,9 @@ pub fn mint(
 ///
 /// For the caller itself, optionally down-scoped and shorter-lived; never more than the
 /// caller holds.
-#[utoipa::path(
-    post,
-    path = "/api/v1/tokens",
-    tag = "credentials",
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "credentials",
     request_body = MintBody,
-    responses((status = 201, description = "The new token, shown this once.", body = MintedJson)),
-)]
+    responses((status = 201, description = "The new token, shown this once.", body = MintedJson)))]
 async fn mint_token(cx: Cx, body: Json<MintBody>) -> Reply {
     let b = body.into_inner();
     let expires_in = b
@@ -238,12 +234,8 @@ fn token_json(t: &AccessTokenRow) -> TokenJson {
 /// List the caller's access tokens.
 ///
 /// Never their secrets.
-#[utoipa::path(
-    get,
-    path = "/api/v1/tokens",
-    tag = "credentials",
-    responses((status = 200, description = "The caller's own tokens, newest first (up to 500).", body = Page<TokenJson>)),
-)]
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "credentials",
+    responses((status = 200, description = "The caller's own tokens, newest first (up to 500).", body = Page<TokenJson>)))]
 async fn list_tokens(cx: Cx) -> Reply {
     let tokens = cx
         .state
@@ -289,13 +281,9 @@ pub async fn revoke_async(state: &AppState, actor: Actor, id: String) -> AppResu
 /// Revoke an access token.
 ///
 /// The caller's own, or any for a global admin; tokens minted with it end too.
-#[utoipa::path(
-    delete,
-    path = "/api/v1/tokens/{id}",
-    tag = "credentials",
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "credentials",
     params(("id" = String, Path, description = "The token's public id.")),
-    responses((status = 204, description = "Revoked, with every token minted with it.")),
-)]
+    responses((status = 204, description = "Revoked, with every token minted with it.")))]
 async fn revoke_token(cx: Cx, id: web::Path<String>) -> Reply {
     revoke_async(&cx.state, cx.actor, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())

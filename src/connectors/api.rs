@@ -17,7 +17,7 @@ use crate::db::rfc3339;
 use crate::errors::{AppError, AppResult};
 use crate::names::{Address, Namespaced, Scoped};
 use crate::web::Reply;
-use crate::web::api::{Json, OptionalJson, Page};
+use crate::web::api::{Json, Page};
 
 /// The operations of this module in the OpenAPI document (those under
 /// `/api/v1/connectors` also under `/api/v1/namespaces/{ns}/connectors`: added by
@@ -47,22 +47,14 @@ pub struct TypeQuery {
     resource_type: Option<String>,
     /// Only types with this auth method.
     auth_method: Option<String>,
-    /// Page size (1–500, default 50).
-    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     cursor: Option<String>,
 }
 
 /// List connector types.
-#[utoipa::path(
-    get,
-    path = "/api/v1/connector-types",
-    tag = "connectors",
+#[utoipa::path(get, path = "/api/v1/connector-types", tag = "connectors",
     params(TypeQuery),
-    responses((status = 200, description = "Connector types in catalog order, with their auth methods and resource types.", body = Page<TypeJson>)),
-)]
+    responses((status = 200, description = "Connector types in catalog order, with their auth methods and resource types.", body = Page<TypeJson>)))]
 pub async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> Reply {
     let (q, catalog) = (query.into_inner(), &cx.state.catalog);
     let limit = pagination::limit(q.limit)? as usize;
@@ -96,13 +88,9 @@ pub async fn list_types(cx: Cx, query: web::Query<TypeQuery>) -> Reply {
 }
 
 /// Show a connector type.
-#[utoipa::path(
-    get,
-    path = "/api/v1/connector-types/{type}",
-    tag = "connectors",
+#[utoipa::path(get, path = "/api/v1/connector-types/{type}", tag = "connectors",
     params(("type" = String, Path, description = "The type's id, e.g. `aws`.")),
-    responses((status = 200, description = "The type.", body = TypeJson)),
-)]
+    responses((status = 200, description = "The type.", body = TypeJson)))]
 pub async fn get_type(cx: Cx, path: web::Path<String>) -> Reply {
     let catalog = &cx.state.catalog;
     let t = catalog.get(&path).ok_or(AppError::NotFound)?;
@@ -125,6 +113,15 @@ async fn page(
     Ok((items, next.as_deref().map(encode_cursor)))
 }
 
+/// The path of a connector (read by `names::Address`), described.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[expect(dead_code, reason = "describes the path; `Address` reads it")]
+struct ConnectorPath {
+    /// The connector.
+    name: String,
+}
+
 /// Query of the connector list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -140,32 +137,20 @@ pub struct ConnectorQuery {
     label: Option<String>,
     /// Names containing this text.
     search: Option<String>,
-    /// Page size (1–500, default 50).
-    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     cursor: Option<String>,
 }
 
 impl Namespaced for ConnectorQuery {
     fn namespace_mut(&mut self) -> &mut Option<String> {
-        // A blank filter is no filter (as a list form sends it).
-        if self.namespace.as_deref() == Some("") {
-            self.namespace = None;
-        }
-        &mut self.namespace
+        crate::names::blank_as_none(&mut self.namespace)
     }
 }
 
 /// List connectors.
-#[utoipa::path(
-    get,
-    path = "/api/v1/connectors",
-    tag = "connectors",
+#[utoipa::path(get, path = "/api/v1/connectors", tag = "connectors",
     params(ConnectorQuery),
-    responses((status = 200, description = "The connectors the caller may read.", body = Page<ConnectorJson>)),
-)]
+    responses((status = 200, description = "The connectors the caller may read.", body = Page<ConnectorJson>)))]
 pub async fn list_connectors(cx: Cx, query: Scoped<web::Query<ConnectorQuery>>) -> Reply {
     let q = query.0.into_inner();
     let filter = ListQuery {
@@ -244,40 +229,28 @@ impl Namespaced for CreateBody {
 }
 
 /// Register a connector.
-#[utoipa::path(
-    post,
-    path = "/api/v1/connectors",
-    tag = "connectors",
+#[utoipa::path(post, path = "/api/v1/connectors", tag = "connectors",
     request_body = CreateBody,
-    responses((status = 201, description = "Registered (secrets sealed; never shown back).", body = ConnectorJson)),
-)]
+    responses((status = 201, description = "Registered (secrets sealed; never shown back).", body = ConnectorJson)))]
 pub async fn create_connector(cx: Cx, body: Scoped<Json<CreateBody>>) -> Reply {
     let (c, resources) = calls::create(&cx, body.0.into_inner().into()).await?;
     Ok(HttpResponse::Created().json(c.json(&resources)))
 }
 
 /// Show a connector.
-#[utoipa::path(
-    get,
-    path = "/api/v1/connectors/{name}",
-    tag = "connectors",
-    params(("name" = String, Path, description = "The connector.")),
-    responses((status = 200, description = "The connector.", body = ConnectorJson)),
-)]
+#[utoipa::path(get, path = "/api/v1/connectors/{name}", tag = "connectors",
+    params(ConnectorPath),
+    responses((status = 200, description = "The connector.", body = ConnectorJson)))]
 pub async fn get_connector(cx: Cx, at: Address) -> Reply {
     let (c, resources) = calls::get(&cx, at).await?;
     Ok(HttpResponse::Ok().json(c.json(&resources)))
 }
 
 /// Change a connector.
-#[utoipa::path(
-    patch,
-    path = "/api/v1/connectors/{name}",
-    tag = "connectors",
-    params(("name" = String, Path, description = "The connector.")),
+#[utoipa::path(patch, path = "/api/v1/connectors/{name}", tag = "connectors",
+    params(ConnectorPath),
     request_body = ConnectorPatch,
-    responses((status = 200, description = "Changed.", body = ConnectorJson)),
-)]
+    responses((status = 200, description = "Changed.", body = ConnectorJson)))]
 pub async fn update_connector(cx: Cx, at: Address, body: Json<Map<String, Value>>) -> Reply {
     // Who may change it is answered before what the change says.
     let current = calls::editable(&cx, at).await?;
@@ -287,13 +260,9 @@ pub async fn update_connector(cx: Cx, at: Address, body: Json<Map<String, Value>
 }
 
 /// Delete a connector.
-#[utoipa::path(
-    delete,
-    path = "/api/v1/connectors/{name}",
-    tag = "connectors",
-    params(("name" = String, Path, description = "The connector.")),
-    responses((status = 204, description = "Deleted.")),
-)]
+#[utoipa::path(delete, path = "/api/v1/connectors/{name}", tag = "connectors",
+    params(ConnectorPath),
+    responses((status = 204, description = "Deleted.")))]
 pub async fn delete_connector(cx: Cx, at: Address) -> Reply {
     calls::delete(&cx, at).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -313,16 +282,12 @@ pub struct VerifyBody {
 ///
 /// Asks the provider what the connector reaches: 200 with the result; a provider's
 /// refusal is the `error` of the body, not a failed request.
-#[utoipa::path(
-    post,
-    path = "/api/v1/connectors/{name}/verify",
-    tag = "connectors",
-    params(("name" = String, Path, description = "The connector.")),
+#[utoipa::path(post, path = "/api/v1/connectors/{name}/verify", tag = "connectors",
+    params(ConnectorPath),
     request_body(content = Option<VerifyBody>, description = "Optional: check one resource type or id only."),
-    responses((status = 200, description = "What the connector reaches; a provider's refusal is the `error` here, not a failed request.", body = Verification)),
-)]
-pub async fn verify_connector(cx: Cx, at: Address, body: OptionalJson<VerifyBody>) -> Reply {
-    let b = body.0.unwrap_or_default();
+    responses((status = 200, description = "What the connector reaches; a provider's refusal is the `error` here, not a failed request.", body = Verification)))]
+pub async fn verify_connector(cx: Cx, at: Address, body: Json<Option<VerifyBody>>) -> Reply {
+    let b = body.into_inner().unwrap_or_default();
     let v = brokering::verify(&cx, at, b.resource_type, b.resource_id).await?;
     Ok(HttpResponse::Ok().json(v))
 }
@@ -341,17 +306,10 @@ pub struct CredentialsBody {
 ///
 /// Needs `connector::use`. Issued credentials are cached until shortly before they
 /// expire.
-#[utoipa::path(
-    post,
-    path = "/api/v1/connectors/{name}/client-credentials",
-    tag = "connectors",
-    params(("name" = String, Path, description = "The connector.")),
+#[utoipa::path(post, path = "/api/v1/connectors/{name}/client-credentials", tag = "connectors",
+    params(ConnectorPath),
     request_body = CredentialsBody,
-    responses(
-        (status = 200, description = "Short-lived credentials for one resource (`Cache-Control: no-store`).", body = IssuedJson),
-        (status = 502, description = "The provider refused or could not be reached.", body = crate::web::api::ErrorBody),
-    ),
-)]
+    responses( (status = 200, description = "Short-lived credentials for one resource (`Cache-Control: no-store`).", body = IssuedJson), (status = 502, description = "The provider refused or could not be reached.", body = crate::web::api::ErrorBody), ))]
 pub async fn client_credentials(cx: Cx, at: Address, body: Json<CredentialsBody>) -> Reply {
     let b = body.into_inner();
     let (rt, id, issued) =
@@ -455,11 +413,7 @@ pub struct ResourcesQuery {
     resource_type: Option<String>,
     /// Only connectors of this type.
     connector_type: Option<String>,
-    /// Page size (1–500, default 50).
-    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     cursor: Option<String>,
 }
 
@@ -467,13 +421,9 @@ pub struct ResourcesQuery {
 ///
 /// One row per readable connector and resource type (a page holds up to `limit`
 /// connectors).
-#[utoipa::path(
-    get,
-    path = "/api/v1/resources",
-    tag = "connectors",
+#[utoipa::path(get, path = "/api/v1/resources", tag = "connectors",
     params(ResourcesQuery),
-    responses((status = 200, description = "One row per readable connector and resource type.", body = Page<ResourceListRow>)),
-)]
+    responses((status = 200, description = "One row per readable connector and resource type.", body = Page<ResourceListRow>)))]
 pub async fn list_resources(cx: Cx, query: web::Query<ResourcesQuery>) -> Reply {
     let q = query.into_inner();
     let resource_type = q.resource_type.filter(|s| !s.is_empty());

@@ -65,11 +65,7 @@ pub struct EnvQuery {
     /// Only with this build status (QUEUED, BUILDING, COMPLETED, FAILED, CANCELED).
     #[param(pattern = "^(QUEUED|BUILDING|COMPLETED|FAILED|CANCELED)?$")]
     pub status: Option<String>,
-    /// Page size (1–500, default 50).
-    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     pub cursor: Option<String>,
 }
 
@@ -120,13 +116,9 @@ pub fn env_page(rows: Vec<(Environment, String)>, total: i64, limit: i64) -> Env
 }
 
 /// List environments.
-#[utoipa::path(
-    get,
-    path = "/api/v1/environments",
-    tag = "environments",
+#[utoipa::path(get, path = "/api/v1/environments", tag = "environments",
     params(EnvQuery),
-    responses((status = 200, description = "The environments the caller may read, by namespace and name, with the exact total.", body = EnvPage)),
-)]
+    responses((status = 200, description = "The environments the caller may read, by namespace and name, with the exact total.", body = EnvPage)))]
 async fn list_environments(cx: Cx, q: web::Query<EnvQuery>) -> Reply {
     let filter = q.filter()?;
     let limit = filter.limit;
@@ -137,13 +129,9 @@ async fn list_environments(cx: Cx, q: web::Query<EnvQuery>) -> Reply {
 }
 
 /// Create an environment.
-#[utoipa::path(
-    post,
-    path = "/api/v1/environments",
-    tag = "environments",
+#[utoipa::path(post, path = "/api/v1/environments", tag = "environments",
     request_body = NewEnv,
-    responses((status = 201, description = "Created (a build is queued).", body = EnvironmentJson)),
-)]
+    responses((status = 201, description = "Created (a build is queued).", body = EnvironmentJson)))]
 async fn create_environment(cx: Cx, body: Json<NewEnv>) -> Reply {
     let input = body.into_inner();
     let ns = input.namespace.clone();
@@ -154,13 +142,9 @@ async fn create_environment(cx: Cx, body: Json<NewEnv>) -> Reply {
 }
 
 /// Show an environment.
-#[utoipa::path(
-    get,
-    path = "/api/v1/environments/{ns}/{name}",
-    tag = "environments",
+#[utoipa::path(get, path = "/api/v1/environments/{ns}/{name}", tag = "environments",
     params(("ns" = String, Path, description = "The namespace."), ("name" = String, Path, description = "The environment.")),
-    responses((status = 200, description = "The environment with its specification.", body = EnvironmentJson)),
-)]
+    responses((status = 200, description = "The environment with its specification.", body = EnvironmentJson)))]
 async fn get_environment(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     let (ns, name) = path.into_inner();
     let n = ns.clone();
@@ -181,14 +165,10 @@ pub(super) async fn update(
 }
 
 /// Change an environment.
-#[utoipa::path(
-    patch,
-    path = "/api/v1/environments/{ns}/{name}",
-    tag = "environments",
+#[utoipa::path(patch, path = "/api/v1/environments/{ns}/{name}", tag = "environments",
     params(("ns" = String, Path, description = "The namespace."), ("name" = String, Path, description = "The environment.")),
     request_body = EnvChanges,
-    responses((status = 200, description = "Changed.", body = EnvironmentJson)),
-)]
+    responses((status = 200, description = "Changed.", body = EnvironmentJson)))]
 async fn update_environment(
     cx: Cx,
     path: web::Path<(String, String)>,
@@ -206,13 +186,9 @@ pub(super) async fn delete(cx: &Cx, (ns, name): (String, String)) -> AppResult<(
 }
 
 /// Delete an environment.
-#[utoipa::path(
-    delete,
-    path = "/api/v1/environments/{ns}/{name}",
-    tag = "environments",
+#[utoipa::path(delete, path = "/api/v1/environments/{ns}/{name}", tag = "environments",
     params(("ns" = String, Path, description = "The namespace."), ("name" = String, Path, description = "The environment.")),
-    responses((status = 204, description = "Deleted.")),
-)]
+    responses((status = 204, description = "Deleted.")))]
 async fn delete_environment(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     delete(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -86,17 +86,10 @@ pub struct AccessTokenResponse {
 /// Exchanges a password (users) or an API key (service accounts) for an access token.
 /// A token minted from a key remembers the key's secret generation and dies with that
 /// secret. Failed attempts are throttled per client and per account.
-#[utoipa::path(
-    post,
-    path = "/api/v1/login",
-    tag = "credentials",
+#[utoipa::path(post, path = "/api/v1/login", tag = "credentials",
     security(()),
     request_body = LoginRequest,
-    responses(
-        (status = 200, description = "A bearer access token for the user or the key's service account.", body = AccessTokenResponse),
-        (status = 401, description = "Wrong password, unknown user, or a key that is not valid.", body = crate::web::api::ErrorBody),
-    ),
-)]
+    responses( (status = 200, description = "A bearer access token for the user or the key's service account.", body = AccessTokenResponse), (status = 401, description = "Wrong password, unknown user, or a key that is not valid.", body = crate::web::api::ErrorBody), ))]
 pub async fn api_login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -214,12 +207,8 @@ pub struct WhoAmI {
 }
 
 /// Who the credential is.
-#[utoipa::path(
-    get,
-    path = "/api/v1/whoami",
-    tag = "credentials",
-    responses((status = 200, description = "Who the credential belongs to.", body = WhoAmI)),
-)]
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "credentials",
+    responses((status = 200, description = "Who the credential belongs to.", body = WhoAmI)))]
 pub async fn whoami(actor: Actor) -> HttpResponse {
     let principal = actor.principal;
     HttpResponse::Ok().json(WhoAmI {

@@ -63,22 +63,14 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 pub struct NamespaceQuery {
     /// Names containing this text.
     search: Option<String>,
-    /// Page size (1–500, default 50).
-    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     cursor: Option<String>,
 }
 
 /// List namespaces.
-#[utoipa::path(
-    get,
-    path = "/api/v1/namespaces",
-    tag = "namespaces",
+#[utoipa::path(get, path = "/api/v1/namespaces", tag = "namespaces",
     params(NamespaceQuery),
-    responses((status = 200, description = "The namespaces the caller may read.", body = Page<NamespaceJson>)),
-)]
+    responses((status = 200, description = "The namespaces the caller may read.", body = Page<NamespaceJson>)))]
 async fn list_namespaces(cx: Cx, q: web::Query<NamespaceQuery>) -> Reply {
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
@@ -113,13 +105,9 @@ pub struct CreateNamespace {
 }
 
 /// Create a namespace.
-#[utoipa::path(
-    post,
-    path = "/api/v1/namespaces",
-    tag = "namespaces",
+#[utoipa::path(post, path = "/api/v1/namespaces", tag = "namespaces",
     request_body = CreateNamespace,
-    responses((status = 201, description = "Created; the creator administers it.", body = NamespaceJson)),
-)]
+    responses((status = 201, description = "Created; the creator administers it.", body = NamespaceJson)))]
 async fn create_namespace(cx: Cx, body: Json<CreateNamespace>) -> Reply {
     let b = body.into_inner();
     let description = b.description.unwrap_or_default();
@@ -132,13 +120,9 @@ async fn create_namespace(cx: Cx, body: Json<CreateNamespace>) -> Reply {
 }
 
 /// Show a namespace.
-#[utoipa::path(
-    get,
-    path = "/api/v1/namespaces/{ns}",
-    tag = "namespaces",
+#[utoipa::path(get, path = "/api/v1/namespaces/{ns}", tag = "namespaces",
     params(("ns" = String, Path, description = "The namespace.")),
-    responses((status = 200, description = "The namespace and how many environments it holds.", body = NamespaceDetail)),
-)]
+    responses((status = 200, description = "The namespace and how many environments it holds.", body = NamespaceDetail)))]
 async fn get_namespace(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     let (ns, count) = cx
@@ -155,13 +139,9 @@ async fn get_namespace(cx: Cx, path: web::Path<String>) -> Reply {
 }
 
 /// Delete a namespace.
-#[utoipa::path(
-    delete,
-    path = "/api/v1/namespaces/{ns}",
-    tag = "namespaces",
+#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}", tag = "namespaces",
     params(("ns" = String, Path, description = "The namespace.")),
-    responses((status = 204, description = "Deleted.")),
-)]
+    responses((status = 204, description = "Deleted.")))]
 async fn delete_namespace(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     cx.run(move |conn, actor, st| manage::delete(conn, actor, &st.key_cache, &name))
@@ -175,13 +155,9 @@ fn shares_answer(items: Vec<ShareJson>) -> HttpResponse {
 }
 
 /// List a namespace's shares.
-#[utoipa::path(
-    get,
-    path = "/api/v1/namespaces/{ns}/shares",
-    tag = "namespaces",
+#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/shares", tag = "namespaces",
     params(("ns" = String, Path, description = "The namespace.")),
-    responses((status = 200, description = "Who it is shared with.", body = Page<ShareJson>)),
-)]
+    responses((status = 200, description = "Who it is shared with.", body = Page<ShareJson>)))]
 async fn list_shares(cx: Cx, path: web::Path<String>) -> Reply {
     let name = path.into_inner();
     let items = cx
@@ -201,14 +177,10 @@ pub struct ShareBody {
 }
 
 /// Share a namespace.
-#[utoipa::path(
-    put,
-    path = "/api/v1/namespaces/{ns}/shares/{principal}",
-    tag = "namespaces",
+#[utoipa::path(put, path = "/api/v1/namespaces/{ns}/shares/{principal}", tag = "namespaces",
     params(("ns" = String, Path, description = "The namespace."), ("principal" = String, Path, description = "A user (`name` or `user:name`) or a service account (`ns/name` or `service_account:ns/name`).")),
     request_body = ShareBody,
-    responses((status = 200, description = "Shared; every share of the namespace.", body = Page<ShareJson>)),
-)]
+    responses((status = 200, description = "Shared; every share of the namespace.", body = Page<ShareJson>)))]
 async fn put_share(cx: Cx, path: web::Path<(String, String)>, body: Json<ShareBody>) -> Reply {
     let path = path.into_inner();
     let name = path.0.clone();
@@ -238,13 +210,9 @@ pub(super) async fn unshare(cx: &Cx, (name, target): (String, String)) -> AppRes
 }
 
 /// Stop sharing a namespace.
-#[utoipa::path(
-    delete,
-    path = "/api/v1/namespaces/{ns}/shares/{principal}",
-    tag = "namespaces",
+#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}/shares/{principal}", tag = "namespaces",
     params(("ns" = String, Path, description = "The namespace."), ("principal" = String, Path, description = "A user (`name` or `user:name`) or a service account (`ns/name` or `service_account:ns/name`).")),
-    responses((status = 204, description = "No longer shared.")),
-)]
+    responses((status = 204, description = "No longer shared.")))]
 async fn delete_share(cx: Cx, path: web::Path<(String, String)>) -> Reply {
     unshare(&cx, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())

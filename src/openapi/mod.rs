@@ -55,7 +55,7 @@ struct Top;
 pub fn document() -> Value {
     let mut doc = serde_json::to_value(generated()).unwrap_or_default();
     add_namespaced_forms(&mut doc);
-    refuse_nul_in_text_parameters(&mut doc);
+    describe_query_parameters(&mut doc);
     doc
 }
 
@@ -112,13 +112,9 @@ static JSON: LazyLock<String> = LazyLock::new(|| document().to_string());
 /// This API as OpenAPI 3.1.
 ///
 /// Public: it holds no data.
-#[utoipa::path(
-    get,
-    path = "/api/v1/openapi.json",
-    tag = "meta",
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
     security(()),
-    responses((status = 200, description = "The OpenAPI 3.1 document of this API.", content_type = "application/json", body = Object)),
-)]
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API.", content_type = "application/json", body = Object)))]
 async fn serve() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
@@ -185,9 +181,11 @@ fn add_namespaced_forms(doc: &mut Value) {
     }
 }
 
-/// Marks every free-text query parameter as holding no NUL character, as
-/// `web::api::refuse_nul_in_query` enforces.
-fn refuse_nul_in_text_parameters(doc: &mut Value) {
+/// What every query parameter of a kind shares, said once: the paging parameters'
+/// bounds and form (`crate::web::pagination`), and that no text holds a NUL character
+/// (`web::api::refuse_nul_in_query`).
+fn describe_query_parameters(doc: &mut Value) {
+    use crate::web::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
@@ -198,6 +196,21 @@ fn refuse_nul_in_text_parameters(doc: &mut Value) {
         .filter_map(|op| op.get_mut("parameters").and_then(Value::as_array_mut))
         .flatten();
     for p in parameters.filter(|p| p["in"] == "query") {
+        match p["name"].as_str() {
+            Some("limit") => {
+                p["description"] = json!(format!(
+                    "Page size (1–{MAX_LIMIT}, default {DEFAULT_LIMIT})."
+                ));
+                p["schema"]["minimum"] = json!(1);
+                p["schema"]["maximum"] = json!(MAX_LIMIT);
+            }
+            Some("cursor") if p.get("description").is_none() => {
+                p["description"] = json!("`next_cursor` of the previous page.");
+                // Base64url without padding, as `pagination::encode_cursor` writes it.
+                p["schema"]["pattern"] = json!("^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$");
+            }
+            _ => {}
+        }
         let schema = &mut p["schema"];
         let text = schema["type"] == "string" || schema["type"] == json!(["string", "null"]);
         if text && schema.get("pattern").is_none() {

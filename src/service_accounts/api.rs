@@ -84,6 +84,26 @@ fn routes(prefix: &str) -> actix_web::Scope {
         .service(web::resource(format!("{key}/rotate")).post(rotate_key))
 }
 
+/// The path of an account (read by `names::Address`), described.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[expect(dead_code, reason = "describes the path; `Address` reads it")]
+struct AccountPath {
+    /// The service account.
+    name: String,
+}
+
+/// The path of a key (read by `KeyAt`), described.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[expect(dead_code, reason = "describes the path; `KeyAt` reads it")]
+struct KeyPath {
+    /// The service account.
+    name: String,
+    /// The key's name.
+    key: String,
+}
+
 /// Query of the list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -93,32 +113,20 @@ pub struct ListQuery {
     namespace: Option<String>,
     /// Names containing this text.
     search: Option<String>,
-    /// Page size (1–500, default 50).
-    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     cursor: Option<String>,
 }
 
 impl Namespaced for ListQuery {
     fn namespace_mut(&mut self) -> &mut Option<String> {
-        // A blank filter is no filter (as a list form sends it).
-        if self.namespace.as_deref() == Some("") {
-            self.namespace = None;
-        }
-        &mut self.namespace
+        crate::names::blank_as_none(&mut self.namespace)
     }
 }
 
 /// List service accounts.
-#[utoipa::path(
-    get,
-    path = "/api/v1/service-accounts",
-    tag = "service accounts",
+#[utoipa::path(get, path = "/api/v1/service-accounts", tag = "service accounts",
     params(ListQuery),
-    responses((status = 200, description = "The accounts the caller may read, by name.", body = Page<AccountJson>)),
-)]
+    responses((status = 200, description = "The accounts the caller may read, by name.", body = Page<AccountJson>)))]
 async fn list_accounts(cx: Cx, query: Scoped<web::Query<ListQuery>>) -> Reply {
     let q = query.0.into_inner();
     let limit = pagination::limit(q.limit)?;
@@ -140,13 +148,9 @@ async fn list_accounts(cx: Cx, query: Scoped<web::Query<ListQuery>>) -> Reply {
 }
 
 /// Create a service account.
-#[utoipa::path(
-    post,
-    path = "/api/v1/service-accounts",
-    tag = "service accounts",
+#[utoipa::path(post, path = "/api/v1/service-accounts", tag = "service accounts",
     request_body = NewAccount,
-    responses((status = 201, description = "Created.", body = AccountJson)),
-)]
+    responses((status = 201, description = "Created.", body = AccountJson)))]
 async fn create_account(cx: Cx, body: Scoped<Json<NewAccount>>) -> Reply {
     let input = body.0.into_inner();
     let created = cx
@@ -156,13 +160,9 @@ async fn create_account(cx: Cx, body: Scoped<Json<NewAccount>>) -> Reply {
 }
 
 /// Show a service account.
-#[utoipa::path(
-    get,
-    path = "/api/v1/service-accounts/{name}",
-    tag = "service accounts",
-    params(("name" = String, Path, description = "The service account.")),
-    responses((status = 200, description = "The account.", body = AccountJson)),
-)]
+#[utoipa::path(get, path = "/api/v1/service-accounts/{name}", tag = "service accounts",
+    params(AccountPath),
+    responses((status = 200, description = "The account.", body = AccountJson)))]
 async fn get_account(cx: Cx, at: Address) -> Reply {
     let found = cx
         .run(move |conn, actor, _| accounts::summary(conn, actor.grants(), &at))
@@ -171,40 +171,28 @@ async fn get_account(cx: Cx, at: Address) -> Reply {
 }
 
 /// Change a service account.
-#[utoipa::path(
-    patch,
-    path = "/api/v1/service-accounts/{name}",
-    tag = "service accounts",
-    params(("name" = String, Path, description = "The service account.")),
+#[utoipa::path(patch, path = "/api/v1/service-accounts/{name}", tag = "service accounts",
+    params(AccountPath),
     request_body = Edit,
-    responses((status = 200, description = "Changed.", body = AccountJson)),
-)]
+    responses((status = 200, description = "Changed.", body = AccountJson)))]
 async fn update_account(cx: Cx, at: Address, body: Json<Edit>) -> Reply {
     let updated = actions::update_account(&cx, at, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(AccountJson::from(&updated)))
 }
 
 /// Delete a service account.
-#[utoipa::path(
-    delete,
-    path = "/api/v1/service-accounts/{name}",
-    tag = "service accounts",
-    params(("name" = String, Path, description = "The service account.")),
-    responses((status = 204, description = "Deleted, with its keys and bindings.")),
-)]
+#[utoipa::path(delete, path = "/api/v1/service-accounts/{name}", tag = "service accounts",
+    params(AccountPath),
+    responses((status = 204, description = "Deleted, with its keys and bindings.")))]
 async fn delete_account(cx: Cx, at: Address) -> Reply {
     actions::delete_account(&cx, at).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Show a service account's role bindings.
-#[utoipa::path(
-    get,
-    path = "/api/v1/service-accounts/{name}/role-bindings",
-    tag = "service accounts",
-    params(("name" = String, Path, description = "The service account.")),
-    responses((status = 200, description = "Its role bindings: pattern → roles.", body = access::RoleBindings)),
-)]
+#[utoipa::path(get, path = "/api/v1/service-accounts/{name}/role-bindings", tag = "service accounts",
+    params(AccountPath),
+    responses((status = 200, description = "Its role bindings: pattern → roles.", body = access::RoleBindings)))]
 async fn get_bindings(cx: Cx, at: Address) -> Reply {
     let map = cx
         .run(move |conn, actor, _| grants::bindings(conn, actor.grants(), &at))
@@ -213,14 +201,10 @@ async fn get_bindings(cx: Cx, at: Address) -> Reply {
 }
 
 /// Replace a service account's role bindings.
-#[utoipa::path(
-    put,
-    path = "/api/v1/service-accounts/{name}/role-bindings",
-    tag = "service accounts",
-    params(("name" = String, Path, description = "The service account.")),
+#[utoipa::path(put, path = "/api/v1/service-accounts/{name}/role-bindings", tag = "service accounts",
+    params(AccountPath),
     request_body(content = access::RoleBindings, description = "Pattern (`ns/env`, globs allowed) → roles; replaces every binding. Never more than the caller holds."),
-    responses((status = 200, description = "The bindings now held.", body = access::RoleBindings)),
-)]
+    responses((status = 200, description = "The bindings now held.", body = access::RoleBindings)))]
 async fn put_bindings(cx: Cx, at: Address, body: Json<BTreeMap<String, Vec<String>>>) -> Reply {
     let bindings = access::parse_binding_map(&body)?;
     let map = cx
@@ -237,13 +221,9 @@ async fn put_bindings(cx: Cx, at: Address, body: Json<BTreeMap<String, Vec<Strin
 /// admin, or within the namespaces a namespace admin administers (the account must be
 /// readable: 404 otherwise; 403 when its bindings reach none of the caller's
 /// namespaces); same filters and paging as `/api/v1/environments`.
-#[utoipa::path(
-    get,
-    path = "/api/v1/service-accounts/{name}/environments",
-    tag = "service accounts",
-    params(("name" = String, Path, description = "The service account."), crate::environments::api::EnvQuery),
-    responses((status = 200, description = "What the account can read (within what the caller administers).", body = crate::environments::api::EnvPage)),
-)]
+#[utoipa::path(get, path = "/api/v1/service-accounts/{name}/environments", tag = "service accounts",
+    params(AccountPath, crate::environments::api::EnvQuery),
+    responses((status = 200, description = "What the account can read (within what the caller administers).", body = crate::environments::api::EnvPage)))]
 async fn get_environments(
     cx: Cx,
     at: Address,
@@ -272,13 +252,9 @@ async fn get_environments(
 }
 
 /// List a service account's API keys.
-#[utoipa::path(
-    get,
-    path = "/api/v1/service-accounts/{name}/api-keys",
-    tag = "service accounts",
-    params(("name" = String, Path, description = "The service account.")),
-    responses((status = 200, description = "Its keys (never their secrets).", body = Page<KeyJson>)),
-)]
+#[utoipa::path(get, path = "/api/v1/service-accounts/{name}/api-keys", tag = "service accounts",
+    params(AccountPath),
+    responses((status = 200, description = "Its keys (never their secrets).", body = Page<KeyJson>)))]
 async fn list_keys(cx: Cx, account: Address) -> Reply {
     let name = account.name.clone();
     let keys = cx
@@ -324,14 +300,10 @@ fn key_json(key: &ApiKey, account: &str) -> KeyJson {
 }
 
 /// Create an API key.
-#[utoipa::path(
-    post,
-    path = "/api/v1/service-accounts/{name}/api-keys",
-    tag = "service accounts",
-    params(("name" = String, Path, description = "The service account.")),
+#[utoipa::path(post, path = "/api/v1/service-accounts/{name}/api-keys", tag = "service accounts",
+    params(AccountPath),
     request_body = CreateKeyBody,
-    responses((status = 201, description = "The new key, with its secret `key` shown this once.", body = KeyJson)),
-)]
+    responses((status = 201, description = "The new key, with its secret `key` shown this once.", body = KeyJson)))]
 async fn create_key(cx: Cx, account: Address, body: Json<CreateKeyBody>) -> Reply {
     let b = body.into_inner();
     let input = NewKeyInput {
@@ -349,13 +321,9 @@ async fn create_key(cx: Cx, account: Address, body: Json<CreateKeyBody>) -> Repl
 }
 
 /// Show an API key.
-#[utoipa::path(
-    get,
-    path = "/api/v1/service-accounts/{name}/api-keys/{key}",
-    tag = "service accounts",
-    params(("name" = String, Path, description = "The service account."), ("key" = String, Path, description = "The key's name.")),
-    responses((status = 200, description = "The key.", body = KeyJson)),
-)]
+#[utoipa::path(get, path = "/api/v1/service-accounts/{name}/api-keys/{key}", tag = "service accounts",
+    params(KeyPath),
+    responses((status = 200, description = "The key.", body = KeyJson)))]
 async fn get_key(cx: Cx, at: KeyAt) -> Reply {
     let name = at.account.name.clone();
     let key = cx
@@ -365,14 +333,10 @@ async fn get_key(cx: Cx, at: KeyAt) -> Reply {
 }
 
 /// Change an API key.
-#[utoipa::path(
-    patch,
-    path = "/api/v1/service-accounts/{name}/api-keys/{key}",
-    tag = "service accounts",
-    params(("name" = String, Path, description = "The service account."), ("key" = String, Path, description = "The key's name.")),
+#[utoipa::path(patch, path = "/api/v1/service-accounts/{name}/api-keys/{key}", tag = "service accounts",
+    params(KeyPath),
     request_body = Edit,
-    responses((status = 200, description = "Changed.", body = KeyJson)),
-)]
+    responses((status = 200, description = "Changed.", body = KeyJson)))]
 async fn update_key(cx: Cx, at: KeyAt, body: Json<Edit>) -> Reply {
     let name = at.account.name.clone();
     let key = actions::update_key(&cx, at, body.into_inner()).await?;
@@ -380,13 +344,9 @@ async fn update_key(cx: Cx, at: KeyAt, body: Json<Edit>) -> Reply {
 }
 
 /// Delete an API key.
-#[utoipa::path(
-    delete,
-    path = "/api/v1/service-accounts/{name}/api-keys/{key}",
-    tag = "service accounts",
-    params(("name" = String, Path, description = "The service account."), ("key" = String, Path, description = "The key's name.")),
-    responses((status = 204, description = "Revoked and deleted.")),
-)]
+#[utoipa::path(delete, path = "/api/v1/service-accounts/{name}/api-keys/{key}", tag = "service accounts",
+    params(KeyPath),
+    responses((status = 204, description = "Revoked and deleted.")))]
 async fn delete_key(cx: Cx, at: KeyAt) -> Reply {
     actions::delete_key(&cx, at).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -402,14 +362,10 @@ pub struct RotateBody {
 }
 
 /// Rotate an API key.
-#[utoipa::path(
-    post,
-    path = "/api/v1/service-accounts/{name}/api-keys/{key}/rotate",
-    tag = "service accounts",
-    params(("name" = String, Path, description = "The service account."), ("key" = String, Path, description = "The key's name.")),
+#[utoipa::path(post, path = "/api/v1/service-accounts/{name}/api-keys/{key}/rotate", tag = "service accounts",
+    params(KeyPath),
     request_body = RotateBody,
-    responses((status = 200, description = "The new secret `key`, shown this once; the old one works until `retain_until`.", body = KeyJson)),
-)]
+    responses((status = 200, description = "The new secret `key`, shown this once; the old one works until `retain_until`.", body = KeyJson)))]
 async fn rotate_key(cx: Cx, at: KeyAt, body: Json<RotateBody>) -> Reply {
     let name = at.account.name.clone();
     let retain = body.into_inner().retain_period_minutes.unwrap_or(0);

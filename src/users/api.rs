@@ -146,12 +146,8 @@ pub struct GroupJson {
 /// What the caller may do.
 ///
 /// The caller's permission map (conda-store compatible), with each binding's source.
-#[utoipa::path(
-    get,
-    path = "/api/v1/permissions",
-    tag = "users",
-    responses((status = 200, description = "What the caller may do, and why.", body = access::PermissionsJson)),
-)]
+#[utoipa::path(get, path = "/api/v1/permissions", tag = "users",
+    responses((status = 200, description = "What the caller may do, and why.", body = access::PermissionsJson)))]
 async fn my_permissions(cx: Cx) -> Reply {
     let principal = cx.actor.principal;
     let expiration = match &principal.method {
@@ -179,22 +175,14 @@ async fn my_permissions(cx: Cx) -> Reply {
 pub struct UserQuery {
     /// Names containing this text.
     search: Option<String>,
-    /// Page size (1–500, default 50).
-    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(pattern = "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?$")]
     cursor: Option<String>,
 }
 
 /// List users.
-#[utoipa::path(
-    get,
-    path = "/api/v1/users",
-    tag = "users",
+#[utoipa::path(get, path = "/api/v1/users", tag = "users",
     params(UserQuery),
-    responses((status = 200, description = "Users by name (global admins).", body = Page<UserJson>)),
-)]
+    responses((status = 200, description = "Users by name (global admins).", body = Page<UserJson>)))]
 async fn list_users(Admin(cx): Admin, q: web::Query<UserQuery>) -> Reply {
     let q = q.into_inner();
     let limit = pagination::limit(q.limit)?;
@@ -238,13 +226,9 @@ pub struct CreateUser {
 }
 
 /// Create a user.
-#[utoipa::path(
-    post,
-    path = "/api/v1/users",
-    tag = "users",
+#[utoipa::path(post, path = "/api/v1/users", tag = "users",
     request_body = CreateUser,
-    responses((status = 201, description = "Created, with a new primary namespace it administers.", body = UserJson)),
-)]
+    responses((status = 201, description = "Created, with a new primary namespace it administers.", body = UserJson)))]
 async fn create_user(Admin(cx): Admin, body: Json<CreateUser>) -> Reply {
     let b = body.into_inner();
     let hash = ops::hash_password(b.password.clone()).await?;
@@ -264,13 +248,9 @@ async fn create_user(Admin(cx): Admin, body: Json<CreateUser>) -> Reply {
 }
 
 /// Show a user.
-#[utoipa::path(
-    get,
-    path = "/api/v1/users/{name}",
-    tag = "users",
+#[utoipa::path(get, path = "/api/v1/users/{name}", tag = "users",
     params(("name" = String, Path, description = "The user.")),
-    responses((status = 200, description = "The user.", body = UserJson)),
-)]
+    responses((status = 200, description = "The user.", body = UserJson)))]
 async fn get_user(Admin(cx): Admin, path: web::Path<String>) -> Reply {
     let since = ops::provider_groups_since(&cx.state);
     let (user, groups) = cx
@@ -297,14 +277,10 @@ pub struct PatchUser {
 }
 
 /// Change a user.
-#[utoipa::path(
-    patch,
-    path = "/api/v1/users/{name}",
-    tag = "users",
+#[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "users",
     params(("name" = String, Path, description = "The user.")),
     request_body = PatchUser,
-    responses((status = 200, description = "Changed.", body = UserJson)),
-)]
+    responses((status = 200, description = "Changed.", body = UserJson)))]
 async fn update_user(Admin(cx): Admin, path: web::Path<String>, body: Json<PatchUser>) -> Reply {
     let name = path.into_inner();
     let b = body.into_inner();
@@ -386,13 +362,9 @@ fn seen_by(grants: &Grants, overseer: &Grants) -> AppResult<Grants> {
 }
 
 /// What a user can read.
-#[utoipa::path(
-    get,
-    path = "/api/v1/users/{name}/environments",
-    tag = "users",
+#[utoipa::path(get, path = "/api/v1/users/{name}/environments", tag = "users",
     params(("name" = String, Path, description = "The user."), crate::environments::api::EnvQuery),
-    responses((status = 200, description = "What the user can read (a namespace admin sees it within what they administer).", body = crate::environments::api::EnvPage)),
-)]
+    responses((status = 200, description = "What the user can read (a namespace admin sees it within what they administer).", body = crate::environments::api::EnvPage)))]
 async fn user_environments(
     cx: Cx,
     path: web::Path<String>,
@@ -421,13 +393,9 @@ async fn user_environments(
 ///
 /// That user's bindings with their sources (global admins; a namespace admin sees those
 /// within the namespaces they administer).
-#[utoipa::path(
-    get,
-    path = "/api/v1/users/{name}/permissions",
-    tag = "users",
+#[utoipa::path(get, path = "/api/v1/users/{name}/permissions", tag = "users",
     params(("name" = String, Path, description = "The user.")),
-    responses((status = 200, description = "What the user may do, and why.", body = access::PermissionsJson)),
-)]
+    responses((status = 200, description = "What the user may do, and why.", body = access::PermissionsJson)))]
 async fn user_permissions(cx: Cx, path: web::Path<String>) -> Reply {
     let cap = cx.actor.oversight()?;
     let (user, grants) = cx
@@ -447,12 +415,8 @@ async fn user_permissions(cx: Cx, path: web::Path<String>) -> Reply {
 /// List groups.
 ///
 /// Every group with role bindings (global admins).
-#[utoipa::path(
-    get,
-    path = "/api/v1/groups",
-    tag = "users",
-    responses((status = 200, description = "Groups with role bindings (global admins).", body = Page<GroupJson>)),
-)]
+#[utoipa::path(get, path = "/api/v1/groups", tag = "users",
+    responses((status = 200, description = "Groups with role bindings (global admins).", body = Page<GroupJson>)))]
 async fn list_groups(Admin(cx): Admin) -> Reply {
     let rows = cx
         .state

@@ -67,10 +67,11 @@ pub struct ErrorDetail {
     pub request_id: Option<String>,
 }
 
-/// A JSON body, as `web::Json` reads it (size limit, content type, errors) with two
-/// rules of its own: the body must be an object (serde would also take a struct
-/// written as an array, `[null, null]`), and a number with an integral value is an
-/// integer whichever way it is written (`5.0` is `5`: JSON does not tell them apart).
+/// A JSON body, as `web::Json` reads it (size limit, content type, errors) with rules
+/// of its own: the body must be an object (serde would also take a struct written as
+/// an array, `[null, null]`); a number with an integral value is an integer whichever
+/// way it is written (`5.0` is `5`: JSON does not tell them apart); and no body, like
+/// `null`, is `None` for an optional body (`Json<Option<T>>`).
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
@@ -102,6 +103,17 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
         req: &actix_web::HttpRequest,
         payload: &mut actix_web::dev::Payload,
     ) -> Self::Future {
+        // No body at all reads as `null`: `Json<Option<T>>` takes an optional body.
+        use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+        let headers = req.headers();
+        let empty = match headers.get(CONTENT_LENGTH) {
+            Some(length) => length.as_bytes() == b"0",
+            None => !headers.contains_key(TRANSFER_ENCODING),
+        };
+        if empty {
+            let read = object(serde_json::Value::Null);
+            return Box::pin(async move { Ok(Self(read?)) });
+        }
         let value = actix_web::web::Json::<serde_json::Value>::from_request(req, payload);
         Box::pin(async move { Ok(Self(object(value.await?.into_inner())?)) })
     }
@@ -124,43 +136,12 @@ pub async fn refuse_nul_in_query<B: actix_web::body::MessageBody>(
     Ok(next.call(req).await?.map_into_left_body())
 }
 
-/// An optional JSON body: none when the request has no body at all or the body is
-/// `null`, otherwise as [`Json`] reads it.
-#[derive(Debug)]
-pub struct OptionalJson<T>(pub Option<T>);
-
-impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for OptionalJson<T> {
-    type Error = actix_web::Error;
-    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(
-        req: &actix_web::HttpRequest,
-        payload: &mut actix_web::dev::Payload,
-    ) -> Self::Future {
-        use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-        let headers = req.headers();
-        let empty = match headers.get(CONTENT_LENGTH) {
-            Some(length) => length.as_bytes() == b"0",
-            None => !headers.contains_key(TRANSFER_ENCODING),
-        };
-        if empty {
-            return Box::pin(async { Ok(Self(None)) });
-        }
-        let body = actix_web::web::Json::<serde_json::Value>::from_request(req, payload);
-        Box::pin(async move {
-            match body.await?.into_inner() {
-                serde_json::Value::Null => Ok(Self(None)),
-                value => Ok(Self(Some(object(value)?))),
-            }
-        })
-    }
-}
-
-/// `value`, which must be a JSON object, as a `T` (400 otherwise).
+/// `value`, which must be a JSON object (or `null`, for an optional body), as a `T`
+/// (400 otherwise).
 pub fn object<T: serde::de::DeserializeOwned>(
     mut value: serde_json::Value,
 ) -> Result<T, crate::errors::AppError> {
-    if !value.is_object() {
+    if !value.is_object() && !value.is_null() {
         return Err(crate::errors::AppError::bad_request(
             "the body must be a JSON object",
         ));
