@@ -4,6 +4,7 @@
 
 pub mod migrations;
 pub mod schema;
+mod workers;
 
 use std::time::Duration;
 
@@ -120,6 +121,8 @@ pub struct Db {
     /// SQLite has one write lock per database; this process's writers queue here for
     /// it (woken in turn) instead of sleeping in SQLite's busy handler.
     write_lock: std::sync::Arc<std::sync::Mutex<()>>,
+    /// The threads database work runs on (one per connection).
+    workers: workers::Workers,
 }
 
 thread_local! {
@@ -155,6 +158,7 @@ impl Db {
             pool,
             dialect,
             write_lock: Default::default(),
+            workers: workers::Workers::start(size, "db"),
         }
     }
 
@@ -177,7 +181,7 @@ impl Db {
         Ok(self.pool.get()?)
     }
 
-    /// Runs `f` with a pooled connection on the blocking thread pool.
+    /// Runs `f` with a pooled connection on one of the database threads.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -185,14 +189,18 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || {
-            db.writing(|| {
-                let mut conn = db.pool.get().map_err(DbError::from)?;
-                f(&mut conn)
+        self.workers
+            .run(move || {
+                db.writing(|| {
+                    let mut conn = db.pool.get().map_err(DbError::from)?;
+                    f(&mut conn)
+                })
             })
-        })
-        .await
-        .map_err(|e| E::from(DbError::Blocking(anyhow::anyhow!("{e}"))))?
+            .await
+            .unwrap_or_else(|| {
+                let e = anyhow::anyhow!("the database work failed (see the log)");
+                Err(E::from(DbError::Blocking(e)))
+            })
     }
 
     /// Whether the database answers a trivial query within a second.
