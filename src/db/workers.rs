@@ -40,7 +40,10 @@ impl Workers {
     }
 
     /// Runs `f` on one of the threads; `None` when it panicked.
-    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
         let Some(queue) = &self.queue else {
             return actix_web::web::block(f).await.ok();
         };

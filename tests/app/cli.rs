@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::helpers::TestDb;
-use crate::running::run_with_stdin;
+use crate::running::{Running, run_with_stdin};
 
 fn portcullis(db: &TestDb) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
@@ -229,4 +229,27 @@ async fn secrets_rekey_moves_connector_secrets_to_the_new_server_secret() {
     // Running it again changes nothing.
     let out = rekey(Some(OLD));
     assert!(String::from_utf8_lossy(&out.stderr).contains("of 0 connectors (1 already"));
+}
+
+/// The server starts itself again, once and in place, with glibc's mmap threshold fixed
+/// (large freed blocks go back to the system); an operator's own setting wins.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_server_runs_with_a_fixed_malloc_mmap_threshold() {
+    let db = TestDb::new();
+    let tunables = |server: &Running| -> String {
+        let environ = std::fs::read(format!("/proc/{}/environ", server.pid())).unwrap();
+        environ
+            .split(|b| *b == 0)
+            .filter_map(|v| std::str::from_utf8(v).ok())
+            .find_map(|v| v.strip_prefix("GLIBC_TUNABLES="))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let server = Running::start(&db, "warn", &[]);
+    assert_eq!(tunables(&server), "glibc.malloc.mmap_threshold=131072");
+    drop(server);
+    let own = "glibc.malloc.mmap_threshold=262144";
+    let server = Running::start(&TestDb::new(), "warn", &[("GLIBC_TUNABLES", own)]);
+    assert_eq!(tunables(&server), own);
 }
