@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Memory under load: the release server on SQLite, 32 connections listing service
 # accounts with an access token (the issue's headline workload) for --duration
-# (default 300 s), sampling the server's RSS and thread count every 10 s; then the
-# same with each knob named on the command line's environment (e.g.
-# MALLOC_ARENA_MAX=2) to see where memory goes. Prints a Markdown table.
-#   benches/memory.sh [--duration 300s]
+# (default 300 s), sampling the server's RSS and thread count every 10 s; then, when
+# KNOB names a setting (e.g. KNOB=MALLOC_ARENA_MAX=2, KNOB_LABEL=arenas), the same with
+# it, to see where memory goes. Prints Markdown tables.
+#   [KNOB=NAME=value] benches/memory.sh [--duration 300s]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-300s}
@@ -53,4 +53,4 @@ run() { # label, extra environment (VAR=value …)
 }
 
 run default
-run "${KNOB_LABEL:-knob}" "${KNOB:-MALLOC_ARENA_MAX=2}"
+if [ -n "${KNOB:-}" ]; then run "${KNOB_LABEL:-knob}" "$KNOB"; fi
