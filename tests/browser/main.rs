@@ -206,6 +206,19 @@ impl Browser {
         self.find(css).await.click().await.unwrap();
     }
 
+    /// Clicks `css` and waits until the page it was on is replaced (a form posted and
+    /// the page after its redirect): what the next step finds is on the new page,
+    /// never on the old one in its last moments.
+    async fn click_and_load(&self, css: &str) {
+        let old = self.find("html").await;
+        self.click(css).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while old.tag_name().await.is_ok() {
+            assert!(Instant::now() < deadline, "{css} led to no new page");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn type_into(&self, css: &str, text: &str) {
         self.find(css).await.send_keys(text).await.unwrap();
     }

@@ -91,6 +91,19 @@ impl Browser {
     /// Fills the fields of the form `form` (`(name, value)`: typed, or chosen in a
     /// select) and submits it.
     async fn submit(&self, form: &str, fields: &[(&str, &str)]) {
+        self.fill(form, fields).await;
+        self.click(&format!("{form} button[type=submit]")).await;
+    }
+
+    /// As [`Self::submit`], for a form that leads to a new page: waits for it.
+    async fn submit_and_load(&self, form: &str, fields: &[(&str, &str)]) {
+        self.fill(form, fields).await;
+        self.click_and_load(&format!("{form} button[type=submit]"))
+            .await;
+    }
+
+    /// Fills the fields of the form `form`: typed, or chosen in a select.
+    async fn fill(&self, form: &str, fields: &[(&str, &str)]) {
         for (name, value) in fields {
             let field = self.find(&format!("{form} [name='{name}']")).await;
             if field.tag_name().await.unwrap() == "select" {
@@ -99,7 +112,6 @@ impl Browser {
                 field.send_keys(value).await.unwrap();
             }
         }
-        self.click(&format!("{form} button[type=submit]")).await;
     }
 
     /// Resets the password of the user whose page is open (confirming the dialog):
@@ -135,9 +147,10 @@ async fn a_team_lead_runs_their_namespace_from_the_browser() {
     let bindings = b.wait_for("#bindings-form textarea").await;
     bindings.clear().await.unwrap();
     bindings.send_keys("ml-platform/*=admin").await.unwrap();
-    b.click("#bindings-form button[type=submit]").await;
+    b.click_and_load("#bindings-form button[type=submit]").await;
     b.wait_for("#groups-form").await;
-    b.submit("#groups-form", &[("groups", "trainers")]).await;
+    b.submit_and_load("#groups-form", &[("groups", "trainers")])
+        .await;
     b.wait_for("#user-groups").await;
     assert!(b.text("#user-groups").await.contains("trainers"));
     b.assert_accessible("a user's page").await;
