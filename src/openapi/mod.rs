@@ -107,7 +107,10 @@ fn generated() -> utoipa::openapi::OpenApi {
 }
 
 /// The document as served, made once.
-static JSON: LazyLock<String> = LazyLock::new(|| document().to_string());
+static JSON: LazyLock<String> = LazyLock::new(|| DOCUMENT.to_string());
+
+/// The document, made once (the reference page renders from it).
+static DOCUMENT: LazyLock<Value> = LazyLock::new(document);
 
 /// This API as OpenAPI 3.1.
 ///

@@ -134,11 +134,10 @@ pub(super) async fn show(who: MaybeActor, session: Session) -> Reply {
         Some(actor) => Layout::new(&actor.principal, &session, Section::None)?,
         None => Layout::bare(),
     };
-    let doc = super::document();
     Ok(actix_web::HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(
-            page(layout, &doc)
+            page(layout, &super::DOCUMENT)
                 .render()
                 .map_err(crate::errors::AppError::internal)?,
         ))
