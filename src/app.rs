@@ -149,7 +149,7 @@ pub struct Cx {
 pub struct Admin(pub Cx);
 
 impl Cx {
-    /// Runs `f` on the blocking pool with a pooled connection, as the caller, with the
+    /// Runs `f` on a database thread with a pooled connection, as the caller, with the
     /// shared state: how handlers call an area's operations.
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
     where
@@ -164,6 +164,26 @@ impl Cx {
     {
         let (actor, state) = (self.actor.clone(), self.state.clone());
         self.state.db.run(move |conn| f(conn, &actor, &state)).await
+    }
+
+    /// Like [`Cx::run`], for a short read: on SQLite it may run in place on a
+    /// read-only connection (`Db::read`), where any write fails.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(
+                &mut crate::db::DbConnection,
+                &crate::access::Actor,
+                &AppState,
+            ) -> Result<T, AppError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        let (actor, state) = (self.actor.clone(), self.state.clone());
+        self.state
+            .db
+            .read(move |conn| f(conn, &actor, &state))
+            .await
     }
 
     /// The layout of a signed-in page in `section`.

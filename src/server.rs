@@ -20,8 +20,7 @@ pub fn open_database(url: &crate::config::DatabaseUrl, pool_size: u32) -> anyhow
     }
     let db = Db::connect(url, pool_size)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", url.redacted()))?;
-    let mut conn = db.get()?;
-    db::run_migrations(&mut conn)?;
+    db::run_migrations(&mut *db.get()?)?;
     Ok(db)
 }
 
@@ -53,7 +52,13 @@ pub fn prepare(config: Config) -> anyhow::Result<AppState> {
         config.secret_key.as_ref().map(Secret::expose),
         &config.data_dir,
     )?;
-    let db = open_database(&config.database, config.db_pool_size)?;
+    // One read-only connection per thread that serves requests (actix-web starts one
+    // per CPU unless told), for reads that run in place (`Db::read`).
+    let serving = config.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let db = open_database(&config.database, config.db_pool_size)?
+        .with_readers(u32::try_from(serving).unwrap_or(1).min(config.db_pool_size));
     if let Some(password) = ensure_admin(&db, config.admin_password.as_ref().map(Secret::expose))? {
         // Printed once, to stderr, never logged.
         eprintln!("Created user 'admin' (global administrator) with one-time password: {password}");
@@ -103,6 +108,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let database = config.database.redacted();
     let oidc = config.oidc.clone();
     let state = web::Data::new(prepare(config)?);
+    if let Err(e) = state.db.checkpoint_in_background() {
+        tracing::warn!(error = %e, "could not start the checkpointer: commits checkpoint by themselves");
+    }
     let flusher = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(5));

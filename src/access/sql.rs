@@ -45,6 +45,17 @@ pub enum Condition {
         /// Whether to add `ESCAPE '\'`.
         escape: bool,
     },
+    /// `column <before> $value <after>`: a bound value inside constant SQL.
+    Enclosed {
+        /// Column (a constant).
+        column: &'static str,
+        /// Constant SQL before the value.
+        before: &'static str,
+        /// Bound value.
+        value: String,
+        /// Constant SQL after the value.
+        after: &'static str,
+    },
     /// All of these.
     And(Vec<Condition>),
     /// Any of these.
@@ -64,6 +75,34 @@ fn segment(column: &'static str, seg: &Segment, dialect: Dialect) -> Option<Cond
         value,
         escape,
     })
+}
+
+/// `column IN (ids)` with the ids bound as one JSON array, so the statement's text does
+/// not depend on how many there are and it stays prepared: diesel's `eq_any` writes
+/// `IN (?, ?, …)` and marks the statement as one never to cache.
+pub fn ids_in(column: &'static str, ids: &[i64], dialect: Dialect) -> Condition {
+    let (before, after) = match dialect {
+        Dialect::Sqlite => (" IN (SELECT value FROM json_each(", "))"),
+        Dialect::Postgres => (
+            " IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(",
+            " AS json)))",
+        ),
+    };
+    let mut value = String::with_capacity(2 + ids.len() * 8);
+    value.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            value.push(',');
+        }
+        value.push_str(&id.to_string());
+    }
+    value.push(']');
+    Condition::Enclosed {
+        column,
+        before,
+        value,
+        after,
+    }
 }
 
 /// The condition "the caller holds `permission` on this row" (for a down-scoped token:
@@ -166,6 +205,19 @@ where
                 if *escape {
                     out.push_sql(" ESCAPE '\\'");
                 }
+                out.push_sql(")");
+            }
+            Self::Enclosed {
+                column,
+                before,
+                value,
+                after,
+            } => {
+                out.push_sql("(");
+                out.push_sql(column);
+                out.push_sql(before);
+                out.push_bind_param::<Text, String>(value)?;
+                out.push_sql(after);
                 out.push_sql(")");
             }
             Self::And(parts) | Self::Or(parts) => {

@@ -18,7 +18,7 @@ pub(super) async fn list(
     after: Option<String>,
     limit: i64,
 ) -> AppResult<(Vec<Listed>, Option<String>)> {
-    cx.run(move |conn, actor, _| registry::list(conn, actor, &filter, after.as_deref(), limit))
+    cx.read(move |conn, actor, _| registry::list(conn, actor, &filter, after.as_deref(), limit))
         .await
 }
 

@@ -320,8 +320,13 @@ pub fn replace_resources(
 
 /// Resource rows of connectors `ids`.
 pub fn resources_of(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<ResourceRow>> {
+    let dialect = conn.dialect();
     connector_resources::table
-        .filter(connector_resources::connector_id.eq_any(ids))
+        .filter(crate::access::sql::ids_in(
+            "connector_resources.connector_id",
+            ids,
+            dialect,
+        ))
         .order((
             connector_resources::connector_id,
             connector_resources::resource_type,
@@ -378,7 +383,11 @@ pub fn verified_resources_of(
     use crate::db::schema::connector_discoveries as d;
     type Found = (i64, String, Option<String>, Option<String>, i64);
     let found: Vec<Found> = d::table
-        .filter(d::connector_id.eq_any(ids))
+        .filter(crate::access::sql::ids_in(
+            "connector_discoveries.connector_id",
+            ids,
+            conn.dialect(),
+        ))
         .select((
             d::connector_id,
             d::resource_type,

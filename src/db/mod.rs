@@ -2,10 +2,15 @@
 //! migrations (written once, rendered per dialect), and [`Db::run`] to call synchronous
 //! diesel code off the async workers.
 
+mod manager;
 pub mod migrations;
 pub mod schema;
 mod workers;
+mod writers;
 
+pub use manager::Manager;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -62,65 +67,19 @@ pub enum DbError {
     Blocking(anyhow::Error),
 }
 
-/// Opens connections of the backend chosen by URL scheme (diesel's own
-/// `establish` would try each backend in turn and hide the real error).
-#[derive(Debug, Clone)]
-pub struct Manager {
-    target: DatabaseUrl,
-}
-
-impl ManageConnection for Manager {
-    type Connection = DbConnection;
-    type Error = r2d2::Error;
-
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        match &self.target {
-            DatabaseUrl::Sqlite(path) => {
-                let path = path.to_string_lossy();
-                let mut conn =
-                    SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
-                // WAL lets readers run beside the writer; NORMAL sync in WAL mode keeps
-                // every committed transaction across a process crash.
-                conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                )
-                .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConnection::Sqlite(conn))
-            }
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
-        }
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
-    }
-
-    /// A connection whose transaction was left open (a panic inside it) or whose
-    /// transaction state is broken is dropped, not reused: it could hold SQLite's write
-    /// lock or turn the next transaction into a savepoint that never commits.
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        use diesel::connection::TransactionManager;
-        if std::thread::panicking() {
-            return true;
-        }
-        let status =
-            <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn);
-        !matches!(status.transaction_depth(), Ok(None))
-    }
-}
-
 /// The pool plus what callers need to know about the backend.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<Manager>,
     dialect: Dialect,
-    /// SQLite has one write lock per database; this process's writers queue here for
-    /// it (woken in turn) instead of sleeping in SQLite's busy handler.
-    write_lock: std::sync::Arc<std::sync::Mutex<()>>,
+    /// Opens connections (the pool's; the checkpointer's own).
+    manager: Manager,
+    /// SQLite: read-only connections for [`Db::read`] (see [`Db::with_readers`]).
+    readers: Option<Pool<Manager>>,
+    /// The thread that opens and closes the pools' connections.
+    pool_thread: std::sync::Arc<scheduled_thread_pool::ScheduledThreadPool>,
+    /// SQLite's writers in this process: the queue for the write lock, the checkpointer.
+    writers: std::sync::Arc<writers::Writers>,
     /// The threads database work runs on (one per connection).
     workers: workers::Workers,
 }
@@ -128,7 +87,7 @@ pub struct Db {
 thread_local! {
     /// The write lock of the [`Db`] whose work this thread is running (see
     /// [`Db::writing`]); `write_transaction` takes it around a SQLite write.
-    static WRITE_LOCK: std::cell::RefCell<Option<std::sync::Arc<std::sync::Mutex<()>>>> =
+    static WRITERS: std::cell::RefCell<Option<std::sync::Arc<writers::Writers>>> =
         const { std::cell::RefCell::new(None) };
 }
 
@@ -146,28 +105,78 @@ impl Db {
             DatabaseUrl::Sqlite(_) => Dialect::Sqlite,
             DatabaseUrl::Postgres(_) => Dialect::Postgres,
         };
+        let manager = Manager {
+            target: url.clone(),
+            read_only: false,
+        };
+        let pool_thread = std::sync::Arc::new(
+            scheduled_thread_pool::ScheduledThreadPool::builder()
+                .num_threads(1)
+                .thread_name_pattern("db-pool-{}")
+                .build(),
+        );
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
             .test_on_check_out(false)
-            .build_unchecked(Manager {
-                target: url.clone(),
-            });
+            .thread_pool(pool_thread.clone())
+            .build_unchecked(manager.clone());
         Self {
             pool,
             dialect,
-            write_lock: Default::default(),
+            manager,
+            readers: None,
+            pool_thread,
+            writers: Default::default(),
             workers: workers::Workers::start(size, "db"),
         }
+    }
+
+    /// SQLite: keeps `n` read-only connections open for [`Db::read`] (one per thread
+    /// that serves requests is enough: each runs one read at a time). Nothing on
+    /// PostgreSQL.
+    pub fn with_readers(mut self, n: u32) -> Self {
+        if self.dialect == Dialect::Sqlite && n > 0 {
+            let manager = Manager {
+                read_only: true,
+                ..self.manager.clone()
+            };
+            self.readers = Some(
+                Pool::builder()
+                    .max_size(n)
+                    .min_idle(Some(n))
+                    .connection_timeout(Duration::from_secs(5))
+                    .test_on_check_out(false)
+                    .thread_pool(self.pool_thread.clone())
+                    .build_unchecked(manager),
+            );
+        }
+        self
+    }
+
+    /// SQLite: checkpoints the write-ahead log on a thread of its own from now on, not
+    /// inside commits (see `writers`). Nothing to do on PostgreSQL.
+    pub fn checkpoint_in_background(&self) -> std::io::Result<()> {
+        if self.dialect != Dialect::Sqlite {
+            return Ok(());
+        }
+        let manager = self.manager.clone();
+        writers::Writers::start_checkpointer(&self.writers, move || match manager.connect() {
+            Ok(conn) => Some(conn),
+            Err(e) => {
+                tracing::warn!(error = %e, "no connection for the checkpointer");
+                None
+            }
+        })
     }
 
     /// Runs `f` (on this thread) with this database's in-process write lock in reach of
     /// [`write_transaction`].
     pub fn writing<T>(&self, f: impl FnOnce() -> T) -> T {
-        let previous = WRITE_LOCK.with(|l| l.replace(Some(self.write_lock.clone())));
+        let previous = WRITERS.with(|l| l.replace(Some(self.writers.clone())));
         let out = f();
-        WRITE_LOCK.with(|l| *l.borrow_mut() = previous);
+        WRITERS.with(|l| *l.borrow_mut() = previous);
         out
     }
 
@@ -201,6 +210,28 @@ impl Db {
                 let e = anyhow::anyhow!("the database work failed (see the log)");
                 Err(E::from(DbError::Blocking(e)))
             })
+    }
+
+    /// Runs `f`, a short read. On SQLite, with one of the read-only connections idle, it
+    /// runs right here on the calling thread: the handoff to a database thread and back
+    /// cost more than a page of rows on a 2-core machine (BENCHMARKS.md, "Reads in
+    /// place"). Those connections are opened read-only, so a write in `f` fails rather
+    /// than run beside the writers' queue. Otherwise, and on PostgreSQL (whose queries
+    /// wait on the network), it is [`Db::run`].
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        if let Some(mut conn) = self.readers.as_ref().and_then(Pool::try_get) {
+            let out = catch_unwind(AssertUnwindSafe(|| f(&mut conn)));
+            return out.unwrap_or_else(|_| {
+                let e = anyhow::anyhow!("the database read failed (see the log)");
+                Err(E::from(DbError::Blocking(e)))
+            });
+        }
+        self.run(f).await
     }
 
     /// Whether the database answers a trivial query within a second.
@@ -257,6 +288,44 @@ pub fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
+}
+
+/// A stored time that serializes as RFC 3339 UTC, written straight into the output (no
+/// string of its own): what JSON lists use, where [`rfc3339`] would allocate per field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rfc3339(pub i64);
+
+impl std::fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use chrono::{Datelike, Timelike};
+        match chrono::DateTime::from_timestamp_millis(self.0) {
+            Some(t) if (0..=9999).contains(&t.year()) => {
+                // `YYYY-MM-DDTHH:MM:SSZ`, digit by digit (`write!` with widths costs
+                // several times more, and lists write five of these per row).
+                let mut out = *b"0000-00-00T00:00:00Z";
+                let year = t.year().unsigned_abs();
+                let digits = |out: &mut [u8; 20], at: usize, value: u32| {
+                    out[at] = b'0' + (value / 10 % 10) as u8;
+                    out[at + 1] = b'0' + (value % 10) as u8;
+                };
+                digits(&mut out, 0, year / 100);
+                digits(&mut out, 2, year);
+                digits(&mut out, 5, t.month());
+                digits(&mut out, 8, t.day());
+                digits(&mut out, 11, t.hour());
+                digits(&mut out, 14, t.minute());
+                digits(&mut out, 17, t.second());
+                f.write_str(std::str::from_utf8(&out).map_err(|_| std::fmt::Error)?)
+            }
+            _ => f.write_str(&rfc3339(self.0)),
+        }
+    }
+}
+
+impl serde::Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// The backend type of [`DbConnection`] (diesel's generated multi-backend).
@@ -352,12 +421,14 @@ where
     // SQLite: wait in this process's queue for the database's one write lock (a
     // poisoned lock still serialises: what panicked rolled back).
     let queue = match conn {
-        DbConnection::Sqlite(_) if outermost => WRITE_LOCK.with(|l| l.borrow().clone()),
+        DbConnection::Sqlite(_) if outermost => WRITERS.with(|l| l.borrow().clone()),
         _ => None,
     };
-    let _turn = queue
-        .as_ref()
-        .map(|q| q.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let _turn = queue.as_ref().map(|q| {
+        q.lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    });
     match conn {
         DbConnection::Sqlite(inner) if outermost => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
@@ -367,6 +438,9 @@ where
     match f(conn) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;
+            if let Some(writers) = &queue {
+                writers.committed();
+            }
             Ok(value)
         }
         Err(e) => match Manager::rollback_transaction(conn) {
@@ -387,3 +461,6 @@ pub fn escape_like(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,38 +4,65 @@
 //! connections); fewer would leave connections idle. Work queues in order; a panic in
 //! one job is that job's error and the thread goes on.
 
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// A job: runs on one of the threads.
 type Job = Box<dyn FnOnce() + Send>;
+
+/// Jobs in order, and the condition idle threads wait on. A job wakes one thread; the
+/// lock is held only to push or pop (a shared `Receiver` behind a mutex would keep one
+/// thread blocked inside the lock and make the others queue on it).
+#[derive(Default)]
+struct Queue {
+    jobs: Mutex<Jobs>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct Jobs {
+    waiting: VecDeque<Job>,
+    closed: bool,
+}
 
 /// The threads; they end when the last clone of this is dropped. Should the system
 /// refuse every thread, work runs on actix-web's blocking pool instead.
 #[derive(Clone)]
 pub struct Workers {
-    queue: Option<Arc<Mutex<Sender<Job>>>>,
+    queue: Option<Arc<Closer>>,
+}
+
+/// Closes the queue when the last `Workers` clone goes: threads finish what is queued,
+/// then end.
+struct Closer(Arc<Queue>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        if let Ok(mut jobs) = self.0.jobs.lock() {
+            jobs.closed = true;
+        }
+        self.0.ready.notify_all();
+    }
 }
 
 impl Workers {
     /// `n` threads named `name`.
     pub fn start(n: u32, name: &str) -> Self {
-        let (queue, jobs) = channel::<Job>();
-        let jobs = Arc::new(Mutex::new(jobs));
+        let queue = Arc::new(Queue::default());
         let mut started = 0;
         for i in 0..n.max(1) {
-            let jobs = jobs.clone();
+            let queue = queue.clone();
             match std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
-                .spawn(move || work(&jobs))
+                .spawn(move || work(&queue))
             {
                 Ok(_) => started += 1,
                 Err(e) => tracing::error!(error = %e, "could not start a database thread"),
             }
         }
         Self {
-            queue: (started > 0).then(|| Arc::new(Mutex::new(queue))),
+            queue: (started > 0).then(|| Arc::new(Closer(queue))),
         }
     }
 
@@ -44,7 +71,7 @@ impl Workers {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Option<T> {
-        let Some(queue) = &self.queue else {
+        let Some(closer) = &self.queue else {
             return actix_web::web::block(f).await.ok();
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -53,23 +80,34 @@ impl Workers {
                 let _ = tx.send(out);
             }
         });
-        let sent = queue.lock().ok()?.send(job);
-        sent.ok()?;
+        let queue = &closer.0;
+        queue.jobs.lock().ok()?.waiting.push_back(job);
+        queue.ready.notify_one();
         rx.await.ok()
     }
 }
 
-/// A thread's life: the next job, until the queue is gone.
-fn work(jobs: &Mutex<Receiver<Job>>) {
+/// A thread's life: the next job, until the queue is closed and empty.
+fn work(queue: &Queue) {
     loop {
-        let job = match jobs.lock() {
-            Ok(jobs) => jobs.recv(),
-            Err(_) => return,
+        let job = {
+            let Ok(mut jobs) = queue.jobs.lock() else {
+                return;
+            };
+            loop {
+                if let Some(job) = jobs.waiting.pop_front() {
+                    break job;
+                }
+                if jobs.closed {
+                    return;
+                }
+                jobs = match queue.ready.wait(jobs) {
+                    Ok(jobs) => jobs,
+                    Err(_) => return,
+                };
+            }
         };
-        match job {
-            Ok(job) => job(),
-            Err(_) => return,
-        }
+        job();
     }
 }
 
@@ -93,5 +131,27 @@ mod tests {
             .map(|r| r.unwrap())
             .sum();
         assert_eq!(sum, 28);
+    }
+
+    #[test]
+    fn threads_end_once_the_last_handle_is_gone() {
+        let workers = Workers::start(3, "db-test-end");
+        let queue = workers.queue.as_ref().map(|c| c.0.clone()).unwrap();
+        assert_eq!(std::sync::Arc::strong_count(&queue), 5);
+        drop(workers.clone());
+        assert_eq!(
+            std::sync::Arc::strong_count(&queue),
+            5,
+            "a clone's drop closes nothing"
+        );
+        drop(workers);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::sync::Arc::strong_count(&queue) > 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "threads still running"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }

@@ -25,9 +25,9 @@ pub(super) struct Doc;
 
 /// A page of environments with the exact number of all that match.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct EnvPage {
+pub struct EnvPage<'a> {
     /// The environments of this page.
-    pub items: Vec<EnvironmentJson>,
+    pub items: Vec<EnvironmentJson<'a>>,
     /// Pass as `cursor` for the next page; `null` when this is the last.
     pub next_cursor: Option<String>,
     /// How many match, over every page.
@@ -100,19 +100,27 @@ pub(super) fn split_env_page(
     split_page(rows, limit, |(e, ns)| format!("{ns}/{}", e.name))
 }
 
-/// The `{"items","next_cursor","total"}` answer of an environment list.
-pub fn env_page(rows: Vec<(Environment, String)>, total: i64, limit: i64) -> EnvPage {
+/// The 200 answer `{"items","next_cursor","total"}` of an environment list.
+pub fn env_page(rows: Vec<(Environment, String)>, total: i64, limit: i64) -> HttpResponse {
+    /// About what one item takes in JSON, without its description.
+    const ITEM_BYTES: usize = 256;
     let (rows, next) = split_env_page(rows, limit);
-    let items: Vec<EnvironmentJson> = rows
+    let items: Vec<EnvironmentJson<'_>> = rows
         .iter()
         .map(|(e, ns)| EnvironmentJson::new(e, ns, false))
         .collect();
+    let size_hint = 64
+        + items
+            .iter()
+            .map(|e| ITEM_BYTES + e.description.len())
+            .sum::<usize>();
     let next_cursor = next.as_deref().map(encode_cursor);
-    EnvPage {
+    let page = EnvPage {
         items,
         next_cursor,
         total,
-    }
+    };
+    crate::web::api::json_ok(&page, size_hint)
 }
 
 /// List environments.
@@ -123,9 +131,9 @@ async fn list_environments(cx: Cx, q: web::Query<EnvQuery>) -> Reply {
     let filter = q.filter()?;
     let limit = filter.limit;
     let (rows, total) = cx
-        .run(move |conn, actor, st| envs::list(conn, actor.grants(), &filter, &st.env_totals))
+        .read(move |conn, actor, st| envs::list(conn, actor.grants(), &filter, &st.env_totals))
         .await?;
-    Ok(HttpResponse::Ok().json(env_page(rows, total, limit)))
+    Ok(env_page(rows, total, limit))
 }
 
 /// Create an environment.

@@ -132,7 +132,7 @@ async fn list_accounts(cx: Cx, query: Scoped<web::Query<ListQuery>>) -> Reply {
     let limit = pagination::limit(q.limit)?;
     let cursor = decode_cursor(q.cursor.as_deref())?;
     let page = cx
-        .run(move |conn, actor, _| {
+        .read(move |conn, actor, _| {
             let filter = ListFilter {
                 namespace: q.namespace.as_deref(),
                 search: q.search.as_deref(),
@@ -142,9 +142,10 @@ async fn list_accounts(cx: Cx, query: Scoped<web::Query<ListQuery>>) -> Reply {
             accounts::list_accounts(conn, actor.grants(), &filter)
         })
         .await?;
-    let items: Vec<AccountJson> = page.items.iter().map(AccountJson::from).collect();
+    let items: Vec<AccountJson<'_>> = page.items.iter().map(AccountJson::from).collect();
+    let size_hint = 64 + items.iter().map(|a| 256 + a.description.len()).sum::<usize>();
     let next = page.next_cursor.as_deref().map(encode_cursor);
-    Ok(HttpResponse::Ok().json(Page::new(items, next)))
+    Ok(crate::web::api::json_ok(&Page::new(items, next), size_hint))
 }
 
 /// Create a service account.
@@ -248,7 +249,7 @@ async fn get_environments(
             crate::environments::list_environments(conn, &grants, &filter, &st.env_totals)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(crate::environments::api::env_page(rows, total, limit)))
+    Ok(crate::environments::api::env_page(rows, total, limit))
 }
 
 /// List a service account's API keys.

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::rfc3339;
+use crate::db::{Rfc3339, rfc3339};
 use crate::db::schema::{api_keys, service_accounts};
 
 /// A service-account row.
@@ -77,44 +77,44 @@ pub struct AccountSummary {
     pub last_used_at: Option<i64>,
 }
 
-/// JSON of a service account.
+/// JSON of a service account, borrowed from its row (lists write many).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AccountJson {
+pub struct AccountJson<'a> {
     /// Name.
-    pub name: String,
+    pub name: &'a str,
     /// Namespace name.
-    pub namespace: String,
+    pub namespace: &'a str,
     /// Description.
-    pub description: String,
+    pub description: &'a str,
     /// Active flag.
     pub active: bool,
     /// Creator.
-    pub created_by: String,
+    pub created_by: &'a str,
     /// RFC 3339.
-    #[schema(format = DateTime)]
-    pub created_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Rfc3339,
     /// RFC 3339.
-    #[schema(format = DateTime)]
-    pub updated_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Rfc3339,
     /// Number of keys.
     pub api_keys: i64,
     /// RFC 3339 or null.
-    #[schema(format = DateTime)]
-    pub last_used_at: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_used_at: Option<Rfc3339>,
 }
 
-impl From<&AccountSummary> for AccountJson {
-    fn from(s: &AccountSummary) -> Self {
+impl<'a> From<&'a AccountSummary> for AccountJson<'a> {
+    fn from(s: &'a AccountSummary) -> Self {
         Self {
-            name: s.account.name.clone(),
-            namespace: s.namespace.clone(),
-            description: s.account.description.clone(),
+            name: &s.account.name,
+            namespace: &s.namespace,
+            description: &s.account.description,
             active: s.account.active,
-            created_by: s.account.created_by.clone(),
-            created_at: rfc3339(s.account.created_at),
-            updated_at: rfc3339(s.account.updated_at),
+            created_by: &s.account.created_by,
+            created_at: Rfc3339(s.account.created_at),
+            updated_at: Rfc3339(s.account.updated_at),
             api_keys: s.key_count,
-            last_used_at: s.last_used_at.map(rfc3339),
+            last_used_at: s.last_used_at.map(Rfc3339),
         }
     }
 }

@@ -386,7 +386,7 @@ async fn user_environments(
             environments::list_environments(conn, &grants, &filter, &st.env_totals)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(environments::api::env_page(rows, total, limit)))
+    Ok(environments::api::env_page(rows, total, limit))
 }
 
 /// What a user may do.

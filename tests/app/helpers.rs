@@ -240,8 +240,9 @@ impl TestApp {
             db.dir.path(),
         )
         .unwrap();
-        let pool =
-            portcullis::server::open_database(&config.database, config.db_pool_size).unwrap();
+        let pool = portcullis::server::open_database(&config.database, config.db_pool_size)
+            .unwrap()
+            .with_readers(2);
         Self::mount(AppState::new(config, pool, &secret).unwrap(), db).await
     }
 

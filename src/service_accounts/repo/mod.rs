@@ -147,10 +147,14 @@ pub fn list_accounts(
         None => {}
     }
     let rows: Vec<(ServiceAccount, String)> = query.load(conn)?;
-    // Key statistics in a second, fully static (prepared once) query.
+    // Key statistics in a second query, prepared once: the ids go in as one value.
     let ids: Vec<i64> = rows.iter().map(|(a, _)| a.id).collect();
     let stats: Vec<(i64, i64, Option<i64>)> = api_keys::table
-        .filter(api_keys::service_account_id.eq_any(&ids))
+        .filter(crate::access::sql::ids_in(
+            "api_keys.service_account_id",
+            &ids,
+            conn.dialect(),
+        ))
         .group_by(api_keys::service_account_id)
         .select((
             api_keys::service_account_id,
