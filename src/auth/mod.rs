@@ -225,14 +225,29 @@ pub fn find_user_by_name(conn: &mut DbConnection, name: &str) -> diesel::QueryRe
     repo::find_user_by_name(conn, name)
 }
 
-/// Deletes expired sessions and access tokens (periodic housekeeping).
+/// Deletes expired sessions and access tokens (periodic housekeeping). Tokens go in
+/// batches of [`PURGE_BATCH`], each a write transaction of its own, so requests that
+/// write queue behind one short batch, not behind millions of rows.
 pub fn purge_expired(conn: &mut DbConnection) -> diesel::QueryResult<(usize, usize)> {
     let now = now_ms();
-    let sessions = repo::delete_expired_sessions(conn, now)?;
+    let sessions =
+        crate::db::write_transaction(conn, |conn| repo::delete_expired_sessions(conn, now))?;
     // Keep expired tokens a day so their ids stay listable for a while.
-    let tokens = repo::delete_expired_access_tokens(conn, now - 24 * 3600 * 1000)?;
-    Ok((sessions, tokens))
+    let before = now - 24 * 3600 * 1000;
+    let mut tokens = 0;
+    loop {
+        let deleted = crate::db::write_transaction(conn, |conn| {
+            repo::delete_expired_access_tokens_batch(conn, before, PURGE_BATCH)
+        })?;
+        tokens += deleted;
+        if deleted < PURGE_BATCH as usize {
+            return Ok((sessions, tokens));
+        }
+    }
 }
+
+/// Expired access tokens deleted per write transaction.
+pub const PURGE_BATCH: i64 = 1000;
 
 /// `(issuer, subject, email)` of the OpenID identities linked to user `id`.
 pub fn list_identities(

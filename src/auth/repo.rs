@@ -150,8 +150,23 @@ pub fn find_access_token(conn: &mut DbConnection, id: &str) -> QueryResult<Optio
 }
 
 /// Deletes tokens that expired before `before`; returns how many.
-pub fn delete_expired_access_tokens(conn: &mut DbConnection, before: i64) -> QueryResult<usize> {
-    diesel::delete(access_tokens::table.filter(access_tokens::expires_at.le(before))).execute(conn)
+/// Deletes at most `limit` access tokens that expired by `before` (oldest first): one
+/// batch of housekeeping, short enough not to hold the write lock for long.
+pub fn delete_expired_access_tokens_batch(
+    conn: &mut DbConnection,
+    before: i64,
+    limit: i64,
+) -> QueryResult<usize> {
+    let batch: Vec<String> = access_tokens::table
+        .filter(access_tokens::expires_at.le(before))
+        .order(access_tokens::expires_at.asc())
+        .select(access_tokens::id)
+        .limit(limit)
+        .load(conn)?;
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(access_tokens::table.filter(access_tokens::id.eq_any(&batch))).execute(conn)
 }
 
 /// Deletes every token of principal `(kind, id)` and every token minted with one of

@@ -143,7 +143,11 @@ async fn list_accounts(cx: Cx, query: Scoped<web::Query<ListQuery>>) -> Reply {
         })
         .await?;
     let items: Vec<AccountJson<'_>> = page.items.iter().map(AccountJson::from).collect();
-    let size_hint = 64 + items.iter().map(|a| 256 + a.description.len()).sum::<usize>();
+    let size_hint = 64
+        + items
+            .iter()
+            .map(|a| 256 + a.description.len())
+            .sum::<usize>();
     let next = page.next_cursor.as_deref().map(encode_cursor);
     Ok(crate::web::api::json_ok(&Page::new(items, next), size_hint))
 }

@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::{Rfc3339, rfc3339};
 use crate::db::schema::{api_keys, service_accounts};
+use crate::db::{Rfc3339, rfc3339};
 
 /// A service-account row.
 #[derive(Debug, Clone, Queryable, Selectable)]

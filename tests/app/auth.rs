@@ -314,3 +314,49 @@ async fn clients_behind_a_trusted_proxy_are_told_apart_and_known_devices_pass() 
     );
     assert!(!clients.contains(&"10.0.0.1"), "{clients:?}");
 }
+
+#[actix_web::test]
+async fn housekeeping_deletes_tokens_a_day_past_expiry_in_batches() {
+    use diesel::prelude::*;
+    use portcullis::db::schema::{access_tokens as t, users};
+    let mut app = TestApp::new().await.with_user("alice", &[]);
+    let live = app.access_token("alice", PASSWORD).await;
+    let day = 24 * 3600 * 1000;
+    let now = portcullis::db::now_ms();
+    // More than two batches of tokens past the day's grace, and one still within it.
+    let old = 2 * portcullis::auth::PURGE_BATCH as usize + 345;
+    app.conn(|c| {
+        let alice: i64 = users::table
+            .filter(users::name.eq("alice"))
+            .select(users::id)
+            .first(c)
+            .unwrap();
+        for (i, expires_at) in (0..old)
+            .map(|i| now - day - 1000 - i as i64)
+            .chain([now - 3600 * 1000])
+            .enumerate()
+        {
+            diesel::insert_into(t::table)
+                .values((
+                    t::id.eq(format!("old{i:05}")),
+                    t::principal_kind.eq("user"),
+                    t::principal_id.eq(alice),
+                    t::secret_hash.eq("x"),
+                    t::created_at.eq(expires_at - 3600 * 1000),
+                    t::expires_at.eq(expires_at),
+                ))
+                .execute(c)
+                .unwrap();
+        }
+    });
+    let (_, deleted) = app.conn(|c| portcullis::auth::purge_expired(c).unwrap());
+    assert_eq!(deleted, old);
+    let left: Vec<String> = app.conn(|c| t::table.select(t::id).load(c).unwrap());
+    assert_eq!(
+        left.len(),
+        2,
+        "the live token and the one within its day: {left:?}"
+    );
+    assert!(left.contains(&format!("old{old:05}")));
+    assert_eq!(app.whoami_status(&live).await, StatusCode::OK);
+}

@@ -68,14 +68,25 @@ fn migrating_twice_is_a_no_op() {
 }
 
 /// Reverts the newest migration.
-fn revert_last(conn: &mut DbConnection) {
+/// Reverts migrations, newest first, down to and including `version` (`yyyymmddnnnnnn`).
+fn revert_through(conn: &mut DbConnection, version: &str) {
     use diesel_migrations::MigrationHarness;
-    let source = db::migrations::embedded(conn.dialect()).unwrap();
-    match conn {
-        DbConnection::Sqlite(c) => c.revert_last_migration(source).map(|_| ()),
-        DbConnection::Postgresql(c) => c.revert_last_migration(source).map(|_| ()),
+    loop {
+        let source = db::migrations::embedded(conn.dialect()).unwrap();
+        let reverted = match conn {
+            DbConnection::Sqlite(c) => c.revert_last_migration(source),
+            DbConnection::Postgresql(c) => c.revert_last_migration(source),
+        }
+        .unwrap()
+        .to_string();
+        if reverted == version {
+            return;
+        }
+        assert!(
+            reverted.as_str() > version,
+            "went past {version}: {reverted}"
+        );
     }
-    .unwrap();
 }
 
 /// Runs `sql`, saying whether the database took it.
@@ -110,7 +121,7 @@ fn names_become_unique_per_namespace_and_every_row_survives() {
     let mut conn = pool.get().unwrap();
     // Back before the change, with data of the old shape: an account with a key, a
     // connector with a resource row, and a deleted connector's id (never to be reused).
-    revert_last(&mut conn);
+    revert_through(&mut conn, "20261130020000");
     let seed = format!(
         "INSERT INTO namespaces (name, description, created_at) VALUES ('team-a', '', 0);
          {ACCOUNT_IN} 'default';
