@@ -88,6 +88,7 @@ fn checkpoint_while_alive(writers: &Weak<Writers>, conn: &mut crate::db::DbConne
         // was committed during the first); then the last few pages while holding the
         // writers' queue, so the log is complete in the database and the next writer
         // starts it over from the beginning instead of letting it grow.
+        let started = std::time::Instant::now();
         let passes = (|| {
             checkpoint(conn)?;
             checkpoint(conn)?;
@@ -98,12 +99,15 @@ fn checkpoint_while_alive(writers: &Weak<Writers>, conn: &mut crate::db::DbConne
                 .lock
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            checkpoint(conn).map(Some)
+            let held = std::time::Instant::now();
+            checkpoint(conn).map(|last| Some((last, held.elapsed())))
         })();
         match passes {
-            Ok(Some(last)) => tracing::debug!(
+            Ok(Some((last, held))) => tracing::debug!(
                 log_pages = last.log,
                 copied = last.checkpointed,
+                total_ms = started.elapsed().as_millis(),
+                writers_held_ms = held.as_millis(),
                 "checkpoint"
             ),
             Ok(None) => {}
