@@ -214,10 +214,10 @@ impl Db {
 
     /// Runs `f`, a short read. On SQLite, with one of the read-only connections idle, it
     /// runs right here on the calling thread: the handoff to a database thread and back
-    /// cost more than a page of rows on a 2-core machine (BENCHMARKS.md, "Reads in
-    /// place"). Those connections are opened read-only, so a write in `f` fails rather
-    /// than run beside the writers' queue. Otherwise, and on PostgreSQL (whose queries
-    /// wait on the network), it is [`Db::run`].
+    /// cost more than a page of rows on a 2-core machine (BENCHMARKS.md, "Close to the
+    /// machine's limit"). Those connections are opened read-only, so a write in `f`
+    /// fails rather than run beside the writers' queue. Otherwise, and on PostgreSQL
+    /// (whose queries wait on the network), it is [`Db::run`].
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,

@@ -3,11 +3,13 @@
 //!
 //! SQLite copies the log back into the database file (a checkpoint, with an fsync)
 //! inside whichever commit pushes the log past `wal_autocheckpoint` pages, while it
-//! still holds the write lock: every writer queued behind it waits too, and that was the
-//! write tail (BENCHMARKS.md, "Steady writes"). With the checkpointer running, a commit
-//! only marks the log as grown; the thread checkpoints soon after, `PASSIVE` (beside
-//! readers and writers, never waiting for them). SQLite's own automatic checkpoint stays
-//! on at a larger size as the backstop should the thread fall behind.
+//! still holds the write lock: every writer queued behind it waits too, and that was
+//! the write tail (BENCHMARKS.md, "Writes: checkpoints off the commit path"). With the
+//! checkpointer running, a commit only marks the log as grown; the thread checkpoints
+//! soon after: two `PASSIVE` passes beside readers and writers, then the last few
+//! pages while holding the writers' queue, so that the next writer starts the log over.
+//! SQLite's own automatic checkpoint stays on at a larger size as the backstop should
+//! the thread fall behind.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
