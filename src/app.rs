@@ -72,6 +72,10 @@ pub struct AppState {
     pub credential_cache: crate::connectors::CredentialCache,
     /// Group commit of standalone audit events (brokered credentials).
     pub audit_batch: crate::audit::batch::Batcher,
+    /// Signing keys of the issuers that service accounts trust (token exchange).
+    pub jwks: crate::federation::JwksCache,
+    /// Effective key policies by namespace (the per-request network check).
+    pub key_policies: crate::key_policy::PolicyCache,
 }
 
 impl AppState {
@@ -102,6 +106,12 @@ impl AppState {
             outbound: crate::outbound::Outbound::new(config.outbound.clone())?,
             credential_cache: crate::connectors::CredentialCache::default(),
             audit_batch: crate::audit::batch::Batcher::start(db.clone())?,
+            jwks: crate::federation::JwksCache::default(),
+            key_policies: crate::key_policy::PolicyCache::new(
+                config.key_policy.clone(),
+                config.key_cache_ttl,
+                identity_epoch.clone(),
+            ),
             keys: Keys {
                 credential_pepper: secret.derive("credential-pepper"),
                 cookie: Key::from(&cookie_key),

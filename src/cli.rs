@@ -232,6 +232,9 @@ pub struct ServeArgs {
     /// OpenID Connect sign-in.
     #[command(flatten)]
     pub oidc: OidcArgs,
+    /// The server's key policy, hygiene alerts and leak reports.
+    #[command(flatten)]
+    pub hygiene: HygieneArgs,
     /// Allow sign-in with local passwords. With `false` only the break-glass users may
     /// use a password (needs OpenID Connect configured).
     #[arg(long, env = "PORTCULLIS_PASSWORD_LOGIN", default_value_t = true, action = clap::ArgAction::Set)]
@@ -245,6 +248,32 @@ pub struct ServeArgs {
     /// are ignored.
     #[arg(long, env = "PORTCULLIS_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+}
+
+/// The server's key policy (each namespace may tighten it, never loosen it), webhook
+/// delivery and leak reports.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HygieneArgs {
+    /// Keys must expire within this many days of creation (keys without expiry are
+    /// refused).
+    #[arg(long, env = "PORTCULLIS_POLICY_MAX_KEY_LIFETIME_DAYS")]
+    pub policy_max_key_lifetime_days: Option<i64>,
+    /// Service accounts' access tokens live at most this many minutes.
+    #[arg(long, env = "PORTCULLIS_POLICY_MAX_TOKEN_LIFETIME_MINUTES")]
+    pub policy_max_token_lifetime_minutes: Option<i64>,
+    /// Most active keys per service account.
+    #[arg(long, env = "PORTCULLIS_POLICY_MAX_ACTIVE_KEYS_PER_ACCOUNT")]
+    pub policy_max_active_keys_per_account: Option<i64>,
+    /// Networks (CIDR or addresses, comma separated) that service accounts' keys and
+    /// tokens may be used from.
+    #[arg(long, env = "PORTCULLIS_POLICY_ALLOWED_NETWORKS")]
+    pub policy_allowed_networks: Option<String>,
+    /// Keys must be rotated this often, in days.
+    #[arg(long, env = "PORTCULLIS_POLICY_ROTATE_EVERY_DAYS")]
+    pub policy_rotate_every_days: Option<i64>,
+    /// Deactivate keys whose rotation is overdue.
+    #[arg(long, env = "PORTCULLIS_POLICY_DEACTIVATE_UNROTATED", action = clap::ArgAction::Set)]
+    pub policy_deactivate_unrotated: Option<bool>,
 }
 
 /// OpenID Connect options (all unset: no OpenID sign-in).

@@ -34,6 +34,8 @@ const KERNEL: &[&str] = &[
     "cli",
     "outbound",
     "client",
+    "federation",
+    "leaks",
 ];
 
 /// Which area's code alone writes each table (docs/ARCHITECTURE.md).
@@ -55,7 +57,13 @@ const OWNERS: &[(&str, &[&str])] = &[
     ),
     (
         "service_accounts",
-        &["service_accounts", "api_keys", "key_reveals"],
+        &[
+            "service_accounts",
+            "api_keys",
+            "key_reveals",
+            "service_account_trust",
+            "namespace_key_policies",
+        ],
     ),
     (
         "connectors",

@@ -135,6 +135,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             if let Err(e) = purged {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
+            service_accounts::policy::enforce(&housekeeping).await;
         }
     });
     let mut server = HttpServer::new(move || build_app(state.clone()))

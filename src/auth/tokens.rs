@@ -108,6 +108,16 @@ pub fn mint(
             format!("must be between 1 and {max}"),
         ));
     }
+    // A service account's tokens live no longer than its namespace's key policy says.
+    let mut expires_in = expires_in;
+    if let (PrincipalKind::ServiceAccount, Some(ns)) =
+        (principal.kind, principal.primary_namespace.as_deref())
+    {
+        let policy = crate::key_policy::effective(conn, &state.config.key_policy, ns)?;
+        expires_in = policy
+            .max_token_seconds()
+            .map_or(expires_in, |m| expires_in.min(m));
+    }
     let bindings = match bindings {
         None => None,
         Some(parsed) => {

@@ -11,8 +11,8 @@ use crate::cli::{CommonArgs, ServeArgs};
 mod oidc;
 mod values;
 
-pub use oidc::OidcConfig;
 use oidc::comma_list;
+pub use oidc::{OidcConfig, issuer_is_secure};
 pub use values::{DatabaseUrl, Secret};
 /// Session lifetimes.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +73,8 @@ pub struct Config {
     pub password_login: bool,
     /// Whether connectors may use `implicit` auth methods.
     pub connector_implicit_auth: bool,
+    /// The server's key policy (namespaces may tighten it).
+    pub key_policy: crate::key_policy::KeyPolicy,
     /// Where connectors' outbound calls may go, and their time limit.
     pub outbound: crate::outbound::Policy,
     /// Local users who may use a password when password sign-in is off.
@@ -185,6 +187,7 @@ impl Config {
             oidc,
             password_login: serve.password_login,
             connector_implicit_auth: serve.connector_implicit_auth,
+            key_policy: values::key_policy(&serve.hygiene)?,
             outbound: crate::outbound::Policy {
                 allow_private: serve.connector_allow_private,
                 timeout: Duration::from_secs(serve.connector_timeout_seconds),
@@ -230,6 +233,7 @@ impl Config {
             oidc: None,
             password_login: true,
             connector_implicit_auth: false,
+            key_policy: crate::key_policy::KeyPolicy::default(),
             outbound: crate::outbound::Policy::default(),
             break_glass_users: vec!["admin".into()],
             trusted_proxies: Vec::new(),

@@ -26,6 +26,20 @@ pub struct OidcConfig {
     pub allowed_groups: Vec<String>,
 }
 
+/// True for an issuer URL we accept: https, or http on a loopback host (a provider on
+/// the same machine), without query or fragment; for sign-in and for the issuers that
+/// service accounts trust.
+pub fn issuer_is_secure(url: &url::Url) -> bool {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    let secure = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    secure && url.query().is_none() && url.fragment().is_none()
+}
+
 impl OidcConfig {
     pub(super) fn from_args(args: &OidcArgs) -> Result<Option<Self>, String> {
         let (issuer, client_id) = match (&args.oidc_issuer, &args.oidc_client_id) {
@@ -45,14 +59,7 @@ impl OidcConfig {
         };
         let url = url::Url::parse(&issuer)
             .map_err(|e| format!("PORTCULLIS_OIDC_ISSUER {issuer:?} is not a URL: {e}"))?;
-        let loopback = match url.host() {
-            Some(url::Host::Domain(d)) => d == "localhost",
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        };
-        let secure = url.scheme() == "https" || (url.scheme() == "http" && loopback);
-        if !secure || url.query().is_some() || url.fragment().is_some() {
+        if !issuer_is_secure(&url) {
             return Err(format!(
                 "PORTCULLIS_OIDC_ISSUER {issuer:?} must be an https URL (http only on a loopback host) without query or fragment"
             ));

@@ -83,3 +83,34 @@ impl DatabaseUrl {
         }
     }
 }
+
+/// The server's key policy from its variables, checked as a namespace's is (against
+/// no bound).
+pub(super) fn key_policy(
+    args: &crate::cli::HygieneArgs,
+) -> Result<crate::key_policy::KeyPolicy, String> {
+    let policy = crate::key_policy::KeyPolicy {
+        max_key_lifetime_days: args.policy_max_key_lifetime_days,
+        max_token_lifetime_minutes: args.policy_max_token_lifetime_minutes,
+        max_active_keys_per_account: args.policy_max_active_keys_per_account,
+        allowed_networks: args.policy_allowed_networks.as_deref().map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }),
+        rotate_every_days: args.policy_rotate_every_days,
+        deactivate_unrotated: args.policy_deactivate_unrotated,
+    };
+    match policy
+        .check(&crate::key_policy::KeyPolicy::default())
+        .pop_first()
+    {
+        None => Ok(policy),
+        Some((field, why)) => Err(format!(
+            "PORTCULLIS_POLICY_{}: {why}",
+            field.to_ascii_uppercase()
+        )),
+    }
+}

@@ -145,6 +145,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Trust policies of service accounts for token exchange (one JSON array each).
+    service_account_trust (service_account_id) {
+        service_account_id -> BigInt,
+        policies -> Text,
+        updated_at -> BigInt,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    /// A namespace's own key policy (JSON), tightening the server's.
+    namespace_key_policies (namespace_id) {
+        namespace_id -> BigInt,
+        policy -> Text,
+        updated_at -> BigInt,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
     /// One-time reveals of new keys (encrypted, session-bound).
     key_reveals (id) {
         id -> Text,
@@ -251,7 +271,9 @@ diesel::joinable!(connector_discoveries -> connectors (connector_id));
 diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(service_accounts -> namespaces (namespace_id));
 diesel::joinable!(api_keys -> service_accounts (service_account_id));
+diesel::joinable!(service_account_trust -> service_accounts (service_account_id));
 diesel::joinable!(namespace_shares -> namespaces (namespace_id));
+diesel::joinable!(namespace_key_policies -> namespaces (namespace_id));
 diesel::allow_tables_to_appear_in_same_query!(
     namespaces,
     environments,
@@ -259,8 +281,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     role_bindings,
     service_accounts,
     api_keys,
+    service_account_trust,
     access_tokens,
     namespace_shares,
+    namespace_key_policies,
     user_groups,
     group_bindings,
     user_identities,

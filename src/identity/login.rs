@@ -97,6 +97,7 @@ pub async fn api_login(
 ) -> Reply {
     let body = body.into_inner();
     let client = client_addr(&req);
+    let mut policy_namespace = None;
     let (kind, principal_id, api_key, audit_actor) =
         match (body.username, body.password, body.api_key) {
             (Some(username), Some(password_text), None) => {
@@ -148,6 +149,7 @@ pub async fn api_login(
                     return Err(AppError::Unauthenticated);
                 };
                 let actor = principal.actor_name();
+                policy_namespace = principal.primary_namespace.clone();
                 (
                     KIND_SERVICE_ACCOUNT,
                     principal.id,
@@ -162,9 +164,14 @@ pub async fn api_login(
                 });
             }
         };
+    let mut ttl = state.config.access_token_ttl.as_secs() as i64;
+    if let Some(namespace) = &policy_namespace {
+        let policy = state.key_policies.get(&state.db, namespace).await?;
+        ttl = policy.max_token_seconds().map_or(ttl, |max| ttl.min(max));
+    }
     let issued = credential::generate(CredentialKind::AccessToken, &state.keys.credential_pepper);
     let now = now_ms();
-    let expires_at = now + state.config.access_token_ttl.as_millis() as i64;
+    let expires_at = now + ttl * 1000;
     let row = AccessTokenRow::issued(&issued, (kind, principal_id), now, expires_at, api_key);
     state
         .db

@@ -9,6 +9,7 @@
 //! epoch-guarded per-instance cache that API keys use, so a page view costs no query
 //! for identity beyond reading the session.
 
+mod exchange;
 mod login;
 
 use actix_session::{Session, SessionExt};
@@ -31,12 +32,15 @@ use crate::{audit, auth, service_accounts};
 /// Routes: the credential exchange and whoami.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/login").post(login::api_login))
-        .service(web::resource("/api/v1/whoami").get(login::whoami));
+        .service(web::resource("/api/v1/whoami").get(login::whoami))
+        .service(web::resource("/api/v1/token-exchange").post(exchange::token_exchange));
 }
 
 /// The area's operations in the OpenAPI document.
 pub fn api_doc() -> utoipa::openapi::OpenApi {
-    <login::Doc as utoipa::OpenApi>::openapi()
+    let mut doc = <login::Doc as utoipa::OpenApi>::openapi();
+    doc.merge(<exchange::Doc as utoipa::OpenApi>::openapi());
+    doc
 }
 
 /// Only refresh the idle clock when it is this stale, to avoid a write per request.
@@ -159,7 +163,11 @@ async fn resolve(req: &HttpRequest) -> Result<Option<Actor>, AppError> {
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?
         .clone();
     let principal = match bearer_credential(req)? {
-        Some(token) => Some(from_bearer_throttled(&state, req, token).await?),
+        Some(token) => {
+            let principal = from_bearer_throttled(&state, req, token).await?;
+            check_network(&state, req, &principal).await?;
+            Some(principal)
+        }
         None => from_session(&state, &req.get_session()).await?,
     };
     let actor = principal.map(|principal| Actor {
@@ -177,6 +185,40 @@ async fn resolve(req: &HttpRequest) -> Result<Option<Actor>, AppError> {
         req.extensions_mut().insert(SignedIn::of(&actor.principal));
     }
     Ok(actor)
+}
+
+/// A service account's key or token used from a network its namespace's key policy
+/// does not allow: 403, audited as a policy violation (the credential itself is good,
+/// so it is not a failed sign-in).
+async fn check_network(
+    state: &AppState,
+    req: &HttpRequest,
+    principal: &Principal,
+) -> Result<(), AppError> {
+    let (PrincipalKind::ServiceAccount, Some(namespace)) =
+        (principal.kind, principal.primary_namespace.as_deref())
+    else {
+        return Ok(());
+    };
+    let policy = state.key_policies.get(&state.db, namespace).await?;
+    let client = crate::web::client_addr(req);
+    if policy.admits(&client) {
+        return Ok(());
+    }
+    let who = principal.actor_name();
+    let detail = format!("{client} is outside the allowed networks of {namespace}");
+    let ns = namespace.to_owned();
+    let write: audit::batch::Write = Box::new(move |conn| {
+        let event = audit::Event::new(&who, "policy.violation", &who, audit::Outcome::Failure);
+        let event = event.from(Some(&client)).detail(Some(&detail));
+        audit::record(conn, &event.within(Some(&ns)))
+    });
+    if let Err(e) = state.audit_batch.record(write).await {
+        tracing::warn!(error = %e, "could not audit a policy violation");
+    }
+    Err(AppError::Forbidden(format!(
+        "the key policy of {namespace} allows its service accounts' credentials only from its allowed networks"
+    )))
 }
 
 /// The bearer credential, if an `Authorization` header is present. Any other scheme
@@ -295,12 +337,20 @@ fn lookup_token(
         return Err(AppError::Unauthenticated);
     }
     let (principal, until) = if row.principal_kind == KIND_SERVICE_ACCOUNT {
-        let (Some(key), Some(generation)) = (row.api_key_id, row.key_generation) else {
-            return Err(AppError::Unauthenticated);
-        };
         let bindings = row.role_bindings.as_deref();
-        service_accounts::principal_for_key_token(conn, key, generation, &row.id, bindings)?
-            .ok_or(AppError::Unauthenticated)?
+        match (row.api_key_id, row.key_generation) {
+            (Some(key), Some(generation)) => {
+                service_accounts::principal_for_key_token(conn, key, generation, &row.id, bindings)?
+                    .ok_or(AppError::Unauthenticated)?
+            }
+            // Issued by a token exchange: no key behind it, only the account.
+            _ => {
+                let id = row.principal_id;
+                let p = service_accounts::principal_for_account_token(conn, id, &row.id, bindings)?
+                    .ok_or(AppError::Unauthenticated)?;
+                (p, None)
+            }
+        }
     } else if row.principal_kind == KIND_USER {
         let mut principal =
             load_user(conn, row.principal_id, rules)?.ok_or(AppError::Unauthenticated)?;

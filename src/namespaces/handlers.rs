@@ -5,6 +5,7 @@
 use actix_web::web;
 use serde::Deserialize;
 
+use super::policy::{PolicyForm, PolicySection};
 use super::views::{AdminSection, NamespacePage, ShareRow};
 use super::{members, sharing};
 use crate::access::{Pattern, Permission, Role};
@@ -92,11 +93,12 @@ async fn admin_section(cx: &Cx, name: &str, view_as: String) -> AppResult<Option
     }))
 }
 
-async fn namespace_page(
+pub(super) async fn namespace_page(
     cx: &Cx,
     name: String,
     share_error: Option<String>,
     view_as: String,
+    policy_form: Option<PolicyForm>,
 ) -> AppResult<NamespacePage> {
     let admin = admin_section(cx, &name, view_as).await?;
     let n = name.clone();
@@ -117,9 +119,12 @@ async fn namespace_page(
             } else {
                 None
             };
-            Ok((ns, list, total, accounts, shares))
+            let policy =
+                service_accounts::policy::policy_of(conn, grants, &st.config.key_policy, &n)?;
+            Ok((ns, list, total, accounts, (shares, policy)))
         })
         .await?;
+    let (shares, policy) = shares;
     let grants = cx.actor.grants();
     let pattern = Pattern::parse(&format!("{name}/*")).map_err(AppError::bad_request)?;
     Ok(NamespacePage {
@@ -143,6 +148,11 @@ async fn namespace_page(
         share_error,
         admin,
         can_delete: name != "default" && grants.can_namespace(Permission::NamespaceDelete, &name),
+        policy: PolicySection {
+            form: policy_form.unwrap_or_else(|| PolicyForm::of(&policy.own)),
+            answer: policy,
+            can_edit: grants.can_namespace(Permission::NamespaceUpdate, &name),
+        },
     })
 }
 
@@ -152,7 +162,7 @@ async fn show_namespace(
     query: web::Query<NamespaceQuery>,
 ) -> Reply {
     let view_as = query.into_inner().view_as;
-    let page = namespace_page(&cx, path.into_inner(), None, view_as).await?;
+    let page = namespace_page(&cx, path.into_inner(), None, view_as, None).await?;
     Ok(cx.render(page))
 }
 
@@ -164,7 +174,7 @@ pub struct ShareForm {
 }
 
 /// `/namespaces/{ns}`.
-fn namespace_url(name: &str) -> String {
+pub(super) fn namespace_url(name: &str) -> String {
     format!("/namespaces/{}", path_segment(name))
 }
 
@@ -184,7 +194,7 @@ async fn add_share(cx: Cx, path: web::Path<String>, form: web::Form<ShareForm>) 
                 .next()
                 .or(message)
                 .unwrap_or_else(|| err.to_string());
-            let page = namespace_page(&cx, name, Some(message), String::new()).await?;
+            let page = namespace_page(&cx, name, Some(message), String::new(), None).await?;
             Ok(cx.render_with(page, status))
         }
         Err(other) => Err(other),

@@ -8,6 +8,7 @@ mod handlers;
 mod lifecycle;
 mod manage;
 mod members;
+mod policy;
 mod sharing;
 mod views;
 
@@ -21,4 +22,5 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     api::configure(cfg);
     lifecycle::configure(cfg);
     handlers::configure(cfg);
+    policy::configure(cfg);
 }

@@ -117,6 +117,8 @@ pub struct NamespacePage {
     pub admin: Option<AdminSection>,
     /// May delete it (`namespace::delete`; never `default`).
     pub can_delete: bool,
+    /// Its key policy.
+    pub policy: super::policy::PolicySection,
 }
 
 /// What a namespace's admins see: who has access to it, and what one of them can

@@ -174,7 +174,7 @@ fn accounts_and_connectors_have_their_namespaced_form() {
             forms += 1;
         }
     }
-    assert_eq!(forms, 14 + 7, "every account and connector operation");
+    assert_eq!(forms, 16 + 7, "every account and connector operation");
 }
 
 #[test]

@@ -24,8 +24,8 @@ pub async fn delete_account(cx: &Cx, at: Address) -> AppResult<()> {
 /// Creates a key of `account`; the plaintext exists only in the returned value.
 pub async fn create_key(cx: &Cx, account: Address, input: NewKeyInput) -> AppResult<IssuedKey> {
     cx.run(move |conn, actor, st| {
-        let pepper = &st.keys.credential_pepper;
-        api_keys::create_key(conn, actor, pepper, &account, &input)
+        let keys = (&st.keys.credential_pepper, &st.config.key_policy);
+        api_keys::create_key(conn, actor, keys, &account, &input)
     })
     .await
 }
@@ -42,7 +42,8 @@ pub async fn rotate_key(cx: &Cx, at: KeyAt, retain: i64) -> AppResult<IssuedKey>
 /// Changes key `at`'s description and/or active flag.
 pub async fn update_key(cx: &Cx, at: KeyAt, edit: Edit) -> AppResult<ApiKey> {
     cx.run(move |conn, actor, st| {
-        api_keys::update_key(conn, actor, &st.key_cache, &at.account, &at.key, &edit)
+        let caches = (&st.key_cache, &st.config.key_policy);
+        api_keys::update_key(conn, actor, caches, &at.account, &at.key, &edit)
     })
     .await
 }

@@ -36,7 +36,9 @@ use crate::web::api::{Json, Page};
     get_key,
     update_key,
     delete_key,
-    rotate_key
+    rotate_key,
+    super::trust::get_trust,
+    super::trust::put_trust
 ))]
 pub(super) struct Doc;
 use crate::web::pagination::{self, decode_cursor, encode_cursor};
@@ -70,6 +72,11 @@ fn routes(prefix: &str) -> actix_web::Scope {
                 .put(put_bindings),
         )
         .service(web::resource("/{name}/environments").get(get_environments))
+        .service(
+            web::resource("/{name}/trust")
+                .get(super::trust::get_trust)
+                .put(super::trust::put_trust),
+        )
         .service(
             web::resource("/{name}/api-keys")
                 .get(list_keys)

@@ -13,6 +13,7 @@ use crate::audit;
 use crate::credential::{self, CredentialKind};
 use crate::db::{DbConnection, now_ms, write_transaction};
 use crate::errors::{AppError, AppResult, FieldErrors};
+use crate::key_policy::KeyPolicy;
 use crate::names::{Address, validate_name};
 
 /// Input of key creation.
@@ -120,7 +121,7 @@ pub fn managed_key(
 pub fn create_key(
     conn: &mut DbConnection,
     actor: &Actor,
-    pepper: &[u8; 32],
+    (pepper, server): (&[u8; 32], &KeyPolicy),
     account: &Address,
     input: &NewKeyInput,
 ) -> AppResult<IssuedKey> {
@@ -134,6 +135,9 @@ pub fn create_key(
     check_description(&mut fields, input.description.as_deref());
     if input.expires_at.is_some_and(|e| e <= now) {
         fields.insert("expires_at".into(), "must be in the future".into());
+    } else {
+        let key = (acc.id, input.expires_at, now);
+        super::policy::check_key(conn, server, &namespace, key, &mut fields)?;
     }
     valid("the API key is not valid", fields)?;
     let issued = credential::generate(CredentialKind::ApiKey, pepper);
@@ -226,13 +230,21 @@ pub fn rotate_key(
 pub fn update_key(
     conn: &mut DbConnection,
     actor: &Actor,
-    cache: &KeyCache,
+    (cache, server): (&KeyCache, &KeyPolicy),
     account: &Address,
     name: &str,
     edit: &Edit,
 ) -> AppResult<ApiKey> {
     let (key, namespace) = managed_key(conn, actor, account, name)?;
-    let fields = edit.check(conn, actor, key.active, key.service_account_id)?;
+    let mut fields = edit.check(conn, actor, key.active, key.service_account_id)?;
+    if edit.active == Some(true) && !key.active {
+        // Activating counts as creating, as far as the policy goes; the key's expiry
+        // is its own, from the day it was made.
+        let bound = (key.service_account_id, None, now_ms());
+        let mut policy_fields = FieldErrors::new();
+        super::policy::check_key(conn, server, &namespace, bound, &mut policy_fields)?;
+        fields.extend(policy_fields.into_iter().filter(|(f, _)| f == "active"));
+    }
     if let Some((field, message)) = fields.into_iter().next() {
         return Err(AppError::invalid(&field, message));
     }

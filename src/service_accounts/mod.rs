@@ -12,27 +12,32 @@ mod grants;
 mod handlers;
 pub mod keys;
 pub mod models;
+pub mod policy;
 mod repo;
 pub mod reveal;
+pub mod trust;
 pub mod usage;
 mod verify;
 mod views;
 
 use actix_web::web;
 
-pub use verify::{principal_for_key, principal_for_key_token};
+pub use verify::{principal_for_account_token, principal_for_key, principal_for_key_token};
 
 use crate::db::DbConnection;
 
 /// Routes of the area.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     api::configure(cfg);
+    policy::configure(cfg);
     handlers::configure(cfg);
 }
 
 /// The area's operations in the OpenAPI document.
 pub fn api_doc() -> utoipa::openapi::OpenApi {
-    <api::Doc as utoipa::OpenApi>::openapi()
+    let mut doc = <api::Doc as utoipa::OpenApi>::openapi();
+    doc.merge(<policy::Doc as utoipa::OpenApi>::openapi());
+    doc
 }
 
 /// Writes the queued `last_used_at` updates (called by the background flush).

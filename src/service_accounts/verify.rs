@@ -123,3 +123,32 @@ pub fn principal_for_key_token(
     let until = [key.expires_at, grace].into_iter().flatten().min();
     Ok(Some((principal, until)))
 }
+
+/// The service account `account_id` behind an access token that no key minted (one
+/// issued by a token exchange), if the account is still active; the token's own expiry
+/// is all that limits it besides.
+pub fn principal_for_account_token(
+    conn: &mut DbConnection,
+    account_id: i64,
+    token_id: &str,
+    role_bindings: Option<&str>,
+) -> AppResult<Option<Principal>> {
+    let Some((account, namespace)) = repo::find_account_by_id(conn, account_id)? else {
+        return Ok(None);
+    };
+    if !account.active {
+        return Ok(None);
+    }
+    let mut grants = access::load_service_account_grants(conn, account.id)?;
+    if let Some(json) = role_bindings {
+        grants = access::token_grants(json, grants)?;
+    }
+    Ok(Some(Principal {
+        id: account.id,
+        kind: PrincipalKind::ServiceAccount,
+        name: account.name,
+        primary_namespace: Some(namespace),
+        grants,
+        method: AuthMethod::AccessToken(token_id.to_owned()),
+    }))
+}

@@ -136,8 +136,9 @@ pub struct KeyRow {
     pub last_used: Moment,
     /// Last rotated or `never`.
     pub last_rotated: Moment,
-    /// Rotated (or created) more than 90 days ago.
-    pub rotation_overdue: bool,
+    /// A rotation warning: overdue under the namespace's key policy (or older than 90
+    /// days without one), or due within a week.
+    pub rotation_note: Option<String>,
     /// "in 12 days", "expired", "never".
     pub expires: String,
     /// Expires within 7 days (or has).
@@ -153,6 +154,12 @@ pub struct KeyRow {
 impl KeyRow {
     /// The row of `key` at `now`.
     pub fn new(key: &ApiKey, now: i64) -> Self {
+        Self::under_policy(key, now, None)
+    }
+
+    /// The row of `key` at `now`, its rotation judged by a policy of rotating every
+    /// `rotate_every_days` (none: a warning past 90 days).
+    pub fn under_policy(key: &ApiKey, now: i64, rotate_every_days: Option<i64>) -> Self {
         let expired = key.expires_at.is_some_and(|e| e <= now);
         let expires = match key.expires_at {
             None => "never".to_owned(),
@@ -167,7 +174,7 @@ impl KeyRow {
             created: moment(Some(key.created_at)),
             last_used: moment(key.last_used_at),
             last_rotated: moment(key.last_rotated_at),
-            rotation_overdue: now - rotated_or_created > ROTATION_WARNING_MS,
+            rotation_note: rotation_note(now - rotated_or_created, rotate_every_days),
             expires,
             expiry_warning: key.expires_at.is_some_and(|e| e - now < EXPIRY_WARNING_MS),
             expired,
@@ -205,6 +212,61 @@ pub struct AccountPage {
     pub can_manage_keys: bool,
     /// The Access section.
     pub access: AccessSection,
+    /// The Trust section (workload identity).
+    pub trust: TrustSection,
+}
+
+/// The Trust section of an account's page: the issuers whose tokens it accepts in
+/// exchange for its own, and (for those who administer it) the form to add one.
+pub struct TrustSection {
+    /// The policies, in order.
+    pub policies: Vec<TrustRow>,
+    /// The form, shown again with its messages after a failure.
+    pub form: TrustForm,
+    /// The form's bounds: shortest and longest token lifetime.
+    pub bounds: (i64, i64),
+    /// The audience to suggest: this server's public origin.
+    pub audience_hint: String,
+}
+
+/// One policy as the page shows it.
+pub struct TrustRow {
+    /// Position (the remove form names it).
+    pub index: usize,
+    /// Issuer URL.
+    pub issuer: String,
+    /// Audience.
+    pub audience: String,
+    /// `claim = glob` each.
+    pub conditions: Vec<String>,
+    /// Token lifetime.
+    pub token_seconds: i64,
+}
+
+/// The trust editor as submitted: add a policy, or remove the one at `index`.
+#[derive(Debug, Default, Deserialize)]
+pub struct TrustForm {
+    /// `add` or `remove`.
+    #[serde(default)]
+    pub op: String,
+    /// Issuer URL.
+    #[serde(default)]
+    pub issuer: String,
+    /// Audience.
+    #[serde(default)]
+    pub audience: String,
+    /// One `claim = glob` per line.
+    #[serde(default)]
+    pub conditions: String,
+    /// Token lifetime in seconds (blank: the longest).
+    #[serde(default)]
+    pub max_token_seconds: String,
+    /// Remove: the position.
+    #[serde(default)]
+    pub index: String,
+    /// Messages after a failed submission.
+    #[serde(skip)]
+    pub messages: Messages,
 }
 
 /// The Access section of an account's page: its bindings, their editor, and what it
@@ -220,6 +282,28 @@ pub struct AccessSection {
     pub form: BindingForm,
     /// Roles the editor offers.
     pub roles: [&'static str; 3],
+}
+
+/// The rotation warning of a key last rotated (or created) `age` ms ago: overdue, or
+/// due within a week (a quarter of the period, for short ones).
+fn rotation_note(age: i64, rotate_every_days: Option<i64>) -> Option<String> {
+    const WEEK_MS: i64 = 7 * keys::DAY_MS;
+    match rotate_every_days {
+        None => (age > ROTATION_WARNING_MS).then(|| "rotate: older than 90 days".to_owned()),
+        Some(days) => {
+            let due = days * keys::DAY_MS;
+            if age > due {
+                Some(format!("rotation overdue (key policy: every {days} days)"))
+            } else if due - age < WEEK_MS.min(due / 4) {
+                Some(format!(
+                    "rotate within {} (key policy: every {days} days)",
+                    keys::humanize(due - age)
+                ))
+            } else {
+                None
+            }
+        }
+    }
 }
 
 /// The bindings editor as submitted: add or remove one `pattern` + `role`.
@@ -290,6 +374,25 @@ pub struct NewKeyPage {
     pub account: Linked,
     /// Form state.
     pub form: KeyForm,
+    /// The longest lifetime the namespace's key policy allows, in days.
+    pub max_days: Option<i64>,
+}
+
+impl NewKeyPage {
+    /// The expiry choices the policy leaves: `(value, label)`.
+    pub fn choices(&self) -> Vec<(&'static str, &'static str)> {
+        [
+            ("none", "never", i64::MAX),
+            ("30", "in 30 days", 30),
+            ("90", "in 90 days", 90),
+            ("365", "in a year", 365),
+            ("date", "on a date…", 0),
+        ]
+        .into_iter()
+        .filter(|(_, _, days)| self.max_days.is_none_or(|m| *days <= m))
+        .map(|(v, l, _)| (v, l))
+        .collect()
+    }
 }
 
 /// `GET /service-accounts/{sa}/api-keys/{key}/rotate`

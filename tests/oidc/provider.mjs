@@ -18,7 +18,7 @@ import { createServer } from 'node:http';
 import {
   decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, SignJWT,
 } from 'jose';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 // Keep stdout for the single `ready` line: oidc-provider prints notices with console.info.
 console.log = console.error; // eslint-disable-line no-console
@@ -84,8 +84,29 @@ const MACHINE_CLIENT = {
   token_endpoint_auth_method: 'client_secret_basic',
 };
 
+// CI-style tokens: a client registered with `ci_claims` (an object) gets them in its JWT
+// access tokens, as GitHub Actions puts `repository` and `ref` in its job tokens, and
+// `ci_token_ttl` (seconds) sets their lifetime.
+const CI_METADATA = ['ci_claims', 'ci_token_ttl'];
+
 const configuration = {
   clients: [MACHINE_CLIENT],
+  extraClientMetadata: {
+    properties: CI_METADATA,
+    validator(ctx, key, value) {
+      if (value === undefined) return;
+      if (key === 'ci_claims' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+        throw new errors.InvalidClientMetadata('ci_claims must be an object');
+      }
+      if (key === 'ci_token_ttl' && !(Number.isInteger(value) && value > 0)) {
+        throw new errors.InvalidClientMetadata('ci_token_ttl must be a positive integer');
+      }
+    },
+  },
+  async extraTokenClaims(ctx, token) {
+    const client = token.clientId ? await provider.Client.find(token.clientId) : undefined;
+    return client?.ci_claims ?? undefined;
+  },
   jwks: { keys: [privateJwk] },
   findAccount(ctx, id) {
     if (!hasAccount(id)) return undefined;
@@ -118,10 +139,10 @@ const configuration = {
       enabled: true,
       defaultResource: () => undefined,
       useGrantedResource: () => false,
-      getResourceServerInfo: (ctx, resource) => ({
+      getResourceServerInfo: (ctx, resource, client) => ({
         scope: 'api:read api:write',
         audience: resource,
-        accessTokenTTL: 3600,
+        accessTokenTTL: client?.ci_token_ttl ?? 3600,
         accessTokenFormat: 'jwt',
         jwt: { sign: { alg: 'RS256' } },
       }),

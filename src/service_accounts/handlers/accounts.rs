@@ -10,17 +10,18 @@ use crate::app::Cx;
 use crate::db::now_ms;
 use crate::environments;
 use crate::errors::{AppError, AppResult};
+use crate::key_policy::{self, DAY_MS};
 use crate::names::Address;
 use crate::service_accounts::accounts::{self, Edit, NewAccount};
 use crate::service_accounts::actions;
 use crate::service_accounts::api_keys::{self, NewKeyInput};
 use crate::service_accounts::grants;
 use crate::service_accounts::repo::ListFilter;
-use crate::service_accounts::reveal;
 use crate::service_accounts::views::{
     AccessSection, AccountForm, AccountPage, AccountRow, AccountsPage, AccountsTable, BindingForm,
-    KeyRow,
+    KeyRow, TrustForm,
 };
+use crate::service_accounts::{reveal, trust};
 use crate::web::Reply;
 use crate::web::form::NamespaceChoices;
 use crate::web::form::Rejected;
@@ -152,14 +153,16 @@ async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> Reply {
             if !with_key {
                 return Ok(None);
             }
+            // The first key lives as long as the namespace's key policy allows.
+            let policy = key_policy::effective(conn, &st.config.key_policy, &created.namespace)?;
             let key_input = NewKeyInput {
                 name: "default".into(),
                 description: Some("Created with the account.".into()),
-                expires_at: None,
+                expires_at: policy.max_key_lifetime_days.map(|d| now_ms() + d * DAY_MS),
             };
             let account = Address::qualified(&created.namespace, &created.account.name);
-            let pepper = &st.keys.credential_pepper;
-            let issued = api_keys::create_key(conn, actor, pepper, &account, &key_input)?;
+            let keys = (&st.keys.credential_pepper, &st.config.key_policy);
+            let issued = api_keys::create_key(conn, actor, keys, &account, &key_input)?;
             store_reveal(conn, st, &binding, &issued).map(Some)
         })
         .await;
@@ -180,27 +183,52 @@ async fn create_account(cx: Cx, form: web::Form<AccountForm>) -> Reply {
 
 /// `GET /service-accounts/{sa}`
 async fn show_account(cx: Cx, at: Address) -> Reply {
-    let page = account_page(&cx, at, BindingForm::default()).await?;
+    let page = account_page(&cx, at, Forms::default()).await?;
     Ok(cx.render(page))
 }
 
 /// Environments listed in an account's Access section.
 const ACCESS_PAGE: i64 = 100;
 
-/// The page of the account at `at`, its bindings editor showing `form`.
-pub(super) async fn account_page(
-    cx: &Cx,
-    at: Address,
-    form: BindingForm,
-) -> AppResult<AccountPage> {
-    let (summary, keys, access) = cx
+/// The editors of an account's page, as they are shown: empty, or one of them again
+/// with its messages.
+#[derive(Default)]
+pub(super) struct Forms {
+    binding: BindingForm,
+    trust: TrustForm,
+}
+
+impl Forms {
+    /// The bindings editor shows `form`.
+    pub(super) fn binding(form: BindingForm) -> Self {
+        Self {
+            binding: form,
+            ..Self::default()
+        }
+    }
+
+    /// The trust editor shows `form`.
+    pub(super) fn trust(form: TrustForm) -> Self {
+        Self {
+            trust: form,
+            ..Self::default()
+        }
+    }
+}
+
+/// The page of the account at `at`, its editors showing `forms`.
+pub(super) async fn account_page(cx: &Cx, at: Address, forms: Forms) -> AppResult<AccountPage> {
+    let (summary, keys, access, policies) = cx
         .run(move |conn, actor, st| {
             let summary = accounts::summary(conn, actor.grants(), &at)?;
             let keys = api_keys::list_keys(conn, actor.grants(), &at)?;
             let access = grants::access_of(conn, actor.grants(), &st.env_totals, &at, ACCESS_PAGE)?;
-            Ok((summary, keys, access))
+            let policies = trust::policies(conn, actor.grants(), &at)?;
+            let rules = key_policy::effective(conn, &st.config.key_policy, &summary.namespace)?;
+            Ok((summary, keys, access, (policies, rules)))
         })
         .await?;
+    let (policies, rules) = policies;
     let now = now_ms();
     let may = |permission| {
         cx.actor
@@ -213,7 +241,10 @@ pub(super) async fn account_page(
         account: AccountRow::from(&summary),
         created: moment(Some(summary.account.created_at)),
         created_by: summary.account.created_by.clone(),
-        keys: keys.iter().map(|k| KeyRow::new(k, now)).collect(),
+        keys: keys
+            .iter()
+            .map(|k| KeyRow::under_policy(k, now, rules.rotate_every_days))
+            .collect(),
         can_update: may(Permission::ServiceAccountUpdate),
         can_delete: may(Permission::ServiceAccountDelete),
         can_manage_keys: may(Permission::ApiKeyManage),
@@ -224,9 +255,10 @@ pub(super) async fn account_page(
                 readable.map(|(e, ns)| (ns.as_str(), e.name.as_str())),
             ),
             total: access.total,
-            form,
+            form: forms.binding,
             roles: Role::ALL.map(Role::as_str),
         },
+        trust: super::trust::section(&policies.policies, forms.trust, &cx.state.public_origin),
     })
 }
 

@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use super::accounts::account_page;
+use super::accounts::{Forms, account_page};
 use super::address_url;
 use crate::access::{Pattern, Role};
 use crate::app::Cx;
@@ -58,7 +58,7 @@ async fn change_binding(cx: Cx, at: Address, form: web::Form<BindingForm>) -> Re
         Err(err) => Rejected::invalid_or_forbidden(err)?,
     };
     form.messages = rejected.messages;
-    let page = account_page(&cx, at, form).await?;
+    let page = account_page(&cx, at, Forms::binding(form)).await?;
     Ok(cx.render_with(page, rejected.status))
 }
 

@@ -38,18 +38,34 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig, account: &str) {
 
 /// `GET /service-accounts/{sa}/api-keys/new`
 async fn new_key_form(cx: Cx, account: Address) -> Reply {
-    let n = account.clone();
-    cx.run(move |conn, actor, _| authorized_account(conn, actor, Permission::ApiKeyManage, &n))
-        .await?;
+    let max_days = max_days(&cx, &account).await?;
+    let default = match max_days {
+        Some(m) if m < 30 => "date",
+        Some(m) if m < 90 => "30",
+        _ => "90",
+    };
     let page = NewKeyPage {
         layout: cx.layout(Section::ServiceAccounts)?,
         account: Linked::account(&account),
         form: KeyForm {
-            expires: "90".into(),
+            expires: default.into(),
             ..Default::default()
         },
+        max_days,
     };
     Ok(cx.render(page))
+}
+
+/// The longest key lifetime the policy of `account`'s namespace allows (checking that
+/// the caller may manage its keys).
+async fn max_days(cx: &Cx, account: &Address) -> AppResult<Option<i64>> {
+    let n = account.clone();
+    cx.run(move |conn, actor, st| {
+        let (_, ns) = authorized_account(conn, actor, Permission::ApiKeyManage, &n)?;
+        let policy = crate::key_policy::effective(conn, &st.config.key_policy, &ns)?;
+        Ok(policy.max_key_lifetime_days)
+    })
+    .await
 }
 
 /// Turns the expiry choice into ms.
@@ -100,6 +116,7 @@ async fn create_key(cx: Cx, account: Address, form: web::Form<KeyForm>) -> Reply
     form.messages = rejected.messages;
     let page = NewKeyPage {
         layout: cx.layout(Section::ServiceAccounts)?,
+        max_days: max_days(&cx, &account).await?,
         account: Linked::account(&account),
         form,
     };

@@ -5,6 +5,7 @@ mod accounts;
 mod bindings;
 mod keys;
 mod reveal;
+mod trust;
 
 use actix_web::web;
 use serde::Deserialize;
@@ -28,6 +29,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         accounts::configure_one(cfg, one);
         bindings::configure(cfg, one);
         keys::configure(cfg, one);
+        trust::configure(cfg, one);
     }
     cfg.service(web::resource("/reveal/{id}").get(reveal::show_reveal));
 }

@@ -257,6 +257,19 @@ pub fn delete_account(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Account `id` with its namespace's name.
+pub fn find_account_by_id(
+    conn: &mut DbConnection,
+    id: i64,
+) -> QueryResult<Option<(ServiceAccount, String)>> {
+    service_accounts::table
+        .inner_join(namespaces::table)
+        .filter(service_accounts::id.eq(id))
+        .select((ServiceAccount::as_select(), namespaces::name))
+        .first(conn)
+        .optional()
+}
+
 /// Name of account `id`.
 pub fn account_name(conn: &mut DbConnection, id: i64) -> QueryResult<Option<(String, String)>> {
     service_accounts::table

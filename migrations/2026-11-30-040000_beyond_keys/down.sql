@@ -1,0 +1,2 @@
+DROP TABLE namespace_key_policies;
+DROP TABLE service_account_trust;
