@@ -76,6 +76,12 @@ pub struct AppState {
     pub jwks: crate::federation::JwksCache,
     /// Effective key policies by namespace (the per-request network check).
     pub key_policies: crate::key_policy::PolicyCache,
+    /// Webhooks: sealing, outbound policy, the delivery worker's wake-up.
+    pub alerts: crate::alerts::Shared,
+    /// Networks keys were used from, for `api_key.new_network`.
+    pub key_networks: crate::alerts::NetworkTracker,
+    /// GitHub's secret-scanning public keys (leak reports).
+    pub leak_keys: crate::leaks::LeakKeys,
 }
 
 impl AppState {
@@ -107,6 +113,17 @@ impl AppState {
             credential_cache: crate::connectors::CredentialCache::default(),
             audit_batch: crate::audit::batch::Batcher::start(db.clone())?,
             jwks: crate::federation::JwksCache::default(),
+            alerts: std::sync::Arc::new(crate::alerts::Alerts::new(
+                Sealer::new(&secret.derive(crate::alerts::SECRETS_KEY_LABEL)),
+                crate::outbound::Policy {
+                    allow_private: config.webhooks.allow_private,
+                    timeout: std::time::Duration::from_secs(10),
+                    extra_ca_pem: config.outbound.extra_ca_pem.clone(),
+                },
+                config.webhooks.retry_base,
+            )?),
+            key_networks: crate::alerts::NetworkTracker::default(),
+            leak_keys: crate::leaks::LeakKeys::default(),
             key_policies: crate::key_policy::PolicyCache::new(
                 config.key_policy.clone(),
                 config.key_cache_ttl,

@@ -274,6 +274,17 @@ pub struct HygieneArgs {
     /// Deactivate keys whose rotation is overdue.
     #[arg(long, env = "PORTCULLIS_POLICY_DEACTIVATE_UNROTATED", action = clap::ArgAction::Set)]
     pub policy_deactivate_unrotated: Option<bool>,
+    /// Let webhooks reach loopback and private addresses (and plain http there).
+    #[arg(long, env = "PORTCULLIS_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// First wait before a failed webhook delivery is tried again (doubling each time,
+    /// at most an hour).
+    #[arg(long, env = "PORTCULLIS_WEBHOOK_RETRY_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub webhook_retry_seconds: u64,
+    /// Where GitHub's secret-scanning public keys are published (enables
+    /// `POST /api/v1/leaks/github`).
+    #[arg(long, env = "PORTCULLIS_LEAK_KEYS_URL")]
+    pub leak_keys_url: Option<String>,
 }
 
 /// OpenID Connect options (all unset: no OpenID sign-in).

@@ -11,6 +11,7 @@ const LAYERS: &[&str] = &[
     "access",
     "audit",
     "environments",
+    "alerts",
     "auth",
     "service_accounts",
     "connectors",
@@ -40,6 +41,10 @@ const KERNEL: &[&str] = &[
 
 /// Which area's code alone writes each table (docs/ARCHITECTURE.md).
 const OWNERS: &[(&str, &[&str])] = &[
+    (
+        "alerts",
+        &["webhooks", "webhook_deliveries", "api_key_networks"],
+    ),
     (
         "access",
         &[

@@ -3,6 +3,7 @@
 //! a server-rendered dashboard and a JSON API from one binary over SQLite or PostgreSQL.
 
 pub mod access;
+pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod auth;

@@ -100,6 +100,44 @@ pub async fn flush_key_usage(state: &AppState) {
     }
 }
 
+/// Writes the networks keys were used from, queuing `api_key.new_network` alerts.
+pub async fn flush_key_networks(state: &AppState) {
+    let pairs = state.key_networks.drain();
+    if pairs.is_empty() {
+        return;
+    }
+    let written = state
+        .db
+        .run(move |conn| {
+            crate::alerts::record_networks(conn, &pairs, service_accounts::hygiene::key_names)
+                .map_err(db::DbError::from)
+        })
+        .await;
+    match written {
+        Ok(0) => {}
+        Ok(_) => state.alerts.wake(),
+        Err(e) => tracing::warn!(error = %e, "could not record the networks keys were used from"),
+    }
+}
+
+/// Queues the hygiene alerts due now (keys and connectors expiring, keys unused).
+pub async fn scan_hygiene(state: &AppState) {
+    let scanned = state
+        .db
+        .run(|conn| {
+            let now = db::now_ms();
+            let keys = service_accounts::hygiene::scan(conn, now)?;
+            let connectors = crate::connectors::hygiene::scan(conn, now)?;
+            Ok::<_, db::DbError>(keys + connectors)
+        })
+        .await;
+    match scanned {
+        Ok(0) => {}
+        Ok(_) => state.alerts.wake(),
+        Err(e) => tracing::warn!(error = %e, "could not scan for hygiene alerts"),
+    }
+}
+
 /// Serves until Ctrl-C / SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind;
@@ -117,8 +155,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         loop {
             tick.tick().await;
             flush_key_usage(&flusher).await;
+            flush_key_networks(&flusher).await;
         }
     });
+    actix_web::rt::spawn(crate::alerts::worker::run(
+        state.db.clone(),
+        state.alerts.clone(),
+    ));
     let housekeeping = state.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
@@ -136,6 +179,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
             service_accounts::policy::enforce(&housekeeping).await;
+            scan_hygiene(&housekeeping).await;
         }
     });
     let mut server = HttpServer::new(move || build_app(state.clone()))

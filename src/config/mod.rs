@@ -32,6 +32,15 @@ pub struct LoginLimits {
     pub refill: Duration,
 }
 
+/// Webhook delivery settings.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Whether webhooks may reach loopback and private addresses.
+    pub allow_private: bool,
+    /// First wait before a failed delivery is tried again.
+    pub retry_base: Duration,
+}
+
 /// Everything the server needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -75,6 +84,10 @@ pub struct Config {
     pub connector_implicit_auth: bool,
     /// The server's key policy (namespaces may tighten it).
     pub key_policy: crate::key_policy::KeyPolicy,
+    /// Webhook delivery: private targets allowed, first retry wait.
+    pub webhooks: WebhookConfig,
+    /// GitHub's secret-scanning public keys (leak reports), when configured.
+    pub leak_keys_url: Option<url::Url>,
     /// Where connectors' outbound calls may go, and their time limit.
     pub outbound: crate::outbound::Policy,
     /// Local users who may use a password when password sign-in is off.
@@ -188,6 +201,11 @@ impl Config {
             password_login: serve.password_login,
             connector_implicit_auth: serve.connector_implicit_auth,
             key_policy: values::key_policy(&serve.hygiene)?,
+            webhooks: WebhookConfig {
+                allow_private: serve.hygiene.webhook_allow_private,
+                retry_base: Duration::from_secs(serve.hygiene.webhook_retry_seconds),
+            },
+            leak_keys_url: values::leak_keys_url(serve.hygiene.leak_keys_url.as_deref())?,
             outbound: crate::outbound::Policy {
                 allow_private: serve.connector_allow_private,
                 timeout: Duration::from_secs(serve.connector_timeout_seconds),
@@ -234,6 +252,11 @@ impl Config {
             password_login: true,
             connector_implicit_auth: false,
             key_policy: crate::key_policy::KeyPolicy::default(),
+            webhooks: WebhookConfig {
+                allow_private: false,
+                retry_base: Duration::from_secs(5),
+            },
+            leak_keys_url: None,
             outbound: crate::outbound::Policy::default(),
             break_glass_users: vec!["admin".into()],
             trusted_proxies: Vec::new(),

@@ -114,3 +114,23 @@ pub(super) fn key_policy(
         )),
     }
 }
+
+/// `PORTCULLIS_LEAK_KEYS_URL`: an https URL (http only on a loopback host, for tests).
+pub(super) fn leak_keys_url(text: Option<&str>) -> Result<Option<url::Url>, String> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let url = url::Url::parse(text)
+        .map_err(|e| format!("PORTCULLIS_LEAK_KEYS_URL {text:?} is not a URL: {e}"))?;
+    let loopback = url.host_str().is_some_and(|h| {
+        h == "localhost"
+            || h.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err(format!(
+            "PORTCULLIS_LEAK_KEYS_URL {text:?} must be https (http only on a loopback host)"
+        ));
+    }
+    Ok(Some(url))
+}

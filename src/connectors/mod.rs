@@ -14,6 +14,7 @@ mod connector_pages;
 mod credential_cache;
 mod form;
 mod form_pages;
+pub mod hygiene;
 mod models;
 mod patch;
 pub mod providers;

@@ -165,6 +165,48 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Signed webhooks of namespaces (hygiene alerts).
+    webhooks (id) {
+        id -> BigInt,
+        namespace_id -> BigInt,
+        url -> Text,
+        events -> Text,
+        within_days -> BigInt,
+        secret -> Text,
+        created_at -> BigInt,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    /// The durable webhook delivery queue.
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        event -> Text,
+        dedupe -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> BigInt,
+        leased_until -> Nullable<BigInt>,
+        last_status -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Networks each API key has been used from.
+    api_key_networks (api_key_id, network) {
+        api_key_id -> BigInt,
+        network -> Text,
+        first_seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
     /// One-time reveals of new keys (encrypted, session-bound).
     key_reveals (id) {
         id -> Text,
@@ -274,6 +316,9 @@ diesel::joinable!(api_keys -> service_accounts (service_account_id));
 diesel::joinable!(service_account_trust -> service_accounts (service_account_id));
 diesel::joinable!(namespace_shares -> namespaces (namespace_id));
 diesel::joinable!(namespace_key_policies -> namespaces (namespace_id));
+diesel::joinable!(webhooks -> namespaces (namespace_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(api_key_networks -> api_keys (api_key_id));
 diesel::allow_tables_to_appear_in_same_query!(
     namespaces,
     environments,
@@ -285,6 +330,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     namespace_shares,
     namespace_key_policies,
+    webhooks,
+    webhook_deliveries,
+    api_key_networks,
     user_groups,
     group_bindings,
     user_identities,

@@ -10,6 +10,7 @@
 //! for identity beyond reading the session.
 
 mod exchange;
+mod leaks;
 mod login;
 
 use actix_session::{Session, SessionExt};
@@ -34,12 +35,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/login").post(login::api_login))
         .service(web::resource("/api/v1/whoami").get(login::whoami))
         .service(web::resource("/api/v1/token-exchange").post(exchange::token_exchange));
+    leaks::configure(cfg);
 }
 
 /// The area's operations in the OpenAPI document.
 pub fn api_doc() -> utoipa::openapi::OpenApi {
     let mut doc = <login::Doc as utoipa::OpenApi>::openapi();
     doc.merge(<exchange::Doc as utoipa::OpenApi>::openapi());
+    doc.merge(<leaks::Doc as utoipa::OpenApi>::openapi());
     doc
 }
 
@@ -166,6 +169,9 @@ async fn resolve(req: &HttpRequest) -> Result<Option<Actor>, AppError> {
         Some(token) => {
             let principal = from_bearer_throttled(&state, req, token).await?;
             check_network(&state, req, &principal).await?;
+            if let AuthMethod::ApiKey { key, .. } = principal.method {
+                state.key_networks.touch(key, &crate::web::client_addr(req));
+            }
             Some(principal)
         }
         None => from_session(&state, &req.get_session()).await?,
@@ -208,6 +214,7 @@ async fn check_network(
     let who = principal.actor_name();
     let detail = format!("{client} is outside the allowed networks of {namespace}");
     let ns = namespace.to_owned();
+    let network = crate::alerts::networks_of(&client);
     let write: audit::batch::Write = Box::new(move |conn| {
         let event = audit::Event::new(&who, "policy.violation", &who, audit::Outcome::Failure);
         let event = event.from(Some(&client)).detail(Some(&detail));
@@ -215,6 +222,31 @@ async fn check_network(
     });
     if let Err(e) = state.audit_batch.record(write).await {
         tracing::warn!(error = %e, "could not audit a policy violation");
+    }
+    let (ns, account) = (namespace.to_owned(), principal.name.clone());
+    let day = crate::db::now_ms() / crate::key_policy::DAY_MS;
+    let queued = state
+        .db
+        .run(move |conn| {
+            let data = serde_json::json!({
+                "service_account": account,
+                "violation": "credential used from a network the key policy does not allow",
+                "network": network,
+            });
+            let dedupe = format!("policy.violation:network:{account}:{network}:{day}");
+            Ok::<_, AppError>(crate::alerts::enqueue(
+                conn,
+                &ns,
+                "policy.violation",
+                &dedupe,
+                data,
+            )?)
+        })
+        .await;
+    match queued {
+        Ok(0) => {}
+        Ok(_) => state.alerts.wake(),
+        Err(e) => tracing::warn!(error = %e, "could not queue a policy-violation alert"),
     }
     Err(AppError::Forbidden(format!(
         "the key policy of {namespace} allows its service accounts' credentials only from its allowed networks"

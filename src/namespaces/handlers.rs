@@ -6,7 +6,9 @@ use actix_web::web;
 use serde::Deserialize;
 
 use super::policy::{PolicyForm, PolicySection};
+use super::views::WebhooksSection;
 use super::views::{AdminSection, NamespacePage, ShareRow};
+use super::webhooks::WebhookForm;
 use super::{members, sharing};
 use crate::access::{Pattern, Permission, Role};
 use crate::app::Cx;
@@ -100,6 +102,26 @@ pub(super) async fn namespace_page(
     view_as: String,
     policy_form: Option<PolicyForm>,
 ) -> AppResult<NamespacePage> {
+    namespace_page_forms(cx, name, (share_error, view_as), policy_form, None).await
+}
+
+/// The namespace page showing the webhook form again with its messages.
+pub(super) async fn namespace_page_with(
+    cx: &Cx,
+    name: String,
+    webhook_form: WebhookForm,
+) -> AppResult<NamespacePage> {
+    namespace_page_forms(cx, name, (None, String::new()), None, Some(webhook_form)).await
+}
+
+/// The namespace page, its forms as given (or fresh).
+async fn namespace_page_forms(
+    cx: &Cx,
+    name: String,
+    (share_error, view_as): (Option<String>, String),
+    policy_form: Option<PolicyForm>,
+    webhook_form: Option<WebhookForm>,
+) -> AppResult<NamespacePage> {
     let admin = admin_section(cx, &name, view_as).await?;
     let n = name.clone();
     let (ns, envs_page, total, accounts, shares) = cx
@@ -121,10 +143,15 @@ pub(super) async fn namespace_page(
             };
             let policy =
                 service_accounts::policy::policy_of(conn, grants, &st.config.key_policy, &n)?;
-            Ok((ns, list, total, accounts, (shares, policy)))
+            let hooks = if grants.can_namespace(Permission::NamespaceUpdate, &n) {
+                Some(crate::alerts::list(conn, a, &n)?)
+            } else {
+                None
+            };
+            Ok((ns, list, total, accounts, (shares, policy, hooks)))
         })
         .await?;
-    let (shares, policy) = shares;
+    let (shares, policy, hooks) = shares;
     let grants = cx.actor.grants();
     let pattern = Pattern::parse(&format!("{name}/*")).map_err(AppError::bad_request)?;
     Ok(NamespacePage {
@@ -153,6 +180,14 @@ pub(super) async fn namespace_page(
             answer: policy,
             can_edit: grants.can_namespace(Permission::NamespaceUpdate, &name),
         },
+        webhooks: hooks.map(|list| WebhooksSection {
+            list,
+            form: webhook_form.unwrap_or_else(|| WebhookForm {
+                within_days: "7".into(),
+                ..WebhookForm::default()
+            }),
+            events: crate::alerts::EVENTS,
+        }),
     })
 }
 

@@ -11,10 +11,13 @@ mod members;
 mod policy;
 mod sharing;
 mod views;
+mod webhooks;
 
 /// The area's operations in the OpenAPI document.
 pub fn api_doc() -> utoipa::openapi::OpenApi {
-    <api::Doc as utoipa::OpenApi>::openapi()
+    let mut doc = <api::Doc as utoipa::OpenApi>::openapi();
+    doc.merge(<webhooks::Doc as utoipa::OpenApi>::openapi());
+    doc
 }
 
 /// Routes of the area.
@@ -23,4 +26,5 @@ pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
     lifecycle::configure(cfg);
     handlers::configure(cfg);
     policy::configure(cfg);
+    webhooks::configure(cfg);
 }

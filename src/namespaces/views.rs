@@ -119,6 +119,25 @@ pub struct NamespacePage {
     pub can_delete: bool,
     /// Its key policy.
     pub policy: super::policy::PolicySection,
+    /// Its webhooks, for its admins.
+    pub webhooks: Option<WebhooksSection>,
+}
+
+/// The Webhooks section of a namespace's page (its admins).
+pub struct WebhooksSection {
+    /// The webhooks.
+    pub list: Vec<crate::alerts::WebhookJson>,
+    /// The new-webhook form.
+    pub form: super::webhooks::WebhookForm,
+    /// Events to tick.
+    pub events: [&'static str; 6],
+}
+
+impl WebhooksSection {
+    /// Whether the form has `event` ticked.
+    pub fn ticked(&self, event: &str) -> bool {
+        self.form.event.iter().any(|e| e == event)
+    }
 }
 
 /// What a namespace's admins see: who has access to it, and what one of them can

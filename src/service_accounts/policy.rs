@@ -313,9 +313,17 @@ pub fn deactivate_unrotated(conn: &mut DbConnection, server: &KeyPolicy) -> AppR
                 .set(api_keys::active.eq(false))
                 .execute(conn)?;
             crate::auth::delete_key_tokens(conn, &ids)?;
-            for (_, account, key) in &overdue {
+            for (id, account, key) in &overdue {
                 let target = format!("api_key:{ns}/{account}/{key}");
                 let detail = format!("not rotated in {days} days (key policy)");
+                let data = serde_json::json!({
+                    "service_account": account,
+                    "api_key": key,
+                    "violation": detail,
+                    "action": "deactivated",
+                });
+                let dedupe = format!("policy.violation:unrotated:{id}:{now}");
+                crate::alerts::enqueue(conn, &ns, "policy.violation", &dedupe, data)?;
                 let event = audit::Event::new(
                     "system:key-policy",
                     "api_key.deactivate",
