@@ -14,10 +14,11 @@ use crate::db::schema::{webhook_deliveries as d, webhooks};
 use crate::db::{Db, DbConnection, now_ms, write_transaction};
 use crate::errors::AppResult;
 
-/// Deliveries leased at a time.
-pub const BATCH: i64 = 100;
-/// How long a lease holds, in ms.
-pub const LEASE_MS: i64 = 60_000;
+/// Deliveries leased at a time: two rounds of [`PARALLEL`].
+pub const BATCH: i64 = 32;
+/// How long a lease holds, in ms: longer than a batch can take (two rounds of sends,
+/// each at most the outbound timeout of 10 s), so no lease runs out mid-batch.
+pub const LEASE_MS: i64 = 30_000;
 /// Attempts before a delivery is given up as failed.
 pub const MAX_ATTEMPTS: i64 = 12;
 /// Longest wait between two attempts.

@@ -164,14 +164,16 @@ pub async fn api_login(
                 });
             }
         };
-    let mut ttl = state.config.access_token_ttl.as_secs() as i64;
+    let mut ttl_ms = state.config.access_token_ttl.as_millis() as i64;
     if let Some(namespace) = &policy_namespace {
         let policy = state.key_policies.get(&state.db, namespace).await?;
-        ttl = policy.max_token_seconds().map_or(ttl, |max| ttl.min(max));
+        ttl_ms = policy
+            .max_token_seconds()
+            .map_or(ttl_ms, |max| ttl_ms.min(max * 1000));
     }
     let issued = credential::generate(CredentialKind::AccessToken, &state.keys.credential_pepper);
     let now = now_ms();
-    let expires_at = now + ttl * 1000;
+    let expires_at = now + ttl_ms;
     let row = AccessTokenRow::issued(&issued, (kind, principal_id), now, expires_at, api_key);
     state
         .db

@@ -54,4 +54,5 @@ mod sessions;
 mod ssh;
 mod tokens;
 mod user_admin;
+mod webhook_crash;
 mod webhooks;

@@ -30,6 +30,7 @@ mod raw_http;
 
 use pg_schema::PgSchema;
 
+mod hygiene;
 mod team;
 
 const ADMIN_PASSWORD: &str = "browser-test-admin-password";
