@@ -235,11 +235,42 @@ pub fn effective(
     Ok(stored(conn, namespace)?.tightest(default))
 }
 
+/// An effective policy with its networks parsed once, for the per-request check.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    /// The policy.
+    pub policy: KeyPolicy,
+    networks: Option<Vec<IpNet>>,
+}
+
+impl Effective {
+    /// Wraps `policy`, parsing its networks.
+    pub fn new(policy: KeyPolicy) -> Self {
+        let networks = policy.networks();
+        Self { policy, networks }
+    }
+
+    /// As [`KeyPolicy::admits`], without parsing anything but `client`.
+    pub fn admits(&self, client: &str) -> bool {
+        match &self.networks {
+            None => true,
+            Some(nets) => client
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| nets.iter().any(|n| n.contains(&ip))),
+        }
+    }
+
+    /// The longest token lifetime in seconds, if limited.
+    pub fn max_token_seconds(&self) -> Option<i64> {
+        self.policy.max_token_seconds()
+    }
+}
+
 /// Effective policies by namespace name, for the per-request network check: a change
 /// on this instance clears them through the identity epoch; other instances see it
 /// within the cache's lifetime.
 pub struct PolicyCache {
-    cache: TtlCache<String, Arc<KeyPolicy>>,
+    cache: TtlCache<String, Arc<Effective>>,
     default: KeyPolicy,
 }
 
@@ -258,13 +289,14 @@ impl PolicyCache {
     }
 
     /// The effective policy of `namespace`.
-    pub async fn get(&self, db: &Db, namespace: &str) -> AppResult<Arc<KeyPolicy>> {
+    pub async fn get(&self, db: &Db, namespace: &str) -> AppResult<Arc<Effective>> {
         if let Some(hit) = self.cache.get(&namespace.to_owned()) {
             return Ok(hit);
         }
         let generation = self.cache.generation();
         let (default, ns) = (self.default.clone(), namespace.to_owned());
-        let policy = Arc::new(db.read(move |conn| effective(conn, &default, &ns)).await?);
+        let policy = db.read(move |conn| effective(conn, &default, &ns)).await?;
+        let policy = Arc::new(Effective::new(policy));
         self.cache
             .put(namespace.to_owned(), policy.clone(), generation);
         Ok(policy)

@@ -19,39 +19,42 @@ const MAX_SEEN: usize = 100_000;
 
 /// The network a client address belongs to, for this purpose.
 pub fn network_of(client: &str) -> Option<String> {
-    let ip: IpAddr = client.parse().ok()?;
-    let prefix = if ip.is_ipv4() { 24 } else { 64 };
-    IpNet::new(ip, prefix).ok().map(|n| n.trunc().to_string())
+    client.parse().ok().and_then(network).map(|n| n.to_string())
 }
 
 /// Key-and-network pairs seen by this instance, and those still to write.
 #[derive(Default)]
 pub struct NetworkTracker {
-    seen: Mutex<HashSet<(i64, String)>>,
+    seen: Mutex<HashSet<(i64, IpNet)>>,
     pending: Mutex<Vec<(i64, String, i64)>>,
 }
 
+/// The network of `ip` (`/24`, `/64`).
+fn network(ip: IpAddr) -> Option<IpNet> {
+    let prefix = if ip.is_ipv4() { 24 } else { 64 };
+    IpNet::new(ip, prefix).ok().map(|n| n.trunc())
+}
+
 impl NetworkTracker {
-    /// Notes that key `key` (row id) was used from `client`; cheap when seen before.
+    /// Notes that key `key` (row id) was used from `client`; a lookup without an
+    /// allocation when seen before.
     pub fn touch(&self, key: i64, client: &str) {
-        let Some(network) = network_of(client) else {
+        let Some(net) = client.parse().ok().and_then(network) else {
             return;
         };
-        let pair = (key, network);
         {
             let Ok(mut seen) = self.seen.lock() else {
                 return;
             };
-            if seen.contains(&pair) {
+            if !seen.insert((key, net)) {
                 return;
             }
-            if seen.len() >= MAX_SEEN {
+            if seen.len() > MAX_SEEN {
                 seen.clear();
             }
-            seen.insert(pair.clone());
         }
         if let Ok(mut pending) = self.pending.lock() {
-            pending.push((pair.0, pair.1, now_ms()));
+            pending.push((key, net.to_string(), now_ms()));
         }
     }
 

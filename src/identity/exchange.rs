@@ -187,6 +187,15 @@ pub async fn token_exchange(
             e.to_string(),
         ));
     }
+    // The token could not be used from here anyway: say so now, in the audit log.
+    let policy = state.key_policies.get(&state.db, &target.namespace).await?;
+    if !policy.admits(&client) {
+        let reason = format!(
+            "{client} is outside the allowed networks of {}",
+            target.namespace
+        );
+        return refuse(&state, client, audited_target, namespace, reason).await;
+    }
     let answer = issue(&state, &target, &request, &accepted, client).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))

@@ -165,12 +165,13 @@ async fn resolve(req: &HttpRequest) -> Result<Option<Actor>, AppError> {
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?
         .clone();
+    let client = crate::web::client_addr(req);
     let principal = match bearer_credential(req)? {
         Some(token) => {
             let principal = from_bearer_throttled(&state, req, token).await?;
-            check_network(&state, req, &principal).await?;
+            check_network(&state, &client, &principal).await?;
             if let AuthMethod::ApiKey { key, .. } = principal.method {
-                state.key_networks.touch(key, &crate::web::client_addr(req));
+                state.key_networks.touch(key, &client);
             }
             Some(principal)
         }
@@ -178,7 +179,7 @@ async fn resolve(req: &HttpRequest) -> Result<Option<Actor>, AppError> {
     };
     let actor = principal.map(|principal| Actor {
         principal,
-        client: crate::web::client_addr(req),
+        client,
         request_id: crate::web::request_id(req),
     });
     req.extensions_mut().insert(Resolved(actor.clone()));
@@ -198,7 +199,7 @@ async fn resolve(req: &HttpRequest) -> Result<Option<Actor>, AppError> {
 /// so it is not a failed sign-in).
 async fn check_network(
     state: &AppState,
-    req: &HttpRequest,
+    client: &str,
     principal: &Principal,
 ) -> Result<(), AppError> {
     let (PrincipalKind::ServiceAccount, Some(namespace)) =
@@ -207,10 +208,10 @@ async fn check_network(
         return Ok(());
     };
     let policy = state.key_policies.get(&state.db, namespace).await?;
-    let client = crate::web::client_addr(req);
-    if policy.admits(&client) {
+    if policy.admits(client) {
         return Ok(());
     }
+    let client = client.to_owned();
     let who = principal.actor_name();
     let detail = format!("{client} is outside the allowed networks of {namespace}");
     let ns = namespace.to_owned();

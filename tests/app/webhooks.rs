@@ -104,6 +104,19 @@ async fn an_expiring_key_is_alerted_once_signed_and_logged() {
     let list = app.read_as(&root, "/api/v1/namespaces/ml/webhooks").await;
     assert!(list["items"][0].get("secret").is_none(), "{list}");
     assert!(!list.to_string().contains(&secret));
+    // At rest it is sealed: the database holds no trace of it (SECURITY.md promise 14).
+    let stored: Vec<String> = app.conn(|c| {
+        use diesel::prelude::*;
+        portcullis::db::schema::webhooks::table
+            .select(portcullis::db::schema::webhooks::secret)
+            .load(c)
+            .unwrap()
+    });
+    assert!(
+        stored
+            .iter()
+            .all(|s| !s.contains("whsec_") && !s.contains(&secret[6..]))
+    );
 
     let soon = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
     let later = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
