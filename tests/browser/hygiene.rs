@@ -44,7 +44,12 @@ async fn an_admin_trusts_ci_tightens_the_policy_adds_a_webhook_and_reports_a_lea
     b.assert_accessible("an account's trust policies").await;
     b.photograph("trust").await;
 
-    // The namespace's key policy: bounds shown, saved, violations listed.
+    // A key that never expires, made before any policy.
+    b.goto("/namespaces/team-a/service-accounts/nightly-etl/api-keys/new").await;
+    b.submit_and_load("#new-key-form", &[("name", "forever"), ("expires", "none")]).await;
+    b.revealed().await;
+
+    // The namespace's key policy: bounds shown, saved, the old key listed.
     b.goto("/namespaces/team-a").await;
     b.click("#policy-editor summary").await;
     b.submit_and_load("#policy-form", &[("max_key_lifetime_days", "30")])
