@@ -172,6 +172,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 .db
                 .run(|conn| {
                     auth::purge_expired(conn)?;
+                    let before = db::now_ms() - crate::alerts::LOG_KEPT_MS;
+                    crate::alerts::purge_done(conn, before).map_err(db::DbError::from)?;
                     service_accounts::purge_expired_reveals(conn).map_err(db::DbError::from)
                 })
                 .await;

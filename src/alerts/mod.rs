@@ -203,6 +203,20 @@ pub fn subscriptions(conn: &mut DbConnection, event: &str) -> QueryResult<Vec<(S
         .collect())
 }
 
+/// How long the delivery log keeps what is done (delivered or failed): 30 days.
+pub const LOG_KEPT_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// Deletes deliveries done (delivered or failed) before `before` (housekeeping); how
+/// many went.
+pub fn purge_done(conn: &mut DbConnection, before: i64) -> QueryResult<usize> {
+    diesel::delete(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::state.ne("pending"))
+            .filter(webhook_deliveries::created_at.lt(before)),
+    )
+    .execute(conn)
+}
+
 /// The shared alerts, as the application state holds them.
 pub type Shared = Arc<Alerts>;
 

@@ -44,12 +44,24 @@ pub struct Violation {
     pub problem: String,
 }
 
-/// A namespace's policy: its own settings (what `PUT` replaces), the server's, the
-/// effective one, and what breaks it today.
+/// A namespace's policy: its own settings (what `PUT` replaces, at the top level as in
+/// the request), the server's, the effective one, and what breaks it today.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PolicyAnswer {
-    /// The namespace's own settings.
-    #[serde(flatten)]
+    /// The namespace's own: keys expire within this many days.
+    pub max_key_lifetime_days: Option<i64>,
+    /// The namespace's own: tokens live at most this many minutes.
+    pub max_token_lifetime_minutes: Option<i64>,
+    /// The namespace's own: most active keys per account.
+    pub max_active_keys_per_account: Option<i64>,
+    /// The namespace's own: networks the accounts' credentials may be used from.
+    pub allowed_networks: Option<Vec<String>>,
+    /// The namespace's own: rotate keys this often (days).
+    pub rotate_every_days: Option<i64>,
+    /// The namespace's own: deactivate keys whose rotation is overdue.
+    pub deactivate_unrotated: Option<bool>,
+    /// The namespace's own settings, as one policy (not sent: the fields above are).
+    #[serde(skip)]
     pub own: KeyPolicy,
     /// The server's policy (the bound a namespace may only tighten).
     pub server: KeyPolicy,
@@ -80,6 +92,12 @@ pub fn policy_of(
     let effective = own.tightest(server);
     let violations = violations(conn, id, &effective, now_ms())?;
     Ok(PolicyAnswer {
+        max_key_lifetime_days: own.max_key_lifetime_days,
+        max_token_lifetime_minutes: own.max_token_lifetime_minutes,
+        max_active_keys_per_account: own.max_active_keys_per_account,
+        allowed_networks: own.allowed_networks.clone(),
+        rotate_every_days: own.rotate_every_days,
+        deactivate_unrotated: own.deactivate_unrotated,
         own,
         server: server.clone(),
         effective,

@@ -245,6 +245,28 @@ async fn a_receiver_that_is_down_is_retried_with_backoff_until_it_answers() {
         .await;
     assert_eq!(log["items"][0]["state"], "delivered");
     assert_eq!(log["items"][0]["attempts"], 4);
+    // Housekeeping drops what is done, never what is pending.
+    let pending = app.conn(|c| {
+        alerts::enqueue(
+            c,
+            "ml",
+            "policy.violation",
+            "test:2",
+            json!({"why": "test"}),
+        )
+        .unwrap()
+    });
+    assert_eq!(pending, 1);
+    let later = portcullis::db::now_ms() + 1;
+    assert_eq!(app.conn(|c| alerts::purge_done(c, later).unwrap()), 1);
+    let log = app
+        .read_as(
+            &root,
+            &format!("/api/v1/namespaces/ml/webhooks/{id}/deliveries"),
+        )
+        .await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 1);
+    assert_eq!(log["items"][0]["state"], "pending");
     server.stop(true).await;
 }
 

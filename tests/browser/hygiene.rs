@@ -45,8 +45,10 @@ async fn an_admin_trusts_ci_tightens_the_policy_adds_a_webhook_and_reports_a_lea
     b.photograph("trust").await;
 
     // A key that never expires, made before any policy.
-    b.goto("/namespaces/team-a/service-accounts/nightly-etl/api-keys/new").await;
-    b.submit_and_load("#new-key-form", &[("name", "forever"), ("expires", "none")]).await;
+    b.goto("/namespaces/team-a/service-accounts/nightly-etl/api-keys/new")
+        .await;
+    b.submit_and_load("#new-key-form", &[("name", "forever"), ("expires", "none")])
+        .await;
     b.revealed().await;
 
     // The namespace's key policy: bounds shown, saved, the old key listed.
