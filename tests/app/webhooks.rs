@@ -458,3 +458,72 @@ async fn admins_add_webhooks_in_the_browser_see_the_secret_once_and_read_the_log
     let log = app.get(&link).await.assert_status(StatusCode::OK);
     assert!(log.text("#no-deliveries").contains("Nothing sent yet"));
 }
+
+#[actix_web::test]
+async fn unused_keys_and_expiring_connectors_are_alerted_by_the_scan() {
+    let (mut app, root) = app().await;
+    app.create_as(
+        &root,
+        "/api/v1/namespaces/ml/webhooks",
+        json!({"url": "http://127.0.0.1:9/hook", "events": ["api_key.unused", "connector.expiring"], "within_days": 7}),
+    )
+    .await;
+    app.create_as(
+        &root,
+        "/api/v1/namespaces/ml/service-accounts/etl/api-keys",
+        json!({"name": "idle"}),
+    )
+    .await;
+    app.create_as(
+        &root,
+        "/api/v1/namespaces/ml/service-accounts/etl/api-keys",
+        json!({"name": "busy"}),
+    )
+    .await;
+    let soon = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let connector = json!({"name": "registry", "namespace": "ml", "connector_type": "docker",
+        "auth_method": "password", "configuration": {"username": "u", "password": "p"},
+        "expires_at": soon});
+    app.create_as(&root, "/api/v1/connectors", connector).await;
+    // `idle` was made ten days ago and never used; `busy` too, but used yesterday.
+    app.conn(|c| {
+        use diesel::prelude::*;
+        use portcullis::db::schema::api_keys;
+        let day = 24 * 3600 * 1000;
+        let now = portcullis::db::now_ms();
+        diesel::update(api_keys::table)
+            .set(api_keys::created_at.eq(now - 10 * day))
+            .execute(c)
+            .unwrap();
+        diesel::update(api_keys::table.filter(api_keys::name.eq("busy")))
+            .set(api_keys::last_used_at.eq(now - day))
+            .execute(c)
+            .unwrap();
+    });
+    let now = portcullis::db::now_ms();
+    let keys = app.conn(|c| portcullis::service_accounts::hygiene::scan(c, now).unwrap());
+    let connectors = app.conn(|c| portcullis::connectors::hygiene::scan(c, now).unwrap());
+    assert_eq!((keys, connectors), (1, 1));
+    // Once per condition.
+    let again = app.conn(|c| {
+        portcullis::service_accounts::hygiene::scan(c, now).unwrap()
+            + portcullis::connectors::hygiene::scan(c, now).unwrap()
+    });
+    assert_eq!(again, 0);
+    let hooks = app.read_as(&root, "/api/v1/namespaces/ml/webhooks").await;
+    let id = &hooks["items"][0]["id"];
+    let log = app
+        .read_as(
+            &root,
+            &format!("/api/v1/namespaces/ml/webhooks/{id}/deliveries"),
+        )
+        .await;
+    let mut events: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["event"].as_str().unwrap())
+        .collect();
+    events.sort_unstable();
+    assert_eq!(events, ["api_key.unused", "connector.expiring"]);
+}
