@@ -137,41 +137,77 @@ pub fn enqueue(
         .filter(namespaces::name.eq(namespace))
         .select((webhooks::id, webhooks::events))
         .load(conn)?;
-    let now = now_ms();
-    let payload = json!({
-        "event": event,
-        "namespace": namespace,
-        "occurred_at": rfc3339(now),
-        "data": data,
-    })
-    .to_string();
+    let alert = Alert::new(namespace, event, dedupe, data);
     let mut queued = 0;
     for (id, events) in hooks {
         let subscribed: Vec<String> = serde_json::from_str(&events).unwrap_or_default();
-        if !subscribed.iter().any(|e| e == event) {
-            continue;
+        if subscribed.iter().any(|e| e == event) {
+            queued += alert.queue(conn, id)?;
         }
+    }
+    Ok(queued)
+}
+
+/// As [`enqueue`], for webhook `webhook` alone (the periodic scans, which look as far
+/// ahead as each webhook's `within_days` says).
+pub fn enqueue_to(
+    conn: &mut DbConnection,
+    webhook: i64,
+    (namespace, event): (&str, &str),
+    dedupe: &str,
+    data: Value,
+) -> QueryResult<usize> {
+    Alert::new(namespace, event, dedupe, data).queue(conn, webhook)
+}
+
+/// One alert, ready to queue for webhooks.
+struct Alert<'a> {
+    event: &'a str,
+    dedupe: &'a str,
+    payload: String,
+    now: i64,
+}
+
+impl<'a> Alert<'a> {
+    fn new(namespace: &str, event: &'a str, dedupe: &'a str, data: Value) -> Self {
+        let now = now_ms();
+        let payload = json!({
+            "event": event,
+            "namespace": namespace,
+            "occurred_at": rfc3339(now),
+            "data": data,
+        })
+        .to_string();
+        Self {
+            event,
+            dedupe,
+            payload,
+            now,
+        }
+    }
+
+    /// Queues it for webhook `id` unless it is already queued there: 1 or 0.
+    fn queue(&self, conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
         let known = webhook_deliveries::table
             .filter(webhook_deliveries::webhook_id.eq(id))
-            .filter(webhook_deliveries::dedupe.eq(dedupe));
+            .filter(webhook_deliveries::dedupe.eq(self.dedupe));
         if diesel::select(diesel::dsl::exists(known)).get_result(conn)? {
-            continue;
+            return Ok(0);
         }
-        queued += insert_once(conn, |conn| {
+        insert_once(conn, |conn| {
             diesel::insert_into(webhook_deliveries::table)
                 .values((
                     webhook_deliveries::webhook_id.eq(id),
-                    webhook_deliveries::event.eq(event),
-                    webhook_deliveries::dedupe.eq(dedupe),
-                    webhook_deliveries::payload.eq(&payload),
+                    webhook_deliveries::event.eq(self.event),
+                    webhook_deliveries::dedupe.eq(self.dedupe),
+                    webhook_deliveries::payload.eq(&self.payload),
                     webhook_deliveries::state.eq("pending"),
-                    webhook_deliveries::next_attempt_at.eq(now),
-                    webhook_deliveries::created_at.eq(now),
+                    webhook_deliveries::next_attempt_at.eq(self.now),
+                    webhook_deliveries::created_at.eq(self.now),
                 ))
                 .execute(conn)
-        })?;
+        })
     }
-    Ok(queued)
 }
 
 /// Runs `insert` in a savepoint, a row that is already there (another instance got
@@ -187,19 +223,24 @@ pub(crate) fn insert_once(
     }
 }
 
-/// The `within_days` of the webhooks of each namespace subscribed to `event`, as
-/// `(namespace, within_days)`: what the periodic scans look for.
-pub fn subscriptions(conn: &mut DbConnection, event: &str) -> QueryResult<Vec<(String, i64)>> {
-    let rows: Vec<(String, String, i64)> = webhooks::table
+/// The webhooks subscribed to `event`, as `(namespace, webhook id, within_days)`:
+/// what the periodic scans look for, each as far ahead as its webhook says.
+pub fn subscriptions(conn: &mut DbConnection, event: &str) -> QueryResult<Vec<(String, i64, i64)>> {
+    let rows: Vec<(String, i64, String, i64)> = webhooks::table
         .inner_join(namespaces::table)
-        .select((namespaces::name, webhooks::events, webhooks::within_days))
+        .select((
+            namespaces::name,
+            webhooks::id,
+            webhooks::events,
+            webhooks::within_days,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter(|(_, events, _)| {
+        .filter(|(_, _, events, _)| {
             serde_json::from_str::<Vec<String>>(events).is_ok_and(|l| l.iter().any(|e| e == event))
         })
-        .map(|(ns, _, days)| (ns, days))
+        .map(|(ns, id, _, days)| (ns, id, days))
         .collect())
 }
 

@@ -29,6 +29,7 @@ const PARALLEL: usize = 16;
 /// A leased delivery with where it goes.
 struct Due {
     id: i64,
+    mark: i64,
     webhook_id: i64,
     event: String,
     payload: String,
@@ -37,8 +38,9 @@ struct Due {
     sealed: String,
 }
 
-/// What one attempt came to: the receiver's status, and why it failed (if it did).
-type Outcome = (i64, i64, Option<i64>, Option<String>);
+/// What one attempt came to: the delivery, its lease mark, the attempts so far, the
+/// receiver's status, and why it failed (if it did).
+type Outcome = (i64, i64, i64, Option<i64>, Option<String>);
 
 /// Leases up to [`BATCH`] due deliveries at `now`.
 fn lease(conn: &mut DbConnection, now: i64) -> QueryResult<Vec<Due>> {
@@ -83,6 +85,7 @@ fn lease(conn: &mut DbConnection, now: i64) -> QueryResult<Vec<Due>> {
             .map(
                 |(id, webhook_id, event, payload, attempts, url, sealed)| Due {
                     id,
+                    mark,
                     webhook_id,
                     event,
                     payload,
@@ -106,6 +109,7 @@ async fn send(alerts: &Alerts, due: Due) -> Outcome {
         Err(_) => {
             return (
                 due.id,
+                due.mark,
                 attempts,
                 None,
                 Some("the signing secret does not open".into()),
@@ -115,7 +119,15 @@ async fn send(alerts: &Alerts, due: Due) -> Outcome {
     let t = now_ms() / 1000;
     let client = match alerts.outbound.client(&crate::outbound::Tls::default()) {
         Ok(c) => c,
-        Err(e) => return (due.id, attempts, None, Some(super::webhook_words(&e))),
+        Err(e) => {
+            return (
+                due.id,
+                due.mark,
+                attempts,
+                None,
+                Some(super::webhook_words(&e)),
+            );
+        }
     };
     let request = client
         .post(&due.url)
@@ -128,19 +140,30 @@ async fn send(alerts: &Alerts, due: Due) -> Outcome {
         )
         .body(due.payload);
     match alerts.outbound.send(request).await {
-        Ok(res) if res.status().is_success() => {
-            (due.id, attempts, Some(res.status().as_u16().into()), None)
-        }
+        Ok(res) if res.status().is_success() => (
+            due.id,
+            due.mark,
+            attempts,
+            Some(res.status().as_u16().into()),
+            None,
+        ),
         Ok(res) => {
             let status = res.status();
             (
                 due.id,
+                due.mark,
                 attempts,
                 Some(status.as_u16().into()),
                 Some(format!("the receiver answered {status}")),
             )
         }
-        Err(e) => (due.id, attempts, None, Some(super::webhook_words(&e))),
+        Err(e) => (
+            due.id,
+            due.mark,
+            attempts,
+            None,
+            Some(super::webhook_words(&e)),
+        ),
     }
 }
 
@@ -155,8 +178,10 @@ pub fn backoff(base: Duration, attempts: i64) -> Duration {
 fn record(conn: &mut DbConnection, outcomes: &[Outcome], base: Duration) -> QueryResult<()> {
     let now = now_ms();
     write_transaction(conn, |conn| {
-        for (id, attempts, status, error) in outcomes {
-            let row = d::table.find(*id);
+        for (id, mark, attempts, status, error) in outcomes {
+            // Only while the lease is still this batch's: a batch that outlived its
+            // lease must not overwrite what another worker has since recorded.
+            let row = d::table.find(*id).filter(d::leased_until.eq(*mark));
             match error {
                 None => {
                     diesel::update(row)

@@ -13,7 +13,7 @@ use crate::key_policy::DAY_MS;
 /// Queues the `connector.expiring` alerts due at `now`; the number queued.
 pub fn scan(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
     let mut queued = 0;
-    for (ns, days) in alerts::subscriptions(conn, "connector.expiring")? {
+    for (ns, hook, days) in alerts::subscriptions(conn, "connector.expiring")? {
         let soon: Vec<(i64, String, String, Option<i64>)> = connectors::table
             .inner_join(namespaces::table)
             .filter(namespaces::name.eq(&ns))
@@ -30,7 +30,8 @@ pub fn scan(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
             let Some(e) = expires else { continue };
             let data = json!({"connector": name, "connector_type": kind, "expires_at": rfc3339(e)});
             let dedupe = format!("connector.expiring:{id}:{e}");
-            queued += alerts::enqueue(conn, &ns, "connector.expiring", &dedupe, data)?;
+            let about = (ns.as_str(), "connector.expiring");
+            queued += alerts::enqueue_to(conn, hook, about, &dedupe, data)?;
         }
     }
     Ok(queued)

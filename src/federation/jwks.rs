@@ -30,15 +30,23 @@ pub enum Refresh {
     UnknownKey,
 }
 
-struct Entry {
-    keys: Arc<JwkSet>,
-    fetched: Instant,
+/// What is known of one issuer's keys.
+#[derive(Default)]
+struct Slot {
+    /// The last set fetched, and when.
+    keys: Option<(Arc<JwkSet>, Instant)>,
+    /// When a fetch was last tried (successful or not).
+    tried: Option<Instant>,
 }
 
-/// Key sets by issuer.
+/// Key sets by issuer. Each issuer's slot is behind an async lock held across its
+/// fetch, so concurrent exchanges wait for one fetch instead of each making their own;
+/// and a fetch is tried at most once per [`REFETCH_AFTER`], failed or not, so tokens
+/// naming unknown keys (or an issuer that is down) cannot make the server call out
+/// more often than that.
 #[derive(Default)]
 pub struct JwksCache {
-    entries: Mutex<HashMap<String, Entry>>,
+    slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
 }
 
 impl JwksCache {
@@ -50,42 +58,45 @@ impl JwksCache {
         issuer: &str,
         refresh: Refresh,
     ) -> Result<Arc<JwkSet>, FetchError> {
-        let cached = self.cached(issuer);
-        if let Some((keys, fetched)) = &cached {
-            let age = fetched.elapsed();
+        let slot = {
+            let mut slots = self
+                .slots
+                .lock()
+                .map_err(|_| "the key cache is unavailable".to_owned())?;
+            slots.entry(issuer.to_owned()).or_default().clone()
+        };
+        let mut slot = slot.lock().await;
+        if let Some((keys, fetched)) = &slot.keys {
             let fresh = match refresh {
-                Refresh::IfStale => age < FRESH_FOR,
-                Refresh::UnknownKey => age < REFETCH_AFTER,
+                Refresh::IfStale => fetched.elapsed() < FRESH_FOR,
+                Refresh::UnknownKey => fetched.elapsed() < REFETCH_AFTER,
             };
             if fresh {
                 return Ok(keys.clone());
             }
         }
+        if slot.tried.is_some_and(|t| t.elapsed() < REFETCH_AFTER) {
+            return slot
+                .keys
+                .as_ref()
+                .map(|(k, _)| k.clone())
+                .ok_or_else(|| "the last fetch failed a moment ago".to_owned());
+        }
+        slot.tried = Some(Instant::now());
         match fetch(outbound, issuer).await {
             Ok(keys) => {
                 let keys = Arc::new(keys);
-                if let Ok(mut entries) = self.entries.lock() {
-                    let entry = Entry {
-                        keys: keys.clone(),
-                        fetched: Instant::now(),
-                    };
-                    entries.insert(issuer.to_owned(), entry);
-                }
+                slot.keys = Some((keys.clone(), Instant::now()));
                 Ok(keys)
             }
-            Err(e) => match cached {
+            Err(e) => match &slot.keys {
                 Some((keys, _)) => {
                     tracing::warn!(issuer, error = %e, "could not refresh an issuer's keys; using the last ones");
-                    Ok(keys)
+                    Ok(keys.clone())
                 }
                 None => Err(e),
             },
         }
-    }
-
-    fn cached(&self, issuer: &str) -> Option<(Arc<JwkSet>, Instant)> {
-        let entries = self.entries.lock().ok()?;
-        entries.get(issuer).map(|e| (e.keys.clone(), e.fetched))
     }
 }
 

@@ -61,7 +61,8 @@ impl TrustPolicy {
         let mut bad = |field: &str, message: String| {
             fields.insert(format!("policies[{index}].{field}"), message);
         };
-        self.issuer = self.issuer.trim().trim_end_matches('/').to_owned();
+        // Kept as typed (a trailing slash too): tokens must state it exactly.
+        self.issuer = self.issuer.trim().to_owned();
         self.audience = self.audience.trim().to_owned();
         match url::Url::parse(&self.issuer) {
             Ok(url) if crate::config::issuer_is_secure(&url) && self.issuer.len() <= MAX_TEXT => {}
@@ -99,7 +100,11 @@ impl TrustPolicy {
             trimmed.insert(claim, glob);
         }
         self.claims = trimmed;
-        if !self.claims.values().any(|g| g.chars().any(|c| c != '*')) {
+        if !self
+            .claims
+            .values()
+            .any(|g| g.chars().any(|c| c != '*' && c != '?'))
+        {
             bad(
                 "claims",
                 "name at least one claim that must match something narrower than `*` \
@@ -240,13 +245,16 @@ mod tests {
         let mut fields = FieldErrors::new();
         ok.check(0, &mut fields);
         assert!(fields.is_empty(), "{fields:?}");
-        assert_eq!(ok.issuer, "https://token.actions.githubusercontent.com");
+        assert_eq!(
+            ok.issuer, "https://token.actions.githubusercontent.com/",
+            "as typed"
+        );
         assert_eq!(ok.claims["sub"], "repo:org/api:*");
 
         for (claims, max, issuer, field) in [
             (json!({}), None, "https://a.example", "policies[3].claims"),
             (
-                json!({"sub": "**"}),
+                json!({"sub": "?*"}),
                 None,
                 "https://a.example",
                 "policies[3].claims",

@@ -107,7 +107,7 @@ const NOT_ACCEPTED: &str =
     request_body(content = ExchangeForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "A short-lived access token of the account.", body = ExchangeAnswer),
-        (status = 400, description = "`invalid_request` (a missing or wrong parameter), `invalid_grant` (the token is not accepted) or `invalid_target` (a scope beyond the account's, an ambiguous account name).", body = OAuthError),
+        (status = 400, description = "`invalid_request` (a missing or wrong parameter), `invalid_grant` (the token is not accepted for the account, or the account is unknown or ambiguous) or `invalid_target` (a scope beyond the account's).", body = OAuthError),
         (status = 429, description = "Too many refused exchanges from this client.", body = crate::web::api::ErrorBody),
     ))]
 pub async fn token_exchange(
@@ -145,8 +145,12 @@ pub async fn token_exchange(
         .await
     {
         Ok(t) => t,
-        Err(AppError::AmbiguousName(message)) => {
-            return Ok(oauth(StatusCode::BAD_REQUEST, "invalid_target", message));
+        // Refused like an unknown account: naming the namespaces that hold the name
+        // would tell anyone, before any token is checked, where accounts live.
+        Err(AppError::AmbiguousName(_)) => {
+            let target = format!("service_account:{}", request.shown_account());
+            let reason = "the name is held in several namespaces: give namespace/name".into();
+            return refuse(&state, client, target, None, reason).await;
         }
         Err(e) => return Err(e),
     };

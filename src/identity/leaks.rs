@@ -162,6 +162,11 @@ async fn github_report(req: HttpRequest, state: web::Data<AppState>, body: web::
         )
         .await;
     if let Err(why) = verified {
+        // Counted like a failed credential: a flood of bad signatures is throttled
+        // before it can fill the audit log.
+        if let Err(wait) = state.login_limiter.bearer_failure(&client) {
+            return Err(crate::auth::audit_throttled(&state, client, "leak.report", wait).await);
+        }
         let detail = format!("signature refused: {why}");
         state
             .db

@@ -167,6 +167,15 @@ pub async fn api_login(
     let mut ttl_ms = state.config.access_token_ttl.as_millis() as i64;
     if let Some(namespace) = &policy_namespace {
         let policy = state.key_policies.get(&state.db, namespace).await?;
+        // The token could not be used from here: no token, and it counts as a failure.
+        if !policy.admits(&client) {
+            if let Err(wait) = state.login_limiter.bearer_failure(&client) {
+                return Err(auth::audit_throttled(&state, client, "login", wait).await);
+            }
+            return Err(AppError::Forbidden(format!(
+                "the key policy of {namespace} allows its service accounts' credentials only from its allowed networks"
+            )));
+        }
         ttl_ms = policy
             .max_token_seconds()
             .map_or(ttl_ms, |max| ttl_ms.min(max * 1000));

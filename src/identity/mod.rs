@@ -211,6 +211,17 @@ async fn check_network(
     if policy.admits(client) {
         return Ok(());
     }
+    // A good credential from the wrong place counts as a failed one: someone holding
+    // a leaked key cannot fill the audit log and the alert queue from many addresses.
+    if let Err(wait) = state.login_limiter.bearer_failure(client) {
+        return Err(crate::auth::audit_throttled(
+            state,
+            client.to_owned(),
+            "policy.violation",
+            wait,
+        )
+        .await);
+    }
     let client = client.to_owned();
     let who = principal.actor_name();
     let detail = format!("{client} is outside the allowed networks of {namespace}");
@@ -234,7 +245,8 @@ async fn check_network(
                 "violation": "credential used from a network the key policy does not allow",
                 "network": network,
             });
-            let dedupe = format!("policy.violation:network:{account}:{network}:{day}");
+            // Once per account and day, wherever the requests come from.
+            let dedupe = format!("policy.violation:network:{account}:{day}");
             Ok::<_, AppError>(crate::alerts::enqueue(
                 conn,
                 &ns,

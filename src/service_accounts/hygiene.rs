@@ -40,7 +40,7 @@ fn active_keys(conn: &mut DbConnection, ns: &str) -> QueryResult<Vec<KeyFacts>> 
 /// for them. Each condition alerts once (per expiry; per last use). The number queued.
 pub fn scan(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
     let mut queued = 0;
-    for (ns, days) in alerts::subscriptions(conn, "api_key.expiring")? {
+    for (ns, hook, days) in alerts::subscriptions(conn, "api_key.expiring")? {
         for (id, account, key, expires, _) in active_keys(conn, &ns)? {
             let Some(e) = expires.filter(|e| *e > now && *e <= now + days * DAY_MS) else {
                 continue;
@@ -48,17 +48,19 @@ pub fn scan(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
             let data =
                 json!({"service_account": account, "api_key": key, "expires_at": rfc3339(e)});
             let dedupe = format!("api_key.expiring:{id}:{e}");
-            queued += alerts::enqueue(conn, &ns, "api_key.expiring", &dedupe, data)?;
+            let about = (ns.as_str(), "api_key.expiring");
+            queued += alerts::enqueue_to(conn, hook, about, &dedupe, data)?;
         }
     }
-    for (ns, days) in alerts::subscriptions(conn, "api_key.unused")? {
+    for (ns, hook, days) in alerts::subscriptions(conn, "api_key.unused")? {
         for (id, account, key, _, last) in active_keys(conn, &ns)? {
             if now - last < days * DAY_MS {
                 continue;
             }
             let data = json!({"service_account": account, "api_key": key, "unused_since": rfc3339(last), "days": days});
             let dedupe = format!("api_key.unused:{id}:{last}");
-            queued += alerts::enqueue(conn, &ns, "api_key.unused", &dedupe, data)?;
+            let about = (ns.as_str(), "api_key.unused");
+            queued += alerts::enqueue_to(conn, hook, about, &dedupe, data)?;
         }
     }
     Ok(queued)

@@ -55,13 +55,14 @@ pub fn revoke_leaked(
         return Ok(None);
     };
     let hash = presented.secret_hash(pepper);
-    // Any secret of the key counts, even after its grace window: a leaked old secret
-    // says the holder's storage leaks.
+    // The secrets that still work: the current one, or the previous in its grace
+    // window. A secret rotated out for good opens nothing, so reporting it changes
+    // nothing (else whoever found an old secret could switch the key off at will).
     let matches = keys::match_secret(
         &hash,
         &key.secret_hash,
         key.previous_secret_hash.as_deref(),
-        Some(i64::MAX),
+        key.retain_until,
         now_ms(),
     );
     if matches.is_none() {

@@ -7,7 +7,7 @@
 use actix_web::HttpResponse;
 use diesel::prelude::*;
 
-use super::accounts::{audit_name, authorized_account, readable_account};
+use super::accounts::{audit_name, authorized_account, readable_account, require_covers};
 use crate::access::{self, Actor, Grants, Permission};
 use crate::app::Cx;
 use crate::audit;
@@ -66,6 +66,9 @@ pub fn change_policies(
 ) -> AppResult<TrustPolicies> {
     let (account, namespace) =
         authorized_account(conn, actor, Permission::ServiceAccountUpdate, at)?;
+    // Trusting an issuer hands its tokens the account's grants, as a key would: only
+    // those who hold everything the account holds may do it (as for keys).
+    require_covers(conn, actor.grants(), account.id)?;
     write_transaction(conn, |conn| -> AppResult<TrustPolicies> {
         let mut policies = stored(conn, account.id)?;
         edit(&mut policies)?;

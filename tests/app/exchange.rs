@@ -639,4 +639,38 @@ async fn the_account_page_shows_and_edits_its_trust_for_those_who_administer_it(
         .read_as(&root, "/api/v1/audit-events?action=service_account.trust")
         .await;
     assert_eq!(log["items"].as_array().unwrap().len(), 2, "{log}");
+
+    // An account that holds more than the admin does: trusting an issuer would hand its
+    // tokens what the admin lacks, so it is refused as minting a key would be.
+    app.put_as(
+        &root,
+        "/api/v1/namespaces/ci/service-accounts/deployer/role-bindings",
+        json!({"prod/*": ["admin"]}),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let escalation = app
+        .post_form(
+            &form_path,
+            &[
+                ("op", "add"),
+                ("issuer", "https://token.actions.githubusercontent.com"),
+                ("audience", "https://portcullis.example.com"),
+                ("conditions", "repository = attacker/repo"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        escalation.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        escalation.body
+    );
+    let api = app
+        .read_as(
+            &root,
+            "/api/v1/namespaces/ci/service-accounts/deployer/trust",
+        )
+        .await;
+    assert_eq!(api, json!({"policies": []}));
 }

@@ -291,6 +291,17 @@ async fn keys_and_tokens_work_only_from_the_allowed_networks() {
             StatusCode::FORBIDDEN
         );
     }
+    // No token is handed out where it could not be used.
+    for (peer, want) in [
+        ("10.1.2.3:1", StatusCode::OK),
+        ("192.168.1.1:1", StatusCode::FORBIDDEN),
+    ] {
+        let login = TestRequest::post()
+            .uri("/api/v1/login")
+            .peer_addr(peer.parse().unwrap())
+            .set_json(json!({"api_key": key}));
+        assert_eq!(app.send(login).await.status, want, "{peer}");
+    }
     // Users are not bound by a namespace's key policy.
     assert_eq!(
         whoami_from(&mut app, &root, "192.168.1.1:40000", None).await,

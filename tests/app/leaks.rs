@@ -67,6 +67,32 @@ async fn queued_leak_alerts(app: &mut TestApp, root: &str) -> usize {
 #[actix_web::test]
 async fn anyone_holding_a_key_reports_it_and_it_stops_at_once() {
     let (mut app, root) = app(None).await;
+    // A secret rotated out for good opens nothing: reporting it changes nothing.
+    let old = new_key(&mut app, &root, "rotated").await;
+    app.post_as(
+        &root,
+        "/api/v1/namespaces/ml/service-accounts/etl/api-keys/rotated/rotate",
+        json!({"retain_period_minutes": 0}),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let res = app
+        .json(
+            actix_web::http::Method::POST,
+            "/api/v1/leaks",
+            json!({"key": old}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let rotated = app
+        .read_as(
+            &root,
+            "/api/v1/namespaces/ml/service-accounts/etl/api-keys/rotated",
+        )
+        .await;
+    assert_eq!(rotated["active"], true);
+
     let key = new_key(&mut app, &root, "exposed").await;
     let token = app
         .api_login(json!({"api_key": key}))
