@@ -118,6 +118,10 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match err {
             Error::NotFound => Self::NotFound,
+            // The database went away under a pooled connection: unavailable, not a bug.
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                Self::Unavailable(anyhow::anyhow!("{}", info.message()))
+            }
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Self::Conflict("a record with this name already exists".into())
             }
@@ -172,3 +176,25 @@ impl ResponseError for AppError {
 
 /// Shorthand for handler results.
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+
+    #[test]
+    fn a_database_gone_away_is_unavailable_not_internal() {
+        let closed = Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("server closed the connection unexpectedly".to_owned()),
+        );
+        let err = AppError::from(closed);
+        assert_eq!(err.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let other = Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new("x".to_owned()));
+        assert_eq!(
+            AppError::from(other).status_code(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+}
