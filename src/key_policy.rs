@@ -62,11 +62,7 @@ fn tighter(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 
 /// Parses one network: `10.0.0.0/8`, `2001:db8::/32`, or an address (`/32`, `/128`).
 pub fn parse_network(text: &str) -> Result<IpNet, String> {
-    let text = text.trim();
-    text.parse::<IpNet>()
-        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
-        .map(|n| n.trunc())
-        .map_err(|_| format!("{text:?} is not a network (CIDR) or an address"))
+    crate::web::client::parse_network(text.trim()).map(|n| n.trunc())
 }
 
 impl KeyPolicy {

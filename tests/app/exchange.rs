@@ -58,15 +58,8 @@ async fn ci_token(issuer: &str, claims: Value, audience: &str, ttl: u64) -> Stri
 /// account `ci/deployer` (developer on `ci/*`) trusting `issuer` for `audience` when
 /// the repository is `org/api` and the ref a branch.
 async fn app_trusting(issuer: &str, audience: &str) -> (TestApp, String) {
-    let mut app = TestApp::with_config(|c| c.outbound.allow_private = true).await;
-    app.ensure_namespaces(&["ci"]);
-    let root = app.admin_token().await;
-    app.create_as(
-        &root,
-        "/api/v1/service-accounts",
-        json!({"name": "deployer", "namespace": "ci"}),
-    )
-    .await;
+    let (mut app, root) =
+        TestApp::with_account(|c| c.outbound.allow_private = true, "ci", "deployer").await;
     app.put_as(
         &root,
         "/api/v1/namespaces/ci/service-accounts/deployer/role-bindings",
@@ -275,12 +268,7 @@ async fn every_refused_token_is_invalid_grant_and_the_reason_is_audited() {
     };
 
     // Another account trusts GitHub only: the provider's token is from an untrusted issuer.
-    app.create_as(
-        &root,
-        "/api/v1/service-accounts",
-        json!({"name": "gh", "namespace": "ci"}),
-    )
-    .await;
+    app.create_account(&root, "ci", "gh").await;
     app.put_as(
         &root,
         "/api/v1/namespaces/ci/service-accounts/gh/trust",
@@ -289,12 +277,7 @@ async fn every_refused_token_is_invalid_grant_and_the_reason_is_audited() {
     )
     .await
     .assert_status(StatusCode::OK);
-    app.create_as(
-        &root,
-        "/api/v1/service-accounts",
-        json!({"name": "plain", "namespace": "ci"}),
-    )
-    .await;
+    app.create_account(&root, "ci", "plain").await;
 
     // Past its expiry plus the allowed clock skew.
     tokio::time::sleep(std::time::Duration::from_secs(13)).await;
@@ -525,12 +508,7 @@ async fn the_account_page_shows_and_edits_its_trust_for_those_who_administer_it(
     app.create_user("lead", &[("ci/*", "admin")]);
     app.create_user("watcher", &[("ci/*", "viewer")]);
     let root = app.admin_token().await;
-    app.create_as(
-        &root,
-        "/api/v1/service-accounts",
-        json!({"name": "deployer", "namespace": "ci"}),
-    )
-    .await;
+    app.create_account(&root, "ci", "deployer").await;
     let page_path = "/namespaces/ci/service-accounts/deployer";
     let form_path = format!("{page_path}/trust");
     app.login("lead", crate::helpers::PASSWORD).await;

@@ -679,6 +679,30 @@ impl TestApp {
         self.access_token("root", PASSWORD).await
     }
 
+    /// A fresh app configured by `adjust`, with `root`'s token and account `ns/name`
+    /// (the namespace made if missing).
+    pub async fn with_account(
+        adjust: impl FnOnce(&mut Config),
+        ns: &str,
+        name: &str,
+    ) -> (Self, String) {
+        let mut app = Self::with_config(adjust).await;
+        app.ensure_namespaces(&[ns]);
+        let root = app.admin_token().await;
+        app.create_account(&root, ns, name).await;
+        (app, root)
+    }
+
+    /// Creates account `ns/name` through the API as `token` (201 asserted).
+    pub async fn create_account(&mut self, token: &str, ns: &str, name: &str) {
+        self.create_as(
+            token,
+            "/api/v1/service-accounts",
+            serde_json::json!({"name": name, "namespace": ns}),
+        )
+        .await;
+    }
+
     /// A fresh app with `root`'s token and key `key` of account `account` in the default
     /// namespace.
     pub async fn with_key(account: &str, key: &str) -> (Self, String, Key) {

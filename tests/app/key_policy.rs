@@ -15,15 +15,7 @@ const KEYS: &str = "/api/v1/namespaces/ml/service-accounts/etl/api-keys";
 /// An app with `root`, namespace `ml` and account `ml/etl` holding key `old`, which
 /// never expires (made before any policy: its expiry is cleared in the database).
 async fn app_with(adjust: impl FnOnce(&mut portcullis::config::Config)) -> (TestApp, String) {
-    let mut app = TestApp::with_config(adjust).await;
-    app.ensure_namespaces(&["ml"]);
-    let root = app.admin_token().await;
-    app.create_as(
-        &root,
-        "/api/v1/service-accounts",
-        json!({"name": "etl", "namespace": "ml"}),
-    )
-    .await;
+    let (mut app, root) = TestApp::with_account(adjust, "ml", "etl").await;
     new_key(&mut app, &root, "old", Some(in_days(7)))
         .await
         .assert_status(StatusCode::CREATED);

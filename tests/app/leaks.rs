@@ -17,20 +17,12 @@ use crate::helpers::{PASSWORD, TestApp};
 /// An app with `root`, namespace `ml`, account `ml/etl` and a webhook queue for
 /// `api_key.leaked`; the leak keys served at `keys_url` when given.
 async fn app(keys_url: Option<String>) -> (TestApp, String) {
-    let mut app = TestApp::with_config(|c| {
+    let adjust = |c: &mut portcullis::config::Config| {
         c.outbound.allow_private = true;
         c.webhooks.allow_private = true;
         c.leak_keys_url = keys_url.map(|u| u.parse().unwrap());
-    })
-    .await;
-    app.ensure_namespaces(&["ml"]);
-    let root = app.admin_token().await;
-    app.create_as(
-        &root,
-        "/api/v1/service-accounts",
-        json!({"name": "etl", "namespace": "ml"}),
-    )
-    .await;
+    };
+    let (mut app, root) = TestApp::with_account(adjust, "ml", "etl").await;
     app.create_as(
         &root,
         "/api/v1/namespaces/ml/webhooks",

@@ -54,20 +54,11 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
 /// An app whose webhooks may reach 127.0.0.1, retrying after 50 ms, with `root`,
 /// namespace `ml` and account `ml/etl`.
 async fn app() -> (TestApp, String) {
-    let mut app = TestApp::with_config(|c| {
+    let adjust = |c: &mut portcullis::config::Config| {
         c.webhooks.allow_private = true;
         c.webhooks.retry_base = Duration::from_millis(50);
-    })
-    .await;
-    app.ensure_namespaces(&["ml"]);
-    let root = app.admin_token().await;
-    app.create_as(
-        &root,
-        "/api/v1/service-accounts",
-        json!({"name": "etl", "namespace": "ml"}),
-    )
-    .await;
-    (app, root)
+    };
+    TestApp::with_account(adjust, "ml", "etl").await
 }
 
 /// Runs the delivery worker until nothing is due now.
